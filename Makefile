@@ -1,0 +1,109 @@
+# Build, run and test the kernel. `make` builds build/kernel.iso.
+# See README.md for the targets.
+
+CC      ?= gcc
+LD      := ld
+OBJDUMP := objdump
+NM      := nm
+B       := build
+ACCEL   ?= tcg
+
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
+COMMON  := -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-stack-protector -fno-pic -fno-pie \
+           -mno-red-zone -mgeneral-regs-only -fno-omit-frame-pointer $(WARN) \
+           -Iinclude -Ilib/include
+KCFLAGS := $(COMMON) -mcmodel=kernel -Iarch/x86/include -I.
+UCFLAGS := $(COMMON) -Iuser/lib/include
+HOSTCFLAGS := -std=gnu11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=all \
+           -DHOST_TEST -Iinclude -Ilib/include -Iarch/x86/include -I. -Iuser/lib/include
+
+KERNEL_SRC := $(wildcard arch/x86/*.S arch/x86/*.c kernel/*.c mm/*.c ipc/*.c lib/*.c)
+KERNEL_OBJ := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRC))
+ULIB_SRC   := $(wildcard user/lib/*.S user/lib/*.c lib/*.c)
+ULIB_OBJ   := $(patsubst %,$(B)/u/%.o,$(ULIB_SRC))
+PROGRAMS   := init ktest
+init_SRC   := $(wildcard user/init/*.c)
+ktest_SRC  := $(wildcard user/apps/ktest/*.c)
+
+.PHONY: all iso clean test host-test guest-test demo qemu qemu-gdb deps
+all: $(B)/kernel.iso
+
+$(B)/k/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -D__ASSEMBLER__ -c $< -o $@
+$(B)/k/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -MMD -c $< -o $@
+$(B)/u/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(UCFLAGS) -D__ASSEMBLER__ -c $< -o $@
+$(B)/u/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(UCFLAGS) -MMD -c $< -o $@
+
+# Every link also writes a disassembly and a symbol list.
+$(B)/kernel.elf: $(KERNEL_OBJ) arch/x86/kernel.ld
+	$(LD) -n -nostdlib -z max-page-size=0x1000 --no-warn-rwx-segments -T arch/x86/kernel.ld -o $@ $(KERNEL_OBJ)
+	$(OBJDUMP) -d $@ > $(B)/kernel.asm
+	$(NM) -n $@ > $(B)/kernel.sym
+
+$(B)/libuser.a: $(ULIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+define program
+$(B)/$(1).elf: $$(patsubst %,$(B)/u/%.o,$$($(1)_SRC)) $(B)/libuser.a user/lib/user.ld
+	$(LD) -n -nostdlib -static -z max-page-size=0x1000 --no-warn-rwx-segments -T user/lib/user.ld -o $$@ \
+	  $(B)/u/user/lib/crt0.S.o $$(patsubst %,$(B)/u/%.o,$$($(1)_SRC)) $(B)/libuser.a
+	$(OBJDUMP) -d $$@ > $(B)/$(1).asm
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program,$(p))))
+
+# kernel.iso boots the root task alone (it runs its self-check);
+# test.iso adds the in-guest test suite as a second module.
+$(B)/kernel.iso: $(B)/kernel.elf $(B)/init.elf scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf
+$(B)/test.iso: $(B)/kernel.elf $(B)/init.elf $(B)/ktest.elf scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/ktest.elf
+
+iso: $(B)/kernel.iso $(B)/test.iso
+
+# ---- host unit tests (AddressSanitizer + UndefinedBehaviorSanitizer) ----
+HOST_TESTS := $(patsubst tests/host/%.c,$(B)/host/%,$(wildcard tests/host/test_*.c))
+HOST_SRC_test_cap   := kernel/cap.c kernel/object.c mm/untyped.c mm/vspace.c tests/host/fake_kernel.c
+HOST_SRC_test_vspace := kernel/cap.c kernel/object.c mm/untyped.c mm/vspace.c mm/uaccess.c tests/host/fake_kernel.c
+HOST_SRC_test_fmt   := lib/fmt.c
+HOST_SRC_test_elf   := lib/elf_load.c
+
+$(B)/host/%: tests/host/%.c $(wildcard tests/host/*.h) $(KERNEL_SRC) $(wildcard lib/*.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOSTCFLAGS) -o $@ $< $(HOST_SRC_$*) -lcmocka
+
+deps:
+	@scripts/deps.sh
+
+host-test: $(HOST_TESTS)
+	scripts/run-host-tests.sh $(HOST_TESTS)
+
+guest-test: $(B)/test.iso
+	ACCEL=$(ACCEL) scripts/run-guest-tests.sh $(B)/test.iso
+
+# One command: install what is missing, build, run every suite, one summary.
+test: deps
+	$(MAKE) iso $(HOST_TESTS)
+	ACCEL=$(ACCEL) scripts/test.sh
+
+demo: deps
+	$(MAKE) $(B)/kernel.iso
+	ACCEL=$(ACCEL) scripts/demo.sh $(B)/kernel.iso
+
+qemu: $(B)/kernel.iso
+	ACCEL=$(ACCEL) scripts/run-qemu.sh --interactive $(B)/kernel.iso
+
+qemu-gdb: $(B)/kernel.iso
+	@echo "QEMU waits for GDB on :1234: gdb -ex 'target remote :1234' $(B)/kernel.elf"
+	ACCEL=$(ACCEL) scripts/run-qemu.sh --interactive --gdb $(B)/kernel.iso
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

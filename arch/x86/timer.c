@@ -1,0 +1,54 @@
+/* The 8259 PICs, the PIT as the scheduler tick, and TSC calibration. */
+#include <arch/cpu.h>
+#include <arch/x86.h>
+
+#define PIC1 0x20
+#define PIC2 0xa0
+#define PIT_HZ 1193182u
+
+static u64 tsc_per_us;
+
+static void pic_init(void) {
+  outb(PIC1, 0x11);
+  outb(PIC2, 0x11);
+  outb(PIC1 + 1, 32); /* IRQ 0-7 -> vectors 32-39 */
+  outb(PIC2 + 1, 40); /* IRQ 8-15 -> vectors 40-47 */
+  outb(PIC1 + 1, 4);
+  outb(PIC2 + 1, 2);
+  outb(PIC1 + 1, 1);
+  outb(PIC2 + 1, 1);
+  outb(PIC1 + 1, 0xfe); /* only the timer until drivers claim IRQs */
+  outb(PIC2 + 1, 0xff);
+}
+
+void arch_irq_eoi(unsigned irq) {
+  if (irq >= 8)
+    outb(PIC2, 0x20);
+  outb(PIC1, 0x20);
+}
+
+/* Count TSC cycles across 10 ms of PIT channel 2 (gated, no interrupt). */
+static void tsc_calibrate(void) {
+  u16 count = PIT_HZ / 100;
+  outb(0x61, (inb(0x61) & ~0x02) | 0x01);
+  outb(0x43, 0xb0); /* channel 2, lobyte/hibyte, mode 0 */
+  outb(0x42, (u8)count);
+  outb(0x42, (u8)(count >> 8));
+  u64 t0 = rdtsc();
+  while (!(inb(0x61) & 0x20))
+    ;
+  tsc_per_us = (rdtsc() - t0) / 10000;
+  if (tsc_per_us == 0)
+    tsc_per_us = 1;
+}
+
+void arch_timer_init(unsigned hz) {
+  pic_init();
+  tsc_calibrate();
+  u16 div = (u16)(PIT_HZ / hz);
+  outb(0x43, 0x34); /* channel 0, rate generator */
+  outb(0x40, (u8)div);
+  outb(0x40, (u8)(div >> 8));
+}
+
+u64 arch_tsc_per_us(void) { return tsc_per_us; }

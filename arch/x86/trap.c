@@ -1,0 +1,42 @@
+/* Where every entry lands: system calls, user faults, interrupts. */
+#include <arch/cpu.h>
+#include <arch/x86.h>
+#include <arch/sched.h>
+#include "kernel/cpu.h"
+#include "kernel/print.h"
+#include "kernel/sched.h"
+#include "kernel/syscall.h"
+
+#define IRQ_BASE 32
+#define IRQ_TIMER 0
+
+static void handle_irq(unsigned irq) {
+  if (irq == IRQ_TIMER)
+    sched_tick();
+  else if (irq == 7 || irq == 15)
+    return; /* spurious: no EOI for the spurious line itself */
+  arch_irq_eoi(irq);
+}
+
+__attribute__((noreturn)) void trap_user(struct user_ctx *ctx) {
+  struct tcb *cur = this_cpu()->cur;
+  if (ctx->vector == SYSCALL_VECTOR)
+    syscall_dispatch(cur, ctx);
+  else if (ctx->vector < IRQ_BASE)
+    tcb_fault(cur, ctx, read_cr2());
+  else if (ctx->vector < IRQ_BASE + 16)
+    handle_irq((unsigned)(ctx->vector - IRQ_BASE));
+  sched_return_to_user();
+}
+
+/* Interrupts arrive here only while idle; an exception here is a kernel bug. */
+void trap_kernel(struct user_ctx *frame) {
+  if (frame->vector >= IRQ_BASE && frame->vector < IRQ_BASE + 16) {
+    handle_irq((unsigned)(frame->vector - IRQ_BASE));
+    return;
+  }
+  kprintf("\nkernel %s (vector %llu) error 0x%llx cr2 0x%llx\n", exception_name(frame->vector),
+          frame->vector, frame->err, read_cr2());
+  print_user_ctx(frame);
+  panic("exception in kernel mode");
+}

@@ -1,0 +1,39 @@
+/* Error codes returned by every system call, with their names and meanings.
+ * One list yields the enum and the strings (X-macro), so user space and the
+ * kernel print the same words for the same code. */
+#ifndef ABI_ERRORS_H
+#define ABI_ERRORS_H
+
+#define ABI_ERRORS(X)                                                          \
+  X(OK, "success")                                                             \
+  X(BAD_SYSCALL, "no such system call")                                        \
+  X(INVALID_CAP, "capability address is outside the CNode")                    \
+  X(EMPTY_SLOT, "slot holds no capability")                                    \
+  X(WRONG_TYPE, "capability names an object of the wrong type")                \
+  X(NO_RIGHTS, "capability lacks a required right")                            \
+  X(SLOT_OCCUPIED, "destination slot is not empty")                            \
+  X(RANGE, "argument out of range")                                            \
+  X(ALIGNMENT, "address or size is not aligned")                               \
+  X(BAD_ADDRESS, "address is not canonical or not in user space")              \
+  X(NO_MEMORY, "untyped has not enough free memory")                           \
+  X(DEVICE_MEMORY, "object type cannot be made from device memory")           \
+  X(ALREADY_MAPPED, "capability is already mapped; copy it to map again")     \
+  X(NOT_MAPPED, "capability is not mapped")                                    \
+  X(MAPPING_EXISTS, "a mapping already exists at that address")               \
+  X(MISSING_PDPT, "no page-directory-pointer table (level 3) maps that address") \
+  X(MISSING_PD, "no page directory (level 2) maps that address")              \
+  X(MISSING_PT, "no page table (level 1) maps that address")                  \
+  X(CANNOT_DERIVE, "capability of this type cannot be copied")                \
+  X(NOT_CONFIGURED, "thread has no address space or capability space")       \
+  X(SAME_SLOT, "source and destination are the same slot")                    \
+  X(BAD_STATE, "object is not in a state that allows the operation")         \
+  X(FAULT_ADDRESS, "user buffer is not mapped with the needed access")
+
+enum abi_error {
+#define ABI_ERR_ENUM(name, text) ERR_##name,
+  ABI_ERRORS(ABI_ERR_ENUM)
+#undef ABI_ERR_ENUM
+  ERR_COUNT
+};
+
+#endif

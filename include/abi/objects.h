@@ -1,0 +1,59 @@
+/* Kernel object types, capability rights and fixed object sizes. */
+#ifndef ABI_OBJECTS_H
+#define ABI_OBJECTS_H
+
+/* X(name, size in bytes or 0 if the caller gives size_bits) */
+#define ABI_OBJECT_TYPES(X)                                                    \
+  X(NULL, 0)                                                                   \
+  X(UNTYPED, 0)                                                                \
+  X(CNODE, 0)                                                                  \
+  X(TCB, 1024)                                                                 \
+  X(ENDPOINT, 64)                                                              \
+  X(NOTIFICATION, 64)                                                          \
+  X(VSPACE, 8192)                                                              \
+  X(PDPT, 8192)                                                                \
+  X(PD, 8192)                                                                  \
+  X(PT, 8192)                                                                  \
+  X(FRAME_4K, 4096)                                                            \
+  X(FRAME_2M, 2097152)                                                         \
+  X(IOPORTS, 0)                                                                \
+  X(IRQ_CONTROL, 0)
+
+enum abi_object_type {
+#define ABI_OBJ_ENUM(name, size) OBJ_##name,
+  ABI_OBJECT_TYPES(ABI_OBJ_ENUM)
+#undef ABI_OBJ_ENUM
+  OBJ_TYPE_COUNT
+};
+
+/* A CNode slot is 64 bytes (capability + derivation links); slot 0 of every
+ * CNode is reserved by the kernel, so capability address 0 is always null. */
+#define CNODE_SLOT_BITS 6
+#define CNODE_MIN_BITS 1
+#define CNODE_MAX_BITS 16
+#define UNTYPED_MIN_BITS 12
+#define UNTYPED_MAX_BITS 40
+#define RETYPE_MAX_COUNT 4096
+
+/* Rights on a capability. Copy and mint can only remove rights. */
+#define RIGHT_READ 1u
+#define RIGHT_WRITE 2u
+#define RIGHT_GRANT 4u
+#define RIGHTS_ALL (RIGHT_READ | RIGHT_WRITE | RIGHT_GRANT)
+
+/* Page table levels as they appear in error codes and in cap_info. */
+#define VS_LEVEL_PDPT 3
+#define VS_LEVEL_PD 2
+#define VS_LEVEL_PT 1
+
+/* Frame mapping attributes (frame_map's attr argument). */
+#define MAP_WRITE 1u
+#define MAP_EXEC 2u
+
+/* User space is the lower canonical half minus the top page. */
+#define USER_VADDR_END 0x00007ffffffff000ull
+
+#define PAGE_SIZE 4096ull
+#define LARGE_PAGE_SIZE 0x200000ull
+
+#endif

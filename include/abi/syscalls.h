@@ -1,0 +1,88 @@
+/* System-call numbers and argument conventions.
+ *
+ * `syscall` with the number in rax and up to six arguments in rdi, rsi, rdx,
+ * r10, r8, r9. The error code (enum abi_error) returns in rax; a second result,
+ * where a call has one, returns in rdx. Capability arguments are slot indices
+ * in the calling thread's root CNode; "cnode, slot" pairs name a slot in the
+ * CNode that `cnode` designates. */
+#ifndef ABI_SYSCALLS_H
+#define ABI_SYSCALLS_H
+
+#include "types.h"
+
+/* X(name, argument list as documentation) */
+#define ABI_SYSCALLS(X)                                                        \
+  X(DEBUG_PUTS, "uaddr str, u64 len")                                          \
+  X(YIELD, "")                                                                 \
+  X(THREAD_EXIT, "")                                                           \
+  X(UNTYPED_RETYPE, "ut, type | size_bits<<8, dest_cnode, dest_slot, count, label") \
+  X(UNTYPED_USAGE, "ut, uaddr struct untyped_usage *out, flags")               \
+  X(CAP_IDENTIFY, "cnode, slot, uaddr struct cap_info *out")                   \
+  X(CNODE_COPY, "dest_cnode, dest_slot, src_cnode, src_slot, rights")          \
+  X(CNODE_MINT, "dest_cnode, dest_slot, src_cnode, src_slot, rights, badge")   \
+  X(CNODE_MOVE, "dest_cnode, dest_slot, src_cnode, src_slot")                  \
+  X(CNODE_DELETE, "cnode, slot")                                               \
+  X(CNODE_REVOKE, "cnode, slot")                                               \
+  X(TCB_CONFIGURE, "tcb, cspace_cnode, vspace, priority")                      \
+  X(TCB_WRITE_REGS, "tcb, rip, rsp, rdi")                                      \
+  X(TCB_RESUME, "tcb")                                                         \
+  X(TCB_SUSPEND, "tcb")                                                        \
+  X(TCB_INFO, "tcb, uaddr struct tcb_info *out")                               \
+  X(PAGE_TABLE_MAP, "table, vspace, vaddr")                                    \
+  X(PAGE_TABLE_UNMAP, "table")                                                 \
+  X(FRAME_MAP, "frame, vspace, vaddr, attr")                                   \
+  X(FRAME_UNMAP, "frame")                                                      \
+  X(IOPORT_IN, "ioports, port, width -> value in rdx")                        \
+  X(IOPORT_OUT, "ioports, port, width, value")                                 \
+  X(TIME, "-> nanoseconds since boot in rdx")
+
+enum abi_syscall {
+#define ABI_SYS_ENUM(name, args) SYS_##name,
+  ABI_SYSCALLS(ABI_SYS_ENUM)
+#undef ABI_SYS_ENUM
+  SYS_COUNT
+};
+
+/* UNTYPED_USAGE flags */
+#define USAGE_RECURSIVE 1u  /* include everything made from child untypeds */
+
+struct untyped_usage {
+  u64 size;        /* bytes in the region */
+  u64 free;        /* bytes not yet retyped (watermark to end) */
+  u32 label;       /* principal the region was split off for */
+  u32 is_device;
+  u64 count[16];   /* objects by enum abi_object_type */
+  u64 bytes[16];   /* bytes by enum abi_object_type */
+};
+
+struct cap_info {
+  u32 type;        /* enum abi_object_type */
+  u32 rights;
+  u64 badge;       /* endpoints and notifications */
+  u64 size;        /* object size in bytes */
+  u32 label;       /* owner: principal label of the untyped it came from */
+  u32 mapped;      /* frames and page tables: 1 if this capability is mapped */
+  u64 mapped_vaddr;
+  u64 base;        /* ioports: first port; untyped: physical base */
+};
+
+enum tcb_state {
+  TCB_INACTIVE,    /* never started, or suspended */
+  TCB_RUNNABLE,
+  TCB_BLOCKED,
+  TCB_FAULTED,     /* ended by a fault it took in user mode */
+  TCB_EXITED,
+};
+
+struct tcb_info {
+  u32 state;       /* enum tcb_state */
+  u32 priority;
+  u64 fault_vector;
+  u64 fault_error;
+  u64 fault_rip;
+  u64 fault_addr;  /* CR2 for page faults */
+};
+
+#define PRIORITY_MAX 255
+
+#endif

@@ -1,0 +1,146 @@
+/* Derivation tree edits, delete and revoke (see cap.h for the rules). */
+#include "kernel/cap.h"
+#include "kernel/object.h"
+#include "kernel/cpu.h"
+#include "mm/untyped.h"
+#include <lib/string.h>
+
+static void link_child(struct cte *parent, struct cte *c) {
+  c->parent = parent;
+  c->prev = 0;
+  c->next = parent ? parent->first_child : 0;
+  if (parent) {
+    if (parent->first_child)
+      parent->first_child->prev = c;
+    parent->first_child = c;
+  }
+}
+
+static void unlink(struct cte *c) {
+  if (c->prev)
+    c->prev->next = c->next;
+  else if (c->parent)
+    c->parent->first_child = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  c->parent = c->next = c->prev = 0;
+}
+
+void cte_insert(struct cte *slot, const struct cap *cap, struct cte *parent) {
+  slot->cap = *cap;
+  slot->first_child = 0;
+  link_child(parent, slot);
+}
+
+/* dst takes src's place in the tree; src is left empty. Costs one step per
+ * child of src, whose parent pointers must follow. */
+void cte_move(struct cte *dst, struct cte *src) {
+  *dst = *src;
+  if (dst->prev)
+    dst->prev->next = dst;
+  else if (dst->parent)
+    dst->parent->first_child = dst;
+  if (dst->next)
+    dst->next->prev = dst;
+  for (struct cte *c = dst->first_child; c; c = c->next)
+    c->parent = dst;
+  memset(src, 0, sizeof(*src));
+  obj_cap_moved(dst);
+}
+
+/* Replace `c` (which has children) by its first child; the other children
+ * become that child's children. The object stays alive through it. */
+static void promote_first_child(struct cte *c) {
+  struct cte *heir = c->first_child;
+  struct cte *rest = heir->next;
+  struct cte *parent = c->parent;
+  unlink(heir);
+  while (rest) {
+    struct cte *n = rest->next;
+    unlink(rest);
+    link_child(heir, rest);
+    rest = n;
+  }
+  unlink(c);
+  link_child(parent, heir);
+}
+
+/* Remove exactly one capability. Untypeds must have no children here. */
+static void delete_one(struct cte *c) {
+  struct cap cap = c->cap;
+  int final = 0;
+  obj_cap_unbind(c);
+  if (c->first_child) {
+    promote_first_child(c);
+  } else {
+    struct cte *parent = c->parent;
+    final = cap_is_original(c);
+    unlink(c);
+    if (parent && parent->cap.type == OBJ_UNTYPED && !parent->first_child)
+      ut_reset(&parent->cap);
+  }
+  memset(c, 0, sizeof(*c));
+  if (final)
+    obj_destroy(&cap);
+}
+
+static struct cte *deepest_leaf(struct cte *c) {
+  while (c->first_child)
+    c = c->first_child;
+  return c;
+}
+
+/* One step of emptying: zombies first (they hold the capabilities of objects
+ * already destroyed), then the subtree under `root`, then `root` itself
+ * unless `keep`. Deleting a non-untyped capability promotes its copies; an
+ * untyped is only deleted once everything made from it is gone. Returns 0
+ * when there is nothing left to do. */
+static int purge_step(struct cte *root, int keep) {
+  struct cte *victim = zombie_next_slot();
+  if (victim)
+    ;
+  else if (root->first_child && (keep || root->cap.type == OBJ_UNTYPED))
+    victim = deepest_leaf(root->first_child);
+  else if (!keep && !cte_empty(root))
+    victim = root;
+  else
+    return 0;
+  if (victim->cap.type == OBJ_UNTYPED)
+    victim = deepest_leaf(victim);
+  delete_one(victim);
+  return 1;
+}
+
+void cap_revoke(struct cte *slot) {
+  while (purge_step(slot, 1))
+    ;
+}
+
+void cap_delete(struct cte *slot) {
+  while (purge_step(slot, 0))
+    ;
+}
+
+u64 cap_object_size(const struct cap *cap) {
+  switch (cap->type) {
+  case OBJ_UNTYPED:
+    return cap->w1;
+  case OBJ_CNODE:
+    return 1ull << (cap->w1 + CNODE_SLOT_BITS);
+  default:
+    return obj_fixed_size(cap->type);
+  }
+}
+
+u8 cap_rights_mask(u8 type) {
+  switch (type) {
+  case OBJ_ENDPOINT:
+  case OBJ_NOTIFICATION:
+    return RIGHTS_ALL;
+  case OBJ_FRAME_4K:
+  case OBJ_FRAME_2M:
+    return RIGHT_READ | RIGHT_WRITE;
+  default:
+    return RIGHTS_ALL;
+  }
+}

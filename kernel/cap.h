@@ -1,0 +1,77 @@
+/* Capabilities, CNode slots and the derivation tree.
+ *
+ * A slot (struct cte) holds one capability and its place in the derivation
+ * tree: the capability it was derived from (parent) and the ones derived from
+ * it (children). Retype makes an object's original capability a child of the
+ * untyped it came from; copy and mint make children of the source. So:
+ *   - an object's capabilities are its original and the original's subtree;
+ *   - a capability is "original" when its parent is an untyped (or none);
+ *   - revoke of any capability deletes its whole subtree, wherever held.
+ * Deleting a capability that has children promotes its first child into its
+ * place; deleting an original without children destroys the object. */
+#ifndef KERNEL_CAP_H
+#define KERNEL_CAP_H
+
+#include <abi/types.h>
+#include <abi/objects.h>
+#include <abi/errors.h>
+
+/* Capability flags. */
+#define CAPF_DEVICE 1u   /* untyped/frame: device memory, never zeroed, uncached */
+#define CAPF_PRESERVE 2u /* untyped: frames keep the region's contents (boot modules) */
+
+/* Field use by type:
+ *   UNTYPED   obj = physical base, w1 = size in bytes, w2 = watermark
+ *   CNODE     obj = slots,         w1 = size_bits
+ *   ENDPOINT, NOTIFICATION  obj,   w1 = badge
+ *   FRAME_*   obj = page (physmap address), w1 = vspace it is mapped in (0:
+ *             none), w2 = mapped vaddr
+ *   PDPT, PD, PT  like frames
+ *   VSPACE, TCB   obj
+ *   IOPORTS   w1 = first port, w2 = last port
+ * `label` is the principal of the untyped the object came from: it travels
+ * with every copy so any holder can ask who owns the object. */
+struct cap {
+  u8 type;
+  u8 rights;
+  u16 flags;
+  u32 label;
+  u64 obj;
+  u64 w1;
+  u64 w2;
+};
+
+struct cte {
+  struct cap cap;
+  struct cte *parent;
+  struct cte *first_child;
+  struct cte *next; /* siblings under the same parent */
+  struct cte *prev;
+};
+
+_Static_assert(sizeof(struct cap) == 32, "cap size");
+_Static_assert(sizeof(struct cte) == 1u << CNODE_SLOT_BITS, "slot size");
+
+static inline int cte_empty(const struct cte *c) { return c->cap.type == OBJ_NULL; }
+
+static inline int cap_is_original(const struct cte *c) {
+  return c->parent == 0 || c->parent->cap.type == OBJ_UNTYPED;
+}
+
+/* Tree edits. None of them checks arguments: callers decode first. */
+void cte_insert(struct cte *slot, const struct cap *cap, struct cte *parent);
+void cte_move(struct cte *dst, struct cte *src);
+
+/* Empties `slot` and every slot derived from it (revoke, keep = 1) or also
+ * `slot` itself (delete, keep = 0). Deleting an untyped first deletes
+ * everything made from it. Destroys objects whose last capability goes. */
+void cap_revoke(struct cte *slot);
+void cap_delete(struct cte *slot);
+
+/* Size in bytes of the object a capability names (0 for none). */
+u64 cap_object_size(const struct cap *cap);
+
+/* Rights a capability of this type can carry at all. */
+u8 cap_rights_mask(u8 type);
+
+#endif

@@ -1,0 +1,12 @@
+#include "kernel/clock.h"
+#include <arch/cpu.h>
+#include <arch/x86.h>
+
+static u64 boot_tsc;
+
+void clock_init(u64 tsc) { boot_tsc = tsc; }
+
+u64 clock_ns(void) {
+  u64 d = rdtsc() - boot_tsc, per_us = arch_tsc_per_us();
+  return d / per_us * 1000 + (d % per_us) * 1000 / per_us;
+}

@@ -1,0 +1,23 @@
+/* Per-CPU state, reached only through this_cpu(). One CPU for now; SMP adds
+ * an array and a GS-based accessor without touching the users. */
+#ifndef KERNEL_CPU_H
+#define KERNEL_CPU_H
+
+#include <arch/context.h>
+
+struct tcb;
+struct zombie;
+
+struct cpu {
+  struct arch_cpu arch; /* must stay first: the entry stubs use its offsets */
+  struct tcb *cur;      /* thread whose context the entry stubs save into */
+  struct zombie *zombies;
+  u64 ticks;
+  u64 slice_left;
+  u64 idle_tsc; /* TSC cycles spent halted, to leave idle time out of figures */
+};
+
+extern struct cpu cpu0;
+static inline struct cpu *this_cpu(void) { return &cpu0; }
+
+#endif

@@ -1,0 +1,84 @@
+/* Object life cycle: the zombie stack and per-type destroy/unbind hooks. */
+#include "kernel/object.h"
+#include "kernel/cpu.h"
+#include "kernel/tcb.h"
+#include "mm/vspace.h"
+#include "ipc/endpoint.h"
+
+static const u64 fixed_size[OBJ_TYPE_COUNT] = {
+#define OBJ_SIZE(name, size) [OBJ_##name] = size,
+    ABI_OBJECT_TYPES(OBJ_SIZE)
+#undef OBJ_SIZE
+};
+
+u64 obj_fixed_size(u8 type) { return type < OBJ_TYPE_COUNT ? fixed_size[type] : 0; }
+
+void zombie_push(struct zombie *z, struct cte *slots, u32 nslots) {
+  z->slots = slots;
+  z->nslots = nslots;
+  z->scan = 0;
+  z->next = this_cpu()->zombies;
+  this_cpu()->zombies = z;
+}
+
+struct cte *zombie_next_slot(void) {
+  struct zombie *z;
+  while ((z = this_cpu()->zombies)) {
+    for (; z->scan < z->nslots; z->scan++)
+      if (!cte_empty(&z->slots[z->scan]))
+        return &z->slots[z->scan];
+    this_cpu()->zombies = z->next;
+  }
+  return 0;
+}
+
+/* Slot 0 of a CNode is reserved (capability address 0 is null); the kernel
+ * keeps the CNode's zombie link there. */
+static void cnode_destroy(const struct cap *cap) {
+  struct cte *slots = (struct cte *)cap->obj;
+  struct zombie *z = (struct zombie *)&slots[0];
+  _Static_assert(sizeof(struct zombie) <= sizeof(struct cte), "zombie fits slot 0");
+  zombie_push(z, slots + 1, (1u << cap->w1) - 1);
+}
+
+void obj_init(struct cap *cap) {
+  if (cap->type == OBJ_TCB)
+    tcb_init((struct tcb *)cap->obj);
+  else if (cap->type == OBJ_VSPACE)
+    vs_init_root((struct vs_table *)cap->obj);
+}
+
+void obj_destroy(const struct cap *cap) {
+  switch (cap->type) {
+  case OBJ_CNODE:
+    cnode_destroy(cap);
+    break;
+  case OBJ_TCB:
+    tcb_destroy((struct tcb *)cap->obj);
+    break;
+  case OBJ_ENDPOINT:
+    ep_destroy((struct endpoint *)cap->obj);
+    break;
+  case OBJ_NOTIFICATION:
+    ntfn_destroy((struct notification *)cap->obj);
+    break;
+  case OBJ_VSPACE:
+  case OBJ_PDPT:
+  case OBJ_PD:
+  case OBJ_PT:
+    vs_table_destroy(cap);
+    break;
+  default:
+    break;
+  }
+}
+
+void obj_cap_unbind(struct cte *slot) {
+  if (vs_cap_is_mapped(&slot->cap))
+    vs_unmap_cap(slot);
+}
+
+void obj_cap_moved(struct cte *dst) {
+  if (vs_cap_is_mapped(&dst->cap))
+    vs_cap_moved(dst);
+}

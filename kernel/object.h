@@ -1,0 +1,40 @@
+/* Object life cycle hooks that the capability code calls.
+ *
+ * Destroying an object that holds capabilities (a CNode, a TCB) must delete
+ * them too, which may destroy further such objects. To use a bounded kernel
+ * stack, destruction never recurses: such an object becomes a "zombie" on a
+ * per-CPU stack and its slots are emptied one by one by the delete loop in
+ * cap.c. The link lives in the dying object itself, so this costs no memory. */
+#ifndef KERNEL_OBJECT_H
+#define KERNEL_OBJECT_H
+
+#include "kernel/cap.h"
+
+struct zombie {
+  struct zombie *next;
+  struct cte *slots;
+  u32 nslots;
+  u32 scan; /* slots below this index are known empty */
+};
+
+/* Size of objects whose size does not depend on a size_bits argument. */
+u64 obj_fixed_size(u8 type);
+
+void zombie_push(struct zombie *z, struct cte *slots, u32 nslots);
+/* The next non-empty slot of the top zombie, popping finished ones; 0 when none. */
+struct cte *zombie_next_slot(void);
+
+/* Called on a freshly zeroed object, before its first capability exists. */
+void obj_init(struct cap *cap);
+
+/* Called once the last capability to an object is gone (cap->obj still valid). */
+void obj_destroy(const struct cap *cap);
+
+/* Called before a capability leaves its slot: undo what this capability
+ * (not the object) holds, such as a frame's mapping. */
+void obj_cap_unbind(struct cte *slot);
+
+/* Called after a capability moved from one slot to another. */
+void obj_cap_moved(struct cte *dst);
+
+#endif

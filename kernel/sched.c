@@ -1,0 +1,97 @@
+/* Run queues and the way out of the kernel (see sched.h). */
+#include "kernel/sched.h"
+#include "kernel/cpu.h"
+#include "mm/vspace.h"
+#include <arch/mmu.h>
+#include <arch/sched.h>
+
+struct runq {
+  struct tcb *head, *tail;
+};
+
+static struct runq queues[PRIORITY_MAX + 1];
+static u64 ready_bits[(PRIORITY_MAX + 1) / 64];
+static int resched;
+
+void sched_enqueue(struct tcb *t) {
+  struct runq *q = &queues[t->priority];
+  t->q_next = 0;
+  t->q_prev = q->tail;
+  if (q->tail)
+    q->tail->q_next = t;
+  else
+    q->head = t;
+  q->tail = t;
+  t->queued = 1;
+  ready_bits[t->priority / 64] |= 1ull << (t->priority % 64);
+  struct tcb *cur = this_cpu()->cur;
+  if (cur && t->priority > cur->priority)
+    resched = 1;
+}
+
+void sched_dequeue(struct tcb *t) {
+  struct runq *q = &queues[t->priority];
+  if (t->q_prev)
+    t->q_prev->q_next = t->q_next;
+  else
+    q->head = t->q_next;
+  if (t->q_next)
+    t->q_next->q_prev = t->q_prev;
+  else
+    q->tail = t->q_prev;
+  t->q_next = t->q_prev = 0;
+  t->queued = 0;
+  if (!q->head)
+    ready_bits[t->priority / 64] &= ~(1ull << (t->priority % 64));
+}
+
+static struct tcb *highest_ready(void) {
+  for (int w = (int)(sizeof(ready_bits) / sizeof(ready_bits[0])) - 1; w >= 0; w--)
+    if (ready_bits[w])
+      return queues[w * 64 + 63 - __builtin_clzll(ready_bits[w])].head;
+  return 0;
+}
+
+void sched_yield(void) { resched = 1; }
+
+void sched_tick(void) {
+  struct cpu *cpu = this_cpu();
+  cpu->ticks++;
+  if (cpu->slice_left && --cpu->slice_left == 0)
+    resched = 1;
+}
+
+static int keep_current(struct tcb *cur) {
+  return cur && cur->state == TCB_RUNNABLE && !resched && tcb_can_run(cur);
+}
+
+/* Next thread to run, with the current one requeued; 0 if none. */
+static struct tcb *pick_next(void) {
+  struct tcb *cur = this_cpu()->cur;
+  if (cur && cur->state == TCB_RUNNABLE && !cur->queued)
+    sched_enqueue(cur);
+  resched = 0;
+  struct tcb *t;
+  while ((t = highest_ready())) {
+    sched_dequeue(t);
+    if (tcb_can_run(t))
+      return t;
+    t->state = TCB_INACTIVE; /* lost its address space or CSpace */
+  }
+  return 0;
+}
+
+void sched_return_to_user(void) {
+  struct cpu *cpu = this_cpu();
+  struct tcb *next = cpu->cur;
+  if (!keep_current(next)) {
+    while (!(next = pick_next())) {
+      cpu->cur = 0;
+      arch_idle_until_interrupt();
+    }
+    cpu->cur = next;
+    cpu->slice_left = SCHED_SLICE_TICKS;
+  }
+  const struct cap *vs = &next->slots[TCB_SLOT_VSPACE].cap;
+  arch_enter_user(&next->ctx, kva_to_pa((void *)vs->obj));
+}

@@ -1,0 +1,20 @@
+/* Preemptive priority round-robin scheduler (one CPU).
+ *
+ * The running thread is not in the run queue. It keeps the CPU until it
+ * blocks, yields, its time slice ends or a higher-priority thread becomes
+ * runnable; then it goes to the tail of its priority's queue. */
+#ifndef KERNEL_SCHED_H
+#define KERNEL_SCHED_H
+
+#include "kernel/tcb.h"
+
+#define SCHED_SLICE_TICKS 2
+
+void sched_enqueue(struct tcb *t);
+void sched_dequeue(struct tcb *t);
+void sched_yield(void);
+void sched_tick(void);
+/* Leave the kernel into the thread that should run now (never returns). */
+__attribute__((noreturn)) void sched_return_to_user(void);
+
+#endif

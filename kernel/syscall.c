@@ -1,0 +1,415 @@
+/* System-call decoding: look up and check every capability and argument,
+ * then call an operation that cannot fail halfway (decode, then invoke). */
+#include "kernel/syscall.h"
+#include "kernel/cpu.h"
+#include "kernel/print.h"
+#include "kernel/sched.h"
+#include "kernel/clock.h"
+#include "mm/untyped.h"
+#include "mm/uaccess.h"
+#include <arch/cpu.h>
+#include <lib/string.h>
+
+struct call {
+  struct tcb *self;
+  struct user_ctx *ctx;
+  u64 a[6];
+};
+
+/* ---- capability lookup ---- */
+
+static int slot_in(const struct cap *cnode, u64 index, struct cte **out) {
+  if (index == 0 || index >= (1ull << cnode->w1))
+    return ERR_INVALID_CAP;
+  *out = (struct cte *)cnode->obj + index;
+  return ERR_OK;
+}
+
+static int lookup_slot(struct call *c, cptr_t cptr, struct cte **out) {
+  const struct cap *root = &c->self->slots[TCB_SLOT_CSPACE].cap;
+  if (root->type != OBJ_CNODE)
+    return ERR_NOT_CONFIGURED;
+  return slot_in(root, cptr, out);
+}
+
+static int lookup_cap(struct call *c, cptr_t cptr, u8 rights, struct cte **out) {
+  int err = lookup_slot(c, cptr, out);
+  if (err)
+    return err;
+  if (cte_empty(*out))
+    return ERR_EMPTY_SLOT;
+  return ((*out)->cap.rights & rights) == rights ? ERR_OK : ERR_NO_RIGHTS;
+}
+
+static int lookup_typed(struct call *c, cptr_t cptr, u8 type, u8 rights, struct cte **out) {
+  int err = lookup_slot(c, cptr, out);
+  if (err)
+    return err;
+  if (cte_empty(*out))
+    return ERR_EMPTY_SLOT;
+  if ((*out)->cap.type != type)
+    return ERR_WRONG_TYPE;
+  return ((*out)->cap.rights & rights) == rights ? ERR_OK : ERR_NO_RIGHTS;
+}
+
+/* Slot `index` of the CNode that `cnode` designates. */
+static int lookup_in_cnode(struct call *c, cptr_t cnode, u64 index, u8 rights, struct cte **out) {
+  struct cte *cn;
+  int err = lookup_typed(c, cnode, OBJ_CNODE, rights, &cn);
+  return err ? err : slot_in(&cn->cap, index, out);
+}
+
+static const struct vs_table *own_root(struct call *c) {
+  return (const struct vs_table *)c->self->slots[TCB_SLOT_VSPACE].cap.obj;
+}
+
+/* ---- debugging and time ---- */
+
+static int sys_debug_puts(struct call *c) {
+  char buf[256];
+  u64 va = c->a[0], len = c->a[1];
+  if (len > 4096)
+    return ERR_RANGE;
+  while (len) {
+    u64 n = len < sizeof(buf) ? len : sizeof(buf);
+    int err = copy_from_user(own_root(c), buf, va, n);
+    if (err)
+      return err;
+    console_write(buf, n);
+    va += n;
+    len -= n;
+  }
+  return ERR_OK;
+}
+
+static int sys_yield(struct call *c) {
+  (void)c;
+  sched_yield();
+  return ERR_OK;
+}
+
+static int sys_thread_exit(struct call *c) {
+  tcb_suspend(c->self);
+  c->self->state = TCB_EXITED;
+  return ERR_OK;
+}
+
+static int sys_time(struct call *c) {
+  c->ctx->rdx = clock_ns();
+  return ERR_OK;
+}
+
+/* ---- untyped ---- */
+
+static int sys_untyped_retype(struct call *c) {
+  struct cte *ut, *dest;
+  u64 packed = c->a[1], slot = c->a[3], count = c->a[4];
+  int err = lookup_typed(c, c->a[0], OBJ_UNTYPED, RIGHT_WRITE, &ut);
+  if (err)
+    return err;
+  if (packed >> 16 || count == 0 || count > RETYPE_MAX_COUNT || c->a[5] >> 32)
+    return ERR_RANGE;
+  err = lookup_in_cnode(c, c->a[2], slot, RIGHT_WRITE, &dest);
+  if (err)
+    return err;
+  struct cte *last;
+  err = lookup_in_cnode(c, c->a[2], slot + count - 1, RIGHT_WRITE, &last);
+  if (err)
+    return err;
+  struct retype_args a = {.type = packed & 0xff, .size_bits = (packed >> 8) & 0xff,
+                          .count = (u32)count, .label = (u32)c->a[5]};
+  return ut_retype(ut, &a, dest);
+}
+
+static int sys_untyped_usage(struct call *c) {
+  struct cte *ut;
+  int err = lookup_typed(c, c->a[0], OBJ_UNTYPED, RIGHT_READ, &ut);
+  if (err)
+    return err;
+  if (c->a[2] & ~(u64)USAGE_RECURSIVE)
+    return ERR_RANGE;
+  struct untyped_usage u;
+  ut_usage(ut, c->a[2] & USAGE_RECURSIVE, &u);
+  return copy_to_user(own_root(c), c->a[1], &u, sizeof(u));
+}
+
+/* ---- CNode operations ---- */
+
+static int sys_cap_identify(struct call *c) {
+  struct cte *s;
+  int err = lookup_in_cnode(c, c->a[0], c->a[1], RIGHT_READ, &s);
+  if (err)
+    return err;
+  struct cap_info info;
+  memset(&info, 0, sizeof(info));
+  const struct cap *k = &s->cap;
+  info.type = k->type;
+  info.rights = k->rights;
+  info.size = cap_object_size(k);
+  info.label = k->label;
+  if (k->type == OBJ_ENDPOINT || k->type == OBJ_NOTIFICATION)
+    info.badge = k->w1;
+  if (vs_cap_is_mapped(k)) {
+    info.mapped = 1;
+    info.mapped_vaddr = k->w2;
+  }
+  if (k->type == OBJ_IOPORTS) {
+    info.base = k->w1;
+    info.size = k->w2 - k->w1 + 1;
+  }
+  if (k->type == OBJ_UNTYPED)
+    info.base = k->obj;
+  return copy_to_user(own_root(c), c->a[2], &info, sizeof(info));
+}
+
+/* Source and empty destination for copy, mint and move. */
+static int lookup_pair(struct call *c, struct cte **dst, struct cte **src) {
+  int err = lookup_in_cnode(c, c->a[0], c->a[1], RIGHT_WRITE, dst);
+  if (!err)
+    err = lookup_in_cnode(c, c->a[2], c->a[3], RIGHT_WRITE, src);
+  if (err)
+    return err;
+  if (cte_empty(*src))
+    return ERR_EMPTY_SLOT;
+  if (*src == *dst)
+    return ERR_SAME_SLOT;
+  return cte_empty(*dst) ? ERR_OK : ERR_SLOT_OCCUPIED;
+}
+
+/* The capability a copy or mint makes: fewer rights, unmapped, and for
+ * endpoints a badge, for I/O ports a narrower range. */
+static int derive(const struct cap *src, u64 rights, int mint, u64 badge, struct cap *out) {
+  if (rights & ~(u64)RIGHTS_ALL)
+    return ERR_RANGE;
+  if (src->type == OBJ_UNTYPED)
+    return ERR_CANNOT_DERIVE;
+  *out = *src;
+  out->rights = src->rights & (u8)rights;
+  if (vs_cap_is_mapped(src))
+    out->w1 = out->w2 = 0;
+  if (!mint)
+    return ERR_OK;
+  switch (src->type) {
+  case OBJ_ENDPOINT:
+  case OBJ_NOTIFICATION:
+    if (src->w1)
+      return ERR_BAD_STATE; /* already badged */
+    out->w1 = badge;
+    return ERR_OK;
+  case OBJ_IOPORTS: {
+    u64 first = badge & 0xffff, last = (badge >> 16) & 0xffff;
+    if (badge >> 32 || first > last || first < src->w1 || last > src->w2)
+      return ERR_RANGE;
+    out->w1 = first;
+    out->w2 = last;
+    return ERR_OK;
+  }
+  default:
+    return badge ? ERR_RANGE : ERR_OK;
+  }
+}
+
+static int copy_or_mint(struct call *c, int mint) {
+  struct cte *dst, *src;
+  int err = lookup_pair(c, &dst, &src);
+  if (err)
+    return err;
+  struct cap cap;
+  err = derive(&src->cap, c->a[4], mint, mint ? c->a[5] : 0, &cap);
+  if (err)
+    return err;
+  cte_insert(dst, &cap, src);
+  return ERR_OK;
+}
+
+static int sys_cnode_copy(struct call *c) { return copy_or_mint(c, 0); }
+static int sys_cnode_mint(struct call *c) { return copy_or_mint(c, 1); }
+
+static int sys_cnode_move(struct call *c) {
+  struct cte *dst, *src;
+  int err = lookup_pair(c, &dst, &src);
+  if (!err)
+    cte_move(dst, src);
+  return err;
+}
+
+static int sys_cnode_delete(struct call *c) {
+  struct cte *s;
+  int err = lookup_in_cnode(c, c->a[0], c->a[1], RIGHT_WRITE, &s);
+  if (err)
+    return err;
+  if (cte_empty(s))
+    return ERR_EMPTY_SLOT;
+  cap_delete(s);
+  return ERR_OK;
+}
+
+static int sys_cnode_revoke(struct call *c) {
+  struct cte *s;
+  int err = lookup_in_cnode(c, c->a[0], c->a[1], RIGHT_WRITE, &s);
+  if (err)
+    return err;
+  if (cte_empty(s))
+    return ERR_EMPTY_SLOT;
+  cap_revoke(s);
+  return ERR_OK;
+}
+
+/* ---- threads ---- */
+
+static int lookup_tcb(struct call *c, struct tcb **t) {
+  struct cte *s;
+  int err = lookup_typed(c, c->a[0], OBJ_TCB, RIGHT_WRITE, &s);
+  if (!err)
+    *t = (struct tcb *)s->cap.obj;
+  return err;
+}
+
+static int sys_tcb_configure(struct call *c) {
+  struct tcb *t;
+  struct cte *cspace, *vspace;
+  int err = lookup_tcb(c, &t);
+  if (!err)
+    err = lookup_typed(c, c->a[1], OBJ_CNODE, 0, &cspace);
+  if (!err)
+    err = lookup_typed(c, c->a[2], OBJ_VSPACE, 0, &vspace);
+  if (err)
+    return err;
+  if (c->a[3] > PRIORITY_MAX)
+    return ERR_RANGE;
+  return tcb_configure(t, cspace, vspace, (u32)c->a[3]);
+}
+
+static int sys_tcb_write_regs(struct call *c) {
+  struct tcb *t;
+  int err = lookup_tcb(c, &t);
+  return err ? err : tcb_write_regs(t, c->a[1], c->a[2], c->a[3]);
+}
+
+static int sys_tcb_resume(struct call *c) {
+  struct tcb *t;
+  int err = lookup_tcb(c, &t);
+  return err ? err : tcb_resume(t);
+}
+
+static int sys_tcb_suspend(struct call *c) {
+  struct tcb *t;
+  int err = lookup_tcb(c, &t);
+  if (!err)
+    tcb_suspend(t);
+  return err;
+}
+
+static int sys_tcb_info(struct call *c) {
+  struct cte *s;
+  int err = lookup_typed(c, c->a[0], OBJ_TCB, RIGHT_READ, &s);
+  if (err)
+    return err;
+  struct tcb_info info;
+  tcb_get_info((struct tcb *)s->cap.obj, &info);
+  return copy_to_user(own_root(c), c->a[1], &info, sizeof(info));
+}
+
+/* ---- address spaces ---- */
+
+static int sys_page_table_map(struct call *c) {
+  struct cte *table, *vs;
+  int err = lookup_cap(c, c->a[0], 0, &table);
+  if (!err)
+    err = lookup_typed(c, c->a[1], OBJ_VSPACE, RIGHT_WRITE, &vs);
+  return err ? err : vs_map_table(table, vs, c->a[2]);
+}
+
+static int sys_frame_map(struct call *c) {
+  struct cte *frame, *vs;
+  int err = lookup_cap(c, c->a[0], 0, &frame);
+  if (!err)
+    err = lookup_typed(c, c->a[1], OBJ_VSPACE, RIGHT_WRITE, &vs);
+  if (!err && c->a[3] >> 32)
+    err = ERR_RANGE;
+  return err ? err : vs_map_frame(frame, vs, c->a[2], (u32)c->a[3]);
+}
+
+static int sys_unmap(struct call *c) {
+  struct cte *s;
+  int err = lookup_cap(c, c->a[0], 0, &s);
+  return err ? err : vs_unmap(s);
+}
+
+/* ---- I/O ports ---- */
+
+static int lookup_port(struct call *c, u8 right, u16 *port, unsigned *width) {
+  struct cte *s;
+  int err = lookup_typed(c, c->a[0], OBJ_IOPORTS, right, &s);
+  if (err)
+    return err;
+  u64 p = c->a[1], w = c->a[2];
+  if (w != 1 && w != 2 && w != 4)
+    return ERR_RANGE;
+  if (p & (w - 1))
+    return ERR_ALIGNMENT;
+  if (p < s->cap.w1 || p > 0xffff || p + w - 1 > s->cap.w2)
+    return ERR_RANGE;
+  *port = (u16)p;
+  *width = (unsigned)w;
+  return ERR_OK;
+}
+
+static int sys_ioport_in(struct call *c) {
+  u16 port;
+  unsigned w;
+  int err = lookup_port(c, RIGHT_READ, &port, &w);
+  if (!err)
+    c->ctx->rdx = w == 1 ? inb(port) : w == 2 ? inw(port) : inl(port);
+  return err;
+}
+
+static int sys_ioport_out(struct call *c) {
+  u16 port;
+  unsigned w;
+  int err = lookup_port(c, RIGHT_WRITE, &port, &w);
+  if (err)
+    return err;
+  u64 v = c->a[3];
+  if (v >> (8 * w))
+    return ERR_RANGE;
+  if (w == 1)
+    outb(port, (u8)v);
+  else if (w == 2)
+    outw(port, (u16)v);
+  else
+    outl(port, (u32)v);
+  return ERR_OK;
+}
+
+static int (*const handlers[SYS_COUNT])(struct call *) = {
+    [SYS_DEBUG_PUTS] = sys_debug_puts,
+    [SYS_YIELD] = sys_yield,
+    [SYS_THREAD_EXIT] = sys_thread_exit,
+    [SYS_UNTYPED_RETYPE] = sys_untyped_retype,
+    [SYS_UNTYPED_USAGE] = sys_untyped_usage,
+    [SYS_CAP_IDENTIFY] = sys_cap_identify,
+    [SYS_CNODE_COPY] = sys_cnode_copy,
+    [SYS_CNODE_MINT] = sys_cnode_mint,
+    [SYS_CNODE_MOVE] = sys_cnode_move,
+    [SYS_CNODE_DELETE] = sys_cnode_delete,
+    [SYS_CNODE_REVOKE] = sys_cnode_revoke,
+    [SYS_TCB_CONFIGURE] = sys_tcb_configure,
+    [SYS_TCB_WRITE_REGS] = sys_tcb_write_regs,
+    [SYS_TCB_RESUME] = sys_tcb_resume,
+    [SYS_TCB_SUSPEND] = sys_tcb_suspend,
+    [SYS_TCB_INFO] = sys_tcb_info,
+    [SYS_PAGE_TABLE_MAP] = sys_page_table_map,
+    [SYS_PAGE_TABLE_UNMAP] = sys_unmap,
+    [SYS_FRAME_MAP] = sys_frame_map,
+    [SYS_FRAME_UNMAP] = sys_unmap,
+    [SYS_IOPORT_IN] = sys_ioport_in,
+    [SYS_IOPORT_OUT] = sys_ioport_out,
+    [SYS_TIME] = sys_time,
+};
+
+void syscall_dispatch(struct tcb *self, struct user_ctx *ctx) {
+  struct call c = {self, ctx, {ctx->rdi, ctx->rsi, ctx->rdx, ctx->r10, ctx->r8, ctx->r9}};
+  u64 nr = ctx->rax;
+  ctx->rax = nr < SYS_COUNT ? (u64)handlers[nr](&c) : ERR_BAD_SYSCALL;
+}

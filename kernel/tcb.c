@@ -1,0 +1,111 @@
+/* Thread configuration, state changes and user faults. */
+#include "kernel/tcb.h"
+#include "kernel/sched.h"
+#include "kernel/cpu.h"
+#include "kernel/print.h"
+#include <lib/string.h>
+
+static u64 next_tcb_id = 1;
+
+void tcb_init(struct tcb *t) {
+  t->state = TCB_INACTIVE;
+  t->id = next_tcb_id++;
+  t->ctx.cs = USER_CS;
+  t->ctx.ss = USER_SS;
+  t->ctx.rflags = RFLAGS_USER_DEFAULT;
+}
+
+void tcb_destroy(struct tcb *t) {
+  tcb_suspend(t);
+  if (this_cpu()->cur == t)
+    this_cpu()->cur = 0;
+  zombie_push(&t->zombie, t->slots, TCB_SLOTS);
+}
+
+int tcb_can_run(const struct tcb *t) {
+  return t->slots[TCB_SLOT_VSPACE].cap.type == OBJ_VSPACE &&
+         t->slots[TCB_SLOT_CSPACE].cap.type == OBJ_CNODE;
+}
+
+static void set_slot(struct tcb *t, int i, struct cte *src) {
+  cap_delete(&t->slots[i]);
+  cte_insert(&t->slots[i], &src->cap, src);
+}
+
+int tcb_configure(struct tcb *t, struct cte *cspace, struct cte *vspace, u32 priority) {
+  if (cspace->cap.type != OBJ_CNODE || vspace->cap.type != OBJ_VSPACE)
+    return ERR_WRONG_TYPE;
+  struct tcb *self = this_cpu()->cur;
+  if (priority > PRIORITY_MAX || (self && priority > self->priority))
+    return ERR_RANGE;
+  set_slot(t, TCB_SLOT_CSPACE, cspace);
+  set_slot(t, TCB_SLOT_VSPACE, vspace);
+  int was_queued = t->queued;
+  if (was_queued)
+    sched_dequeue(t);
+  t->priority = (u8)priority;
+  if (was_queued)
+    sched_enqueue(t);
+  return ERR_OK;
+}
+
+int tcb_write_regs(struct tcb *t, u64 rip, u64 rsp, u64 rdi) {
+  if (rip >= USER_VADDR_END || rsp > USER_VADDR_END)
+    return ERR_BAD_ADDRESS;
+  struct user_ctx c = {.rip = rip, .rsp = rsp, .rdi = rdi, .cs = USER_CS, .ss = USER_SS,
+                       .rflags = RFLAGS_USER_DEFAULT};
+  t->ctx = c;
+  return ERR_OK;
+}
+
+int tcb_resume(struct tcb *t) {
+  if (!tcb_can_run(t))
+    return ERR_NOT_CONFIGURED;
+  if (t->state == TCB_RUNNABLE)
+    return ERR_OK;
+  t->state = TCB_RUNNABLE;
+  if (this_cpu()->cur != t)
+    sched_enqueue(t);
+  return ERR_OK;
+}
+
+void tcb_suspend(struct tcb *t) {
+  if (t->queued)
+    sched_dequeue(t);
+  t->state = TCB_INACTIVE;
+}
+
+static const char *const exception_names[32] = {
+    "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
+    "invalid opcode", "device not available", "double fault", "coprocessor overrun",
+    "invalid TSS", "segment not present", "stack fault", "general protection",
+    "page fault", "reserved", "x87 error", "alignment check", "machine check",
+    "SIMD error", "virtualization", "control protection"};
+
+const char *exception_name(u64 vector) {
+  return vector < 32 && exception_names[vector] ? exception_names[vector] : "exception";
+}
+
+/* A user fault ends only the faulting thread. Its fault endpoint (next
+ * issue) will receive it; for now it is recorded and printed. */
+void tcb_fault(struct tcb *t, const struct user_ctx *ctx, u64 cr2) {
+  t->fault_vector = ctx->vector;
+  t->fault_err = ctx->err;
+  t->fault_rip = ctx->rip;
+  t->fault_addr = ctx->vector == 14 ? cr2 : 0;
+  tcb_suspend(t);
+  t->state = TCB_FAULTED;
+  kprintf("fault: thread %llu: %s (vector %llu) error 0x%llx rip 0x%llx addr 0x%llx\n", t->id,
+          exception_name(ctx->vector), ctx->vector, ctx->err, ctx->rip, t->fault_addr);
+  print_user_ctx(ctx);
+}
+
+void tcb_get_info(const struct tcb *t, struct tcb_info *out) {
+  memset(out, 0, sizeof(*out));
+  out->state = t->state;
+  out->priority = t->priority;
+  out->fault_vector = t->fault_vector;
+  out->fault_error = t->fault_err;
+  out->fault_rip = t->fault_rip;
+  out->fault_addr = t->fault_addr;
+}

@@ -1,0 +1,40 @@
+/* Threads (TCB objects).
+ *
+ * A TCB holds the thread's saved user context and, in slots of its own, copies
+ * of the capabilities to its CSpace root and VSpace: the thread keeps those
+ * objects alive, and revoking them (or the untyped they came from) reaches
+ * these slots like any other. A thread whose VSpace slot is empty cannot run. */
+#ifndef KERNEL_TCB_H
+#define KERNEL_TCB_H
+
+#include "kernel/cap.h"
+#include "kernel/object.h"
+#include <abi/syscalls.h>
+#include <arch/context.h>
+
+enum { TCB_SLOT_CSPACE, TCB_SLOT_VSPACE, TCB_SLOTS };
+
+struct tcb {
+  struct user_ctx ctx; /* first: its end must be 16-byte aligned (rsp0) */
+  struct cte slots[TCB_SLOTS];
+  struct tcb *q_next, *q_prev; /* run queue */
+  struct zombie zombie;
+  u8 state;    /* enum tcb_state */
+  u8 priority;
+  u8 queued;
+  u64 id;
+  u64 fault_vector, fault_err, fault_rip, fault_addr;
+};
+_Static_assert(sizeof(struct tcb) <= 1024, "TCB object size");
+
+void tcb_init(struct tcb *t);
+void tcb_destroy(struct tcb *t);
+int tcb_configure(struct tcb *t, struct cte *cspace, struct cte *vspace, u32 priority);
+int tcb_write_regs(struct tcb *t, u64 rip, u64 rsp, u64 rdi);
+int tcb_resume(struct tcb *t);
+void tcb_suspend(struct tcb *t);
+void tcb_fault(struct tcb *t, const struct user_ctx *ctx, u64 cr2);
+void tcb_get_info(const struct tcb *t, struct tcb_info *out);
+int tcb_can_run(const struct tcb *t);
+
+#endif

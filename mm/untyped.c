@@ -1,0 +1,117 @@
+/* Retype arithmetic and usage accounting (see untyped.h). */
+#include "mm/untyped.h"
+#include "kernel/object.h"
+#include <arch/mmu.h>
+#include <lib/string.h>
+
+u64 ut_object_size(u32 type, u32 size_bits) {
+  switch (type) {
+  case OBJ_UNTYPED:
+    if (size_bits < UNTYPED_MIN_BITS || size_bits > UNTYPED_MAX_BITS)
+      return 0;
+    return 1ull << size_bits;
+  case OBJ_CNODE:
+    if (size_bits < CNODE_MIN_BITS || size_bits > CNODE_MAX_BITS)
+      return 0;
+    return 1ull << (size_bits + CNODE_SLOT_BITS);
+  case OBJ_NULL:
+  case OBJ_IOPORTS:
+  case OBJ_IRQ_CONTROL:
+    return 0;
+  default:
+    return type < OBJ_TYPE_COUNT ? obj_fixed_size((u8)type) : 0;
+  }
+}
+
+static int is_frame(u32 type) { return type == OBJ_FRAME_4K || type == OBJ_FRAME_2M; }
+
+static int retype_check(const struct cte *ut, const struct retype_args *a,
+                        struct cte *dest, u64 *first_pa, u64 *size) {
+  if (ut->cap.type != OBJ_UNTYPED)
+    return ERR_WRONG_TYPE;
+  *size = ut_object_size(a->type, a->size_bits);
+  if (*size == 0 || a->count == 0 || a->count > RETYPE_MAX_COUNT)
+    return ERR_RANGE;
+  if ((ut->cap.flags & CAPF_DEVICE) && !is_frame(a->type) && a->type != OBJ_UNTYPED)
+    return ERR_DEVICE_MEMORY;
+  for (u32 i = 0; i < a->count; i++)
+    if (!cte_empty(&dest[i]))
+      return ERR_SLOT_OCCUPIED;
+  u64 base = ut->cap.obj, end = ut->cap.obj + ut->cap.w1;
+  u64 pa = (base + ut->cap.w2 + *size - 1) & ~(*size - 1);
+  /* size <= 2^40 and count <= 4096, so size * count cannot overflow. */
+  if (pa < base || pa > end || end - pa < *size * a->count)
+    return ERR_NO_MEMORY;
+  *first_pa = pa;
+  return ERR_OK;
+}
+
+static struct cap object_cap(const struct cte *ut, const struct retype_args *a, u64 pa, u64 size) {
+  struct cap c = {.type = (u8)a->type, .rights = RIGHTS_ALL, .label = ut->cap.label};
+  c.rights &= cap_rights_mask(c.type);
+  if (a->type == OBJ_UNTYPED) {
+    c.obj = pa;
+    c.w1 = size;
+    c.label = a->label;
+    c.flags = ut->cap.flags & CAPF_DEVICE;
+  } else {
+    c.obj = (u64)pa_to_kva(pa);
+    c.flags = ut->cap.flags & CAPF_DEVICE;
+    if (a->type == OBJ_CNODE)
+      c.w1 = a->size_bits;
+  }
+  return c;
+}
+
+int ut_retype(struct cte *ut, const struct retype_args *a, struct cte *dest) {
+  u64 pa, size;
+  int err = retype_check(ut, a, dest, &pa, &size);
+  if (err)
+    return err;
+  int keep_contents = (ut->cap.flags & (CAPF_DEVICE | CAPF_PRESERVE)) && is_frame(a->type);
+  for (u32 i = 0; i < a->count; i++, pa += size) {
+    struct cap c = object_cap(ut, a, pa, size);
+    if (a->type != OBJ_UNTYPED && !keep_contents)
+      memset(pa_to_kva(pa), 0, size);
+    obj_init(&c);
+    cte_insert(&dest[i], &c, ut);
+  }
+  ut->cap.w2 = pa - ut->cap.obj;
+  return ERR_OK;
+}
+
+void ut_reset(struct cap *ut) {
+  ut->w2 = 0;
+  ut->flags &= (u16)~CAPF_PRESERVE;
+}
+
+static void account(const struct cap *c, struct untyped_usage *out) {
+  out->count[c->type]++;
+  out->bytes[c->type] += cap_object_size(c);
+}
+
+/* Preorder walk of ut's subtree that enters child untypeds only when
+ * `recursive`: other children are originals whose own children are copies. */
+static const struct cte *usage_next(const struct cte *ut, const struct cte *c, int recursive) {
+  if (recursive && c->cap.type == OBJ_UNTYPED && c->first_child)
+    return c->first_child;
+  while (c != ut && !c->next)
+    c = c->parent;
+  return c == ut ? 0 : c->next;
+}
+
+void ut_usage(const struct cte *ut, int recursive, struct untyped_usage *out) {
+  memset(out, 0, sizeof(*out));
+  out->size = ut->cap.w1;
+  out->free = ut->cap.w1 - ut->cap.w2;
+  out->label = ut->cap.label;
+  out->is_device = !!(ut->cap.flags & CAPF_DEVICE);
+  for (const struct cte *c = ut->first_child; c; c = usage_next(ut, c, recursive))
+    account(&c->cap, out);
+}
+
+struct cap ut_make_cap(u64 paddr, u64 size, u32 label, u16 flags) {
+  struct cap c = {.type = OBJ_UNTYPED, .rights = RIGHTS_ALL, .flags = flags, .label = label,
+                  .obj = paddr, .w1 = size};
+  return c;
+}

@@ -1,0 +1,35 @@
+/* Untyped memory: retype into objects, reset, usage accounting.
+ *
+ * An untyped is a physical region handed out by a watermark: retype carves
+ * naturally aligned objects from the first free byte on, and the region is
+ * only reused once everything made from it is gone (then the watermark drops
+ * back to zero). Objects stay charged to the untyped they came from: usage
+ * is read off the derivation tree, so it is never out of date and costs no
+ * counter anywhere. */
+#ifndef MM_UNTYPED_H
+#define MM_UNTYPED_H
+
+#include "kernel/cap.h"
+#include <abi/syscalls.h>
+
+struct retype_args {
+  u32 type;
+  u32 size_bits; /* UNTYPED: log2 bytes; CNODE: log2 slots; ignored otherwise */
+  u32 count;
+  u32 label;     /* principal of a new untyped; others inherit the parent's */
+};
+
+/* Checks everything, then carves `a->count` objects into the empty slots
+ * dest[0 .. count-1]. Nothing changes unless it returns ERR_OK. */
+int ut_retype(struct cte *ut, const struct retype_args *a, struct cte *dest);
+
+/* Object size for a retype request, 0 if the type/size_bits pair is invalid. */
+u64 ut_object_size(u32 type, u32 size_bits);
+
+void ut_reset(struct cap *ut);
+void ut_usage(const struct cte *ut, int recursive, struct untyped_usage *out);
+
+/* A capability for a root region at boot. */
+struct cap ut_make_cap(u64 paddr, u64 size, u32 label, u16 flags);
+
+#endif

@@ -1,0 +1,190 @@
+/* Page-table walks, map and unmap (see vspace.h for the invariants). */
+#include "mm/vspace.h"
+#include <arch/mmu.h>
+#include <arch/tlb.h>
+#include <lib/string.h>
+
+int vs_level(u8 type) {
+  switch (type) {
+  case OBJ_VSPACE: return 4;
+  case OBJ_PDPT: return 3;
+  case OBJ_PD: return 2;
+  case OBJ_PT: return 1;
+  default: return 0;
+  }
+}
+
+/* Level of the table entry that maps a capability of this type. */
+static int entry_level(u8 type) {
+  switch (type) {
+  case OBJ_FRAME_4K: return 1;
+  case OBJ_FRAME_2M: return 2;
+  default: return vs_level(type) + 1;
+  }
+}
+
+static int missing_level_error(int level) {
+  return level == 3 ? ERR_MISSING_PDPT : level == 2 ? ERR_MISSING_PD : ERR_MISSING_PT;
+}
+
+static struct vs_table *entry_table(u64 e) { return pa_to_kva(e & PTE_ADDR); }
+
+/* The table at `level` that covers `va`, descending from the root. */
+static int walk(struct vs_table *root, u64 va, int level, struct vs_table **out) {
+  struct vs_table *t = root;
+  for (int l = 4; l > level; l--) {
+    u64 e = t->e[pt_index(va, l)];
+    if (!(e & PTE_P))
+      return missing_level_error(l - 1);
+    if (e & PTE_PS)
+      return ERR_MAPPING_EXISTS;
+    t = entry_table(e);
+  }
+  *out = t;
+  return ERR_OK;
+}
+
+static int is_mappable(u8 type) {
+  return type == OBJ_FRAME_4K || type == OBJ_FRAME_2M || type == OBJ_PDPT || type == OBJ_PD ||
+         type == OBJ_PT;
+}
+
+int vs_cap_is_mapped(const struct cap *c) { return is_mappable(c->type) && c->w1; }
+
+static int check_target(const struct cte *vspace, u64 vaddr) {
+  if (vspace->cap.type != OBJ_VSPACE)
+    return ERR_WRONG_TYPE;
+  if (vaddr >= USER_VADDR_END)
+    return ERR_BAD_ADDRESS;
+  return ERR_OK;
+}
+
+static void install(struct cte *c, struct vs_table *t, u64 vaddr, u64 pte) {
+  unsigned i = pt_index(vaddr, entry_level(c->cap.type));
+  t->e[i] = pte;
+  t->back[i] = c;
+  c->cap.w1 = (u64)t;
+  c->cap.w2 = vaddr;
+}
+
+static int prepare(struct cte *c, struct cte *vspace, u64 vaddr, struct vs_table **t) {
+  int err = check_target(vspace, vaddr);
+  if (err)
+    return err;
+  if (c->cap.w1)
+    return ERR_ALREADY_MAPPED;
+  err = walk((struct vs_table *)vspace->cap.obj, vaddr, entry_level(c->cap.type), t);
+  if (err)
+    return err;
+  return ((*t)->e[pt_index(vaddr, entry_level(c->cap.type))] & PTE_P) ? ERR_MAPPING_EXISTS : ERR_OK;
+}
+
+int vs_map_table(struct cte *table, struct cte *vspace, u64 vaddr) {
+  int level = vs_level(table->cap.type);
+  if (level == 0 || level == 4)
+    return ERR_WRONG_TYPE;
+  vaddr &= ~((1ull << (12 + 9 * level)) - 1);
+  struct vs_table *t;
+  int err = prepare(table, vspace, vaddr, &t);
+  if (err)
+    return err;
+  install(table, t, vaddr, kva_to_pa((void *)table->cap.obj) | PTE_P | PTE_W | PTE_U);
+  return ERR_OK;
+}
+
+static u64 frame_pte(const struct cap *c, u32 attr) {
+  u64 pte = kva_to_pa((void *)c->obj) | PTE_P | PTE_U;
+  if (attr & MAP_WRITE)
+    pte |= PTE_W;
+  if (!(attr & MAP_EXEC))
+    pte |= PTE_NX;
+  if (c->flags & CAPF_DEVICE)
+    pte |= PTE_PCD | PTE_PWT;
+  if (c->type == OBJ_FRAME_2M)
+    pte |= PTE_PS;
+  return pte;
+}
+
+int vs_map_frame(struct cte *frame, struct cte *vspace, u64 vaddr, u32 attr) {
+  if (frame->cap.type != OBJ_FRAME_4K && frame->cap.type != OBJ_FRAME_2M)
+    return ERR_WRONG_TYPE;
+  if (attr & ~(MAP_WRITE | MAP_EXEC))
+    return ERR_RANGE;
+  if (!(frame->cap.rights & RIGHT_READ) || ((attr & MAP_WRITE) && !(frame->cap.rights & RIGHT_WRITE)))
+    return ERR_NO_RIGHTS;
+  u64 size = cap_object_size(&frame->cap);
+  if (vaddr & (size - 1))
+    return ERR_ALIGNMENT;
+  if (vaddr >= USER_VADDR_END || USER_VADDR_END - vaddr < size)
+    return ERR_BAD_ADDRESS;
+  struct vs_table *t;
+  int err = prepare(frame, vspace, vaddr, &t);
+  if (err)
+    return err;
+  install(frame, t, vaddr, frame_pte(&frame->cap, attr));
+  return ERR_OK;
+}
+
+void vs_unmap_cap(struct cte *c) {
+  struct vs_table *t = (struct vs_table *)c->cap.w1;
+  unsigned i = pt_index(c->cap.w2, entry_level(c->cap.type));
+  t->e[i] = 0;
+  t->back[i] = 0;
+  if (c->cap.type == OBJ_FRAME_4K)
+    arch_tlb_flush_page(c->cap.w2);
+  else
+    arch_tlb_flush_all(); /* a large page or a whole table went */
+  c->cap.w1 = c->cap.w2 = 0;
+}
+
+int vs_unmap(struct cte *c) {
+  if (!is_mappable(c->cap.type))
+    return ERR_WRONG_TYPE;
+  if (!c->cap.w1)
+    return ERR_NOT_MAPPED;
+  vs_unmap_cap(c);
+  return ERR_OK;
+}
+
+void vs_cap_moved(struct cte *c) {
+  struct vs_table *t = (struct vs_table *)c->cap.w1;
+  t->back[pt_index(c->cap.w2, entry_level(c->cap.type))] = c;
+}
+
+/* The table's entries die with it: forget them in the capabilities mapped
+ * there. Its own mapping went with its last capability (obj_cap_unbind). */
+void vs_table_destroy(const struct cap *c) {
+  struct vs_table *t = (struct vs_table *)c->obj;
+  unsigned n = c->type == OBJ_VSPACE ? PML4_USER_ENTRIES : PT_ENTRIES;
+  for (unsigned i = 0; i < n; i++) {
+    if (t->back[i])
+      t->back[i]->cap.w1 = t->back[i]->cap.w2 = 0;
+    t->back[i] = 0;
+    t->e[i] = 0;
+  }
+  if (c->type == OBJ_VSPACE && arch_current_root() == kva_to_pa(t))
+    arch_load_kernel_root();
+}
+
+void vs_init_root(struct vs_table *root) {
+  u64 *k = arch_kernel_root();
+  for (unsigned i = PML4_USER_ENTRIES; i < PT_ENTRIES; i++)
+    root->e[i] = k[i];
+}
+
+u64 vs_translate(const struct vs_table *root, u64 va, int write) {
+  if (va >= USER_VADDR_END)
+    return 0;
+  const struct vs_table *t = root;
+  for (int l = 4; l >= 1; l--) {
+    u64 e = t->e[pt_index(va, l)];
+    if (!(e & PTE_P) || !(e & PTE_U) || (write && !(e & PTE_W)))
+      return 0;
+    if (l == 1 || (l == 2 && (e & PTE_PS))) {
+      u64 mask = l == 1 ? 0xfffull : 0x1fffffull;
+      return (e & PTE_ADDR & ~mask) | (va & mask);
+    }
+    t = entry_table(e);
+  }
+  return 0;
+}

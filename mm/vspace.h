@@ -1,0 +1,42 @@
+/* Address spaces: page tables as objects, map and unmap.
+ *
+ * Every page-table object (VSPACE = PML4, PDPT, PD, PT) is 8 KiB: the
+ * hardware table, then a shadow page with, for each entry, the slot of the
+ * capability mapped there. So every mapping is recorded on both sides: the
+ * capability knows the table entry (w1 = the table holding the entry, w2 =
+ * the virtual address), the entry knows the capability. Unmapping, moving a
+ * capability and destroying a table are therefore all O(1) per mapping, and
+ * nothing ever points at a destroyed table.
+ *
+ * A capability maps at most one place; to map a frame twice, copy the
+ * capability. The caller provides every table: a map that needs a missing
+ * one fails with MISSING_PDPT, MISSING_PD or MISSING_PT. */
+#ifndef MM_VSPACE_H
+#define MM_VSPACE_H
+
+#include "kernel/cap.h"
+
+struct vs_table {
+  u64 e[512];
+  struct cte *back[512];
+};
+_Static_assert(sizeof(struct vs_table) == 8192, "table object size");
+
+int vs_map_table(struct cte *table, struct cte *vspace, u64 vaddr);
+int vs_map_frame(struct cte *frame, struct cte *vspace, u64 vaddr, u32 attr);
+int vs_unmap(struct cte *c); /* ERR_NOT_MAPPED if it is not */
+
+int vs_cap_is_mapped(const struct cap *c);
+void vs_unmap_cap(struct cte *c);
+void vs_cap_moved(struct cte *c);
+void vs_table_destroy(const struct cap *c);
+void vs_init_root(struct vs_table *root);
+
+/* Physical address behind user address `va` in `root`, if mapped for user
+ * access (and writable when `write`); 0 otherwise. */
+u64 vs_translate(const struct vs_table *root, u64 va, int write);
+
+/* Table level of a page-table object type (VSPACE 4 .. PT 1), 0 if none. */
+int vs_level(u8 type);
+
+#endif

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# test.sh: every suite (host unit tests, the root task's self-check, the
+# in-guest kernel test suite) and one last line "N passed, M failed".
+# Called by `make test` after the build.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+total_p=0 total_f=0
+run() {
+  local name=$1
+  shift
+  echo "== $name"
+  local out
+  out=$("$@" 2>&1 | tee /dev/stderr | tail -1)
+  local p f
+  p=$(echo "$out" | sed -nE 's/.* ([0-9]+) passed, ([0-9]+) failed.*/\1/p')
+  f=$(echo "$out" | sed -nE 's/.* ([0-9]+) passed, ([0-9]+) failed.*/\2/p')
+  if [ -z "$p" ]; then p=0; f=1; echo "$name: no summary"; fi
+  total_p=$((total_p + p))
+  total_f=$((total_f + f))
+}
+run "host unit tests" scripts/run-host-tests.sh build/host/test_*
+run "root task self-check" scripts/demo.sh build/kernel.iso
+run "in-guest kernel tests" scripts/run-guest-tests.sh build/test.iso
+echo "$total_p passed, $total_f failed"
+[ "$total_f" -eq 0 ]

@@ -1,0 +1,229 @@
+/* Host unit tests: retype arithmetic, CNode slots, derivation, delete,
+ * revoke and accounting, under ASan and UBSan. */
+#include "fake_kernel.h"
+#include <string.h>
+
+static struct cte root_ut, cn_slot;
+static struct cte *cn; /* 256 slots */
+
+static int setup(void **state) {
+  (void)state;
+  fake_reset();
+  fake_untyped(&root_ut, FAKE_RAM_BASE, 32ull << 20, 0);
+  memset(&cn_slot, 0, sizeof(cn_slot));
+  cn = fake_cnode(&root_ut, &cn_slot, 8);
+  return 0;
+}
+
+static u64 watermark(void) { return root_ut.cap.w2; }
+
+static void retype_aligns_objects_naturally(void **state) {
+  (void)state;
+  u64 w0 = watermark(); /* the CNode: 256 * 64 bytes */
+  assert_int_equal(w0, 16384);
+  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 1, &cn[1]), ERR_OK);
+  assert_int_equal(watermark(), w0 + 64);
+  assert_int_equal(retype(&root_ut, OBJ_FRAME_4K, 0, 1, &cn[2]), ERR_OK);
+  assert_int_equal(kva_to_pa((void *)cn[2].cap.obj) % 4096, 0);
+  assert_int_equal(watermark(), w0 + 8192);
+  assert_int_equal(retype(&root_ut, OBJ_FRAME_2M, 0, 1, &cn[3]), ERR_OK);
+  assert_int_equal(kva_to_pa((void *)cn[3].cap.obj) % (2u << 20), 0);
+  assert_int_equal(retype(&root_ut, OBJ_TCB, 0, 2, &cn[4]), ERR_OK);
+  assert_int_equal(cn[5].cap.obj - cn[4].cap.obj, 1024);
+  /* Retype zeroes what it hands out (the arena was filled with 0xa5). */
+  const u8 *frame = (const u8 *)cn[2].cap.obj;
+  for (int i = 0; i < 4096; i++)
+    assert_int_equal(frame[i], 0);
+}
+
+static void retype_checks_before_it_changes_anything(void **state) {
+  (void)state;
+  u64 w0 = watermark();
+  assert_int_equal(retype(&root_ut, OBJ_UNTYPED, 25, 1, &cn[1]), ERR_NO_MEMORY);
+  assert_int_equal(retype(&root_ut, OBJ_FRAME_2M, 0, 16, &cn[1]), ERR_NO_MEMORY);
+  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 0, &cn[1]), ERR_RANGE);
+  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, RETYPE_MAX_COUNT + 1, &cn[1]), ERR_RANGE);
+  assert_int_equal(retype(&root_ut, OBJ_CNODE, 0, 1, &cn[1]), ERR_RANGE);
+  assert_int_equal(retype(&root_ut, OBJ_CNODE, 17, 1, &cn[1]), ERR_RANGE);
+  assert_int_equal(retype(&root_ut, OBJ_TYPE_COUNT, 0, 1, &cn[1]), ERR_RANGE);
+  assert_int_equal(retype(&root_ut, OBJ_IRQ_CONTROL, 0, 1, &cn[1]), ERR_RANGE);
+  assert_int_equal(retype(&cn_slot, OBJ_ENDPOINT, 0, 1, &cn[1]), ERR_WRONG_TYPE);
+  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 1, &cn[3]), ERR_OK);
+  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 4, &cn[1]), ERR_SLOT_OCCUPIED);
+  assert_int_equal(watermark(), w0 + 64);
+  assert_true(cte_empty(&cn[1]) && cte_empty(&cn[2]) && cte_empty(&cn[4]));
+}
+
+static void retype_fills_an_untyped_exactly(void **state) {
+  (void)state;
+  struct cte ut;
+  fake_untyped(&ut, 8ull << 20, 8192, 0);
+  assert_int_equal(retype(&ut, OBJ_FRAME_4K, 0, 2, &cn[1]), ERR_OK);
+  assert_int_equal(retype(&ut, OBJ_ENDPOINT, 0, 1, &cn[3]), ERR_NO_MEMORY);
+  cap_delete(&cn[1]);
+  assert_int_equal(ut.cap.w2, 8192); /* one object left: no reuse yet */
+  cap_delete(&cn[2]);
+  assert_int_equal(ut.cap.w2, 0);
+  assert_int_equal(retype(&ut, OBJ_ENDPOINT, 0, 1, &cn[3]), ERR_OK);
+}
+
+static void device_untyped_makes_only_frames_and_keeps_contents(void **state) {
+  (void)state;
+  struct cte dev;
+  fake_untyped(&dev, 16ull << 20, 1ull << 21, CAPF_DEVICE);
+  assert_int_equal(retype(&dev, OBJ_TCB, 0, 1, &cn[1]), ERR_DEVICE_MEMORY);
+  assert_int_equal(retype(&dev, OBJ_CNODE, 4, 1, &cn[1]), ERR_DEVICE_MEMORY);
+  assert_int_equal(retype(&dev, OBJ_FRAME_4K, 0, 1, &cn[1]), ERR_OK);
+  assert_int_equal(*(u8 *)cn[1].cap.obj, 0xa5);
+  assert_true(cn[1].cap.flags & CAPF_DEVICE);
+  assert_int_equal(retype(&dev, OBJ_UNTYPED, 12, 1, &cn[2]), ERR_OK);
+  assert_true(cn[2].cap.flags & CAPF_DEVICE);
+}
+
+static void preserved_contents_only_until_first_reset(void **state) {
+  (void)state;
+  struct cte mod;
+  fake_untyped(&mod, 16ull << 20, 8192, CAPF_PRESERVE);
+  *(u8 *)pa_to_kva(16ull << 20) = 0x42;
+  assert_int_equal(retype(&mod, OBJ_FRAME_4K, 0, 1, &cn[1]), ERR_OK);
+  assert_int_equal(*(u8 *)cn[1].cap.obj, 0x42);
+  cap_delete(&cn[1]);
+  assert_int_equal(retype(&mod, OBJ_FRAME_4K, 0, 1, &cn[1]), ERR_OK);
+  assert_int_equal(*(u8 *)cn[1].cap.obj, 0);
+}
+
+static void copies_keep_the_object_alive(void **state) {
+  (void)state;
+  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 1, &cn[1]), ERR_OK);
+  cte_insert(&cn[2], &cn[1].cap, &cn[1]);
+  cte_insert(&cn[3], &cn[2].cap, &cn[2]);
+  cte_insert(&cn[4], &cn[1].cap, &cn[1]);
+  cap_delete(&cn[1]); /* original goes: first child takes its place */
+  assert_int_equal(fake.ep_destroyed, 0);
+  assert_true(cap_is_original(&cn[4]) || cap_is_original(&cn[2]));
+  cap_delete(&cn[2]);
+  cap_delete(&cn[4]);
+  assert_int_equal(fake.ep_destroyed, 0);
+  cap_delete(&cn[3]);
+  assert_int_equal(fake.ep_destroyed, 1);
+  assert_null(root_ut.first_child->next); /* only the CNode is left */
+}
+
+static void revoke_deletes_the_subtree_only(void **state) {
+  (void)state;
+  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 1, &cn[1]), ERR_OK);
+  cte_insert(&cn[2], &cn[1].cap, &cn[1]);
+  cte_insert(&cn[3], &cn[2].cap, &cn[2]);
+  cap_revoke(&cn[2]);
+  assert_true(cte_empty(&cn[3]));
+  assert_false(cte_empty(&cn[2]));
+  assert_false(cte_empty(&cn[1]));
+  assert_int_equal(fake.ep_destroyed, 0);
+  cap_revoke(&cn[1]);
+  assert_true(cte_empty(&cn[2]));
+  assert_null(cn[1].first_child);
+  assert_int_equal(fake.ep_destroyed, 0);
+}
+
+static void move_keeps_the_tree(void **state) {
+  (void)state;
+  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 1, &cn[1]), ERR_OK);
+  cte_insert(&cn[2], &cn[1].cap, &cn[1]);
+  cte_insert(&cn[3], &cn[1].cap, &cn[1]);
+  cte_move(&cn[10], &cn[1]);
+  assert_true(cte_empty(&cn[1]));
+  assert_ptr_equal(cn[2].parent, &cn[10]);
+  assert_ptr_equal(cn[3].parent, &cn[10]);
+  assert_ptr_equal(cn[10].parent, &root_ut);
+  cap_revoke(&cn[10]);
+  assert_true(cte_empty(&cn[2]) && cte_empty(&cn[3]));
+}
+
+static void deleting_an_untyped_destroys_everything_made_from_it(void **state) {
+  (void)state;
+  assert_int_equal(retype(&root_ut, OBJ_UNTYPED, 20, 1, &cn[1]), ERR_OK);
+  assert_int_equal(retype(&cn[1], OBJ_UNTYPED, 16, 1, &cn[2]), ERR_OK);
+  assert_int_equal(retype(&cn[2], OBJ_ENDPOINT, 0, 3, &cn[3]), ERR_OK);
+  assert_int_equal(retype(&cn[1], OBJ_TCB, 0, 1, &cn[6]), ERR_OK);
+  cte_insert(&cn[7], &cn[3].cap, &cn[3]);
+  cap_delete(&cn[1]);
+  for (int i = 1; i <= 7; i++)
+    assert_true(cte_empty(&cn[i]));
+  assert_int_equal(fake.ep_destroyed, 3);
+  assert_int_equal(fake.tcb_destroyed, 1);
+}
+
+/* A CNode that holds the only capability to itself, and a chain of CNodes
+ * each holding the next: destruction must break cycles and must not recurse. */
+static void cnode_cycles_and_chains_are_destroyed(void **state) {
+  (void)state;
+  struct cte *a = fake_cnode(&root_ut, &cn[1], 2);
+  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 1, &a[1]), ERR_OK);
+  cte_move(&a[2], &cn[1]); /* a's only capability now lives in a */
+  struct cte *holder = &cn[2];
+  for (int i = 0; i < 2000; i++) {
+    struct cte *next = fake_cnode(&root_ut, holder, 1);
+    holder = &next[1];
+  }
+  assert_int_equal(retype(&root_ut, OBJ_NOTIFICATION, 0, 1, holder), ERR_OK);
+  cap_delete(&cn[2]); /* the head: every CNode in the chain dies in turn */
+  assert_int_equal(fake.ntfn_destroyed, 1);
+  assert_null(cpu0.zombies);
+  cap_revoke(&root_ut);
+  assert_int_equal(fake.ep_destroyed, 1);
+  assert_null(root_ut.first_child);
+  assert_int_equal(root_ut.cap.w2, 0);
+  assert_null(cpu0.zombies);
+}
+
+static void tcb_slots_are_emptied_when_it_dies(void **state) {
+  (void)state;
+  assert_int_equal(retype(&root_ut, OBJ_TCB, 0, 1, &cn[1]), ERR_OK);
+  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 1, &cn[2]), ERR_OK);
+  struct tcb *t = (struct tcb *)cn[1].cap.obj;
+  cte_insert(&t->slots[0], &cn[2].cap, &cn[2]);
+  cap_delete(&cn[2]); /* the TCB's copy keeps the endpoint */
+  assert_int_equal(fake.ep_destroyed, 0);
+  cap_delete(&cn[1]);
+  assert_int_equal(fake.tcb_destroyed, 1);
+  assert_int_equal(fake.ep_destroyed, 1);
+}
+
+static void usage_reads_the_tree(void **state) {
+  (void)state;
+  struct untyped_usage u;
+  assert_int_equal(retype(&root_ut, OBJ_UNTYPED, 16, 1, &cn[1]), ERR_OK);
+  assert_int_equal(retype(&cn[1], OBJ_ENDPOINT, 0, 2, &cn[2]), ERR_OK);
+  cte_insert(&cn[4], &cn[2].cap, &cn[2]);
+  assert_int_equal(retype(&root_ut, OBJ_PT, 0, 1, &cn[5]), ERR_OK);
+  ut_usage(&root_ut, 0, &u);
+  assert_int_equal(u.count[OBJ_CNODE], 1);
+  assert_int_equal(u.count[OBJ_UNTYPED], 1);
+  assert_int_equal(u.bytes[OBJ_UNTYPED], 65536);
+  assert_int_equal(u.count[OBJ_PT], 1);
+  assert_int_equal(u.count[OBJ_ENDPOINT], 0);
+  ut_usage(&root_ut, 1, &u);
+  assert_int_equal(u.count[OBJ_ENDPOINT], 2);
+  assert_int_equal(u.bytes[OBJ_ENDPOINT], 128);
+  ut_usage(&cn[1], 0, &u);
+  assert_int_equal(u.label, 5);
+  assert_int_equal(u.size - u.free, 128);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup(retype_aligns_objects_naturally, setup),
+      cmocka_unit_test_setup(retype_checks_before_it_changes_anything, setup),
+      cmocka_unit_test_setup(retype_fills_an_untyped_exactly, setup),
+      cmocka_unit_test_setup(device_untyped_makes_only_frames_and_keeps_contents, setup),
+      cmocka_unit_test_setup(preserved_contents_only_until_first_reset, setup),
+      cmocka_unit_test_setup(copies_keep_the_object_alive, setup),
+      cmocka_unit_test_setup(revoke_deletes_the_subtree_only, setup),
+      cmocka_unit_test_setup(move_keeps_the_tree, setup),
+      cmocka_unit_test_setup(deleting_an_untyped_destroys_everything_made_from_it, setup),
+      cmocka_unit_test_setup(cnode_cycles_and_chains_are_destroyed, setup),
+      cmocka_unit_test_setup(tcb_slots_are_emptied_when_it_dies, setup),
+      cmocka_unit_test_setup(usage_reads_the_tree, setup),
+  };
+  return cmocka_run_group_tests_name("cap", tests, NULL, NULL);
+}

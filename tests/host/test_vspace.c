@@ -1,0 +1,159 @@
+/* Host unit tests: page-table objects, map/unmap with back-pointers,
+ * translation and user copies. */
+#include "fake_kernel.h"
+#include "mm/uaccess.h"
+#include <arch/mmu.h>
+#include <string.h>
+
+static struct cte root_ut, cn_slot;
+static struct cte *cn;
+enum { VS = 1, PDPT, PD, PT, F1, F2, BIG, COPY };
+
+static int setup(void **state) {
+  (void)state;
+  fake_reset();
+  fake_untyped(&root_ut, FAKE_RAM_BASE, 32ull << 20, 0);
+  memset(&cn_slot, 0, sizeof(cn_slot));
+  cn = fake_cnode(&root_ut, &cn_slot, 6);
+  static const u32 types[] = {0, OBJ_VSPACE, OBJ_PDPT, OBJ_PD, OBJ_PT, OBJ_FRAME_4K, OBJ_FRAME_4K, OBJ_FRAME_2M};
+  for (int i = VS; i <= BIG; i++)
+    assert_int_equal(retype(&root_ut, types[i], 0, 1, &cn[i]), ERR_OK);
+  return 0;
+}
+
+static const struct vs_table *root(void) { return (const struct vs_table *)cn[VS].cap.obj; }
+
+static void map_all_levels(u64 va) {
+  assert_int_equal(vs_map_table(&cn[PDPT], &cn[VS], va), ERR_OK);
+  assert_int_equal(vs_map_table(&cn[PD], &cn[VS], va), ERR_OK);
+  assert_int_equal(vs_map_table(&cn[PT], &cn[VS], va), ERR_OK);
+}
+
+static void new_vspace_shares_the_kernel_half(void **state) {
+  (void)state;
+  for (int i = 0; i < 256; i++)
+    assert_int_equal(root()->e[i], 0);
+  for (int i = 256; i < 512; i++)
+    assert_int_equal(root()->e[i], arch_kernel_root()[i]);
+}
+
+static void missing_levels_are_named(void **state) {
+  (void)state;
+  u64 va = 0x40001000;
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, MAP_WRITE), ERR_MISSING_PDPT);
+  assert_int_equal(vs_map_table(&cn[PT], &cn[VS], va), ERR_MISSING_PDPT);
+  assert_int_equal(vs_map_table(&cn[PDPT], &cn[VS], va), ERR_OK);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, MAP_WRITE), ERR_MISSING_PD);
+  assert_int_equal(vs_map_table(&cn[PT], &cn[VS], va), ERR_MISSING_PD);
+  assert_int_equal(vs_map_table(&cn[PD], &cn[VS], va), ERR_OK);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, MAP_WRITE), ERR_MISSING_PT);
+  assert_int_equal(vs_map_table(&cn[PT], &cn[VS], va), ERR_OK);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, MAP_WRITE), ERR_OK);
+  assert_int_equal(vs_translate(root(), va + 5, 1), kva_to_pa((void *)cn[F1].cap.obj) + 5);
+}
+
+static void bad_mappings_are_refused(void **state) {
+  (void)state;
+  u64 va = 0x200000;
+  map_all_levels(va);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va + 1, 0), ERR_ALIGNMENT);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], USER_VADDR_END, 0), ERR_BAD_ADDRESS);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], 0xffff800000000000ull, 0), ERR_BAD_ADDRESS);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[PD], va, 0), ERR_WRONG_TYPE);
+  assert_int_equal(vs_map_frame(&cn[PD], &cn[VS], va, 0), ERR_WRONG_TYPE);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, 8), ERR_RANGE);
+  assert_int_equal(vs_map_table(&cn[VS], &cn[VS], va), ERR_WRONG_TYPE);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, 0), ERR_OK);
+  assert_int_equal(vs_map_frame(&cn[F2], &cn[VS], va, 0), ERR_MAPPING_EXISTS);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va + 4096, 0), ERR_ALREADY_MAPPED);
+  assert_int_equal(vs_map_table(&cn[PT], &cn[VS], va), ERR_ALREADY_MAPPED);
+  cn[F2].cap.rights = RIGHT_READ;
+  assert_int_equal(vs_map_frame(&cn[F2], &cn[VS], va + 4096, MAP_WRITE), ERR_NO_RIGHTS);
+  assert_int_equal(vs_map_frame(&cn[F2], &cn[VS], va + 4096, 0), ERR_OK);
+  assert_int_equal(vs_translate(root(), va + 4096, 1), 0); /* read-only */
+  assert_int_not_equal(vs_translate(root(), va + 4096, 0), 0);
+}
+
+static void large_frames_use_the_page_directory(void **state) {
+  (void)state;
+  u64 va = 0x400000;
+  assert_int_equal(vs_map_table(&cn[PDPT], &cn[VS], va), ERR_OK);
+  assert_int_equal(vs_map_table(&cn[PD], &cn[VS], va), ERR_OK);
+  assert_int_equal(vs_map_frame(&cn[BIG], &cn[VS], va + 4096, 0), ERR_ALIGNMENT);
+  assert_int_equal(vs_map_frame(&cn[BIG], &cn[VS], va, MAP_WRITE), ERR_OK);
+  assert_int_equal(vs_translate(root(), va + 0x12345, 1),
+                   kva_to_pa((void *)cn[BIG].cap.obj) + 0x12345);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va + 4096, 0), ERR_MAPPING_EXISTS);
+  assert_int_equal(vs_map_table(&cn[PT], &cn[VS], va), ERR_MAPPING_EXISTS);
+  assert_int_equal(vs_unmap(&cn[BIG]), ERR_OK);
+  assert_int_equal(vs_translate(root(), va, 0), 0);
+}
+
+static void unmap_delete_and_move_keep_both_sides_in_step(void **state) {
+  (void)state;
+  u64 va = 0x600000;
+  map_all_levels(va);
+  assert_int_equal(vs_unmap(&cn[F1]), ERR_NOT_MAPPED);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, MAP_WRITE), ERR_OK);
+  cte_move(&cn[20], &cn[F1]);
+  const struct vs_table *pt = (const struct vs_table *)cn[PT].cap.obj;
+  assert_ptr_equal(pt->back[pt_index(va, 1)], &cn[20]);
+  int flushes = fake.tlb_page_flushes;
+  cap_delete(&cn[20]); /* deleting a mapped frame unmaps it, with a TLB flush */
+  assert_int_equal(fake.tlb_page_flushes, flushes + 1);
+  assert_int_equal(vs_translate(root(), va, 0), 0);
+  assert_null(pt->back[pt_index(va, 1)]);
+  /* A copy maps separately; the original's mapping is its own. */
+  assert_int_equal(vs_map_frame(&cn[F2], &cn[VS], va, 0), ERR_OK);
+  cte_insert(&cn[COPY], &cn[F2].cap, &cn[F2]);
+  cn[COPY].cap.w1 = cn[COPY].cap.w2 = 0;
+  assert_int_equal(vs_map_frame(&cn[COPY], &cn[VS], va + 4096, 0), ERR_OK);
+  /* Destroying the page table forgets both mappings in the capabilities. */
+  cap_delete(&cn[PT]);
+  assert_int_equal(cn[F2].cap.w1, 0);
+  assert_int_equal(cn[COPY].cap.w1, 0);
+  assert_int_equal(vs_translate(root(), va, 0), 0);
+}
+
+static void destroying_a_vspace_detaches_its_tables(void **state) {
+  (void)state;
+  map_all_levels(0x800000);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], 0x800000, 0), ERR_OK);
+  cap_delete(&cn[VS]);
+  assert_int_equal(cn[PDPT].cap.w1, 0);
+  assert_int_not_equal(cn[PD].cap.w1, 0); /* still in the PDPT */
+  cap_revoke(&root_ut);
+  assert_int_equal(root_ut.cap.w2, 0);
+}
+
+static void user_copies_check_every_page(void **state) {
+  (void)state;
+  u64 va = 0xa00000;
+  map_all_levels(va);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, MAP_WRITE), ERR_OK);
+  assert_int_equal(vs_map_frame(&cn[F2], &cn[VS], va + 4096, 0), ERR_OK);
+  char buf[64];
+  memset(buf, 'x', sizeof(buf));
+  assert_int_equal(copy_to_user(root(), va + 4090, buf, 4), ERR_OK);
+  assert_int_equal(copy_to_user(root(), va + 4090, buf, 10), ERR_FAULT_ADDRESS); /* 2nd page read-only */
+  assert_int_equal(*((u8 *)cn[F1].cap.obj + 4095), 0); /* nothing written on failure */
+  memcpy((u8 *)cn[F2].cap.obj, "abc", 3);
+  assert_int_equal(copy_from_user(root(), buf, va + 4094, 5), ERR_OK);
+  assert_memory_equal(buf, "\0\0abc", 5);
+  assert_int_equal(copy_from_user(root(), buf, va + 8190, 4), ERR_FAULT_ADDRESS);
+  assert_int_equal(copy_from_user(root(), buf, USER_VADDR_END - 2, 4), ERR_BAD_ADDRESS);
+  assert_int_equal(copy_from_user(root(), buf, ~0ull - 1, 4), ERR_BAD_ADDRESS);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup(new_vspace_shares_the_kernel_half, setup),
+      cmocka_unit_test_setup(missing_levels_are_named, setup),
+      cmocka_unit_test_setup(bad_mappings_are_refused, setup),
+      cmocka_unit_test_setup(large_frames_use_the_page_directory, setup),
+      cmocka_unit_test_setup(unmap_delete_and_move_keep_both_sides_in_step, setup),
+      cmocka_unit_test_setup(destroying_a_vspace_detaches_its_tables, setup),
+      cmocka_unit_test_setup(user_copies_check_every_page, setup),
+  };
+  return cmocka_run_group_tests_name("vspace", tests, NULL, NULL);
+}

@@ -1,0 +1,62 @@
+/* The in-guest test suite: every system call with valid and invalid
+ * arguments, and user faults that must end only the faulting thread.
+ *
+ * Tests register themselves in the `ktests` section with a stable name.
+ * Each runs on a fresh 4 MiB untyped of its own (its objects, page tables
+ * included, come from it) and with its own slot range; afterwards the suite
+ * revokes that untyped and checks that the test's slots are empty again
+ * and that the untyped is wholly free: a leak check after every test. */
+#ifndef KTEST_H
+#define KTEST_H
+
+#include <ulib.h>
+#include <env.h>
+#include <abi/bootinfo.h>
+
+struct t {
+  const char *name;
+  int failed;
+  struct env e;    /* untyped = this test's untyped */
+  cptr_t ut;       /* same as e.untyped */
+  u64 region;      /* a free 1 GiB of virtual addresses for this test */
+};
+
+struct ktest {
+  const char *name;
+  void (*fn)(struct t *);
+};
+
+#define KTEST(id)                                                              \
+  static void id(struct t *t);                                                 \
+  static const struct ktest ktest_##id __attribute__((used, section("ktests"), aligned(8))) = { \
+      #id, id};                                                                \
+  static void id(struct t *t)
+
+void ktest_fail(struct t *t, int line, const char *what, long got, long want);
+
+#define EXPECT_ERR(expr, want)                                                 \
+  do {                                                                         \
+    long got_ = (expr);                                                        \
+    if (got_ != (want)) {                                                      \
+      ktest_fail(t, __LINE__, #expr, got_, want);                              \
+      return;                                                                  \
+    }                                                                          \
+  } while (0)
+#define EXPECT_OK(expr) EXPECT_ERR(expr, ERR_OK)
+#define EXPECT(cond)                                                           \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      ktest_fail(t, __LINE__, #cond, -1, -1);                                  \
+      return;                                                                  \
+    }                                                                          \
+  } while (0)
+
+#define TEST_PRIORITY 100
+
+/* Helpers shared by the test files. */
+cptr_t new_obj(struct t *t, u32 type, u32 bits);       /* 0 on failure (test marked failed) */
+long start_thread(struct t *t, void (*fn)(void), cptr_t *tcb);
+u32 wait_not_runnable(cptr_t tcb, struct tcb_info *info);
+long type_of(cptr_t slot, struct cap_info *ci);
+
+#endif

@@ -1,0 +1,122 @@
+/* Test runner: registry walk, per-test untyped and leak check, summary. */
+#include "ktest.h"
+
+#define TEST_UT_BITS 22
+#define TEST_SLOTS_FIRST 64
+#define TEST_REGION 0x0000100000000000ull
+#define DEBUG_EXIT_PORT 0xf4
+
+extern const struct ktest __start_ktests[], __stop_ktests[];
+
+static cptr_t test_ut = 8;
+
+void ktest_fail(struct t *t, int line, const char *what, long got, long want) {
+  if (want >= 0)
+    printf("ktest:   line %d: %s returned %s, expected %s\n", line, what, err_name(got),
+           err_name(want));
+  else
+    printf("ktest:   line %d: %s is false\n", line, what);
+  t->failed = 1;
+}
+
+cptr_t new_obj(struct t *t, u32 type, u32 bits) {
+  cptr_t s;
+  long err = env_retype(&t->e, type, bits, &s);
+  if (err) {
+    printf("ktest:   retype of %s failed: %s\n", obj_type_name(type), err_name(err));
+    t->failed = 1;
+    return 0;
+  }
+  return s;
+}
+
+long type_of(cptr_t slot, struct cap_info *ci) {
+  long err = sys_cap_identify(BI_SLOT_CNODE, slot, ci);
+  return err ? -err : (long)ci->type;
+}
+
+/* Threads share this address space; the stack comes from the test's memory. */
+long start_thread(struct t *t, void (*fn)(void), cptr_t *tcb) {
+  void *stack;
+  long err = env_alloc_pages(&t->e, 2, &stack);
+  if (!err)
+    err = env_retype(&t->e, OBJ_TCB, 0, tcb);
+  if (!err)
+    err = sys_tcb_configure(*tcb, BI_SLOT_CNODE, BI_SLOT_VSPACE, TEST_PRIORITY);
+  if (!err) /* as if called: rsp + 8 is 16-byte aligned at entry */
+    err = sys_tcb_write_regs(*tcb, (u64)fn, (u64)stack + 2 * PAGE_SIZE - 8, 0);
+  if (!err)
+    err = sys_tcb_resume(*tcb);
+  return err;
+}
+
+/* Let the thread run (same priority: yield) until it stops being runnable. */
+u32 wait_not_runnable(cptr_t tcb, struct tcb_info *info) {
+  for (int i = 0; i < 1000; i++) {
+    if (sys_tcb_info(tcb, info) == ERR_OK && info->state != TCB_RUNNABLE)
+      return info->state;
+    sys_yield();
+  }
+  return TCB_RUNNABLE;
+}
+
+static int slots_empty(u64 from, u64 to) {
+  struct cap_info ci;
+  for (u64 s = from; s < to; s++)
+    if (sys_cap_identify(BI_SLOT_CNODE, s, &ci) != ERR_OK || ci.type != OBJ_NULL) {
+      printf("ktest:   leak: slot %llu still holds %s after revoke\n", s, obj_type_name(ci.type));
+      return 0;
+    }
+  return 1;
+}
+
+static int run_one(const struct ktest *k, int index) {
+  struct t t = {.name = k->name, .ut = test_ut, .region = TEST_REGION};
+  t.e = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = test_ut,
+                     .next_slot = TEST_SLOTS_FIRST, .end_slot = 1024, .next_vaddr = TEST_REGION};
+  k->fn(&t);
+  u64 used_to = t.e.next_slot;
+  struct untyped_usage u;
+  if (sys_cnode_revoke(BI_SLOT_CNODE, test_ut) != ERR_OK || !slots_empty(TEST_SLOTS_FIRST, used_to) ||
+      sys_untyped_usage(test_ut, &u, 0) != ERR_OK || u.free != u.size) {
+    printf("ktest:   leak check failed after %s\n", k->name);
+    t.failed = 1;
+  }
+  printf("ktest: %s %d %s\n", t.failed ? "FAIL" : "ok  ", index, k->name);
+  return !t.failed;
+}
+
+static void snapshot(struct untyped_usage *u) { sys_untyped_usage(BI_SLOT_BOOT_UNTYPED, u, USAGE_RECURSIVE); }
+
+static int same_usage(const struct untyped_usage *a, const struct untyped_usage *b) {
+  for (int i = 0; i < 16; i++)
+    if (a->count[i] != b->count[i] || a->bytes[i] != b->bytes[i])
+      return 0;
+  return a->free == b->free;
+}
+
+int main(u64 principal) {
+  printf("ktest: kernel test suite, principal %llu\n", principal);
+  long err = sys_retype(BI_SLOT_BOOT_UNTYPED, OBJ_UNTYPED, TEST_UT_BITS, BI_SLOT_CNODE, test_ut, 1,
+                        (u32)principal);
+  if (err) {
+    printf("ktest: cannot make the test untyped: %s\n", err_name(err));
+    sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, 2);
+  }
+  struct untyped_usage before, after;
+  snapshot(&before);
+  int passed = 0, failed = 0, i = 0;
+  for (const struct ktest *k = __start_ktests; k < __stop_ktests; k++)
+    run_one(k, ++i) ? passed++ : failed++;
+  snapshot(&after);
+  if (same_usage(&before, &after)) {
+    printf("ktest: ok   %d memory use of the suite's untyped is back where it started\n", ++i);
+    passed++;
+  } else {
+    printf("ktest: FAIL %d memory use of the suite's untyped changed\n", ++i);
+    failed++;
+  }
+  printf("ktest: %d passed, %d failed\n", passed, failed);
+  sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, failed ? 1 : 0);
+  return failed;
+}

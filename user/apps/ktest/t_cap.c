@@ -1,0 +1,223 @@
+/* Retype, CNode operations, derivation, revoke and accounting. */
+#include "ktest.h"
+
+KTEST(retype_makes_every_object_type) {
+  static const u32 types[] = {OBJ_CNODE, OBJ_TCB, OBJ_ENDPOINT, OBJ_NOTIFICATION, OBJ_VSPACE,
+                              OBJ_PDPT, OBJ_PD, OBJ_PT, OBJ_FRAME_4K, OBJ_UNTYPED};
+  struct cap_info ci;
+  for (u32 i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+    cptr_t s = new_obj(t, types[i], types[i] == OBJ_CNODE ? 4 : 12);
+    EXPECT(s != 0);
+    EXPECT(type_of(s, &ci) == (long)types[i]);
+  }
+}
+
+KTEST(retype_rejects_bad_capability_addresses) {
+  cptr_t dest = env_slot(&t->e);
+  EXPECT_ERR(sys_retype(0, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_INVALID_CAP);
+  EXPECT_ERR(sys_retype(1 << 20, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_INVALID_CAP);
+  EXPECT_ERR(sys_retype(~0ull, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_INVALID_CAP);
+  EXPECT_ERR(sys_retype(1000, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_EMPTY_SLOT);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, 0, 1, 0), ERR_INVALID_CAP);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, 1024, 1, 0), ERR_INVALID_CAP);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, 1020, 8, 0), ERR_INVALID_CAP);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_TCB, dest, 1, 0), ERR_WRONG_TYPE);
+}
+
+KTEST(retype_rejects_wrong_type_and_bad_sizes) {
+  cptr_t dest = env_slot(&t->e);
+  EXPECT_ERR(sys_retype(BI_SLOT_VSPACE, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_WRONG_TYPE);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_TYPE_COUNT, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_RANGE);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_NULL, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_RANGE);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_IOPORTS, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_RANGE);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_CNODE, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_RANGE);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_CNODE, 17, BI_SLOT_CNODE, dest, 1, 0), ERR_RANGE);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_UNTYPED, 11, BI_SLOT_CNODE, dest, 1, 0), ERR_RANGE);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, dest, 0, 0), ERR_RANGE);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, dest, 5000, 0), ERR_RANGE);
+}
+
+KTEST(retype_beyond_the_untyped_fails_and_changes_nothing) {
+  cptr_t dest = env_slot(&t->e);
+  struct untyped_usage u;
+  EXPECT_ERR(sys_retype(t->ut, OBJ_UNTYPED, 23, BI_SLOT_CNODE, dest, 1, 0), ERR_NO_MEMORY);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, dest, 3, 0), ERR_NO_MEMORY);
+  EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
+  EXPECT(u.free == u.size && u.size == 4ull << 20);
+  /* Fill it exactly, then one byte more is too much. */
+  EXPECT_OK(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, dest, 1, 0));
+  cptr_t d2 = env_slot(&t->e), d3 = env_slot(&t->e);
+  EXPECT_OK(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, d2, 1, 0));
+  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, d3, 1, 0), ERR_NO_MEMORY);
+}
+
+KTEST(retype_into_occupied_slot_fails_as_a_whole) {
+  cptr_t a = env_slot(&t->e), b = env_slot(&t->e), c = env_slot(&t->e);
+  (void)a;
+  struct untyped_usage u;
+  EXPECT_OK(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, c, 1, 0));
+  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, a, 3, 0), ERR_SLOT_OCCUPIED);
+  struct cap_info ci;
+  EXPECT(type_of(a, &ci) == OBJ_NULL && type_of(b, &ci) == OBJ_NULL);
+  EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
+  EXPECT(u.count[OBJ_ENDPOINT] == 1);
+}
+
+KTEST(untyped_usage_counts_objects_by_type_and_principal) {
+  struct untyped_usage u;
+  cptr_t child = env_slot(&t->e);
+  EXPECT_OK(sys_retype(t->ut, OBJ_UNTYPED, 16, BI_SLOT_CNODE, child, 1, 77));
+  cptr_t eps = t->e.next_slot;
+  t->e.next_slot += 3;
+  EXPECT_OK(sys_retype(child, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, eps, 3, 0));
+  cptr_t tcb = new_obj(t, OBJ_TCB, 0);
+  EXPECT(tcb);
+  EXPECT_OK(sys_untyped_usage(child, &u, 0));
+  EXPECT(u.label == 77 && u.size == 65536 && u.count[OBJ_ENDPOINT] == 3 && u.bytes[OBJ_ENDPOINT] == 192);
+  EXPECT(u.free == 65536 - 192);
+  EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
+  EXPECT(u.count[OBJ_UNTYPED] == 1 && u.bytes[OBJ_UNTYPED] == 65536 && u.count[OBJ_TCB] == 1);
+  EXPECT(u.count[OBJ_ENDPOINT] == 0);
+  EXPECT_OK(sys_untyped_usage(t->ut, &u, USAGE_RECURSIVE));
+  EXPECT(u.count[OBJ_ENDPOINT] == 3);
+  struct cap_info ci;
+  EXPECT(type_of(eps, &ci) == OBJ_ENDPOINT && ci.label == 77);
+  /* Copies are not objects: they do not count. */
+  cptr_t copy = env_slot(&t->e);
+  EXPECT_OK(sys_cnode_copy(BI_SLOT_CNODE, copy, BI_SLOT_CNODE, eps, RIGHTS_ALL));
+  EXPECT_OK(sys_untyped_usage(child, &u, 0));
+  EXPECT(u.count[OBJ_ENDPOINT] == 3);
+  EXPECT_ERR(sys_untyped_usage(child, &u, 2), ERR_RANGE);
+  EXPECT_ERR(sys_untyped_usage(child, (void *)0x10, 0), ERR_FAULT_ADDRESS);
+  EXPECT_ERR(sys_untyped_usage(child, (void *)0xffff800000000000ull, 0), ERR_BAD_ADDRESS);
+  EXPECT_ERR(sys_untyped_usage(tcb, &u, 0), ERR_WRONG_TYPE);
+}
+
+KTEST(untyped_memory_is_reused_after_its_objects_go) {
+  struct untyped_usage u;
+  cptr_t f = new_obj(t, OBJ_FRAME_4K, 0);
+  EXPECT(f);
+  EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
+  EXPECT(u.free == u.size - 4096);
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, f));
+  EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
+  EXPECT(u.free == u.size && u.count[OBJ_FRAME_4K] == 0);
+}
+
+KTEST(copy_reduces_rights_and_keeps_the_object) {
+  cptr_t f = new_obj(t, OBJ_FRAME_4K, 0), ro = env_slot(&t->e);
+  EXPECT(f);
+  EXPECT_OK(sys_cnode_copy(BI_SLOT_CNODE, ro, BI_SLOT_CNODE, f, RIGHT_READ));
+  struct cap_info ci;
+  EXPECT(type_of(ro, &ci) == OBJ_FRAME_4K && ci.rights == RIGHT_READ);
+  EXPECT_ERR(sys_frame_map(ro, BI_SLOT_VSPACE, t->region, MAP_WRITE), ERR_NO_RIGHTS);
+  EXPECT_ERR(sys_cnode_copy(BI_SLOT_CNODE, env_slot(&t->e), BI_SLOT_CNODE, f, 8), ERR_RANGE);
+}
+
+KTEST(copy_and_move_reject_bad_slots) {
+  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), d = env_slot(&t->e), empty = env_slot(&t->e);
+  EXPECT(ep);
+  EXPECT_ERR(sys_cnode_copy(BI_SLOT_CNODE, d, BI_SLOT_CNODE, empty, RIGHTS_ALL), ERR_EMPTY_SLOT);
+  EXPECT_ERR(sys_cnode_copy(BI_SLOT_CNODE, ep, BI_SLOT_CNODE, ep, RIGHTS_ALL), ERR_SAME_SLOT);
+  EXPECT_ERR(sys_cnode_copy(BI_SLOT_CNODE, BI_SLOT_TCB, BI_SLOT_CNODE, ep, RIGHTS_ALL), ERR_SLOT_OCCUPIED);
+  EXPECT_ERR(sys_cnode_copy(BI_SLOT_CNODE, 5000, BI_SLOT_CNODE, ep, RIGHTS_ALL), ERR_INVALID_CAP);
+  EXPECT_ERR(sys_cnode_copy(BI_SLOT_TCB, d, BI_SLOT_CNODE, ep, RIGHTS_ALL), ERR_WRONG_TYPE);
+  EXPECT_ERR(sys_cnode_move(BI_SLOT_CNODE, d, BI_SLOT_CNODE, empty), ERR_EMPTY_SLOT);
+  EXPECT_ERR(sys_cnode_move(BI_SLOT_CNODE, 0, BI_SLOT_CNODE, ep), ERR_INVALID_CAP);
+}
+
+KTEST(untyped_cannot_be_copied) {
+  cptr_t u = new_obj(t, OBJ_UNTYPED, 12), d = env_slot(&t->e);
+  EXPECT(u);
+  EXPECT_ERR(sys_cnode_copy(BI_SLOT_CNODE, d, BI_SLOT_CNODE, u, RIGHTS_ALL), ERR_CANNOT_DERIVE);
+  EXPECT_ERR(sys_cnode_mint(BI_SLOT_CNODE, d, BI_SLOT_CNODE, u, RIGHTS_ALL, 0), ERR_CANNOT_DERIVE);
+  EXPECT_OK(sys_cnode_move(BI_SLOT_CNODE, d, BI_SLOT_CNODE, u));
+}
+
+KTEST(mint_badges_endpoints_once) {
+  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), b = env_slot(&t->e), bb = env_slot(&t->e);
+  EXPECT(ep);
+  EXPECT_OK(sys_cnode_mint(BI_SLOT_CNODE, b, BI_SLOT_CNODE, ep, RIGHTS_ALL, 0x1234));
+  struct cap_info ci;
+  EXPECT(type_of(b, &ci) == OBJ_ENDPOINT && ci.badge == 0x1234);
+  EXPECT_ERR(sys_cnode_mint(BI_SLOT_CNODE, bb, BI_SLOT_CNODE, b, RIGHTS_ALL, 5), ERR_BAD_STATE);
+  cptr_t f = new_obj(t, OBJ_FRAME_4K, 0);
+  EXPECT_ERR(sys_cnode_mint(BI_SLOT_CNODE, bb, BI_SLOT_CNODE, f, RIGHTS_ALL, 5), ERR_RANGE);
+}
+
+KTEST(move_carries_the_capability_and_its_copies) {
+  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), copy = env_slot(&t->e), moved = env_slot(&t->e);
+  EXPECT(ep);
+  EXPECT_OK(sys_cnode_copy(BI_SLOT_CNODE, copy, BI_SLOT_CNODE, ep, RIGHTS_ALL));
+  EXPECT_OK(sys_cnode_move(BI_SLOT_CNODE, moved, BI_SLOT_CNODE, ep));
+  struct cap_info ci;
+  EXPECT(type_of(ep, &ci) == OBJ_NULL && type_of(moved, &ci) == OBJ_ENDPOINT);
+  /* Revoking the moved capability still reaches the copy made before. */
+  EXPECT_OK(sys_cnode_revoke(BI_SLOT_CNODE, moved));
+  EXPECT(type_of(copy, &ci) == OBJ_NULL && type_of(moved, &ci) == OBJ_ENDPOINT);
+}
+
+KTEST(delete_original_keeps_object_alive_through_copies) {
+  struct untyped_usage u;
+  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), c1 = env_slot(&t->e), c2 = env_slot(&t->e);
+  EXPECT(ep);
+  EXPECT_OK(sys_cnode_copy(BI_SLOT_CNODE, c1, BI_SLOT_CNODE, ep, RIGHTS_ALL));
+  EXPECT_OK(sys_cnode_copy(BI_SLOT_CNODE, c2, BI_SLOT_CNODE, c1, RIGHTS_ALL));
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, ep));
+  EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
+  EXPECT(u.count[OBJ_ENDPOINT] == 1);
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, c1));
+  EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
+  EXPECT(u.count[OBJ_ENDPOINT] == 1);
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, c2));
+  EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
+  EXPECT(u.count[OBJ_ENDPOINT] == 0 && u.free == u.size);
+  EXPECT_ERR(sys_cnode_delete(BI_SLOT_CNODE, c2), ERR_EMPTY_SLOT);
+  EXPECT_ERR(sys_cnode_revoke(BI_SLOT_CNODE, c2), ERR_EMPTY_SLOT);
+  EXPECT_ERR(sys_cnode_delete(BI_SLOT_CNODE, 0), ERR_INVALID_CAP);
+}
+
+KTEST(revoke_reaches_copies_in_other_cnodes) {
+  cptr_t cn = new_obj(t, OBJ_CNODE, 4), ep = new_obj(t, OBJ_ENDPOINT, 0);
+  EXPECT(cn && ep);
+  EXPECT_OK(sys_cnode_copy(cn, 3, BI_SLOT_CNODE, ep, RIGHTS_ALL));
+  EXPECT_OK(sys_cnode_copy(cn, 4, cn, 3, RIGHT_READ));
+  struct cap_info ci;
+  EXPECT_OK(sys_cap_identify(cn, 4, &ci));
+  EXPECT(ci.type == OBJ_ENDPOINT && ci.rights == RIGHT_READ);
+  EXPECT_OK(sys_cnode_revoke(BI_SLOT_CNODE, ep));
+  EXPECT_OK(sys_cap_identify(cn, 3, &ci));
+  EXPECT(ci.type == OBJ_NULL);
+  EXPECT_OK(sys_cap_identify(cn, 4, &ci));
+  EXPECT(ci.type == OBJ_NULL);
+  EXPECT_ERR(sys_cap_identify(cn, 16, &ci), ERR_INVALID_CAP);
+}
+
+KTEST(cnode_without_write_right_cannot_be_changed) {
+  cptr_t cn = new_obj(t, OBJ_CNODE, 4), ro = env_slot(&t->e), ep = new_obj(t, OBJ_ENDPOINT, 0);
+  EXPECT(cn && ep);
+  EXPECT_OK(sys_cnode_copy(BI_SLOT_CNODE, ro, BI_SLOT_CNODE, cn, RIGHT_READ));
+  EXPECT_ERR(sys_cnode_copy(ro, 2, BI_SLOT_CNODE, ep, RIGHTS_ALL), ERR_NO_RIGHTS);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, ro, 2, 1, 0), ERR_NO_RIGHTS);
+  EXPECT_ERR(sys_cnode_delete(ro, 2), ERR_NO_RIGHTS);
+  struct cap_info ci;
+  EXPECT_OK(sys_cap_identify(ro, 2, &ci));
+}
+
+KTEST(deleting_a_cnode_deletes_what_it_holds) {
+  struct untyped_usage u;
+  cptr_t cn = new_obj(t, OBJ_CNODE, 3), inner = new_obj(t, OBJ_CNODE, 2);
+  EXPECT(cn && inner);
+  EXPECT_OK(sys_retype(t->ut, OBJ_ENDPOINT, 0, inner, 1, 2, 0));
+  /* inner holds its own capability, and cn holds inner: a cycle to break. */
+  EXPECT_OK(sys_cnode_copy(inner, 3, BI_SLOT_CNODE, inner, RIGHTS_ALL));
+  EXPECT_OK(sys_cnode_move(cn, 1, BI_SLOT_CNODE, inner));
+  EXPECT_OK(sys_cnode_move(cn, 2, BI_SLOT_CNODE, cn));
+  EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
+  EXPECT(u.count[OBJ_CNODE] == 2 && u.count[OBJ_ENDPOINT] == 2);
+  /* cn's only capabilities now live inside cn; revoking the untyped must
+   * still find and destroy everything. */
+  EXPECT_OK(sys_cnode_revoke(BI_SLOT_CNODE, t->ut));
+  EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
+  EXPECT(u.count[OBJ_CNODE] == 0 && u.count[OBJ_ENDPOINT] == 0 && u.free == u.size);
+}

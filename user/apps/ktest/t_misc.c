@@ -1,0 +1,57 @@
+/* System calls outside the object groups: numbers, console, time, I/O ports. */
+#include "ktest.h"
+
+KTEST(unknown_system_call_is_an_error) {
+  EXPECT_ERR(syscall6(SYS_COUNT, 0, 0, 0, 0, 0, 0).err, ERR_BAD_SYSCALL);
+  EXPECT_ERR(syscall6(~0ull, 0, 0, 0, 0, 0, 0).err, ERR_BAD_SYSCALL);
+}
+
+KTEST(debug_puts_checks_the_buffer) {
+  EXPECT_OK(sys_debug_puts("", 0));
+  EXPECT_ERR(sys_debug_puts((const char *)0x10, 4), ERR_FAULT_ADDRESS);
+  EXPECT_ERR(sys_debug_puts((const char *)0xffffffff80100000ull, 4), ERR_BAD_ADDRESS);
+  EXPECT_ERR(sys_debug_puts("x", 5000), ERR_RANGE);
+}
+
+KTEST(time_advances) {
+  u64 a = sys_time_ns();
+  for (int i = 0; i < 10; i++)
+    sys_yield();
+  u64 b = sys_time_ns();
+  EXPECT(b > a);
+}
+
+KTEST(ioports_are_limited_to_the_capability) {
+  /* init gave us 0xf4-0xf7 (the debug-exit device) and nothing else. */
+  struct cap_info ci;
+  EXPECT_OK(sys_cap_identify(BI_SLOT_CNODE, BI_SLOT_IOPORTS, &ci));
+  EXPECT(ci.type == OBJ_IOPORTS && ci.base == 0xf4 && ci.size == 4);
+  EXPECT_ERR(sys_ioport_out(BI_SLOT_IOPORTS, 0x3f8, 1, 'x'), ERR_RANGE);
+  EXPECT_ERR(sys_ioport_in(BI_SLOT_IOPORTS, 0x60, 1).err, ERR_RANGE);
+  EXPECT_ERR(sys_ioport_out(BI_SLOT_IOPORTS, 0xf4, 3, 0), ERR_RANGE);
+  EXPECT_ERR(sys_ioport_out(BI_SLOT_IOPORTS, 0xf5, 2, 0), ERR_ALIGNMENT);
+  EXPECT_ERR(sys_ioport_out(BI_SLOT_IOPORTS, 0xf4, 1, 0x100), ERR_RANGE);
+  EXPECT_ERR(sys_ioport_out(BI_SLOT_TCB, 0xf4, 1, 0), ERR_WRONG_TYPE);
+  cptr_t narrow = env_slot(&t->e);
+  EXPECT_ERR(sys_cnode_mint(BI_SLOT_CNODE, narrow, BI_SLOT_CNODE, BI_SLOT_IOPORTS, RIGHTS_ALL,
+                            0xf0 | 0xf4ull << 16), ERR_RANGE);
+  EXPECT_OK(sys_cnode_mint(BI_SLOT_CNODE, narrow, BI_SLOT_CNODE, BI_SLOT_IOPORTS, RIGHT_READ,
+                           0xf6 | 0xf7ull << 16));
+  EXPECT_ERR(sys_ioport_out(narrow, 0xf6, 1, 0), ERR_NO_RIGHTS);
+  EXPECT_ERR(sys_ioport_in(narrow, 0xf4, 1).err, ERR_RANGE);
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, narrow));
+}
+
+KTEST(identify_reports_owner_and_size) {
+  struct cap_info ci;
+  EXPECT_OK(sys_cap_identify(BI_SLOT_CNODE, t->ut, &ci));
+  EXPECT(ci.type == OBJ_UNTYPED && ci.size == 4ull << 20 && ci.label >= 10);
+  u32 principal = ci.label;
+  cptr_t f = new_obj(t, OBJ_FRAME_2M, 0);
+  EXPECT(f);
+  EXPECT_OK(sys_cap_identify(BI_SLOT_CNODE, f, &ci));
+  EXPECT(ci.type == OBJ_FRAME_2M && ci.size == LARGE_PAGE_SIZE && ci.label == principal);
+  EXPECT_ERR(sys_cap_identify(BI_SLOT_CNODE, 5000, &ci), ERR_INVALID_CAP);
+  EXPECT_ERR(sys_cap_identify(BI_SLOT_TCB, 1, &ci), ERR_WRONG_TYPE);
+  EXPECT_ERR(sys_cap_identify(BI_SLOT_CNODE, f, (struct cap_info *)8), ERR_FAULT_ADDRESS);
+}

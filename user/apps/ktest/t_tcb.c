@@ -1,0 +1,177 @@
+/* Threads, scheduling and user faults: a fault ends only its thread. */
+#include "ktest.h"
+
+static volatile u64 counter;
+static volatile u64 fault_page;
+
+static void __attribute__((noreturn)) done(void) {
+  for (;;)
+    sys_thread_exit();
+}
+
+static void count_then_exit(void) {
+  counter = 1234;
+  done();
+}
+
+static void spin_forever(void) {
+  for (;;)
+    counter++;
+}
+
+static void null_deref(void) {
+  *(volatile u64 *)0 = 1;
+  done();
+}
+
+static void privileged_instruction(void) {
+  __asm__ volatile("hlt");
+  done();
+}
+
+static void divide_by_zero(void) {
+  __asm__ volatile("xor %%ecx, %%ecx; div %%ecx" ::: "eax", "ecx", "edx");
+  done();
+}
+
+static void invalid_opcode(void) {
+  __asm__ volatile("ud2");
+  done();
+}
+
+static void touch_kernel(void) {
+  counter = *(volatile u64 *)0xffffffff80100000ull;
+  done();
+}
+
+static void sse_instruction(void) {
+  __asm__ volatile("xorps %%xmm0, %%xmm0" ::: "memory");
+  done();
+}
+
+static void touch_fault_page(void) {
+  counter = *(volatile u64 *)fault_page;
+  done();
+}
+
+KTEST(thread_runs_and_exits) {
+  cptr_t tcb;
+  struct tcb_info info;
+  counter = 0;
+  EXPECT_OK(start_thread(t, count_then_exit, &tcb));
+  EXPECT(wait_not_runnable(tcb, &info) == TCB_EXITED);
+  EXPECT(counter == 1234);
+}
+
+static void expect_fault(struct t *t, void (*fn)(void), u64 vector, int check_addr, u64 addr) {
+  cptr_t tcb;
+  struct tcb_info info;
+  EXPECT_OK(start_thread(t, fn, &tcb));
+  EXPECT(wait_not_runnable(tcb, &info) == TCB_FAULTED);
+  EXPECT(info.fault_vector == vector);
+  EXPECT(!check_addr || info.fault_addr == addr);
+  EXPECT(info.fault_rip >= (u64)fn && info.fault_rip < (u64)fn + 64);
+}
+
+KTEST(null_dereference_ends_only_the_thread) { expect_fault(t, null_deref, 14, 1, 0); }
+KTEST(privileged_instruction_is_a_general_protection_fault) { expect_fault(t, privileged_instruction, 13, 0, 0); }
+KTEST(divide_by_zero_ends_only_the_thread) { expect_fault(t, divide_by_zero, 0, 0, 0); }
+KTEST(invalid_opcode_ends_only_the_thread) { expect_fault(t, invalid_opcode, 6, 0, 0); }
+KTEST(user_cannot_read_kernel_memory) { expect_fault(t, touch_kernel, 14, 1, 0xffffffff80100000ull); }
+KTEST(sse_is_off_for_user_code) { expect_fault(t, sse_instruction, 6, 0, 0); }
+
+KTEST(unmapped_page_faults_after_unmap) {
+  cptr_t f = new_obj(t, OBJ_FRAME_4K, 0);
+  EXPECT(f);
+  u64 va = t->e.next_vaddr;
+  t->e.next_vaddr += PAGE_SIZE; /* keep the thread's stack off this page */
+  EXPECT_OK(env_map(&t->e, BI_SLOT_VSPACE, f, va, MAP_WRITE));
+  *(volatile u64 *)va = 99;
+  EXPECT_OK(sys_frame_unmap(f));
+  fault_page = va;
+  expect_fault(t, touch_fault_page, 14, 1, va);
+}
+
+/* A thread at our priority that never yields: the timer must preempt it,
+ * or this test never gets the CPU back. */
+KTEST(deleting_a_running_threads_last_capability_stops_it) {
+  cptr_t tcb;
+  struct tcb_info info;
+  counter = 0;
+  EXPECT_OK(start_thread(t, spin_forever, &tcb));
+  for (int i = 0; i < 1000 && counter < 1000; i++)
+    sys_yield();
+  EXPECT(counter >= 1000);
+  EXPECT_OK(sys_tcb_info(tcb, &info));
+  EXPECT(info.state == TCB_RUNNABLE);
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, tcb));
+  u64 seen = counter;
+  for (int i = 0; i < 20; i++)
+    sys_yield();
+  EXPECT(counter == seen);
+  EXPECT_ERR(sys_tcb_info(tcb, &info), ERR_EMPTY_SLOT);
+}
+
+KTEST(suspend_and_resume) {
+  cptr_t tcb;
+  struct tcb_info info;
+  counter = 0;
+  EXPECT_OK(start_thread(t, spin_forever, &tcb));
+  EXPECT_OK(sys_tcb_suspend(tcb));
+  EXPECT_OK(sys_tcb_info(tcb, &info));
+  EXPECT(info.state == TCB_INACTIVE);
+  u64 seen = counter;
+  for (int i = 0; i < 20; i++)
+    sys_yield();
+  EXPECT(counter == seen);
+  EXPECT_OK(sys_tcb_resume(tcb));
+  for (int i = 0; i < 1000 && counter == seen; i++)
+    sys_yield();
+  EXPECT(counter != seen);
+  EXPECT_OK(sys_tcb_suspend(tcb));
+}
+
+KTEST(tcb_operations_reject_bad_arguments) {
+  cptr_t tcb = new_obj(t, OBJ_TCB, 0), ep = new_obj(t, OBJ_ENDPOINT, 0);
+  EXPECT(tcb && ep);
+  struct tcb_info info;
+  EXPECT_ERR(sys_tcb_resume(tcb), ERR_NOT_CONFIGURED);
+  EXPECT_ERR(sys_tcb_resume(ep), ERR_WRONG_TYPE);
+  EXPECT_ERR(sys_tcb_configure(tcb, BI_SLOT_CNODE, BI_SLOT_VSPACE, TEST_PRIORITY + 1), ERR_RANGE);
+  EXPECT_ERR(sys_tcb_configure(tcb, BI_SLOT_CNODE, BI_SLOT_VSPACE, 1000), ERR_RANGE);
+  EXPECT_ERR(sys_tcb_configure(tcb, BI_SLOT_VSPACE, BI_SLOT_VSPACE, 1), ERR_WRONG_TYPE);
+  EXPECT_ERR(sys_tcb_configure(tcb, BI_SLOT_CNODE, BI_SLOT_CNODE, 1), ERR_WRONG_TYPE);
+  EXPECT_ERR(sys_tcb_write_regs(tcb, 0xffffffff80100000ull, 0x1000, 0), ERR_BAD_ADDRESS);
+  EXPECT_ERR(sys_tcb_write_regs(tcb, 0x400000, 0x0000900000000000ull, 0), ERR_BAD_ADDRESS);
+  EXPECT_ERR(sys_tcb_info(tcb, (struct tcb_info *)0xffff800000001000ull), ERR_BAD_ADDRESS);
+  EXPECT_OK(sys_tcb_info(tcb, &info));
+  EXPECT(info.state == TCB_INACTIVE);
+}
+
+/* Revoking the untyped under a running thread, its stack, its page tables
+ * and an endpoint destroys all of them at once. */
+KTEST(revoke_of_objects_in_use) {
+  struct untyped_usage u;
+  cptr_t sub = new_obj(t, OBJ_UNTYPED, 20);
+  EXPECT(sub);
+  struct env saved = t->e;
+  t->e.untyped = sub;
+  cptr_t tcb;
+  counter = 0;
+  EXPECT_OK(start_thread(t, spin_forever, &tcb));
+  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0);
+  EXPECT(ep);
+  for (int i = 0; i < 100 && counter == 0; i++)
+    sys_yield();
+  EXPECT(counter != 0);
+  EXPECT_OK(sys_cnode_revoke(BI_SLOT_CNODE, sub));
+  u64 seen = counter;
+  for (int i = 0; i < 20; i++)
+    sys_yield();
+  EXPECT(counter == seen);
+  EXPECT_OK(sys_untyped_usage(sub, &u, USAGE_RECURSIVE));
+  EXPECT(u.free == u.size && u.count[OBJ_TCB] == 0 && u.count[OBJ_PT] == 0);
+  struct cap_info ci;
+  EXPECT(type_of(tcb, &ci) == OBJ_NULL && type_of(ep, &ci) == OBJ_NULL);
+  t->e.untyped = saved.untyped;
+}

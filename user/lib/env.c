@@ -1,0 +1,57 @@
+/* Slot and memory allocation for a principal (see env.h). */
+#include <env.h>
+
+cptr_t env_slot(struct env *e) { return e->next_slot < e->end_slot ? e->next_slot++ : 0; }
+
+long env_retype(struct env *e, u32 type, u32 size_bits, cptr_t *out) {
+  cptr_t s = env_slot(e);
+  if (!s)
+    return ERR_RANGE;
+  long err = sys_retype(e->untyped, type, size_bits, e->cnode, s, 1, 0);
+  if (err) {
+    e->next_slot--;
+    return err;
+  }
+  *out = s;
+  return ERR_OK;
+}
+
+static u32 missing_table(long err) {
+  switch (err) {
+  case ERR_MISSING_PDPT: return OBJ_PDPT;
+  case ERR_MISSING_PD: return OBJ_PD;
+  case ERR_MISSING_PT: return OBJ_PT;
+  default: return 0;
+  }
+}
+
+/* The kernel names the missing level; make that table and try again. */
+long env_map(struct env *e, cptr_t vspace, cptr_t frame, u64 vaddr, u32 attr) {
+  for (;;) {
+    long err = sys_frame_map(frame, vspace, vaddr, attr);
+    u32 table = missing_table(err);
+    if (!table)
+      return err;
+    cptr_t t;
+    err = env_retype(e, table, 0, &t);
+    if (!err)
+      err = sys_page_table_map(t, vspace, vaddr);
+    if (err)
+      return err;
+  }
+}
+
+long env_alloc_pages(struct env *e, u64 pages, void **out) {
+  u64 va = e->next_vaddr;
+  for (u64 i = 0; i < pages; i++) {
+    cptr_t f;
+    long err = env_retype(e, OBJ_FRAME_4K, 0, &f);
+    if (!err)
+      err = env_map(e, e->vspace, f, va + i * PAGE_SIZE, MAP_WRITE);
+    if (err)
+      return err;
+  }
+  e->next_vaddr += pages * PAGE_SIZE;
+  *out = (void *)va;
+  return ERR_OK;
+}

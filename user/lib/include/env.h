@@ -1,0 +1,27 @@
+/* A principal's view of its own resources: its CNode, its address space and
+ * the untyped it allocates from. Every object these helpers make (page
+ * tables included) comes from that untyped, so it is charged to its owner. */
+#ifndef USER_ENV_H
+#define USER_ENV_H
+
+#include <sys.h>
+
+struct env {
+  cptr_t cnode;     /* own root CNode */
+  cptr_t vspace;    /* own address space */
+  cptr_t untyped;   /* where new objects come from */
+  u64 next_slot;    /* free slots [next_slot, end_slot) */
+  u64 end_slot;
+  u64 next_vaddr;   /* free virtual addresses from here on */
+};
+
+/* A free slot, or 0 when the CNode is full. */
+cptr_t env_slot(struct env *e);
+/* Retype one object into a fresh slot. */
+long env_retype(struct env *e, u32 type, u32 size_bits, cptr_t *out);
+/* Map a frame, making any missing page table from e->untyped. */
+long env_map(struct env *e, cptr_t vspace, cptr_t frame, u64 vaddr, u32 attr);
+/* A fresh zeroed frame mapped writable at the next free address of e. */
+long env_alloc_pages(struct env *e, u64 pages, void **out);
+
+#endif

@@ -1,0 +1,30 @@
+/* Starting a program from an ELF image in a new address space, with a new
+ * CNode laid out like the root task's (abi/bootinfo.h slots 1-4, 6). */
+#ifndef USER_SPAWN_H
+#define USER_SPAWN_H
+
+#include <env.h>
+
+#define SPAWN_STACK_TOP 0x00007fff00000000ull
+#define SPAWN_STACK_PAGES 16
+
+struct spawn_args {
+  const void *image;
+  u64 image_size;
+  u32 cnode_bits;
+  u32 priority;
+  cptr_t untyped;   /* moved into the child's slot BI_SLOT_BOOT_UNTYPED (0: none) */
+  cptr_t ioports;   /* minted into the child's slot BI_SLOT_IOPORTS (0: none) */
+  u64 ioport_range; /* first | last << 16 */
+  u64 arg;          /* the child's rdi */
+};
+
+struct child {
+  cptr_t cnode, vspace, tcb; /* in the creator's CNode */
+};
+
+/* Builds the child from e's memory and starts it. Returns an abi error, or
+ * ERR_RANGE with *elf_err set when the image is not a loadable ELF. */
+long spawn(struct env *e, const struct spawn_args *a, struct child *out, int *elf_err);
+
+#endif

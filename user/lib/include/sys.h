@@ -1,0 +1,94 @@
+/* System-call stubs: one typed inline wrapper per call in abi/syscalls.h. */
+#ifndef USER_SYS_H
+#define USER_SYS_H
+
+#include <abi/types.h>
+#include <abi/errors.h>
+#include <abi/objects.h>
+#include <abi/syscalls.h>
+
+struct sysret {
+  long err;
+  u64 val;
+};
+
+static inline struct sysret syscall6(u64 nr, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5) {
+  register u64 r10 __asm__("r10") = a3;
+  register u64 r8 __asm__("r8") = a4;
+  register u64 r9 __asm__("r9") = a5;
+  __asm__ volatile("syscall"
+                   : "+a"(nr), "+d"(a2)
+                   : "D"(a0), "S"(a1), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return (struct sysret){(long)nr, a2};
+}
+
+#define SC(nr, a0, a1, a2, a3, a4, a5) syscall6(nr, a0, a1, a2, a3, a4, a5).err
+
+static inline long sys_debug_puts(const char *s, u64 len) {
+  return SC(SYS_DEBUG_PUTS, (u64)s, len, 0, 0, 0, 0);
+}
+static inline long sys_yield(void) { return SC(SYS_YIELD, 0, 0, 0, 0, 0, 0); }
+static inline long sys_thread_exit(void) { return SC(SYS_THREAD_EXIT, 0, 0, 0, 0, 0, 0); }
+static inline long sys_retype(cptr_t ut, u32 type, u32 size_bits, cptr_t dest_cnode, u64 slot,
+                              u64 count, u32 label) {
+  return SC(SYS_UNTYPED_RETYPE, ut, type | (size_bits << 8), dest_cnode, slot, count, label);
+}
+static inline long sys_untyped_usage(cptr_t ut, struct untyped_usage *out, u32 flags) {
+  return SC(SYS_UNTYPED_USAGE, ut, (u64)out, flags, 0, 0, 0);
+}
+static inline long sys_cap_identify(cptr_t cnode, u64 slot, struct cap_info *out) {
+  return SC(SYS_CAP_IDENTIFY, cnode, slot, (u64)out, 0, 0, 0);
+}
+static inline long sys_cnode_copy(cptr_t dcn, u64 ds, cptr_t scn, u64 ss, u32 rights) {
+  return SC(SYS_CNODE_COPY, dcn, ds, scn, ss, rights, 0);
+}
+static inline long sys_cnode_mint(cptr_t dcn, u64 ds, cptr_t scn, u64 ss, u32 rights, u64 badge) {
+  return SC(SYS_CNODE_MINT, dcn, ds, scn, ss, rights, badge);
+}
+static inline long sys_cnode_move(cptr_t dcn, u64 ds, cptr_t scn, u64 ss) {
+  return SC(SYS_CNODE_MOVE, dcn, ds, scn, ss, 0, 0);
+}
+static inline long sys_cnode_delete(cptr_t cn, u64 slot) {
+  return SC(SYS_CNODE_DELETE, cn, slot, 0, 0, 0, 0);
+}
+static inline long sys_cnode_revoke(cptr_t cn, u64 slot) {
+  return SC(SYS_CNODE_REVOKE, cn, slot, 0, 0, 0, 0);
+}
+static inline long sys_tcb_configure(cptr_t tcb, cptr_t cspace, cptr_t vspace, u64 prio) {
+  return SC(SYS_TCB_CONFIGURE, tcb, cspace, vspace, prio, 0, 0);
+}
+static inline long sys_tcb_write_regs(cptr_t tcb, u64 rip, u64 rsp, u64 rdi) {
+  return SC(SYS_TCB_WRITE_REGS, tcb, rip, rsp, rdi, 0, 0);
+}
+static inline long sys_tcb_resume(cptr_t tcb) { return SC(SYS_TCB_RESUME, tcb, 0, 0, 0, 0, 0); }
+static inline long sys_tcb_suspend(cptr_t tcb) { return SC(SYS_TCB_SUSPEND, tcb, 0, 0, 0, 0, 0); }
+static inline long sys_tcb_info(cptr_t tcb, struct tcb_info *out) {
+  return SC(SYS_TCB_INFO, tcb, (u64)out, 0, 0, 0, 0);
+}
+static inline long sys_page_table_map(cptr_t table, cptr_t vspace, u64 vaddr) {
+  return SC(SYS_PAGE_TABLE_MAP, table, vspace, vaddr, 0, 0, 0);
+}
+static inline long sys_page_table_unmap(cptr_t table) {
+  return SC(SYS_PAGE_TABLE_UNMAP, table, 0, 0, 0, 0, 0);
+}
+static inline long sys_frame_map(cptr_t frame, cptr_t vspace, u64 vaddr, u32 attr) {
+  return SC(SYS_FRAME_MAP, frame, vspace, vaddr, attr, 0, 0);
+}
+static inline long sys_frame_unmap(cptr_t frame) { return SC(SYS_FRAME_UNMAP, frame, 0, 0, 0, 0, 0); }
+static inline struct sysret sys_ioport_in(cptr_t io, u64 port, u64 width) {
+  return syscall6(SYS_IOPORT_IN, io, port, width, 0, 0, 0);
+}
+static inline long sys_ioport_out(cptr_t io, u64 port, u64 width, u64 value) {
+  return SC(SYS_IOPORT_OUT, io, port, width, value, 0, 0);
+}
+static inline u64 sys_time_ns(void) { return syscall6(SYS_TIME, 0, 0, 0, 0, 0, 0).val; }
+
+#undef SC
+
+/* Name of an error code, for messages. */
+const char *err_name(long err);
+/* Name of an object type. */
+const char *obj_type_name(u32 type);
+
+#endif
