@@ -10,7 +10,8 @@ ACCEL   ?= tcg
 
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 COMMON  := -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-stack-protector -fno-pic -fno-pie \
-           -mno-red-zone -mgeneral-regs-only -fno-omit-frame-pointer $(WARN) \
+           -mno-red-zone -mgeneral-regs-only -fno-omit-frame-pointer -fno-tree-loop-distribute-patterns \
+           $(WARN) \
            -Iinclude -Ilib/include
 KCFLAGS := $(COMMON) -mcmodel=kernel -Iarch/x86/include -I.
 UCFLAGS := $(COMMON) -Iuser/lib/include
@@ -69,8 +70,9 @@ iso: $(B)/kernel.iso $(B)/test.iso
 
 # ---- host unit tests (AddressSanitizer + UndefinedBehaviorSanitizer) ----
 HOST_TESTS := $(patsubst tests/host/%.c,$(B)/host/%,$(wildcard tests/host/test_*.c))
-HOST_SRC_test_cap   := kernel/cap.c kernel/object.c mm/untyped.c mm/vspace.c tests/host/fake_kernel.c
-HOST_SRC_test_vspace := kernel/cap.c kernel/object.c mm/untyped.c mm/vspace.c mm/uaccess.c tests/host/fake_kernel.c
+HOST_KERNEL := kernel/cap.c kernel/object.c mm/untyped.c mm/vspace.c mm/uaccess.c tests/host/fake_kernel.c
+HOST_SRC_test_cap    := $(HOST_KERNEL)
+HOST_SRC_test_vspace := $(HOST_KERNEL)
 HOST_SRC_test_fmt   := lib/fmt.c
 HOST_SRC_test_elf   := lib/elf_load.c
 

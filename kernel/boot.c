@@ -120,15 +120,8 @@ static void load_segment(struct root *r, const u8 *image, const struct elf_segme
   u32 attr = (s->flags & ELF_SEG_W ? MAP_WRITE : 0) | (s->flags & ELF_SEG_X ? MAP_EXEC : 0);
   u64 first, count;
   elf_segment_pages(s, &first, &count);
-  for (u64 p = 0; p < count; p++) {
-    u64 va = first + p * PAGE_SIZE;
-    u8 *page = new_page(r, va, attr);
-    /* Copy the part of the file image that falls in this page. */
-    u64 lo = va > s->vaddr ? va : s->vaddr;
-    u64 hi = va + PAGE_SIZE < s->vaddr + s->filesz ? va + PAGE_SIZE : s->vaddr + s->filesz;
-    if (hi > lo)
-      memcpy(page + (lo - va), image + s->offset + (lo - s->vaddr), hi - lo);
-  }
+  for (u64 p = 0; p < count; p++)
+    elf_page_fill(image, s, first + p * PAGE_SIZE, new_page(r, first + p * PAGE_SIZE, attr));
 }
 
 static u64 load_root_elf(struct root *r, const struct boot_module *m) {

@@ -8,18 +8,21 @@
 
 #define TIMER_HZ 100
 
-extern char _text_start[], _text_end[], _data_start[], _data_end[], _bss_start[], _bss_end[];
+extern char _text_start[], _text_end[], _rodata_start[], _rodata_end[], _data_start[], _data_end[];
+extern char _bss_start[], _bss_end[], _boot_bss_start[], _boot_bss_end[];
 extern char _kernel_phys_start[], _kernel_phys_end[];
 
 static struct boot_mem boot_mem;
 
+static u64 span(const char *a, const char *b) { return (u64)(b - a); }
+
 static void print_footprint(void) {
-  u64 text = (u64)(_text_end - _text_start), data = (u64)(_data_end - _data_start);
-  u64 bss = (u64)(_bss_end - _bss_start);
-  kprintf("kernel: footprint %llu bytes fixed at link time: text+rodata %llu, data %llu, "
-          "bss %llu (of which kernel stack %u); image 0x%llx-0x%llx; no heap\n",
-          (u64)(_kernel_phys_end - _kernel_phys_start), text, data, bss, KSTACK_SIZE,
-          (u64)_kernel_phys_start, (u64)_kernel_phys_end);
+  kprintf("kernel: fixed footprint %llu bytes (0x%llx-0x%llx), set at link time, no heap:\n",
+          span(_kernel_phys_start, _kernel_phys_end), (u64)_kernel_phys_start, (u64)_kernel_phys_end);
+  kprintf("kernel:   text %llu, rodata %llu, data %llu, bss %llu (kernel stack %u), "
+          "boot page tables and stack %llu\n",
+          span(_text_start, _text_end), span(_rodata_start, _rodata_end), span(_data_start, _data_end),
+          span(_bss_start, _bss_end), KSTACK_SIZE, span(_boot_bss_start, _boot_bss_end));
 }
 
 void kmain(u32 magic, u32 info_pa) {

@@ -11,7 +11,6 @@ struct runq {
 
 static struct runq queues[PRIORITY_MAX + 1];
 static u64 ready_bits[(PRIORITY_MAX + 1) / 64];
-static int resched;
 
 void sched_enqueue(struct tcb *t) {
   struct runq *q = &queues[t->priority];
@@ -26,7 +25,7 @@ void sched_enqueue(struct tcb *t) {
   ready_bits[t->priority / 64] |= 1ull << (t->priority % 64);
   struct tcb *cur = this_cpu()->cur;
   if (cur && t->priority > cur->priority)
-    resched = 1;
+    this_cpu()->resched = 1;
 }
 
 void sched_dequeue(struct tcb *t) {
@@ -52,17 +51,17 @@ static struct tcb *highest_ready(void) {
   return 0;
 }
 
-void sched_yield(void) { resched = 1; }
+void sched_yield(void) { this_cpu()->resched = 1; }
 
 void sched_tick(void) {
   struct cpu *cpu = this_cpu();
   cpu->ticks++;
   if (cpu->slice_left && --cpu->slice_left == 0)
-    resched = 1;
+    this_cpu()->resched = 1;
 }
 
 static int keep_current(struct tcb *cur) {
-  return cur && cur->state == TCB_RUNNABLE && !resched && tcb_can_run(cur);
+  return cur && cur->state == TCB_RUNNABLE && !this_cpu()->resched && tcb_can_run(cur);
 }
 
 /* Next thread to run, with the current one requeued; 0 if none. */
@@ -70,7 +69,7 @@ static struct tcb *pick_next(void) {
   struct tcb *cur = this_cpu()->cur;
   if (cur && cur->state == TCB_RUNNABLE && !cur->queued)
     sched_enqueue(cur);
-  resched = 0;
+  this_cpu()->resched = 0;
   struct tcb *t;
   while ((t = highest_ready())) {
     sched_dequeue(t);

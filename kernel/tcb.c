@@ -95,8 +95,8 @@ void tcb_fault(struct tcb *t, const struct user_ctx *ctx, u64 cr2) {
   t->fault_addr = ctx->vector == 14 ? cr2 : 0;
   tcb_suspend(t);
   t->state = TCB_FAULTED;
-  kprintf("fault: thread %llu: %s (vector %llu) error 0x%llx rip 0x%llx addr 0x%llx\n", t->id,
-          exception_name(ctx->vector), ctx->vector, ctx->err, ctx->rip, t->fault_addr);
+  kprintf("fault: thread %llu ended: %s (vector %llu) error 0x%llx rip 0x%llx cr2 0x%llx\n",
+          t->id, exception_name(ctx->vector), ctx->vector, ctx->err, ctx->rip, cr2);
   print_user_ctx(ctx);
 }
 

@@ -18,7 +18,10 @@ struct tss {
   u16 iomap_base;
 } __attribute__((packed));
 
-static struct tss tss = {.iomap_base = sizeof(struct tss)};
+/* NMI, double fault and machine check can arrive on any stack (even the
+ * user's, in the first instructions of syscall_entry): they get their own. */
+static u8 ist_stack[4096] __attribute__((aligned(16)));
+static struct tss tss = {.iomap_base = sizeof(struct tss), .ist = {(u64)(ist_stack + sizeof(ist_stack))}};
 
 static u64 gdt[8] = {
     0,
@@ -67,6 +70,7 @@ static void idt_init(void) {
                                 .off1 = (u16)(a >> 16), .off2 = (u32)(a >> 32)};
   }
   idt[3].attr = 0xee; /* int3 from user mode is a fault report, not a #GP */
+  idt[2].ist = idt[8].ist = idt[18].ist = 1;
   struct desc_ptr p = {sizeof(idt) - 1, (u64)idt};
   __asm__ volatile("lidt %0" ::"m"(p));
 }
