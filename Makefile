@@ -70,9 +70,11 @@ iso: $(B)/kernel.iso $(B)/test.iso
 
 # ---- host unit tests (AddressSanitizer + UndefinedBehaviorSanitizer) ----
 HOST_TESTS := $(patsubst tests/host/%.c,$(B)/host/%,$(wildcard tests/host/test_*.c))
-HOST_KERNEL := kernel/cap.c kernel/object.c mm/untyped.c mm/vspace.c mm/uaccess.c tests/host/fake_kernel.c
+HOST_KERNEL := kernel/cap.c kernel/object.c mm/untyped.c mm/vspace.c mm/uaccess.c mm/dma.c ipc/gift.c \
+               tests/host/fake_kernel.c
 HOST_SRC_test_cap    := $(HOST_KERNEL)
 HOST_SRC_test_vspace := $(HOST_KERNEL)
+HOST_SRC_test_gift   := $(HOST_KERNEL)
 HOST_SRC_test_fmt   := lib/fmt.c
 HOST_SRC_test_elf   := lib/elf_load.c
 

@@ -1,26 +1,48 @@
-/* Endpoints and notifications as objects. Their IPC semantics (send, receive,
- * call, reply, signal, wait) arrive with the IPC issue; here they can be
- * created, copied, badged and destroyed. */
+/* Synchronous IPC on endpoints and asynchronous signals on notifications.
+ *
+ * An endpoint is a queue of threads all waiting to send or all waiting to
+ * receive. A send meets a waiting receiver (or queues), the message moves
+ * from the sender's registers and IPC buffer to the receiver's, and a call
+ * leaves the caller waiting for the receiver's reply. Whenever a thread dies
+ * or is suspended, or an endpoint is destroyed, every thread waiting on it
+ * wakes with ERR_PEER_DIED: nobody hangs on a partner that went away. */
 #ifndef IPC_ENDPOINT_H
 #define IPC_ENDPOINT_H
 
 #include <abi/types.h>
 
 struct tcb;
+struct cte;
 
 struct endpoint {
-  struct tcb *head, *tail; /* threads waiting to send or receive */
-  u64 state;
+  struct tcb *head, *tail;
+  u64 state; /* enum ipc_state of the queued threads: IPC_SEND or IPC_RECV */
 };
 
 struct notification {
-  struct tcb *waiter;
+  struct tcb *head, *tail; /* waiting threads */
   struct tcb *bound;
   u64 bits;
 };
 
 _Static_assert(sizeof(struct endpoint) <= 64, "endpoint object size");
 _Static_assert(sizeof(struct notification) <= 64, "notification object size");
+
+/* A system call that blocked: its result is written when the thread wakes. */
+#define IPC_BLOCKED (-1)
+
+int ipc_send(struct tcb *self, struct cte *ep, u64 info, int call, int block);
+int ipc_recv(struct tcb *self, struct cte *ep, int block);
+int ipc_reply(struct tcb *self, u64 info);
+/* A fault in user mode: a call on the thread's fault endpoint, if any.
+ * Returns 0 when there is no fault endpoint (the thread just stops). */
+int ipc_send_fault(struct tcb *t);
+/* Take a thread out of every IPC relation (suspend, destroy). */
+void ipc_cancel(struct tcb *t);
+
+void ntfn_signal(struct notification *n, u64 bits);
+int ntfn_wait(struct tcb *self, struct cte *ntfn, int block);
+void ntfn_bind(struct tcb *t, struct notification *n);
 
 void ep_destroy(struct endpoint *ep);
 void ntfn_destroy(struct notification *n);

@@ -192,6 +192,9 @@ static void make_root_objects(struct root *r, u64 ut_base, u64 ut_size) {
   cte_insert(take_slot(r), &io, 0);
   struct cap irq = {.type = OBJ_IRQ_CONTROL, .rights = RIGHTS_ALL};
   cte_insert(take_slot(r), &irq, 0);
+  r->next_slot = BI_SLOT_DMA;
+  struct cap dma = {.type = OBJ_DMA, .rights = RIGHTS_ALL};
+  cte_insert(take_slot(r), &dma, 0);
   r->next_slot = BI_SLOT_FIRST_FREE_FIXED;
 }
 

@@ -65,11 +65,61 @@ static void promote_first_child(struct cte *c) {
   link_child(parent, heir);
 }
 
-/* Remove exactly one capability. Untypeds must have no children here. */
+static int is_pinned_zombie(const struct cte *c) {
+  return c && c->cap.type == OBJ_PINNED_FRAME;
+}
+
+/* Pinned-frame zombies sit at the tail of their siblings, so a subtree
+ * whose first child is one holds nothing else. */
+static void move_to_tail(struct cte *c) {
+  struct cte *parent = c->parent;
+  if (!parent || !c->next)
+    return;
+  unlink(c);
+  struct cte *last = parent->first_child;
+  while (last->next)
+    last = last->next;
+  last->next = c;
+  c->prev = last;
+  c->parent = parent;
+}
+
+/* A pinned frame may still be written by a device: deleting its capability
+ * leaves a PINNED_FRAME in the slot that keeps the memory from reuse (its
+ * untyped cannot reset) until DMA_UNPIN releases it. */
+static int defer_pinned(struct cte *c) {
+  if ((c->cap.type != OBJ_FRAME_4K && c->cap.type != OBJ_FRAME_2M) || !(c->cap.flags & CAPF_PINNED) ||
+      c->first_child)
+    return 0;
+  obj_cap_unbind(c);
+  c->cap.w1 = cap_object_size(&c->cap);
+  c->cap.w2 = 0;
+  c->cap.type = OBJ_PINNED_FRAME;
+  c->cap.rights = 0;
+  move_to_tail(c);
+  return 1;
+}
+
+/* An untyped going away hands the pinned frames still under it to its parent. */
+static void hand_up_pinned(struct cte *ut) {
+  while (ut->first_child) {
+    struct cte *z = ut->first_child;
+    unlink(z);
+    link_child(ut->parent, z);
+    move_to_tail(z);
+  }
+}
+
+/* Remove exactly one capability. Untypeds have no children here but pinned
+ * zombies. */
 static void delete_one(struct cte *c) {
   struct cap cap = c->cap;
   int final = 0;
+  if (defer_pinned(c))
+    return;
   obj_cap_unbind(c);
+  if (c->cap.type == OBJ_UNTYPED)
+    hand_up_pinned(c);
   if (c->first_child) {
     promote_first_child(c);
   } else {
@@ -85,7 +135,7 @@ static void delete_one(struct cte *c) {
 }
 
 static struct cte *deepest_leaf(struct cte *c) {
-  while (c->first_child)
+  while (c->first_child && !is_pinned_zombie(c->first_child))
     c = c->first_child;
   return c;
 }
@@ -99,9 +149,10 @@ static int purge_step(struct cte *root, int keep) {
   struct cte *victim = zombie_next_slot();
   if (victim)
     ;
-  else if (root->first_child && (keep || root->cap.type == OBJ_UNTYPED))
+  else if (root->first_child && !is_pinned_zombie(root->first_child) &&
+           (keep || root->cap.type == OBJ_UNTYPED))
     victim = deepest_leaf(root->first_child);
-  else if (!keep && !cte_empty(root))
+  else if (!keep && !cte_empty(root) && !is_pinned_zombie(root))
     victim = root;
   else
     return 0;
@@ -121,12 +172,16 @@ void cap_delete(struct cte *slot) {
     ;
 }
 
+void cap_release_pinned(struct cte *slot) { delete_one(slot); }
+
 u64 cap_object_size(const struct cap *cap) {
   switch (cap->type) {
   case OBJ_UNTYPED:
     return cap->w1;
   case OBJ_CNODE:
     return 1ull << (cap->w1 + CNODE_SLOT_BITS);
+  case OBJ_PINNED_FRAME:
+    return cap->w1;
   default:
     return obj_fixed_size(cap->type);
   }

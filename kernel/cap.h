@@ -19,6 +19,7 @@
 /* Capability flags. */
 #define CAPF_DEVICE 1u   /* untyped/frame: device memory, never zeroed, uncached */
 #define CAPF_PRESERVE 2u /* untyped: frames keep the region's contents (boot modules) */
+#define CAPF_PINNED 4u   /* frame: pinned for DMA (see mm/dma.c) */
 
 /* Field use by type:
  *   UNTYPED   obj = physical base, w1 = size in bytes, w2 = watermark
@@ -54,8 +55,10 @@ _Static_assert(sizeof(struct cte) == 1u << CNODE_SLOT_BITS, "slot size");
 
 static inline int cte_empty(const struct cte *c) { return c->cap.type == OBJ_NULL; }
 
+/* Copies have a parent of their own type; an original's parent is the
+ * untyped it came from (or, for IRQ handlers, the IRQ control capability). */
 static inline int cap_is_original(const struct cte *c) {
-  return c->parent == 0 || c->parent->cap.type == OBJ_UNTYPED;
+  return c->parent == 0 || c->parent->cap.type == OBJ_UNTYPED || c->parent->cap.type != c->cap.type;
 }
 
 /* Tree edits. None of them checks arguments: callers decode first. */
@@ -67,6 +70,8 @@ void cte_move(struct cte *dst, struct cte *src);
  * everything made from it. Destroys objects whose last capability goes. */
 void cap_revoke(struct cte *slot);
 void cap_delete(struct cte *slot);
+/* Frees what a deleted pinned frame left behind (a PINNED_FRAME). */
+void cap_release_pinned(struct cte *slot);
 
 /* Size in bytes of the object a capability names (0 for none). */
 u64 cap_object_size(const struct cap *cap);

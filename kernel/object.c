@@ -4,6 +4,7 @@
 #include "kernel/tcb.h"
 #include "mm/vspace.h"
 #include "ipc/endpoint.h"
+#include "kernel/irq.h"
 
 static const u64 fixed_size[OBJ_TYPE_COUNT] = {
 #define OBJ_SIZE(name, size) [OBJ_##name] = size,
@@ -61,6 +62,9 @@ void obj_destroy(const struct cap *cap) {
     break;
   case OBJ_NOTIFICATION:
     ntfn_destroy((struct notification *)cap->obj);
+    break;
+  case OBJ_IRQ_HANDLER:
+    irq_handler_destroy(cap);
     break;
   case OBJ_VSPACE:
   case OBJ_PDPT:

@@ -7,6 +7,9 @@
 #include "kernel/clock.h"
 #include "mm/untyped.h"
 #include "mm/uaccess.h"
+#include "mm/dma.h"
+#include "ipc/endpoint.h"
+#include "kernel/irq.h"
 #include <arch/cpu.h>
 #include <lib/string.h>
 
@@ -181,8 +184,10 @@ static int lookup_pair(struct call *c, struct cte **dst, struct cte **src) {
 static int derive(const struct cap *src, u64 rights, int mint, u64 badge, struct cap *out) {
   if (rights & ~(u64)RIGHTS_ALL)
     return ERR_RANGE;
-  if (src->type == OBJ_UNTYPED)
+  if (src->type == OBJ_UNTYPED || src->type == OBJ_PINNED_FRAME)
     return ERR_CANNOT_DERIVE;
+  if (src->flags & CAPF_PINNED)
+    return ERR_PINNED;
   *out = *src;
   out->rights = src->rights & (u8)rights;
   if (vs_cap_is_mapped(src))
@@ -382,6 +387,146 @@ static int sys_ioport_out(struct call *c) {
   return ERR_OK;
 }
 
+/* ---- IPC ---- */
+
+static int sys_send_common(struct call *c, int call, int block) {
+  struct cte *ep;
+  int err = lookup_typed(c, c->a[0], OBJ_ENDPOINT, RIGHT_WRITE, &ep);
+  return err ? err : ipc_send(c->self, ep, c->a[1], call, block);
+}
+
+static int sys_send(struct call *c) { return sys_send_common(c, 0, 1); }
+static int sys_nbsend(struct call *c) { return sys_send_common(c, 0, 0); }
+static int sys_call(struct call *c) { return sys_send_common(c, 1, 1); }
+
+static int sys_recv_common(struct call *c, int block) {
+  struct cte *ep;
+  int err = lookup_typed(c, c->a[0], OBJ_ENDPOINT, RIGHT_READ, &ep);
+  return err ? err : ipc_recv(c->self, ep, block);
+}
+
+static int sys_recv(struct call *c) { return sys_recv_common(c, 1); }
+static int sys_nbrecv(struct call *c) { return sys_recv_common(c, 0); }
+static int sys_reply(struct call *c) { return ipc_reply(c->self, c->a[1]); }
+
+/* Reply to the last caller (if any), then wait for the next message. */
+static int sys_reply_recv(struct call *c) {
+  struct cte *ep;
+  int err = lookup_typed(c, c->a[0], OBJ_ENDPOINT, RIGHT_READ, &ep);
+  if (err)
+    return err;
+  err = ipc_reply(c->self, c->a[1]);
+  if (err && err != ERR_NO_CALLER)
+    return err;
+  return ipc_recv(c->self, ep, 1);
+}
+
+static int sys_signal(struct call *c) {
+  struct cte *n;
+  int err = lookup_typed(c, c->a[0], OBJ_NOTIFICATION, RIGHT_WRITE, &n);
+  if (!err)
+    ntfn_signal((struct notification *)n->cap.obj, n->cap.w1 ? n->cap.w1 : 1);
+  return err;
+}
+
+static int sys_wait_common(struct call *c, int block) {
+  struct cte *n;
+  int err = lookup_typed(c, c->a[0], OBJ_NOTIFICATION, RIGHT_READ, &n);
+  return err ? err : ntfn_wait(c->self, n, block);
+}
+
+static int sys_wait(struct call *c) { return sys_wait_common(c, 1); }
+static int sys_poll(struct call *c) { return sys_wait_common(c, 0); }
+
+/* An optional capability argument: 0 means none. */
+static int lookup_optional(struct call *c, cptr_t cptr, u8 type, u8 rights, struct cte **out) {
+  *out = 0;
+  return cptr ? lookup_typed(c, cptr, type, rights, out) : ERR_OK;
+}
+
+static int sys_tcb_bind_notification(struct call *c) {
+  struct tcb *t;
+  struct cte *n;
+  int err = lookup_tcb(c, &t);
+  if (!err)
+    err = lookup_optional(c, c->a[1], OBJ_NOTIFICATION, RIGHT_READ, &n);
+  if (!err)
+    ntfn_bind(t, n ? (struct notification *)n->cap.obj : 0);
+  return err;
+}
+
+static int sys_tcb_set_ipc_buffer(struct call *c) {
+  struct tcb *t;
+  struct cte *f;
+  int err = lookup_tcb(c, &t);
+  if (!err)
+    err = lookup_optional(c, c->a[1], OBJ_FRAME_4K, RIGHT_READ | RIGHT_WRITE, &f);
+  if (err)
+    return err;
+  tcb_set_slot(t, TCB_SLOT_IPC_BUFFER, f);
+  return ERR_OK;
+}
+
+static int sys_tcb_set_fault_endpoint(struct call *c) {
+  struct tcb *t;
+  struct cte *ep;
+  int err = lookup_tcb(c, &t);
+  if (!err)
+    err = lookup_optional(c, c->a[1], OBJ_ENDPOINT, RIGHT_WRITE, &ep);
+  if (!err)
+    tcb_set_slot(t, TCB_SLOT_FAULT_EP, ep);
+  return err;
+}
+
+/* ---- interrupts and DMA ---- */
+
+static int sys_irq_get(struct call *c) {
+  struct cte *ctl, *dest;
+  int err = lookup_typed(c, c->a[0], OBJ_IRQ_CONTROL, RIGHT_WRITE, &ctl);
+  if (!err)
+    err = lookup_in_cnode(c, c->a[2], c->a[3], RIGHT_WRITE, &dest);
+  if (err)
+    return err;
+  if (!cte_empty(dest))
+    return ERR_SLOT_OCCUPIED;
+  return irq_get(ctl, c->a[1], dest);
+}
+
+static int sys_irq_set_notification(struct call *c) {
+  struct cte *h, *n;
+  int err = lookup_typed(c, c->a[0], OBJ_IRQ_HANDLER, RIGHT_WRITE, &h);
+  if (!err)
+    err = lookup_typed(c, c->a[1], OBJ_NOTIFICATION, RIGHT_WRITE, &n);
+  return err ? err : irq_set_notification(&h->cap, (struct notification *)n->cap.obj, c->a[2]);
+}
+
+static int sys_irq_ack(struct call *c) {
+  struct cte *h;
+  int err = lookup_typed(c, c->a[0], OBJ_IRQ_HANDLER, RIGHT_WRITE, &h);
+  return err ? err : irq_ack(&h->cap);
+}
+
+static int sys_dma_pin(struct call *c) {
+  struct cte *dma, *f;
+  u64 pa;
+  int err = lookup_typed(c, c->a[0], OBJ_DMA, RIGHT_WRITE, &dma);
+  if (!err)
+    err = lookup_cap(c, c->a[1], 0, &f);
+  if (!err)
+    err = dma_pin(f, &pa);
+  if (!err)
+    c->ctx->rdx = pa;
+  return err;
+}
+
+static int sys_dma_unpin(struct call *c) {
+  struct cte *dma, *f;
+  int err = lookup_typed(c, c->a[0], OBJ_DMA, RIGHT_WRITE, &dma);
+  if (!err)
+    err = lookup_cap(c, c->a[1], 0, &f);
+  return err ? err : dma_unpin(f);
+}
+
 static int (*const handlers[SYS_COUNT])(struct call *) = {
     [SYS_DEBUG_PUTS] = sys_debug_puts,
     [SYS_YIELD] = sys_yield,
@@ -406,10 +551,30 @@ static int (*const handlers[SYS_COUNT])(struct call *) = {
     [SYS_IOPORT_IN] = sys_ioport_in,
     [SYS_IOPORT_OUT] = sys_ioport_out,
     [SYS_TIME] = sys_time,
+    [SYS_SEND] = sys_send,
+    [SYS_NBSEND] = sys_nbsend,
+    [SYS_CALL] = sys_call,
+    [SYS_RECV] = sys_recv,
+    [SYS_NBRECV] = sys_nbrecv,
+    [SYS_REPLY] = sys_reply,
+    [SYS_REPLY_RECV] = sys_reply_recv,
+    [SYS_SIGNAL] = sys_signal,
+    [SYS_WAIT] = sys_wait,
+    [SYS_POLL] = sys_poll,
+    [SYS_TCB_BIND_NOTIFICATION] = sys_tcb_bind_notification,
+    [SYS_TCB_SET_IPC_BUFFER] = sys_tcb_set_ipc_buffer,
+    [SYS_TCB_SET_FAULT_ENDPOINT] = sys_tcb_set_fault_endpoint,
+    [SYS_IRQ_GET] = sys_irq_get,
+    [SYS_IRQ_SET_NOTIFICATION] = sys_irq_set_notification,
+    [SYS_IRQ_ACK] = sys_irq_ack,
+    [SYS_DMA_PIN] = sys_dma_pin,
+    [SYS_DMA_UNPIN] = sys_dma_unpin,
 };
 
 void syscall_dispatch(struct tcb *self, struct user_ctx *ctx) {
   struct call c = {self, ctx, {ctx->rdi, ctx->rsi, ctx->rdx, ctx->r10, ctx->r8, ctx->r9}};
   u64 nr = ctx->rax;
-  ctx->rax = nr < SYS_COUNT ? (u64)handlers[nr](&c) : ERR_BAD_SYSCALL;
+  int r = nr < SYS_COUNT ? handlers[nr](&c) : ERR_BAD_SYSCALL;
+  if (r != IPC_BLOCKED) /* a blocked call gets its result when it wakes */
+    ctx->rax = (u64)r;
 }

@@ -3,6 +3,8 @@
 #include "kernel/sched.h"
 #include "kernel/cpu.h"
 #include "kernel/print.h"
+#include "ipc/endpoint.h"
+#include "mm/vspace.h"
 #include <lib/string.h>
 
 static u64 next_tcb_id = 1;
@@ -17,6 +19,7 @@ void tcb_init(struct tcb *t) {
 
 void tcb_destroy(struct tcb *t) {
   tcb_suspend(t);
+  ntfn_bind(t, 0);
   if (this_cpu()->cur == t)
     this_cpu()->cur = 0;
   zombie_push(&t->zombie, t->slots, TCB_SLOTS);
@@ -27,9 +30,14 @@ int tcb_can_run(const struct tcb *t) {
          t->slots[TCB_SLOT_CSPACE].cap.type == OBJ_CNODE;
 }
 
-static void set_slot(struct tcb *t, int i, struct cte *src) {
+void tcb_set_slot(struct tcb *t, int i, struct cte *src) {
   cap_delete(&t->slots[i]);
-  cte_insert(&t->slots[i], &src->cap, src);
+  if (!src)
+    return;
+  struct cap c = src->cap;
+  if (vs_cap_is_mapped(&c)) /* the TCB's copy is not the mapped one */
+    c.w1 = c.w2 = 0;
+  cte_insert(&t->slots[i], &c, src);
 }
 
 int tcb_configure(struct tcb *t, struct cte *cspace, struct cte *vspace, u32 priority) {
@@ -38,8 +46,8 @@ int tcb_configure(struct tcb *t, struct cte *cspace, struct cte *vspace, u32 pri
   struct tcb *self = this_cpu()->cur;
   if (priority > PRIORITY_MAX || (self && priority > self->priority))
     return ERR_RANGE;
-  set_slot(t, TCB_SLOT_CSPACE, cspace);
-  set_slot(t, TCB_SLOT_VSPACE, vspace);
+  tcb_set_slot(t, TCB_SLOT_CSPACE, cspace);
+  tcb_set_slot(t, TCB_SLOT_VSPACE, vspace);
   int was_queued = t->queued;
   if (was_queued)
     sched_dequeue(t);
@@ -61,8 +69,8 @@ int tcb_write_regs(struct tcb *t, u64 rip, u64 rsp, u64 rdi) {
 int tcb_resume(struct tcb *t) {
   if (!tcb_can_run(t))
     return ERR_NOT_CONFIGURED;
-  if (t->state == TCB_RUNNABLE)
-    return ERR_OK;
+  if (t->state == TCB_RUNNABLE || t->state == TCB_BLOCKED)
+    return ERR_OK; /* already started */
   t->state = TCB_RUNNABLE;
   if (this_cpu()->cur != t)
     sched_enqueue(t);
@@ -72,6 +80,7 @@ int tcb_resume(struct tcb *t) {
 void tcb_suspend(struct tcb *t) {
   if (t->queued)
     sched_dequeue(t);
+  ipc_cancel(t);
   t->state = TCB_INACTIVE;
 }
 
@@ -86,18 +95,21 @@ const char *exception_name(u64 vector) {
   return vector < 32 && exception_names[vector] ? exception_names[vector] : "exception";
 }
 
-/* A user fault ends only the faulting thread. Its fault endpoint (next
- * issue) will receive it; for now it is recorded and printed. */
+/* A user fault stops only the faulting thread. It is recorded, printed,
+ * and sent as a call to the thread's fault endpoint if it has one: a reply
+ * from the handler runs the thread again. */
 void tcb_fault(struct tcb *t, const struct user_ctx *ctx, u64 cr2) {
   t->fault_vector = ctx->vector;
   t->fault_err = ctx->err;
   t->fault_rip = ctx->rip;
   t->fault_addr = ctx->vector == 14 ? cr2 : 0;
+  kprintf("fault: thread %llu %s: %s (vector %llu) error 0x%llx rip 0x%llx cr2 0x%llx\n",
+          t->id, t->slots[TCB_SLOT_FAULT_EP].cap.type == OBJ_ENDPOINT ? "to its fault handler" : "ended",
+          exception_name(ctx->vector), ctx->vector, ctx->err, ctx->rip, cr2);
+  print_user_ctx(ctx);
   tcb_suspend(t);
   t->state = TCB_FAULTED;
-  kprintf("fault: thread %llu ended: %s (vector %llu) error 0x%llx rip 0x%llx cr2 0x%llx\n",
-          t->id, exception_name(ctx->vector), ctx->vector, ctx->err, ctx->rip, cr2);
-  print_user_ctx(ctx);
+  ipc_send_fault(t); /* if it has a handler: blocked until the reply */
 }
 
 void tcb_get_info(const struct tcb *t, struct tcb_info *out) {

@@ -12,7 +12,13 @@
 #include <abi/syscalls.h>
 #include <arch/context.h>
 
-enum { TCB_SLOT_CSPACE, TCB_SLOT_VSPACE, TCB_SLOTS };
+enum { TCB_SLOT_CSPACE, TCB_SLOT_VSPACE, TCB_SLOT_IPC_BUFFER, TCB_SLOT_FAULT_EP, TCB_SLOTS };
+
+/* What a TCB_BLOCKED thread waits for. */
+enum ipc_state { IPC_NONE, IPC_SEND, IPC_RECV, IPC_REPLY, IPC_NOTIFICATION };
+
+struct endpoint;
+struct notification;
 
 struct tcb {
   struct user_ctx ctx; /* first: its end must be 16-byte aligned (rsp0) */
@@ -24,6 +30,21 @@ struct tcb {
   u8 queued;
   u64 id;
   u64 fault_vector, fault_err, fault_rip, fault_addr;
+
+  /* IPC. A blocked sender's message stays in its registers and IPC buffer
+   * until a receiver takes it. */
+  u8 ipc_state;           /* enum ipc_state, meaningful when TCB_BLOCKED */
+  u8 pending_call;        /* the queued send is a call */
+  u8 pending_grant;       /* ...through a capability with the grant right */
+  u8 pending_fault;       /* ...is a fault message the kernel made */
+  u64 pending_badge;
+  u64 pending_info;
+  struct endpoint *ep;    /* endpoint whose queue holds us */
+  struct notification *waiting_on;
+  struct tcb *ep_next, *ep_prev;  /* endpoint or notification queue */
+  struct tcb *caller;     /* called us and waits for our reply */
+  struct tcb *callee;     /* we wait for its reply */
+  struct notification *bound;
 };
 _Static_assert(sizeof(struct tcb) <= 1024, "TCB object size");
 
@@ -36,5 +57,7 @@ void tcb_suspend(struct tcb *t);
 void tcb_fault(struct tcb *t, const struct user_ctx *ctx, u64 cr2);
 void tcb_get_info(const struct tcb *t, struct tcb_info *out);
 int tcb_can_run(const struct tcb *t);
+/* Put a copy of src (0: nothing) in one of the TCB's own slots. */
+void tcb_set_slot(struct tcb *t, int i, struct cte *src);
 
 #endif

@@ -79,6 +79,15 @@ static int prepare(struct cte *c, struct cte *vspace, u64 vaddr, struct vs_table
   return ((*t)->e[pt_index(vaddr, entry_level(c->cap.type))] & PTE_P) ? ERR_MAPPING_EXISTS : ERR_OK;
 }
 
+int vs_check_free(const struct cte *vspace, u64 vaddr, u8 frame_type) {
+  struct vs_table *t;
+  int level = entry_level(frame_type);
+  int err = walk((struct vs_table *)vspace->cap.obj, vaddr, level, &t);
+  if (err)
+    return err;
+  return (t->e[pt_index(vaddr, level)] & PTE_P) ? ERR_MAPPING_EXISTS : ERR_OK;
+}
+
 int vs_map_table(struct cte *table, struct cte *vspace, u64 vaddr) {
   int level = vs_level(table->cap.type);
   if (level == 0 || level == 4)

@@ -21,6 +21,17 @@ static void pic_init(void) {
   outb(PIC2 + 1, 0xff);
 }
 
+static void pic_set_mask(unsigned irq, int masked) {
+  u16 port = irq < 8 ? PIC1 + 1 : PIC2 + 1;
+  u8 bit = (u8)(1u << (irq & 7)), m = inb(port);
+  outb(port, masked ? (m | bit) : (m & ~bit));
+  if (irq >= 8 && !masked) /* the cascade line must be open too */
+    outb(PIC1 + 1, inb(PIC1 + 1) & ~0x04);
+}
+
+void arch_irq_mask(unsigned irq) { pic_set_mask(irq, 1); }
+void arch_irq_unmask(unsigned irq) { pic_set_mask(irq, 0); }
+
 void arch_irq_eoi(unsigned irq) {
   if (irq >= 8)
     outb(PIC2, 0x20);

@@ -6,15 +6,27 @@
 #include "kernel/print.h"
 #include "kernel/sched.h"
 #include "kernel/syscall.h"
+#include "kernel/irq.h"
 
 #define IRQ_BASE 32
 #define IRQ_TIMER 0
 
+static int spurious(unsigned irq) {
+  u16 isr_port = irq < 8 ? 0x20 : 0xa0;
+  outb(isr_port, 0x0b); /* read the in-service register */
+  return !(inb(isr_port) & (1u << (irq & 7)));
+}
+
 static void handle_irq(unsigned irq) {
+  if ((irq == 7 || irq == 15) && spurious(irq)) {
+    if (irq == 15)
+      arch_irq_eoi(2); /* the master saw a real cascade interrupt */
+    return;
+  }
   if (irq == IRQ_TIMER)
     sched_tick();
-  else if (irq == 7 || irq == 15)
-    return; /* spurious: no EOI for the spurious line itself */
+  else
+    irq_deliver(irq);
   arch_irq_eoi(irq);
 }
 

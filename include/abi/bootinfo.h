@@ -19,7 +19,8 @@ enum bootinfo_slot {
   BI_SLOT_IOPORTS = 4,     /* every I/O port */
   BI_SLOT_IRQ_CONTROL = 5, /* every IRQ line */
   BI_SLOT_BOOT_UNTYPED = 6,/* the region the root task's own objects came from */
-  BI_SLOT_FIRST_FREE_FIXED = 7,
+  BI_SLOT_DMA = 7,         /* the right to pin frames for DMA */
+  BI_SLOT_FIRST_FREE_FIXED = 8,
 };
 
 struct bootinfo_untyped {

@@ -27,7 +27,25 @@
   X(NOT_CONFIGURED, "thread has no address space or capability space")       \
   X(SAME_SLOT, "source and destination are the same slot")                    \
   X(BAD_STATE, "object is not in a state that allows the operation")         \
-  X(FAULT_ADDRESS, "user buffer is not mapped with the needed access")
+  X(FAULT_ADDRESS, "user buffer is not mapped with the needed access")       \
+  X(WOULD_BLOCK, "no partner is waiting and the call does not block")         \
+  X(PEER_DIED, "the partner thread or endpoint went away")                    \
+  X(NO_CALLER, "there is no call to reply to")                                \
+  X(NO_IPC_BUFFER, "the message needs an IPC buffer and the thread has none") \
+  X(MESSAGE_TOO_LONG, "more words, capabilities or gifts than a message holds") \
+  X(GIFT_NOT_FRAME, "a gift is not a frame capability")                       \
+  X(GIFT_HAS_COPIES, "a gifted frame has other capabilities")                 \
+  X(GIFT_MAPPED_ELSEWHERE, "a gifted frame is mapped through another capability") \
+  X(GIFT_PINNED, "a gifted frame is pinned for DMA")                          \
+  X(GIFT_DUPLICATE, "the same frame appears twice in one gift")               \
+  X(RECV_SLOTS_FULL, "the receiver's slots are too few or not empty")         \
+  X(WINDOW_NO_TABLES, "the receive window lacks page tables")                 \
+  X(WINDOW_OCCUPIED, "the receive window overlaps an existing mapping")       \
+  X(WINDOW_TOO_SMALL, "the receive window is too small for the gifts")        \
+  X(PINNED, "the frame is pinned for DMA")                                    \
+  X(NOT_PINNED, "the frame is not pinned")                                    \
+  X(IRQ_IN_USE, "the IRQ already has a handler")                             \
+  X(CANCELLED, "the blocked call was cancelled by a suspend")
 
 enum abi_error {
 #define ABI_ERR_ENUM(name, text) ERR_##name,

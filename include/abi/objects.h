@@ -17,8 +17,13 @@
   X(FRAME_4K, 4096)                                                            \
   X(FRAME_2M, 2097152)                                                         \
   X(IOPORTS, 0)                                                                \
-  X(IRQ_CONTROL, 0)
+  X(IRQ_CONTROL, 0)                                                            \
+  X(IRQ_HANDLER, 0)                                                            \
+  X(DMA, 0)                                                                    \
+  X(PINNED_FRAME, 0)
 
+/* PINNED_FRAME: what is left of a frame that was deleted while pinned for
+ * DMA; it keeps its memory from reuse until unpinned (see mm/dma.c). */
 enum abi_object_type {
 #define ABI_OBJ_ENUM(name, size) OBJ_##name,
   ABI_OBJECT_TYPES(ABI_OBJ_ENUM)

@@ -34,7 +34,25 @@
   X(FRAME_UNMAP, "frame")                                                      \
   X(IOPORT_IN, "ioports, port, width -> value in rdx")                        \
   X(IOPORT_OUT, "ioports, port, width, value")                                 \
-  X(TIME, "-> nanoseconds since boot in rdx")
+  X(TIME, "-> nanoseconds since boot in rdx")                                 \
+  X(SEND, "ep, info, w0, w1, w2, w3")                                          \
+  X(NBSEND, "ep, info, w0, w1, w2, w3")                                        \
+  X(CALL, "ep, info, w0, w1, w2, w3 -> badge in rdi, info in rsi, words")      \
+  X(RECV, "ep -> badge in rdi, info in rsi, words in rdx, r10, r8, r9")        \
+  X(NBRECV, "ep -> as RECV")                                                   \
+  X(REPLY, "info, w0, w1, w2, w3")                                             \
+  X(REPLY_RECV, "ep, info, w0, w1, w2, w3 -> as RECV")                         \
+  X(SIGNAL, "ntfn")                                                            \
+  X(WAIT, "ntfn -> bits in rdi")                                               \
+  X(POLL, "ntfn -> bits in rdi (0: none pending)")                             \
+  X(TCB_BIND_NOTIFICATION, "tcb, ntfn (0: unbind)")                            \
+  X(TCB_SET_IPC_BUFFER, "tcb, frame (0: none)")                               \
+  X(TCB_SET_FAULT_ENDPOINT, "tcb, ep (0: none)")                               \
+  X(IRQ_GET, "irq_control, irq, dest_cnode, dest_slot")                        \
+  X(IRQ_SET_NOTIFICATION, "irq_handler, ntfn, bits")                           \
+  X(IRQ_ACK, "irq_handler")                                                    \
+  X(DMA_PIN, "dma, frame -> physical address in rdx")                        \
+  X(DMA_UNPIN, "dma, frame")
 
 enum abi_syscall {
 #define ABI_SYS_ENUM(name, args) SYS_##name,
@@ -51,8 +69,8 @@ struct untyped_usage {
   u64 free;        /* bytes not yet retyped (watermark to end) */
   u32 label;       /* principal the region was split off for */
   u32 is_device;
-  u64 count[16];   /* objects by enum abi_object_type */
-  u64 bytes[16];   /* bytes by enum abi_object_type */
+  u64 count[24];   /* objects by enum abi_object_type */
+  u64 bytes[24];   /* bytes by enum abi_object_type */
 };
 
 struct cap_info {
@@ -69,7 +87,7 @@ struct cap_info {
 enum tcb_state {
   TCB_INACTIVE,    /* never started, or suspended */
   TCB_RUNNABLE,
-  TCB_BLOCKED,
+  TCB_BLOCKED,     /* in IPC or waiting on a notification */
   TCB_FAULTED,     /* ended by a fault it took in user mode */
   TCB_EXITED,
 };

@@ -55,3 +55,5 @@ void arch_tlb_flush_all(void) { fake.tlb_full_flushes++; }
 u64 arch_current_root(void) { return current_root; }
 void arch_load_kernel_root(void) { current_root = 0; }
 u64 *arch_kernel_root(void) { return fake_kernel_root; }
+
+void irq_handler_destroy(const struct cap *h) { (void)h; fake.irq_destroyed++; }

@@ -24,6 +24,7 @@
 struct fake_counts {
   int tcb_destroyed, ep_destroyed, ntfn_destroyed;
   int tlb_page_flushes, tlb_full_flushes;
+  int irq_destroyed;
 };
 extern struct fake_counts fake;
 

@@ -89,7 +89,7 @@ static int run_one(const struct ktest *k, int index) {
 static void snapshot(struct untyped_usage *u) { sys_untyped_usage(BI_SLOT_BOOT_UNTYPED, u, USAGE_RECURSIVE); }
 
 static int same_usage(const struct untyped_usage *a, const struct untyped_usage *b) {
-  for (int i = 0; i < 16; i++)
+  for (int i = 0; i < OBJ_TYPE_COUNT; i++)
     if (a->count[i] != b->count[i] || a->bytes[i] != b->bytes[i])
       return 0;
   return a->free == b->free;

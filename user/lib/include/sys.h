@@ -6,6 +6,7 @@
 #include <abi/errors.h>
 #include <abi/objects.h>
 #include <abi/syscalls.h>
+#include <abi/ipc.h>
 
 struct sysret {
   long err;
@@ -83,6 +84,68 @@ static inline long sys_ioport_out(cptr_t io, u64 port, u64 width, u64 value) {
   return SC(SYS_IOPORT_OUT, io, port, width, value, 0, 0);
 }
 static inline u64 sys_time_ns(void) { return syscall6(SYS_TIME, 0, 0, 0, 0, 0, 0).val; }
+
+/* ---- IPC: words travel in rdx, r10, r8, r9; info in rsi; badge in rdi ---- */
+
+struct msg_regs {
+  long err;
+  u64 badge;
+  u64 info;
+  u64 w[IPC_REG_WORDS];
+};
+
+static inline struct msg_regs ipc_syscall(u64 nr, u64 a0, u64 info, u64 w0, u64 w1, u64 w2, u64 w3) {
+  register u64 r10 __asm__("r10") = w1;
+  register u64 r8 __asm__("r8") = w2;
+  register u64 r9 __asm__("r9") = w3;
+  u64 rdi = a0, rsi = info, rdx = w0;
+  __asm__ volatile("syscall"
+                   : "+a"(nr), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+r"(r10), "+r"(r8), "+r"(r9)
+                   :
+                   : "rcx", "r11", "memory");
+  return (struct msg_regs){(long)nr, rdi, rsi, {rdx, r10, r8, r9}};
+}
+
+static inline long sys_send(cptr_t ep, u64 info, u64 w0, u64 w1, u64 w2, u64 w3) {
+  return ipc_syscall(SYS_SEND, ep, info, w0, w1, w2, w3).err;
+}
+static inline long sys_nbsend(cptr_t ep, u64 info, u64 w0, u64 w1, u64 w2, u64 w3) {
+  return ipc_syscall(SYS_NBSEND, ep, info, w0, w1, w2, w3).err;
+}
+static inline struct msg_regs sys_call(cptr_t ep, u64 info, u64 w0, u64 w1, u64 w2, u64 w3) {
+  return ipc_syscall(SYS_CALL, ep, info, w0, w1, w2, w3);
+}
+static inline struct msg_regs sys_recv(cptr_t ep) { return ipc_syscall(SYS_RECV, ep, 0, 0, 0, 0, 0); }
+static inline struct msg_regs sys_nbrecv(cptr_t ep) { return ipc_syscall(SYS_NBRECV, ep, 0, 0, 0, 0, 0); }
+static inline long sys_reply(u64 info, u64 w0, u64 w1, u64 w2, u64 w3) {
+  return ipc_syscall(SYS_REPLY, 0, info, w0, w1, w2, w3).err;
+}
+static inline struct msg_regs sys_reply_recv(cptr_t ep, u64 info, u64 w0, u64 w1, u64 w2, u64 w3) {
+  return ipc_syscall(SYS_REPLY_RECV, ep, info, w0, w1, w2, w3);
+}
+static inline long sys_signal(cptr_t n) { return SC(SYS_SIGNAL, n, 0, 0, 0, 0, 0); }
+static inline struct msg_regs sys_wait(cptr_t n) { return ipc_syscall(SYS_WAIT, n, 0, 0, 0, 0, 0); }
+static inline struct msg_regs sys_poll(cptr_t n) { return ipc_syscall(SYS_POLL, n, 0, 0, 0, 0, 0); }
+static inline long sys_tcb_bind_notification(cptr_t tcb, cptr_t n) {
+  return SC(SYS_TCB_BIND_NOTIFICATION, tcb, n, 0, 0, 0, 0);
+}
+static inline long sys_tcb_set_ipc_buffer(cptr_t tcb, cptr_t frame) {
+  return SC(SYS_TCB_SET_IPC_BUFFER, tcb, frame, 0, 0, 0, 0);
+}
+static inline long sys_tcb_set_fault_endpoint(cptr_t tcb, cptr_t ep) {
+  return SC(SYS_TCB_SET_FAULT_ENDPOINT, tcb, ep, 0, 0, 0, 0);
+}
+static inline long sys_irq_get(cptr_t ctl, u64 irq, cptr_t cnode, u64 slot) {
+  return SC(SYS_IRQ_GET, ctl, irq, cnode, slot, 0, 0);
+}
+static inline long sys_irq_set_notification(cptr_t h, cptr_t n, u64 bits) {
+  return SC(SYS_IRQ_SET_NOTIFICATION, h, n, bits, 0, 0, 0);
+}
+static inline long sys_irq_ack(cptr_t h) { return SC(SYS_IRQ_ACK, h, 0, 0, 0, 0, 0); }
+static inline struct sysret sys_dma_pin(cptr_t dma, cptr_t frame) {
+  return syscall6(SYS_DMA_PIN, dma, frame, 0, 0, 0, 0);
+}
+static inline long sys_dma_unpin(cptr_t dma, cptr_t frame) { return SC(SYS_DMA_UNPIN, dma, frame, 0, 0, 0, 0); }
 
 #undef SC
 

@@ -1,0 +1,114 @@
+/* Gift validation and the move itself (see gift.h). */
+#include "ipc/gift.h"
+#include <arch/mmu.h>
+
+#define CAPF_GIFT_MARK 0x8000u /* set only during gift_check_source_batch */
+
+static struct cte *source_slot(const struct gift_src *s, u32 i) {
+  u64 c = s->cptrs[i];
+  if (c == 0 || c >= (1ull << s->cspace->w1))
+    return 0;
+  return (struct cte *)s->cspace->obj + c;
+}
+
+/* Is any capability to this frame, other than c, mapped? c has copies here. */
+static int mapped_elsewhere(const struct cte *c) {
+  const struct cte *orig = c;
+  while (!cap_is_original(orig))
+    orig = orig->parent;
+  for (const struct cte *n = orig; n;) {
+    if (n != c && n->cap.w1)
+      return 1;
+    if (n->first_child) {
+      n = n->first_child;
+      continue;
+    }
+    while (n != orig && !n->next)
+      n = n->parent;
+    n = n == orig ? 0 : n->next;
+  }
+  return 0;
+}
+
+static int check_one(const struct cte *c) {
+  if (!c)
+    return ERR_INVALID_CAP;
+  if (cte_empty(c))
+    return ERR_EMPTY_SLOT;
+  if (c->cap.type != OBJ_FRAME_4K && c->cap.type != OBJ_FRAME_2M)
+    return ERR_GIFT_NOT_FRAME;
+  if (c->cap.flags & CAPF_GIFT_MARK)
+    return ERR_GIFT_DUPLICATE;
+  if (c->cap.flags & CAPF_PINNED)
+    return ERR_GIFT_PINNED;
+  if (!cap_is_original(c) || c->first_child)
+    return mapped_elsewhere(c) ? ERR_GIFT_MAPPED_ELSEWHERE : ERR_GIFT_HAS_COPIES;
+  return ERR_OK;
+}
+
+static void clear_marks(const struct gift_src *s, u32 upto) {
+  for (u32 i = 0; i < upto; i++) {
+    struct cte *c = source_slot(s, i);
+    if (c)
+      c->cap.flags &= (u16)~CAPF_GIFT_MARK;
+  }
+}
+
+int gift_check_source_batch(const struct gift_src *s, u64 *bad) {
+  u32 i;
+  int err = ERR_OK;
+  for (i = 0; i < s->n; i++) {
+    struct cte *c = source_slot(s, i);
+    if ((err = check_one(c)))
+      break;
+    c->cap.flags |= CAPF_GIFT_MARK;
+  }
+  clear_marks(s, i);
+  *bad = i;
+  return err;
+}
+
+static u64 align_up(u64 v, u64 a) { return (v + a - 1) & ~(a - 1); }
+
+int gift_check_window(const struct gift_src *s, const struct gift_dst *d, u64 *bad) {
+  for (u32 i = 0; i < s->n; i++)
+    if (!cte_empty(&d->slots[i])) {
+      *bad = i;
+      return ERR_RECV_SLOTS_FULL;
+    }
+  if (!d->window)
+    return ERR_OK;
+  u64 va = d->window, end = d->window + d->window_size;
+  if (end < va || end > USER_VADDR_END)
+    return ERR_BAD_ADDRESS;
+  for (u32 i = 0; i < s->n; i++) {
+    const struct cte *c = source_slot(s, i);
+    u64 size = cap_object_size(&c->cap);
+    va = align_up(va, size);
+    *bad = i;
+    if (va + size > end || va + size < va)
+      return ERR_WINDOW_TOO_SMALL;
+    int err = vs_check_free(d->vspace, va, c->cap.type);
+    if (err)
+      return err == ERR_MAPPING_EXISTS ? ERR_WINDOW_OCCUPIED : ERR_WINDOW_NO_TABLES;
+    va += size;
+  }
+  return ERR_OK;
+}
+
+u64 gift_move(const struct gift_src *s, const struct gift_dst *d) {
+  u64 va = d->window;
+  for (u32 i = 0; i < s->n; i++) {
+    struct cte *c = source_slot(s, i), *dst = &d->slots[i];
+    if (c->cap.w1)
+      vs_unmap_cap(c); /* giver loses access (TLB entry invalidated) first */
+    cte_move(dst, c);
+    if (d->window) {
+      u64 size = cap_object_size(&dst->cap);
+      va = align_up(va, size);
+      vs_map_frame(dst, d->vspace, va, (dst->cap.rights & RIGHT_WRITE) ? MAP_WRITE : 0);
+      va += size;
+    }
+  }
+  return d->window ? va - d->window : 0;
+}

@@ -1,0 +1,134 @@
+/* Message transfer (see transfer.h). */
+#include "ipc/transfer.h"
+#include "ipc/gift.h"
+#include <lib/string.h>
+
+struct ipc_buffer *ipc_buffer_of(const struct tcb *t) {
+  const struct cap *c = &t->slots[TCB_SLOT_IPC_BUFFER].cap;
+  return c->type == OBJ_FRAME_4K ? (struct ipc_buffer *)c->obj : 0;
+}
+
+int msg_check(const struct tcb *self, u64 info) {
+  u64 words = msg_words(info), caps = msg_caps(info), gifts = msg_gifts(info);
+  if (words > IPC_MAX_WORDS || caps > IPC_MAX_CAPS || gifts > IPC_MAX_GIFTS)
+    return ERR_MESSAGE_TOO_LONG;
+  if ((words > IPC_REG_WORDS || caps || gifts) && !ipc_buffer_of(self))
+    return ERR_NO_IPC_BUFFER;
+  return ERR_OK;
+}
+
+static struct gift_src gifts_of(const struct tcb *snd, u32 n) {
+  struct gift_src s = {&snd->slots[TCB_SLOT_CSPACE].cap, ipc_buffer_of(snd)->gifts, n};
+  return s;
+}
+
+int gift_check_source(struct tcb *snd, u32 n) {
+  struct gift_src s = gifts_of(snd, n);
+  struct ipc_buffer *b = ipc_buffer_of(snd);
+  return gift_check_source_batch(&s, &b->gift_error_index);
+}
+
+/* The receiver's declared slots, checked for room: caps first, then gifts. */
+static int recv_slots(const struct tcb *rcv, u64 need, struct cte **out) {
+  const struct ipc_buffer *rb = ipc_buffer_of(rcv);
+  const struct cap *root = &rcv->slots[TCB_SLOT_CSPACE].cap;
+  if (!rb || rb->recv_count < need || root->type != OBJ_CNODE)
+    return ERR_RECV_SLOTS_FULL;
+  u64 cn = rb->recv_cnode, first = rb->recv_slot, size = 1ull << root->w1;
+  if (cn == 0 || cn >= size)
+    return ERR_RECV_SLOTS_FULL;
+  const struct cap *cnode = &((struct cte *)root->obj)[cn].cap;
+  if (cnode->type != OBJ_CNODE || !(cnode->rights & RIGHT_WRITE))
+    return ERR_RECV_SLOTS_FULL;
+  u64 n = 1ull << cnode->w1;
+  if (first == 0 || first >= n || n - first < need)
+    return ERR_RECV_SLOTS_FULL;
+  *out = (struct cte *)cnode->obj + first;
+  return ERR_OK;
+}
+
+static int check_caps(const struct tcb *snd, const struct msg *m, struct cte *dest) {
+  u64 n = msg_caps(m->info);
+  if (!n)
+    return ERR_OK;
+  if (!m->grant)
+    return ERR_NO_RIGHTS;
+  const struct cap *root = &snd->slots[TCB_SLOT_CSPACE].cap;
+  const u64 *caps = ipc_buffer_of(snd)->caps;
+  for (u64 i = 0; i < n; i++) {
+    if (caps[i] == 0 || caps[i] >= (1ull << root->w1))
+      return ERR_INVALID_CAP;
+    const struct cte *c = (const struct cte *)root->obj + caps[i];
+    if (cte_empty(c))
+      return ERR_EMPTY_SLOT;
+    if (c->cap.type == OBJ_UNTYPED || (c->cap.flags & CAPF_PINNED))
+      return ERR_CANNOT_DERIVE;
+    if (!cte_empty(&dest[i]))
+      return ERR_RECV_SLOTS_FULL;
+  }
+  return ERR_OK;
+}
+
+static void move_caps(const struct tcb *snd, u64 n, struct cte *dest) {
+  const struct cap *root = &snd->slots[TCB_SLOT_CSPACE].cap;
+  const u64 *caps = ipc_buffer_of(snd)->caps;
+  for (u64 i = 0; i < n; i++) {
+    struct cte *src = (struct cte *)root->obj + caps[i];
+    struct cap c = src->cap;
+    if (vs_cap_is_mapped(&c))
+      c.w1 = c.w2 = 0;
+    cte_insert(&dest[i], &c, src);
+  }
+}
+
+static u64 copy_words(const struct tcb *snd, struct tcb *rcv, const struct msg *m) {
+  u64 words = msg_words(m->info);
+  if (m->fault) {
+    rcv->ctx.rdx = snd->fault_vector;
+    rcv->ctx.r10 = snd->fault_err;
+    rcv->ctx.r8 = snd->fault_rip;
+    rcv->ctx.r9 = snd->fault_addr;
+    return 4;
+  }
+  rcv->ctx.rdx = snd->ctx.rdx;
+  rcv->ctx.r10 = snd->ctx.r10;
+  rcv->ctx.r8 = snd->ctx.r8;
+  rcv->ctx.r9 = snd->ctx.r9;
+  if (words <= IPC_REG_WORDS)
+    return words;
+  struct ipc_buffer *rb = ipc_buffer_of(rcv);
+  if (!rb)
+    return IPC_REG_WORDS; /* the receiver takes what its registers hold */
+  memcpy(&rb->words[IPC_REG_WORDS], &ipc_buffer_of(snd)->words[IPC_REG_WORDS],
+         (words - IPC_REG_WORDS) * sizeof(u64));
+  return words;
+}
+
+int ipc_transfer(struct tcb *snd, struct tcb *rcv, const struct msg *m) {
+  u64 ncaps = m->fault ? 0 : msg_caps(m->info), ngifts = m->fault ? 0 : msg_gifts(m->info);
+  struct cte *dest = 0;
+  struct gift_src gs = {0};
+  struct gift_dst gd = {0};
+  int err;
+  if (ncaps + ngifts) {
+    if ((err = recv_slots(rcv, ncaps + ngifts, &dest)) || (err = check_caps(snd, m, dest)))
+      return err;
+  }
+  if (ngifts) {
+    struct ipc_buffer *sb = ipc_buffer_of(snd), *rb = ipc_buffer_of(rcv);
+    gs = gifts_of(snd, (u32)ngifts);
+    gd = (struct gift_dst){dest + ncaps, &rcv->slots[TCB_SLOT_VSPACE], rb->recv_window,
+                           rb->recv_window_size};
+    if ((err = gift_check_source_batch(&gs, &sb->gift_error_index)) ||
+        (err = gift_check_window(&gs, &gd, &sb->gift_error_index)))
+      return err;
+  }
+  u64 words = copy_words(snd, rcv, m);
+  move_caps(snd, ncaps, dest);
+  if (ngifts)
+    ipc_buffer_of(rcv)->recv_mapped = gift_move(&gs, &gd);
+  rcv->ctx.rdi = m->badge;
+  rcv->ctx.rsi = msg_info(msg_label(m->info), words, ncaps, ngifts);
+  rcv->ctx.rax = ERR_OK;
+  return ERR_OK;
+}

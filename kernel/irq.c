@@ -1,0 +1,62 @@
+/* IRQ handlers and delivery (see irq.h). */
+#include "kernel/irq.h"
+#include "ipc/endpoint.h"
+#include "ipc/transfer.h"
+#include <arch/x86.h>
+
+#define IRQ_LINES 16
+#define IRQ_TIMER 0
+#define IRQ_CASCADE 2
+
+static struct {
+  struct notification *ntfn;
+  u64 bits;
+  u8 claimed;
+} lines[IRQ_LINES];
+
+int irq_get(struct cte *control, u64 irq, struct cte *dest) {
+  if (irq >= IRQ_LINES || irq == IRQ_TIMER || irq == IRQ_CASCADE)
+    return ERR_RANGE;
+  if (lines[irq].claimed)
+    return ERR_IRQ_IN_USE;
+  struct cap c = {.type = OBJ_IRQ_HANDLER, .rights = RIGHTS_ALL, .w1 = irq};
+  cte_insert(dest, &c, control);
+  lines[irq].claimed = 1;
+  return ERR_OK;
+}
+
+int irq_set_notification(const struct cap *h, struct notification *n, u64 bits) {
+  if (!bits)
+    return ERR_RANGE;
+  lines[h->w1].ntfn = n;
+  lines[h->w1].bits = bits;
+  arch_irq_unmask((unsigned)h->w1);
+  return ERR_OK;
+}
+
+int irq_ack(const struct cap *h) {
+  if (!lines[h->w1].ntfn)
+    return ERR_BAD_STATE;
+  arch_irq_unmask((unsigned)h->w1);
+  return ERR_OK;
+}
+
+void irq_handler_destroy(const struct cap *h) {
+  arch_irq_mask((unsigned)h->w1);
+  lines[h->w1].ntfn = 0;
+  lines[h->w1].claimed = 0;
+}
+
+void irq_forget_notification(struct notification *n) {
+  for (unsigned i = 0; i < IRQ_LINES; i++)
+    if (lines[i].ntfn == n) {
+      arch_irq_mask(i);
+      lines[i].ntfn = 0;
+    }
+}
+
+void irq_deliver(unsigned irq) {
+  arch_irq_mask(irq);
+  if (irq < IRQ_LINES && lines[irq].ntfn)
+    ntfn_signal(lines[irq].ntfn, lines[irq].bits);
+}

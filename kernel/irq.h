@@ -1,0 +1,19 @@
+/* Interrupt lines as capabilities. IRQ_CONTROL hands out one IRQ_HANDLER
+ * per line; a handler routes its line to a notification. When the line
+ * fires the kernel masks it and signals; the driver acknowledges (IRQ_ACK)
+ * to unmask it once it has served the device. The table is fixed-size. */
+#ifndef KERNEL_IRQ_H
+#define KERNEL_IRQ_H
+
+#include "kernel/cap.h"
+
+struct notification;
+
+int irq_get(struct cte *control, u64 irq, struct cte *dest);
+int irq_set_notification(const struct cap *handler, struct notification *n, u64 bits);
+int irq_ack(const struct cap *handler);
+void irq_handler_destroy(const struct cap *handler);
+/* An interrupt on a line user space may own (not the timer). */
+void irq_deliver(unsigned irq);
+
+#endif
