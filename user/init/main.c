@@ -76,10 +76,10 @@ static void start_module(struct env *e, const struct bootinfo_module *m, u32 pri
     failures++;
     return;
   }
-  struct spawn_args a = {.image = (const void *)m->vaddr, .image_size = m->size, .cnode_bits = 10,
+  struct spawn_args a = {.image = (const void *)m->vaddr, .image_size = m->size, .cnode_bits = 12,
                          .priority = CHILD_PRIORITY, .untyped = ut, .ioports = BI_SLOT_IOPORTS,
                          .ioport_range = DEBUG_EXIT_PORT | (DEBUG_EXIT_PORT + 3ull) << 16,
-                         .arg = principal};
+                         .irq_control = BI_SLOT_IRQ_CONTROL, .dma = BI_SLOT_DMA, .arg = principal};
   struct child c;
   int elf_err;
   err = spawn(e, &a, &c, &elf_err);

@@ -2,7 +2,7 @@
  * arguments, and user faults that must end only the faulting thread.
  *
  * Tests register themselves in the `ktests` section with a stable name.
- * Each runs on a fresh 4 MiB untyped of its own (its objects, page tables
+ * Each runs on a fresh 8 MiB untyped of its own (its objects, page tables
  * included, come from it) and with its own slot range; afterwards the suite
  * revokes that untyped and checks that the test's slots are empty again
  * and that the untyped is wholly free: a leak check after every test. */
@@ -12,6 +12,7 @@
 #include <ulib.h>
 #include <env.h>
 #include <abi/bootinfo.h>
+#include <abi/ipc.h>
 
 struct t {
   const char *name;
@@ -53,7 +54,15 @@ void ktest_fail(struct t *t, int line, const char *what, long got, long want);
 
 #define TEST_PRIORITY 100
 
+/* The suite's main thread has an IPC buffer for the whole run. */
+extern struct ipc_buffer *main_buf;
+extern cptr_t main_buf_frame;
+
 /* Helpers shared by the test files. */
+void *new_page(struct t *t, cptr_t *frame);               /* mapped writable, 0 on failure */
+long start_thread_ipc(struct t *t, void (*fn)(void), cptr_t *tcb, struct ipc_buffer **buf);
+/* Page tables for [va, va + size) so gifts can be mapped there. */
+long prepare_window(struct t *t, u64 va, u64 size);
 cptr_t new_obj(struct t *t, u32 type, u32 bits);       /* 0 on failure (test marked failed) */
 long start_thread(struct t *t, void (*fn)(void), cptr_t *tcb);
 u32 wait_not_runnable(cptr_t tcb, struct tcb_info *info);

@@ -1,7 +1,7 @@
 /* Test runner: registry walk, per-test untyped and leak check, summary. */
 #include "ktest.h"
 
-#define TEST_UT_BITS 22
+#define TEST_UT_BITS 23
 #define TEST_SLOTS_FIRST 64
 #define TEST_REGION 0x0000100000000000ull
 #define DEBUG_EXIT_PORT 0xf4
@@ -9,6 +9,24 @@
 extern const struct ktest __start_ktests[], __stop_ktests[];
 
 static cptr_t test_ut = 8;
+struct ipc_buffer *main_buf;
+cptr_t main_buf_frame;
+
+/* The main thread's IPC buffer comes from the suite's own untyped, not from
+ * a test's, so it survives the revoke after each test. */
+static long setup_main_buffer(void) {
+  struct env suite = {.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
+                      .next_slot = 20, .end_slot = 64, .next_vaddr = 0x0000200000000000ull};
+  cptr_t f;
+  long err = env_retype(&suite, OBJ_FRAME_4K, 0, &f);
+  if (!err)
+    err = env_map(&suite, BI_SLOT_VSPACE, f, suite.next_vaddr, MAP_WRITE);
+  if (!err)
+    err = sys_tcb_set_ipc_buffer(BI_SLOT_TCB, f);
+  main_buf_frame = f;
+  main_buf = (struct ipc_buffer *)suite.next_vaddr;
+  return err;
+}
 
 void ktest_fail(struct t *t, int line, const char *what, long got, long want) {
   if (want >= 0)
@@ -50,6 +68,38 @@ long start_thread(struct t *t, void (*fn)(void), cptr_t *tcb) {
   return err;
 }
 
+void *new_page(struct t *t, cptr_t *frame) {
+  u64 va = t->e.next_vaddr;
+  if (env_retype(&t->e, OBJ_FRAME_4K, 0, frame) || env_map(&t->e, BI_SLOT_VSPACE, *frame, va, MAP_WRITE)) {
+    t->failed = 1;
+    return 0;
+  }
+  t->e.next_vaddr += PAGE_SIZE;
+  return (void *)va;
+}
+
+long start_thread_ipc(struct t *t, void (*fn)(void), cptr_t *tcb, struct ipc_buffer **buf) {
+  cptr_t f;
+  *buf = new_page(t, &f);
+  if (!*buf)
+    return ERR_NO_MEMORY;
+  long err = start_thread(t, fn, tcb);
+  if (!err)
+    err = sys_tcb_set_ipc_buffer(*tcb, f);
+  return err;
+}
+
+long prepare_window(struct t *t, u64 va, u64 size) {
+  cptr_t f;
+  long err = env_retype(&t->e, OBJ_FRAME_4K, 0, &f);
+  for (u64 p = va & ~(LARGE_PAGE_SIZE - 1); !err && p < va + size; p += LARGE_PAGE_SIZE) {
+    err = env_map(&t->e, BI_SLOT_VSPACE, f, p, 0);
+    if (!err)
+      err = sys_frame_unmap(f);
+  }
+  return err;
+}
+
 /* Let the thread run (same priority: yield) until it stops being runnable. */
 u32 wait_not_runnable(cptr_t tcb, struct tcb_info *info) {
   for (int i = 0; i < 1000; i++) {
@@ -73,7 +123,7 @@ static int slots_empty(u64 from, u64 to) {
 static int run_one(const struct ktest *k, int index) {
   struct t t = {.name = k->name, .ut = test_ut, .region = TEST_REGION};
   t.e = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = test_ut,
-                     .next_slot = TEST_SLOTS_FIRST, .end_slot = 1024, .next_vaddr = TEST_REGION};
+                     .next_slot = TEST_SLOTS_FIRST, .end_slot = 4096, .next_vaddr = TEST_REGION};
   k->fn(&t);
   u64 used_to = t.e.next_slot;
   struct untyped_usage u;
@@ -101,6 +151,10 @@ int main(u64 principal) {
                         (u32)principal);
   if (err) {
     printf("ktest: cannot make the test untyped: %s\n", err_name(err));
+    sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, 2);
+  }
+  if ((err = setup_main_buffer())) {
+    printf("ktest: cannot set up the IPC buffer: %s\n", err_name(err));
     sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, 2);
   }
   struct untyped_usage before, after;

@@ -19,8 +19,8 @@ KTEST(retype_rejects_bad_capability_addresses) {
   EXPECT_ERR(sys_retype(~0ull, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_INVALID_CAP);
   EXPECT_ERR(sys_retype(1000, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_EMPTY_SLOT);
   EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, 0, 1, 0), ERR_INVALID_CAP);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, 1024, 1, 0), ERR_INVALID_CAP);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, 1020, 8, 0), ERR_INVALID_CAP);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, 4096, 1, 0), ERR_INVALID_CAP);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, 4092, 8, 0), ERR_INVALID_CAP);
   EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_TCB, dest, 1, 0), ERR_WRONG_TYPE);
 }
 
@@ -40,14 +40,16 @@ KTEST(retype_rejects_wrong_type_and_bad_sizes) {
 KTEST(retype_beyond_the_untyped_fails_and_changes_nothing) {
   cptr_t dest = env_slot(&t->e);
   struct untyped_usage u;
-  EXPECT_ERR(sys_retype(t->ut, OBJ_UNTYPED, 23, BI_SLOT_CNODE, dest, 1, 0), ERR_NO_MEMORY);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, dest, 3, 0), ERR_NO_MEMORY);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_UNTYPED, 24, BI_SLOT_CNODE, dest, 1, 0), ERR_NO_MEMORY);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, dest, 5, 0), ERR_NO_MEMORY);
   EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
-  EXPECT(u.free == u.size && u.size == 4ull << 20);
+  EXPECT(u.free == u.size && u.size == 8ull << 20);
   /* Fill it exactly, then one byte more is too much. */
   EXPECT_OK(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, dest, 1, 0));
-  cptr_t d2 = env_slot(&t->e), d3 = env_slot(&t->e);
-  EXPECT_OK(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, d2, 1, 0));
+  cptr_t d2 = env_slot(&t->e);
+  t->e.next_slot += 2;
+  cptr_t d3 = env_slot(&t->e);
+  EXPECT_OK(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, d2, 3, 0));
   EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, d3, 1, 0), ERR_NO_MEMORY);
 }
 

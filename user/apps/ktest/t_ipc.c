@@ -1,0 +1,271 @@
+/* Endpoints, notifications, faults to a handler, peer death. */
+#include "ktest.h"
+
+static volatile cptr_t ep_slot, ntfn_slot;
+static volatile long srv_err;
+static volatile u64 srv_badge, srv_info, srv_words[8];
+static struct ipc_buffer *srv_buf;
+static volatile int srv_done;
+
+static void __attribute__((noreturn)) done(void) {
+  for (;;)
+    sys_thread_exit();
+}
+
+/* Receives one message and records it. */
+static void receive_once(void) {
+  struct msg_regs r = sys_recv(ep_slot);
+  srv_err = r.err;
+  srv_badge = r.badge;
+  srv_info = r.info;
+  for (int i = 0; i < 4; i++)
+    srv_words[i] = r.w[i];
+  for (int i = 4; i < 8; i++)
+    srv_words[i] = srv_buf->words[i];
+  srv_done = 1;
+  done();
+}
+
+/* Answers every call with w0 + 1 until it is deleted. */
+static void echo_server(void) {
+  struct msg_regs r = sys_recv(ep_slot);
+  for (;;)
+    r = sys_reply_recv(ep_slot, msg_info(0, 1, 0, 0), r.w[0] + 1, 0, 0, 0);
+}
+
+/* Receives a call and never answers: it waits on a notification forever. */
+static void silent_server(void) {
+  sys_recv(ep_slot);
+  srv_done = 1;
+  sys_wait(ntfn_slot);
+  done();
+}
+
+static void wait_flag(volatile int *flag) {
+  for (int i = 0; i < 1000 && !*flag; i++)
+    sys_yield();
+}
+
+KTEST(send_delivers_words_label_and_badge) {
+  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), badged = env_slot(&t->e), tcb;
+  EXPECT(ep);
+  EXPECT_OK(sys_cnode_mint(BI_SLOT_CNODE, badged, BI_SLOT_CNODE, ep, RIGHTS_ALL, 0xb0b));
+  ep_slot = ep;
+  srv_done = 0;
+  EXPECT_OK(start_thread_ipc(t, receive_once, &tcb, &srv_buf));
+  for (int i = 0; i < 3; i++)
+    sys_yield(); /* let it block in recv */
+  for (int i = 4; i < 8; i++)
+    main_buf->words[i] = 100 + i;
+  EXPECT_OK(sys_send(badged, msg_info(77, 8, 0, 0), 10, 11, 12, 13));
+  wait_flag(&srv_done);
+  EXPECT(srv_err == ERR_OK && srv_badge == 0xb0b);
+  EXPECT(msg_label(srv_info) == 77 && msg_words(srv_info) == 8);
+  EXPECT(srv_words[0] == 10 && srv_words[3] == 13 && srv_words[4] == 104 && srv_words[7] == 107);
+}
+
+KTEST(call_and_reply_round_trip) {
+  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), tcb;
+  struct ipc_buffer *b;
+  EXPECT(ep);
+  ep_slot = ep;
+  EXPECT_OK(start_thread_ipc(t, echo_server, &tcb, &b));
+  for (u64 i = 0; i < 100; i++) {
+    struct msg_regs r = sys_call(ep, msg_info(0, 1, 0, 0), i, 0, 0, 0);
+    EXPECT_OK(r.err);
+    EXPECT(r.w[0] == i + 1 && msg_words(r.info) == 1);
+  }
+}
+
+KTEST(non_blocking_calls_do_not_wait) {
+  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0);
+  EXPECT(ep);
+  EXPECT_ERR(sys_nbsend(ep, msg_info(0, 1, 0, 0), 1, 0, 0, 0), ERR_WOULD_BLOCK);
+  EXPECT_ERR(sys_nbrecv(ep).err, ERR_WOULD_BLOCK);
+}
+
+KTEST(ipc_rejects_bad_arguments) {
+  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), ro = env_slot(&t->e), wo = env_slot(&t->e);
+  cptr_t n = new_obj(t, OBJ_NOTIFICATION, 0);
+  EXPECT(ep && n);
+  EXPECT_OK(sys_cnode_copy(BI_SLOT_CNODE, ro, BI_SLOT_CNODE, ep, RIGHT_READ));
+  EXPECT_OK(sys_cnode_copy(BI_SLOT_CNODE, wo, BI_SLOT_CNODE, ep, RIGHT_WRITE));
+  EXPECT_ERR(sys_send(n, 0, 0, 0, 0, 0), ERR_WRONG_TYPE);
+  EXPECT_ERR(sys_send(ro, 0, 0, 0, 0, 0), ERR_NO_RIGHTS);
+  EXPECT_ERR(sys_recv(wo).err, ERR_NO_RIGHTS);
+  EXPECT_ERR(sys_nbsend(ep, msg_info(0, 65, 0, 0), 0, 0, 0, 0), ERR_MESSAGE_TOO_LONG);
+  EXPECT_ERR(sys_nbsend(ep, msg_info(0, 1, 5, 0), 0, 0, 0, 0), ERR_MESSAGE_TOO_LONG);
+  EXPECT_ERR(sys_nbsend(ep, msg_info(0, 1, 0, 513), 0, 0, 0, 0), ERR_MESSAGE_TOO_LONG);
+  EXPECT_ERR(sys_reply(msg_info(0, 1, 0, 0), 1, 0, 0, 0), ERR_NO_CALLER);
+  EXPECT_ERR(sys_signal(ep), ERR_WRONG_TYPE);
+  EXPECT_ERR(sys_wait(ep).err, ERR_WRONG_TYPE);
+  EXPECT_ERR(sys_tcb_set_ipc_buffer(BI_SLOT_TCB, ep), ERR_WRONG_TYPE);
+  /* A thread without an IPC buffer can send only register words. */
+  EXPECT_OK(sys_tcb_set_ipc_buffer(BI_SLOT_TCB, 0));
+  long e1 = sys_nbsend(ep, msg_info(0, 5, 0, 0), 0, 0, 0, 0);
+  long e2 = sys_nbsend(ep, msg_info(0, 4, 0, 0), 0, 0, 0, 0);
+  EXPECT_OK(sys_tcb_set_ipc_buffer(BI_SLOT_TCB, main_buf_frame));
+  EXPECT_ERR(e1, ERR_NO_IPC_BUFFER);
+  EXPECT_ERR(e2, ERR_WOULD_BLOCK);
+}
+
+static volatile long caller_err;
+static void caller(void) {
+  caller_err = 1000;
+  caller_err = sys_call(ep_slot, msg_info(0, 1, 0, 0), 1, 0, 0, 0).err;
+  done();
+}
+
+KTEST(server_death_wakes_its_caller) {
+  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), n = new_obj(t, OBJ_NOTIFICATION, 0), srv, cl;
+  struct ipc_buffer *b;
+  EXPECT(ep && n);
+  ep_slot = ep;
+  ntfn_slot = n;
+  srv_done = 0;
+  EXPECT_OK(start_thread_ipc(t, silent_server, &srv, &b));
+  EXPECT_OK(start_thread_ipc(t, caller, &cl, &b));
+  wait_flag(&srv_done);
+  EXPECT(srv_done);
+  struct tcb_info info;
+  EXPECT_OK(sys_tcb_info(cl, &info));
+  EXPECT(info.state == TCB_BLOCKED && caller_err == 1000);
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, srv));
+  EXPECT(wait_not_runnable(cl, &info) == TCB_EXITED);
+  EXPECT_ERR(caller_err, ERR_PEER_DIED);
+}
+
+KTEST(deleted_endpoint_wakes_its_waiters) {
+  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), cl;
+  struct ipc_buffer *b;
+  EXPECT(ep);
+  ep_slot = ep;
+  EXPECT_OK(start_thread_ipc(t, caller, &cl, &b));
+  struct tcb_info info;
+  for (int i = 0; i < 3; i++)
+    sys_yield();
+  EXPECT_OK(sys_tcb_info(cl, &info));
+  EXPECT(info.state == TCB_BLOCKED);
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, ep));
+  EXPECT(wait_not_runnable(cl, &info) == TCB_EXITED);
+  EXPECT_ERR(caller_err, ERR_PEER_DIED);
+}
+
+KTEST(capabilities_travel_with_the_grant_right) {
+  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), nogrant = env_slot(&t->e), n = new_obj(t, OBJ_NOTIFICATION, 0);
+  cptr_t dest = env_slot(&t->e), tcb;
+  EXPECT(ep && n);
+  EXPECT_OK(sys_cnode_copy(BI_SLOT_CNODE, nogrant, BI_SLOT_CNODE, ep, RIGHT_READ | RIGHT_WRITE));
+  ep_slot = ep;
+  srv_done = 0;
+  EXPECT_OK(start_thread_ipc(t, receive_once, &tcb, &srv_buf));
+  srv_buf->recv_cnode = BI_SLOT_CNODE;
+  srv_buf->recv_slot = dest;
+  srv_buf->recv_count = 1;
+  for (int i = 0; i < 3; i++)
+    sys_yield();
+  main_buf->caps[0] = n;
+  EXPECT_ERR(sys_send(nogrant, msg_info(0, 0, 1, 0), 0, 0, 0, 0), ERR_NO_RIGHTS);
+  main_buf->caps[0] = 999;
+  EXPECT_ERR(sys_send(ep, msg_info(0, 0, 1, 0), 0, 0, 0, 0), ERR_EMPTY_SLOT);
+  main_buf->caps[0] = n;
+  EXPECT_OK(sys_send(ep, msg_info(0, 0, 1, 0), 0, 0, 0, 0));
+  wait_flag(&srv_done);
+  EXPECT(msg_caps(srv_info) == 1);
+  struct cap_info ci;
+  EXPECT(type_of(dest, &ci) == OBJ_NOTIFICATION);
+  EXPECT(type_of(n, &ci) == OBJ_NOTIFICATION); /* a copy: the sender keeps its own */
+}
+
+static volatile u64 waited_bits;
+static void waiter(void) {
+  waited_bits = sys_wait(ntfn_slot).badge;
+  done();
+}
+
+KTEST(notifications_signal_wait_poll) {
+  cptr_t n = new_obj(t, OBJ_NOTIFICATION, 0), b1 = env_slot(&t->e), b2 = env_slot(&t->e), tcb;
+  EXPECT(n);
+  EXPECT_OK(sys_cnode_mint(BI_SLOT_CNODE, b1, BI_SLOT_CNODE, n, RIGHTS_ALL, 0x1));
+  EXPECT_OK(sys_cnode_mint(BI_SLOT_CNODE, b2, BI_SLOT_CNODE, n, RIGHTS_ALL, 0x4));
+  struct msg_regs r = sys_poll(n);
+  EXPECT(r.err == ERR_OK && r.badge == 0);
+  EXPECT_OK(sys_signal(b1));
+  EXPECT_OK(sys_signal(b2));
+  r = sys_wait(n);
+  EXPECT(r.err == ERR_OK && r.badge == 0x5);
+  ntfn_slot = n;
+  waited_bits = 0;
+  EXPECT_OK(start_thread(t, waiter, &tcb));
+  for (int i = 0; i < 3; i++)
+    sys_yield();
+  struct tcb_info info;
+  EXPECT_OK(sys_tcb_info(tcb, &info));
+  EXPECT(info.state == TCB_BLOCKED);
+  EXPECT_OK(sys_signal(b2));
+  EXPECT(wait_not_runnable(tcb, &info) == TCB_EXITED);
+  EXPECT(waited_bits == 0x4);
+}
+
+KTEST(bound_notification_wakes_a_receiver) {
+  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), n = new_obj(t, OBJ_NOTIFICATION, 0), tcb;
+  EXPECT(ep && n);
+  ep_slot = ep;
+  srv_done = 0;
+  EXPECT_OK(start_thread_ipc(t, receive_once, &tcb, &srv_buf));
+  EXPECT_OK(sys_tcb_bind_notification(tcb, n));
+  for (int i = 0; i < 3; i++)
+    sys_yield();
+  EXPECT_OK(sys_signal(n));
+  wait_flag(&srv_done);
+  EXPECT(srv_err == ERR_OK && msg_label(srv_info) == MSG_LABEL_NOTIFY && srv_badge == 1);
+}
+
+static volatile u64 fault_va;
+static volatile u64 resumed;
+static void touch_then_exit(void) {
+  resumed = *(volatile u64 *)fault_va;
+  done();
+}
+
+KTEST(fault_goes_to_the_handler_which_can_resume_the_thread) {
+  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), tcb, f = new_obj(t, OBJ_FRAME_4K, 0);
+  EXPECT(ep && f);
+  fault_va = t->e.next_vaddr;
+  t->e.next_vaddr += PAGE_SIZE;
+  EXPECT_OK(prepare_window(t, fault_va, PAGE_SIZE));
+  resumed = 0;
+  cptr_t handler_ep = env_slot(&t->e);
+  EXPECT_OK(sys_cnode_mint(BI_SLOT_CNODE, handler_ep, BI_SLOT_CNODE, ep, RIGHTS_ALL, 0xfa));
+  EXPECT_OK(start_thread(t, touch_then_exit, &tcb));
+  EXPECT_OK(sys_tcb_set_fault_endpoint(tcb, handler_ep));
+  struct msg_regs r = sys_recv(ep);
+  EXPECT_OK(r.err);
+  EXPECT(msg_label(r.info) == MSG_LABEL_FAULT && r.badge == 0xfa);
+  EXPECT(r.w[0] == 14 && r.w[3] == fault_va);
+  /* Map the missing page with a value in it, and let the thread go on. */
+  EXPECT_OK(sys_frame_map(f, BI_SLOT_VSPACE, fault_va, MAP_WRITE));
+  *(volatile u64 *)fault_va = 4242;
+  EXPECT_OK(sys_reply(msg_info(0, 0, 0, 0), 0, 0, 0, 0));
+  struct tcb_info info;
+  EXPECT(wait_not_runnable(tcb, &info) == TCB_EXITED);
+  EXPECT(resumed == 4242);
+}
+
+KTEST(irq_handlers_are_handed_out_once) {
+  cptr_t h = env_slot(&t->e), h2 = env_slot(&t->e), n = new_obj(t, OBJ_NOTIFICATION, 0);
+  EXPECT(n);
+  EXPECT_ERR(sys_irq_get(BI_SLOT_IRQ_CONTROL, 0, BI_SLOT_CNODE, h), ERR_RANGE); /* the timer */
+  EXPECT_ERR(sys_irq_get(BI_SLOT_IRQ_CONTROL, 16, BI_SLOT_CNODE, h), ERR_RANGE);
+  EXPECT_ERR(sys_irq_get(n, 5, BI_SLOT_CNODE, h), ERR_WRONG_TYPE);
+  EXPECT_OK(sys_irq_get(BI_SLOT_IRQ_CONTROL, 5, BI_SLOT_CNODE, h));
+  EXPECT_ERR(sys_irq_get(BI_SLOT_IRQ_CONTROL, 5, BI_SLOT_CNODE, h2), ERR_IRQ_IN_USE);
+  EXPECT_ERR(sys_irq_ack(h), ERR_BAD_STATE);
+  EXPECT_ERR(sys_irq_set_notification(h, n, 0), ERR_RANGE);
+  EXPECT_ERR(sys_irq_set_notification(n, n, 1), ERR_WRONG_TYPE);
+  EXPECT_OK(sys_irq_set_notification(h, n, 0x20));
+  EXPECT_OK(sys_irq_ack(h));
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, h));
+  EXPECT_OK(sys_irq_get(BI_SLOT_IRQ_CONTROL, 5, BI_SLOT_CNODE, h2));
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, h2));
+}
