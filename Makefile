@@ -22,11 +22,12 @@ KERNEL_SRC := $(wildcard arch/x86/*.S arch/x86/*.c kernel/*.c mm/*.c ipc/*.c lib
 KERNEL_OBJ := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRC))
 ULIB_SRC   := $(wildcard user/lib/*.S user/lib/*.c lib/*.c)
 ULIB_OBJ   := $(patsubst %,$(B)/u/%.o,$(ULIB_SRC))
-PROGRAMS   := init ktest
+PROGRAMS   := init ktest bench
 init_SRC   := $(wildcard user/init/*.c)
 ktest_SRC  := $(wildcard user/apps/ktest/*.c)
+bench_SRC  := $(wildcard user/apps/bench/*.c)
 
-.PHONY: all iso clean test host-test guest-test demo qemu qemu-gdb deps
+.PHONY: all iso clean test host-test guest-test demo qemu qemu-gdb deps bench
 all: $(B)/kernel.iso
 
 $(B)/k/%.S.o: %.S
@@ -66,7 +67,10 @@ $(B)/kernel.iso: $(B)/kernel.elf $(B)/init.elf scripts/mkiso.sh
 $(B)/test.iso: $(B)/kernel.elf $(B)/init.elf $(B)/ktest.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/ktest.elf
 
-iso: $(B)/kernel.iso $(B)/test.iso
+$(B)/bench.iso: $(B)/kernel.elf $(B)/init.elf $(B)/bench.elf scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/bench.elf
+
+iso: $(B)/kernel.iso $(B)/test.iso $(B)/bench.iso
 
 # ---- host unit tests (AddressSanitizer + UndefinedBehaviorSanitizer) ----
 HOST_TESTS := $(patsubst tests/host/%.c,$(B)/host/%,$(wildcard tests/host/test_*.c))
@@ -99,6 +103,11 @@ test: deps
 demo: deps
 	$(MAKE) $(B)/kernel.iso
 	ACCEL=$(ACCEL) scripts/demo.sh $(B)/kernel.iso
+
+# Guest benchmarks: one run under -icount (instructions), one without (wall time).
+bench: deps
+	$(MAKE) $(B)/bench.iso
+	scripts/bench.sh $(B)/bench.iso
 
 qemu: $(B)/kernel.iso
 	ACCEL=$(ACCEL) scripts/run-qemu.sh --interactive $(B)/kernel.iso

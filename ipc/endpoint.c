@@ -31,7 +31,7 @@ void ipc_wake(struct tcb *t, int err) {
   t->ctx.rax = (u64)err;
   t->ipc_state = IPC_NONE;
   t->state = TCB_RUNNABLE;
-  sched_enqueue(t);
+  sched_wake(t);
 }
 
 static void block(struct tcb *t, u8 ipc_state) {
@@ -148,7 +148,7 @@ int ipc_reply(struct tcb *self, u64 info) {
     c->pending_fault = 0;
     c->ipc_state = IPC_NONE;
     c->state = TCB_RUNNABLE;
-    sched_enqueue(c);
+    sched_wake(c);
     return ERR_OK;
   }
   struct msg m = {.info = info, .grant = 1};

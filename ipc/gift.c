@@ -63,12 +63,34 @@ int gift_check_source_batch(const struct gift_src *s, u64 *bad) {
       break;
     c->cap.flags |= CAPF_GIFT_MARK;
   }
-  clear_marks(s, i);
   *bad = i;
+  if (err)
+    clear_marks(s, i);
   return err;
 }
 
+void gift_abandon(const struct gift_src *s) { clear_marks(s, s->n); }
+
 static u64 align_up(u64 v, u64 a) { return (v + a - 1) & ~(a - 1); }
+
+/* Consecutive gifts land in the same leaf table: walk once per table. */
+struct leaf_cache {
+  u64 span;  /* the address range the cached table covers, by its base */
+  u8 type;
+  struct vs_table *t;
+};
+
+static int leaf(struct leaf_cache *lc, const struct cte *vspace, u64 va, u8 type, struct vs_table **t) {
+  u64 span = va & ~(type == OBJ_FRAME_2M ? (1ull << 30) - 1 : LARGE_PAGE_SIZE - 1);
+  if (lc->t && lc->span == span && lc->type == type) {
+    *t = lc->t;
+    return ERR_OK;
+  }
+  int err = vs_leaf_table(vspace, va, type, t);
+  if (!err)
+    *lc = (struct leaf_cache){span, type, *t};
+  return err;
+}
 
 int gift_check_window(const struct gift_src *s, const struct gift_dst *d, u64 *bad) {
   for (u32 i = 0; i < s->n; i++)
@@ -81,32 +103,41 @@ int gift_check_window(const struct gift_src *s, const struct gift_dst *d, u64 *b
   u64 va = d->window, end = d->window + d->window_size;
   if (end < va || end > USER_VADDR_END)
     return ERR_BAD_ADDRESS;
+  struct leaf_cache lc = {0};
   for (u32 i = 0; i < s->n; i++) {
     const struct cte *c = source_slot(s, i);
-    u64 size = cap_object_size(&c->cap);
+    u64 size = c->cap.type == OBJ_FRAME_2M ? LARGE_PAGE_SIZE : PAGE_SIZE;
+    struct vs_table *t;
     va = align_up(va, size);
     *bad = i;
     if (va + size > end || va + size < va)
       return ERR_WINDOW_TOO_SMALL;
-    int err = vs_check_free(d->vspace, va, c->cap.type);
+    int err = leaf(&lc, d->vspace, va, c->cap.type, &t);
     if (err)
       return err == ERR_MAPPING_EXISTS ? ERR_WINDOW_OCCUPIED : ERR_WINDOW_NO_TABLES;
+    if (!vs_entry_free(t, va, c->cap.type))
+      return ERR_WINDOW_OCCUPIED;
     va += size;
   }
   return ERR_OK;
 }
 
+/* Validation marked each gift; the move clears the mark as it goes. */
 u64 gift_move(const struct gift_src *s, const struct gift_dst *d) {
   u64 va = d->window;
+  struct leaf_cache lc = {0};
   for (u32 i = 0; i < s->n; i++) {
     struct cte *c = source_slot(s, i), *dst = &d->slots[i];
+    c->cap.flags &= (u16)~CAPF_GIFT_MARK;
     if (c->cap.w1)
       vs_unmap_cap(c); /* giver loses access (TLB entry invalidated) first */
     cte_move(dst, c);
     if (d->window) {
-      u64 size = cap_object_size(&dst->cap);
+      u64 size = dst->cap.type == OBJ_FRAME_2M ? LARGE_PAGE_SIZE : PAGE_SIZE;
+      struct vs_table *t;
       va = align_up(va, size);
-      vs_map_frame(dst, d->vspace, va, (dst->cap.rights & RIGHT_WRITE) ? MAP_WRITE : 0);
+      leaf(&lc, d->vspace, va, dst->cap.type, &t);
+      vs_install_frame(dst, t, va, (dst->cap.rights & RIGHT_WRITE) ? MAP_WRITE : 0);
       va += size;
     }
   }

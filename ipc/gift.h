@@ -28,8 +28,11 @@ struct gift_dst {
   u64 window, window_size;  /* window == 0: do not map */
 };
 
-/* 0 or an error; *bad is the index of the first bad entry. */
+/* 0 or an error; *bad is the index of the first bad entry. On success the
+ * entries stay marked (that is how duplicates show) until gift_move or
+ * gift_abandon clears them. */
 int gift_check_source_batch(const struct gift_src *s, u64 *bad);
+void gift_abandon(const struct gift_src *s);
 int gift_check_window(const struct gift_src *s, const struct gift_dst *d, u64 *bad);
 /* Returns the bytes of the window the gifts took. */
 u64 gift_move(const struct gift_src *s, const struct gift_dst *d);

@@ -25,7 +25,10 @@ static struct gift_src gifts_of(const struct tcb *snd, u32 n) {
 int gift_check_source(struct tcb *snd, u32 n) {
   struct gift_src s = gifts_of(snd, n);
   struct ipc_buffer *b = ipc_buffer_of(snd);
-  return gift_check_source_batch(&s, &b->gift_error_index);
+  int err = gift_check_source_batch(&s, &b->gift_error_index);
+  if (!err)
+    gift_abandon(&s); /* checked again at delivery */
+  return err;
 }
 
 /* The receiver's declared slots, checked for room: caps first, then gifts. */
@@ -119,9 +122,12 @@ int ipc_transfer(struct tcb *snd, struct tcb *rcv, const struct msg *m) {
     gs = gifts_of(snd, (u32)ngifts);
     gd = (struct gift_dst){dest + ncaps, &rcv->slots[TCB_SLOT_VSPACE], rb->recv_window,
                            rb->recv_window_size};
-    if ((err = gift_check_source_batch(&gs, &sb->gift_error_index)) ||
-        (err = gift_check_window(&gs, &gd, &sb->gift_error_index)))
+    if ((err = gift_check_source_batch(&gs, &sb->gift_error_index)))
       return err;
+    if ((err = gift_check_window(&gs, &gd, &sb->gift_error_index))) {
+      gift_abandon(&gs);
+      return err;
+    }
   }
   u64 words = copy_words(snd, rcv, m);
   move_caps(snd, ncaps, dest);

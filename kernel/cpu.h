@@ -14,6 +14,7 @@ struct cpu {
   struct zombie *zombies;
   u64 ticks;
   u64 slice_left;
+  struct tcb *direct; /* woken by IPC, to run next without the run queue */
   int resched;   /* the running thread should give up the CPU on the way out */
   u64 idle_tsc; /* TSC cycles spent halted, to leave idle time out of figures */
 };

@@ -44,6 +44,31 @@ void sched_dequeue(struct tcb *t) {
     ready_bits[t->priority / 64] &= ~(1ull << (t->priority % 64));
 }
 
+static int highest_priority(void) {
+  for (int w = (int)(sizeof(ready_bits) / sizeof(ready_bits[0])) - 1; w >= 0; w--)
+    if (ready_bits[w])
+      return w * 64 + 63 - __builtin_clzll(ready_bits[w]);
+  return -1;
+}
+
+/* IPC woke t: keep it aside as the thread to run next if the current one
+ * blocks, so a call or reply switches without touching the run queues. */
+void sched_wake(struct tcb *t) {
+  struct cpu *cpu = this_cpu();
+  if (cpu->direct)
+    sched_enqueue(cpu->direct);
+  cpu->direct = t;
+  if (cpu->cur && t->priority > cpu->cur->priority)
+    cpu->resched = 1;
+}
+
+void sched_forget(struct tcb *t) {
+  if (this_cpu()->direct == t)
+    this_cpu()->direct = 0;
+  if (t->queued)
+    sched_dequeue(t);
+}
+
 static struct tcb *highest_ready(void) {
   for (int w = (int)(sizeof(ready_bits) / sizeof(ready_bits[0])) - 1; w >= 0; w--)
     if (ready_bits[w])
@@ -80,10 +105,29 @@ static struct tcb *pick_next(void) {
   return 0;
 }
 
+/* The thread IPC handed the CPU to, if it may run now. */
+static struct tcb *take_direct(struct tcb *cur) {
+  struct cpu *cpu = this_cpu();
+  struct tcb *d = cpu->direct;
+  cpu->direct = 0;
+  if (!d)
+    return 0;
+  if (keep_current(cur) || d->priority < highest_priority() || !tcb_can_run(d)) {
+    sched_enqueue(d);
+    return 0;
+  }
+  if (cur && cur->state == TCB_RUNNABLE && !cur->queued)
+    sched_enqueue(cur);
+  cpu->resched = 0;
+  return d;
+}
+
 void sched_return_to_user(void) {
   struct cpu *cpu = this_cpu();
-  struct tcb *next = cpu->cur;
-  if (!keep_current(next)) {
+  struct tcb *next = cpu->cur, *d = take_direct(next);
+  if (d) {
+    cpu->cur = next = d;
+  } else if (!keep_current(next)) {
     while (!(next = pick_next())) {
       cpu->cur = 0;
       arch_idle_until_interrupt();

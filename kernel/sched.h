@@ -13,6 +13,10 @@
 void sched_enqueue(struct tcb *t);
 void sched_dequeue(struct tcb *t);
 void sched_yield(void);
+/* A thread IPC made runnable (see sched.c). */
+void sched_wake(struct tcb *t);
+/* Take t out of every scheduling structure (suspend, destroy). */
+void sched_forget(struct tcb *t);
 void sched_tick(void);
 /* Leave the kernel into the thread that should run now (never returns). */
 __attribute__((noreturn)) void sched_return_to_user(void);

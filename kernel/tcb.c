@@ -78,8 +78,7 @@ int tcb_resume(struct tcb *t) {
 }
 
 void tcb_suspend(struct tcb *t) {
-  if (t->queued)
-    sched_dequeue(t);
+  sched_forget(t);
   ipc_cancel(t);
   t->state = TCB_INACTIVE;
 }

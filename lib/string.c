@@ -1,17 +1,23 @@
-/* String functions for freestanding x86-64 code. memcpy and memset use
- * `rep movsb` / `rep stosb`, which current CPUs run at full speed for large
- * sizes (retype zeroes whole frames); the rest are plain loops. */
+/* String functions for freestanding x86-64 code. memcpy and memset move
+ * eight bytes per step with `rep movsq` / `rep stosq` and finish with bytes:
+ * fast on hardware, and under QEMU's -icount (which counts every iteration
+ * of a rep instruction) an eighth of the count of the byte forms. */
 #include <lib/string.h>
 
 void *memcpy(void *dst, const void *src, unsigned long n) {
   void *d = dst;
-  __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+  unsigned long q = n / 8, r = n % 8;
+  __asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(q) : : "memory");
+  __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(r) : : "memory");
   return dst;
 }
 
 void *memset(void *dst, int c, unsigned long n) {
   void *d = dst;
-  __asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+  unsigned long q = n / 8, r = n % 8;
+  u64 v = 0x0101010101010101ull * (u8)c;
+  __asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
+  __asm__ volatile("rep stosb" : "+D"(d), "+c"(r) : "a"(v) : "memory");
   return dst;
 }
 

@@ -134,6 +134,18 @@ int vs_map_frame(struct cte *frame, struct cte *vspace, u64 vaddr, u32 attr) {
   return ERR_OK;
 }
 
+int vs_leaf_table(const struct cte *vspace, u64 vaddr, u8 frame_type, struct vs_table **t) {
+  return walk((struct vs_table *)vspace->cap.obj, vaddr, entry_level(frame_type), t);
+}
+
+int vs_entry_free(const struct vs_table *t, u64 vaddr, u8 frame_type) {
+  return !(t->e[pt_index(vaddr, entry_level(frame_type))] & PTE_P);
+}
+
+void vs_install_frame(struct cte *frame, struct vs_table *t, u64 vaddr, u32 attr) {
+  install(frame, t, vaddr, frame_pte(&frame->cap, attr));
+}
+
 void vs_unmap_cap(struct cte *c) {
   struct vs_table *t = (struct vs_table *)c->cap.w1;
   unsigned i = pt_index(c->cap.w2, entry_level(c->cap.type));

@@ -28,6 +28,13 @@ int vs_unmap(struct cte *c); /* ERR_NOT_MAPPED if it is not */
 /* Could a frame of this type be mapped at vaddr? MISSING_* or MAPPING_EXISTS if not. */
 int vs_check_free(const struct cte *vspace, u64 vaddr, u8 frame_type);
 
+/* For callers that map many frames in a row (gifts): the table whose entry
+ * maps a frame of this type at vaddr (MISSING_* or MAPPING_EXISTS if none),
+ * whether that entry is free, and installing a checked frame there. */
+int vs_leaf_table(const struct cte *vspace, u64 vaddr, u8 frame_type, struct vs_table **t);
+int vs_entry_free(const struct vs_table *t, u64 vaddr, u8 frame_type);
+void vs_install_frame(struct cte *frame, struct vs_table *t, u64 vaddr, u32 attr);
+
 int vs_cap_is_mapped(const struct cap *c);
 void vs_unmap_cap(struct cte *c);
 void vs_cap_moved(struct cte *c);

@@ -9,6 +9,7 @@
 
 #define PRINCIPAL_FIRST_CHILD 10u
 #define CHILD_UNTYPED_BITS 24 /* 16 MiB for each started program */
+#define BENCH_UNTYPED_BITS 25 /* 32 MiB for each side of the benchmark */
 #define CHILD_PRIORITY 100
 #define DEBUG_EXIT_PORT 0xf4
 
@@ -68,28 +69,53 @@ static cptr_t largest_ram_untyped(const struct bootinfo *bi) {
   return bi->untyped_first + best;
 }
 
-static void start_module(struct env *e, const struct bootinfo_module *m, u32 principal) {
+struct start {
+  const struct bootinfo_module *m;
+  u32 principal;
+  u32 untyped_bits;
+  cptr_t endpoint;
+  u64 arg;
+};
+
+static void start_module(struct env *e, const struct start *s) {
   cptr_t ut = env_slot(e);
-  long err = sys_retype(e->untyped, OBJ_UNTYPED, CHILD_UNTYPED_BITS, e->cnode, ut, 1, principal);
+  long err = sys_retype(e->untyped, OBJ_UNTYPED, s->untyped_bits, e->cnode, ut, 1, s->principal);
   if (err) {
-    printf("init: no untyped for %s: %s\n", m->name, err_name(err));
+    printf("init: no untyped for %s: %s\n", s->m->name, err_name(err));
     failures++;
     return;
   }
-  struct spawn_args a = {.image = (const void *)m->vaddr, .image_size = m->size, .cnode_bits = 12,
+  struct spawn_args a = {.image = (const void *)s->m->vaddr, .image_size = s->m->size, .cnode_bits = 12,
                          .priority = CHILD_PRIORITY, .untyped = ut, .ioports = BI_SLOT_IOPORTS,
                          .ioport_range = DEBUG_EXIT_PORT | (DEBUG_EXIT_PORT + 3ull) << 16,
-                         .irq_control = BI_SLOT_IRQ_CONTROL, .dma = BI_SLOT_DMA, .arg = principal};
+                         .irq_control = BI_SLOT_IRQ_CONTROL, .dma = BI_SLOT_DMA,
+                         .endpoint = s->endpoint, .arg = s->arg};
   struct child c;
   int elf_err;
   err = spawn(e, &a, &c, &elf_err);
   if (err) {
-    printf("init: cannot start %s: %s (elf: %d)\n", m->name, err_name(err), elf_err);
+    printf("init: cannot start %s: %s (elf: %d)\n", s->m->name, err_name(err), elf_err);
     failures++;
     return;
   }
-  printf("init: started %s as principal %u with %u MiB\n", m->name, principal,
-         1u << (CHILD_UNTYPED_BITS - 20));
+  printf("init: started %s as principal %u with %u MiB\n", s->m->name, s->principal,
+         1u << (s->untyped_bits - 20));
+}
+
+/* The benchmark runs as two principals, client and server, joined by an
+ * endpoint that init makes (from its own memory) and copies to both. */
+static void start_bench(struct env *e, const struct bootinfo_module *m, u32 principal) {
+  cptr_t ep;
+  long err = env_retype(e, OBJ_ENDPOINT, 0, &ep);
+  if (err) {
+    printf("init: no endpoint for %s: %s\n", m->name, err_name(err));
+    failures++;
+    return;
+  }
+  struct start server = {m, principal, BENCH_UNTYPED_BITS, ep, 2};
+  struct start client = {m, principal + 1, BENCH_UNTYPED_BITS, ep, 1};
+  start_module(e, &server);
+  start_module(e, &client);
 }
 
 int main(const struct bootinfo *bi) {
@@ -98,8 +124,16 @@ int main(const struct bootinfo *bi) {
                   .end_slot = 1ull << bi->cnode_bits, .next_vaddr = bi->free_vaddr};
   self_check(bi);
   e.untyped = largest_ram_untyped(bi);
-  for (u64 i = 1; i < bi->module_count; i++)
-    start_module(&e, &bi->module[i], PRINCIPAL_FIRST_CHILD + (u32)i);
+  for (u64 i = 1; i < bi->module_count; i++) {
+    const struct bootinfo_module *m = &bi->module[i];
+    u32 principal = PRINCIPAL_FIRST_CHILD + 2 * (u32)i;
+    if (!strcmp(m->name, "bench")) {
+      start_bench(&e, m, principal);
+    } else {
+      struct start s = {m, principal, CHILD_UNTYPED_BITS, 0, principal};
+      start_module(&e, &s);
+    }
+  }
   if (bi->module_count > 1 && failures == 0)
     return 0; /* the programs started carry on; they decide when QEMU stops */
   printf("init: self-check %s: %d failure%s\n", failures ? "FAILED" : "passed", failures,

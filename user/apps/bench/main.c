@@ -1,0 +1,45 @@
+/* Entry: set up the common parts and run the role init chose. */
+#include "bench.h"
+
+#define DEBUG_EXIT_PORT 0xf4
+
+long bench_tables(struct env *e, u64 va, u64 size) {
+  cptr_t f;
+  long err = env_retype(e, OBJ_FRAME_4K, 0, &f);
+  for (u64 p = va & ~(LARGE_PAGE_SIZE - 1); !err && p < va + size; p += LARGE_PAGE_SIZE) {
+    err = env_map(e, e->vspace, f, p, 0);
+    if (!err)
+      err = sys_frame_unmap(f);
+  }
+  return err;
+}
+
+static long ipc_buffer(struct env *e, struct ipc_buffer **out) {
+  cptr_t f;
+  u64 va = e->next_vaddr;
+  long err = env_retype(e, OBJ_FRAME_4K, 0, &f);
+  if (!err)
+    err = env_map(e, e->vspace, f, va, MAP_WRITE);
+  if (!err)
+    err = sys_tcb_set_ipc_buffer(BI_SLOT_TCB, f);
+  e->next_vaddr += PAGE_SIZE;
+  *out = (struct ipc_buffer *)va;
+  return err;
+}
+
+int main(u64 role) {
+  struct env e = {.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
+                  .next_slot = BENCH_GIFT_SLOTS + BENCH_MAX_PAGES, .end_slot = 4096,
+                  .next_vaddr = 0x0000200000000000ull};
+  struct ipc_buffer *buf;
+  long err = ipc_buffer(&e, &buf);
+  if (err) {
+    printf("bench: no IPC buffer: %s\n", err_name(err));
+    return 1;
+  }
+  if (role == ROLE_SERVER)
+    return bench_server(&e, buf);
+  int failed = bench_client(&e, buf);
+  sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, failed ? 1 : 0);
+  return failed;
+}

@@ -1,0 +1,111 @@
+/* B: receives gifts into its window, reads them, gifts them back. */
+#include "bench.h"
+
+static u64 pages;      /* per gift; 0 means one 2 MiB frame */
+static u32 mode;
+static volatile u64 sink;
+
+static void touch(u64 va, u64 n_pages) {
+  u64 s = 0;
+  for (u64 p = 0; p < n_pages; p++) {
+    volatile u64 *w = (volatile u64 *)(va + p * PAGE_SIZE);
+    if (mode == MODE_SUM)
+      for (u64 i = 0; i < PAGE_SIZE / 8; i++)
+        s += w[i];
+    else
+      s += w[0];
+  }
+  sink = s;
+}
+
+static void write_words(u64 va, u64 n_pages) {
+  for (u64 p = 0; p < n_pages; p++)
+    *(volatile u64 *)(va + p * PAGE_SIZE) = p;
+}
+
+/* Where gifts land for the current scenario, and the list to gift back. */
+static void set_receive(struct ipc_buffer *b) {
+  u64 n = pages ? pages : 1;
+  b->recv_cnode = BI_SLOT_CNODE;
+  b->recv_slot = pages ? BENCH_GIFT_SLOTS : BENCH_GIFT_SLOTS - 4;
+  b->recv_count = n;
+  b->recv_window = pages ? BENCH_GIFT_VA : BENCH_BIG_VA;
+  b->recv_window_size = pages ? pages * PAGE_SIZE : LARGE_PAGE_SIZE;
+  for (u64 i = 0; i < n; i++)
+    b->gifts[i] = (u32)(b->recv_slot + i);
+}
+
+static long map_shared(struct env *e, struct ipc_buffer *b, u64 slot) {
+  (void)b;
+  cptr_t pdpt, pd;
+  long err = env_retype(e, OBJ_PDPT, 0, &pdpt);
+  if (!err)
+    err = env_retype(e, OBJ_PD, 0, &pd);
+  if (!err)
+    sys_page_table_map(pdpt, e->vspace, BENCH_SHARED_VA);
+  if (!err)
+    err = sys_page_table_map(pd, e->vspace, BENCH_SHARED_VA);
+  if (!err)
+    err = sys_frame_map(slot, e->vspace, BENCH_SHARED_VA, MAP_WRITE);
+  return err;
+}
+
+int bench_server(struct env *e, struct ipc_buffer *b) {
+  void *priv;
+  long err = bench_tables(e, BENCH_GIFT_VA, BENCH_MAX_PAGES * PAGE_SIZE);
+  if (!err)
+    err = env_alloc_pages(e, BENCH_MAX_PAGES, &priv); /* copy_transfer's destination */
+  if (err) {
+    printf("bench: server setup failed: %s\n", err_name(err));
+    return 1;
+  }
+  /* A big-frame window needs a PDPT and a PD but no PT. */
+  cptr_t pdpt, pd;
+  if (!env_retype(e, OBJ_PDPT, 0, &pdpt) && !env_retype(e, OBJ_PD, 0, &pd)) {
+    sys_page_table_map(pdpt, e->vspace, BENCH_BIG_VA);
+    sys_page_table_map(pd, e->vspace, BENCH_BIG_VA);
+  }
+  b->recv_cnode = BI_SLOT_CNODE;
+  b->recv_slot = BENCH_SHARED_SLOT;
+  b->recv_count = 1;
+  struct msg_regs r = sys_recv(BENCH_EP);
+  u64 reply = msg_info(0, 0, 0, 0), w0 = 0;
+  for (;;) {
+    if (r.err) {
+      printf("bench: server receive failed: %s\n", err_name(r.err));
+      return 1;
+    }
+    reply = msg_info(0, 1, 0, 0);
+    w0 = 0;
+    switch (msg_label(r.info)) {
+    case CMD_PING:
+      w0 = r.w[0] + 1;
+      break;
+    case CMD_SETUP:
+      pages = r.w[0];
+      mode = (u32)r.w[1];
+      set_receive(b);
+      break;
+    case CMD_GIFT: {
+      u64 n = pages ? pages : LARGE_PAGE_SIZE / PAGE_SIZE;
+      touch(b->recv_window, n);
+      write_words(b->recv_window, n);
+      reply = msg_info(0, 0, 0, msg_gifts(r.info));
+      break;
+    }
+    case CMD_SHARE:
+      w0 = (u64)map_shared(e, b, BENCH_SHARED_SLOT);
+      break;
+    case CMD_COPY:
+      memcpy(priv, (const void *)BENCH_SHARED_VA, r.w[0]);
+      touch((u64)priv, r.w[0] / PAGE_SIZE);
+      break;
+    case CMD_DONE:
+      sys_reply(reply, 0, 0, 0, 0);
+      return 0;
+    default:
+      w0 = ERR_RANGE;
+    }
+    r = sys_reply_recv(BENCH_EP, reply, w0, 0, 0, 0);
+  }
+}
