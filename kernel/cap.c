@@ -48,6 +48,22 @@ void cte_move(struct cte *dst, struct cte *src) {
   obj_cap_moved(dst);
 }
 
+void cte_move_leaf(struct cte *dst, struct cte *src) {
+  dst->cap = src->cap;
+  dst->parent = src->parent;
+  dst->first_child = 0;
+  dst->next = src->next;
+  dst->prev = src->prev;
+  if (dst->prev)
+    dst->prev->next = dst;
+  else if (dst->parent)
+    dst->parent->first_child = dst;
+  if (dst->next)
+    dst->next->prev = dst;
+  src->cap = (struct cap){0};
+  src->parent = src->next = src->prev = 0;
+}
+
 /* Replace `c` (which has children) by its first child; the other children
  * become that child's children. The object stays alive through it. */
 static void promote_first_child(struct cte *c) {

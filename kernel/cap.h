@@ -64,6 +64,8 @@ static inline int cap_is_original(const struct cte *c) {
 /* Tree edits. None of them checks arguments: callers decode first. */
 void cte_insert(struct cte *slot, const struct cap *cap, struct cte *parent);
 void cte_move(struct cte *dst, struct cte *src);
+/* cte_move for a capability with no children and no mapping (gifts). */
+void cte_move_leaf(struct cte *dst, struct cte *src);
 
 /* Empties `slot` and every slot derived from it (revoke, keep = 1) or also
  * `slot` itself (delete, keep = 0). Deleting an untyped first deletes

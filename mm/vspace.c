@@ -101,7 +101,7 @@ int vs_map_table(struct cte *table, struct cte *vspace, u64 vaddr) {
   return ERR_OK;
 }
 
-static u64 frame_pte(const struct cap *c, u32 attr) {
+u64 vs_frame_pte(const struct cap *c, u32 attr) {
   u64 pte = kva_to_pa((void *)c->obj) | PTE_P | PTE_U;
   if (attr & MAP_WRITE)
     pte |= PTE_W;
@@ -130,7 +130,7 @@ int vs_map_frame(struct cte *frame, struct cte *vspace, u64 vaddr, u32 attr) {
   int err = prepare(frame, vspace, vaddr, &t);
   if (err)
     return err;
-  install(frame, t, vaddr, frame_pte(&frame->cap, attr));
+  install(frame, t, vaddr, vs_frame_pte(&frame->cap, attr));
   return ERR_OK;
 }
 
@@ -142,8 +142,8 @@ int vs_entry_free(const struct vs_table *t, u64 vaddr, u8 frame_type) {
   return !(t->e[pt_index(vaddr, entry_level(frame_type))] & PTE_P);
 }
 
-void vs_install_frame(struct cte *frame, struct vs_table *t, u64 vaddr, u32 attr) {
-  install(frame, t, vaddr, frame_pte(&frame->cap, attr));
+void vs_install_frame(struct cte *frame, struct vs_table *t, u64 vaddr, u64 pte) {
+  install(frame, t, vaddr, pte);
 }
 
 void vs_unmap_cap(struct cte *c) {

@@ -33,7 +33,9 @@ int vs_check_free(const struct cte *vspace, u64 vaddr, u8 frame_type);
  * whether that entry is free, and installing a checked frame there. */
 int vs_leaf_table(const struct cte *vspace, u64 vaddr, u8 frame_type, struct vs_table **t);
 int vs_entry_free(const struct vs_table *t, u64 vaddr, u8 frame_type);
-void vs_install_frame(struct cte *frame, struct vs_table *t, u64 vaddr, u32 attr);
+void vs_install_frame(struct cte *frame, struct vs_table *t, u64 vaddr, u64 pte);
+/* The page-table entry that maps a frame capability with MAP_* attributes. */
+u64 vs_frame_pte(const struct cap *c, u32 attr);
 
 int vs_cap_is_mapped(const struct cap *c);
 void vs_unmap_cap(struct cte *c);
