@@ -11,6 +11,7 @@ struct runq {
 
 static struct runq queues[PRIORITY_MAX + 1];
 static u64 ready_bits[(PRIORITY_MAX + 1) / 64];
+static u64 ready_words; /* bit w: ready_bits[w] != 0 */
 
 void sched_enqueue(struct tcb *t) {
   struct runq *q = &queues[t->priority];
@@ -23,6 +24,7 @@ void sched_enqueue(struct tcb *t) {
   q->tail = t;
   t->queued = 1;
   ready_bits[t->priority / 64] |= 1ull << (t->priority % 64);
+  ready_words |= 1ull << (t->priority / 64);
   struct tcb *cur = this_cpu()->cur;
   if (cur && t->priority > cur->priority)
     this_cpu()->resched = 1;
@@ -40,15 +42,18 @@ void sched_dequeue(struct tcb *t) {
     q->tail = t->q_prev;
   t->q_next = t->q_prev = 0;
   t->queued = 0;
-  if (!q->head)
+  if (!q->head) {
     ready_bits[t->priority / 64] &= ~(1ull << (t->priority % 64));
+    if (!ready_bits[t->priority / 64])
+      ready_words &= ~(1ull << (t->priority / 64));
+  }
 }
 
 static int highest_priority(void) {
-  for (int w = (int)(sizeof(ready_bits) / sizeof(ready_bits[0])) - 1; w >= 0; w--)
-    if (ready_bits[w])
-      return w * 64 + 63 - __builtin_clzll(ready_bits[w]);
-  return -1;
+  if (!ready_words)
+    return -1;
+  int w = 63 - __builtin_clzll(ready_words);
+  return w * 64 + 63 - __builtin_clzll(ready_bits[w]);
 }
 
 /* IPC woke t: keep it aside as the thread to run next if the current one
@@ -70,10 +75,8 @@ void sched_forget(struct tcb *t) {
 }
 
 static struct tcb *highest_ready(void) {
-  for (int w = (int)(sizeof(ready_bits) / sizeof(ready_bits[0])) - 1; w >= 0; w--)
-    if (ready_bits[w])
-      return queues[w * 64 + 63 - __builtin_clzll(ready_bits[w])].head;
-  return 0;
+  int p = highest_priority();
+  return p < 0 ? 0 : queues[p].head;
 }
 
 void sched_yield(void) { this_cpu()->resched = 1; }

@@ -13,10 +13,11 @@
 #include <arch/cpu.h>
 #include <lib/string.h>
 
+/* A system call's arguments are read straight from the saved registers. */
 struct call {
   struct tcb *self;
   struct user_ctx *ctx;
-  u64 a[6];
+  const u64 *a; /* rdi, rsi, rdx, r10, r8, r9 in that order, see below */
 };
 
 /* ---- capability lookup ---- */
@@ -572,7 +573,8 @@ static int (*const handlers[SYS_COUNT])(struct call *) = {
 };
 
 void syscall_dispatch(struct tcb *self, struct user_ctx *ctx) {
-  struct call c = {self, ctx, {ctx->rdi, ctx->rsi, ctx->rdx, ctx->r10, ctx->r8, ctx->r9}};
+  u64 args[6] = {ctx->rdi, ctx->rsi, ctx->rdx, ctx->r10, ctx->r8, ctx->r9};
+  struct call c = {self, ctx, args};
   u64 nr = ctx->rax;
   int r = nr < SYS_COUNT ? handlers[nr](&c) : ERR_BAD_SYSCALL;
   if (r != IPC_BLOCKED) /* a blocked call gets its result when it wakes */
