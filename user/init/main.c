@@ -73,7 +73,7 @@ struct start {
   const struct bootinfo_module *m;
   u32 principal;
   u32 untyped_bits;
-  cptr_t endpoint;
+  cptr_t extra; /* a capability for the program's slot BI_SLOT_FIRST_FREE_FIXED */
   u64 arg;
 };
 
@@ -89,7 +89,7 @@ static void start_module(struct env *e, const struct start *s) {
                          .priority = CHILD_PRIORITY, .untyped = ut, .ioports = BI_SLOT_IOPORTS,
                          .ioport_range = DEBUG_EXIT_PORT | (DEBUG_EXIT_PORT + 3ull) << 16,
                          .irq_control = BI_SLOT_IRQ_CONTROL, .dma = BI_SLOT_DMA,
-                         .endpoint = s->endpoint, .arg = s->arg};
+                         .extra = s->extra, .arg = s->arg};
   struct child c;
   int elf_err;
   err = spawn(e, &a, &c, &elf_err);
@@ -100,6 +100,12 @@ static void start_module(struct env *e, const struct start *s) {
   }
   printf("init: started %s as principal %u with %u MiB\n", s->m->name, s->principal,
          1u << (s->untyped_bits - 20));
+}
+
+/* The CMOS clock's ports: the in-guest tests make it interrupt (IRQ 8). */
+static cptr_t rtc_ports(struct env *e) {
+  cptr_t s = env_slot(e);
+  return sys_cnode_mint(e->cnode, s, e->cnode, BI_SLOT_IOPORTS, RIGHTS_ALL, 0x70 | 0x71ull << 16) ? 0 : s;
 }
 
 /* The benchmark runs as two principals, client and server, joined by an
@@ -130,7 +136,7 @@ int main(const struct bootinfo *bi) {
     if (!strcmp(m->name, "bench")) {
       start_bench(&e, m, principal);
     } else {
-      struct start s = {m, principal, CHILD_UNTYPED_BITS, 0, principal};
+      struct start s = {m, principal, CHILD_UNTYPED_BITS, rtc_ports(&e), principal};
       start_module(&e, &s);
     }
   }

@@ -8,7 +8,7 @@
 
 extern const struct ktest __start_ktests[], __stop_ktests[];
 
-static cptr_t test_ut = 8;
+static cptr_t test_ut = BI_SLOT_FIRST_FREE_FIXED + 1; /* FIRST_FREE_FIXED: the clock's ports */
 struct ipc_buffer *main_buf;
 cptr_t main_buf_frame;
 

@@ -188,6 +188,17 @@ KTEST(gift_refuses_a_bad_receive_side) {
   EXPECT_OK(gift(g.ep, 4));
 }
 
+static volatile long sender_err;
+static struct ipc_buffer *sender_buf;
+static volatile u32 sender_gifts[2];
+static void blocked_gifter(void) {
+  sender_buf->gifts[0] = sender_gifts[0];
+  sender_buf->gifts[1] = sender_gifts[1];
+  sender_err = 1000;
+  sender_err = sys_send(ep_slot, msg_info(0, 0, 0, 2), 0, 0, 0, 0);
+  done();
+}
+
 KTEST(gift_to_a_receiver_that_died_keeps_the_frames) {
   cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0);
   u64 va;
@@ -199,6 +210,21 @@ KTEST(gift_to_a_receiver_that_died_keeps_the_frames) {
   EXPECT_OK(rig_up(t, &g, 2, 2, 1));
   EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, g.rtcb));
   EXPECT_ERR(sys_nbsend(g.ep, msg_info(0, 0, 0, 2), 0, 0, 0, 0), ERR_WOULD_BLOCK);
+  EXPECT(nothing_moved(2, va));
+  /* A sender blocked with its gifts on an endpoint that then goes away. */
+  ep_slot = ep;
+  sender_gifts[0] = main_buf->gifts[0];
+  sender_gifts[1] = main_buf->gifts[1];
+  cptr_t tcb;
+  struct tcb_info info;
+  EXPECT_OK(start_thread_ipc(t, blocked_gifter, &tcb, &sender_buf));
+  for (int i = 0; i < 3; i++)
+    sys_yield();
+  EXPECT_OK(sys_tcb_info(tcb, &info));
+  EXPECT(info.state == TCB_BLOCKED && sender_err == 1000);
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, ep));
+  EXPECT(wait_not_runnable(tcb, &info) == TCB_EXITED);
+  EXPECT_ERR(sender_err, ERR_PEER_DIED);
   EXPECT(nothing_moved(2, va));
 }
 
