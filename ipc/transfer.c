@@ -121,9 +121,7 @@ static int transfer_registers(struct tcb *snd, struct tcb *rcv, const struct msg
   return ERR_OK;
 }
 
-int ipc_transfer(struct tcb *snd, struct tcb *rcv, const struct msg *m) {
-  if (!m->fault && (m->info & 0xffffffffull) <= IPC_REG_WORDS) /* no capabilities, no gifts */
-    return transfer_registers(snd, rcv, m);
+static __attribute__((noinline)) int transfer_full(struct tcb *snd, struct tcb *rcv, const struct msg *m) {
   u64 ncaps = m->fault ? 0 : msg_caps(m->info), ngifts = m->fault ? 0 : msg_gifts(m->info);
   struct cte *dest = 0;
   struct gift_src gs = {0};
@@ -153,4 +151,10 @@ int ipc_transfer(struct tcb *snd, struct tcb *rcv, const struct msg *m) {
   rcv->ctx.rsi = msg_info(msg_label(m->info), words, ncaps, ngifts);
   rcv->ctx.rax = ERR_OK;
   return ERR_OK;
+}
+
+int ipc_transfer(struct tcb *snd, struct tcb *rcv, const struct msg *m) {
+  if (!m->fault && (m->info & 0xffffffffull) <= IPC_REG_WORDS) /* no capabilities, no gifts */
+    return transfer_registers(snd, rcv, m);
+  return transfer_full(snd, rcv, m);
 }

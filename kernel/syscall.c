@@ -13,11 +13,11 @@
 #include <arch/cpu.h>
 #include <lib/string.h>
 
-/* A system call's arguments are read straight from the saved registers. */
+/* A system call's arguments are read straight from the saved registers:
+ * arguments 0-5 are rdi, rsi, rdx, r10, r8, r9. */
 struct call {
   struct tcb *self;
   struct user_ctx *ctx;
-  const u64 *a; /* rdi, rsi, rdx, r10, r8, r9 in that order, see below */
 };
 
 /* ---- capability lookup ---- */
@@ -71,7 +71,7 @@ static const struct vs_table *own_root(struct call *c) {
 
 static int sys_debug_puts(struct call *c) {
   char buf[256];
-  u64 va = c->a[0], len = c->a[1];
+  u64 va = c->ctx->rdi, len = c->ctx->rsi;
   if (len > 4096)
     return ERR_RANGE;
   while (len) {
@@ -107,41 +107,41 @@ static int sys_time(struct call *c) {
 
 static int sys_untyped_retype(struct call *c) {
   struct cte *ut, *dest;
-  u64 packed = c->a[1], slot = c->a[3], count = c->a[4];
-  int err = lookup_typed(c, c->a[0], OBJ_UNTYPED, RIGHT_WRITE, &ut);
+  u64 packed = c->ctx->rsi, slot = c->ctx->r10, count = c->ctx->r8;
+  int err = lookup_typed(c, c->ctx->rdi, OBJ_UNTYPED, RIGHT_WRITE, &ut);
   if (err)
     return err;
-  if (packed >> 16 || count == 0 || count > RETYPE_MAX_COUNT || c->a[5] >> 32)
+  if (packed >> 16 || count == 0 || count > RETYPE_MAX_COUNT || c->ctx->r9 >> 32)
     return ERR_RANGE;
-  err = lookup_in_cnode(c, c->a[2], slot, RIGHT_WRITE, &dest);
+  err = lookup_in_cnode(c, c->ctx->rdx, slot, RIGHT_WRITE, &dest);
   if (err)
     return err;
   struct cte *last;
-  err = lookup_in_cnode(c, c->a[2], slot + count - 1, RIGHT_WRITE, &last);
+  err = lookup_in_cnode(c, c->ctx->rdx, slot + count - 1, RIGHT_WRITE, &last);
   if (err)
     return err;
   struct retype_args a = {.type = packed & 0xff, .size_bits = (packed >> 8) & 0xff,
-                          .count = (u32)count, .label = (u32)c->a[5]};
+                          .count = (u32)count, .label = (u32)c->ctx->r9};
   return ut_retype(ut, &a, dest);
 }
 
 static int sys_untyped_usage(struct call *c) {
   struct cte *ut;
-  int err = lookup_typed(c, c->a[0], OBJ_UNTYPED, RIGHT_READ, &ut);
+  int err = lookup_typed(c, c->ctx->rdi, OBJ_UNTYPED, RIGHT_READ, &ut);
   if (err)
     return err;
-  if (c->a[2] & ~(u64)USAGE_RECURSIVE)
+  if (c->ctx->rdx & ~(u64)USAGE_RECURSIVE)
     return ERR_RANGE;
   struct untyped_usage u;
-  ut_usage(ut, c->a[2] & USAGE_RECURSIVE, &u);
-  return copy_to_user(own_root(c), c->a[1], &u, sizeof(u));
+  ut_usage(ut, c->ctx->rdx & USAGE_RECURSIVE, &u);
+  return copy_to_user(own_root(c), c->ctx->rsi, &u, sizeof(u));
 }
 
 /* ---- CNode operations ---- */
 
 static int sys_cap_identify(struct call *c) {
   struct cte *s;
-  int err = lookup_in_cnode(c, c->a[0], c->a[1], RIGHT_READ, &s);
+  int err = lookup_in_cnode(c, c->ctx->rdi, c->ctx->rsi, RIGHT_READ, &s);
   if (err)
     return err;
   struct cap_info info;
@@ -163,14 +163,14 @@ static int sys_cap_identify(struct call *c) {
   }
   if (k->type == OBJ_UNTYPED)
     info.base = k->obj;
-  return copy_to_user(own_root(c), c->a[2], &info, sizeof(info));
+  return copy_to_user(own_root(c), c->ctx->rdx, &info, sizeof(info));
 }
 
 /* Source and empty destination for copy, mint and move. */
 static int lookup_pair(struct call *c, struct cte **dst, struct cte **src) {
-  int err = lookup_in_cnode(c, c->a[0], c->a[1], RIGHT_WRITE, dst);
+  int err = lookup_in_cnode(c, c->ctx->rdi, c->ctx->rsi, RIGHT_WRITE, dst);
   if (!err)
-    err = lookup_in_cnode(c, c->a[2], c->a[3], RIGHT_WRITE, src);
+    err = lookup_in_cnode(c, c->ctx->rdx, c->ctx->r10, RIGHT_WRITE, src);
   if (err)
     return err;
   if (cte_empty(*src))
@@ -221,7 +221,7 @@ static int copy_or_mint(struct call *c, int mint) {
   if (err)
     return err;
   struct cap cap;
-  err = derive(&src->cap, c->a[4], mint, mint ? c->a[5] : 0, &cap);
+  err = derive(&src->cap, c->ctx->r8, mint, mint ? c->ctx->r9 : 0, &cap);
   if (err)
     return err;
   cte_insert(dst, &cap, src);
@@ -241,7 +241,7 @@ static int sys_cnode_move(struct call *c) {
 
 static int sys_cnode_delete(struct call *c) {
   struct cte *s;
-  int err = lookup_in_cnode(c, c->a[0], c->a[1], RIGHT_WRITE, &s);
+  int err = lookup_in_cnode(c, c->ctx->rdi, c->ctx->rsi, RIGHT_WRITE, &s);
   if (err)
     return err;
   if (cte_empty(s))
@@ -252,7 +252,7 @@ static int sys_cnode_delete(struct call *c) {
 
 static int sys_cnode_revoke(struct call *c) {
   struct cte *s;
-  int err = lookup_in_cnode(c, c->a[0], c->a[1], RIGHT_WRITE, &s);
+  int err = lookup_in_cnode(c, c->ctx->rdi, c->ctx->rsi, RIGHT_WRITE, &s);
   if (err)
     return err;
   if (cte_empty(s))
@@ -265,7 +265,7 @@ static int sys_cnode_revoke(struct call *c) {
 
 static int lookup_tcb(struct call *c, struct tcb **t) {
   struct cte *s;
-  int err = lookup_typed(c, c->a[0], OBJ_TCB, RIGHT_WRITE, &s);
+  int err = lookup_typed(c, c->ctx->rdi, OBJ_TCB, RIGHT_WRITE, &s);
   if (!err)
     *t = (struct tcb *)s->cap.obj;
   return err;
@@ -276,20 +276,20 @@ static int sys_tcb_configure(struct call *c) {
   struct cte *cspace, *vspace;
   int err = lookup_tcb(c, &t);
   if (!err)
-    err = lookup_typed(c, c->a[1], OBJ_CNODE, 0, &cspace);
+    err = lookup_typed(c, c->ctx->rsi, OBJ_CNODE, 0, &cspace);
   if (!err)
-    err = lookup_typed(c, c->a[2], OBJ_VSPACE, 0, &vspace);
+    err = lookup_typed(c, c->ctx->rdx, OBJ_VSPACE, 0, &vspace);
   if (err)
     return err;
-  if (c->a[3] > PRIORITY_MAX)
+  if (c->ctx->r10 > PRIORITY_MAX)
     return ERR_RANGE;
-  return tcb_configure(t, cspace, vspace, (u32)c->a[3]);
+  return tcb_configure(t, cspace, vspace, (u32)c->ctx->r10);
 }
 
 static int sys_tcb_write_regs(struct call *c) {
   struct tcb *t;
   int err = lookup_tcb(c, &t);
-  return err ? err : tcb_write_regs(t, c->a[1], c->a[2], c->a[3]);
+  return err ? err : tcb_write_regs(t, c->ctx->rsi, c->ctx->rdx, c->ctx->r10);
 }
 
 static int sys_tcb_resume(struct call *c) {
@@ -308,37 +308,37 @@ static int sys_tcb_suspend(struct call *c) {
 
 static int sys_tcb_info(struct call *c) {
   struct cte *s;
-  int err = lookup_typed(c, c->a[0], OBJ_TCB, RIGHT_READ, &s);
+  int err = lookup_typed(c, c->ctx->rdi, OBJ_TCB, RIGHT_READ, &s);
   if (err)
     return err;
   struct tcb_info info;
   tcb_get_info((struct tcb *)s->cap.obj, &info);
-  return copy_to_user(own_root(c), c->a[1], &info, sizeof(info));
+  return copy_to_user(own_root(c), c->ctx->rsi, &info, sizeof(info));
 }
 
 /* ---- address spaces ---- */
 
 static int sys_page_table_map(struct call *c) {
   struct cte *table, *vs;
-  int err = lookup_cap(c, c->a[0], 0, &table);
+  int err = lookup_cap(c, c->ctx->rdi, 0, &table);
   if (!err)
-    err = lookup_typed(c, c->a[1], OBJ_VSPACE, RIGHT_WRITE, &vs);
-  return err ? err : vs_map_table(table, vs, c->a[2]);
+    err = lookup_typed(c, c->ctx->rsi, OBJ_VSPACE, RIGHT_WRITE, &vs);
+  return err ? err : vs_map_table(table, vs, c->ctx->rdx);
 }
 
 static int sys_frame_map(struct call *c) {
   struct cte *frame, *vs;
-  int err = lookup_cap(c, c->a[0], 0, &frame);
+  int err = lookup_cap(c, c->ctx->rdi, 0, &frame);
   if (!err)
-    err = lookup_typed(c, c->a[1], OBJ_VSPACE, RIGHT_WRITE, &vs);
-  if (!err && c->a[3] >> 32)
+    err = lookup_typed(c, c->ctx->rsi, OBJ_VSPACE, RIGHT_WRITE, &vs);
+  if (!err && c->ctx->r10 >> 32)
     err = ERR_RANGE;
-  return err ? err : vs_map_frame(frame, vs, c->a[2], (u32)c->a[3]);
+  return err ? err : vs_map_frame(frame, vs, c->ctx->rdx, (u32)c->ctx->r10);
 }
 
 static int sys_unmap(struct call *c) {
   struct cte *s;
-  int err = lookup_cap(c, c->a[0], 0, &s);
+  int err = lookup_cap(c, c->ctx->rdi, 0, &s);
   return err ? err : vs_unmap(s);
 }
 
@@ -346,10 +346,10 @@ static int sys_unmap(struct call *c) {
 
 static int lookup_port(struct call *c, u8 right, u16 *port, unsigned *width) {
   struct cte *s;
-  int err = lookup_typed(c, c->a[0], OBJ_IOPORTS, right, &s);
+  int err = lookup_typed(c, c->ctx->rdi, OBJ_IOPORTS, right, &s);
   if (err)
     return err;
-  u64 p = c->a[1], w = c->a[2];
+  u64 p = c->ctx->rsi, w = c->ctx->rdx;
   if (w != 1 && w != 2 && w != 4)
     return ERR_RANGE;
   if (p & (w - 1))
@@ -376,7 +376,7 @@ static int sys_ioport_out(struct call *c) {
   int err = lookup_port(c, RIGHT_WRITE, &port, &w);
   if (err)
     return err;
-  u64 v = c->a[3];
+  u64 v = c->ctx->r10;
   if (v >> (8 * w))
     return ERR_RANGE;
   if (w == 1)
@@ -392,8 +392,8 @@ static int sys_ioport_out(struct call *c) {
 
 static int sys_send_common(struct call *c, int call, int block) {
   struct cte *ep;
-  int err = lookup_typed(c, c->a[0], OBJ_ENDPOINT, RIGHT_WRITE, &ep);
-  return err ? err : ipc_send(c->self, ep, c->a[1], call, block);
+  int err = lookup_typed(c, c->ctx->rdi, OBJ_ENDPOINT, RIGHT_WRITE, &ep);
+  return err ? err : ipc_send(c->self, ep, c->ctx->rsi, call, block);
 }
 
 static int sys_send(struct call *c) { return sys_send_common(c, 0, 1); }
@@ -402,21 +402,21 @@ static int sys_call(struct call *c) { return sys_send_common(c, 1, 1); }
 
 static int sys_recv_common(struct call *c, int block) {
   struct cte *ep;
-  int err = lookup_typed(c, c->a[0], OBJ_ENDPOINT, RIGHT_READ, &ep);
+  int err = lookup_typed(c, c->ctx->rdi, OBJ_ENDPOINT, RIGHT_READ, &ep);
   return err ? err : ipc_recv(c->self, ep, block);
 }
 
 static int sys_recv(struct call *c) { return sys_recv_common(c, 1); }
 static int sys_nbrecv(struct call *c) { return sys_recv_common(c, 0); }
-static int sys_reply(struct call *c) { return ipc_reply(c->self, c->a[1]); }
+static int sys_reply(struct call *c) { return ipc_reply(c->self, c->ctx->rsi); }
 
 /* Reply to the last caller (if any), then wait for the next message. */
 static int sys_reply_recv(struct call *c) {
   struct cte *ep;
-  int err = lookup_typed(c, c->a[0], OBJ_ENDPOINT, RIGHT_READ, &ep);
+  int err = lookup_typed(c, c->ctx->rdi, OBJ_ENDPOINT, RIGHT_READ, &ep);
   if (err)
     return err;
-  err = ipc_reply(c->self, c->a[1]);
+  err = ipc_reply(c->self, c->ctx->rsi);
   if (err && err != ERR_NO_CALLER)
     return err;
   return ipc_recv(c->self, ep, 1);
@@ -424,7 +424,7 @@ static int sys_reply_recv(struct call *c) {
 
 static int sys_signal(struct call *c) {
   struct cte *n;
-  int err = lookup_typed(c, c->a[0], OBJ_NOTIFICATION, RIGHT_WRITE, &n);
+  int err = lookup_typed(c, c->ctx->rdi, OBJ_NOTIFICATION, RIGHT_WRITE, &n);
   if (!err)
     ntfn_signal((struct notification *)n->cap.obj, n->cap.w1 ? n->cap.w1 : 1);
   return err;
@@ -432,7 +432,7 @@ static int sys_signal(struct call *c) {
 
 static int sys_wait_common(struct call *c, int block) {
   struct cte *n;
-  int err = lookup_typed(c, c->a[0], OBJ_NOTIFICATION, RIGHT_READ, &n);
+  int err = lookup_typed(c, c->ctx->rdi, OBJ_NOTIFICATION, RIGHT_READ, &n);
   return err ? err : ntfn_wait(c->self, n, block);
 }
 
@@ -450,7 +450,7 @@ static int sys_tcb_bind_notification(struct call *c) {
   struct cte *n;
   int err = lookup_tcb(c, &t);
   if (!err)
-    err = lookup_optional(c, c->a[1], OBJ_NOTIFICATION, RIGHT_READ, &n);
+    err = lookup_optional(c, c->ctx->rsi, OBJ_NOTIFICATION, RIGHT_READ, &n);
   if (!err)
     ntfn_bind(t, n ? (struct notification *)n->cap.obj : 0);
   return err;
@@ -461,7 +461,7 @@ static int sys_tcb_set_ipc_buffer(struct call *c) {
   struct cte *f;
   int err = lookup_tcb(c, &t);
   if (!err)
-    err = lookup_optional(c, c->a[1], OBJ_FRAME_4K, RIGHT_READ | RIGHT_WRITE, &f);
+    err = lookup_optional(c, c->ctx->rsi, OBJ_FRAME_4K, RIGHT_READ | RIGHT_WRITE, &f);
   if (err)
     return err;
   tcb_set_slot(t, TCB_SLOT_IPC_BUFFER, f);
@@ -473,7 +473,7 @@ static int sys_tcb_set_fault_endpoint(struct call *c) {
   struct cte *ep;
   int err = lookup_tcb(c, &t);
   if (!err)
-    err = lookup_optional(c, c->a[1], OBJ_ENDPOINT, RIGHT_WRITE, &ep);
+    err = lookup_optional(c, c->ctx->rsi, OBJ_ENDPOINT, RIGHT_WRITE, &ep);
   if (!err)
     tcb_set_slot(t, TCB_SLOT_FAULT_EP, ep);
   return err;
@@ -483,36 +483,36 @@ static int sys_tcb_set_fault_endpoint(struct call *c) {
 
 static int sys_irq_get(struct call *c) {
   struct cte *ctl, *dest;
-  int err = lookup_typed(c, c->a[0], OBJ_IRQ_CONTROL, RIGHT_WRITE, &ctl);
+  int err = lookup_typed(c, c->ctx->rdi, OBJ_IRQ_CONTROL, RIGHT_WRITE, &ctl);
   if (!err)
-    err = lookup_in_cnode(c, c->a[2], c->a[3], RIGHT_WRITE, &dest);
+    err = lookup_in_cnode(c, c->ctx->rdx, c->ctx->r10, RIGHT_WRITE, &dest);
   if (err)
     return err;
   if (!cte_empty(dest))
     return ERR_SLOT_OCCUPIED;
-  return irq_get(ctl, c->a[1], dest);
+  return irq_get(ctl, c->ctx->rsi, dest);
 }
 
 static int sys_irq_set_notification(struct call *c) {
   struct cte *h, *n;
-  int err = lookup_typed(c, c->a[0], OBJ_IRQ_HANDLER, RIGHT_WRITE, &h);
+  int err = lookup_typed(c, c->ctx->rdi, OBJ_IRQ_HANDLER, RIGHT_WRITE, &h);
   if (!err)
-    err = lookup_typed(c, c->a[1], OBJ_NOTIFICATION, RIGHT_WRITE, &n);
-  return err ? err : irq_set_notification(&h->cap, (struct notification *)n->cap.obj, c->a[2]);
+    err = lookup_typed(c, c->ctx->rsi, OBJ_NOTIFICATION, RIGHT_WRITE, &n);
+  return err ? err : irq_set_notification(&h->cap, (struct notification *)n->cap.obj, c->ctx->rdx);
 }
 
 static int sys_irq_ack(struct call *c) {
   struct cte *h;
-  int err = lookup_typed(c, c->a[0], OBJ_IRQ_HANDLER, RIGHT_WRITE, &h);
+  int err = lookup_typed(c, c->ctx->rdi, OBJ_IRQ_HANDLER, RIGHT_WRITE, &h);
   return err ? err : irq_ack(&h->cap);
 }
 
 static int sys_dma_pin(struct call *c) {
   struct cte *dma, *f;
   u64 pa;
-  int err = lookup_typed(c, c->a[0], OBJ_DMA, RIGHT_WRITE, &dma);
+  int err = lookup_typed(c, c->ctx->rdi, OBJ_DMA, RIGHT_WRITE, &dma);
   if (!err)
-    err = lookup_cap(c, c->a[1], 0, &f);
+    err = lookup_cap(c, c->ctx->rsi, 0, &f);
   if (!err)
     err = dma_pin(f, &pa);
   if (!err)
@@ -522,9 +522,9 @@ static int sys_dma_pin(struct call *c) {
 
 static int sys_dma_unpin(struct call *c) {
   struct cte *dma, *f;
-  int err = lookup_typed(c, c->a[0], OBJ_DMA, RIGHT_WRITE, &dma);
+  int err = lookup_typed(c, c->ctx->rdi, OBJ_DMA, RIGHT_WRITE, &dma);
   if (!err)
-    err = lookup_cap(c, c->a[1], 0, &f);
+    err = lookup_cap(c, c->ctx->rsi, 0, &f);
   return err ? err : dma_unpin(f);
 }
 
@@ -573,8 +573,7 @@ static int (*const handlers[SYS_COUNT])(struct call *) = {
 };
 
 void syscall_dispatch(struct tcb *self, struct user_ctx *ctx) {
-  u64 args[6] = {ctx->rdi, ctx->rsi, ctx->rdx, ctx->r10, ctx->r8, ctx->r9};
-  struct call c = {self, ctx, args};
+  struct call c = {self, ctx};
   u64 nr = ctx->rax;
   int r = nr < SYS_COUNT ? handlers[nr](&c) : ERR_BAD_SYSCALL;
   if (r != IPC_BLOCKED) /* a blocked call gets its result when it wakes */
