@@ -55,3 +55,14 @@ long env_alloc_pages(struct env *e, u64 pages, void **out) {
   *out = (void *)va;
   return ERR_OK;
 }
+
+long env_prepare_tables(struct env *e, cptr_t vspace, u64 va, u64 size) {
+  cptr_t f;
+  long err = env_retype(e, OBJ_FRAME_4K, 0, &f);
+  for (u64 p = va & ~(LARGE_PAGE_SIZE - 1); !err && p < va + size; p += LARGE_PAGE_SIZE) {
+    err = env_map(e, vspace, f, p, 0);
+    if (!err)
+      err = sys_frame_unmap(f);
+  }
+  return err;
+}

@@ -41,6 +41,9 @@ static inline u64 rdtsc(void) {
 
 int bench_client(struct env *e, struct ipc_buffer *buf);
 int bench_server(struct env *e, struct ipc_buffer *buf);
-long bench_tables(struct env *e, u64 va, u64 size);
+/* The receiver's work on each page: read one word, or sum every byte
+ * (MODE_SUM), and the giver's: write one word per page. */
+void bench_touch(u64 va, u64 pages, u32 mode);
+void bench_write_words(u64 va, u64 pages);
 
 #endif

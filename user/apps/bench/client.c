@@ -8,7 +8,6 @@
 
 #define WARMUP 4
 
-static volatile u64 sink;
 static int failures;
 
 struct result {
@@ -51,24 +50,6 @@ static void ipc_roundtrip(void) {
   report(&r);
 }
 
-static void touch(u64 va, u64 pages, u32 mode) {
-  u64 s = 0;
-  for (u64 p = 0; p < pages; p++) {
-    volatile u64 *w = (volatile u64 *)(va + p * PAGE_SIZE);
-    if (mode == MODE_SUM)
-      for (u64 i = 0; i < PAGE_SIZE / 8; i++)
-        s += w[i];
-    else
-      s += w[0];
-  }
-  sink = s;
-}
-
-static void write_words(u64 va, u64 pages) {
-  for (u64 p = 0; p < pages; p++)
-    *(volatile u64 *)(va + p * PAGE_SIZE) = p + 1;
-}
-
 /* Each iteration is two transfers: A writes a word per page and gifts the
  * batch to B, B reads, writes and gifts it back, A reads. */
 static void page_transfer(struct ipc_buffer *b, u64 pages, u32 mode) {
@@ -90,7 +71,7 @@ static void page_transfer(struct ipc_buffer *b, u64 pages, u32 mode) {
       t0 = rdtsc();
       n0 = sys_time_ns();
     }
-    write_words(va, touched);
+    bench_write_words(va, touched);
     for (u64 g = 0; g < n; g++)
       b->gifts[g] = (u32)(b->recv_slot + g);
     struct msg_regs r = sys_call(BENCH_EP, msg_info(CMD_GIFT, 0, 0, n), 0, 0, 0, 0);
@@ -99,7 +80,7 @@ static void page_transfer(struct ipc_buffer *b, u64 pages, u32 mode) {
       failures++;
       return;
     }
-    touch(va, touched, mode);
+    bench_touch(va, touched, mode);
   }
   u64 t1 = rdtsc(), n1 = sys_time_ns();
   struct result r = {mode == MODE_SUM ? "page_transfer_sum" : "page_transfer", bytes,
@@ -122,7 +103,7 @@ static void copy_transfer(u64 bytes, u32 mode) {
       t0 = rdtsc();
       n0 = sys_time_ns();
     }
-    write_words(BENCH_GIFT_VA, pages);
+    bench_write_words(BENCH_GIFT_VA, pages);
     memcpy((void *)BENCH_SHARED_VA, (const void *)BENCH_GIFT_VA, bytes);
     sys_call(BENCH_EP, msg_info(CMD_COPY, 1, 0, 0), bytes, 0, 0, 0);
   }

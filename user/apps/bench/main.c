@@ -3,15 +3,24 @@
 
 #define DEBUG_EXIT_PORT 0xf4
 
-long bench_tables(struct env *e, u64 va, u64 size) {
-  cptr_t f;
-  long err = env_retype(e, OBJ_FRAME_4K, 0, &f);
-  for (u64 p = va & ~(LARGE_PAGE_SIZE - 1); !err && p < va + size; p += LARGE_PAGE_SIZE) {
-    err = env_map(e, e->vspace, f, p, 0);
-    if (!err)
-      err = sys_frame_unmap(f);
+volatile u64 bench_sink; /* keeps the reads from being optimised away */
+
+void bench_touch(u64 va, u64 pages, u32 mode) {
+  u64 s = 0;
+  for (u64 p = 0; p < pages; p++) {
+    volatile u64 *w = (volatile u64 *)(va + p * PAGE_SIZE);
+    if (mode == MODE_SUM)
+      for (u64 i = 0; i < PAGE_SIZE / 8; i++)
+        s += w[i];
+    else
+      s += w[0];
   }
-  return err;
+  bench_sink = s;
+}
+
+void bench_write_words(u64 va, u64 pages) {
+  for (u64 p = 0; p < pages; p++)
+    *(volatile u64 *)(va + p * PAGE_SIZE) = p + 1;
 }
 
 static long ipc_buffer(struct env *e, struct ipc_buffer **out) {

@@ -3,25 +3,6 @@
 
 static u64 pages;      /* per gift; 0 means one 2 MiB frame */
 static u32 mode;
-static volatile u64 sink;
-
-static void touch(u64 va, u64 n_pages) {
-  u64 s = 0;
-  for (u64 p = 0; p < n_pages; p++) {
-    volatile u64 *w = (volatile u64 *)(va + p * PAGE_SIZE);
-    if (mode == MODE_SUM)
-      for (u64 i = 0; i < PAGE_SIZE / 8; i++)
-        s += w[i];
-    else
-      s += w[0];
-  }
-  sink = s;
-}
-
-static void write_words(u64 va, u64 n_pages) {
-  for (u64 p = 0; p < n_pages; p++)
-    *(volatile u64 *)(va + p * PAGE_SIZE) = p;
-}
 
 /* Where gifts land for the current scenario, and the list to gift back. */
 static void set_receive(struct ipc_buffer *b) {
@@ -52,7 +33,7 @@ static long map_shared(struct env *e, struct ipc_buffer *b, u64 slot) {
 
 int bench_server(struct env *e, struct ipc_buffer *b) {
   void *priv;
-  long err = bench_tables(e, BENCH_GIFT_VA, BENCH_MAX_PAGES * PAGE_SIZE);
+  long err = env_prepare_tables(e, e->vspace, BENCH_GIFT_VA, BENCH_MAX_PAGES * PAGE_SIZE);
   if (!err)
     err = env_alloc_pages(e, BENCH_MAX_PAGES, &priv); /* copy_transfer's destination */
   if (err) {
@@ -88,8 +69,8 @@ int bench_server(struct env *e, struct ipc_buffer *b) {
       break;
     case CMD_GIFT: {
       u64 n = pages ? pages : LARGE_PAGE_SIZE / PAGE_SIZE;
-      touch(b->recv_window, n);
-      write_words(b->recv_window, n);
+      bench_touch(b->recv_window, n, mode);
+      bench_write_words(b->recv_window, n);
       reply = msg_info(0, 0, 0, msg_gifts(r.info));
       break;
     }
@@ -98,7 +79,7 @@ int bench_server(struct env *e, struct ipc_buffer *b) {
       break;
     case CMD_COPY:
       memcpy(priv, (const void *)BENCH_SHARED_VA, r.w[0]);
-      touch((u64)priv, r.w[0] / PAGE_SIZE);
+      bench_touch((u64)priv, r.w[0] / PAGE_SIZE, mode);
       break;
     case CMD_DONE:
       sys_reply(reply, 0, 0, 0, 0);

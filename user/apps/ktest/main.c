@@ -90,14 +90,7 @@ long start_thread_ipc(struct t *t, void (*fn)(void), cptr_t *tcb, struct ipc_buf
 }
 
 long prepare_window(struct t *t, u64 va, u64 size) {
-  cptr_t f;
-  long err = env_retype(&t->e, OBJ_FRAME_4K, 0, &f);
-  for (u64 p = va & ~(LARGE_PAGE_SIZE - 1); !err && p < va + size; p += LARGE_PAGE_SIZE) {
-    err = env_map(&t->e, BI_SLOT_VSPACE, f, p, 0);
-    if (!err)
-      err = sys_frame_unmap(f);
-  }
-  return err;
+  return env_prepare_tables(&t->e, BI_SLOT_VSPACE, va, size);
 }
 
 /* Let the thread run (same priority: yield) until it stops being runnable. */

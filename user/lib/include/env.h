@@ -21,6 +21,10 @@ cptr_t env_slot(struct env *e);
 long env_retype(struct env *e, u32 type, u32 size_bits, cptr_t *out);
 /* Map a frame, making any missing page table from e->untyped. */
 long env_map(struct env *e, cptr_t vspace, cptr_t frame, u64 vaddr, u32 attr);
+/* Page tables (from e's untyped) for [va, va + size) in vspace, so that
+ * frames can later be mapped there without a table missing: what a
+ * receiver provides under a gift window. */
+long env_prepare_tables(struct env *e, cptr_t vspace, u64 va, u64 size);
 /* A fresh zeroed frame mapped writable at the next free address of e. */
 long env_alloc_pages(struct env *e, u64 pages, void **out);
 
