@@ -79,6 +79,7 @@ HOST_KERNEL := kernel/cap.c kernel/object.c mm/untyped.c mm/vspace.c mm/uaccess.
 HOST_SRC_test_cap    := $(HOST_KERNEL)
 HOST_SRC_test_vspace := $(HOST_KERNEL)
 HOST_SRC_test_gift   := $(HOST_KERNEL)
+HOST_SRC_test_fuzz_caps := $(HOST_KERNEL)
 HOST_SRC_test_fmt   := lib/fmt.c
 HOST_SRC_test_elf   := lib/elf_load.c
 

@@ -1,0 +1,213 @@
+/* Randomised sequences of capability, mapping, gift and pin operations on
+ * the host build (ASan + UBSan), with the derivation tree and the mapping
+ * back-pointers checked for consistency after every step. A fixed seed per
+ * run keeps failures reproducible; FUZZ_SEED and FUZZ_STEPS override. */
+#include "fake_kernel.h"
+#include "ipc/gift.h"
+#include "mm/dma.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SLOTS 256
+static struct cte root_ut, cn_slot;
+static struct cte *cn;
+static u64 rng;
+
+static u64 rnd(u64 n) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return n ? rng % n : 0;
+}
+
+static struct cte *any_slot(void) { return &cn[1 + rnd(SLOTS - 1)]; }
+
+static struct cte *some_cap(u8 type) {
+  for (int tries = 0; tries < 64; tries++) {
+    struct cte *c = any_slot();
+    if (!cte_empty(c) && (type == OBJ_NULL || c->cap.type == type))
+      return c;
+  }
+  return 0;
+}
+
+static struct cte *empty_slot(void) {
+  for (int tries = 0; tries < 64; tries++) {
+    struct cte *c = any_slot();
+    if (cte_empty(c))
+      return c;
+  }
+  return 0;
+}
+
+static int is_table(u8 t) { return t == OBJ_PDPT || t == OBJ_PD || t == OBJ_PT; }
+static int is_frame(u8 t) { return t == OBJ_FRAME_4K || t == OBJ_FRAME_2M; }
+
+/* Every invariant the operations must keep. */
+static void check_slot(const struct cte *c) {
+  if (cte_empty(c))
+    return;
+  for (const struct cte *k = c->first_child; k; k = k->next) {
+    assert_ptr_equal(k->parent, c);
+    if (k->next)
+      assert_ptr_equal(k->next->prev, k);
+  }
+  if (c->parent) {
+    int found = 0;
+    for (const struct cte *k = c->parent->first_child; k; k = k->next)
+      found |= k == c;
+    assert_true(found);
+  }
+  if ((is_frame(c->cap.type) || is_table(c->cap.type)) && c->cap.w1) {
+    const struct vs_table *t = (const struct vs_table *)c->cap.w1;
+    int level = c->cap.type == OBJ_FRAME_4K ? 1 : c->cap.type == OBJ_FRAME_2M ? 2 : vs_level(c->cap.type) + 1;
+    unsigned i = pt_index(c->cap.w2, level);
+    assert_ptr_equal(t->back[i], c);
+    assert_true(t->e[i] & PTE_P);
+  }
+  if (c->cap.type == OBJ_UNTYPED)
+    assert_true(c->cap.w2 <= c->cap.w1);
+  assert_int_equal(c->cap.flags & 0x8000, 0); /* no gift mark left behind */
+}
+
+static void check_all(void) {
+  for (int i = 1; i < SLOTS; i++)
+    check_slot(&cn[i]);
+  check_slot(&root_ut);
+  assert_null(cpu0.zombies);
+}
+
+static const u32 types[] = {OBJ_UNTYPED, OBJ_CNODE, OBJ_TCB, OBJ_ENDPOINT, OBJ_NOTIFICATION, OBJ_VSPACE,
+                            OBJ_PDPT, OBJ_PD, OBJ_PT, OBJ_FRAME_4K, OBJ_FRAME_4K, OBJ_FRAME_4K};
+
+static void op_retype(void) {
+  struct cte *ut = rnd(3) ? &root_ut : some_cap(OBJ_UNTYPED), *d = empty_slot();
+  if (!ut || !d)
+    return;
+  struct retype_args a = {.type = types[rnd(sizeof(types) / sizeof(types[0]))], .count = 1};
+  a.size_bits = a.type == OBJ_UNTYPED ? 12 + (u32)rnd(6) : a.type == OBJ_CNODE ? 1 + (u32)rnd(3) : 0;
+  ut_retype(ut, &a, d);
+}
+
+static void op_copy(void) {
+  struct cte *s = some_cap(OBJ_NULL), *d = empty_slot();
+  if (!s || !d || s->cap.type == OBJ_UNTYPED || s->cap.type == OBJ_PINNED_FRAME || (s->cap.flags & CAPF_PINNED))
+    return;
+  struct cap c = s->cap;
+  if (vs_cap_is_mapped(&c))
+    c.w1 = c.w2 = 0;
+  cte_insert(d, &c, s);
+}
+
+static void op_move(void) {
+  struct cte *s = some_cap(OBJ_NULL), *d = empty_slot();
+  if (s && d)
+    cte_move(d, s);
+}
+
+static u64 random_va(void) { return (rnd(2) << 30) | (rnd(2) << 21) | (rnd(8) << 12); }
+
+/* Like a user's env_map: a missing level is retyped and mapped, then retried. */
+static void map_frame(struct cte *vs, struct cte *f, u64 va) {
+  for (int level = 0; level < 4; level++) {
+    int err = vs_map_frame(f, vs, va, MAP_WRITE);
+    u32 t = err == ERR_MISSING_PDPT ? OBJ_PDPT : err == ERR_MISSING_PD ? OBJ_PD : err == ERR_MISSING_PT ? OBJ_PT : 0;
+    struct cte *d = empty_slot();
+    struct retype_args a = {.type = t, .count = 1};
+    if (!t || !d || ut_retype(&root_ut, &a, d) || vs_map_table(d, vs, va))
+      return;
+  }
+}
+
+static void op_map(void) {
+  struct cte *vs = some_cap(OBJ_VSPACE), *c = some_cap(OBJ_NULL);
+  if (!vs || !c)
+    return;
+  if (is_table(c->cap.type))
+    vs_map_table(c, vs, random_va());
+  else if (is_frame(c->cap.type))
+    map_frame(vs, c, random_va() & ~(cap_object_size(&c->cap) - 1));
+}
+
+static void op_gift(void) {
+  static u32 list[8];
+  struct cte *vs = some_cap(OBJ_VSPACE);
+  u32 n = 1 + (u32)rnd(8);
+  for (u32 i = 0; i < n; i++) { /* mostly frames, sometimes anything */
+    struct cte *f = rnd(8) ? some_cap(OBJ_FRAME_4K) : any_slot();
+    list[i] = f ? (u32)(f - cn) : (u32)rnd(SLOTS);
+  }
+  u32 first = (u32)(1 + rnd(SLOTS - 9));
+  for (u32 tries = 0; tries < SLOTS && rnd(4); tries++) { /* usually look for n empty slots */
+    u32 k = 0;
+    while (k < n && cte_empty(&cn[first + k]))
+      k++;
+    if (k == n)
+      break;
+    first = first % (SLOTS - 9) + 1;
+  }
+  struct gift_src s = {&cn_slot.cap, list, n};
+  struct gift_dst d = {&cn[first], vs, vs && rnd(2) ? random_va() : 0, 64 * 4096};
+  u64 bad;
+  if (gift_check_source_batch(&s, &bad))
+    return;
+  if (!vs || gift_check_window(&s, &d, &bad)) {
+    gift_abandon(&s);
+    return;
+  }
+  gift_move(&s, &d);
+}
+
+static void op_pin(void) {
+  struct cte *c = some_cap(OBJ_NULL);
+  u64 pa;
+  if (c && rnd(2))
+    dma_pin(c, &pa);
+  else if (c)
+    dma_unpin(c);
+}
+
+static void run(u64 seed, u64 steps) {
+  rng = seed;
+  fake_reset();
+  fake_untyped(&root_ut, FAKE_RAM_BASE, 32ull << 20, 0);
+  memset(&cn_slot, 0, sizeof(cn_slot));
+  cn = fake_cnode(&root_ut, &cn_slot, 8);
+  for (u64 i = 0; i < steps; i++) {
+    switch (rnd(10)) {
+    case 0: case 1: case 2: op_retype(); break;
+    case 3: op_copy(); break;
+    case 4: op_move(); break;
+    case 5: { struct cte *c = some_cap(OBJ_NULL); if (c) cap_delete(c); break; }
+    case 6: { struct cte *c = some_cap(OBJ_NULL); if (c) cap_revoke(c); break; }
+    case 7: op_map(); break;
+    case 8: op_gift(); break;
+    case 9: op_pin(); break;
+    }
+    check_all();
+  }
+  /* Everything goes, pinned memory included once unpinned. */
+  for (int i = 1; i < SLOTS; i++)
+    if (cn[i].cap.type == OBJ_PINNED_FRAME || (cn[i].cap.flags & CAPF_PINNED))
+      dma_unpin(&cn[i]);
+  cap_revoke(&root_ut);
+  check_all();
+}
+
+static void random_operation_sequences_keep_the_invariants(void **state) {
+  (void)state;
+  const char *s = getenv("FUZZ_SEED"), *n = getenv("FUZZ_STEPS");
+  u64 steps = n ? strtoull(n, 0, 0) : 4000;
+  if (s) {
+    run(strtoull(s, 0, 0), steps);
+    return;
+  }
+  for (u64 seed = 1; seed <= 25; seed++)
+    run(seed * 0x9e3779b97f4a7c15ull, steps);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(random_operation_sequences_keep_the_invariants)};
+  return cmocka_run_group_tests_name("fuzz_caps", tests, NULL, NULL);
+}
