@@ -22,12 +22,14 @@ KERNEL_SRC := $(wildcard arch/x86/*.S arch/x86/*.c kernel/*.c mm/*.c ipc/*.c lib
 KERNEL_OBJ := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRC))
 ULIB_SRC   := $(wildcard user/lib/*.S user/lib/*.c lib/*.c)
 ULIB_OBJ   := $(patsubst %,$(B)/u/%.o,$(ULIB_SRC))
-PROGRAMS   := init ktest bench
+PROGRAMS   := init ktest bench blockd blkecho
 init_SRC   := $(wildcard user/init/*.c)
 ktest_SRC  := $(wildcard user/apps/ktest/*.c)
 bench_SRC  := $(wildcard user/apps/bench/*.c)
+blockd_SRC := $(wildcard user/blockd/*.c)
+blkecho_SRC := $(wildcard user/apps/blkecho/*.c)
 
-.PHONY: all iso clean test host-test guest-test demo qemu qemu-gdb deps bench
+.PHONY: all iso clean test host-test guest-test demo demo-blk qemu qemu-gdb deps bench
 all: $(B)/kernel.iso
 
 $(B)/k/%.S.o: %.S
@@ -70,7 +72,10 @@ $(B)/test.iso: $(B)/kernel.elf $(B)/init.elf $(B)/ktest.elf scripts/mkiso.sh
 $(B)/bench.iso: $(B)/kernel.elf $(B)/init.elf $(B)/bench.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/bench.elf
 
-iso: $(B)/kernel.iso $(B)/test.iso $(B)/bench.iso
+$(B)/blk.iso: $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blkecho.elf scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blkecho.elf
+
+iso: $(B)/kernel.iso $(B)/test.iso $(B)/bench.iso $(B)/blk.iso
 
 # ---- host unit tests (AddressSanitizer + UndefinedBehaviorSanitizer) ----
 HOST_TESTS := $(patsubst tests/host/%.c,$(B)/host/%,$(wildcard tests/host/test_*.c))
@@ -82,6 +87,7 @@ HOST_SRC_test_gift   := $(HOST_KERNEL)
 HOST_SRC_test_fuzz_caps := $(HOST_KERNEL)
 HOST_SRC_test_fmt   := lib/fmt.c
 HOST_SRC_test_elf   := lib/elf_load.c
+HOST_SRC_test_virtq := user/lib/virtq.c
 
 $(B)/host/%: tests/host/%.c $(wildcard tests/host/*.h) $(KERNEL_SRC) $(wildcard lib/*.c)
 	@mkdir -p $(dir $@)
@@ -102,8 +108,14 @@ test: deps
 	ACCEL=$(ACCEL) scripts/test.sh
 
 demo: deps
-	$(MAKE) $(B)/kernel.iso
+	$(MAKE) $(B)/kernel.iso $(B)/blk.iso
 	ACCEL=$(ACCEL) scripts/demo.sh $(B)/kernel.iso
+	ACCEL=$(ACCEL) scripts/demo-blk.sh $(B)/blk.iso
+
+# The block echo demo; DISK=path uses that image, OUT=path keeps the copy there.
+demo-blk: deps
+	$(MAKE) $(B)/blk.iso
+	ACCEL=$(ACCEL) scripts/demo-blk.sh $(if $(DISK),--disk $(DISK)) $(if $(OUT),--out $(OUT)) $(B)/blk.iso
 
 # Guest benchmarks: one run under -icount (instructions), one without (wall time).
 bench: deps

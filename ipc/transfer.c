@@ -66,7 +66,7 @@ static int check_caps(const struct tcb *snd, const struct msg *m, struct cte *de
     const struct cte *c = (const struct cte *)root->obj + caps[i];
     if (cte_empty(c))
       return ERR_EMPTY_SLOT;
-    if (c->cap.type == OBJ_UNTYPED || (c->cap.flags & CAPF_PINNED))
+    if (c->cap.type == OBJ_PINNED_FRAME || (c->cap.flags & CAPF_PINNED))
       return ERR_CANNOT_DERIVE;
     if (!cte_empty(&dest[i]))
       return ERR_RECV_SLOTS_FULL;
@@ -74,11 +74,18 @@ static int check_caps(const struct tcb *snd, const struct msg *m, struct cte *de
   return ERR_OK;
 }
 
+/* Capabilities are copied, but an untyped moves: it cannot be copied (its
+ * watermark lives in the capability), and a donation should leave the donor
+ * anyway; the donor keeps the parent untyped, so it can still revoke it. */
 static void move_caps(const struct tcb *snd, u64 n, struct cte *dest) {
   const struct cap *root = &snd->slots[TCB_SLOT_CSPACE].cap;
   const u64 *caps = ipc_buffer_of(snd)->caps;
   for (u64 i = 0; i < n; i++) {
     struct cte *src = (struct cte *)root->obj + caps[i];
+    if (src->cap.type == OBJ_UNTYPED) {
+      cte_move(&dest[i], src);
+      continue;
+    }
     struct cap c = src->cap;
     if (vs_cap_is_mapped(&c))
       c.w1 = c.w2 = 0;

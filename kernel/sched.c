@@ -95,6 +95,10 @@ static int keep_current(struct tcb *cur) {
 /* Next thread to run, with the current one requeued; 0 if none. */
 static struct tcb *pick_next(void) {
   struct tcb *cur = this_cpu()->cur;
+  if (this_cpu()->direct) { /* woken while idle, by an interrupt */
+    sched_enqueue(this_cpu()->direct);
+    this_cpu()->direct = 0;
+  }
   if (cur && cur->state == TCB_RUNNABLE && !cur->queued)
     sched_enqueue(cur);
   this_cpu()->resched = 0;

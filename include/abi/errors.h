@@ -45,7 +45,8 @@
   X(PINNED, "the frame is pinned for DMA")                                    \
   X(NOT_PINNED, "the frame is not pinned")                                    \
   X(IRQ_IN_USE, "the IRQ already has a handler")                             \
-  X(CANCELLED, "the blocked call was cancelled by a suspend")
+  X(CANCELLED, "the blocked call was cancelled by a suspend")                 \
+  X(IO, "the device reported an error")
 
 enum abi_error {
 #define ABI_ERR_ENUM(name, text) ERR_##name,

@@ -73,8 +73,9 @@ struct start {
   const struct bootinfo_module *m;
   u32 principal;
   u32 untyped_bits;
-  cptr_t extra; /* a capability for the program's slot BI_SLOT_FIRST_FREE_FIXED */
+  cptr_t extra[2]; /* for the program's slots BI_SLOT_FIRST_FREE_FIXED + i */
   u64 arg;
+  u64 ioport_range; /* first | last << 16 (0: the debug-exit port) */
 };
 
 static void start_module(struct env *e, const struct start *s) {
@@ -87,9 +88,10 @@ static void start_module(struct env *e, const struct start *s) {
   }
   struct spawn_args a = {.image = (const void *)s->m->vaddr, .image_size = s->m->size, .cnode_bits = 12,
                          .priority = CHILD_PRIORITY, .untyped = ut, .ioports = BI_SLOT_IOPORTS,
-                         .ioport_range = DEBUG_EXIT_PORT | (DEBUG_EXIT_PORT + 3ull) << 16,
+                         .ioport_range = s->ioport_range ? s->ioport_range
+                                                         : DEBUG_EXIT_PORT | (DEBUG_EXIT_PORT + 3ull) << 16,
                          .irq_control = BI_SLOT_IRQ_CONTROL, .dma = BI_SLOT_DMA,
-                         .extra = s->extra, .arg = s->arg};
+                         .extra = {s->extra[0], s->extra[1]}, .arg = s->arg};
   struct child c;
   int elf_err;
   err = spawn(e, &a, &c, &elf_err);
@@ -100,6 +102,21 @@ static void start_module(struct env *e, const struct start *s) {
   }
   printf("init: started %s as principal %u with %u MiB\n", s->m->name, s->principal,
          1u << (s->untyped_bits - 20));
+}
+
+/* blockd gets the PCI configuration ports, the device memory and a public
+ * endpoint (init's copy is handed to block clients). */
+static cptr_t start_blockd(struct env *e, const struct bootinfo *bi, const struct bootinfo_module *m,
+                           u32 principal) {
+  cptr_t ep, dev = 0;
+  if (env_retype(e, OBJ_ENDPOINT, 0, &ep))
+    return 0;
+  for (u64 i = 0; i < bi->untyped_count; i++)
+    if (bi->untyped[i].is_device)
+      dev = bi->untyped_first + i;
+  struct start s = {m, principal, CHILD_UNTYPED_BITS, {ep, dev}, principal, 0xcf8 | 0xcffull << 16};
+  start_module(e, &s);
+  return ep;
 }
 
 /* The CMOS clock's ports: the in-guest tests make it interrupt (IRQ 8). */
@@ -118,8 +135,8 @@ static void start_bench(struct env *e, const struct bootinfo_module *m, u32 prin
     failures++;
     return;
   }
-  struct start server = {m, principal, BENCH_UNTYPED_BITS, ep, 2};
-  struct start client = {m, principal + 1, BENCH_UNTYPED_BITS, ep, 1};
+  struct start server = {m, principal, BENCH_UNTYPED_BITS, {ep, 0}, 2, 0};
+  struct start client = {m, principal + 1, BENCH_UNTYPED_BITS, {ep, 0}, 1, 0};
   start_module(e, &server);
   start_module(e, &client);
 }
@@ -130,13 +147,19 @@ int main(const struct bootinfo *bi) {
                   .end_slot = 1ull << bi->cnode_bits, .next_vaddr = bi->free_vaddr};
   self_check(bi);
   e.untyped = largest_ram_untyped(bi);
+  cptr_t blockd_ep = 0;
   for (u64 i = 1; i < bi->module_count; i++) {
     const struct bootinfo_module *m = &bi->module[i];
     u32 principal = PRINCIPAL_FIRST_CHILD + 2 * (u32)i;
     if (!strcmp(m->name, "bench")) {
       start_bench(&e, m, principal);
+    } else if (!strcmp(m->name, "blockd")) {
+      blockd_ep = start_blockd(&e, bi, m, principal);
+    } else if (!strncmp(m->name, "blk", 3)) {
+      struct start s = {m, principal, CHILD_UNTYPED_BITS, {blockd_ep, 0}, principal, 0};
+      start_module(&e, &s);
     } else {
-      struct start s = {m, principal, CHILD_UNTYPED_BITS, rtc_ports(&e), principal};
+      struct start s = {m, principal, CHILD_UNTYPED_BITS, {rtc_ports(&e), 0}, principal, 0};
       start_module(&e, &s);
     }
   }

@@ -4,10 +4,14 @@
 cptr_t env_slot(struct env *e) { return e->next_slot < e->end_slot ? e->next_slot++ : 0; }
 
 long env_retype(struct env *e, u32 type, u32 size_bits, cptr_t *out) {
+  return env_retype_from(e, e->untyped, type, size_bits, out);
+}
+
+long env_retype_from(struct env *e, cptr_t ut, u32 type, u32 size_bits, cptr_t *out) {
   cptr_t s = env_slot(e);
   if (!s)
     return ERR_RANGE;
-  long err = sys_retype(e->untyped, type, size_bits, e->cnode, s, 1, 0);
+  long err = sys_retype(ut, type, size_bits, e->cnode, s, 1, 0);
   if (err) {
     e->next_slot--;
     return err;

@@ -65,8 +65,16 @@ static long fill_cnode(struct env *e, const struct spawn_args *a, const struct c
     err = sys_cnode_copy(c->cnode, BI_SLOT_IRQ_CONTROL, e->cnode, a->irq_control, RIGHTS_ALL);
   if (!err && a->dma)
     err = sys_cnode_copy(c->cnode, BI_SLOT_DMA, e->cnode, a->dma, RIGHTS_ALL);
-  if (!err && a->extra)
-    err = sys_cnode_copy(c->cnode, BI_SLOT_FIRST_FREE_FIXED, e->cnode, a->extra, RIGHTS_ALL);
+  for (int i = 0; !err && i < 2; i++) {
+    struct cap_info ci;
+    if (!a->extra[i])
+      continue;
+    err = sys_cap_identify(e->cnode, a->extra[i], &ci);
+    if (!err && ci.type == OBJ_UNTYPED)
+      err = sys_cnode_move(c->cnode, BI_SLOT_FIRST_FREE_FIXED + i, e->cnode, a->extra[i]);
+    else if (!err)
+      err = sys_cnode_copy(c->cnode, BI_SLOT_FIRST_FREE_FIXED + i, e->cnode, a->extra[i], RIGHTS_ALL);
+  }
   if (!err && a->untyped)
     err = sys_cnode_move(c->cnode, BI_SLOT_BOOT_UNTYPED, e->cnode, a->untyped);
   return err;

@@ -177,6 +177,29 @@ KTEST(capabilities_travel_with_the_grant_right) {
   EXPECT(type_of(n, &ci) == OBJ_NOTIFICATION); /* a copy: the sender keeps its own */
 }
 
+/* An untyped cannot be copied, so sending one moves it: a donation leaves
+ * the donor, who can still revoke it through the parent it keeps. */
+KTEST(an_untyped_sent_in_a_message_moves) {
+  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), u = new_obj(t, OBJ_UNTYPED, 14), dest = env_slot(&t->e), tcb;
+  EXPECT(ep && u);
+  ep_slot = ep;
+  srv_done = 0;
+  EXPECT_OK(start_thread_ipc(t, receive_once, &tcb, &srv_buf));
+  srv_buf->recv_cnode = BI_SLOT_CNODE;
+  srv_buf->recv_slot = dest;
+  srv_buf->recv_count = 1;
+  for (int i = 0; i < 3; i++)
+    sys_yield();
+  main_buf->caps[0] = u;
+  EXPECT_OK(sys_send(ep, msg_info(0, 0, 1, 0), 0, 0, 0, 0));
+  wait_flag(&srv_done);
+  struct cap_info ci;
+  EXPECT(type_of(u, &ci) == OBJ_NULL);
+  EXPECT(type_of(dest, &ci) == OBJ_UNTYPED && ci.size == 1ull << 14);
+  EXPECT_OK(sys_cnode_revoke(BI_SLOT_CNODE, t->ut)); /* the donor's parent still reaches it */
+  EXPECT(type_of(dest, &ci) == OBJ_NULL);
+}
+
 static volatile u64 waited_bits;
 static void waiter(void) {
   waited_bits = sys_wait(ntfn_slot).badge;

@@ -17,8 +17,9 @@ struct env {
 
 /* A free slot, or 0 when the CNode is full. */
 cptr_t env_slot(struct env *e);
-/* Retype one object into a fresh slot. */
+/* Retype one object into a fresh slot (from e->untyped, or from ut). */
 long env_retype(struct env *e, u32 type, u32 size_bits, cptr_t *out);
+long env_retype_from(struct env *e, cptr_t ut, u32 type, u32 size_bits, cptr_t *out);
 /* Map a frame, making any missing page table from e->untyped. */
 long env_map(struct env *e, cptr_t vspace, cptr_t frame, u64 vaddr, u32 attr);
 /* Page tables (from e's untyped) for [va, va + size) in vspace, so that

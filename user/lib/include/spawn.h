@@ -18,7 +18,8 @@ struct spawn_args {
   u64 ioport_range; /* first | last << 16 */
   cptr_t irq_control; /* copied into BI_SLOT_IRQ_CONTROL (0: none) */
   cptr_t dma;       /* copied into BI_SLOT_DMA (0: none) */
-  cptr_t extra;     /* any capability, copied into BI_SLOT_FIRST_FREE_FIXED (0: none) */
+  cptr_t extra[2];  /* into BI_SLOT_FIRST_FREE_FIXED + i (0: none); an untyped
+                     * moves there, anything else is copied */
   u64 arg;          /* the child's rdi */
 };
 

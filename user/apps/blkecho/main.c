@@ -1,0 +1,110 @@
+/* blkecho: copies disk 0 to disk 1 through blockd only, and prints MB/s.
+ * Its frames go to blockd empty and come back full (read), then go back
+ * full and come back when the device has written them (write). */
+#include <ulib.h>
+#include <env.h>
+#include <blk.h>
+#include <abi/bootinfo.h>
+
+#define BLOCKD_EP BI_SLOT_FIRST_FREE_FIXED
+#define DEBUG_EXIT_PORT 0xf4
+#define FRAMES 32
+#define FRAME_SLOT 64
+#define WINDOW 0x0000100000000000ull
+
+static struct env env;
+static struct ipc_buffer *buf;
+
+static long open_disk(u32 disk, cptr_t *session) {
+  cptr_t donation = env_slot(&env);
+  *session = env_slot(&env);
+  long err = sys_retype(env.untyped, OBJ_UNTYPED, BLK_DONATION_BITS, env.cnode, donation, 1, 0);
+  if (err)
+    return err;
+  buf->caps[0] = donation;
+  buf->recv_cnode = env.cnode;
+  buf->recv_slot = *session;
+  buf->recv_count = 1;
+  buf->recv_window = 0;
+  struct msg_regs r = sys_call(BLOCKD_EP, msg_info(BLK_OPEN, 1, 1, 0), disk, 0, 0, 0);
+  return r.err ? r.err : (long)r.w[0];
+}
+
+static long info(cptr_t session, u64 *sectors) {
+  struct msg_regs r = sys_call(session, msg_info(BLK_INFO, 0, 0, 0), 0, 0, 0, 0);
+  *sectors = r.w[1];
+  return r.err ? r.err : (long)r.w[0];
+}
+
+/* n frames from FRAME_SLOT go and come back into the same slots and window. */
+static long io(cptr_t session, u32 op, u64 sector, u64 count, u64 n) {
+  for (u64 i = 0; i < n; i++)
+    buf->gifts[i] = (u32)(FRAME_SLOT + i);
+  buf->recv_cnode = env.cnode;
+  buf->recv_slot = FRAME_SLOT;
+  buf->recv_count = n;
+  buf->recv_window = WINDOW;
+  buf->recv_window_size = n * PAGE_SIZE;
+  struct msg_regs r = sys_call(session, msg_info(op, 2, 0, n), sector, count, 0, 0);
+  if (!r.err && msg_gifts(r.info) != n)
+    return ERR_BAD_STATE; /* our frames did not all come back */
+  return r.err ? r.err : (long)r.w[0];
+}
+
+static long setup(void) {
+  cptr_t f;
+  long err = env_retype(&env, OBJ_FRAME_4K, 0, &f);
+  if (!err)
+    err = env_map(&env, env.vspace, f, env.next_vaddr, MAP_WRITE);
+  if (!err)
+    err = sys_tcb_set_ipc_buffer(BI_SLOT_TCB, f);
+  buf = (struct ipc_buffer *)env.next_vaddr;
+  env.next_vaddr += PAGE_SIZE;
+  if (!err)
+    err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, FRAME_SLOT, FRAMES, 0);
+  if (!err)
+    err = env_prepare_tables(&env, env.vspace, WINDOW, FRAMES * PAGE_SIZE);
+  return err;
+}
+
+static int fail(const char *what, long err) {
+  printf("blkecho: %s failed: %s\n", what, err_name(err));
+  sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, 1);
+  return 1;
+}
+
+int main(void) {
+  env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
+                     .next_slot = FRAME_SLOT + FRAMES, .end_slot = 4096, .next_vaddr = 0x0000200000000000ull};
+  cptr_t in, out;
+  u64 sectors, out_sectors;
+  long err;
+  if ((err = setup()))
+    return fail("setup", err);
+  if ((err = open_disk(0, &in)) || (err = open_disk(1, &out)))
+    return fail("opening the disks", err);
+  if ((err = info(in, &sectors)) || (err = info(out, &out_sectors)))
+    return fail("asking the disk sizes", err);
+  if (out_sectors < sectors)
+    return fail("disk 1 is smaller than disk 0", ERR_RANGE);
+  printf("blkecho: copying %llu sectors (%llu KiB) from disk 0 to disk 1\n", sectors, sectors / 2);
+  u64 t0 = sys_time_ns(), per = FRAMES * BLK_SECTORS_PER_FRAME;
+  for (u64 s = 0; s < sectors; s += per) {
+    u64 count = sectors - s < per ? sectors - s : per;
+    u64 n = (count + BLK_SECTORS_PER_FRAME - 1) / BLK_SECTORS_PER_FRAME;
+    if ((err = io(in, BLK_READ, s, count, n)) || (err = io(out, BLK_WRITE, s, count, n)))
+      return fail("copying", err);
+  }
+  u64 ns = sys_time_ns() - t0;
+  u64 kbps = ns ? sectors * BLK_SECTOR * 1000000ull / ns : 0;
+  printf("blkecho: copied %llu bytes in %llu ms: %llu.%03llu MB/s (read + write, tcg)\n", sectors * BLK_SECTOR,
+         ns / 1000000, kbps / 1000, kbps % 1000);
+  printf("BENCH name=blk_echo size=%llu ops=%llu instr=- ns=%llu mbps=%llu.%03llu accel=guest\n",
+         per * BLK_SECTOR, (sectors + per - 1) / per, ns / ((sectors + per - 1) / per), kbps / 1000, kbps % 1000);
+  buf->recv_slot = env_slot(&env); /* the donation comes back here */
+  buf->recv_count = 1;
+  buf->recv_window = 0;
+  sys_call(in, msg_info(BLK_CLOSE, 0, 0, 0), 0, 0, 0, 0);
+  sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, 0);
+  return 0;
+}

@@ -1,0 +1,406 @@
+/* blockd: device set-up and the service loop (see blockd.h). */
+#include "blockd.h"
+#include <lib/string.h>
+
+#define VIRTIO_BLK_MODERN 0x1042
+#define VIRTIO_BLK_TRANSITIONAL 0x1001
+#define BLK_T_IN 0
+#define BLK_T_OUT 1
+#define REGS_VA 0x0000300000000000ull
+#define SESSION_VA 0x0000310000000000ull /* session i's record at + i * 2 MiB */
+#define GIFT_SLOT 64
+#define DONATION_SLOT 40
+#define TEMP_SLOT 41
+
+struct req_hdr {
+  u32 type, reserved;
+  u64 sector;
+};
+
+static struct disk disks[BLK_MAX_DISKS];
+static unsigned ndisks;
+static struct session sessions[BLOCKD_MAX_SESSIONS];
+static struct blk_counters total;
+static struct env env;
+static struct ipc_buffer *buf;
+static struct req_hdr *hdrs;    /* one per descriptor head, in blockd's page */
+static volatile u8 *statuses;
+static u64 hdrs_phys;
+static cptr_t irq_ntfn;
+static cptr_t irq_handler[16]; /* by line: 0 when not ours */
+
+/* ---- devices ---- */
+
+struct probe {
+  struct virtio_env *ve;
+};
+
+static int found(const struct pci_dev *p, void *ctx) {
+  struct probe *pr = ctx;
+  if (p->vendor != VIRTIO_VENDOR || (p->device != VIRTIO_BLK_MODERN && p->device != VIRTIO_BLK_TRANSITIONAL))
+    return 0;
+  if (ndisks == BLK_MAX_DISKS)
+    return 1;
+  struct disk *d = &disks[ndisks];
+  long err = virtio_attach(pr->ve, p, &d->dev);
+  if (!err)
+    err = virtio_negotiate(&d->dev, 0);
+  if (!err)
+    err = virtio_queue(pr->ve, &d->dev, 0, &d->q);
+  if (err) {
+    printf("blockd: virtio-blk at 00:%02x.%x not usable: %s\n", p->dev, p->fn, err_name(err));
+    return 0;
+  }
+  virtio_ready(&d->dev);
+  d->capacity = *(volatile u64 *)d->dev.device_cfg;
+  d->irq = p->irq_line;
+  printf("blockd: disk %u: virtio-blk %04x at 00:%02x.%x, %llu sectors, irq %u\n", ndisks, p->device,
+         p->dev, p->fn, d->capacity, d->irq);
+  ndisks++;
+  return 0;
+}
+
+static long setup_irqs(void) {
+  long err = env_retype(&env, OBJ_NOTIFICATION, 0, &irq_ntfn);
+  u32 claimed = 0;
+  for (unsigned i = 0; !err && i < ndisks; i++) {
+    u8 irq = disks[i].irq;
+    if (claimed & (1u << irq))
+      continue;
+    cptr_t h = env_slot(&env);
+    if ((err = sys_irq_get(BI_SLOT_IRQ_CONTROL, irq, env.cnode, h)) ||
+        (err = sys_irq_set_notification(h, irq_ntfn, 1ull << irq)))
+      break;
+    claimed |= 1u << irq;
+    irq_handler[irq & 15] = h;
+  }
+  return err;
+}
+
+static long setup(void) {
+  struct virtio_env ve = {&env, BI_SLOT_IOPORTS, BLOCKD_DEVICE_UT, BI_SLOT_DMA, REGS_VA};
+  struct probe pr = {&ve};
+  pci_scan(BI_SLOT_IOPORTS, found, &pr);
+  if (!ndisks)
+    return ERR_RANGE;
+  cptr_t f;
+  u64 va = env.next_vaddr;
+  long err = env_retype(&env, OBJ_FRAME_4K, 0, &f);
+  if (!err)
+    err = env_map(&env, env.vspace, f, va, MAP_WRITE);
+  struct sysret pin = sys_dma_pin(BI_SLOT_DMA, f);
+  if (err || pin.err)
+    return err ? err : pin.err;
+  env.next_vaddr += PAGE_SIZE;
+  hdrs = (struct req_hdr *)va;
+  statuses = (volatile u8 *)(va + VIRTQ_SIZE * sizeof(struct req_hdr));
+  hdrs_phys = pin.val;
+  /* The upper tables of the session area are blockd's own (a fixed cost);
+   * each session brings its page table. */
+  cptr_t pdpt, pd;
+  if ((err = env_retype(&env, OBJ_PDPT, 0, &pdpt)) || (err = sys_page_table_map(pdpt, env.vspace, SESSION_VA)) ||
+      (err = env_retype(&env, OBJ_PD, 0, &pd)) || (err = sys_page_table_map(pd, env.vspace, SESSION_VA)))
+    return err;
+  return setup_irqs();
+}
+
+/* ---- requests ---- */
+
+/* Waits until the device has completed `n` chains on disk d; returns how
+ * many of them reported an error (or were not ours to begin with). */
+static unsigned complete(struct disk *d, unsigned n) {
+  unsigned done = 0, errors = 0;
+  for (;;) {
+    u32 len;
+    int head;
+    while ((head = virtq_get(&d->q, &len)) != -1) {
+      if (head == -2) { /* the device named a chain we did not post */
+        errors++;
+        continue;
+      }
+      errors += statuses[head] != 0;
+      done++;
+    }
+    if (done >= n)
+      return errors;
+    u64 lines = sys_wait(irq_ntfn).badge;
+    for (unsigned i = 0; i < ndisks; i++)
+      (void)*disks[i].dev.isr; /* reading the ISR acknowledges the device */
+    for (unsigned irq = 0; irq < 16; irq++)
+      if ((lines & (1ull << irq)) && irq_handler[irq])
+        sys_irq_ack(irq_handler[irq]);
+  }
+}
+
+/* Posts one device request per frame: header, the frame, status. */
+static long post(struct disk *d, int write, u64 sector, u64 count, const u64 *phys, unsigned n) {
+  for (unsigned i = 0; i < n; i++) {
+    u64 first = sector + (u64)i * BLK_SECTORS_PER_FRAME;
+    u64 left = count - (u64)i * BLK_SECTORS_PER_FRAME;
+    u32 bytes = (u32)((left < BLK_SECTORS_PER_FRAME ? left : BLK_SECTORS_PER_FRAME) * BLK_SECTOR);
+    /* The chain's head descriptor indexes this request's header slot. */
+    int head = d->q.free_head;
+    hdrs[head] = (struct req_hdr){write ? BLK_T_OUT : BLK_T_IN, 0, first};
+    statuses[head] = 0xff;
+    struct virtq_buf chain[3] = {
+        {hdrs_phys + (u64)head * sizeof(struct req_hdr), sizeof(struct req_hdr), 0},
+        {phys[i], bytes, !write},
+        {hdrs_phys + VIRTQ_SIZE * sizeof(struct req_hdr) + (u64)head, 1, 1},
+    };
+    if (virtq_add(&d->q, chain, 3) != head)
+      return ERR_BAD_STATE;
+  }
+  virtio_kick(&d->dev, 0);
+  return ERR_OK;
+}
+
+static struct session *session_of(u64 badge) {
+  unsigned i = (unsigned)(badge & 0xff) - 1;
+  if (i >= BLOCKD_MAX_SESSIONS || !sessions[i].used || sessions[i].generation != (u8)(badge >> 8))
+    return 0;
+  struct cap_info ci; /* the client may have revoked its donation */
+  if (sys_cap_identify(env.cnode, sessions[i].donated, &ci) || ci.type != OBJ_UNTYPED) {
+    sessions[i].used = 0;
+    return 0;
+  }
+  return &sessions[i];
+}
+
+/* Checks a read or write; on success the frames are pinned, phys filled. */
+static long check_io(struct session *s, u64 info, u64 sector, u64 *count, u64 *phys) {
+  u64 n = msg_gifts(info);
+  struct blk_counters *c = &s->rec->c;
+  if (n == 0 || n > BLK_MAX_FRAMES) {
+    c->bad_count++;
+    return ERR_RANGE;
+  }
+  if (*count == 0)
+    *count = n * BLK_SECTORS_PER_FRAME;
+  struct disk *d = &disks[s->rec->disk];
+  if (*count > n * BLK_SECTORS_PER_FRAME || *count <= (n - 1) * BLK_SECTORS_PER_FRAME) {
+    c->bad_count++;
+    return ERR_RANGE;
+  }
+  if (sector >= d->capacity || d->capacity - sector < *count) {
+    c->bad_range++;
+    return ERR_RANGE;
+  }
+  for (u64 i = 0; i < n; i++) {
+    struct cap_info ci;
+    if (sys_cap_identify(env.cnode, GIFT_SLOT + i, &ci) || ci.type != OBJ_FRAME_4K) {
+      c->not_frames++;
+      return ERR_WRONG_TYPE;
+    }
+  }
+  for (u64 i = 0; i < n; i++) {
+    struct sysret pin = sys_dma_pin(BI_SLOT_DMA, GIFT_SLOT + i);
+    if (pin.err) {
+      while (i--)
+        sys_dma_unpin(BI_SLOT_DMA, GIFT_SLOT + i);
+      return pin.err;
+    }
+    phys[i] = pin.val;
+  }
+  return ERR_OK;
+}
+
+static long do_io(struct session *s, int write, u64 info, u64 sector, u64 count) {
+  u64 phys[BLK_MAX_FRAMES];
+  u64 n = msg_gifts(info);
+  long err = check_io(s, info, sector, &count, phys);
+  if (err)
+    return err;
+  struct disk *d = &disks[s->rec->disk];
+  err = post(d, write, sector, count, phys, (unsigned)n);
+  unsigned failed = err ? 0 : complete(d, (unsigned)n);
+  for (u64 i = 0; i < n; i++)
+    sys_dma_unpin(BI_SLOT_DMA, GIFT_SLOT + i);
+  s->rec->c.requests++;
+  s->rec->c.sectors += count;
+  if (failed) {
+    s->rec->c.device_errors += failed;
+    return ERR_IO;
+  }
+  return err;
+}
+
+/* ---- sessions ---- */
+
+static long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
+  unsigned i = 0;
+  while (i < BLOCKD_MAX_SESSIONS && sessions[i].used)
+    i++;
+  if (msg_caps(info) != 1 || disk >= ndisks || i == BLOCKD_MAX_SESSIONS)
+    return ERR_RANGE;
+  struct cap_info ci;
+  if (sys_cap_identify(env.cnode, DONATION_SLOT, &ci) || ci.type != OBJ_UNTYPED)
+    return ERR_WRONG_TYPE;
+  struct session *s = &sessions[i];
+  cptr_t donated = env_slot(&env), table, frame = 0;
+  long err = sys_cnode_move(env.cnode, donated, env.cnode, DONATION_SLOT);
+  /* Everything the session needs comes from the donation. */
+  u64 va = SESSION_VA + (u64)i * LARGE_PAGE_SIZE;
+  if (!err && !(err = env_retype_from(&env, donated, OBJ_PT, 0, &table)) &&
+      !(err = sys_page_table_map(table, env.vspace, va)) &&
+      !(err = env_retype_from(&env, donated, OBJ_FRAME_4K, 0, &frame)))
+    err = sys_frame_map(frame, env.vspace, va, MAP_WRITE);
+  if (err) {
+    if (frame || donated)
+      sys_cnode_revoke(env.cnode, donated);
+    sys_cnode_move(env.cnode, DONATION_SLOT, env.cnode, donated); /* back to the client */
+    return err;
+  }
+  s->used = 1;
+  s->generation++;
+  s->donated = donated;
+  s->table = table;
+  s->frame = frame;
+  s->rec = (struct session_rec *)va;
+  s->rec->disk = (u32)disk;
+  err = sys_cnode_mint(env.cnode, TEMP_SLOT, env.cnode, BLOCKD_PUBLIC_EP, RIGHTS_ALL,
+                       (u64)(i + 1) | (u64)s->generation << 8);
+  *reply_cap = TEMP_SLOT;
+  return err;
+}
+
+static long close_session(struct session *s, cptr_t *reply_cap) {
+  long err = sys_cnode_revoke(env.cnode, s->donated); /* the record, its table */
+  if (!err)
+    err = sys_cnode_move(env.cnode, DONATION_SLOT, env.cnode, s->donated);
+  s->used = 0;
+  *reply_cap = DONATION_SLOT;
+  return err;
+}
+
+static void add_counters(struct blk_counters *to, const struct blk_counters *c) {
+  to->requests += c->requests;
+  to->sectors += c->sectors;
+  to->bad_range += c->bad_range;
+  to->bad_count += c->bad_count;
+  to->not_frames += c->not_frames;
+  to->closed_session += c->closed_session;
+  to->device_errors += c->device_errors;
+}
+
+/* ---- the service loop ---- */
+
+static void set_receive(void) {
+  buf->recv_cnode = env.cnode;
+  buf->recv_slot = GIFT_SLOT;
+  buf->recv_count = BLK_MAX_FRAMES;
+  buf->recv_window = 0; /* blockd never maps its clients' frames */
+}
+
+static u64 handle(struct msg_regs *r, u64 *w1, u64 *caps_back) {
+  u32 op = msg_label(r->info);
+  *w1 = 0;
+  *caps_back = 0;
+  if (r->badge == 0) { /* the public endpoint: only OPEN */
+    cptr_t cap;
+    long err = op == BLK_OPEN ? open_session(r->info, r->w[0], &cap) : ERR_BAD_STATE;
+    if (!err) {
+      buf->caps[0] = cap;
+      *caps_back = 1;
+    }
+    return (u64)err;
+  }
+  struct session *s = session_of(r->badge);
+  if (!s) {
+    total.closed_session++;
+    return ERR_BAD_STATE;
+  }
+  switch (op) {
+  case BLK_INFO:
+    *w1 = disks[s->rec->disk].capacity;
+    return ERR_OK;
+  case BLK_READ:
+  case BLK_WRITE:
+    return (u64)do_io(s, op == BLK_WRITE, r->info, r->w[0], r->w[1]);
+  case BLK_STATS: {
+    struct blk_counters c = s->rec->c;
+    *w1 = c.bad_range + c.bad_count + c.not_frames + c.device_errors;
+    return ERR_OK;
+  }
+  case BLK_CLOSE: {
+    cptr_t cap;
+    add_counters(&total, &s->rec->c);
+    long err = close_session(s, &cap);
+    if (!err) {
+      buf->caps[0] = cap;
+      *caps_back = 1;
+    }
+    return (u64)err;
+  }
+  default:
+    return ERR_BAD_SYSCALL;
+  }
+}
+
+/* Gifted frames always go back with the reply, whatever happened. */
+static u64 gifts_back(const struct msg_regs *r) {
+  u64 n = msg_gifts(r->info);
+  for (u64 i = 0; i < n; i++)
+    buf->gifts[i] = (u32)(GIFT_SLOT + i);
+  return n;
+}
+
+/* Capabilities land before gifts in the receive slots. A donation (OPEN)
+ * moves aside; capabilities anything else brings are dropped, and its gifts
+ * are moved down to GIFT_SLOT so that they stay in order there. */
+static void sort_received(const struct msg_regs *r) {
+  u64 ncaps = msg_caps(r->info), ngifts = msg_gifts(r->info);
+  if (!ncaps)
+    return;
+  if (r->badge == 0 && msg_label(r->info) == BLK_OPEN)
+    sys_cnode_move(env.cnode, DONATION_SLOT, env.cnode, GIFT_SLOT);
+  for (u64 i = 0; i < ncaps; i++)
+    sys_cnode_delete(env.cnode, GIFT_SLOT + i);
+  for (u64 i = 0; i < ngifts; i++)
+    sys_cnode_move(env.cnode, GIFT_SLOT + i, env.cnode, GIFT_SLOT + ncaps + i);
+}
+
+/* After a reply that could not be delivered, the frames are still here:
+ * they go back to their owner's untyped rather than block the slots. */
+static void drop_leftovers(void) {
+  struct cap_info ci;
+  for (u64 i = 0; i < BLK_MAX_FRAMES; i++)
+    if (!sys_cap_identify(env.cnode, GIFT_SLOT + i, &ci) && ci.type != OBJ_NULL)
+      sys_cnode_delete(env.cnode, GIFT_SLOT + i);
+}
+
+int main(void) {
+  env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
+                     .next_slot = GIFT_SLOT + BLK_MAX_FRAMES, .end_slot = 4096,
+                     .next_vaddr = 0x0000200000000000ull};
+  cptr_t f;
+  long err = env_retype(&env, OBJ_FRAME_4K, 0, &f);
+  if (!err)
+    err = env_map(&env, env.vspace, f, env.next_vaddr, MAP_WRITE);
+  if (!err)
+    err = sys_tcb_set_ipc_buffer(BI_SLOT_TCB, f);
+  buf = (struct ipc_buffer *)env.next_vaddr;
+  env.next_vaddr += PAGE_SIZE;
+  if (!err)
+    err = setup();
+  if (err) {
+    printf("blockd: cannot start: %s\n", err_name(err));
+    return 1;
+  }
+  printf("blockd: ready, %u disk%s\n", ndisks, ndisks == 1 ? "" : "s");
+  set_receive();
+  struct msg_regs r = sys_recv(BLOCKD_PUBLIC_EP);
+  for (;;) {
+    if (r.err) {
+      drop_leftovers();
+      r = sys_recv(BLOCKD_PUBLIC_EP);
+      continue;
+    }
+    u64 w1, ncaps;
+    sort_received(&r);
+    u64 err_code = handle(&r, &w1, &ncaps);
+    u64 gifts = gifts_back(&r);
+    r = sys_reply_recv(BLOCKD_PUBLIC_EP, msg_info(0, 2, ncaps, gifts), err_code, w1, 0, 0);
+    sys_cnode_delete(env.cnode, TEMP_SLOT); /* the client's copy of a session stays */
+    sys_cnode_delete(env.cnode, DONATION_SLOT); /* a donation the client would not take back */
+  }
+}

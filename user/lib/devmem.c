@@ -1,0 +1,51 @@
+/* Device frames at a physical address (see devmem.h). */
+#include <devmem.h>
+
+static long watermark(struct env *e, cptr_t ut, u64 *base, u64 *wm, u64 *size) {
+  struct cap_info ci;
+  struct untyped_usage u;
+  long err = sys_cap_identify(e->cnode, ut, &ci);
+  if (!err)
+    err = sys_untyped_usage(ut, &u, 0);
+  if (err)
+    return err;
+  *base = ci.base;
+  *size = u.size;
+  *wm = ci.base + (u.size - u.free);
+  return ERR_OK;
+}
+
+/* Consume [wm, target) with naturally aligned child untypeds. */
+static long skip_to(struct env *e, cptr_t ut, u64 wm, u64 target) {
+  while (wm < target) {
+    u32 bits = UNTYPED_MIN_BITS;
+    while (bits < UNTYPED_MAX_BITS && !(wm & ((2ull << bits) - 1)) && wm + (2ull << bits) <= target)
+      bits++;
+    cptr_t s = env_slot(e);
+    long err = s ? sys_retype(ut, OBJ_UNTYPED, bits, e->cnode, s, 1, 0) : ERR_RANGE;
+    if (err)
+      return err;
+    wm += 1ull << bits;
+  }
+  return ERR_OK;
+}
+
+long devmem_map(struct env *e, cptr_t ut, u64 paddr, u64 size, u64 vaddr, void **out) {
+  u64 base, wm, ut_size;
+  u64 first = paddr & ~(PAGE_SIZE - 1), end = (paddr + size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+  long err = watermark(e, ut, &base, &wm, &ut_size);
+  if (err)
+    return err;
+  if (first < wm || end > base + ut_size)
+    return ERR_RANGE; /* already passed, or not in this untyped */
+  if ((err = skip_to(e, ut, wm, first)))
+    return err;
+  for (u64 p = first; p < end; p += PAGE_SIZE) {
+    cptr_t f;
+    if ((err = env_retype_from(e, ut, OBJ_FRAME_4K, 0, &f)) ||
+        (err = env_map(e, e->vspace, f, vaddr + (p - first), MAP_WRITE)))
+      return err;
+  }
+  *out = (void *)(vaddr + (paddr - first));
+  return ERR_OK;
+}

@@ -1,0 +1,32 @@
+/* The block session protocol between blockd and its clients.
+ *
+ * BLK_OPEN on blockd's public endpoint carries, as capability 0, an untyped
+ * the client donates (it moves to blockd; the client keeps its parent and
+ * so can always revoke it) and w0 = the disk. blockd builds the session from
+ * that memory and replies with a badged endpoint capability: the session.
+ * On the session endpoint:
+ *   BLK_INFO               -> w0 = capacity in 512-byte sectors
+ *   BLK_READ  w0 = sector, w1 = sectors (0: 8 per frame), gifts = n empty
+ *             4 KiB frames -> the frames back, holding 8 sectors each (the
+ *             last may hold fewer when w1 says so)
+ *   BLK_WRITE w0 = sector, w1 = sectors, gifts = n filled frames -> the
+ *             frames back when the device has written them
+ *   BLK_CLOSE              -> the donated untyped back (capability 0)
+ * Every reply carries an abi error in w0 (w1 for INFO's capacity, see
+ * below); frames a request brought always go back, even on errors. */
+#ifndef USER_BLK_H
+#define USER_BLK_H
+
+#include <abi/types.h>
+
+enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS };
+
+#define BLK_SECTOR 512
+#define BLK_SECTORS_PER_FRAME 8
+#define BLK_MAX_FRAMES 40       /* per request: 40 device requests in flight */
+#define BLK_DONATION_BITS 16    /* a session needs 64 KiB */
+#define BLK_MAX_DISKS 4
+
+/* Reply words: w0 = error, w1 = result (capacity for INFO). */
+
+#endif

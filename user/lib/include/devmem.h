@@ -1,0 +1,15 @@
+/* Device memory: frames at a given physical address, carved from a device
+ * untyped. Retype hands out memory from a watermark, so to reach a device
+ * register block the watermark is first moved up to it with child untypeds
+ * of the largest sizes that fit (at most about 2 per address bit). Blocks
+ * must therefore be mapped in increasing address order. */
+#ifndef USER_DEVMEM_H
+#define USER_DEVMEM_H
+
+#include <env.h>
+
+/* Maps [paddr, paddr + size), page-aligned outward, at vaddr (uncached).
+ * Returns the virtual address of paddr through *out. */
+long devmem_map(struct env *e, cptr_t device_untyped, u64 paddr, u64 size, u64 vaddr, void **out);
+
+#endif

@@ -1,0 +1,135 @@
+/* virtio 1.x over PCI (see virtio_pci.h). */
+#include <virtio_pci.h>
+#include <devmem.h>
+
+#define PCI_CAP_PTR 0x34
+#define PCI_CAP_VENDOR 0x09
+#define CFG_COMMON 1
+#define CFG_NOTIFY 2
+#define CFG_ISR 3
+#define CFG_DEVICE 4
+
+struct region {
+  u8 bar;
+  u32 offset, length;
+};
+
+/* The register blocks, sorted by address: device memory is mapped upward. */
+struct found {
+  struct region r[5];
+  u32 notify_mult;
+};
+
+static void read_caps(cptr_t ports, const struct pci_dev *p, struct found *f) {
+  u8 off = pci_read8(ports, p, PCI_CAP_PTR) & 0xfc;
+  for (int guard = 0; off && guard < 48; guard++) {
+    u8 id = pci_read8(ports, p, off), next = pci_read8(ports, p, (u8)(off + 1));
+    if (id == PCI_CAP_VENDOR) {
+      u8 type = pci_read8(ports, p, (u8)(off + 3));
+      if (type >= CFG_COMMON && type <= CFG_DEVICE && f->r[type].length == 0) {
+        f->r[type] = (struct region){pci_read8(ports, p, (u8)(off + 4)), pci_read32(ports, p, (u8)(off + 8)),
+                                     pci_read32(ports, p, (u8)(off + 12))};
+        if (type == CFG_NOTIFY)
+          f->notify_mult = pci_read32(ports, p, (u8)(off + 16));
+      }
+    }
+    off = next & 0xfc;
+  }
+}
+
+long virtio_attach(struct virtio_env *ve, const struct pci_dev *p, struct virtio_dev *d) {
+  struct found f = {0};
+  read_caps(ve->ports, p, &f);
+  for (int t = CFG_COMMON; t <= CFG_DEVICE; t++)
+    if (!f.r[t].length || f.r[t].bar > 5)
+      return ERR_RANGE; /* not a virtio 1.x device */
+  /* Enable memory decoding and bus mastering. */
+  pci_write32(ve->ports, p, 0x04, pci_read32(ve->ports, p, 0x04) | 0x6);
+  u64 addr[5];
+  int order[4] = {CFG_COMMON, CFG_NOTIFY, CFG_ISR, CFG_DEVICE};
+  for (int i = 0; i < 4; i++) {
+    int t = order[i];
+    addr[t] = pci_bar_address(ve->ports, p, f.r[t].bar) + f.r[t].offset;
+  }
+  for (int i = 1; i < 4; i++) /* insertion sort by address */
+    for (int j = i; j > 0 && addr[order[j]] < addr[order[j - 1]]; j--) {
+      int x = order[j];
+      order[j] = order[j - 1];
+      order[j - 1] = x;
+    }
+  void *va[5];
+  for (int i = 0; i < 4; i++) {
+    int t = order[i];
+    u64 page = addr[t] & ~(PAGE_SIZE - 1);
+    int shared = i > 0 && page < ((addr[order[i - 1]] + f.r[order[i - 1]].length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1));
+    if (shared) { /* same page as the previous block: already mapped */
+      va[t] = (u8 *)va[order[i - 1]] + (addr[t] - addr[order[i - 1]]);
+      continue;
+    }
+    long err = devmem_map(ve->e, ve->device_untyped, addr[t], f.r[t].length, ve->map_vaddr, &va[t]);
+    if (err)
+      return err;
+    ve->map_vaddr += ((f.r[t].length + (addr[t] & (PAGE_SIZE - 1)) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)) + PAGE_SIZE;
+  }
+  *d = (struct virtio_dev){*p, va[CFG_COMMON], va[CFG_NOTIFY], f.notify_mult, va[CFG_ISR], va[CFG_DEVICE]};
+  return ERR_OK;
+}
+
+long virtio_negotiate(struct virtio_dev *d, u64 extra) {
+  d->common->device_status = 0; /* reset */
+  while (d->common->device_status)
+    ;
+  d->common->device_status = VIRTIO_STATUS_ACK;
+  d->common->device_status = VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER;
+  d->common->device_feature_select = 1;
+  u64 offered = (u64)d->common->device_feature << 32;
+  d->common->device_feature_select = 0;
+  offered |= d->common->device_feature;
+  u64 want = (1ull << VIRTIO_F_VERSION_1) | extra;
+  if ((offered & want) != want)
+    return ERR_RANGE;
+  d->common->driver_feature_select = 0;
+  d->common->driver_feature = (u32)want;
+  d->common->driver_feature_select = 1;
+  d->common->driver_feature = (u32)(want >> 32);
+  d->common->device_status = VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK;
+  if (!(d->common->device_status & VIRTIO_STATUS_FEATURES_OK))
+    return ERR_BAD_STATE;
+  return ERR_OK;
+}
+
+long virtio_queue(struct virtio_env *ve, struct virtio_dev *d, u16 index, struct virtq *q) {
+  cptr_t f;
+  u64 va = ve->e->next_vaddr;
+  long err = env_retype(ve->e, OBJ_FRAME_4K, 0, &f);
+  if (!err)
+    err = env_map(ve->e, ve->e->vspace, f, va, MAP_WRITE);
+  if (err)
+    return err;
+  ve->e->next_vaddr += PAGE_SIZE;
+  struct sysret pin = sys_dma_pin(ve->dma, f);
+  if (pin.err)
+    return pin.err;
+  d->common->queue_select = index;
+  if (d->common->queue_size < VIRTQ_SIZE)
+    return ERR_RANGE;
+  d->common->queue_size = VIRTQ_SIZE;
+  virtq_init(q, (void *)va, pin.val);
+  d->common->queue_desc = pin.val + VIRTQ_DESC_OFF;
+  d->common->queue_driver = pin.val + VIRTQ_AVAIL_OFF;
+  d->common->queue_device = pin.val + VIRTQ_USED_OFF;
+  d->common->queue_msix_vector = 0xffff;
+  d->common->queue_enable = 1;
+  return ERR_OK;
+}
+
+void virtio_ready(struct virtio_dev *d) {
+  d->common->device_status = VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+                             VIRTIO_STATUS_DRIVER_OK;
+}
+
+void virtio_kick(struct virtio_dev *d, u16 index) {
+  d->common->queue_select = index;
+  u16 off = d->common->queue_notify_off;
+  *(volatile u16 *)(d->notify_base + (u64)off * d->notify_mult) = index;
+}
