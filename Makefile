@@ -22,12 +22,13 @@ KERNEL_SRC := $(wildcard arch/x86/*.S arch/x86/*.c kernel/*.c mm/*.c ipc/*.c lib
 KERNEL_OBJ := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRC))
 ULIB_SRC   := $(wildcard user/lib/*.S user/lib/*.c lib/*.c)
 ULIB_OBJ   := $(patsubst %,$(B)/u/%.o,$(ULIB_SRC))
-PROGRAMS   := init ktest bench blockd blkecho
+PROGRAMS   := init ktest bench blockd blkecho blktest
 init_SRC   := $(wildcard user/init/*.c)
 ktest_SRC  := $(wildcard user/apps/ktest/*.c)
 bench_SRC  := $(wildcard user/apps/bench/*.c)
 blockd_SRC := $(wildcard user/blockd/*.c)
 blkecho_SRC := $(wildcard user/apps/blkecho/*.c)
+blktest_SRC := $(wildcard user/apps/blktest/*.c)
 
 .PHONY: all iso clean test host-test guest-test demo demo-blk qemu qemu-gdb deps bench
 all: $(B)/kernel.iso
@@ -75,7 +76,10 @@ $(B)/bench.iso: $(B)/kernel.elf $(B)/init.elf $(B)/bench.elf scripts/mkiso.sh
 $(B)/blk.iso: $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blkecho.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blkecho.elf
 
-iso: $(B)/kernel.iso $(B)/test.iso $(B)/bench.iso $(B)/blk.iso
+$(B)/blktest.iso: $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blktest.elf scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blktest.elf
+
+iso: $(B)/kernel.iso $(B)/test.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso
 
 # ---- host unit tests (AddressSanitizer + UndefinedBehaviorSanitizer) ----
 HOST_TESTS := $(patsubst tests/host/%.c,$(B)/host/%,$(wildcard tests/host/test_*.c))

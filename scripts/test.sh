@@ -21,6 +21,7 @@ run() {
 run "host unit tests" scripts/run-host-tests.sh build/host/test_*
 run "root task self-check" scripts/demo.sh build/kernel.iso
 run "in-guest kernel tests" scripts/run-guest-tests.sh build/test.iso
+run "blockd sessions and bad requests" scripts/run-blk-tests.sh build/blktest.iso
 run "block echo through blockd" scripts/demo-blk.sh --size 4 build/blk.iso
 echo "$total_p passed, $total_f failed"
 [ "$total_f" -eq 0 ]

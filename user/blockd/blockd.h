@@ -26,7 +26,7 @@ struct disk {
  * memory) and summed for the whole driver. */
 struct blk_counters {
   u64 requests, sectors;
-  u64 bad_range, bad_count, not_frames, closed_session, device_errors;
+  u64 bad_range, bad_count, not_frames, closed_session, device_errors, bad_op;
 };
 
 /* Lives in a frame made from the session's donated untyped. */

@@ -11,6 +11,7 @@
 #define GIFT_SLOT 64
 #define DONATION_SLOT 40
 #define TEMP_SLOT 41
+#define SESSION_SLOTS 128 /* session i keeps its donation at + 3i, table + 1, record + 2 */
 
 struct req_hdr {
   u32 type, reserved;
@@ -236,17 +237,17 @@ static long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
   if (sys_cap_identify(env.cnode, DONATION_SLOT, &ci) || ci.type != OBJ_UNTYPED)
     return ERR_WRONG_TYPE;
   struct session *s = &sessions[i];
-  cptr_t donated = env_slot(&env), table, frame = 0;
+  cptr_t donated = SESSION_SLOTS + 3 * i, table = donated + 1, frame = donated + 2;
   long err = sys_cnode_move(env.cnode, donated, env.cnode, DONATION_SLOT);
-  /* Everything the session needs comes from the donation. */
+  /* Everything the session needs comes from the donation, into slots that
+   * are the session's for good: blockd's own use does not grow. */
   u64 va = SESSION_VA + (u64)i * LARGE_PAGE_SIZE;
-  if (!err && !(err = env_retype_from(&env, donated, OBJ_PT, 0, &table)) &&
+  if (!err && !(err = sys_retype(donated, OBJ_PT, 0, env.cnode, table, 1, 0)) &&
       !(err = sys_page_table_map(table, env.vspace, va)) &&
-      !(err = env_retype_from(&env, donated, OBJ_FRAME_4K, 0, &frame)))
+      !(err = sys_retype(donated, OBJ_FRAME_4K, 0, env.cnode, frame, 1, 0)))
     err = sys_frame_map(frame, env.vspace, va, MAP_WRITE);
   if (err) {
-    if (frame || donated)
-      sys_cnode_revoke(env.cnode, donated);
+    sys_cnode_revoke(env.cnode, donated);
     sys_cnode_move(env.cnode, DONATION_SLOT, env.cnode, donated); /* back to the client */
     return err;
   }
@@ -280,6 +281,7 @@ static void add_counters(struct blk_counters *to, const struct blk_counters *c) 
   to->not_frames += c->not_frames;
   to->closed_session += c->closed_session;
   to->device_errors += c->device_errors;
+  to->bad_op += c->bad_op;
 }
 
 /* ---- the service loop ---- */
@@ -291,9 +293,9 @@ static void set_receive(void) {
   buf->recv_window = 0; /* blockd never maps its clients' frames */
 }
 
-static u64 handle(struct msg_regs *r, u64 *w1, u64 *caps_back) {
+static u64 handle(struct msg_regs *r, u64 *w1, u64 *w2, u64 *caps_back) {
   u32 op = msg_label(r->info);
-  *w1 = 0;
+  *w1 = *w2 = 0;
   *caps_back = 0;
   if (r->badge == 0) { /* the public endpoint: only OPEN */
     cptr_t cap;
@@ -318,7 +320,9 @@ static u64 handle(struct msg_regs *r, u64 *w1, u64 *caps_back) {
     return (u64)do_io(s, op == BLK_WRITE, r->info, r->w[0], r->w[1]);
   case BLK_STATS: {
     struct blk_counters c = s->rec->c;
-    *w1 = c.bad_range + c.bad_count + c.not_frames + c.device_errors;
+    struct untyped_usage u;
+    *w1 = c.bad_range + c.bad_count + c.not_frames + c.device_errors + c.bad_op;
+    *w2 = sys_untyped_usage(BI_SLOT_BOOT_UNTYPED, &u, USAGE_RECURSIVE) ? 0 : u.size - u.free;
     return ERR_OK;
   }
   case BLK_CLOSE: {
@@ -332,6 +336,7 @@ static u64 handle(struct msg_regs *r, u64 *w1, u64 *caps_back) {
     return (u64)err;
   }
   default:
+    s->rec->c.bad_op++;
     return ERR_BAD_SYSCALL;
   }
 }
@@ -370,7 +375,7 @@ static void drop_leftovers(void) {
 
 int main(void) {
   env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
-                     .next_slot = GIFT_SLOT + BLK_MAX_FRAMES, .end_slot = 4096,
+                     .next_slot = SESSION_SLOTS + 3 * BLOCKD_MAX_SESSIONS, .end_slot = 4096,
                      .next_vaddr = 0x0000200000000000ull};
   cptr_t f;
   long err = env_retype(&env, OBJ_FRAME_4K, 0, &f);
@@ -395,11 +400,11 @@ int main(void) {
       r = sys_recv(BLOCKD_PUBLIC_EP);
       continue;
     }
-    u64 w1, ncaps;
+    u64 w1, w2, ncaps;
     sort_received(&r);
-    u64 err_code = handle(&r, &w1, &ncaps);
+    u64 err_code = handle(&r, &w1, &w2, &ncaps);
     u64 gifts = gifts_back(&r);
-    r = sys_reply_recv(BLOCKD_PUBLIC_EP, msg_info(0, 2, ncaps, gifts), err_code, w1, 0, 0);
+    r = sys_reply_recv(BLOCKD_PUBLIC_EP, msg_info(0, 3, ncaps, gifts), err_code, w1, w2, 0);
     sys_cnode_delete(env.cnode, TEMP_SLOT); /* the client's copy of a session stays */
     sys_cnode_delete(env.cnode, DONATION_SLOT); /* a donation the client would not take back */
   }

@@ -27,6 +27,8 @@ enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS 
 #define BLK_DONATION_BITS 16    /* a session needs 64 KiB */
 #define BLK_MAX_DISKS 4
 
-/* Reply words: w0 = error, w1 = result (capacity for INFO). */
+/* Reply words: w0 = error, w1 = result (capacity for INFO). BLK_STATS:
+ * w1 = requests of this session refused or failed, w2 = bytes of blockd's
+ * own memory in use (it must not depend on the number of sessions). */
 
 #endif

@@ -1,0 +1,187 @@
+/* blktest: blockd's sessions and every kind of bad request, from a client.
+ * Each case prints one line; the suite ends with "blktest: N passed, M
+ * failed" and leaves QEMU through isa-debug-exit. */
+#include <ulib.h>
+#include <env.h>
+#include <blk.h>
+#include <abi/bootinfo.h>
+
+#define BLOCKD_EP BI_SLOT_FIRST_FREE_FIXED
+#define DEBUG_EXIT_PORT 0xf4
+#define FRAME_SLOT 200
+#define NFRAMES 48
+#define WINDOW 0x0000100000000000ull
+
+static struct env env;
+static struct ipc_buffer *buf;
+static int passed, failed;
+
+static void check(int ok, const char *what) {
+  printf("blktest: %s %s\n", ok ? "ok  " : "FAIL", what);
+  ok ? passed++ : failed++;
+}
+
+struct reply {
+  long err; /* the kernel's, then blockd's */
+  u64 w1, w2, gifts;
+};
+
+static struct reply call(cptr_t ep, u32 op, u64 w0, u64 w1, u64 ncaps, u64 ngifts) {
+  struct msg_regs r = sys_call(ep, msg_info(op, 2, ncaps, ngifts), w0, w1, 0, 0);
+  struct reply out = {r.err ? r.err : (long)r.w[0], r.w[1], r.w[2], msg_gifts(r.info)};
+  return out;
+}
+
+static void expect_back(u64 n) { /* where frames come back */
+  buf->recv_cnode = env.cnode;
+  buf->recv_slot = FRAME_SLOT;
+  buf->recv_count = n;
+  buf->recv_window = WINDOW;
+  buf->recv_window_size = n * PAGE_SIZE;
+  for (u64 i = 0; i < n; i++)
+    buf->gifts[i] = (u32)(FRAME_SLOT + i);
+}
+
+static long open_disk(u32 disk, cptr_t *session) {
+  cptr_t donation = env_slot(&env);
+  *session = env_slot(&env);
+  long err = sys_retype(env.untyped, OBJ_UNTYPED, BLK_DONATION_BITS, env.cnode, donation, 1, 0);
+  if (err)
+    return err;
+  buf->caps[0] = donation;
+  buf->recv_cnode = env.cnode;
+  buf->recv_slot = *session;
+  buf->recv_count = 1;
+  buf->recv_window = 0;
+  return call(BLOCKD_EP, BLK_OPEN, disk, 0, 1, 0).err;
+}
+
+static long close_session(cptr_t s) {
+  buf->recv_cnode = env.cnode;
+  buf->recv_slot = env_slot(&env);
+  buf->recv_count = 1;
+  buf->recv_window = 0;
+  return call(s, BLK_CLOSE, 0, 0, 0, 0).err;
+}
+
+static int frames_home(u64 n) {
+  struct cap_info ci;
+  for (u64 i = 0; i < n; i++)
+    if (sys_cap_identify(env.cnode, FRAME_SLOT + i, &ci) || ci.type != OBJ_FRAME_4K)
+      return 0;
+  return 1;
+}
+
+static u64 blockd_memory(cptr_t s) { return call(s, BLK_STATS, 0, 0, 0, 0).w2; }
+
+static void bad_requests(cptr_t s, u64 capacity) {
+  struct reply r;
+  expect_back(8);
+  r = call(s, BLK_READ, 0, 0, 0, 0);
+  check(r.err == ERR_RANGE, "a read of zero frames is refused");
+  expect_back(8);
+  r = call(s, BLK_READ, capacity, 0, 0, 8);
+  check(r.err == ERR_RANGE && r.gifts == 8 && frames_home(8), "a read past the end is refused, frames come back");
+  expect_back(8);
+  r = call(s, BLK_READ, ~0ull - 7, 0, 0, 8);
+  check(r.err == ERR_RANGE && frames_home(8), "a read whose range overflows is refused");
+  expect_back(8);
+  r = call(s, BLK_READ, 0, 65, 0, 8);
+  check(r.err == ERR_RANGE && frames_home(8), "more sectors than the frames hold is refused");
+  expect_back(8);
+  r = call(s, BLK_READ, 0, 56, 0, 8);
+  check(r.err == ERR_RANGE && frames_home(8), "fewer sectors than the frames need is refused");
+  expect_back(NFRAMES);
+  r = call(s, BLK_READ, 0, 0, 0, BLK_MAX_FRAMES + 1);
+  check(r.err == ERR_RECV_SLOTS_FULL && frames_home(NFRAMES), "an oversized request does not even reach blockd");
+  expect_back(8);
+  r = call(s, BLK_WRITE, capacity - 8, 16, 0, 8);
+  check(r.err == ERR_RANGE && frames_home(8), "a write past the end is refused");
+  expect_back(1);
+  buf->caps[0] = BI_SLOT_TCB; /* a capability where a frame belongs */
+  r = call(s, BLK_READ, 0, 0, 1, 1);
+  check(r.err == ERR_OK && frames_home(1), "a stray capability is dropped, the request still served");
+  r = call(s, 99, 0, 0, 0, 0);
+  check(r.err == ERR_BAD_SYSCALL, "an unknown request is refused");
+  r = call(s, BLK_STATS, 0, 0, 0, 0);
+  check(r.err == ERR_OK && r.w1 == 7, "every refused request was counted");
+}
+
+/* Writes a pattern through one session and reads it back through another. */
+static void data_round_trip(cptr_t a, cptr_t b) {
+  expect_back(8);
+  for (u64 i = 0; i < 8; i++)
+    *(volatile u64 *)(WINDOW + i * PAGE_SIZE) = 0xb10c0000 + i;
+  struct reply r = call(a, BLK_WRITE, 64, 0, 0, 8);
+  check(r.err == ERR_OK && r.gifts == 8, "a write of 8 frames");
+  for (u64 i = 0; i < 8; i++)
+    *(volatile u64 *)(WINDOW + i * PAGE_SIZE) = 0;
+  expect_back(8);
+  r = call(b, BLK_READ, 64, 0, 0, 8);
+  int same = r.err == ERR_OK;
+  for (u64 i = 0; same && i < 8; i++)
+    same = *(volatile u64 *)(WINDOW + i * PAGE_SIZE) == 0xb10c0000 + i;
+  check(same, "another session reads back what was written");
+}
+
+static void sessions(cptr_t first) {
+  u64 before = blockd_memory(first);
+  int ok = 1;
+  for (int i = 0; i < 50 && ok; i++) {
+    cptr_t s;
+    ok = !open_disk(1, &s) && !close_session(s);
+  }
+  check(ok && blockd_memory(first) == before, "50 sessions opened and closed: blockd's memory is unchanged");
+  cptr_t many[8];
+  ok = 1;
+  for (int i = 0; i < 8 && ok; i++)
+    ok = !open_disk(1, &many[i]);
+  check(ok && blockd_memory(first) == before, "with 8 clients blockd's own memory is what it is with 1");
+  for (int i = 0; i < 8; i++)
+    close_session(many[i]);
+  cptr_t s;
+  open_disk(1, &s);
+  close_session(s);
+  struct reply r = call(s, BLK_INFO, 0, 0, 0, 0);
+  check(r.err == ERR_BAD_STATE, "a closed session is refused");
+  r = call(BLOCKD_EP, BLK_READ, 0, 0, 0, 0);
+  check(r.err == ERR_BAD_STATE, "I/O on the public endpoint is refused");
+  buf->caps[0] = BI_SLOT_TCB;
+  buf->recv_count = 1;
+  r = call(BLOCKD_EP, BLK_OPEN, 1, 0, 1, 0);
+  check(r.err == ERR_WRONG_TYPE, "a donation that is not memory is refused");
+}
+
+int main(void) {
+  env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
+                     .next_slot = FRAME_SLOT + NFRAMES, .end_slot = 4096, .next_vaddr = 0x0000200000000000ull};
+  cptr_t f, a, b;
+  long err = env_retype(&env, OBJ_FRAME_4K, 0, &f);
+  if (!err)
+    err = env_map(&env, env.vspace, f, env.next_vaddr, MAP_WRITE);
+  if (!err)
+    err = sys_tcb_set_ipc_buffer(BI_SLOT_TCB, f);
+  buf = (struct ipc_buffer *)env.next_vaddr;
+  env.next_vaddr += PAGE_SIZE;
+  if (!err)
+    err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, FRAME_SLOT, NFRAMES, 0);
+  if (!err)
+    err = env_prepare_tables(&env, env.vspace, WINDOW, NFRAMES * PAGE_SIZE);
+  if (!err)
+    err = open_disk(1, &a);
+  if (!err)
+    err = open_disk(1, &b);
+  struct reply info = err ? (struct reply){0} : call(a, BLK_INFO, 0, 0, 0, 0);
+  if (err || info.err) {
+    printf("blktest: cannot start: %s\n", err_name(err ? err : info.err));
+    sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, 1);
+    return 1;
+  }
+  /* map every frame once so that the window layout is the same each time */
+  bad_requests(a, info.w1);
+  data_round_trip(a, b);
+  sessions(a);
+  printf("blktest: %d passed, %d failed\n", passed, failed);
+  sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, failed ? 1 : 0);
+  return failed;
+}
