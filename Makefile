@@ -123,7 +123,7 @@ demo-blk: deps
 
 # Guest benchmarks: one run under -icount (instructions), one without (wall time).
 bench: deps
-	$(MAKE) $(B)/bench.iso
+	$(MAKE) $(B)/bench.iso $(B)/blk.iso
 	scripts/bench.sh $(B)/bench.iso
 
 qemu: $(B)/kernel.iso

@@ -11,7 +11,8 @@
 #define GIFT_SLOT 64
 #define DONATION_SLOT 40
 #define TEMP_SLOT 41
-#define SESSION_SLOTS 128 /* session i keeps its donation at + 3i, table + 1, record + 2 */
+#define SESSION_SLOTS 400 /* session i keeps its donation at + 3i, table + 1, record + 2 */
+_Static_assert(GIFT_SLOT + BLK_MAX_FRAMES <= SESSION_SLOTS, "slot ranges overlap");
 
 struct req_hdr {
   u32 type, reserved;
@@ -155,15 +156,23 @@ static long post(struct disk *d, int write, u64 sector, u64 count, const u64 *ph
   return ERR_OK;
 }
 
-static struct session *session_of(u64 badge) {
-  unsigned i = (unsigned)(badge & 0xff) - 1;
-  if (i >= BLOCKD_MAX_SESSIONS || !sessions[i].used || sessions[i].generation != (u8)(badge >> 8))
+/* A session lives while its donation does: a client that dies (or revokes
+ * the memory it lent) takes the session's record and table with it. */
+static int session_alive(unsigned i) {
+  struct cap_info ci;
+  if (!sessions[i].used)
     return 0;
-  struct cap_info ci; /* the client may have revoked its donation */
   if (sys_cap_identify(env.cnode, sessions[i].donated, &ci) || ci.type != OBJ_UNTYPED) {
     sessions[i].used = 0;
     return 0;
   }
+  return 1;
+}
+
+static struct session *session_of(u64 badge) {
+  unsigned i = (unsigned)(badge & 0xff) - 1;
+  if (i >= BLOCKD_MAX_SESSIONS || sessions[i].generation != (u8)(badge >> 8) || !session_alive(i))
+    return 0;
   return &sessions[i];
 }
 
@@ -205,15 +214,27 @@ static long check_io(struct session *s, u64 info, u64 sector, u64 *count, u64 *p
   return ERR_OK;
 }
 
+/* Up to BLK_IN_FLIGHT device requests at a time, one per frame. */
+static unsigned run_io(struct disk *d, int write, u64 sector, u64 count, const u64 *phys, u64 n) {
+  unsigned failed = 0;
+  for (u64 i = 0; i < n; i += BLK_IN_FLIGHT) {
+    u64 k = n - i < BLK_IN_FLIGHT ? n - i : BLK_IN_FLIGHT;
+    u64 first = sector + i * BLK_SECTORS_PER_FRAME, left = count - i * BLK_SECTORS_PER_FRAME;
+    if (post(d, write, first, left, phys + i, (unsigned)k))
+      return failed + (unsigned)(n - i);
+    failed += complete(d, (unsigned)k);
+  }
+  return failed;
+}
+
 static long do_io(struct session *s, int write, u64 info, u64 sector, u64 count) {
-  u64 phys[BLK_MAX_FRAMES];
+  static u64 phys[BLK_MAX_FRAMES];
   u64 n = msg_gifts(info);
   long err = check_io(s, info, sector, &count, phys);
   if (err)
     return err;
   struct disk *d = &disks[s->rec->disk];
-  err = post(d, write, sector, count, phys, (unsigned)n);
-  unsigned failed = err ? 0 : complete(d, (unsigned)n);
+  unsigned failed = run_io(d, write, sector, count, phys, n);
   for (u64 i = 0; i < n; i++)
     sys_dma_unpin(BI_SLOT_DMA, GIFT_SLOT + i);
   s->rec->c.requests++;
@@ -222,14 +243,14 @@ static long do_io(struct session *s, int write, u64 info, u64 sector, u64 count)
     s->rec->c.device_errors += failed;
     return ERR_IO;
   }
-  return err;
+  return ERR_OK;
 }
 
 /* ---- sessions ---- */
 
 static long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
   unsigned i = 0;
-  while (i < BLOCKD_MAX_SESSIONS && sessions[i].used)
+  while (i < BLOCKD_MAX_SESSIONS && session_alive(i))
     i++;
   if (msg_caps(info) != 1 || disk >= ndisks || i == BLOCKD_MAX_SESSIONS)
     return ERR_RANGE;

@@ -9,7 +9,7 @@
 #define BLOCKD_EP BI_SLOT_FIRST_FREE_FIXED
 #define DEBUG_EXIT_PORT 0xf4
 #define FRAME_SLOT 200
-#define NFRAMES 48
+#define NFRAMES 260
 #define WINDOW 0x0000100000000000ull
 
 static struct env env;
@@ -94,6 +94,9 @@ static void bad_requests(cptr_t s, u64 capacity) {
   expect_back(NFRAMES);
   r = call(s, BLK_READ, 0, 0, 0, BLK_MAX_FRAMES + 1);
   check(r.err == ERR_RECV_SLOTS_FULL && frames_home(NFRAMES), "an oversized request does not even reach blockd");
+  expect_back(BLK_MAX_FRAMES);
+  r = call(s, BLK_READ, 0, 0, 0, BLK_MAX_FRAMES);
+  check(r.err == ERR_OK && r.gifts == BLK_MAX_FRAMES && frames_home(BLK_MAX_FRAMES), "a 1 MiB read in one request");
   expect_back(8);
   r = call(s, BLK_WRITE, capacity - 8, 16, 0, 8);
   check(r.err == ERR_RANGE && frames_home(8), "a write past the end is refused");
@@ -139,6 +142,21 @@ static void sessions(cptr_t first) {
   check(ok && blockd_memory(first) == before, "with 8 clients blockd's own memory is what it is with 1");
   for (int i = 0; i < 8; i++)
     close_session(many[i]);
+  /* Clients that die: their donations are revoked under blockd. */
+  ok = 1;
+  for (int i = 0; i < 20 && ok; i++) {
+    cptr_t parent = env_slot(&env), d = env_slot(&env), sess = env_slot(&env);
+    ok = !sys_retype(env.untyped, OBJ_UNTYPED, BLK_DONATION_BITS + 1, env.cnode, parent, 1, 0) &&
+         !sys_retype(parent, OBJ_UNTYPED, BLK_DONATION_BITS, env.cnode, d, 1, 0);
+    buf->caps[0] = d;
+    buf->recv_cnode = env.cnode;
+    buf->recv_slot = sess;
+    buf->recv_count = 1;
+    buf->recv_window = 0;
+    ok = ok && !call(BLOCKD_EP, BLK_OPEN, 1, 0, 1, 0).err && !sys_cnode_revoke(env.cnode, parent) &&
+         call(sess, BLK_INFO, 0, 0, 0, 0).err == ERR_BAD_STATE;
+  }
+  check(ok && blockd_memory(first) == before, "20 clients died: sessions went with them, memory unchanged");
   cptr_t s;
   open_disk(1, &s);
   close_session(s);
