@@ -104,6 +104,13 @@ static void bad_requests(cptr_t s, u64 capacity) {
   buf->caps[0] = BI_SLOT_TCB; /* a capability where a frame belongs */
   r = call(s, BLK_READ, 0, 0, 1, 1);
   check(r.err == ERR_OK && frames_home(1), "a stray capability is dropped, the request still served");
+  cptr_t ro;
+  long e = open_disk(0, &ro); /* the read-only disk: the device fails writes */
+  expect_back(4);
+  r = e ? (struct reply){e, 0, 0, 0} : call(ro, BLK_WRITE, 0, 0, 0, 4);
+  struct reply st = call(ro, BLK_STATS, 0, 0, 0, 0);
+  check(r.err == ERR_IO && frames_home(4) && st.w1 == 4, "a device error is reported, counted, frames back");
+  close_session(ro);
   r = call(s, 99, 0, 0, 0, 0);
   check(r.err == ERR_BAD_SYSCALL, "an unknown request is refused");
   r = call(s, BLK_STATS, 0, 0, 0, 0);
