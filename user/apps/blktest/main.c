@@ -104,8 +104,19 @@ static void bad_requests(cptr_t s, u64 capacity) {
   buf->caps[0] = BI_SLOT_TCB; /* a capability where a frame belongs */
   r = call(s, BLK_READ, 0, 0, 1, 1);
   check(r.err == ERR_OK && frames_home(1), "a stray capability is dropped, the request still served");
+  cptr_t big = env_slot(&env);
+  long e = sys_retype(env.untyped, OBJ_FRAME_2M, 0, env.cnode, big, 1, 0);
+  buf->gifts[0] = (u32)big;
+  buf->recv_cnode = env.cnode;
+  buf->recv_slot = big;
+  buf->recv_count = 1;
+  buf->recv_window = 0;
+  r = e ? (struct reply){e, 0, 0, 0} : call(s, BLK_READ, 0, 0, 0, 1);
+  struct cap_info ci;
+  check(r.err == ERR_WRONG_TYPE && !sys_cap_identify(env.cnode, big, &ci) && ci.type == OBJ_FRAME_2M,
+        "a frame that is not a 4 KiB frame is refused and comes back");
   cptr_t ro;
-  long e = open_disk(0, &ro); /* the read-only disk: the device fails writes */
+  e = open_disk(0, &ro); /* the read-only disk: the device fails writes */
   expect_back(4);
   r = e ? (struct reply){e, 0, 0, 0} : call(ro, BLK_WRITE, 0, 0, 0, 4);
   struct reply st = call(ro, BLK_STATS, 0, 0, 0, 0);
@@ -114,7 +125,7 @@ static void bad_requests(cptr_t s, u64 capacity) {
   r = call(s, 99, 0, 0, 0, 0);
   check(r.err == ERR_BAD_SYSCALL, "an unknown request is refused");
   r = call(s, BLK_STATS, 0, 0, 0, 0);
-  check(r.err == ERR_OK && r.w1 == 7, "every refused request was counted");
+  check(r.err == ERR_OK && r.w1 == 8, "every refused request was counted");
 }
 
 /* Writes a pattern through one session and reads it back through another. */
