@@ -32,36 +32,15 @@ void cte_insert(struct cte *slot, const struct cap *cap, struct cte *parent) {
   link_child(parent, slot);
 }
 
-/* The neighbours of a slot that just took another's place point to it. */
-static void relink(struct cte *dst) {
-  if (dst->prev)
-    dst->prev->next = dst;
-  else if (dst->parent)
-    dst->parent->first_child = dst;
-  if (dst->next)
-    dst->next->prev = dst;
-}
-
 /* dst takes src's place in the tree; src is left empty. Costs one step per
  * child of src, whose parent pointers must follow. */
 void cte_move(struct cte *dst, struct cte *src) {
   *dst = *src;
-  relink(dst);
+  cte_relink(dst);
   for (struct cte *c = dst->first_child; c; c = c->next)
     c->parent = dst;
   memset(src, 0, sizeof(*src));
   obj_cap_moved(dst);
-}
-
-void cte_move_leaf(struct cte *dst, struct cte *src) {
-  dst->cap = src->cap;
-  dst->parent = src->parent;
-  dst->first_child = 0;
-  dst->next = src->next;
-  dst->prev = src->prev;
-  relink(dst);
-  src->cap = (struct cap){0};
-  src->parent = src->next = src->prev = 0;
 }
 
 /* Replace `c` (which has children) by its first child; the other children

@@ -64,8 +64,28 @@ static inline int cap_is_original(const struct cte *c) {
 /* Tree edits. None of them checks arguments: callers decode first. */
 void cte_insert(struct cte *slot, const struct cap *cap, struct cte *parent);
 void cte_move(struct cte *dst, struct cte *src);
-/* cte_move for a capability with no children and no mapping (gifts). */
-void cte_move_leaf(struct cte *dst, struct cte *src);
+/* The neighbours of a slot that just took another's place point to it. */
+static inline void cte_relink(struct cte *dst) {
+  if (dst->prev)
+    dst->prev->next = dst;
+  else if (dst->parent)
+    dst->parent->first_child = dst;
+  if (dst->next)
+    dst->next->prev = dst;
+}
+
+/* cte_move for a capability with no children and no mapping: the gift
+ * path, inline because it runs once per gifted page. */
+static inline void cte_move_leaf(struct cte *dst, struct cte *src) {
+  dst->cap = src->cap;
+  dst->parent = src->parent;
+  dst->first_child = 0;
+  dst->next = src->next;
+  dst->prev = src->prev;
+  cte_relink(dst);
+  src->cap.type = OBJ_NULL; /* an empty slot's other fields are never read */
+  src->cap.w1 = 0;
+}
 
 /* Empties `slot` and every slot derived from it (revoke, keep = 1) or also
  * `slot` itself (delete, keep = 0). Deleting an untyped first deletes

@@ -148,6 +148,14 @@ void vs_install_frame(struct cte *frame, struct vs_table *t, u64 vaddr, u64 pte)
 
 void vs_unmap_cap(struct cte *c) {
   struct vs_table *t = (struct vs_table *)c->cap.w1;
+  if (c->cap.type == OBJ_FRAME_4K) { /* the common case, first */
+    unsigned i = (unsigned)(c->cap.w2 >> 12) & 511;
+    t->e[i] = 0;
+    t->back[i] = 0;
+    arch_tlb_flush_page(c->cap.w2);
+    c->cap.w1 = c->cap.w2 = 0;
+    return;
+  }
   unsigned i = pt_index(c->cap.w2, entry_level(c->cap.type));
   t->e[i] = 0;
   t->back[i] = 0;
