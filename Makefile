@@ -30,7 +30,7 @@ blockd_SRC := $(wildcard user/blockd/*.c)
 blkecho_SRC := $(wildcard user/apps/blkecho/*.c)
 blktest_SRC := $(wildcard user/apps/blktest/*.c)
 
-.PHONY: all iso clean test host-test guest-test demo demo-blk qemu qemu-gdb deps bench
+.PHONY: all iso clean test host-test guest-test demo demo-blk qemu qemu-gdb deps bench compare
 all: $(B)/kernel.iso
 
 $(B)/k/%.S.o: %.S
@@ -125,6 +125,12 @@ demo-blk: deps
 bench: deps
 	$(MAKE) $(B)/bench.iso $(B)/blk.iso
 	scripts/bench.sh $(B)/bench.iso
+
+# Linux vmsplice(SPLICE_F_GIFT) and friends, on the host and in a Linux
+# guest on the same QEMU, side by side with ours (bench/compare.sh).
+compare: deps
+	$(MAKE) $(B)/bench.iso $(B)/blk.iso
+	bench/compare.sh
 
 qemu: $(B)/kernel.iso
 	ACCEL=$(ACCEL) scripts/run-qemu.sh --interactive $(B)/kernel.iso

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# compare.sh: the side-by-side table. Runs the compare-linux harness on the
+# host, the same harness in a Linux guest under QEMU/TCG (with and without
+# -icount), takes our figures from bench/results/ours.log (running
+# `make bench` first if there are none) and prints, per scenario and size:
+# MB/s on the Linux host, the Linux guest and ours, and instructions per
+# 4 KiB (per round trip for ipc_roundtrip) in the Linux guest and ours.
+# Writes bench/results/compare.csv and compare.md.
+set -uo pipefail
+case ${1:-} in -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+cd "$(dirname "$0")/.."
+res=bench/results
+mkdir -p "$res" build
+step() { echo "compare: $*" >&2; }
+
+step "installing what the Linux side needs"
+scripts/deps-compare.sh >&2 || exit 1
+if [ ! -s "$res/ours.log" ]; then
+  step "no figures of ours yet: running make bench"
+  make -s bench >&2 || exit 1
+fi
+
+step "Linux on the host (native)"
+for p in page_transfer ipc_roundtrip; do gcc -O2 -Wall -Wextra -Werror -o build/$p compare-linux/$p.c || exit 1; done
+{
+  build/ipc_roundtrip --iters 20000
+  build/ipc_roundtrip --iters 20000 --via eventfd
+  for mode in touch sum devnull copy; do
+    for size in 4096 32768 262144 2097152; do
+      iters=$((268435456 / size)); [ $iters -gt 20000 ] && iters=20000
+      build/page_transfer --size $size --iters $iters --mode $mode
+    done
+  done
+} > "$res/linux-host.log" || exit 1
+step "Linux in a guest on QEMU/TCG (wall clock)"
+scripts/linux-guest.sh --out "$res/linux-guest-tcg.log" || exit 1
+step "Linux in a guest on QEMU/TCG -icount (instructions)"
+scripts/linux-guest.sh --icount --out "$res/linux-guest-icount.log" || exit 1
+
+awk -v csv="$res/compare.csv" -v md="$res/compare.md" '
+  function field(line, key,   i, n, kv) {
+    n = split(line, kv, " ")
+    for (i = 1; i <= n; i++) if (index(kv[i], key "=") == 1) return substr(kv[i], length(key) + 2)
+    return "-"
+  }
+  function ratio(a, b) { return (a == "-" || b == "-" || b + 0 == 0) ? "-" : sprintf("%.1f", a / b) }
+  /^BENCH/ {
+    name = field($0, "name"); size = field($0, "size"); pages = size / 4096
+    if (field($0, "frame") == "2m" || field($0, "variant") == "eventfd") next
+    k = name " " size
+    if (!(k in seen)) { seen[k] = 1; keys[++n] = k }
+    per = (name == "ipc_roundtrip" || name == "blk_echo") ? 1 : pages
+    instr = field($0, "instr"); i4k = (instr == "-") ? "-" : sprintf("%.0f", instr / per)
+    if (FILENAME ~ /linux-host/) host[k] = field($0, "mbps") "|" field($0, "ns")
+    else if (FILENAME ~ /linux-guest-tcg/) gw[k] = field($0, "mbps") "|" field($0, "ns")
+    else if (FILENAME ~ /linux-guest-icount/) gi[k] = i4k
+    else if (field($0, "accel") == "tcg-icount") oi[k] = i4k
+    else ow[k] = field($0, "mbps") "|" field($0, "ns")
+  }
+  function mb(x,   q) { if (x == "") return "-"; split(x, q, "|"); return q[1] }
+  function ns(x,   q) { if (x == "") return "-"; split(x, q, "|"); return q[2] }
+  END {
+    hdr = "scenario,bytes,linux_host_MBps,linux_guest_MBps,ours_MBps,ours_over_guest,linux_guest_instr,ours_instr,guest_over_ours"
+    print hdr > csv
+    printf "| scenario | bytes | Linux host MB/s | Linux guest MB/s (tcg) | ours MB/s (tcg) | ours / guest | Linux guest instr (icount) | ours instr (icount) | guest / ours |\n" > md
+    printf "|---|---|---|---|---|---|---|---|---|\n" > md
+    printf "%-22s %8s %10s %10s %10s %8s %12s %10s %8s\n", "scenario", "bytes", "host MB/s", "guest MB/s", "ours MB/s", "ours/gst", "guest instr", "ours instr", "gst/ours"
+    for (i = 1; i <= n; i++) {
+      k = keys[i]; split(k, p, " ")
+      hm = mb(host[k]); gm = mb(gw[k]); om = mb(ow[k]); g = (k in gi) ? gi[k] : "-"; o = (k in oi) ? oi[k] : "-"
+      if (p[1] == "ipc_roundtrip") { hm = ns(host[k]) "ns"; gm = ns(gw[k]) "ns"; om = ns(ow[k]) "ns" }
+      r1 = (p[1] == "ipc_roundtrip") ? ratio(ns(gw[k]), ns(ow[k])) "x" : ratio(om, gm)
+      r2 = ratio(g, o)
+      printf "%-22s %8s %10s %10s %10s %8s %12s %10s %8s\n", p[1], p[2], hm, gm, om, r1, g, o, r2
+      print p[1] "," p[2] "," hm "," gm "," om "," r1 "," g "," o "," r2 > csv
+      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", p[1], p[2], hm, gm, om, r1, g, o, r2 > md
+    }
+  }' "$res/linux-host.log" "$res/linux-guest-tcg.log" "$res/linux-guest-icount.log" "$res/ours.log"
+cat >&2 <<'NOTE'
+compare: MB/s are wall-clock; under TCG they are emulator figures, comparable only with each other.
+compare: instructions are per 4 KiB page (per round trip for ipc_roundtrip), counted by the guest TSC
+compare: under -icount shift=0,sleep=off; a rep-prefixed instruction counts once per iteration.
+compare: our page_transfer op is one gift (the batch moves A->B or B->A); Linux's is one vmsplice(GIFT)
+compare: of freshly mapped pages plus read() in B. page_transfer_devnull: B never sees the data.
+compare: tables in bench/results/compare.md and compare.csv
+NOTE

@@ -1,0 +1,78 @@
+/* Shared by the Linux harness programs: timing, an instruction counter
+ * (perf_event_open, user and kernel, where the machine allows it), the
+ * BENCH line every result is printed as, and argument parsing helpers. */
+#ifndef COMPARE_COMMON_H
+#define COMPARE_COMMON_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static inline uint64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* Counts instructions of this process and its children from now on; -1 if
+ * the machine has no such counter (then `instr` is printed as "-"). */
+static inline int instr_open(void) {
+  struct perf_event_attr a;
+  memset(&a, 0, sizeof(a));
+  a.type = PERF_TYPE_HARDWARE;
+  a.size = sizeof(a);
+  a.config = PERF_COUNT_HW_INSTRUCTIONS;
+  a.inherit = 1;
+  a.disabled = 1;
+  int fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, 0);
+  if (fd >= 0)
+    ioctl(fd, PERF_EVENT_IOC_ENABLE, 0);
+  return fd;
+}
+
+static inline long long instr_read(int fd) {
+  long long v;
+  if (fd < 0 || read(fd, &v, sizeof(v)) != sizeof(v))
+    return -1;
+  return v;
+}
+
+static inline void bench_line(const char *name, uint64_t size, uint64_t ops, long long instr, uint64_t ns,
+                              const char *accel, const char *extra) {
+  double mbps = ns ? (double)size * (double)ops * 1000.0 / (double)ns : 0;
+  printf("BENCH name=%s size=%llu ops=%llu ", name, (unsigned long long)size, (unsigned long long)ops);
+  if (instr >= 0)
+    printf("instr=%lld ", instr / (long long)ops);
+  else
+    printf("instr=- ");
+  printf("ns=%llu mbps=%.3f accel=%s%s%s\n", (unsigned long long)(ns / ops), mbps, accel, extra[0] ? " " : "",
+         extra);
+  fflush(stdout);
+}
+
+static inline uint64_t parse_u64(const char *prog, const char *opt, const char *v) {
+  char *end;
+  errno = 0;
+  unsigned long long x = strtoull(v, &end, 0);
+  if (errno || *end || end == v) {
+    fprintf(stderr, "%s: %s wants a number, not '%s' (see --help)\n", prog, opt, v);
+    exit(2);
+  }
+  return x;
+}
+
+/* "host" natively; the guest runner sets BENCH_ACCEL to tcg or tcg-icount. */
+static inline const char *accel_name(void) {
+  const char *a = getenv("BENCH_ACCEL");
+  return a && *a ? a : "host";
+}
+
+#endif

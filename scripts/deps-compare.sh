@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# What `make compare` needs beyond scripts/deps.sh: busybox for the Linux
+# guest's initramfs, the static C library for the harness, and Debian's
+# kernel image (downloaded, not installed, into build/linux).
+set -euo pipefail
+"$(dirname "$0")/deps.sh"
+need=()
+for p in busybox-static libc6-dev; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "deps-compare: installing ${need[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+dir=build/linux
+mkdir -p "$dir"
+if ! ls "$dir"/boot/vmlinuz-* >/dev/null 2>&1; then
+  pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
+  [ -n "$pkg" ] || { echo "deps-compare: cannot resolve linux-image-amd64 to a kernel package" >&2; exit 1; }
+  echo "deps-compare: fetching $pkg (Debian's kernel, for the Linux guest)"
+  (cd "$dir" && apt-get download -q "$pkg" && dpkg-deb -x ./*.deb . && rm -f ./*.deb)
+fi

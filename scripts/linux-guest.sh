@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# linux-guest.sh [--icount] [--out FILE]
+# Boots Debian's Linux kernel in QEMU (TCG, the same emulator and machine as
+# our kernel) with an initramfs holding busybox and the compare-linux
+# harness linked statically, runs the scenarios and collects their BENCH
+# lines (accel=tcg, or tcg-icount with --icount, where the harness reports
+# rdtsc ticks, which count instructions exactly there).
+set -uo pipefail
+icount=0 out=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --icount) icount=1; shift ;;
+    --out) out=$2; shift 2 ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "linux-guest: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+cd "$(dirname "$0")/.."
+kernel=$(ls build/linux/boot/vmlinuz-* 2>/dev/null | head -1)
+[ -n "$kernel" ] || { echo "linux-guest: no kernel in build/linux: run scripts/deps-compare.sh" >&2; exit 1; }
+root=build/linux/initramfs
+rm -rf "$root" && mkdir -p "$root"/{bin,proc,sys,dev,tmp}
+cp /bin/busybox "$root/bin/busybox"
+for t in sh mount poweroff cat echo grep; do ln -sf busybox "$root/bin/$t"; done
+for p in page_transfer ipc_roundtrip; do
+  gcc -O2 -static -o "$root/bin/$p" "compare-linux/$p.c" || exit 1
+done
+cat > "$root/init" <<'INIT'
+#!/bin/sh
+mount -t proc proc /proc
+mount -t devtmpfs dev /dev 2>/dev/null
+mode=tcg; tsc=""
+grep -q bench_mode=tcg-icount /proc/cmdline && { mode=tcg-icount; tsc=--tsc; }
+export BENCH_ACCEL=$mode
+ipc_roundtrip --iters 20000 $tsc
+ipc_roundtrip --iters 20000 --via eventfd $tsc
+for mode_ in touch sum devnull copy; do
+  for size in 4096 32768 262144 2097152; do
+    iters=$((33554432 / size)); [ $iters -gt 4000 ] && iters=4000
+    page_transfer --size $size --iters $iters --mode $mode_ $tsc
+  done
+done
+echo LINUX-GUEST-DONE
+poweroff -f
+INIT
+chmod +x "$root/init"
+(cd "$root" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1) > build/linux/initramfs.cpio.gz
+args=(-m 512M -no-reboot -display none -serial stdio -accel tcg -cpu qemu64
+      -kernel "$kernel" -initrd build/linux/initramfs.cpio.gz)
+append="console=ttyS0 quiet panic=-1"
+if [ "$icount" = 1 ]; then
+  args+=(-icount shift=0,sleep=off)
+  append="$append bench_mode=tcg-icount"
+fi
+echo "linux-guest: booting $(basename "$kernel") under $( [ "$icount" = 1 ] && echo tcg-icount || echo tcg )..." >&2
+log=build/linux/guest-$([ "$icount" = 1 ] && echo icount || echo wall).log
+timeout -k 5 "${LINUX_TIMEOUT:-900}" qemu-system-x86_64 "${args[@]}" -append "$append" < /dev/null > "$log" 2>&1
+grep -q LINUX-GUEST-DONE "$log" || { echo "linux-guest: the guest did not finish; see $log" >&2; exit 1; }
+if [ -n "$out" ]; then tr -d '\r' < "$log" | grep '^BENCH' > "$out"; else tr -d '\r' < "$log" | grep '^BENCH'; fi
