@@ -21,7 +21,7 @@ if [ ! -s "$res/ours.log" ]; then
 fi
 
 step "Linux on the host (native)"
-for p in page_transfer ipc_roundtrip; do gcc -O2 -Wall -Wextra -Werror -o build/$p compare-linux/$p.c || exit 1; done
+for p in page_transfer ipc_roundtrip blk_echo; do gcc -O2 -Wall -Wextra -Werror -o build/$p compare-linux/$p.c || exit 1; done
 {
   build/ipc_roundtrip --iters 20000
   build/ipc_roundtrip --iters 20000 --via eventfd
@@ -46,7 +46,7 @@ awk -v csv="$res/compare.csv" -v md="$res/compare.md" '
   function ratio(a, b) { return (a == "-" || b == "-" || b + 0 == 0) ? "-" : sprintf("%.1f", a / b) }
   /^BENCH/ {
     name = field($0, "name"); size = field($0, "size"); pages = size / 4096
-    if (field($0, "frame") == "2m" || field($0, "variant") == "eventfd") next
+    if (field($0, "frame") == "2m" || field($0, "variant") == "eventfd" || field($0, "variant") == "gift") next
     k = name " " size
     if (!(k in seen)) { seen[k] = 1; keys[++n] = k }
     per = (name == "ipc_roundtrip" || name == "blk_echo") ? 1 : pages

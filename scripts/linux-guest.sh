@@ -21,8 +21,15 @@ kernel=$(ls build/linux/boot/vmlinuz-* 2>/dev/null | head -1)
 root=build/linux/initramfs
 rm -rf "$root" && mkdir -p "$root"/{bin,proc,sys,dev,tmp}
 cp /bin/busybox "$root/bin/busybox"
-for t in sh mount poweroff cat echo grep; do ln -sf busybox "$root/bin/$t"; done
-for p in page_transfer ipc_roundtrip; do
+for t in sh mount poweroff cat echo grep insmod sync; do ln -sf busybox "$root/bin/$t"; done
+# The virtio drivers are modules in Debian's kernel.
+mods=$(ls -d build/linux/lib/modules/*/kernel/drivers | head -1)
+mkdir -p "$root/lib/modules"
+for m in virtio/virtio virtio/virtio_ring virtio/virtio_pci_modern_dev virtio/virtio_pci_legacy_dev \
+         virtio/virtio_pci block/virtio_blk; do
+  cp "$mods/$m.ko" "$root/lib/modules/"
+done
+for p in page_transfer ipc_roundtrip blk_echo; do
   gcc -O2 -static -o "$root/bin/$p" "compare-linux/$p.c" || exit 1
 done
 cat > "$root/init" <<'INIT'
@@ -32,6 +39,9 @@ mount -t devtmpfs dev /dev 2>/dev/null
 mode=tcg; tsc=""
 grep -q bench_mode=tcg-icount /proc/cmdline && { mode=tcg-icount; tsc=--tsc; }
 export BENCH_ACCEL=$mode
+for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk; do  # dependency order
+  insmod /lib/modules/$m.ko
+done
 ipc_roundtrip --iters 20000 $tsc
 ipc_roundtrip --iters 20000 --via eventfd $tsc
 for mode_ in touch sum devnull copy; do
@@ -40,13 +50,23 @@ for mode_ in touch sum devnull copy; do
     page_transfer --size $size --iters $iters --mode $mode_ $tsc
   done
 done
+if [ $mode = tcg ] && [ -b /dev/vda ] && [ -b /dev/vdb ]; then
+  for size in 4096 16384 65536 262144 1048576; do
+    blk_echo --in /dev/vda --out /dev/vdb --size $size
+  done
+fi
 echo LINUX-GUEST-DONE
 poweroff -f
 INIT
 chmod +x "$root/init"
 (cd "$root" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1) > build/linux/initramfs.cpio.gz
+# The same two disks as our block echo benchmark: 16 MiB, modern virtio-blk.
+head -c 16777216 /dev/urandom > build/linux/disk0.img
+rm -f build/linux/disk1.img && truncate -s 16M build/linux/disk1.img
 args=(-m 512M -no-reboot -display none -serial stdio -accel tcg -cpu qemu64
-      -kernel "$kernel" -initrd build/linux/initramfs.cpio.gz)
+      -kernel "$kernel" -initrd build/linux/initramfs.cpio.gz
+      -drive file=build/linux/disk0.img,if=none,id=d0,format=raw -device virtio-blk-pci,drive=d0,disable-legacy=on
+      -drive file=build/linux/disk1.img,if=none,id=d1,format=raw -device virtio-blk-pci,drive=d1,disable-legacy=on)
 append="console=ttyS0 quiet panic=-1"
 if [ "$icount" = 1 ]; then
   args+=(-icount shift=0,sleep=off)

@@ -85,11 +85,36 @@ static void a_confused_device_is_refused(void **state) {
   assert_int_equal(q.num_free, VIRTQ_SIZE);
 }
 
+static void an_indirect_request_takes_one_entry(void **state) {
+  (void)state;
+  static struct virtq_desc table[10];
+  struct virtq_buf bufs[10];
+  for (int i = 0; i < 10; i++)
+    bufs[i] = (struct virtq_buf){0x1000ull * (u64)(i + 1), 512, i > 0};
+  int h = virtq_add_indirect(&q, table, 0x77000, bufs, 10);
+  assert_true(h >= 0);
+  assert_int_equal(q.num_free, VIRTQ_SIZE - 1);
+  assert_int_equal(q.desc[h].flags, VIRTQ_DESC_F_INDIRECT);
+  assert_int_equal(q.desc[h].addr, 0x77000);
+  assert_int_equal(q.desc[h].len, 10 * sizeof(struct virtq_desc));
+  assert_int_equal(table[0].flags, VIRTQ_DESC_F_NEXT);
+  assert_int_equal(table[0].next, 1);
+  assert_int_equal(table[9].flags, VIRTQ_DESC_F_WRITE);
+  device_complete(0, 4608);
+  u32 len;
+  assert_int_equal(virtq_get(&q, &len), h);
+  assert_int_equal(q.num_free, VIRTQ_SIZE);
+  for (int i = 0; i < VIRTQ_SIZE; i++) /* a full ring of them, then no more */
+    assert_true(virtq_add_indirect(&q, table, 0x77000, bufs, 3) >= 0);
+  assert_int_equal(virtq_add_indirect(&q, table, 0x77000, bufs, 3), -1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(chains_are_posted_and_harvested, setup),
       cmocka_unit_test_setup(a_full_queue_refuses_and_recovers, setup),
       cmocka_unit_test_setup(a_confused_device_is_refused, setup),
+      cmocka_unit_test_setup(an_indirect_request_takes_one_entry, setup),
   };
   return cmocka_run_group_tests_name("virtq", tests, NULL, NULL);
 }

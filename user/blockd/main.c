@@ -26,6 +26,12 @@ static struct blk_counters total;
 static struct env env;
 static struct ipc_buffer *buf;
 static struct req_hdr *hdrs;    /* one per descriptor head, in blockd's page */
+/* Each request's descriptors live in an indirect table of blockd's own,
+ * one per ring entry: TABLES_PER_PAGE to a pinned page. */
+#define TABLE_ENTRIES (BLK_CHAIN_FRAMES + 2)
+#define TABLES_PER_PAGE (PAGE_SIZE / (TABLE_ENTRIES * sizeof(struct virtq_desc)))
+static struct virtq_desc *tables[VIRTQ_SIZE];
+static u64 tables_phys[VIRTQ_SIZE];
 static volatile u8 *statuses;
 static u64 hdrs_phys;
 static cptr_t irq_ntfn;
@@ -46,7 +52,7 @@ static int found(const struct pci_dev *p, void *ctx) {
   struct disk *d = &disks[ndisks];
   long err = virtio_attach(pr->ve, p, &d->dev);
   if (!err)
-    err = virtio_negotiate(&d->dev, 0);
+    err = virtio_negotiate(&d->dev, 1ull << VIRTIO_F_INDIRECT_DESC);
   if (!err)
     err = virtio_queue(pr->ve, &d->dev, 0, &d->q);
   if (err) {
@@ -79,6 +85,26 @@ static long setup_irqs(void) {
   return err;
 }
 
+static long setup_tables(void) {
+  for (unsigned i = 0; i < VIRTQ_SIZE; i += TABLES_PER_PAGE) {
+    cptr_t f;
+    u64 va = env.next_vaddr;
+    long err = env_retype(&env, OBJ_FRAME_4K, 0, &f);
+    if (!err)
+      err = env_map(&env, env.vspace, f, va, MAP_WRITE);
+    struct sysret pin = sys_dma_pin(BI_SLOT_DMA, f);
+    if (err || pin.err)
+      return err ? err : pin.err;
+    env.next_vaddr += PAGE_SIZE;
+    for (unsigned k = 0; k < TABLES_PER_PAGE && i + k < VIRTQ_SIZE; k++) {
+      u64 off = k * TABLE_ENTRIES * sizeof(struct virtq_desc);
+      tables[i + k] = (struct virtq_desc *)(va + off);
+      tables_phys[i + k] = pin.val + off;
+    }
+  }
+  return ERR_OK;
+}
+
 static long setup(void) {
   struct virtio_env ve = {&env, BI_SLOT_IOPORTS, BLOCKD_DEVICE_UT, BI_SLOT_DMA, REGS_VA};
   struct probe pr = {&ve};
@@ -95,6 +121,8 @@ static long setup(void) {
     return err ? err : pin.err;
   env.next_vaddr += PAGE_SIZE;
   hdrs = (struct req_hdr *)va;
+  if ((err = setup_tables()))
+    return err;
   statuses = (volatile u8 *)(va + VIRTQ_SIZE * sizeof(struct req_hdr));
   hdrs_phys = pin.val;
   /* The upper tables of the session area are blockd's own (a fixed cost);
@@ -134,26 +162,22 @@ static unsigned complete(struct disk *d, unsigned n) {
   }
 }
 
-/* Posts one device request per frame: header, the frame, status. */
-static long post(struct disk *d, int write, u64 sector, u64 count, const u64 *phys, unsigned n) {
+/* One device request for `n` frames: header, the frames (scatter-gather,
+ * each straight from the client's page), status, in an indirect table so
+ * that it takes one ring entry. */
+static long post_chain(struct disk *d, int write, u64 sector, u64 count, const u64 *phys, unsigned n) {
+  struct virtq_buf chain[BLK_CHAIN_FRAMES + 2];
+  int head = d->q.free_head; /* the head descriptor indexes the header slot */
+  hdrs[head] = (struct req_hdr){write ? BLK_T_OUT : BLK_T_IN, 0, sector};
+  statuses[head] = 0xff;
+  chain[0] = (struct virtq_buf){hdrs_phys + (u64)head * sizeof(struct req_hdr), sizeof(struct req_hdr), 0};
   for (unsigned i = 0; i < n; i++) {
-    u64 first = sector + (u64)i * BLK_SECTORS_PER_FRAME;
     u64 left = count - (u64)i * BLK_SECTORS_PER_FRAME;
     u32 bytes = (u32)((left < BLK_SECTORS_PER_FRAME ? left : BLK_SECTORS_PER_FRAME) * BLK_SECTOR);
-    /* The chain's head descriptor indexes this request's header slot. */
-    int head = d->q.free_head;
-    hdrs[head] = (struct req_hdr){write ? BLK_T_OUT : BLK_T_IN, 0, first};
-    statuses[head] = 0xff;
-    struct virtq_buf chain[3] = {
-        {hdrs_phys + (u64)head * sizeof(struct req_hdr), sizeof(struct req_hdr), 0},
-        {phys[i], bytes, !write},
-        {hdrs_phys + VIRTQ_SIZE * sizeof(struct req_hdr) + (u64)head, 1, 1},
-    };
-    if (virtq_add(&d->q, chain, 3) != head)
-      return ERR_BAD_STATE;
+    chain[1 + i] = (struct virtq_buf){phys[i], bytes, !write};
   }
-  virtio_kick(&d->dev, 0);
-  return ERR_OK;
+  chain[1 + n] = (struct virtq_buf){hdrs_phys + VIRTQ_SIZE * sizeof(struct req_hdr) + (u64)head, 1, 1};
+  return virtq_add_indirect(&d->q, tables[head], tables_phys[head], chain, n + 2) == head ? ERR_OK : ERR_BAD_STATE;
 }
 
 /* A session lives while its donation does: a client that dies (or revokes
@@ -214,15 +238,21 @@ static long check_io(struct session *s, u64 info, u64 sector, u64 *count, u64 *p
   return ERR_OK;
 }
 
-/* Up to BLK_IN_FLIGHT device requests at a time, one per frame. */
+/* The frames go out as device requests of up to BLK_CHAIN_FRAMES frames,
+ * BLK_IN_FLIGHT of them at a time. */
 static unsigned run_io(struct disk *d, int write, u64 sector, u64 count, const u64 *phys, u64 n) {
   unsigned failed = 0;
-  for (u64 i = 0; i < n; i += BLK_IN_FLIGHT) {
-    u64 k = n - i < BLK_IN_FLIGHT ? n - i : BLK_IN_FLIGHT;
-    u64 first = sector + i * BLK_SECTORS_PER_FRAME, left = count - i * BLK_SECTORS_PER_FRAME;
-    if (post(d, write, first, left, phys + i, (unsigned)k))
-      return failed + (unsigned)(n - i);
-    failed += complete(d, (unsigned)k);
+  for (u64 i = 0; i < n;) {
+    unsigned chains = 0;
+    for (; i < n && chains < BLK_IN_FLIGHT; chains++) {
+      u64 k = n - i < BLK_CHAIN_FRAMES ? n - i : BLK_CHAIN_FRAMES;
+      if (post_chain(d, write, sector + i * BLK_SECTORS_PER_FRAME, count - i * BLK_SECTORS_PER_FRAME,
+                     phys + i, (unsigned)k))
+        return failed + (unsigned)(n - i);
+      i += k;
+    }
+    virtio_kick(&d->dev, 0);
+    failed += complete(d, chains);
   }
   return failed;
 }

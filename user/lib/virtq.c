@@ -26,25 +26,51 @@ void virtq_init(struct virtq *q, void *page, u64 phys) {
     q->posted[w] = 0;
 }
 
-int virtq_add(struct virtq *q, const struct virtq_buf *bufs, unsigned n) {
-  if (n == 0 || n > q->num_free)
-    return -1;
-  u16 head = q->free_head, d = head;
-  for (unsigned i = 0; i < n; i++) {
-    struct virtq_desc *desc = &q->desc[d];
-    desc->addr = bufs[i].addr;
-    desc->len = bufs[i].len;
-    desc->flags = (u16)((i + 1 < n ? VIRTQ_DESC_F_NEXT : 0) | (bufs[i].device_writes ? VIRTQ_DESC_F_WRITE : 0));
-    if (i + 1 < n)
-      d = desc->next;
-  }
-  q->free_head = q->desc[d].next;
-  q->num_free = (u16)(q->num_free - n);
+static void fill(struct virtq_desc *d, const struct virtq_buf *b, int last, u16 next) {
+  d->addr = b->addr;
+  d->len = b->len;
+  d->flags = (u16)((last ? 0 : VIRTQ_DESC_F_NEXT) | (b->device_writes ? VIRTQ_DESC_F_WRITE : 0));
+  d->next = next;
+}
+
+static void publish(struct virtq *q, u16 head) {
   q->posted[head / 64] |= 1ull << (head % 64);
   q->avail->ring[q->avail->idx % VIRTQ_SIZE] = head;
   barrier(); /* the descriptors before the index the device reads */
   q->avail->idx++;
   barrier();
+}
+
+int virtq_add_indirect(struct virtq *q, struct virtq_desc *table, u64 table_phys, const struct virtq_buf *bufs,
+                       unsigned n) {
+  if (n == 0 || q->num_free == 0)
+    return -1;
+  for (unsigned i = 0; i < n; i++)
+    fill(&table[i], &bufs[i], i + 1 == n, (u16)(i + 1));
+  u16 head = q->free_head;
+  struct virtq_desc *d = &q->desc[head];
+  q->free_head = d->next;
+  q->num_free--;
+  d->addr = table_phys;
+  d->len = n * (u32)sizeof(struct virtq_desc);
+  d->flags = VIRTQ_DESC_F_INDIRECT;
+  publish(q, head);
+  return head;
+}
+
+int virtq_add(struct virtq *q, const struct virtq_buf *bufs, unsigned n) {
+  if (n == 0 || n > q->num_free)
+    return -1;
+  u16 head = q->free_head, d = head;
+  for (unsigned i = 0; i < n; i++) {
+    u16 next = q->desc[d].next;
+    fill(&q->desc[d], &bufs[i], i + 1 == n, next);
+    if (i + 1 < n)
+      d = next;
+  }
+  q->free_head = q->desc[d].next;
+  q->num_free = (u16)(q->num_free - n);
+  publish(q, head);
   return head;
 }
 

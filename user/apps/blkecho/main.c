@@ -96,9 +96,8 @@ static long benchmark(cptr_t in, cptr_t out, u64 sectors) {
     if (err)
       return err;
     u64 ops = span / (sizes[i] * BLK_SECTORS_PER_FRAME), kbps = ns ? span * BLK_SECTOR * 1000000ull / ns : 0;
-    printf("BENCH name=blk_echo size=%llu ops=%llu instr=- ns=%llu mbps=%llu.%03llu accel=guest in_flight=%llu\n",
-           sizes[i] * PAGE_SIZE, ops, ns / ops, kbps / 1000, kbps % 1000,
-           sizes[i] < BLK_IN_FLIGHT ? sizes[i] : (u64)BLK_IN_FLIGHT);
+    printf("BENCH name=blk_echo size=%llu ops=%llu instr=- ns=%llu mbps=%llu.%03llu accel=guest\n",
+           sizes[i] * PAGE_SIZE, ops, ns / ops, kbps / 1000, kbps % 1000);
   }
   return ERR_OK;
 }

@@ -12,6 +12,8 @@
 #define VIRTQ_SIZE 128
 #define VIRTQ_DESC_F_NEXT 1
 #define VIRTQ_DESC_F_WRITE 2
+#define VIRTQ_DESC_F_INDIRECT 4
+#define VIRTIO_F_INDIRECT_DESC 28
 
 struct virtq_desc {
   u64 addr;
@@ -65,6 +67,12 @@ void virtq_init(struct virtq *q, void *page, u64 phys);
 /* Posts a chain of n buffers; returns its head descriptor, or -1 when the
  * queue has fewer than n free descriptors (nothing is posted then). */
 int virtq_add(struct virtq *q, const struct virtq_buf *bufs, unsigned n);
+/* Posts one descriptor that points at an indirect table of n descriptors
+ * (in driver memory at `table`, physical address `table_phys`), filled from
+ * bufs: a request of any number of segments takes one ring entry. Returns
+ * the head, or -1 when the ring is full. */
+int virtq_add_indirect(struct virtq *q, struct virtq_desc *table, u64 table_phys, const struct virtq_buf *bufs,
+                       unsigned n);
 /* The next completed chain: returns its head (and the bytes written in
  * *len) and frees its descriptors, or -1 when there is none. A head the
  * device reports that is out of range or not posted is refused (-2). */
