@@ -30,7 +30,7 @@ blockd_SRC := $(wildcard user/blockd/*.c)
 blkecho_SRC := $(wildcard user/apps/blkecho/*.c)
 blktest_SRC := $(wildcard user/apps/blktest/*.c)
 
-.PHONY: all iso clean test host-test guest-test demo demo-blk qemu qemu-gdb deps bench compare
+.PHONY: all iso clean test host-test guest-test demo demo-blk qemu qemu-gdb deps bench compare compare-linux
 all: $(B)/kernel.iso
 
 $(B)/k/%.S.o: %.S
@@ -131,6 +131,16 @@ bench: deps
 compare: deps
 	$(MAKE) $(B)/bench.iso $(B)/blk.iso
 	bench/compare.sh
+
+# The Linux harness alone, dynamic and static, in build/compare-linux/.
+HARNESS := page_transfer ipc_roundtrip blk_echo udp_echo
+compare-linux: $(foreach h,$(HARNESS),$(B)/compare-linux/$(h) $(B)/compare-linux/$(h)-static)
+$(B)/compare-linux/%: compare-linux/%.c compare-linux/common.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+$(B)/compare-linux/%-static: compare-linux/%.c compare-linux/common.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -static -o $@ $<
 
 qemu: $(B)/kernel.iso
 	ACCEL=$(ACCEL) scripts/run-qemu.sh --interactive $(B)/kernel.iso

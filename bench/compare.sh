@@ -82,5 +82,7 @@ compare: instructions are per 4 KiB page (per round trip for ipc_roundtrip), cou
 compare: under -icount shift=0,sleep=off; a rep-prefixed instruction counts once per iteration.
 compare: our page_transfer op is one gift (the batch moves A->B or B->A); Linux's is one vmsplice(GIFT)
 compare: of freshly mapped pages plus read() in B. page_transfer_devnull: B never sees the data.
-compare: tables in bench/results/compare.md and compare.csv
+compare: tables in bench/results/compare.md and compare.csv, plots in bench/results/*.png
 NOTE
+step "plots"
+bench/plot.sh >&2 || echo "compare: no plots (gnuplot missing?)" >&2

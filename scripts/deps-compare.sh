@@ -5,7 +5,7 @@
 set -euo pipefail
 "$(dirname "$0")/deps.sh"
 need=()
-for p in busybox-static libc6-dev; do
+for p in busybox-static libc6-dev gnuplot-nox; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
