@@ -38,12 +38,6 @@ static void fail(const char *what) {
   exit(1);
 }
 
-static uint64_t rdtsc(void) {
-  uint32_t lo, hi;
-  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-  return ((uint64_t)hi << 32) | lo;
-}
-
 int main(int argc, char **argv) {
   const char *in = 0, *out = 0;
   uint64_t size = 65536;
@@ -91,7 +85,9 @@ int main(int argc, char **argv) {
   int p[2];
   if (gift && (pipe(p) || fcntl(p[1], F_SETPIPE_SZ, size < 1048576 ? (int)(size < 65536 ? 65536 : size) : 1048576) < 0))
     fail("pipe");
-  uint64_t t0 = now_ns(), c0 = rdtsc();
+  struct meter mt;
+  meter_open(&mt, use_tsc);
+  meter_start(&mt);
   for (uint64_t off = 0; off < total; off += size) {
     if (pread(fi, buf, size, (off_t)off) != (ssize_t)size)
       fail("read");
@@ -116,8 +112,9 @@ int main(int argc, char **argv) {
     }
   }
   fsync(fo);
-  uint64_t ns = now_ns() - t0, ops = total / size;
-  bench_line("blk_echo", size, ops, use_tsc ? (long long)(rdtsc() - c0) : -1, ns, accel_name(),
+  long long instr;
+  uint64_t ns = meter_stop(&mt, &instr), ops = total / size;
+  bench_line("blk_echo", size, ops, instr, ns, accel_name(),
              gift ? "variant=gift" : "variant=o_direct");
   return 0;
 }

@@ -45,6 +45,37 @@ static inline long long instr_read(int fd) {
   return v;
 }
 
+static inline uint64_t rdtsc(void) {
+  uint32_t lo, hi;
+  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  return ((uint64_t)hi << 32) | lo;
+}
+
+/* Time and instructions of a measured stretch: instructions from the
+ * hardware counter, or with `tsc` from rdtsc (exact under QEMU -icount). */
+struct meter {
+  int tsc, fd;
+  uint64_t t0, c0;
+  long long i0;
+};
+
+static inline void meter_open(struct meter *m, int tsc) {
+  *m = (struct meter){.tsc = tsc, .fd = tsc ? -1 : instr_open()};
+}
+
+static inline void meter_start(struct meter *m) {
+  m->t0 = now_ns();
+  m->c0 = m->tsc ? rdtsc() : 0;
+  m->i0 = instr_read(m->fd);
+}
+
+/* Nanoseconds since meter_start; instructions in *instr (-1: unknown). */
+static inline uint64_t meter_stop(struct meter *m, long long *instr) {
+  uint64_t ns = now_ns() - m->t0;
+  *instr = m->tsc ? (long long)(rdtsc() - m->c0) : (m->fd >= 0 ? instr_read(m->fd) - m->i0 : -1);
+  return ns;
+}
+
 static inline void bench_line(const char *name, uint64_t size, uint64_t ops, long long instr, uint64_t ns,
                               const char *accel, const char *extra) {
   double mbps = ns ? (double)size * (double)ops * 1000.0 / (double)ns : 0;

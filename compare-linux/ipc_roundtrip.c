@@ -17,12 +17,6 @@ static void usage(FILE *f) {
           prog);
 }
 
-static uint64_t rdtsc(void) {
-  uint32_t lo, hi;
-  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-  return ((uint64_t)hi << 32) | lo;
-}
-
 static void xfer(int out, int in, uint64_t *v) {
   if (write(out, v, 8) != 8 || read(in, v, 8) != 8) {
     perror(prog);
@@ -79,20 +73,16 @@ int main(int argc, char **argv) {
     }
     exit(0);
   }
-  int counter = use_tsc ? -1 : instr_open();
-  uint64_t t0 = 0, c0 = 0;
-  long long i0 = 0;
+  struct meter mt;
+  meter_open(&mt, use_tsc);
   for (uint64_t i = 0; i < iters + warm; i++) {
-    if (i == warm) {
-      t0 = now_ns();
-      c0 = use_tsc ? rdtsc() : 0;
-      i0 = instr_read(counter);
-    }
+    if (i == warm)
+      meter_start(&mt);
     uint64_t v = i + 1;
     xfer(to_b[1], to_a[0], &v);
   }
-  uint64_t ns = now_ns() - t0;
-  long long instr = use_tsc ? (long long)(rdtsc() - c0) : (counter >= 0 ? instr_read(counter) - i0 : -1);
+  long long instr;
+  uint64_t ns = meter_stop(&mt, &instr);
   waitpid(b, 0, 0);
   bench_line("ipc_roundtrip", 8, iters, instr, ns, accel_name(), use_eventfd ? "variant=eventfd" : "variant=pipe");
   return 0;

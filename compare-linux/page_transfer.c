@@ -46,12 +46,6 @@ static void die(const char *what) {
   exit(1);
 }
 
-static uint64_t rdtsc(void) {
-  uint32_t lo, hi;
-  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-  return ((uint64_t)hi << 32) | lo;
-}
-
 static volatile uint64_t sink;
 
 static void touch(const char *p, size_t size, int sum) {
@@ -197,22 +191,18 @@ int main(int argc, char **argv) {
     die("fork");
   if (b == 0)
     receiver(m, data[0], ack[1], size, iters + warm, shared);
-  int counter = use_tsc ? -1 : instr_open();
-  uint64_t t0 = 0, c0 = 0;
-  long long i0 = 0;
+  struct meter mt;
+  meter_open(&mt, use_tsc);
   for (uint64_t i = 0; i < iters + warm; i++) {
-    if (i == warm) {
-      t0 = now_ns();
-      c0 = use_tsc ? rdtsc() : 0;
-      i0 = instr_read(counter);
-    }
+    if (i == warm)
+      meter_start(&mt);
     send_one(m, data[1], size, huge, shared);
     char c;
     if (read(ack[0], &c, 1) != 1)
       die("read ack");
   }
-  uint64_t ns = now_ns() - t0;
-  long long instr = use_tsc ? (long long)(rdtsc() - c0) : (counter >= 0 ? instr_read(counter) - i0 : -1);
+  long long instr;
+  uint64_t ns = meter_stop(&mt, &instr);
   waitpid(b, 0, 0);
   char extra[96];
   snprintf(extra, sizeof(extra), "pages=%zu%s%s", size / PAGE, huge ? " frame=2m" : "",

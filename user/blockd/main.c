@@ -87,19 +87,14 @@ static long setup_irqs(void) {
 
 static long setup_tables(void) {
   for (unsigned i = 0; i < VIRTQ_SIZE; i += TABLES_PER_PAGE) {
-    cptr_t f;
-    u64 va = env.next_vaddr;
-    long err = env_retype(&env, OBJ_FRAME_4K, 0, &f);
-    if (!err)
-      err = env_map(&env, env.vspace, f, va, MAP_WRITE);
-    struct sysret pin = sys_dma_pin(BI_SLOT_DMA, f);
-    if (err || pin.err)
-      return err ? err : pin.err;
-    env.next_vaddr += PAGE_SIZE;
+    u64 va, phys;
+    long err = env_pinned_page(&env, BI_SLOT_DMA, &va, &phys);
+    if (err)
+      return err;
     for (unsigned k = 0; k < TABLES_PER_PAGE && i + k < VIRTQ_SIZE; k++) {
       u64 off = k * TABLE_ENTRIES * sizeof(struct virtq_desc);
       tables[i + k] = (struct virtq_desc *)(va + off);
-      tables_phys[i + k] = pin.val + off;
+      tables_phys[i + k] = phys + off;
     }
   }
   return ERR_OK;
@@ -111,20 +106,14 @@ static long setup(void) {
   pci_scan(BI_SLOT_IOPORTS, found, &pr);
   if (!ndisks)
     return ERR_RANGE;
-  cptr_t f;
-  u64 va = env.next_vaddr;
-  long err = env_retype(&env, OBJ_FRAME_4K, 0, &f);
-  if (!err)
-    err = env_map(&env, env.vspace, f, va, MAP_WRITE);
-  struct sysret pin = sys_dma_pin(BI_SLOT_DMA, f);
-  if (err || pin.err)
-    return err ? err : pin.err;
-  env.next_vaddr += PAGE_SIZE;
+  u64 va;
+  long err = env_pinned_page(&env, BI_SLOT_DMA, &va, &hdrs_phys);
+  if (err)
+    return err;
   hdrs = (struct req_hdr *)va;
   if ((err = setup_tables()))
     return err;
   statuses = (volatile u8 *)(va + VIRTQ_SIZE * sizeof(struct req_hdr));
-  hdrs_phys = pin.val;
   /* The upper tables of the session area are blockd's own (a fixed cost);
    * each session brings its page table. */
   cptr_t pdpt, pd;
@@ -428,14 +417,7 @@ int main(void) {
   env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
                      .next_slot = SESSION_SLOTS + 3 * BLOCKD_MAX_SESSIONS, .end_slot = 4096,
                      .next_vaddr = 0x0000200000000000ull};
-  cptr_t f;
-  long err = env_retype(&env, OBJ_FRAME_4K, 0, &f);
-  if (!err)
-    err = env_map(&env, env.vspace, f, env.next_vaddr, MAP_WRITE);
-  if (!err)
-    err = sys_tcb_set_ipc_buffer(BI_SLOT_TCB, f);
-  buf = (struct ipc_buffer *)env.next_vaddr;
-  env.next_vaddr += PAGE_SIZE;
+  long err = env_ipc_buffer(&env, BI_SLOT_TCB, &buf);
   if (!err)
     err = setup();
   if (err) {

@@ -70,3 +70,33 @@ long env_prepare_tables(struct env *e, cptr_t vspace, u64 va, u64 size) {
   }
   return err;
 }
+
+long env_page(struct env *e, u64 *va, cptr_t *frame) {
+  *va = e->next_vaddr;
+  long err = env_retype(e, OBJ_FRAME_4K, 0, frame);
+  if (!err)
+    err = env_map(e, e->vspace, *frame, *va, MAP_WRITE);
+  if (!err)
+    e->next_vaddr += PAGE_SIZE;
+  return err;
+}
+
+long env_pinned_page(struct env *e, cptr_t dma, u64 *va, u64 *phys) {
+  cptr_t f;
+  long err = env_page(e, va, &f);
+  if (err)
+    return err;
+  struct sysret pin = sys_dma_pin(dma, f);
+  *phys = pin.val;
+  return pin.err;
+}
+
+long env_ipc_buffer(struct env *e, cptr_t tcb, struct ipc_buffer **buf) {
+  u64 va;
+  cptr_t f;
+  long err = env_page(e, &va, &f);
+  if (!err)
+    err = sys_tcb_set_ipc_buffer(tcb, f);
+  *buf = (struct ipc_buffer *)va;
+  return err;
+}

@@ -99,25 +99,18 @@ long virtio_negotiate(struct virtio_dev *d, u64 extra) {
 }
 
 long virtio_queue(struct virtio_env *ve, struct virtio_dev *d, u16 index, struct virtq *q) {
-  cptr_t f;
-  u64 va = ve->e->next_vaddr;
-  long err = env_retype(ve->e, OBJ_FRAME_4K, 0, &f);
-  if (!err)
-    err = env_map(ve->e, ve->e->vspace, f, va, MAP_WRITE);
+  u64 va, phys;
+  long err = env_pinned_page(ve->e, ve->dma, &va, &phys);
   if (err)
     return err;
-  ve->e->next_vaddr += PAGE_SIZE;
-  struct sysret pin = sys_dma_pin(ve->dma, f);
-  if (pin.err)
-    return pin.err;
   d->common->queue_select = index;
   if (d->common->queue_size < VIRTQ_SIZE)
     return ERR_RANGE;
   d->common->queue_size = VIRTQ_SIZE;
-  virtq_init(q, (void *)va, pin.val);
-  d->common->queue_desc = pin.val + VIRTQ_DESC_OFF;
-  d->common->queue_driver = pin.val + VIRTQ_AVAIL_OFF;
-  d->common->queue_device = pin.val + VIRTQ_USED_OFF;
+  virtq_init(q, (void *)va, phys);
+  d->common->queue_desc = phys + VIRTQ_DESC_OFF;
+  d->common->queue_driver = phys + VIRTQ_AVAIL_OFF;
+  d->common->queue_device = phys + VIRTQ_USED_OFF;
   d->common->queue_msix_vector = 0xffff;
   d->common->queue_enable = 1;
   return ERR_OK;

@@ -23,25 +23,12 @@ void bench_write_words(u64 va, u64 pages) {
     *(volatile u64 *)(va + p * PAGE_SIZE) = p + 1;
 }
 
-static long ipc_buffer(struct env *e, struct ipc_buffer **out) {
-  cptr_t f;
-  u64 va = e->next_vaddr;
-  long err = env_retype(e, OBJ_FRAME_4K, 0, &f);
-  if (!err)
-    err = env_map(e, e->vspace, f, va, MAP_WRITE);
-  if (!err)
-    err = sys_tcb_set_ipc_buffer(BI_SLOT_TCB, f);
-  e->next_vaddr += PAGE_SIZE;
-  *out = (struct ipc_buffer *)va;
-  return err;
-}
-
 int main(u64 role) {
   struct env e = {.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
                   .next_slot = BENCH_GIFT_SLOTS + BENCH_MAX_PAGES, .end_slot = 4096,
                   .next_vaddr = 0x0000200000000000ull};
   struct ipc_buffer *buf;
-  long err = ipc_buffer(&e, &buf);
+  long err = env_ipc_buffer(&e, BI_SLOT_TCB, &buf);
   if (err) {
     printf("bench: no IPC buffer: %s\n", err_name(err));
     return 1;

@@ -16,21 +16,6 @@
 static struct env env;
 static struct ipc_buffer *buf;
 
-static long open_disk(u32 disk, cptr_t *session) {
-  cptr_t donation = env_slot(&env);
-  *session = env_slot(&env);
-  long err = sys_retype(env.untyped, OBJ_UNTYPED, BLK_DONATION_BITS, env.cnode, donation, 1, 0);
-  if (err)
-    return err;
-  buf->caps[0] = donation;
-  buf->recv_cnode = env.cnode;
-  buf->recv_slot = *session;
-  buf->recv_count = 1;
-  buf->recv_window = 0;
-  struct msg_regs r = sys_call(BLOCKD_EP, msg_info(BLK_OPEN, 1, 1, 0), disk, 0, 0, 0);
-  return r.err ? r.err : (long)r.w[0];
-}
-
 static long info(cptr_t session, u64 *sectors) {
   struct msg_regs r = sys_call(session, msg_info(BLK_INFO, 0, 0, 0), 0, 0, 0, 0);
   *sectors = r.w[1];
@@ -53,14 +38,7 @@ static long io(cptr_t session, u32 op, u64 sector, u64 count, u64 n) {
 }
 
 static long setup(void) {
-  cptr_t f;
-  long err = env_retype(&env, OBJ_FRAME_4K, 0, &f);
-  if (!err)
-    err = env_map(&env, env.vspace, f, env.next_vaddr, MAP_WRITE);
-  if (!err)
-    err = sys_tcb_set_ipc_buffer(BI_SLOT_TCB, f);
-  buf = (struct ipc_buffer *)env.next_vaddr;
-  env.next_vaddr += PAGE_SIZE;
+  long err = env_ipc_buffer(&env, BI_SLOT_TCB, &buf);
   if (!err)
     err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, FRAME_SLOT, FRAMES, 0);
   if (!err)
@@ -116,7 +94,7 @@ int main(void) {
   long err;
   if ((err = setup()))
     return fail("setup", err);
-  if ((err = open_disk(0, &in)) || (err = open_disk(1, &out)))
+  if ((err = blk_open(&env, buf, BLOCKD_EP, 0, &in)) || (err = blk_open(&env, buf, BLOCKD_EP, 1, &out)))
     return fail("opening the disks", err);
   if ((err = info(in, &sectors)) || (err = info(out, &out_sectors)))
     return fail("asking the disk sizes", err);
@@ -131,10 +109,8 @@ int main(void) {
          sectors * BLK_SECTOR, ns / 1000000, kbps / 1000, kbps % 1000);
   if ((err = benchmark(in, out, sectors))) /* after the copy: it leaves it as it was */
     return fail("the benchmark", err);
-  buf->recv_slot = env_slot(&env); /* the donation comes back here */
-  buf->recv_count = 1;
-  buf->recv_window = 0;
-  sys_call(in, msg_info(BLK_CLOSE, 0, 0, 0), 0, 0, 0, 0);
+  blk_close(&env, buf, in);
+  blk_close(&env, buf, out);
   sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, 0);
   return 0;
 }

@@ -42,27 +42,9 @@ static void expect_back(u64 n) { /* where frames come back */
     buf->gifts[i] = (u32)(FRAME_SLOT + i);
 }
 
-static long open_disk(u32 disk, cptr_t *session) {
-  cptr_t donation = env_slot(&env);
-  *session = env_slot(&env);
-  long err = sys_retype(env.untyped, OBJ_UNTYPED, BLK_DONATION_BITS, env.cnode, donation, 1, 0);
-  if (err)
-    return err;
-  buf->caps[0] = donation;
-  buf->recv_cnode = env.cnode;
-  buf->recv_slot = *session;
-  buf->recv_count = 1;
-  buf->recv_window = 0;
-  return call(BLOCKD_EP, BLK_OPEN, disk, 0, 1, 0).err;
-}
+static long open_disk(u32 disk, cptr_t *session) { return blk_open(&env, buf, BLOCKD_EP, disk, session); }
 
-static long close_session(cptr_t s) {
-  buf->recv_cnode = env.cnode;
-  buf->recv_slot = env_slot(&env);
-  buf->recv_count = 1;
-  buf->recv_window = 0;
-  return call(s, BLK_CLOSE, 0, 0, 0, 0).err;
-}
+static long close_session(cptr_t s) { return blk_close(&env, buf, s); }
 
 static int frames_home(u64 n) {
   struct cap_info ci;
@@ -191,14 +173,8 @@ static void sessions(cptr_t first) {
 int main(void) {
   env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
                      .next_slot = FRAME_SLOT + NFRAMES, .end_slot = 4096, .next_vaddr = 0x0000200000000000ull};
-  cptr_t f, a, b;
-  long err = env_retype(&env, OBJ_FRAME_4K, 0, &f);
-  if (!err)
-    err = env_map(&env, env.vspace, f, env.next_vaddr, MAP_WRITE);
-  if (!err)
-    err = sys_tcb_set_ipc_buffer(BI_SLOT_TCB, f);
-  buf = (struct ipc_buffer *)env.next_vaddr;
-  env.next_vaddr += PAGE_SIZE;
+  cptr_t a, b;
+  long err = env_ipc_buffer(&env, BI_SLOT_TCB, &buf);
   if (!err)
     err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, FRAME_SLOT, NFRAMES, 0);
   if (!err)

@@ -33,4 +33,14 @@ enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS 
  * w1 = requests of this session refused or failed, w2 = bytes of blockd's
  * own memory in use (it must not depend on the number of sessions). */
 
+/* Client side. */
+struct ipc_buffer;
+struct env;
+/* Donates an untyped of BLK_DONATION_BITS from e's memory and opens a
+ * session on `disk` through blockd's public endpoint; the session's
+ * endpoint lands in *session. */
+long blk_open(struct env *e, struct ipc_buffer *buf, cptr_t blockd, u32 disk, cptr_t *session);
+/* Closes a session; the donation comes back into a fresh slot. */
+long blk_close(struct env *e, struct ipc_buffer *buf, cptr_t session);
+
 #endif

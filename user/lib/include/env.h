@@ -5,6 +5,7 @@
 #define USER_ENV_H
 
 #include <sys.h>
+#include <abi/ipc.h>
 
 struct env {
   cptr_t cnode;     /* own root CNode */
@@ -26,6 +27,13 @@ long env_map(struct env *e, cptr_t vspace, cptr_t frame, u64 vaddr, u32 attr);
  * frames can later be mapped there without a table missing: what a
  * receiver provides under a gift window. */
 long env_prepare_tables(struct env *e, cptr_t vspace, u64 va, u64 size);
+/* One fresh zeroed frame mapped writable at the next free address: its
+ * address in *va and its slot in *frame. */
+long env_page(struct env *e, u64 *va, cptr_t *frame);
+/* The same, pinned for DMA through `dma`: its physical address in *phys. */
+long env_pinned_page(struct env *e, cptr_t dma, u64 *va, u64 *phys);
+/* A page of e's memory as the calling thread's IPC buffer. */
+long env_ipc_buffer(struct env *e, cptr_t tcb, struct ipc_buffer **buf);
 /* A fresh zeroed frame mapped writable at the next free address of e. */
 long env_alloc_pages(struct env *e, u64 pages, void **out);
 
