@@ -135,15 +135,9 @@ int ipc_recv(struct tcb *self, struct cte *epc, int can_block) {
   return IPC_BLOCKED;
 }
 
-int ipc_reply(struct tcb *self, u64 info) {
-  struct tcb *c = self->caller;
-  if (!c)
-    return ERR_NO_CALLER;
-  int err = msg_check(self, info);
-  if (err)
-    return err;
-  self->caller = 0;
-  c->callee = 0;
+/* Answer caller c, already unlinked from whoever it called. */
+static int reply_to(struct tcb *self, struct tcb *c, u64 info) {
+  int err;
   if (c->pending_fault) { /* the handler dealt with the fault: run again */
     c->pending_fault = 0;
     c->ipc_state = IPC_NONE;
@@ -156,6 +150,54 @@ int ipc_reply(struct tcb *self, u64 info) {
   ipc_wake(c, err);
   return err;
 }
+
+int ipc_reply(struct tcb *self, u64 info) {
+  struct tcb *c = self->caller;
+  if (!c)
+    return ERR_NO_CALLER;
+  int err = msg_check(self, info);
+  if (err)
+    return err;
+  self->caller = 0;
+  c->callee = 0;
+  return reply_to(self, c, info);
+}
+
+/* A REPLY capability has no parent and no copies: it leaves its slot alone. */
+static void clear_reply_slot(struct cte *s) {
+  *s = (struct cte){0};
+}
+
+int ipc_save_reply(struct tcb *self, struct cte *dest) {
+  struct tcb *c = self->caller;
+  if (!c)
+    return ERR_NO_CALLER;
+  self->caller = 0;
+  c->callee = 0;
+  struct cap cap = {.type = OBJ_REPLY, .rights = RIGHTS_ALL, .w1 = (u64)c};
+  cte_insert(dest, &cap, 0);
+  c->reply_cap = dest;
+  return ERR_OK;
+}
+
+int ipc_reply_saved(struct tcb *self, struct cte *reply, u64 info) {
+  int err = msg_check(self, info);
+  if (err)
+    return err;
+  struct tcb *c = (struct tcb *)reply->cap.w1;
+  c->reply_cap = 0;
+  clear_reply_slot(reply);
+  return reply_to(self, c, info);
+}
+
+void reply_cap_destroy(const struct cap *cap) {
+  struct tcb *c = (struct tcb *)cap->w1;
+  c->reply_cap = 0;
+  if (c->state == TCB_BLOCKED && c->ipc_state == IPC_REPLY)
+    ipc_wake(c, ERR_PEER_DIED);
+}
+
+void reply_cap_moved(struct cte *s) { ((struct tcb *)s->cap.w1)->reply_cap = s; }
 
 int ipc_send_fault(struct tcb *t) {
   struct cte *fep = &t->slots[TCB_SLOT_FAULT_EP];
@@ -196,6 +238,10 @@ void ipc_cancel(struct tcb *t) {
   if (t->callee) {
     t->callee->caller = 0;
     t->callee = 0;
+  }
+  if (t->reply_cap) { /* nobody waits for that answer any more */
+    clear_reply_slot(t->reply_cap);
+    t->reply_cap = 0;
   }
   if (t->state == TCB_BLOCKED)
     t->ctx.rax = ERR_CANCELLED;

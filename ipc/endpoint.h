@@ -13,6 +13,7 @@
 
 struct tcb;
 struct cte;
+struct cap;
 
 struct endpoint {
   struct tcb *head, *tail;
@@ -34,6 +35,14 @@ _Static_assert(sizeof(struct notification) <= 64, "notification object size");
 int ipc_send(struct tcb *self, struct cte *ep, u64 info, int call, int block);
 int ipc_recv(struct tcb *self, struct cte *ep, int block);
 int ipc_reply(struct tcb *self, u64 info);
+/* A server that cannot answer now keeps its caller's reply as a REPLY
+ * capability in an empty slot, and answers later through it, in any order.
+ * If the caller dies first the capability goes; if the capability is
+ * deleted first the caller wakes with PEER_DIED. */
+int ipc_save_reply(struct tcb *self, struct cte *dest);
+int ipc_reply_saved(struct tcb *self, struct cte *reply, u64 info);
+void reply_cap_destroy(const struct cap *c);
+void reply_cap_moved(struct cte *c);
 /* A fault in user mode: a call on the thread's fault endpoint, if any.
  * Returns 0 when there is no fault endpoint (the thread just stops). */
 int ipc_send_fault(struct tcb *t);

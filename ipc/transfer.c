@@ -66,7 +66,7 @@ static int check_caps(const struct tcb *snd, const struct msg *m, struct cte *de
     const struct cte *c = (const struct cte *)root->obj + caps[i];
     if (cte_empty(c))
       return ERR_EMPTY_SLOT;
-    if (c->cap.type == OBJ_PINNED_FRAME || (c->cap.flags & CAPF_PINNED))
+    if (c->cap.type == OBJ_PINNED_FRAME || c->cap.type == OBJ_REPLY || (c->cap.flags & CAPF_PINNED))
       return ERR_CANNOT_DERIVE;
     if (!cte_empty(&dest[i]))
       return ERR_RECV_SLOTS_FULL;

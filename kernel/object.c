@@ -66,6 +66,9 @@ void obj_destroy(const struct cap *cap) {
   case OBJ_IRQ_HANDLER:
     irq_handler_destroy(cap);
     break;
+  case OBJ_REPLY:
+    reply_cap_destroy(cap);
+    break;
   case OBJ_VSPACE:
   case OBJ_PDPT:
   case OBJ_PD:
@@ -85,4 +88,6 @@ void obj_cap_unbind(struct cte *slot) {
 void obj_cap_moved(struct cte *dst) {
   if (vs_cap_is_mapped(&dst->cap))
     vs_cap_moved(dst);
+  else if (dst->cap.type == OBJ_REPLY)
+    reply_cap_moved(dst);
 }

@@ -185,7 +185,7 @@ static int lookup_pair(struct call *c, struct cte **dst, struct cte **src) {
 static int derive(const struct cap *src, u64 rights, int mint, u64 badge, struct cap *out) {
   if (rights & ~(u64)RIGHTS_ALL)
     return ERR_RANGE;
-  if (src->type == OBJ_UNTYPED || src->type == OBJ_PINNED_FRAME)
+  if (src->type == OBJ_UNTYPED || src->type == OBJ_PINNED_FRAME || src->type == OBJ_REPLY)
     return ERR_CANNOT_DERIVE;
   if (src->flags & CAPF_PINNED)
     return ERR_PINNED;
@@ -479,6 +479,20 @@ static int sys_tcb_set_fault_endpoint(struct call *c) {
   return err;
 }
 
+static int sys_reply_save(struct call *c) {
+  struct cte *dest;
+  int err = lookup_in_cnode(c, c->ctx->rdi, c->ctx->rsi, RIGHT_WRITE, &dest);
+  if (err)
+    return err;
+  return cte_empty(dest) ? ipc_save_reply(c->self, dest) : ERR_SLOT_OCCUPIED;
+}
+
+static int sys_reply_to(struct call *c) {
+  struct cte *r;
+  int err = lookup_typed(c, c->ctx->rdi, OBJ_REPLY, RIGHT_WRITE, &r);
+  return err ? err : ipc_reply_saved(c->self, r, c->ctx->rsi);
+}
+
 /* ---- interrupts and DMA ---- */
 
 static int sys_irq_get(struct call *c) {
@@ -570,6 +584,8 @@ static int (*const handlers[SYS_COUNT])(struct call *) = {
     [SYS_IRQ_ACK] = sys_irq_ack,
     [SYS_DMA_PIN] = sys_dma_pin,
     [SYS_DMA_UNPIN] = sys_dma_unpin,
+    [SYS_REPLY_SAVE] = sys_reply_save,
+    [SYS_REPLY_TO] = sys_reply_to,
 };
 
 void syscall_dispatch(struct tcb *self, struct user_ctx *ctx) {

@@ -45,6 +45,7 @@ struct tcb {
   struct tcb *caller;     /* called us and waits for our reply */
   struct tcb *callee;     /* we wait for its reply */
   struct notification *bound;
+  struct cte *reply_cap;  /* a saved REPLY capability naming us, if any */
 };
 _Static_assert(sizeof(struct tcb) <= 1024, "TCB object size");
 

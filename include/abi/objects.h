@@ -20,9 +20,11 @@
   X(IRQ_CONTROL, 0)                                                            \
   X(IRQ_HANDLER, 0)                                                            \
   X(DMA, 0)                                                                    \
-  X(PINNED_FRAME, 0)
+  X(PINNED_FRAME, 0)                                                           \
+  X(REPLY, 0)
 
-/* PINNED_FRAME: what is left of a frame that was deleted while pinned for
+/* REPLY: a saved right to answer one caller (REPLY_SAVE, REPLY_TO).
+ * PINNED_FRAME: what is left of a frame that was deleted while pinned for
  * DMA; it keeps its memory from reuse until unpinned (see mm/dma.c). */
 enum abi_object_type {
 #define ABI_OBJ_ENUM(name, size) OBJ_##name,

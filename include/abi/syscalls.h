@@ -52,7 +52,9 @@
   X(IRQ_SET_NOTIFICATION, "irq_handler, ntfn, bits")                           \
   X(IRQ_ACK, "irq_handler")                                                    \
   X(DMA_PIN, "dma, frame -> physical address in rdx")                        \
-  X(DMA_UNPIN, "dma, frame")
+  X(DMA_UNPIN, "dma, frame")                                                  \
+  X(REPLY_SAVE, "cnode, slot: the current caller's reply becomes a REPLY capability") \
+  X(REPLY_TO, "reply, info, w0, w1, w2, w3: answer a saved caller")
 
 enum abi_syscall {
 #define ABI_SYS_ENUM(name, args) SYS_##name,

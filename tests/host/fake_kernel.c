@@ -57,3 +57,6 @@ void arch_load_kernel_root(void) { current_root = 0; }
 u64 *arch_kernel_root(void) { return fake_kernel_root; }
 
 void irq_handler_destroy(const struct cap *h) { (void)h; fake.irq_destroyed++; }
+
+void reply_cap_destroy(const struct cap *c) { (void)c; }
+void reply_cap_moved(struct cte *c) { (void)c; }

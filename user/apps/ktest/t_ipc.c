@@ -339,3 +339,65 @@ KTEST(irq_arrives_as_a_notification_bit) {
   rtc_read(0x0c);
   EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, h));
 }
+
+/* Saved replies: a server answers several callers in any order. */
+static volatile long res_err[2];
+static volatile u64 res_val[2];
+
+static void call_as(int i) {
+  res_err[i] = 1000;
+  struct msg_regs r = sys_call(ep_slot, msg_info(0, 1, 0, 0), (u64)i, 0, 0, 0);
+  res_val[i] = r.w[0];
+  res_err[i] = r.err;
+  done();
+}
+static void caller0(void) { call_as(0); }
+static void caller1(void) { call_as(1); }
+
+KTEST(saved_replies_answer_callers_in_any_order) {
+  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), c0, c1, r0 = env_slot(&t->e), r1 = env_slot(&t->e);
+  EXPECT(ep);
+  ep_slot = ep;
+  EXPECT_ERR(sys_reply_save(BI_SLOT_CNODE, r0), ERR_NO_CALLER);
+  EXPECT_OK(start_thread(t, caller0, &c0));
+  EXPECT_OK(start_thread(t, caller1, &c1));
+  struct msg_regs a = sys_recv(ep);
+  EXPECT_OK(a.err);
+  EXPECT_ERR(sys_reply_save(BI_SLOT_CNODE, BI_SLOT_TCB), ERR_SLOT_OCCUPIED);
+  EXPECT_OK(sys_reply_save(BI_SLOT_CNODE, r0));
+  struct msg_regs b = sys_recv(ep);
+  EXPECT_OK(b.err);
+  EXPECT_OK(sys_reply_save(BI_SLOT_CNODE, r1));
+  struct cap_info ci;
+  EXPECT(type_of(r0, &ci) == OBJ_REPLY);
+  cptr_t copy = env_slot(&t->e), moved = env_slot(&t->e);
+  EXPECT_ERR(sys_cnode_copy(BI_SLOT_CNODE, copy, BI_SLOT_CNODE, r0, RIGHTS_ALL), ERR_CANNOT_DERIVE);
+  EXPECT_OK(sys_cnode_move(BI_SLOT_CNODE, moved, BI_SLOT_CNODE, r0)); /* it still answers from here */
+  EXPECT_ERR(sys_reply_to(ep, msg_info(0, 1, 0, 0), 5, 0, 0, 0), ERR_WRONG_TYPE);
+  EXPECT_OK(sys_reply_to(r1, msg_info(0, 1, 0, 0), b.w[0] + 100, 0, 0, 0)); /* the later call first */
+  EXPECT_OK(sys_reply_to(moved, msg_info(0, 1, 0, 0), a.w[0] + 100, 0, 0, 0));
+  EXPECT_ERR(sys_reply_to(r1, msg_info(0, 1, 0, 0), 0, 0, 0, 0), ERR_EMPTY_SLOT);
+  struct tcb_info info;
+  EXPECT(wait_not_runnable(c0, &info) == TCB_EXITED && wait_not_runnable(c1, &info) == TCB_EXITED);
+  EXPECT(res_err[0] == ERR_OK && res_val[0] == 100 && res_err[1] == ERR_OK && res_val[1] == 101);
+}
+
+KTEST(a_saved_reply_never_leaves_a_caller_hanging) {
+  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), c0, c1, r0 = env_slot(&t->e), r1 = env_slot(&t->e);
+  EXPECT(ep);
+  ep_slot = ep;
+  EXPECT_OK(start_thread(t, caller0, &c0));
+  EXPECT_OK(start_thread(t, caller1, &c1));
+  EXPECT_OK(sys_recv(ep).err);
+  EXPECT_OK(sys_reply_save(BI_SLOT_CNODE, r0));
+  EXPECT_OK(sys_recv(ep).err);
+  EXPECT_OK(sys_reply_save(BI_SLOT_CNODE, r1));
+  /* Deleting a saved reply answers its caller with PEER_DIED... */
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, r0));
+  struct tcb_info info;
+  EXPECT(wait_not_runnable(c0, &info) == TCB_EXITED && res_err[0] == ERR_PEER_DIED);
+  /* ...and a caller that dies takes its saved reply with it. */
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, c1));
+  struct cap_info ci;
+  EXPECT(type_of(r1, &ci) == OBJ_NULL);
+}
