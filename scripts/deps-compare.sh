@@ -3,19 +3,7 @@
 # guest's initramfs, the static C library for the harness, and Debian's
 # kernel image (downloaded, not installed, into build/linux).
 set -euo pipefail
-"$(dirname "$0")/deps.sh"
-need=()
-for p in busybox-static libc6-dev gnuplot-nox; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  echo "deps-compare: installing ${need[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
-fi
+"$(dirname "$0")/deps.sh" busybox-static libc6-dev gnuplot-nox
 dir=build/linux
 mkdir -p "$dir"
 if ! ls "$dir"/boot/vmlinuz-* >/dev/null 2>&1; then

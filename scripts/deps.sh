@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Install what the build and the tests need, from Debian's packages.
-# Safe to run again: it only calls apt-get when something is missing.
+# deps.sh [PACKAGE...]: install what the build and the tests need (and any
+# further Debian packages named), from Debian's packages. Safe to run again:
+# it only calls apt-get when something is missing.
 set -euo pipefail
 
 need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 for p in gcc binutils make qemu-system-x86 grub-pc-bin grub-common xorriso mtools \
-         libcmocka-dev pkg-config; do
+         libcmocka-dev pkg-config "$@"; do
   have "$p" || need_pkgs+=("$p")
 done
 
