@@ -63,6 +63,30 @@ $(B)/$(1).elf: $$(patsubst %,$(B)/u/%.o,$$($(1)_SRC)) $(B)/libuser.a user/lib/us
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program,$(p))))
 
+# lwIP from Debian's source package (scripts/fetch-lwip.sh), freestanding,
+# with our port layer in user/lib/lwip: the stack of netd's clients.
+LWIP := $(B)/lwip/src/src
+LWIP_CFLAGS := $(UCFLAGS) -Iuser/lib/lwip/include -I$(LWIP)/include -Wno-error
+$(B)/liblwip.a: scripts/fetch-lwip.sh user/lib/lwip/port.c $(wildcard user/lib/lwip/include/*.h user/lib/lwip/include/arch/*.h)
+	scripts/fetch-lwip.sh
+	@mkdir -p $(B)/lwip/obj
+	@set -e; for f in $(LWIP)/core/*.c $(LWIP)/core/ipv4/*.c $(LWIP)/netif/ethernet.c user/lib/lwip/port.c; do \
+	  $(CC) $(LWIP_CFLAGS) -c $$f -o $(B)/lwip/obj/$$(basename $$f .c).o; done
+	rm -f $@ && ar rcs $@ $(B)/lwip/obj/*.o
+
+$(B)/u/user/apps/lwiptest/main.c.o: user/apps/lwiptest/main.c $(B)/liblwip.a
+	@mkdir -p $(dir $@)
+	$(CC) $(UCFLAGS) -Iuser/lib/lwip/include -I$(LWIP)/include -c $< -o $@
+
+$(B)/lwiptest.elf: $(B)/u/user/apps/lwiptest/main.c.o $(B)/u/user/apps/lwiptest/glue.c.o $(B)/libuser.a \
+                   $(B)/liblwip.a user/lib/user.ld
+	$(LD) -n -nostdlib -static -z max-page-size=0x1000 --no-warn-rwx-segments -T user/lib/user.ld -o $@ \
+	  $(B)/u/user/lib/crt0.S.o $(B)/u/user/apps/lwiptest/main.c.o $(B)/u/user/apps/lwiptest/glue.c.o \
+	  $(B)/liblwip.a $(B)/libuser.a
+
+$(B)/lwiptest.iso: $(B)/kernel.elf $(B)/init.elf $(B)/lwiptest.elf scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/lwiptest.elf
+
 # kernel.iso boots the root task alone (it runs its self-check);
 # test.iso adds the in-guest test suite as a second module.
 $(B)/kernel.iso: $(B)/kernel.elf $(B)/init.elf scripts/mkiso.sh
@@ -79,7 +103,7 @@ $(B)/blk.iso: $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blkecho.elf scr
 $(B)/blktest.iso: $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blktest.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blktest.elf
 
-iso: $(B)/kernel.iso $(B)/test.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso
+iso: $(B)/kernel.iso $(B)/test.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso $(B)/lwiptest.iso
 
 # ---- host unit tests (AddressSanitizer + UndefinedBehaviorSanitizer) ----
 HOST_TESTS := $(patsubst tests/host/%.c,$(B)/host/%,$(wildcard tests/host/test_*.c))

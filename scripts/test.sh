@@ -23,5 +23,6 @@ run "root task self-check" scripts/demo.sh build/kernel.iso
 run "in-guest kernel tests" scripts/run-guest-tests.sh build/test.iso
 run "blockd sessions and bad requests" scripts/run-blk-tests.sh build/blktest.iso
 run "block echo through blockd" scripts/demo-blk.sh --size 4 build/blk.iso
+run "lwIP in an application" scripts/run-suite.sh lwip build/lwiptest.iso lwiptest 120
 echo "$total_p passed, $total_f failed"
 [ "$total_f" -eq 0 ]
