@@ -53,18 +53,12 @@ int main(int argc, char **argv) {
     } else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
       size = parse_u64(prog, "--size", argv[++i]);
     } else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
-      const char *m = argv[++i];
-      if (strcmp(m, "direct") && strcmp(m, "gift")) {
-        fprintf(stderr, "%s: --mode takes direct or gift, not '%s'\n", prog, m);
-        return 2;
-      }
-      gift = !strcmp(m, "gift");
+      static const char *const modes[] = {"direct", "gift", 0};
+      gift = parse_choice(prog, "--mode", argv[++i], modes);
     } else if (!strcmp(argv[i], "--tsc")) {
       use_tsc = 1;
     } else {
-      fprintf(stderr, "%s: unknown argument '%s'\n", prog, argv[i]);
-      usage(stderr);
-      return 2;
+      return bad_argument(prog, argv[i], usage);
     }
   }
   if (!in || !out || !size || size % 4096) {

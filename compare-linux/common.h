@@ -100,6 +100,26 @@ static inline uint64_t parse_u64(const char *prog, const char *opt, const char *
   return x;
 }
 
+/* Index of v in the NULL-ended `choices` of option `opt`; a clear message
+ * and exit status 2 when it is none of them. */
+static inline int parse_choice(const char *prog, const char *opt, const char *v, const char *const *choices) {
+  for (int i = 0; choices[i]; i++)
+    if (!strcmp(v, choices[i]))
+      return i;
+  fprintf(stderr, "%s: %s takes", prog, opt);
+  for (int i = 0; choices[i]; i++)
+    fprintf(stderr, "%s%s", i ? "|" : " ", choices[i]);
+  fprintf(stderr, ", not '%s'\n", v);
+  exit(2);
+}
+
+/* An argument no option takes: say so, show the usage, exit status 2. */
+static inline int bad_argument(const char *prog, const char *arg, void (*usage)(FILE *)) {
+  fprintf(stderr, "%s: unknown argument '%s'\n", prog, arg);
+  usage(stderr);
+  return 2;
+}
+
 /* "host" natively; the guest runner sets BENCH_ACCEL to tcg or tcg-icount. */
 static inline const char *accel_name(void) {
   const char *a = getenv("BENCH_ACCEL");

@@ -34,18 +34,12 @@ int main(int argc, char **argv) {
     } else if (!strcmp(argv[i], "--iters") && i + 1 < argc) {
       iters = parse_u64(prog, "--iters", argv[++i]);
     } else if (!strcmp(argv[i], "--via") && i + 1 < argc) {
-      const char *v = argv[++i];
-      if (strcmp(v, "pipe") && strcmp(v, "eventfd")) {
-        fprintf(stderr, "%s: --via takes pipe or eventfd, not '%s'\n", prog, v);
-        return 2;
-      }
-      use_eventfd = !strcmp(v, "eventfd");
+      static const char *const vias[] = {"pipe", "eventfd", 0};
+      use_eventfd = parse_choice(prog, "--via", argv[++i], vias);
     } else if (!strcmp(argv[i], "--tsc")) {
       use_tsc = 1;
     } else {
-      fprintf(stderr, "%s: unknown argument '%s'\n", prog, argv[i]);
-      usage(stderr);
-      return 2;
+      return bad_argument(prog, argv[i], usage);
     }
   }
   if (!iters) {

@@ -21,7 +21,7 @@
 static const char *prog = "page_transfer";
 
 enum mode { TOUCH, SUM, DEVNULL, COPY, SHM };
-static const char *const mode_names[] = {"touch", "sum", "devnull", "copy", "shm"};
+static const char *const mode_names[] = {"touch", "sum", "devnull", "copy", "shm", 0};
 static const char *const bench_names[] = {"page_transfer", "page_transfer_sum", "page_transfer_devnull",
                                           "copy_transfer", "shm_ring"};
 
@@ -153,23 +153,13 @@ int main(int argc, char **argv) {
     } else if (!strcmp(argv[i], "--iters") && i + 1 < argc) {
       iters = parse_u64(prog, "--iters", argv[++i]);
     } else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
-      const char *v = argv[++i];
-      int found = 0;
-      for (int k = 0; k < 5; k++)
-        if (!strcmp(v, mode_names[k]))
-          m = (enum mode)k, found = 1;
-      if (!found) {
-        fprintf(stderr, "%s: unknown mode '%s' (see --help)\n", prog, v);
-        return 2;
-      }
+      m = (enum mode)parse_choice(prog, "--mode", argv[++i], mode_names);
     } else if (!strcmp(argv[i], "--huge")) {
       huge = 1;
     } else if (!strcmp(argv[i], "--tsc")) {
       use_tsc = 1;
     } else {
-      fprintf(stderr, "%s: unknown argument '%s'\n", prog, argv[i]);
-      usage(stderr);
-      return 2;
+      return bad_argument(prog, argv[i], usage);
     }
   }
   if (size == 0 || size % PAGE || size > (64ul << 20) || iters == 0) {

@@ -105,9 +105,7 @@ int main(int argc, char **argv) {
     } else if (!strcmp(argv[i], "--count") && i + 1 < argc) {
       count = parse_u64(prog, "--count", argv[++i]);
     } else {
-      fprintf(stderr, "%s: unknown argument '%s'\n", prog, argv[i]);
-      usage(stderr);
-      return 2;
+      return bad_argument(prog, argv[i], usage);
     }
   }
   if (server == is_client || !port || port > 65535 || !size || size > MAXLEN) {

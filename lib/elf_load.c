@@ -7,20 +7,6 @@
 #define ET_EXEC 2
 #define EM_X86_64 62
 
-struct elf64_ehdr {
-  u8 ident[16];
-  u16 type, machine;
-  u32 version;
-  u64 entry, phoff, shoff;
-  u32 flags;
-  u16 ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-
-struct elf64_phdr {
-  u32 type, flags;
-  u64 offset, vaddr, paddr, filesz, memsz, align;
-};
-
 static const char *const messages[] = {
 #define ELF_ERR_TEXT(name, text) text,
     ELF_ERRORS(ELF_ERR_TEXT)

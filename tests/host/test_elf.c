@@ -8,24 +8,12 @@
 #include <string.h>
 #include <lib/elf_load.h>
 
-struct ehdr {
-  u8 ident[16];
-  u16 type, machine;
-  u32 version;
-  u64 entry, phoff, shoff;
-  u32 flags;
-  u16 ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-struct phdr {
-  u32 type, flags;
-  u64 offset, vaddr, paddr, filesz, memsz, align;
-};
 
 static union {
   u8 bytes[8192];
-  struct ehdr h;
+  struct elf64_ehdr h;
 } img;
-static struct phdr *ph;
+static struct elf64_phdr *ph;
 static const u64 size = sizeof(img);
 
 static int setup(void **state) {
@@ -36,12 +24,12 @@ static int setup(void **state) {
   img.h.machine = 62;
   img.h.entry = 0x400010;
   img.h.phoff = 64;
-  img.h.phentsize = sizeof(struct phdr);
+  img.h.phentsize = sizeof(struct elf64_phdr);
   img.h.phnum = 3;
-  ph = (struct phdr *)(img.bytes + 64);
-  ph[0] = (struct phdr){.type = 1, .flags = 5, .offset = 4096, .vaddr = 0x400000, .filesz = 0x100, .memsz = 0x100};
-  ph[1] = (struct phdr){.type = 1, .flags = 6, .offset = 4096 + 0x100, .vaddr = 0x401100, .filesz = 0x10, .memsz = 0x2000};
-  ph[2] = (struct phdr){.type = 4, .offset = 0, .filesz = 0}; /* a note: ignored */
+  ph = (struct elf64_phdr *)(img.bytes + 64);
+  ph[0] = (struct elf64_phdr){.type = 1, .flags = 5, .offset = 4096, .vaddr = 0x400000, .filesz = 0x100, .memsz = 0x100};
+  ph[1] = (struct elf64_phdr){.type = 1, .flags = 6, .offset = 4096 + 0x100, .vaddr = 0x401100, .filesz = 0x10, .memsz = 0x2000};
+  ph[2] = (struct elf64_phdr){.type = 4, .offset = 0, .filesz = 0}; /* a note: ignored */
   for (int i = 0; i < 0x110; i++)
     img.bytes[4096 + i] = (u8)(i + 1);
   return 0;
@@ -135,7 +123,7 @@ static void too_many_segments(void **state) {
   (void)state;
   img.h.phnum = ELF_MAX_SEGMENTS + 1;
   for (int i = 0; i < ELF_MAX_SEGMENTS + 1; i++)
-    ph[i] = (struct phdr){.type = 1, .flags = 5, .offset = 4096, .vaddr = 0x400000 + 0x1000 * (u64)i,
+    ph[i] = (struct elf64_phdr){.type = 1, .flags = 5, .offset = 4096, .vaddr = 0x400000 + 0x1000 * (u64)i,
                           .filesz = 0x10, .memsz = 0x100};
   assert_int_equal(parse(), ELF_ERR_TOO_MANY_SEGMENTS);
   img.h.phnum = ELF_MAX_SEGMENTS;

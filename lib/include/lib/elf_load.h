@@ -36,6 +36,22 @@ enum elf_error {
 #undef ELF_ERR_ENUM
 };
 
+/* The file's own layout (ELF64), for the parser and for tests that build
+ * images. */
+struct elf64_ehdr {
+  u8 ident[16];
+  u16 type, machine;
+  u32 version;
+  u64 entry, phoff, shoff;
+  u32 flags;
+  u16 ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+};
+
+struct elf64_phdr {
+  u32 type, flags;
+  u64 offset, vaddr, paddr, filesz, memsz, align;
+};
+
 struct elf_segment {
   u64 vaddr, memsz, filesz, offset;
   u32 flags; /* ELF_SEG_R | W | X */

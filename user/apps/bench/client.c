@@ -10,6 +10,27 @@
 
 static int failures;
 
+/* Starts at the first measured iteration, after the warm-up. */
+struct stopwatch {
+  u64 tsc, ns;
+};
+
+static void stopwatch_start(struct stopwatch *w) {
+  w->tsc = rdtsc();
+  w->ns = sys_time_ns();
+}
+
+static void stopwatch_stop(struct stopwatch *w) {
+  w->tsc = rdtsc() - w->tsc;
+  w->ns = sys_time_ns() - w->ns;
+}
+
+/* About 16384 pages per scenario, at most 4096 operations, plus warm-up. */
+static u64 iterations(u64 pages_per_op) {
+  u64 n = 16384 / pages_per_op;
+  return (n > 4096 ? 4096 : n) + WARMUP;
+}
+
 struct result {
   const char *name;
   u64 size, ops, tsc, ns;
@@ -42,11 +63,12 @@ static void ipc_roundtrip(void) {
   const u64 n = 20000;
   for (int i = 0; i < 100; i++)
     sys_call(BENCH_EP, msg_info(CMD_PING, 1, 0, 0), i, 0, 0, 0);
-  u64 t0 = rdtsc(), n0 = sys_time_ns();
+  struct stopwatch w;
+  stopwatch_start(&w);
   for (u64 i = 0; i < n; i++)
     sys_call(BENCH_EP, msg_info(CMD_PING, 1, 0, 0), i, 0, 0, 0);
-  u64 t1 = rdtsc(), n1 = sys_time_ns();
-  struct result r = {"ipc_roundtrip", 8, n, t1 - t0, n1 - n0, 0, 0};
+  stopwatch_stop(&w);
+  struct result r = {"ipc_roundtrip", 8, n, w.tsc, w.ns, 0, 0};
   report(&r);
 }
 
@@ -64,15 +86,11 @@ static void page_transfer(struct ipc_buffer *b, u64 pages, u32 mode) {
   b->recv_window_size = bytes;
   for (u64 g = 0; g < n; g++) /* the frames always leave from and return to these slots */
     b->gifts[g] = (u32)(b->recv_slot + g);
-  u64 iters = (big ? 64 : 16384 / n) + WARMUP;
-  if (iters > 4096 + WARMUP)
-    iters = 4096 + WARMUP;
-  u64 t0 = 0, n0 = 0;
+  u64 iters = big ? 64 + WARMUP : iterations(n);
+  struct stopwatch w = {0, 0};
   for (u64 i = 0; i < iters; i++) {
-    if (i == WARMUP) {
-      t0 = rdtsc();
-      n0 = sys_time_ns();
-    }
+    if (i == WARMUP)
+      stopwatch_start(&w);
     bench_write_words(va, touched);
     struct msg_regs r = sys_call(BENCH_EP, msg_info(CMD_GIFT, 0, 0, n), 0, 0, 0, 0);
     if (r.err || msg_gifts(r.info) != n) {
@@ -82,9 +100,9 @@ static void page_transfer(struct ipc_buffer *b, u64 pages, u32 mode) {
     }
     bench_touch(va, touched, mode);
   }
-  u64 t1 = rdtsc(), n1 = sys_time_ns();
+  stopwatch_stop(&w);
   struct result r = {mode == MODE_SUM ? "page_transfer_sum" : "page_transfer", bytes,
-                     2 * (iters - WARMUP), t1 - t0, n1 - n0, touched, big ? "2m" : "4k"};
+                     2 * (iters - WARMUP), w.tsc, w.ns, touched, big ? "2m" : "4k"};
   report(&r);
 }
 
@@ -94,22 +112,18 @@ static void page_transfer(struct ipc_buffer *b, u64 pages, u32 mode) {
 static void copy_transfer(u64 bytes, u32 mode) {
   u64 pages = bytes / PAGE_SIZE;
   call(CMD_SETUP, pages, mode, 0, 0);
-  u64 iters = 16384 / pages + WARMUP;
-  if (iters > 4096 + WARMUP)
-    iters = 4096 + WARMUP;
-  u64 t0 = 0, n0 = 0;
+  u64 iters = iterations(pages);
+  struct stopwatch w = {0, 0};
   for (u64 i = 0; i < iters; i++) {
-    if (i == WARMUP) {
-      t0 = rdtsc();
-      n0 = sys_time_ns();
-    }
+    if (i == WARMUP)
+      stopwatch_start(&w);
     bench_write_words(BENCH_GIFT_VA, pages);
     memcpy((void *)BENCH_SHARED_VA, (const void *)BENCH_GIFT_VA, bytes);
     sys_call(BENCH_EP, msg_info(CMD_COPY, 1, 0, 0), bytes, 0, 0, 0);
   }
-  u64 t1 = rdtsc(), n1 = sys_time_ns();
+  stopwatch_stop(&w);
   struct result r = {mode == MODE_SUM ? "copy_transfer_sum" : "copy_transfer", bytes, iters - WARMUP,
-                     t1 - t0, n1 - n0, pages, 0};
+                     w.tsc, w.ns, pages, 0};
   report(&r);
 }
 
