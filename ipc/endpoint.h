@@ -24,6 +24,10 @@ struct notification {
   struct tcb *head, *tail; /* waiting threads */
   struct tcb *bound;
   u64 bits;
+  /* An armed timer: the notification sits on the kernel's deadline list,
+   * linked through itself, so arming one allocates nothing. */
+  u64 deadline, timer_bits;
+  struct notification *timer_next, *timer_prev;
 };
 
 _Static_assert(sizeof(struct endpoint) <= 64, "endpoint object size");
@@ -55,5 +59,10 @@ void ntfn_bind(struct tcb *t, struct notification *n);
 
 void ep_destroy(struct endpoint *ep);
 void ntfn_destroy(struct notification *n);
+/* Signal `bits` on n at `deadline` (ns since boot); 0 disarms. */
+void ntfn_set_timer(struct notification *n, u64 deadline, u64 bits);
+/* From the clock interrupt: signal every timer whose deadline passed. */
+void ntfn_timers_expire(u64 now);
+void ntfn_timers_tick(void);
 
 #endif

@@ -4,6 +4,7 @@
 #include "ipc/transfer.h"
 #include "kernel/tcb.h"
 #include "kernel/sched.h"
+#include "kernel/clock.h"
 #include <abi/ipc.h>
 
 void ntfn_signal(struct notification *n, u64 bits) {
@@ -62,4 +63,51 @@ void ntfn_destroy(struct notification *n) {
   if (n->bound)
     n->bound->bound = 0;
   irq_forget_notification(n);
+  ntfn_set_timer(n, 0, 0);
+}
+
+/* Armed notifications, earliest deadline first. */
+static struct notification *timers;
+
+static void timer_unlink(struct notification *n) {
+  if (n->timer_prev)
+    n->timer_prev->timer_next = n->timer_next;
+  else if (timers == n)
+    timers = n->timer_next;
+  if (n->timer_next)
+    n->timer_next->timer_prev = n->timer_prev;
+  n->timer_next = n->timer_prev = 0;
+  n->deadline = 0;
+}
+
+void ntfn_set_timer(struct notification *n, u64 deadline, u64 bits) {
+  if (n->deadline)
+    timer_unlink(n);
+  if (!deadline)
+    return;
+  n->deadline = deadline;
+  n->timer_bits = bits;
+  struct notification **at = &timers, *prev = 0;
+  while (*at && (*at)->deadline <= deadline) { /* O(armed timers), paid by the caller */
+    prev = *at;
+    at = &(*at)->timer_next;
+  }
+  n->timer_next = *at;
+  n->timer_prev = prev;
+  if (*at)
+    (*at)->timer_prev = n;
+  *at = n;
+}
+
+void ntfn_timers_tick(void) {
+  if (timers)
+    ntfn_timers_expire(clock_ns());
+}
+
+void ntfn_timers_expire(u64 now) {
+  while (timers && timers->deadline <= now) {
+    struct notification *n = timers;
+    timer_unlink(n);
+    ntfn_signal(n, n->timer_bits);
+  }
 }

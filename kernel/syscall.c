@@ -436,6 +436,21 @@ static int sys_wait_common(struct call *c, int block) {
   return err ? err : ntfn_wait(c->self, n, block);
 }
 
+/* The clock tick (10 ms) checks deadlines; a past deadline signals now. */
+static int sys_ntfn_set_timer(struct call *c) {
+  struct cte *n;
+  int err = lookup_typed(c, c->ctx->rdi, OBJ_NOTIFICATION, RIGHT_WRITE, &n);
+  if (err)
+    return err;
+  if (c->ctx->rsi && !c->ctx->rdx)
+    return ERR_RANGE;
+  struct notification *ntfn = (struct notification *)n->cap.obj;
+  ntfn_set_timer(ntfn, c->ctx->rsi, c->ctx->rdx);
+  if (c->ctx->rsi && c->ctx->rsi <= clock_ns())
+    ntfn_timers_expire(clock_ns());
+  return ERR_OK;
+}
+
 static int sys_wait(struct call *c) { return sys_wait_common(c, 1); }
 static int sys_poll(struct call *c) { return sys_wait_common(c, 0); }
 
@@ -586,6 +601,7 @@ static int (*const handlers[SYS_COUNT])(struct call *) = {
     [SYS_DMA_UNPIN] = sys_dma_unpin,
     [SYS_REPLY_SAVE] = sys_reply_save,
     [SYS_REPLY_TO] = sys_reply_to,
+    [SYS_NTFN_SET_TIMER] = sys_ntfn_set_timer,
 };
 
 void syscall_dispatch(struct tcb *self, struct user_ctx *ctx) {

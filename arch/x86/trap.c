@@ -7,6 +7,7 @@
 #include "kernel/sched.h"
 #include "kernel/syscall.h"
 #include "kernel/irq.h"
+#include "ipc/endpoint.h"
 
 #define IRQ_BASE 32
 #define IRQ_TIMER 0
@@ -23,8 +24,10 @@ static void handle_irq(unsigned irq) {
       arch_irq_eoi(2); /* the master saw a real cascade interrupt */
     return;
   }
-  if (irq == IRQ_TIMER)
+  if (irq == IRQ_TIMER) {
     sched_tick();
+    ntfn_timers_tick();
+  }
   else
     irq_deliver(irq);
   arch_irq_eoi(irq);

@@ -54,7 +54,8 @@
   X(DMA_PIN, "dma, frame -> physical address in rdx")                        \
   X(DMA_UNPIN, "dma, frame")                                                  \
   X(REPLY_SAVE, "cnode, slot: the current caller's reply becomes a REPLY capability") \
-  X(REPLY_TO, "reply, info, w0, w1, w2, w3: answer a saved caller")
+  X(REPLY_TO, "reply, info, w0, w1, w2, w3: answer a saved caller")           \
+  X(NTFN_SET_TIMER, "ntfn, deadline ns since boot (0: disarm), bits to signal then")
 
 enum abi_syscall {
 #define ABI_SYS_ENUM(name, args) SYS_##name,

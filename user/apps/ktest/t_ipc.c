@@ -230,6 +230,31 @@ KTEST(notifications_signal_wait_poll) {
   EXPECT(waited_bits == 0x4);
 }
 
+/* A timer signals its notification at the deadline, not before; it can be
+ * disarmed, re-armed, and deleting an armed notification leaves no trace
+ * on the kernel's deadline list (the next ticks would find it). */
+KTEST(notification_timers) {
+  cptr_t n = new_obj(t, OBJ_NOTIFICATION, 0), n2 = new_obj(t, OBJ_NOTIFICATION, 0),
+         dead = new_obj(t, OBJ_NOTIFICATION, 0);
+  EXPECT(n && n2 && dead);
+  EXPECT_ERR(sys_ntfn_set_timer(n, sys_time_ns() + 1000000, 0), ERR_RANGE);
+  EXPECT_ERR(sys_ntfn_set_timer(BI_SLOT_TCB, sys_time_ns() + 1000000, 1), ERR_WRONG_TYPE);
+  u64 start = sys_time_ns();
+  EXPECT_OK(sys_ntfn_set_timer(dead, start + 5000000, 0x1));
+  EXPECT_OK(sys_ntfn_set_timer(n2, start + 10000000, 0x2));
+  EXPECT_OK(sys_ntfn_set_timer(n, start + 30000000, 0x10));
+  EXPECT_OK(sys_ntfn_set_timer(n2, 0, 0)); /* disarmed */
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, dead));
+  struct msg_regs r = sys_wait(n);
+  u64 waited = sys_time_ns() - start;
+  EXPECT(r.err == ERR_OK && r.badge == 0x10);
+  EXPECT(waited >= 30000000 && waited < 2000000000ull);
+  EXPECT(sys_poll(n2).badge == 0);
+  EXPECT_OK(sys_ntfn_set_timer(n2, 1, 0x8)); /* already past: signalled at once */
+  EXPECT(sys_poll(n2).badge == 0x8);
+  EXPECT_OK(sys_ntfn_set_timer(n, sys_time_ns() + 1000000000ull, 0x1)); /* armed when the test's memory goes */
+}
+
 KTEST(bound_notification_wakes_a_receiver) {
   cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), n = new_obj(t, OBJ_NOTIFICATION, 0), tcb;
   EXPECT(ep && n);

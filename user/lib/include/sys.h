@@ -147,6 +147,9 @@ static inline struct sysret sys_dma_pin(cptr_t dma, cptr_t frame) {
 }
 static inline long sys_dma_unpin(cptr_t dma, cptr_t frame) { return SC(SYS_DMA_UNPIN, dma, frame, 0, 0, 0, 0); }
 
+static inline long sys_ntfn_set_timer(cptr_t n, u64 deadline_ns, u64 bits) {
+  return SC(SYS_NTFN_SET_TIMER, n, deadline_ns, bits, 0, 0, 0);
+}
 static inline long sys_reply_save(cptr_t cnode, u64 slot) { return SC(SYS_REPLY_SAVE, cnode, slot, 0, 0, 0, 0); }
 static inline long sys_reply_to(cptr_t reply, u64 info, u64 w0, u64 w1, u64 w2, u64 w3) {
   return ipc_syscall(SYS_REPLY_TO, reply, info, w0, w1, w2, w3).err;
