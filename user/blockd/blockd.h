@@ -12,7 +12,8 @@
 #include <abi/bootinfo.h>
 
 #define BLOCKD_PUBLIC_EP BI_SLOT_FIRST_FREE_FIXED     /* from init */
-#define BLOCKD_DEVICE_UT (BI_SLOT_FIRST_FREE_FIXED + 1) /* from init */
+#define BLOCKD_DEVICE_UT (BI_SLOT_FIRST_FREE_FIXED + 1) /* from init: the disks' memory */
+#define BLOCKD_DEVICE_UTS 7                             /* in slots 9-15 */
 #define BLOCKD_MAX_SESSIONS 16
 
 struct disk {

@@ -101,7 +101,7 @@ static long setup_tables(void) {
 }
 
 static long setup(void) {
-  struct virtio_env ve = {&env, BI_SLOT_IOPORTS, BLOCKD_DEVICE_UT, BI_SLOT_DMA, REGS_VA};
+  struct virtio_env ve = {&env, BI_SLOT_IOPORTS, BLOCKD_DEVICE_UT, BLOCKD_DEVICE_UTS, BI_SLOT_DMA, REGS_VA};
   struct probe pr = {&ve};
   pci_scan(BI_SLOT_IOPORTS, found, &pr);
   if (!ndisks)

@@ -5,6 +5,8 @@
 #include <ulib.h>
 #include <env.h>
 #include <spawn.h>
+#include <pci.h>
+#include <devmem.h>
 #include <abi/bootinfo.h>
 
 #define PRINCIPAL_FIRST_CHILD 10u
@@ -73,7 +75,7 @@ struct start {
   const struct bootinfo_module *m;
   u32 principal;
   u32 untyped_bits;
-  cptr_t extra[2]; /* for the program's slots BI_SLOT_FIRST_FREE_FIXED + i */
+  cptr_t extra[SPAWN_EXTRA]; /* for the program's slots BI_SLOT_FIRST_FREE_FIXED + i */
   u64 arg;
   u64 ioport_range; /* first | last << 16 (0: the debug-exit port) */
 };
@@ -91,7 +93,9 @@ static void start_module(struct env *e, const struct start *s) {
                          .ioport_range = s->ioport_range ? s->ioport_range
                                                          : DEBUG_EXIT_PORT | (DEBUG_EXIT_PORT + 3ull) << 16,
                          .irq_control = BI_SLOT_IRQ_CONTROL, .dma = BI_SLOT_DMA,
-                         .extra = {s->extra[0], s->extra[1]}, .arg = s->arg};
+                         .arg = s->arg};
+  for (int i = 0; i < SPAWN_EXTRA; i++)
+    a.extra[i] = s->extra[i];
   struct child c;
   int elf_err;
   err = spawn(e, &a, &c, &elf_err);
@@ -104,17 +108,91 @@ static void start_module(struct env *e, const struct start *s) {
          1u << (s->untyped_bits - 20));
 }
 
-/* blockd gets the PCI configuration ports, the device memory and a public
- * endpoint (init's copy is handed to block clients). */
-static cptr_t start_blockd(struct env *e, const struct bootinfo *bi, const struct bootinfo_module *m,
-                           u32 principal) {
-  cptr_t ep, dev = 0;
+/* Device memory is divided among the drivers by address: every memory BAR
+ * of a virtio device becomes an untyped of its own (BARs are naturally
+ * aligned powers of two), given to the driver for that kind of device. */
+enum driver { DRV_BLOCK, DRV_NET, DRV_COUNT };
+#define DRIVER_GRANTS (SPAWN_EXTRA - 1) /* slot 8 is the driver's endpoint */
+static cptr_t grants[DRV_COUNT][DRIVER_GRANTS];
+static unsigned ngrants[DRV_COUNT];
+
+struct bar {
+  u64 addr, size;
+  enum driver drv;
+};
+struct bars {
+  struct bar b[24];
+  unsigned n;
+};
+
+static int driver_of(u16 device) {
+  if (device == 0x1042 || device == 0x1001)
+    return DRV_BLOCK;
+  if (device == 0x1041 || device == 0x1000)
+    return DRV_NET;
+  return -1;
+}
+
+static int add_bars(const struct pci_dev *p, void *ctx) {
+  struct bars *bs = ctx;
+  int drv = p->vendor == 0x1af4 ? driver_of(p->device) : -1;
+  if (drv < 0)
+    return 0;
+  for (unsigned i = 0; i < 6 && bs->n < 24; i++) {
+    u32 lo = pci_read32(BI_SLOT_IOPORTS, p, (u8)(0x10 + 4 * i));
+    u64 addr = pci_bar_address(BI_SLOT_IOPORTS, p, i), size = pci_bar_size(BI_SLOT_IOPORTS, p, i);
+    if (addr && size)
+      bs->b[bs->n++] = (struct bar){addr, size < PAGE_SIZE ? PAGE_SIZE : size, (enum driver)drv};
+    if (!(lo & 1) && (lo & 6) == 4)
+      i++; /* the upper half of a 64-bit BAR */
+  }
+  return 0;
+}
+
+static cptr_t device_untyped(const struct bootinfo *bi, u64 addr, u64 size) {
+  for (u64 i = 0; i < bi->untyped_count; i++)
+    if (bi->untyped[i].is_device && addr >= bi->untyped[i].paddr &&
+        addr + size <= bi->untyped[i].paddr + bi->untyped[i].size)
+      return bi->untyped_first + i;
+  return 0;
+}
+
+static void divide_device_memory(struct env *e, const struct bootinfo *bi) {
+  static struct bars bs;
+  pci_scan(BI_SLOT_IOPORTS, add_bars, &bs);
+  for (unsigned i = 1; i < bs.n; i++) /* increasing address: carving moves a watermark up */
+    for (unsigned j = i; j > 0 && bs.b[j].addr < bs.b[j - 1].addr; j--) {
+      struct bar x = bs.b[j];
+      bs.b[j] = bs.b[j - 1];
+      bs.b[j - 1] = x;
+    }
+  for (unsigned i = 0; i < bs.n; i++) {
+    struct bar *b = &bs.b[i];
+    u32 bits = 0;
+    while ((1ull << bits) < b->size)
+      bits++;
+    cptr_t dev = device_untyped(bi, b->addr, b->size), ut = 0;
+    long err = dev ? devmem_carve(e, dev, b->addr, bits, &ut) : ERR_RANGE;
+    if (!err && ngrants[b->drv] == DRIVER_GRANTS)
+      err = ERR_RANGE;
+    if (err) {
+      printf("init: device memory at %#llx (%llu KiB) given to nobody: %s\n", b->addr, b->size >> 10,
+             err_name(err));
+      continue;
+    }
+    grants[b->drv][ngrants[b->drv]++] = ut;
+  }
+}
+
+/* A driver gets the PCI configuration ports, its devices' memory and a
+ * public endpoint (init's copy is handed to the driver's clients). */
+static cptr_t start_driver(struct env *e, const struct bootinfo_module *m, u32 principal, enum driver drv) {
+  cptr_t ep;
   if (env_retype(e, OBJ_ENDPOINT, 0, &ep))
     return 0;
-  for (u64 i = 0; i < bi->untyped_count; i++)
-    if (bi->untyped[i].is_device)
-      dev = bi->untyped_first + i;
-  struct start s = {m, principal, CHILD_UNTYPED_BITS, {ep, dev}, principal, 0xcf8 | 0xcffull << 16};
+  struct start s = {m, principal, CHILD_UNTYPED_BITS, {ep}, principal, 0xcf8 | 0xcffull << 16};
+  for (unsigned i = 0; i < ngrants[drv]; i++)
+    s.extra[1 + i] = grants[drv][i];
   start_module(e, &s);
   return ep;
 }
@@ -135,8 +213,8 @@ static void start_bench(struct env *e, const struct bootinfo_module *m, u32 prin
     failures++;
     return;
   }
-  struct start server = {m, principal, BENCH_UNTYPED_BITS, {ep, 0}, 2, 0};
-  struct start client = {m, principal + 1, BENCH_UNTYPED_BITS, {ep, 0}, 1, 0};
+  struct start server = {m, principal, BENCH_UNTYPED_BITS, {ep}, 2, 0};
+  struct start client = {m, principal + 1, BENCH_UNTYPED_BITS, {ep}, 1, 0};
   start_module(e, &server);
   start_module(e, &client);
 }
@@ -147,19 +225,26 @@ int main(const struct bootinfo *bi) {
                   .end_slot = 1ull << bi->cnode_bits, .next_vaddr = bi->free_vaddr};
   self_check(bi);
   e.untyped = largest_ram_untyped(bi);
-  cptr_t blockd_ep = 0;
+  cptr_t blockd_ep = 0, netd_ep = 0;
+  if (bi->module_count > 1)
+    divide_device_memory(&e, bi);
   for (u64 i = 1; i < bi->module_count; i++) {
     const struct bootinfo_module *m = &bi->module[i];
     u32 principal = PRINCIPAL_FIRST_CHILD + 2 * (u32)i;
     if (!strcmp(m->name, "bench")) {
       start_bench(&e, m, principal);
     } else if (!strcmp(m->name, "blockd")) {
-      blockd_ep = start_blockd(&e, bi, m, principal);
+      blockd_ep = start_driver(&e, m, principal, DRV_BLOCK);
+    } else if (!strcmp(m->name, "netd")) {
+      netd_ep = start_driver(&e, m, principal, DRV_NET);
     } else if (!strncmp(m->name, "blk", 3)) {
-      struct start s = {m, principal, CHILD_UNTYPED_BITS, {blockd_ep, 0}, principal, 0};
+      struct start s = {m, principal, CHILD_UNTYPED_BITS, {blockd_ep}, principal, 0};
+      start_module(&e, &s);
+    } else if (!strncmp(m->name, "net", 3)) {
+      struct start s = {m, principal, CHILD_UNTYPED_BITS, {netd_ep}, principal, 0};
       start_module(&e, &s);
     } else {
-      struct start s = {m, principal, CHILD_UNTYPED_BITS, {rtc_ports(&e), 0}, principal, 0};
+      struct start s = {m, principal, CHILD_UNTYPED_BITS, {rtc_ports(&e)}, principal, 0};
       start_module(&e, &s);
     }
   }

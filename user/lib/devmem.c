@@ -49,3 +49,30 @@ long devmem_map(struct env *e, cptr_t ut, u64 paddr, u64 size, u64 vaddr, void *
   *out = (void *)(vaddr + (paddr - first));
   return ERR_OK;
 }
+
+long devmem_carve(struct env *e, cptr_t ut, u64 paddr, u32 bits, cptr_t *out) {
+  u64 base, wm, ut_size;
+  long err = watermark(e, ut, &base, &wm, &ut_size);
+  if (err)
+    return err;
+  if (bits < UNTYPED_MIN_BITS || (paddr & ((1ull << bits) - 1)) || paddr < wm ||
+      paddr + (1ull << bits) > base + ut_size)
+    return ERR_RANGE;
+  if ((err = skip_to(e, ut, wm, paddr)))
+    return err;
+  *out = env_slot(e);
+  return *out ? sys_retype(ut, OBJ_UNTYPED, bits, e->cnode, *out, 1, 0) : ERR_RANGE;
+}
+
+long devmem_find(struct env *e, cptr_t first, unsigned count, u64 paddr, u64 size, cptr_t *out) {
+  for (unsigned i = 0; i < count; i++) {
+    struct cap_info ci;
+    if (sys_cap_identify(e->cnode, first + i, &ci) || ci.type != OBJ_UNTYPED)
+      continue;
+    if (paddr >= ci.base && paddr + size <= ci.base + ci.size) {
+      *out = first + i;
+      return ERR_OK;
+    }
+  }
+  return ERR_RANGE;
+}

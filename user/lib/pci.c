@@ -38,6 +38,29 @@ u64 pci_bar_address(cptr_t ports, const struct pci_dev *d, unsigned i) {
   return a;
 }
 
+u64 pci_bar_size(cptr_t ports, const struct pci_dev *d, unsigned i) {
+  u8 off = (u8)(0x10 + 4 * i);
+  u32 lo = pci_read32(ports, d, off);
+  if (lo & 1)
+    return 0;
+  int wide = (lo & 6) == 4 && i < 5;
+  u32 hi = wide ? pci_read32(ports, d, (u8)(off + 4)) : 0;
+  u32 cmd = pci_read32(ports, d, 0x04);
+  pci_write32(ports, d, 0x04, cmd & ~0x3u); /* no decoding while the BAR holds all ones */
+  pci_write32(ports, d, off, 0xffffffffu);
+  u64 mask = pci_read32(ports, d, off) & ~0xfull;
+  pci_write32(ports, d, off, lo);
+  if (wide) {
+    pci_write32(ports, d, (u8)(off + 4), 0xffffffffu);
+    mask |= (u64)pci_read32(ports, d, (u8)(off + 4)) << 32;
+    pci_write32(ports, d, (u8)(off + 4), hi);
+  } else if (mask) {
+    mask |= 0xffffffff00000000ull;
+  }
+  pci_write32(ports, d, 0x04, cmd);
+  return mask ? ~mask + 1 : 0;
+}
+
 int pci_scan(cptr_t ports, int (*found)(const struct pci_dev *d, void *ctx), void *ctx) {
   for (u8 dev = 0; dev < 32; dev++)
     for (u8 fn = 0; fn < 8; fn++) {

@@ -65,7 +65,7 @@ static long fill_cnode(struct env *e, const struct spawn_args *a, const struct c
     err = sys_cnode_copy(c->cnode, BI_SLOT_IRQ_CONTROL, e->cnode, a->irq_control, RIGHTS_ALL);
   if (!err && a->dma)
     err = sys_cnode_copy(c->cnode, BI_SLOT_DMA, e->cnode, a->dma, RIGHTS_ALL);
-  for (int i = 0; !err && i < 2; i++) {
+  for (int i = 0; !err && i < SPAWN_EXTRA; i++) {
     struct cap_info ci;
     if (!a->extra[i])
       continue;

@@ -66,7 +66,10 @@ long virtio_attach(struct virtio_env *ve, const struct pci_dev *p, struct virtio
       va[t] = (u8 *)va[order[i - 1]] + (addr[t] - addr[order[i - 1]]);
       continue;
     }
-    long err = devmem_map(ve->e, ve->device_untyped, addr[t], f.r[t].length, ve->map_vaddr, &va[t]);
+    cptr_t ut;
+    long err = devmem_find(ve->e, ve->device_first, ve->device_count, addr[t], f.r[t].length, &ut);
+    if (!err)
+      err = devmem_map(ve->e, ut, addr[t], f.r[t].length, ve->map_vaddr, &va[t]);
     if (err)
       return err;
     ve->map_vaddr += ((f.r[t].length + (addr[t] & (PAGE_SIZE - 1)) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)) + PAGE_SIZE;

@@ -11,5 +11,12 @@
 /* Maps [paddr, paddr + size), page-aligned outward, at vaddr (uncached).
  * Returns the virtual address of paddr through *out. */
 long devmem_map(struct env *e, cptr_t device_untyped, u64 paddr, u64 size, u64 vaddr, void **out);
+/* An untyped of exactly [paddr, paddr + 2^bits) (paddr aligned to it) out
+ * of a larger device untyped, into *out: how device memory is divided
+ * among drivers. The same increasing-order rule applies. */
+long devmem_carve(struct env *e, cptr_t device_untyped, u64 paddr, u32 bits, cptr_t *out);
+/* Of the untypeds in slots [first, first + count), the one covering
+ * [paddr, paddr + size); ERR_RANGE if none. */
+long devmem_find(struct env *e, cptr_t first, unsigned count, u64 paddr, u64 size, cptr_t *out);
 
 #endif

@@ -19,5 +19,7 @@ u8 pci_read8(cptr_t ports, const struct pci_dev *d, u8 off);
 u16 pci_read16(cptr_t ports, const struct pci_dev *d, u8 off);
 /* Physical address of memory BAR i (64-bit BARs included), 0 if not memory. */
 u64 pci_bar_address(cptr_t ports, const struct pci_dev *d, unsigned i);
+/* Size in bytes of memory BAR i (a power of two), 0 if none or I/O. */
+u64 pci_bar_size(cptr_t ports, const struct pci_dev *d, unsigned i);
 
 #endif

@@ -7,6 +7,7 @@
 
 #define SPAWN_STACK_TOP 0x00007fff00000000ull
 #define SPAWN_STACK_PAGES 16
+#define SPAWN_EXTRA 8 /* capabilities for slots 8-15 */
 
 struct spawn_args {
   const void *image;
@@ -18,8 +19,8 @@ struct spawn_args {
   u64 ioport_range; /* first | last << 16 */
   cptr_t irq_control; /* copied into BI_SLOT_IRQ_CONTROL (0: none) */
   cptr_t dma;       /* copied into BI_SLOT_DMA (0: none) */
-  cptr_t extra[2];  /* into BI_SLOT_FIRST_FREE_FIXED + i (0: none); an untyped
-                     * moves there, anything else is copied */
+  cptr_t extra[SPAWN_EXTRA]; /* into BI_SLOT_FIRST_FREE_FIXED + i (0: none); an
+                     * untyped moves there, anything else is copied */
   u64 arg;          /* the child's rdi */
 };
 

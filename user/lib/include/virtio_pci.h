@@ -48,7 +48,8 @@ struct virtio_dev {
 struct virtio_env {
   struct env *e;
   cptr_t ports;          /* PCI configuration ports */
-  cptr_t device_untyped; /* covers the device's BARs */
+  cptr_t device_first;   /* untypeds covering the device's BARs: */
+  unsigned device_count; /* slots [device_first, + device_count) */
   cptr_t dma;            /* to pin the queue pages */
   u64 map_vaddr;         /* where the register blocks are mapped */
 };
