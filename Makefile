@@ -22,13 +22,14 @@ KERNEL_SRC := $(wildcard arch/x86/*.S arch/x86/*.c kernel/*.c mm/*.c ipc/*.c lib
 KERNEL_OBJ := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRC))
 ULIB_SRC   := $(wildcard user/lib/*.S user/lib/*.c lib/*.c)
 ULIB_OBJ   := $(patsubst %,$(B)/u/%.o,$(ULIB_SRC))
-PROGRAMS   := init ktest bench blockd blkecho blktest
+PROGRAMS   := init ktest bench blockd blkecho blktest netd
 init_SRC   := $(wildcard user/init/*.c)
 ktest_SRC  := $(wildcard user/apps/ktest/*.c)
 bench_SRC  := $(wildcard user/apps/bench/*.c)
 blockd_SRC := $(wildcard user/blockd/*.c)
 blkecho_SRC := $(wildcard user/apps/blkecho/*.c)
 blktest_SRC := $(wildcard user/apps/blktest/*.c)
+netd_SRC   := $(wildcard user/netd/*.c)
 
 .PHONY: all iso clean test host-test guest-test demo demo-blk qemu qemu-gdb deps bench compare compare-linux
 all: $(B)/kernel.iso
@@ -67,22 +68,27 @@ $(foreach p,$(PROGRAMS),$(eval $(call program,$(p))))
 # with our port layer in user/lib/lwip: the stack of netd's clients.
 LWIP := $(B)/lwip/src/src
 LWIP_CFLAGS := $(UCFLAGS) -Iuser/lib/lwip/include -I$(LWIP)/include -Wno-error
-$(B)/liblwip.a: scripts/fetch-lwip.sh user/lib/lwip/port.c $(wildcard user/lib/lwip/include/*.h user/lib/lwip/include/arch/*.h)
+$(B)/liblwip.a: scripts/fetch-lwip.sh $(wildcard user/lib/lwip/*.c user/lib/lwip/include/*.h user/lib/lwip/include/arch/*.h) \
+               user/lib/include/netdev.h user/lib/include/net.h
 	scripts/fetch-lwip.sh
 	@mkdir -p $(B)/lwip/obj
-	@set -e; for f in $(LWIP)/core/*.c $(LWIP)/core/ipv4/*.c $(LWIP)/netif/ethernet.c user/lib/lwip/port.c; do \
+	@set -e; for f in $(LWIP)/core/*.c $(LWIP)/core/ipv4/*.c $(LWIP)/netif/ethernet.c user/lib/lwip/*.c; do \
 	  $(CC) $(LWIP_CFLAGS) -c $$f -o $(B)/lwip/obj/$$(basename $$f .c).o; done
 	rm -f $@ && ar rcs $@ $(B)/lwip/obj/*.o
 
-$(B)/u/user/apps/lwiptest/main.c.o: user/apps/lwiptest/main.c $(B)/liblwip.a
-	@mkdir -p $(dir $@)
-	$(CC) $(UCFLAGS) -Iuser/lib/lwip/include -I$(LWIP)/include -c $< -o $@
-
-$(B)/lwiptest.elf: $(B)/u/user/apps/lwiptest/main.c.o $(B)/u/user/apps/lwiptest/glue.c.o $(B)/libuser.a \
-                   $(B)/liblwip.a user/lib/user.ld
-	$(LD) -n -nostdlib -static -z max-page-size=0x1000 --no-warn-rwx-segments -T user/lib/user.ld -o $@ \
-	  $(B)/u/user/lib/crt0.S.o $(B)/u/user/apps/lwiptest/main.c.o $(B)/u/user/apps/lwiptest/glue.c.o \
+# Applications on lwIP: main.c sees lwIP's headers, glue.c ours (the two
+# define ERR_OK differently).
+LWIP_APPS := lwiptest netecho
+define lwip_app
+$(B)/u/user/apps/$(1)/main.c.o: user/apps/$(1)/main.c $(B)/liblwip.a
+	@mkdir -p $$(dir $$@)
+	$(CC) $(UCFLAGS) -MMD -Iuser/lib/lwip/include -I$(LWIP)/include -c $$< -o $$@
+$(B)/$(1).elf: $(B)/u/user/apps/$(1)/main.c.o $(B)/u/user/apps/$(1)/glue.c.o $(B)/libuser.a $(B)/liblwip.a user/lib/user.ld
+	$(LD) -n -nostdlib -static -z max-page-size=0x1000 --no-warn-rwx-segments -T user/lib/user.ld -o $$@ \
+	  $(B)/u/user/lib/crt0.S.o $(B)/u/user/apps/$(1)/main.c.o $(B)/u/user/apps/$(1)/glue.c.o \
 	  $(B)/liblwip.a $(B)/libuser.a
+endef
+$(foreach a,$(LWIP_APPS),$(eval $(call lwip_app,$(a))))
 
 $(B)/lwiptest.iso: $(B)/kernel.elf $(B)/init.elf $(B)/lwiptest.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/lwiptest.elf
@@ -102,6 +108,10 @@ $(B)/blk.iso: $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blkecho.elf scr
 
 $(B)/blktest.iso: $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blktest.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blktest.elf
+
+# The network echo demo: netd and netecho (port 7, the default session).
+$(B)/net.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf
 
 iso: $(B)/kernel.iso $(B)/test.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso $(B)/lwiptest.iso
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# mkiso.sh OUT.iso KERNEL.elf ROOT.elf [MODULE.elf ...]
+# mkiso.sh OUT.iso KERNEL.elf ROOT.elf [MODULE.elf[=NAME] ...]
 # Builds a GRUB multiboot2 ISO; the first module is the root task, each
-# module is named by its file name without .elf.
+# module is named by its file name without .elf, or NAME (which may carry
+# an argument for init, as in netecho:9).
 set -euo pipefail
 out=$1 kernel=$2
 shift 2
@@ -15,9 +16,11 @@ cp "$kernel" "$dir/boot/kernel.elf"
   echo 'menuentry "kernel" {'
   echo '  multiboot2 /boot/kernel.elf'
   for m in "$@"; do
-    name=$(basename "$m" .elf)
-    cp "$m" "$dir/boot/$name.elf"
-    echo "  module2 /boot/$name.elf $name"
+    file=${m%%=*}
+    name=$(basename "$file" .elf)
+    [[ $m == *=* ]] && name=${m#*=}
+    cp "$file" "$dir/boot/${name//:/-}.elf"
+    echo "  module2 /boot/${name//:/-}.elf $name"
   done
   echo '  boot'
   echo '}'

@@ -197,6 +197,15 @@ static cptr_t start_driver(struct env *e, const struct bootinfo_module *m, u32 p
   return ep;
 }
 
+static u64 name_argument(const char *name) {
+  u64 v = 0;
+  while (*name && *name != ':')
+    name++;
+  while (*name == ':' || (*name >= '0' && *name <= '9'))
+    v = *name == ':' ? 0 : v * 10 + (u64)(*name - '0'), name++;
+  return v;
+}
+
 /* The CMOS clock's ports: the in-guest tests make it interrupt (IRQ 8). */
 static cptr_t rtc_ports(struct env *e) {
   cptr_t s = env_slot(e);
@@ -240,8 +249,8 @@ int main(const struct bootinfo *bi) {
     } else if (!strncmp(m->name, "blk", 3)) {
       struct start s = {m, principal, CHILD_UNTYPED_BITS, {blockd_ep}, principal, 0};
       start_module(&e, &s);
-    } else if (!strncmp(m->name, "net", 3)) {
-      struct start s = {m, principal, CHILD_UNTYPED_BITS, {netd_ep}, principal, 0};
+    } else if (!strncmp(m->name, "net", 3)) { /* "name:N" passes N */
+      struct start s = {m, principal, CHILD_UNTYPED_BITS, {netd_ep}, name_argument(m->name), 0};
       start_module(&e, &s);
     } else {
       struct start s = {m, principal, CHILD_UNTYPED_BITS, {rtc_ports(&e)}, principal, 0};

@@ -1,0 +1,174 @@
+/* netecho: UDP and TCP echo (RFC 862) on lwIP, over netd. It answers ARP
+ * and ICMP echo too when it is the default session. Started by init as
+ * "netecho" (port 7, the default session) or "netecho:N" (port N only).
+ *
+ * Received UDP datagrams go back without a copy of their tails: the pbuf
+ * chain that came in is sent out, so the frame netd gifted is gifted back.
+ * TCP data is copied into lwIP's send buffer (tcp_write with copy). */
+#include "glue.h"
+#include <lib/string.h>
+#include "lwip/init.h"
+#include "lwip/netif.h"
+#include "lwip/etharp.h"
+#include "lwip/tcp.h"
+#include "lwip/timeouts.h"
+#include "lwip/udp.h"
+#include "netif/ethernet.h"
+#include <netif_netd.h>
+
+#define GUEST_IP "198.18.0.15"
+#define GATEWAY "198.18.0.2"
+#define RX_FRAMES 96
+#define STATS_EVERY_NS 5000000000ull
+
+static struct netdev dev;
+static struct netif netif;
+static u16 port;
+static u64 udp_echoed, tcp_bytes, tcp_conns;
+
+static void udp_echo(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t from) {
+  (void)arg;
+  udp_sendto(pcb, p, addr, from);
+  udp_echoed++;
+  pbuf_free(p);
+}
+
+/* ---- TCP: what does not fit the send buffer waits in `pending` ---- */
+
+struct conn {
+  struct pbuf *pending;
+  int used, closing;
+};
+static struct conn conns[8];
+
+static void tcp_drain(struct tcp_pcb *pcb, struct conn *c) {
+  while (c->pending) {
+    struct pbuf *p = c->pending;
+    u16_t room = tcp_sndbuf(pcb), n = p->len < room ? p->len : room;
+    if (!n || tcp_write(pcb, p->payload, n, TCP_WRITE_FLAG_COPY) != ERR_OK)
+      break;
+    tcp_recved(pcb, n);
+    tcp_bytes += n;
+    if (n < p->len) {
+      pbuf_remove_header(p, n);
+      break;
+    }
+    c->pending = p->next;
+    if (p->next)
+      pbuf_ref(p->next);
+    pbuf_free(p);
+  }
+  tcp_output(pcb);
+}
+
+static void tcp_finish(struct tcp_pcb *pcb, struct conn *c) {
+  if (c->pending)
+    pbuf_free(c->pending);
+  c->pending = 0;
+  c->used = c->closing = 0;
+  tcp_arg(pcb, 0);
+  tcp_recv(pcb, 0);
+  tcp_sent(pcb, 0);
+  tcp_err(pcb, 0);
+  if (tcp_close(pcb) != ERR_OK)
+    tcp_abort(pcb);
+}
+
+static err_t tcp_got(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) {
+  struct conn *c = arg;
+  if (!p) {
+    c->closing = 1;
+    if (!c->pending)
+      tcp_finish(pcb, c); /* the peer is done and so are we */
+    return ERR_OK;
+  }
+  if (c->pending)
+    pbuf_cat(c->pending, p);
+  else
+    c->pending = p;
+  tcp_drain(pcb, c);
+  return ERR_OK;
+}
+
+static err_t tcp_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len) {
+  struct conn *c = arg;
+  (void)len;
+  tcp_drain(pcb, c);
+  if (c->closing && !c->pending)
+    tcp_finish(pcb, c);
+  return ERR_OK;
+}
+
+static void echo_error(void *arg, err_t err) {
+  struct conn *c = arg;
+  if (c && c->pending)
+    pbuf_free(c->pending);
+  if (c)
+    c->pending = 0, c->used = c->closing = 0; /* lwIP freed the pcb */
+}
+
+static err_t echo_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
+  struct conn *c = 0;
+  for (unsigned i = 0; i < 8 && !c; i++)
+    if (!conns[i].used)
+      c = &conns[i];
+  if (err != ERR_OK || !pcb || !c)
+    return ERR_MEM;
+  c->used = 1;
+  tcp_conns++;
+  tcp_arg(pcb, c);
+  tcp_recv(pcb, tcp_got);
+  tcp_sent(pcb, tcp_sent_cb);
+  tcp_err(pcb, echo_error);
+  return ERR_OK;
+}
+
+int main(u64 arg) {
+  port = arg ? (u16)arg : 7;
+  u64 filter = NET_FILTER(NET_PROTO_ANY, port) | NET_F_ARP | (arg ? 0 : NET_F_DEFAULT);
+  long err = glue_open(&dev, filter, RX_FRAMES);
+  if (err) {
+    printf("netecho: cannot open a netd session: %s\n", glue_err(err));
+    return 1;
+  }
+  lwip_init();
+  ip4_addr_t ip, mask, gw;
+  ip4addr_aton(GUEST_IP, &ip);
+  ip4addr_aton("255.255.255.0", &mask);
+  ip4addr_aton(GATEWAY, &gw);
+  netif_add(&netif, &ip, &mask, &gw, &dev, netif_netd_init, ethernet_input);
+  netif_set_default(&netif);
+  netif_set_up(&netif);
+  struct udp_pcb *u = udp_new();
+  struct tcp_pcb *t = tcp_new();
+  if (!u || !t || udp_bind(u, IP_ADDR_ANY, port) != ERR_OK || tcp_bind(t, IP_ADDR_ANY, port) != ERR_OK ||
+      !(t = tcp_listen(t))) {
+    printf("netecho: cannot listen on port %u\n", port);
+    return 1;
+  }
+  udp_recv(u, udp_echo, 0);
+  tcp_accept(t, echo_accept);
+  printf("netecho: listening on %s port %u (UDP and TCP echo)%s\n", GUEST_IP, port,
+         arg ? "" : ", answering ARP and ping");
+  u64 next_stats = glue_time_ns() + STATS_EVERY_NS;
+  for (;;) {
+    long n = netif_netd_poll(&netif, 100);
+    if (n < 0)
+      printf("netecho: receive failed: %s\n", glue_err(n));
+    sys_check_timeouts();
+    netif_netd_flush(&netif);
+    u64 now = glue_time_ns();
+    if (now >= next_stats) {
+      next_stats = now + STATS_EVERY_NS;
+      struct net_counters mine, all;
+      u64 mem;
+      if (!netdev_stats(&dev, &mine, &all, &mem))
+        printf("netecho:%u udp %llu echoed, tcp %llu bytes in %llu connections; session: %llu rx (%llu inline, "
+               "%llu own frame, %llu exchanged), dropped %llu no spare, %llu queue full; netd: %llu frames, "
+               "%llu malformed, %llu for nobody, %llu KiB own memory\n",
+               port, udp_echoed, tcp_bytes, tcp_conns, mine.rx_packets, mine.rx_inline, mine.rx_own_frame,
+               mine.rx_exchanged, mine.drop_no_spare, mine.drop_queue_full, all.rx_frames, all.malformed,
+               all.no_session, mem >> 10);
+    }
+  }
+}

@@ -1,0 +1,105 @@
+/* The network session protocol between netd and its clients.
+ *
+ * netd is a driver and a demultiplexer only: each client runs its own
+ * TCP/IP stack. Packets arrive in frames the receiving client donated.
+ *
+ * NET_OPEN on netd's public endpoint: capability 0 is an untyped of
+ * NET_DONATION_BITS the client donates (its session's memory), w0 is the
+ * filter (below). The reply carries the session: a badged endpoint.
+ *
+ * On the session endpoint (every reply has an abi error in w0):
+ *   NET_RECV  w0 = timeout in ms (0: answer at once; NET_WAIT_FOREVER),
+ *             w1 = most frames the reply may gift (the client's window),
+ *             gifts = empty 4 KiB frames for the session's receive pool.
+ *             Reply: w1 = packets, w2 = packets still queued, then one
+ *             descriptor word per packet (net_pkt_*), then the packets'
+ *             head bytes; gifts = frames holding the packets' tails.
+ *   NET_SEND  w0 = segments | keep << 16, then the segments two to a word
+ *             (net_seg), gifts = the frames they are in. Frames [0, keep)
+ *             come back with the reply when the device has sent them;
+ *             frames [keep, n) join the receive pool instead (a received
+ *             frame echoed back is not returned to be donated again).
+ *             Reply: w1 = packets sent.
+ *   NET_INFO  -> w1 = MAC address (byte 0 in bits 0-7), w2 = frames in the
+ *             pool | frames on the device << 16 | packets queued << 32.
+ *   NET_STATS -> w1.. = struct net_counters of the session, then the
+ *             driver's totals; the last word: bytes of netd's own memory.
+ *   NET_CLOSE -> the donated untyped back (capability 0), the pool's
+ *             frames back as gifts.
+ *
+ * A packet of up to NET_HEAD bytes travels in the message alone and uses
+ * no frame. A longer one has its first NET_HEAD bytes in the message and
+ * the rest at offset 0 of a gifted frame. */
+#ifndef USER_NET_H
+#define USER_NET_H
+
+#include <abi/types.h>
+
+enum net_op { NET_OPEN = 1, NET_RECV, NET_SEND, NET_INFO, NET_STATS, NET_CLOSE };
+
+#define NET_DONATION_BITS 16   /* 64 KiB: record, queue, page table */
+#define NET_HEAD 112           /* packet bytes in netd's header buffer */
+#define NET_MTU_FRAME 1514     /* largest Ethernet frame (no FCS) */
+#define NET_POOL 128           /* frames a session's pool holds */
+#define NET_QUEUE 32           /* packets queued for a session */
+#define NET_MAX_GIFTS 128      /* frames in one message */
+#define NET_MAX_SEGS 124       /* segments in one NET_SEND */
+#define NET_PKT_SEGS 7         /* segments in one packet */
+#define NET_WAIT_FOREVER 0xffffffffull
+
+/* Filters: a destination port, for one protocol or (0) both UDP and TCP,
+ * plus flags. Two sessions cannot share a port and protocol. */
+#define NET_PROTO_ANY 0
+#define NET_PROTO_UDP 17
+#define NET_PROTO_TCP 6
+#define NET_FILTER(proto, port) ((u64)(proto) << 16 | (u64)(port))
+#define NET_F_DEFAULT (1ull << 32) /* also everything no filter matches (ICMP...) */
+#define NET_F_ARP (1ull << 33)     /* a copy of every ARP packet */
+
+/* A received packet's descriptor word. */
+static inline u64 net_pkt(u64 len, u64 head, u64 frame, u64 word) {
+  return len | head << 16 | frame << 24 | word << 32;
+}
+#define NET_NO_FRAME 0xffull
+static inline u32 net_pkt_len(u64 d) { return (u32)(d & 0xffff); }
+static inline u32 net_pkt_head(u64 d) { return (u32)((d >> 16) & 0xff); }
+static inline u32 net_pkt_frame(u64 d) { return (u32)((d >> 24) & 0xff); }
+static inline u32 net_pkt_word(u64 d) { return (u32)((d >> 32) & 0xff); }
+
+/* A transmit segment: bytes [offset, offset + len) of gift `frame`; `end`
+ * closes a packet. */
+static inline u32 net_seg(u32 frame, u32 offset, u32 len, int end) {
+  return offset | (len - 1) << 12 | frame << 24 | (u32)(end ? 1u : 0u) << 31;
+}
+static inline u32 net_seg_offset(u32 s) { return s & 0xfff; }
+static inline u32 net_seg_len(u32 s) { return ((s >> 12) & 0xfff) + 1; }
+static inline u32 net_seg_frame(u32 s) { return (s >> 24) & 0x7f; }
+static inline int net_seg_end(u32 s) { return (int)(s >> 31); }
+
+/* What happened to packets and requests, per session and in total. */
+struct net_counters {
+  u64 rx_packets;      /* delivered to the session */
+  u64 rx_inline;       /* of which in the message alone */
+  u64 rx_own_frame;    /* landed in the session's own frame */
+  u64 rx_exchanged;    /* landed in another's frame, swapped for a spare */
+  u64 drop_no_spare;   /* for it, in another's frame, and it had no spare */
+  u64 drop_queue_full; /* it did not collect its packets */
+  u64 tx_packets;
+  u64 tx_bytes;
+  u64 bad_segments;    /* NET_SEND refused: empty, too many, out of frame... */
+  u64 bad_requests;    /* unknown op, bad donation, pool overflow */
+  /* Driver-wide only (0 in a session's counters). */
+  u64 malformed;       /* runts, bad IPv4 headers, lengths the device made up */
+  u64 no_session;      /* nobody wanted it */
+  u64 closed_session;  /* requests on a session that is gone */
+  u64 rx_frames;       /* everything the device handed in */
+};
+#define NET_COUNTERS_WORDS (sizeof(struct net_counters) / 8)
+
+/* Client side, without lwIP (net_client.c). */
+struct ipc_buffer;
+struct env;
+long net_open(struct env *e, struct ipc_buffer *buf, cptr_t netd, u64 filter, cptr_t *session);
+long net_close(struct env *e, struct ipc_buffer *buf, cptr_t session);
+
+#endif

@@ -1,0 +1,66 @@
+/* A client's side of a netd session, for a protocol stack: receive
+ * batches, frames to donate, and transmit batches. Only abi types here, so
+ * that lwIP's glue can include it (lwIP's err.h and abi/errors.h clash).
+ *
+ * Receive area: NET_POOL page-sized places in the client's address space
+ * and as many CNode slots; page p is at rx_va + p * 4096, slot rx_slot + p.
+ * A received packet's tail frame lands in one of them and stays the
+ * client's until the stack frees it; then it is donated back to netd with
+ * the next request. Transmit: packets are copied into staging frames
+ * (2 KiB each) except received tails, which are sent as they are: their
+ * frames go to netd's pool (zero copy) and are not used again here. */
+#ifndef USER_NETDEV_H
+#define USER_NETDEV_H
+
+#include <abi/types.h>
+#include <net.h>
+
+#define NETDEV_TX_STAGE 32 /* staging frames: 64 packets a batch */
+
+struct env;
+struct ipc_buffer;
+
+struct netdev {
+  struct env *e;
+  struct ipc_buffer *buf;
+  cptr_t session;
+  u8 mac[6];
+  u64 rx_va, rx_slot, tx_va, tx_slot;
+  u8 page[NET_POOL];       /* flags, see netdev.c */
+  unsigned cursor;         /* where the next receive window search starts */
+  /* The transmit batch. */
+  u32 seg[NET_MAX_SEGS];
+  unsigned nseg, nstage, ngift_pages, pkt_segs, pkt_len;
+  u16 gift_page[NET_MAX_GIFTS]; /* received pages sent in this batch */
+  u64 sends, recvs;
+};
+
+struct netdev_pkt {
+  u32 len;
+  const u8 *head;  /* first head_len bytes (in the IPC buffer: copy them) */
+  u32 head_len;
+  int page;        /* -1, or the page holding bytes [head_len, len) at 0 */
+  u8 *tail;
+};
+
+/* Opens a session with `filter` and donates `frames` fresh frames of e's. */
+long netdev_open(struct netdev *d, struct env *e, struct ipc_buffer *buf, cptr_t netd, u64 filter,
+                 unsigned frames);
+long netdev_close(struct netdev *d);
+/* One NET_RECV: donates freed pages, waits up to timeout_ms, and calls
+ * input() for each packet. Returns packets received, or -error. */
+long netdev_poll(struct netdev *d, u32 timeout_ms, void (*input)(void *ctx, const struct netdev_pkt *p),
+                 void *ctx);
+/* The stack is done with a received page. */
+void netdev_page_free(struct netdev *d, int page);
+/* Transmit: a packet is a run of copy and page segments closed by end. */
+long netdev_tx_copy(struct netdev *d, const void *data, u32 len);
+long netdev_tx_page(struct netdev *d, int page, u32 offset, u32 len);
+long netdev_tx_end(struct netdev *d);
+/* Room for a packet of up to `segs` segments, flushing first if needed. */
+long netdev_tx_reserve(struct netdev *d, unsigned segs);
+long netdev_tx_flush(struct netdev *d);
+/* NET_STATS: the session's counters, the totals, netd's memory. */
+long netdev_stats(struct netdev *d, struct net_counters *mine, struct net_counters *all, u64 *netd_bytes);
+
+#endif

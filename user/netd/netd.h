@@ -1,0 +1,66 @@
+/* netd: a user-space virtio-net driver and demultiplexer (protocol in
+ * net.h). Packets land in frames their receivers donated: each receive
+ * buffer is a two-descriptor chain, a header buffer of netd's own followed
+ * by a client's page, so netd decides whose a packet is from its own
+ * memory and never maps a client's frame. */
+#ifndef NETD_H
+#define NETD_H
+
+#include <ulib.h>
+#include <env.h>
+#include <net.h>
+#include <virtio_pci.h>
+#include <abi/bootinfo.h>
+
+#define NETD_PUBLIC_EP BI_SLOT_FIRST_FREE_FIXED        /* from init */
+#define NETD_DEVICE_UT (BI_SLOT_FIRST_FREE_FIXED + 1)  /* the card's memory, slots 9-15 */
+#define NETD_DEVICE_UTS 7
+#define NETD_MAX_SESSIONS 16
+
+/* Slots of netd's CNode. */
+#define DONATION_SLOT 40
+#define TEMP_SLOT 41
+#define GIFT_SLOT 64                     /* where a message's caps and gifts land */
+#define RING_SLOT 256                    /* frame of receive entry k at + k */
+#define SESSION_SLOTS 512                /* session i at + i * SESSION_STRIDE: */
+#define SESSION_STRIDE (8 + NET_POOL)
+#define S_DONATION 0                     /*   the client's untyped */
+#define S_TABLE 1                        /*   page table for the record */
+#define S_RECORD 2                       /*   the record's frame */
+#define S_QUEUE 3                        /*   the queued packets' head bytes */
+#define S_REPLY 4                        /*   a waiting NET_RECV's saved reply */
+#define S_POOL 8                         /*   pool frame j at + j */
+_Static_assert(GIFT_SLOT + NET_MAX_GIFTS <= RING_SLOT, "slot ranges overlap");
+
+#define RX_ENTRIES 64 /* two descriptors each in a ring of 128 */
+
+enum slot_state { SLOT_FREE, SLOT_SPARE, SLOT_QUEUED };
+
+struct queued {
+  u16 len;
+  u8 head;
+  u8 pool;  /* pool index of the frame holding the tail, 0xff if none */
+};
+
+/* A session's state, in a frame made from its donation. */
+struct record {
+  struct net_counters c;
+  u64 filter;
+  u64 deadline;       /* of a waiting NET_RECV: ns since boot */
+  u32 waiting, max_frames;
+  u16 nspare, nqueued, qhead, in_ring;
+  u16 spare[NET_POOL];
+  u8 state[NET_POOL];
+  u64 phys[NET_POOL];
+  struct queued q[NET_QUEUE];
+};
+_Static_assert(sizeof(struct record) <= 4096, "record fits a frame");
+
+struct session {
+  u8 used, generation;
+  cptr_t base;          /* first of its slots */
+  struct record *rec;   /* mapped in netd */
+  u8 (*heads)[128];     /* NET_QUEUE head buffers, mapped in netd */
+};
+
+#endif
