@@ -31,7 +31,8 @@ blkecho_SRC := $(wildcard user/apps/blkecho/*.c)
 blktest_SRC := $(wildcard user/apps/blktest/*.c)
 netd_SRC   := $(wildcard user/netd/*.c)
 
-.PHONY: all iso clean test host-test guest-test demo demo-blk qemu qemu-gdb deps bench compare compare-linux
+.PHONY: all iso clean test host-test guest-test demo demo-blk demo-net qemu qemu-net qemu-gdb deps bench compare \
+        compare-linux
 all: $(B)/kernel.iso
 
 $(B)/k/%.S.o: %.S
@@ -113,7 +114,12 @@ $(B)/blktest.iso: $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blktest.elf
 $(B)/net.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf
 
-iso: $(B)/kernel.iso $(B)/test.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso $(B)/lwiptest.iso
+iso: $(B)/kernel.iso $(B)/test.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso $(B)/lwiptest.iso $(B)/net.iso
+
+# The host side of the network demo and tests (talks to 127.0.0.1 only).
+$(B)/netload: tests/net/netload.c
+	@mkdir -p $(B)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
 # ---- host unit tests (AddressSanitizer + UndefinedBehaviorSanitizer) ----
 HOST_TESTS := $(patsubst tests/host/%.c,$(B)/host/%,$(wildcard tests/host/test_*.c))
@@ -142,13 +148,26 @@ guest-test: $(B)/test.iso
 
 # One command: install what is missing, build, run every suite, one summary.
 test: deps
-	$(MAKE) iso $(HOST_TESTS)
+	$(MAKE) iso $(HOST_TESTS) $(B)/netload
 	ACCEL=$(ACCEL) scripts/test.sh
 
 demo: deps
-	$(MAKE) $(B)/kernel.iso $(B)/blk.iso
+	$(MAKE) $(B)/kernel.iso $(B)/blk.iso $(B)/net.iso $(B)/netload
 	ACCEL=$(ACCEL) scripts/demo.sh $(B)/kernel.iso
 	ACCEL=$(ACCEL) scripts/demo-blk.sh $(B)/blk.iso
+	ACCEL=$(ACCEL) scripts/demo-net.sh $(B)/net.iso
+
+# The network echo demo, checked from the host through forwarded ports.
+demo-net: deps
+	$(MAKE) $(B)/net.iso $(B)/netload
+	ACCEL=$(ACCEL) scripts/demo-net.sh $(B)/net.iso
+
+# The same guest left running: UDP_PORT and TCP_PORT on 127.0.0.1 reach
+# the guest's echo port 7; "ready" when it listens; Ctrl-C stops it.
+UDP_PORT ?= 7007
+TCP_PORT ?= 7007
+qemu-net: $(B)/net.iso $(B)/netload
+	ACCEL=$(ACCEL) scripts/demo-net.sh --serve --udp-port $(UDP_PORT) --tcp-port $(TCP_PORT) $(B)/net.iso
 
 # The block echo demo; DISK=path uses that image, OUT=path keeps the copy there.
 demo-blk: deps

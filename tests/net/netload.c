@@ -1,0 +1,468 @@
+/* netload: the host side of the network echo demo, tests and benchmark.
+ * It talks only to 127.0.0.1 (QEMU's forwarded ports and socket netdev).
+ *
+ *   netload udp-check --port P [--min A] [--max B]      UDP echo, each size once
+ *   netload tcp-check --port P --bytes N [--sent F] [--received F]
+ *   netload udp-bench --port P --size S --count N [--window W]
+ *   netload interleave --ports P1,P2 --count N           two echo servers
+ *   netload flood --port P --count N [--rate R]          malformed Ethernet frames
+ * Common: --seed N, --timeout SEC (default 60). Every loop is bounded in
+ * count and in time. Exit status 0 when the check passed. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct {
+  long port, port2, min, max, size, count, window, rate, timeout;
+  long long bytes;
+  unsigned long long seed;
+  const char *sent, *received;
+} o = {0, 0, 1, 1472, 0, 0, 64, 20000, 60, 0, 1, 0, 0};
+
+static uint64_t rng;
+static uint64_t next_rand(void) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return rng;
+}
+static void fill_random(uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    p[i] = (uint8_t)next_rand();
+}
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void usage(FILE *f) {
+  fprintf(f, "usage:\n"
+             "  netload udp-check --port P [--min 1] [--max 1472]\n"
+             "  netload tcp-check --port P --bytes N [--sent FILE] [--received FILE]\n"
+             "  netload udp-bench --port P --size S --count N [--window 64]\n"
+             "  netload interleave --ports P1,P2 --count N\n"
+             "  netload flood --port P --count N [--rate 20000 frames/s, 0: unpaced]\n"
+             "common options: --seed N, --timeout SEC (default 60)\n"
+             "Traffic goes to 127.0.0.1 only.\n");
+}
+
+static long number(const char *opt, const char *v, long lo, long hi) {
+  char *end;
+  errno = 0;
+  long long x = strtoll(v, &end, 10);
+  if (errno || *end || end == v || x < lo || x > hi) {
+    fprintf(stderr, "netload: %s wants a number from %ld to %ld, not '%s'\n", opt, lo, hi, v);
+    exit(2);
+  }
+  return (long)x;
+}
+
+static int udp_socket(long port) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) < 0) {
+    perror("netload: udp socket to 127.0.0.1");
+    exit(1);
+  }
+  return s;
+}
+
+/* Sends `n` bytes and waits up to 500 ms for the same bytes back, 5 tries. */
+static int echo_once(int s, const uint8_t *p, size_t n, int *retries) {
+  static uint8_t got[65536];
+  for (int attempt = 0; attempt < 5; attempt++) {
+    if (attempt)
+      (*retries)++;
+    if (send(s, p, n, 0) < 0 && errno != ECONNREFUSED)
+      return 0;
+    double until = now() + 0.5;
+    for (;;) {
+      int left = (int)((until - now()) * 1000);
+      struct pollfd pf = {s, POLLIN, 0};
+      if (left <= 0 || poll(&pf, 1, left) <= 0)
+        break;
+      ssize_t r = recv(s, got, sizeof got, 0);
+      if (r == (ssize_t)n && !memcmp(got, p, n))
+        return 1; /* anything else is a late echo of an earlier try */
+    }
+  }
+  return 0;
+}
+
+static void wait_for_guest(int s, double deadline) {
+  uint8_t probe = 0x5a;
+  int r = 0;
+  while (now() < deadline)
+    if (echo_once(s, &probe, 1, &r))
+      return;
+  fprintf(stderr, "netload: no echo from 127.0.0.1:%ld within --timeout\n", o.port);
+  exit(1);
+}
+
+static int udp_check(void) {
+  int s = udp_socket(o.port), retries = 0;
+  double start = now(), deadline = start + (double)o.timeout;
+  wait_for_guest(s, deadline);
+  long ok = 0, failed = 0;
+  static uint8_t p[65536];
+  for (long n = o.min; n <= o.max; n++) {
+    if (now() > deadline) {
+      fprintf(stderr, "netload: --timeout reached at size %ld\n", n);
+      failed += o.max - n + 1;
+      break;
+    }
+    fill_random(p, (size_t)n);
+    echo_once(s, p, (size_t)n, &retries) ? ok++ : failed++;
+    if ((n - o.min + 1) % 200 == 0)
+      fprintf(stderr, "netload: %ld sizes done\n", n - o.min + 1);
+  }
+  printf("udp-check: %ld sizes from %ld to %ld, %ld echoed byte for byte, %d retries, %ld failed, %.2f s\n",
+         o.max - o.min + 1, o.min, o.max, ok, retries, failed, now() - start);
+  return failed ? 1 : 0;
+}
+
+static int tcp_check(void) {
+  double start = now(), deadline = start + (double)o.timeout;
+  int s = -1;
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o.port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  while (now() < deadline && now() < start + 10) {
+    s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s >= 0 && connect(s, (struct sockaddr *)&a, sizeof a) == 0)
+      break;
+    close(s);
+    s = -1;
+    usleep(200000);
+  }
+  if (s < 0) {
+    fprintf(stderr, "netload: cannot connect to 127.0.0.1:%ld\n", o.port);
+    return 1;
+  }
+  uint8_t *out = malloc((size_t)o.bytes), *in = malloc((size_t)o.bytes);
+  if (!out || !in) {
+    fprintf(stderr, "netload: out of memory for %lld bytes\n", o.bytes);
+    return 1;
+  }
+  fill_random(out, (size_t)o.bytes);
+  fcntl(s, F_SETFL, O_NONBLOCK);
+  long long sent = 0, got = 0, mib = 0;
+  int shut = 0;
+  while (got < o.bytes && now() < deadline) {
+    struct pollfd pf = {s, POLLIN | (sent < o.bytes ? POLLOUT : 0), 0};
+    if (poll(&pf, 1, 200) < 0)
+      break;
+    if ((pf.revents & POLLOUT) && sent < o.bytes) {
+      ssize_t w = send(s, out + sent, (size_t)(o.bytes - sent < 65536 ? o.bytes - sent : 65536), 0);
+      if (w > 0)
+        sent += w;
+    }
+    if (sent == o.bytes && !shut) {
+      shutdown(s, SHUT_WR);
+      shut = 1;
+    }
+    if (pf.revents & (POLLIN | POLLHUP)) {
+      ssize_t r = recv(s, in + got, (size_t)(o.bytes - got), 0);
+      if (r == 0)
+        break;
+      if (r > 0)
+        got += r;
+    }
+    if (got >> 20 > mib) {
+      mib = got >> 20;
+      fprintf(stderr, "netload: %lld MiB echoed\n", mib);
+    }
+  }
+  double t = now() - start;
+  close(s);
+  long long diff = -1;
+  for (long long i = 0; i < got; i++)
+    if (in[i] != out[i]) {
+      diff = i;
+      break;
+    }
+  FILE *f;
+  if (o.sent && (f = fopen(o.sent, "wb"))) {
+    fwrite(out, 1, (size_t)sent, f);
+    fclose(f);
+  }
+  if (o.received && (f = fopen(o.received, "wb"))) {
+    fwrite(in, 1, (size_t)got, f);
+    fclose(f);
+  }
+  int same = diff < 0 && got == o.bytes;
+  printf("tcp-check: sent %lld bytes, received %lld bytes, %s", sent, got, same ? "identical" : "DIFFERENT");
+  if (diff >= 0)
+    printf(" at offset %lld", diff);
+  printf(", %.2f s, %.1f MB/s\n", t, (double)got / t / 1e6);
+  free(out);
+  free(in);
+  return same ? 0 : 1;
+}
+
+/* Window of datagrams in flight, each tagged with a sequence number. */
+static int udp_bench(void) {
+  int s = udp_socket(o.port);
+  double start = now(), deadline = start + (double)o.timeout;
+  wait_for_guest(s, deadline);
+  enum { BATCH = 64 };
+  static uint8_t out[BATCH][65536], in[BATCH][65536];
+  static double sent_at[1 << 16];
+  long sent = 0, echoed = 0, lost = 0, inflight = 0;
+  uint64_t next_seq = 1, lowest = 1;
+  start = now();
+  while (echoed < o.count && now() < deadline) {
+    /* Datagrams unanswered for 200 ms are lost: they leave the window. */
+    while (lowest < next_seq && sent_at[lowest & 0xffff] && now() - sent_at[lowest & 0xffff] > 0.2) {
+      sent_at[lowest & 0xffff] = 0;
+      lowest++, lost++, inflight--;
+    }
+    while (lowest < next_seq && !sent_at[lowest & 0xffff])
+      lowest++;
+    struct mmsghdr mh[BATCH];
+    struct iovec iov[BATCH];
+    int k = 0;
+    while (inflight + k < o.window && k < BATCH && next_seq - lowest < 60000) {
+      memset(out[k], 0, (size_t)o.size);
+      memcpy(out[k], &next_seq, 8);
+      sent_at[next_seq & 0xffff] = now();
+      iov[k] = (struct iovec){out[k], (size_t)o.size};
+      mh[k] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[k], .msg_iovlen = 1}};
+      k++, next_seq++;
+    }
+    if (k) {
+      int w = sendmmsg(s, mh, (unsigned)k, 0);
+      if (w > 0)
+        sent += w, inflight += w;
+      for (int j = w < 0 ? 0 : w; j < k; j++)
+        sent_at[(next_seq - (uint64_t)(k - j)) & 0xffff] = 0; /* not sent: not waited for */
+    }
+    struct pollfd pf = {s, POLLIN, 0};
+    if (poll(&pf, 1, 20) <= 0)
+      continue;
+    for (int j = 0; j < BATCH; j++) {
+      iov[j] = (struct iovec){in[j], sizeof in[j]};
+      mh[j] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[j], .msg_iovlen = 1}};
+    }
+    int r = recvmmsg(s, mh, BATCH, MSG_DONTWAIT, 0);
+    for (int j = 0; j < r; j++) {
+      uint64_t seq;
+      memcpy(&seq, in[j], 8);
+      if (mh[j].msg_len != (unsigned)o.size || seq >= next_seq || !sent_at[seq & 0xffff])
+        continue; /* already counted lost, or not ours */
+      sent_at[seq & 0xffff] = 0;
+      echoed++, inflight--;
+    }
+  }
+  double t = now() - start;
+  printf("BENCH name=udp_echo size=%ld window=%ld sent=%ld echoed=%ld lost=%ld seconds=%.3f pps=%.0f MBps=%.2f\n",
+         o.size, o.window, sent, echoed, lost, t, (double)echoed / t, (double)echoed * (double)o.size / t / 1e6);
+  return echoed > 0 ? 0 : 1;
+}
+
+static int interleave(void) {
+  int s[2] = {udp_socket(o.port), udp_socket(o.port2)}, retries = 0;
+  double start = now(), deadline = start + (double)o.timeout;
+  long got[2] = {0, 0}, failed = 0;
+  static uint8_t p[1500];
+  for (int i = 0; i < 2; i++) {
+    o.port = i ? o.port2 : o.port;
+    wait_for_guest(s[i], deadline);
+  }
+  for (long n = 0; n < o.count && now() < deadline; n++) {
+    int i = (int)(n & 1);
+    size_t len = 16 + next_rand() % (1472 - 16 + 1);
+    fill_random(p, len);
+    memcpy(p, i ? "to-the-second---" : "to-the-first----", 16);
+    echo_once(s[i], p, len, &retries) ? got[i]++ : failed++;
+  }
+  failed += o.count - got[0] - got[1] - failed;
+  printf("interleave: %ld datagrams, first port %ld echoed, second port %ld echoed, %d retries, %ld failed\n",
+         o.count, got[0], got[1], retries, failed);
+  return failed ? 1 : 0;
+}
+
+/* ---- flood: Ethernet frames in UDP datagrams, for QEMU's socket netdev ---- */
+
+static const uint8_t guest_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+
+static size_t ipv4_frame(uint8_t *f, int proto, size_t payload) {
+  memcpy(f, next_rand() & 7 ? guest_mac : (const uint8_t[6]){0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 6);
+  memcpy(f + 6, (const uint8_t[6]){0x52, 0x55, 0xc6, 0x12, 0x00, 0x02}, 6);
+  f[12] = 0x08, f[13] = 0x00;
+  uint8_t *ip = f + 14;
+  size_t l4 = proto == 17 ? 8 : 20, total = 20 + l4 + payload;
+  memset(ip, 0, 20 + l4);
+  ip[0] = 0x45, ip[2] = (uint8_t)(total >> 8), ip[3] = (uint8_t)total, ip[8] = 64, ip[9] = (uint8_t)proto;
+  memcpy(ip + 12, (const uint8_t[4]){198, 18, 0, 2}, 4);
+  memcpy(ip + 16, (const uint8_t[4]){198, 18, 0, 15}, 4);
+  uint8_t *l = ip + 20;
+  l[0] = (uint8_t)(next_rand()), l[1] = (uint8_t)(next_rand()), l[2] = 0, l[3] = 7;
+  fill_random(l + l4, payload);
+  return 14 + total;
+}
+
+static int flood(void) {
+  int s = udp_socket(o.port);
+  static const char *names = "abcdefghi";
+  long per[9] = {0};
+  static uint8_t f[9100];
+  double start = now(), deadline = start + (double)o.timeout;
+  long n = 0;
+  for (; n < o.count && now() < deadline; n++) {
+    int cat = (int)(n % 9);
+    size_t len;
+    switch (cat) {
+    case 0: /* random bytes */
+      len = 1 + next_rand() % 1600;
+      fill_random(f, len);
+      break;
+    case 1: /* runt */
+      len = 1 + next_rand() % 13;
+      fill_random(f, len);
+      break;
+    case 2: /* broken IPv4 header: version, IHL */
+      len = ipv4_frame(f, 17, next_rand() % 64);
+      f[14] = (uint8_t)((next_rand() & 1 ? 0x60 : 0x40) | (next_rand() % 16 < 5 ? next_rand() % 5 : 15));
+      break;
+    case 3: /* IPv4 total length past the frame, or below the header */
+      len = ipv4_frame(f, 17, next_rand() % 64);
+      f[16] = (uint8_t)(next_rand() & 1 ? 0xff : 0x00), f[17] = (uint8_t)(next_rand() % 20);
+      break;
+    case 4: /* UDP to port 7 with a wrong length or checksum */
+      len = ipv4_frame(f, 17, next_rand() % 1400);
+      f[14 + 20 + 4] = (uint8_t)next_rand(), f[14 + 20 + 6] = (uint8_t)next_rand() | 1;
+      break;
+    case 5: /* TCP to port 7 with random flags and data offset */
+      len = ipv4_frame(f, 6, next_rand() % 200);
+      f[14 + 20 + 12] = (uint8_t)(next_rand() & 1 ? 0x10 : 0xf0), f[14 + 20 + 13] = (uint8_t)next_rand();
+      break;
+    case 6: /* ARP with random opcodes and lengths */
+      len = 14 + 8 + next_rand() % 40;
+      fill_random(f, len);
+      memset(f, 0xff, 6);
+      f[12] = 0x08, f[13] = 0x06;
+      break;
+    case 7: /* oversized */
+      len = 1515 + next_rand() % (9000 - 1515);
+      ipv4_frame(f, 17, 100);
+      fill_random(f + 200, len - 200);
+      break;
+    default: /* fragments */
+      len = ipv4_frame(f, 17, next_rand() % 600);
+      f[14 + 6] = (uint8_t)(0x20 | (next_rand() & 0x1f)), f[14 + 7] = (uint8_t)next_rand();
+      break;
+    }
+    if (send(s, f, len, 0) < 0 && errno != ECONNREFUSED) {
+      perror("netload: flood send");
+      return 1;
+    }
+    per[cat]++;
+    if (o.rate) {
+      double due = start + (double)(n + 1) / (double)o.rate, t = now();
+      if (due > t)
+        usleep((useconds_t)((due - t) * 1e6));
+    }
+    if ((n + 1) % 10000 == 0)
+      fprintf(stderr, "netload: %ld frames sent\n", n + 1);
+  }
+  printf("flood: %ld frames sent (", n);
+  for (int c = 0; c < 9; c++)
+    printf("%s%c=%ld", c ? " " : "", names[c], per[c]);
+  printf("), %.1f s\n", now() - start);
+  return n == o.count ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const char *mode = argv[1];
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help")) {
+      usage(stdout);
+      return 0;
+    }
+    if (i + 1 >= argc) {
+      fprintf(stderr, "netload: %s needs a value\n", a);
+      return 2;
+    }
+    const char *v = argv[++i];
+    if (!strcmp(a, "--port"))
+      o.port = number(a, v, 1, 65535);
+    else if (!strcmp(a, "--ports")) {
+      const char *comma = strchr(v, ',');
+      if (!comma) {
+        fprintf(stderr, "netload: --ports wants P1,P2\n");
+        return 2;
+      }
+      char first[16];
+      snprintf(first, sizeof first, "%.*s", (int)(comma - v), v);
+      o.port = number(a, first, 1, 65535);
+      o.port2 = number(a, comma + 1, 1, 65535);
+    } else if (!strcmp(a, "--min"))
+      o.min = number(a, v, 1, 65507);
+    else if (!strcmp(a, "--max"))
+      o.max = number(a, v, 1, 65507);
+    else if (!strcmp(a, "--size"))
+      o.size = number(a, v, 8, 65507);
+    else if (!strcmp(a, "--count"))
+      o.count = number(a, v, 1, 100000000);
+    else if (!strcmp(a, "--window"))
+      o.window = number(a, v, 1, 4096);
+    else if (!strcmp(a, "--rate"))
+      o.rate = number(a, v, 0, 10000000);
+    else if (!strcmp(a, "--timeout"))
+      o.timeout = number(a, v, 1, 3600);
+    else if (!strcmp(a, "--bytes"))
+      o.bytes = number(a, v, 1, 1L << 30);
+    else if (!strcmp(a, "--seed"))
+      o.seed = (unsigned long long)number(a, v, 1, 1L << 62);
+    else if (!strcmp(a, "--sent"))
+      o.sent = v;
+    else if (!strcmp(a, "--received"))
+      o.received = v;
+    else {
+      fprintf(stderr, "netload: unknown option %s\n", a);
+      usage(stderr);
+      return 2;
+    }
+  }
+  rng = 0x9e3779b97f4a7c15ull ^ (o.seed * 0xbf58476d1ce4e5b9ull);
+  int need_port = strcmp(mode, "interleave") != 0;
+  if ((need_port && !o.port) || (!need_port && !o.port2)) {
+    fprintf(stderr, "netload: %s needs %s\n", mode, need_port ? "--port" : "--ports P1,P2");
+    return 2;
+  }
+  if (o.min > o.max) {
+    fprintf(stderr, "netload: --min %ld is above --max %ld\n", o.min, o.max);
+    return 2;
+  }
+  if (!strcmp(mode, "udp-check"))
+    return udp_check();
+  if (!strcmp(mode, "tcp-check"))
+    return o.bytes ? tcp_check() : (fprintf(stderr, "netload: tcp-check needs --bytes\n"), 2);
+  if (!strcmp(mode, "udp-bench"))
+    return o.size && o.count ? udp_bench() : (fprintf(stderr, "netload: udp-bench needs --size and --count\n"), 2);
+  if (!strcmp(mode, "interleave"))
+    return o.count ? interleave() : (fprintf(stderr, "netload: interleave needs --count\n"), 2);
+  if (!strcmp(mode, "flood"))
+    return o.count ? flood() : (fprintf(stderr, "netload: flood needs --count\n"), 2);
+  fprintf(stderr, "netload: unknown mode %s\n", mode);
+  usage(stderr);
+  return 2;
+}
