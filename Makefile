@@ -22,7 +22,7 @@ KERNEL_SRC := $(wildcard arch/x86/*.S arch/x86/*.c kernel/*.c mm/*.c ipc/*.c lib
 KERNEL_OBJ := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRC))
 ULIB_SRC   := $(wildcard user/lib/*.S user/lib/*.c lib/*.c)
 ULIB_OBJ   := $(patsubst %,$(B)/u/%.o,$(ULIB_SRC))
-PROGRAMS   := init ktest bench blockd blkecho blktest netd
+PROGRAMS   := init ktest bench blockd blkecho blktest netd nettest
 init_SRC   := $(wildcard user/init/*.c)
 ktest_SRC  := $(wildcard user/apps/ktest/*.c)
 bench_SRC  := $(wildcard user/apps/bench/*.c)
@@ -30,6 +30,7 @@ blockd_SRC := $(wildcard user/blockd/*.c)
 blkecho_SRC := $(wildcard user/apps/blkecho/*.c)
 blktest_SRC := $(wildcard user/apps/blktest/*.c)
 netd_SRC   := $(wildcard user/netd/*.c)
+nettest_SRC := $(wildcard user/apps/nettest/*.c)
 
 .PHONY: all iso clean test host-test guest-test demo demo-blk demo-net qemu qemu-net qemu-gdb deps bench compare \
         compare-linux
@@ -114,7 +115,14 @@ $(B)/blktest.iso: $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blktest.elf
 $(B)/net.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf
 
-iso: $(B)/kernel.iso $(B)/test.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso $(B)/lwiptest.iso $(B)/net.iso
+# Two echo applications (ports 7 and 9) behind one netd.
+$(B)/net2.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf $(B)/netecho.elf=netecho:9
+
+$(B)/nettest.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/nettest.elf scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/nettest.elf
+
+iso: $(B)/kernel.iso $(B)/test.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso $(B)/lwiptest.iso $(B)/net.iso $(B)/net2.iso $(B)/nettest.iso
 
 # The host side of the network demo and tests (talks to 127.0.0.1 only).
 $(B)/netload: tests/net/netload.c

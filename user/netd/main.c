@@ -719,7 +719,10 @@ static void handle(const struct msg_regs *m, struct outcome *o) {
   if (m->badge == 0) { /* the public endpoint: only OPEN */
     cptr_t cap = 0;
     o->err = (u64)(op == NET_OPEN ? open_session(m->info, m->w[0], &cap) : ERR_BAD_STATE);
-    if (!o->err) {
+    struct cap_info ci;
+    if (o->err && !sys_cap_identify(env.cnode, DONATION_SLOT, &ci) && ci.type != OBJ_NULL)
+      cap = DONATION_SLOT; /* a refused donation goes back */
+    if (cap) {
       buf->caps[0] = cap;
       o->caps = 1;
     }

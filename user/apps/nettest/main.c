@@ -1,0 +1,298 @@
+/* nettest: netd's sessions and every kind of bad request, from a client,
+ * plus a real exchange with QEMU's user-mode network (an ARP request to
+ * the gateway and its answer). Each case prints one line; the suite ends
+ * with "nettest: N passed, M failed" and leaves QEMU through isa-debug-exit. */
+#include <ulib.h>
+#include <env.h>
+#include <net.h>
+#include <abi/bootinfo.h>
+#include <lib/string.h>
+
+#define NETD_EP BI_SLOT_FIRST_FREE_FIXED
+#define FRAME_SLOT 200
+#define NFRAMES 300
+#define POOL_TEST 140 /* frames from here on go to a session that closes with some on the device */
+#define WINDOW 0x0000100000000000ull
+
+static struct env env;
+static struct ipc_buffer *buf;
+static int passed, failed;
+static u8 *frame_va[NFRAMES];
+
+static void check(int ok, const char *what) {
+  printf("nettest: %s %s\n", ok ? "ok  " : "FAIL", what);
+  ok ? passed++ : failed++;
+}
+
+struct reply {
+  long err; /* the kernel's, then netd's */
+  u64 w1, w2, w3, gifts;
+};
+
+static struct reply call(cptr_t ep, u32 op, u64 words, u64 w0, u64 w1, u64 w2, u64 w3, u64 ngifts) {
+  struct msg_regs r = sys_call(ep, msg_info(op, words, 0, ngifts), w0, w1, w2, w3);
+  return (struct reply){r.err ? r.err : (long)r.w[0], r.w[1], r.w[2], r.w[3], msg_gifts(r.info)};
+}
+
+/* Frames FRAME_SLOT.. go out as gifts and come back to the same places. */
+static void gifts_out_at(u64 first, u64 n) {
+  buf->recv_cnode = env.cnode;
+  buf->recv_slot = FRAME_SLOT + first;
+  buf->recv_count = n;
+  buf->recv_window = WINDOW + first * PAGE_SIZE;
+  buf->recv_window_size = n * PAGE_SIZE;
+  for (u64 i = 0; i < n; i++)
+    buf->gifts[i] = (u32)(FRAME_SLOT + first + i);
+}
+static void gifts_out(u64 n) { gifts_out_at(0, n); }
+
+static int frames_home(u64 n) {
+  struct cap_info ci;
+  for (u64 i = 0; i < n; i++)
+    if (sys_cap_identify(env.cnode, FRAME_SLOT + i, &ci) || ci.type != OBJ_FRAME_4K || !ci.mapped)
+      return 0;
+  return 1;
+}
+
+static long open_session(u64 filter, cptr_t *s) { return net_open(&env, buf, NETD_EP, filter, s); }
+
+static struct net_counters mine, all;
+static u64 netd_bytes;
+static long stats(cptr_t s) {
+  struct msg_regs r = sys_call(s, msg_info(NET_STATS, 0, 0, 0), 0, 0, 0, 0);
+  if (r.err || r.w[0])
+    return r.err ? r.err : (long)r.w[0];
+  buf->words[1] = r.w[1], buf->words[2] = r.w[2], buf->words[3] = r.w[3];
+  memcpy(&mine, &buf->words[1], sizeof mine);
+  memcpy(&all, &buf->words[1 + NET_COUNTERS_WORDS], sizeof all);
+  netd_bytes = buf->words[1 + 2 * NET_COUNTERS_WORDS];
+  return ERR_OK;
+}
+
+/* A NET_SEND of `nseg` segments over the first `ngifts` frames. */
+static struct reply send_segs(cptr_t s, const u32 *seg, u32 nseg, u64 ngifts, u32 keep) {
+  gifts_out(ngifts);
+  u64 words = 1 + (nseg + 1) / 2;
+  if (words > IPC_MAX_WORDS)
+    words = IPC_MAX_WORDS;
+  memset(&buf->words[1], 0, (IPC_MAX_WORDS - 1) * 8);
+  for (u32 i = 0; i < nseg && 1 + i / 2 < IPC_MAX_WORDS; i++)
+    buf->words[1 + i / 2] |= (u64)seg[i] << (32 * (i % 2));
+  return call(s, NET_SEND, words, nseg | (u64)keep << 16, buf->words[1], buf->words[2], buf->words[3], ngifts);
+}
+
+static void bad_segments(cptr_t s) {
+  u32 seg[NET_MAX_SEGS + 2] = {0};
+  stats(s);
+  u64 before = mine.bad_segments;
+  struct reply r = send_segs(s, seg, 0, 1, 1);
+  check(r.err == ERR_RANGE && r.gifts == 1 && frames_home(1), "an empty segment list is refused, the frame comes back");
+  for (u32 i = 0; i < NET_MAX_SEGS + 1; i++)
+    seg[i] = net_seg(0, 0, 60, 1);
+  r = send_segs(s, seg, NET_MAX_SEGS + 1, 1, 1);
+  check(r.err == ERR_RANGE && frames_home(1), "a segment list longer than 124 is refused");
+  seg[0] = net_seg(0, 4000, 200, 1);
+  r = send_segs(s, seg, 1, 1, 1);
+  check(r.err == ERR_RANGE && frames_home(1), "a segment past the end of its frame is refused");
+  seg[0] = net_seg(1, 0, 60, 1);
+  r = send_segs(s, seg, 1, 1, 1);
+  check(r.err == ERR_RANGE && frames_home(1), "a segment in a frame that was not gifted is refused");
+  seg[0] = net_seg(0, 0, 60, 0);
+  r = send_segs(s, seg, 1, 1, 1);
+  check(r.err == ERR_RANGE && frames_home(1), "a packet that is never closed is refused");
+  seg[0] = net_seg(0, 0, 60, 1);
+  r = send_segs(s, seg, 1, 2, 2);
+  check(r.err == ERR_RANGE && r.gifts == 2 && frames_home(2), "a gifted frame no segment uses is refused");
+  seg[0] = net_seg(0, 0, 1000, 0), seg[1] = net_seg(1, 0, 1000, 1);
+  r = send_segs(s, seg, 2, 2, 2);
+  check(r.err == ERR_RANGE && frames_home(2), "a packet longer than 1514 bytes is refused");
+  seg[0] = net_seg(0, 0, 10, 1);
+  r = send_segs(s, seg, 1, 1, 1);
+  check(r.err == ERR_RANGE && frames_home(1), "a packet shorter than an Ethernet header is refused");
+  for (u32 i = 0; i < 8; i++)
+    seg[i] = net_seg(i, 0, 20, i == 7);
+  r = send_segs(s, seg, 8, 8, 8);
+  check(r.err == ERR_RANGE && frames_home(8), "a packet of more than 7 segments is refused");
+  seg[0] = net_seg(0, 0, 60, 1);
+  r = send_segs(s, seg, 1, 1, 2);
+  check(r.err == ERR_RANGE && frames_home(1), "keeping back more frames than were gifted is refused");
+  stats(s);
+  check(mine.bad_segments == before + 10, "each refused segment list is counted");
+}
+
+static void bad_requests(cptr_t s) {
+  stats(s);
+  u64 before = mine.bad_requests;
+  struct reply r = call(s, 99, 0, 0, 0, 0, 0, 0);
+  check(r.err == ERR_BAD_SYSCALL, "an unknown request is refused");
+  gifts_out(2);
+  r = call(s, NET_INFO, 0, 0, 0, 0, 0, 2);
+  check(r.err == ERR_RANGE && r.gifts == 2 && frames_home(2), "frames sent with NET_INFO come back, refused");
+  gifts_out(NET_POOL + 1);
+  r = call(s, NET_RECV, 2, 0, 0, 0, 0, NET_POOL + 1);
+  check(r.err == ERR_RECV_SLOTS_FULL && frames_home(NET_POOL + 1),
+        "a message of 129 frames is refused by the kernel before netd sees it");
+  cptr_t t;
+  int ok = !open_session(NET_FILTER(NET_PROTO_UDP, 3000), &t);
+  gifts_out_at(POOL_TEST, 120);
+  ok = ok && !call(t, NET_RECV, 2, 0, 0, 0, 0, 120).err;
+  gifts_out_at(POOL_TEST + 120, 9);
+  r = call(t, NET_RECV, 2, 0, 0, 0, 0, 9);
+  ok = ok && r.err == ERR_RANGE && r.gifts == 9;
+  struct cap_info ci;
+  for (u64 i = POOL_TEST + 120; i < POOL_TEST + 129; i++)
+    ok = ok && !sys_cap_identify(env.cnode, FRAME_SLOT + i, &ci) && ci.type == OBJ_FRAME_4K && ci.mapped;
+  check(ok, "donations beyond a pool's 128 frames come back, refused");
+  stats(t);
+  check(mine.bad_requests == 1, "the refused donation is counted");
+  /* Closing gives back the pool's frames that are not on the device, into
+   * fresh slots; those on the device are released as it hands them back. */
+  struct reply info = call(t, NET_INFO, 0, 0, 0, 0, 0, 0);
+  u64 spare = info.w2 & 0xffff, on_device = (info.w2 >> 16) & 0xffff;
+  cptr_t back = env.next_slot + 1;
+  ok = !net_close(&env, buf, t);
+  u64 returned = 0;
+  for (u64 i = 0; i < NET_POOL; i++)
+    returned += !sys_cap_identify(env.cnode, back + i, &ci) && ci.type == OBJ_FRAME_4K;
+  printf("nettest:      pool of 120: %llu spare, %llu on the device when the session closed\n", spare, on_device);
+  check(ok && spare + on_device == 120 && returned == spare, "closing a session gives back its spare frames");
+  stats(s);
+  check(mine.bad_requests == before + 2, "the other refused requests are counted");
+  r = call(NETD_EP, NET_RECV, 2, 0, 0, 0, 0, 0);
+  check(r.err == ERR_BAD_STATE, "a request on the public endpoint is refused");
+  cptr_t x;
+  check(open_session(NET_FILTER(NET_PROTO_UDP, 7), &x) == ERR_SLOT_OCCUPIED, "a second session for a taken port is refused");
+  check(open_session(NET_F_DEFAULT | 1ull << 40, &x) == ERR_RANGE, "an unknown filter flag is refused");
+  buf->caps[0] = BI_SLOT_TCB;
+  buf->recv_window = 0;
+  buf->recv_cnode = env.cnode;
+  buf->recv_slot = env_slot(&env);
+  buf->recv_count = 1;
+  struct msg_regs m = sys_call(NETD_EP, msg_info(NET_OPEN, 1, 1, 0), 1234, 0, 0, 0);
+  check(!m.err && m.w[0] == ERR_WRONG_TYPE, "a donation that is not memory is refused");
+  cptr_t small = env_slot(&env);
+  sys_retype(env.untyped, OBJ_UNTYPED, 12, env.cnode, small, 1, 0);
+  buf->caps[0] = small;
+  buf->recv_slot = env_slot(&env);
+  m = sys_call(NETD_EP, msg_info(NET_OPEN, 1, 1, 0), 1234, 0, 0, 0);
+  check(!m.err && m.w[0] == ERR_WRONG_TYPE, "a donation smaller than a session needs is refused");
+}
+
+/* An ARP request for the gateway, sent as two segments (header and body in
+ * different frames), and the answer, which fits the message alone. */
+static void arp_exchange(cptr_t s) {
+  struct reply info = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
+  u8 mac[6];
+  for (int b = 0; b < 6; b++)
+    mac[b] = (u8)(info.w1 >> (8 * b));
+  u8 *eth = frame_va[0], *arp = frame_va[1] + 100;
+  memset(eth, 0xff, 6);
+  memcpy(eth + 6, mac, 6);
+  eth[12] = 0x08, eth[13] = 0x06;
+  const u8 body[28] = {0, 1, 8, 0, 6, 4, 0, 1, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+                       198, 18, 0, 15, 0, 0, 0, 0, 0, 0, 198, 18, 0, 2};
+  memcpy(arp, body, 28);
+  memset(arp + 28, 0, 18); /* pad to the 60-byte minimum */
+  gifts_out_at(100, 16); /* receive buffers: even a packet that fits the message needs one posted */
+  check(!call(s, NET_RECV, 2, 0, 0, 0, 0, 16).err, "16 frames donated to the session's pool");
+  u32 seg[2] = {net_seg(0, 0, 14, 0), net_seg(1, 100, 46, 1)};
+  struct reply r = send_segs(s, seg, 2, 2, 2);
+  check(r.err == ERR_OK && r.w1 == 1 && frames_home(2), "an ARP request in two segments goes out, the frames come back");
+  int answered = 0;
+  u64 start = sys_time_ns();
+  for (int tries = 0; tries < 20 && !answered; tries++) {
+    gifts_out(0);
+    buf->recv_count = 4;
+    r = call(s, NET_RECV, 2, 200, 0, 0, 0, 0); /* packets in the message alone */
+    for (u64 p = 0; p < r.w1 && !r.err; p++) {
+      u64 d = p == 0 ? r.w3 : buf->words[3 + p];
+      const u8 *h = (const u8 *)&buf->words[net_pkt_word(d)];
+      if (net_pkt_frame(d) == NET_NO_FRAME && net_pkt_len(d) >= 42 && h[12] == 8 && h[13] == 6 && h[21] == 2 &&
+          h[28] == 198 && h[31] == 2)
+        answered = 1;
+    }
+  }
+  check(answered, "the gateway's ARP answer arrives in the message alone (no frame)");
+  u64 t0 = sys_time_ns();
+  gifts_out(0);
+  r = call(s, NET_RECV, 2, 50, 0, 0, 0, 0);
+  u64 waited = sys_time_ns() - t0;
+  check(r.err == ERR_OK && waited >= 40000000ull && waited < 2000000000ull,
+        "a receive with nothing to get returns after its timeout");
+  (void)start;
+}
+
+static void sessions(cptr_t first) {
+  stats(first);
+  u64 before = netd_bytes;
+  cptr_t s[8];
+  int ok = 1;
+  for (int i = 0; i < 7; i++)
+    ok = ok && !open_session(NET_FILTER(NET_PROTO_UDP, 1000 + i), &s[i]);
+  /* each of them donates frames: netd's own memory must not move */
+  for (int i = 0; i < 7 && ok; i++) {
+    gifts_out_at(4 * (u64)i, 4);
+    ok = !call(s[i], NET_RECV, 2, 0, 0, 0, 0, 4).err;
+  }
+  stats(first);
+  check(ok && netd_bytes == before, "8 sessions with frames in their pools: netd's memory is what it was with 1");
+  for (int i = 0; i < 7 && ok; i++)
+    ok = !net_close(&env, buf, s[i]);
+  stats(first);
+  check(ok && netd_bytes == before, "closing them leaves netd's memory as it was");
+  /* Clients that die: their donation (and the frames they lent) made from
+   * an untyped they then revoke. */
+  ok = 1;
+  for (int i = 0; i < 20 && ok; i++) {
+    cptr_t parent = env_slot(&env), d = env_slot(&env), sess = env_slot(&env), f = env_slot(&env);
+    ok = !sys_retype(env.untyped, OBJ_UNTYPED, NET_DONATION_BITS + 1, env.cnode, parent, 1, 0) &&
+         !sys_retype(parent, OBJ_UNTYPED, NET_DONATION_BITS, env.cnode, d, 1, 0) &&
+         !sys_retype(parent, OBJ_FRAME_4K, 0, env.cnode, f, 1, 0);
+    buf->caps[0] = d;
+    buf->recv_cnode = env.cnode;
+    buf->recv_slot = sess;
+    buf->recv_count = 1;
+    buf->recv_window = 0;
+    struct msg_regs m = sys_call(NETD_EP, msg_info(NET_OPEN, 1, 1, 0), NET_FILTER(NET_PROTO_TCP, 2000), 0, 0, 0);
+    ok = ok && !m.err && !m.w[0];
+    buf->gifts[0] = (u32)f;
+    ok = ok && !call(sess, NET_RECV, 2, 0, 0, 0, 0, 1).err; /* the frame is in netd's pool, pinned */
+    ok = ok && !sys_cnode_revoke(env.cnode, parent) && call(sess, NET_INFO, 0, 0, 0, 0, 0, 0).err == ERR_BAD_STATE;
+    sys_cnode_delete(env.cnode, parent);
+  }
+  stats(first);
+  check(ok && netd_bytes == before, "20 clients died with frames lent: sessions went with them, memory unchanged");
+  cptr_t c;
+  ok = !open_session(NET_FILTER(NET_PROTO_TCP, 2000), &c) && !net_close(&env, buf, c);
+  struct reply r = call(c, NET_INFO, 0, 0, 0, 0, 0, 0);
+  stats(first);
+  check(ok && r.err == ERR_BAD_STATE && all.closed_session > 0, "a closed session is refused and counted");
+}
+
+int main(void) {
+  env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
+                     .next_slot = FRAME_SLOT + NFRAMES, .end_slot = 4096, .next_vaddr = 0x0000200000000000ull};
+  cptr_t s = 0;
+  long err = env_ipc_buffer(&env, BI_SLOT_TCB, &buf);
+  if (!err)
+    err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, FRAME_SLOT, NFRAMES, 0);
+  if (!err)
+    err = env_prepare_tables(&env, env.vspace, WINDOW, NFRAMES * PAGE_SIZE);
+  for (u64 i = 0; !err && i < NFRAMES; i++) {
+    err = sys_frame_map(FRAME_SLOT + i, env.vspace, WINDOW + i * PAGE_SIZE, MAP_WRITE);
+    frame_va[i] = (u8 *)(WINDOW + i * PAGE_SIZE);
+  }
+  if (!err)
+    err = open_session(NET_FILTER(NET_PROTO_UDP, 7) | NET_F_ARP | NET_F_DEFAULT, &s);
+  if (err) {
+    printf("nettest: cannot start: %s\n", err_name(err));
+    return 1;
+  }
+  bad_segments(s);
+  bad_requests(s);
+  arp_exchange(s);
+  sessions(s);
+  printf("nettest: %d passed, %d failed\n", passed, failed);
+  return failed;
+}
+
