@@ -9,6 +9,7 @@
 #include <lib/string.h>
 
 #define NETD_EP BI_SLOT_FIRST_FREE_FIXED
+#define DEBUG_EXIT_PORT 0xf4
 #define FRAME_SLOT 200
 #define NFRAMES 300
 #define POOL_TEST 140 /* frames from here on go to a session that closes with some on the device */
@@ -286,6 +287,7 @@ int main(void) {
     err = open_session(NET_FILTER(NET_PROTO_UDP, 7) | NET_F_ARP | NET_F_DEFAULT, &s);
   if (err) {
     printf("nettest: cannot start: %s\n", err_name(err));
+    sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, 1);
     return 1;
   }
   bad_segments(s);
@@ -293,6 +295,7 @@ int main(void) {
   arp_exchange(s);
   sessions(s);
   printf("nettest: %d passed, %d failed\n", passed, failed);
+  sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, failed ? 1 : 0);
   return failed;
 }
 
