@@ -13,6 +13,10 @@
 #define CHILD_UNTYPED_BITS 24 /* 16 MiB for each started program */
 #define BENCH_UNTYPED_BITS 25 /* 32 MiB for each side of the benchmark */
 #define CHILD_PRIORITY 100
+/* Drivers run above their clients: while a driver runs, no client can
+ * revoke the memory a session lives in between the driver's liveness check
+ * and its use of that memory. */
+#define DRIVER_PRIORITY 120
 #define DEBUG_EXIT_PORT 0xf4
 
 static int failures;
@@ -78,6 +82,7 @@ struct start {
   cptr_t extra[SPAWN_EXTRA]; /* for the program's slots BI_SLOT_FIRST_FREE_FIXED + i */
   u64 arg;
   u64 ioport_range; /* first | last << 16 (0: the debug-exit port) */
+  u32 priority;     /* 0: CHILD_PRIORITY */
 };
 
 static void start_module(struct env *e, const struct start *s) {
@@ -89,7 +94,7 @@ static void start_module(struct env *e, const struct start *s) {
     return;
   }
   struct spawn_args a = {.image = (const void *)s->m->vaddr, .image_size = s->m->size, .cnode_bits = 12,
-                         .priority = CHILD_PRIORITY, .untyped = ut, .ioports = BI_SLOT_IOPORTS,
+                         .priority = s->priority ? s->priority : CHILD_PRIORITY, .untyped = ut, .ioports = BI_SLOT_IOPORTS,
                          .ioport_range = s->ioport_range ? s->ioport_range
                                                          : DEBUG_EXIT_PORT | (DEBUG_EXIT_PORT + 3ull) << 16,
                          .irq_control = BI_SLOT_IRQ_CONTROL, .dma = BI_SLOT_DMA,
@@ -106,6 +111,16 @@ static void start_module(struct env *e, const struct start *s) {
   }
   printf("init: started %s as principal %u with %u MiB\n", s->m->name, s->principal,
          1u << (s->untyped_bits - 20));
+}
+
+/* "name:N" passes N to the program (0 without). */
+static u64 name_argument(const char *name) {
+  u64 v = 0;
+  while (*name && *name != ':')
+    name++;
+  while (*name == ':' || (*name >= '0' && *name <= '9'))
+    v = *name == ':' ? 0 : v * 10 + (u64)(*name - '0'), name++;
+  return v;
 }
 
 /* Device memory is divided among the drivers by address: every memory BAR
@@ -190,20 +205,12 @@ static cptr_t start_driver(struct env *e, const struct bootinfo_module *m, u32 p
   cptr_t ep;
   if (env_retype(e, OBJ_ENDPOINT, 0, &ep))
     return 0;
-  struct start s = {m, principal, CHILD_UNTYPED_BITS, {ep}, principal, 0xcf8 | 0xcffull << 16};
+  struct start s = {m, principal, CHILD_UNTYPED_BITS, {ep}, name_argument(m->name), 0xcf8 | 0xcffull << 16,
+                    DRIVER_PRIORITY};
   for (unsigned i = 0; i < ngrants[drv]; i++)
     s.extra[1 + i] = grants[drv][i];
   start_module(e, &s);
   return ep;
-}
-
-static u64 name_argument(const char *name) {
-  u64 v = 0;
-  while (*name && *name != ':')
-    name++;
-  while (*name == ':' || (*name >= '0' && *name <= '9'))
-    v = *name == ':' ? 0 : v * 10 + (u64)(*name - '0'), name++;
-  return v;
 }
 
 /* The CMOS clock's ports: the in-guest tests make it interrupt (IRQ 8). */
@@ -222,8 +229,8 @@ static void start_bench(struct env *e, const struct bootinfo_module *m, u32 prin
     failures++;
     return;
   }
-  struct start server = {m, principal, BENCH_UNTYPED_BITS, {ep}, 2, 0};
-  struct start client = {m, principal + 1, BENCH_UNTYPED_BITS, {ep}, 1, 0};
+  struct start server = {m, principal, BENCH_UNTYPED_BITS, {ep}, 2, 0, 0};
+  struct start client = {m, principal + 1, BENCH_UNTYPED_BITS, {ep}, 1, 0, 0};
   start_module(e, &server);
   start_module(e, &client);
 }
@@ -244,16 +251,16 @@ int main(const struct bootinfo *bi) {
       start_bench(&e, m, principal);
     } else if (!strcmp(m->name, "blockd")) {
       blockd_ep = start_driver(&e, m, principal, DRV_BLOCK);
-    } else if (!strcmp(m->name, "netd")) {
+    } else if (!strncmp(m->name, "netd", 4) && (m->name[4] == 0 || m->name[4] == ':')) {
       netd_ep = start_driver(&e, m, principal, DRV_NET);
     } else if (!strncmp(m->name, "blk", 3)) {
-      struct start s = {m, principal, CHILD_UNTYPED_BITS, {blockd_ep}, principal, 0};
+      struct start s = {m, principal, CHILD_UNTYPED_BITS, {blockd_ep}, principal, 0, 0};
       start_module(&e, &s);
     } else if (!strncmp(m->name, "net", 3)) { /* "name:N" passes N */
-      struct start s = {m, principal, CHILD_UNTYPED_BITS, {netd_ep}, name_argument(m->name), 0};
+      struct start s = {m, principal, CHILD_UNTYPED_BITS, {netd_ep}, name_argument(m->name), 0, 0};
       start_module(&e, &s);
     } else {
-      struct start s = {m, principal, CHILD_UNTYPED_BITS, {rtc_ports(&e)}, principal, 0};
+      struct start s = {m, principal, CHILD_UNTYPED_BITS, {rtc_ports(&e)}, principal, 0, 0};
       start_module(&e, &s);
     }
   }
