@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# deps.sh [PACKAGE...]: install what the build and the tests need (and any
-# further Debian packages named), from Debian's packages. Safe to run again:
+# deps.sh [PACKAGE...]: install what the build and the tests need (iproute2
+# and iputils-ping are for the network namespace test), and any further
+# Debian packages named, from Debian's packages. Safe to run again:
 # it only calls apt-get when something is missing.
 set -euo pipefail
 
@@ -8,7 +9,7 @@ need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 for p in gcc binutils make qemu-system-x86 grub-pc-bin grub-common xorriso mtools \
-         libcmocka-dev pkg-config "$@"; do
+         libcmocka-dev pkg-config iproute2 iputils-ping "$@"; do
   have "$p" || need_pkgs+=("$p")
 done
 

@@ -1,10 +1,12 @@
 # net-guest.sh: sourced by the network scripts. Boots a guest in the
 # background and waits until its console shows a line.
 # net_guest_start ISO LOG TIMEOUT "QEMU network arguments" "line to wait for"
+# NET_GUEST_WRAP, if set, is a command QEMU runs under (ip netns exec NS).
 net_guest_start() {
   local iso=$1 log=$2 timeout=$3 netargs=$4 ready=$5
   rm -f "$log"
-  QEMU_EXTRA="$netargs" "$(dirname "${BASH_SOURCE[0]}")/run-qemu.sh" --timeout "$timeout" --log "$log" "$iso" \
+  # shellcheck disable=SC2086
+  QEMU_EXTRA="$netargs" ${NET_GUEST_WRAP:-} "$(dirname "${BASH_SOURCE[0]}")/run-qemu.sh" --timeout "$timeout" --log "$log" "$iso" \
     >/dev/null 2>&1 &
   NET_GUEST_PID=$!
   trap net_guest_stop EXIT INT TERM

@@ -28,6 +28,7 @@ run "lwIP in an application" scripts/run-suite.sh lwip build/lwiptest.iso lwipte
 run "netd sessions and bad requests" scripts/run-net-tests.sh build/nettest.iso
 run "network echo through netd" scripts/demo-net.sh --bytes 4194304 build/net.iso
 run "two applications, a flood of malformed frames" scripts/run-net-load-tests.sh build/net2.iso
+run "ping -c 100 from a network namespace (root)" scripts/run-net-ping.sh build/net.iso
 printf '\n%s' "$summaries"
 echo "$total_p passed, $total_f failed"
 [ "$total_f" -eq 0 ]
