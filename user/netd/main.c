@@ -6,42 +6,33 @@
 #define VIRTIO_NET_MODERN 0x1041
 #define VIRTIO_NET_TRANSITIONAL 0x1000
 #define VIRTIO_NET_F_MAC 5
-#define VNET_HDR 12 /* struct virtio_net_hdr with num_buffers (virtio 1.x) */
-#define HDR_SLOT 128 /* bytes of a header buffer: VNET_HDR + NET_HEAD, rounded */
 #define RXQ 0
 #define TXQ 1
 #define TIMER_BIT (1ull << 20)
 #define SWEEP_NS 500000000ull
 #define REGS_VA 0x0000300000000000ull
 #define SESSION_VA 0x0000310000000000ull /* session i's record at + i * 2 MiB, queue after it */
-#define TX_TABLE_ENTRIES (1 + NET_PKT_SEGS)
 _Static_assert(VNET_HDR + NET_HEAD <= HDR_SLOT, "header buffer");
 
 static struct env env;
 static struct ipc_buffer *buf;
-static struct virtio_dev dev;
-static struct virtq rxq, txq;
-static u8 mac[6];
+struct virtio_dev dev;
+struct virtq rxq, txq;
+u8 mac[6];
 static u8 irq_line;
 static cptr_t irq_ntfn, irq_handler;
 static struct session sessions[NETD_MAX_SESSIONS];
 static struct net_counters total;
 static u64 next_sweep, armed_deadline;
 
-/* Receive entries: header buffer k (netd's) and the frame in RING_SLOT + k. */
-enum { RX_EMPTY, RX_HOLD, RX_POSTED };
-static struct {
-  u8 state;
-  s8 session;       /* owner of the frame, -1 if none */
-  u8 generation;
-  u64 phys;
-} rx[RX_ENTRIES];
-static u8 *rx_hdr;     /* RX_ENTRIES header buffers */
-static u64 rx_hdr_phys[RX_ENTRIES];
+struct rx_entry rx[RX_ENTRIES];
+u8 *rx_hdr;     /* RX_ENTRIES header buffers */
+u64 rx_hdr_phys[RX_ENTRIES];
 static s8 rx_of_head[VIRTQ_SIZE];
-static u64 vnet_zero_phys; /* a zeroed virtio_net_hdr for every packet sent */
-static struct virtq_desc *tx_tables[VIRTQ_SIZE];
-static u64 tx_tables_phys[VIRTQ_SIZE];
+u64 vnet_zero_phys; /* a zeroed virtio_net_hdr for every packet sent */
+struct virtq_desc *tx_tables[VIRTQ_SIZE];
+u64 tx_tables_phys[VIRTQ_SIZE];
+s8 echo_of_head[VIRTQ_SIZE]; /* transmit head -> receive entry it echoes, -1 */
 
 /* ---- device ---- */
 
@@ -195,6 +186,8 @@ static int pick_donor(unsigned posted) {
 
 static int owner_current(unsigned k) {
   int o = rx[k].session;
+  if (o == RX_OWNER_NETD)
+    return 1;
   return o >= 0 && sessions[o].used && sessions[o].generation == rx[k].generation;
 }
 
@@ -253,6 +246,10 @@ static void deliver(unsigned d, unsigned k, u32 len) {
     return;
   }
   u8 pool = 0xff;
+  if (len > NET_HEAD && rx[k].session == RX_OWNER_NETD) {
+    total.no_session++; /* the echo mode's own page: not given away */
+    return;
+  }
   if (len > NET_HEAD) {
     if (release_if_orphan(k)) {
       r->c.drop_no_spare++;
@@ -311,6 +308,8 @@ static int wants(unsigned i, const struct pkt_info *p) {
 
 static void receive_one(unsigned k, u32 used_len) {
   total.rx_frames++;
+  if (echo_port && echo_receive(k, used_len))
+    return;
   rx[k].state = RX_HOLD;
   if (used_len < VNET_HDR || used_len - VNET_HDR > NET_HEAD + PAGE_SIZE) {
     total.malformed++; /* the device reports a length it cannot have written */
@@ -415,9 +414,30 @@ static void answer_waiting(void) {
       answer(i);
 }
 
+/* Transmit completions: an echo's receive entry goes back to the device;
+ * returns how many of a client's packets completed. */
+static unsigned tx_harvest(void) {
+  u32 len;
+  int head;
+  unsigned done = 0;
+  while ((head = virtq_get(&txq, &len)) != -1) {
+    if (head >= 0 && echo_of_head[head] >= 0) {
+      rx[echo_of_head[head]].state = RX_HOLD;
+      echo_of_head[head] = -1;
+    } else {
+      done++;
+    }
+  }
+  return done;
+}
+
 static void device_event(void) {
   (void)*dev.isr; /* reading the ISR acknowledges the device */
   receive_all();
+  if (echo_port) {
+    virtio_kick(&dev, TXQ);
+    tx_harvest();
+  }
   if (refill())
     virtio_kick(&dev, RXQ);
   answer_waiting();
@@ -579,9 +599,7 @@ static long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *k
       } while (!net_seg_end(seg[s++]));
       while (txq.num_free == 0) { /* the ring is full: wait for the device */
         virtio_kick(&dev, TXQ);
-        u32 l;
-        while (virtq_get(&txq, &l) != -1)
-          outstanding--;
+        outstanding -= tx_harvest();
         if (txq.num_free == 0)
           sys_wait(irq_ntfn), device_event();
       }
@@ -594,10 +612,7 @@ static long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *k
     }
     virtio_kick(&dev, TXQ);
     while (outstanding) {
-      u32 l;
-      int h;
-      while (outstanding && (h = virtq_get(&txq, &l)) != -1)
-        outstanding--;
+      outstanding -= tx_harvest();
       if (outstanding) {
         sys_wait(irq_ntfn); /* receive work goes on meanwhile */
         device_event();
@@ -810,12 +825,13 @@ static void drop_leftovers(void) {
       sys_cnode_delete(env.cnode, GIFT_SLOT + i);
 }
 
-int main(void) {
+int main(u64 arg) {
+  echo_port = (u16)arg;
   env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
                      .next_slot = SESSION_SLOTS + SESSION_STRIDE * NETD_MAX_SESSIONS, .end_slot = 4096,
                      .next_vaddr = 0x0000200000000000ull};
   for (unsigned h = 0; h < VIRTQ_SIZE; h++)
-    rx_of_head[h] = -1;
+    rx_of_head[h] = echo_of_head[h] = -1;
   long err = env_ipc_buffer(&env, BI_SLOT_TCB, &buf);
   if (!err)
     err = setup();
@@ -823,7 +839,13 @@ int main(void) {
     printf("netd: cannot start: %s\n", err_name(err));
     return 1;
   }
-  printf("netd: ready\n");
+  if (echo_port && (err = echo_setup(&env))) {
+    printf("netd: no buffers for the echo mode: %s\n", err_name(err));
+    return 1;
+  }
+  if (refill())
+    virtio_kick(&dev, RXQ);
+  printf("netd: ready%s\n", echo_port ? ", answering UDP echo itself (diagnostic ceiling mode)" : "");
   set_receive();
   timers();
   struct msg_regs m = sys_recv(NETD_PUBLIC_EP);

@@ -33,6 +33,39 @@
 _Static_assert(GIFT_SLOT + NET_MAX_GIFTS <= RING_SLOT, "slot ranges overlap");
 
 #define RX_ENTRIES 64 /* two descriptors each in a ring of 128 */
+#define VNET_HDR 12   /* struct virtio_net_hdr with num_buffers (virtio 1.x) */
+#define HDR_SLOT 128  /* bytes of a header buffer: VNET_HDR + NET_HEAD, rounded */
+#define TX_TABLE_ENTRIES (1 + NET_PKT_SEGS)
+#define RXQ 0
+#define TXQ 1
+
+/* Receive entries: header buffer k (netd's) and the frame in RING_SLOT + k. */
+enum { RX_EMPTY, RX_HOLD, RX_POSTED, RX_ECHOING };
+#define RX_OWNER_NETD (-2) /* the echo mode's own pages */
+struct rx_entry {
+  u8 state;
+  s8 session;       /* owner of the frame, -1 if none */
+  u8 generation;
+  u64 phys;
+};
+extern struct rx_entry rx[RX_ENTRIES];
+extern u8 *rx_hdr;
+extern u64 rx_hdr_phys[RX_ENTRIES];
+extern struct virtio_dev dev;
+extern struct virtq rxq, txq;
+extern u8 mac[6];
+extern u64 vnet_zero_phys;
+extern struct virtq_desc *tx_tables[VIRTQ_SIZE];
+extern u64 tx_tables_phys[VIRTQ_SIZE];
+extern s8 echo_of_head[VIRTQ_SIZE];
+
+/* The diagnostic ceiling (echo.c): netd itself answers UDP echo on
+ * echo_port from its own pages, and ARP for NETD_ECHO_IP. */
+#define NETD_ECHO_IP {198, 18, 0, 15}
+extern u16 echo_port;
+long echo_setup(struct env *e);
+/* 1 if entry k (used_len bytes from the device) was echo traffic. */
+int echo_receive(unsigned k, u32 used_len);
 
 enum slot_state { SLOT_FREE, SLOT_SPARE, SLOT_QUEUED };
 
