@@ -55,7 +55,8 @@
   X(DMA_UNPIN, "dma, frame")                                                  \
   X(REPLY_SAVE, "cnode, slot: the current caller's reply becomes a REPLY capability") \
   X(REPLY_TO, "reply, info, w0, w1, w2, w3: answer a saved caller")           \
-  X(NTFN_SET_TIMER, "ntfn, deadline ns since boot (0: disarm), bits to signal then")
+  X(NTFN_SET_TIMER, "ntfn, deadline ns since boot (0: disarm), bits to signal then") \
+  X(IDLE_TIME, "-> ns the CPU spent halted since boot in rdx (busy = TIME - IDLE_TIME)")
 
 enum abi_syscall {
 #define ABI_SYS_ENUM(name, args) SYS_##name,

@@ -21,6 +21,19 @@ KTEST(time_advances) {
   EXPECT(b > a);
 }
 
+/* Halted time only grows, and never faster than time itself. */
+KTEST(idle_time_is_part_of_time) {
+  u64 t0 = sys_time_ns(), i0 = sys_idle_ns();
+  cptr_t n = new_obj(t, OBJ_NOTIFICATION, 0);
+  EXPECT(n);
+  EXPECT_OK(sys_ntfn_set_timer(n, t0 + 30000000, 1)); /* nothing else runs: the CPU halts */
+  EXPECT(sys_wait(n).badge == 1);
+  u64 t1 = sys_time_ns(), i1 = sys_idle_ns();
+  EXPECT(i0 <= t0 && i1 <= t1 && i1 >= i0);
+  EXPECT(i1 - i0 <= t1 - t0);
+  EXPECT(i1 - i0 >= 10000000); /* most of the 30 ms wait */
+}
+
 KTEST(ioports_are_limited_to_the_capability) {
   /* init gave us 0xf4-0xf7 (the debug-exit device) and nothing else. */
   struct cap_info ci;

@@ -18,3 +18,4 @@ long glue_open(struct netdev *d, u64 filter, unsigned frames) {
 
 const char *glue_err(long err) { return err_name(err < 0 ? -err : err); }
 u64 glue_time_ns(void) { return sys_time_ns(); }
+u64 glue_idle_ns(void) { return sys_idle_ns(); }

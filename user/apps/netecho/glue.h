@@ -9,4 +9,5 @@ int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 long glue_open(struct netdev *d, u64 filter, unsigned frames);
 const char *glue_err(long err);
 u64 glue_time_ns(void);
+u64 glue_idle_ns(void); /* time the CPU spent halted */
 #endif

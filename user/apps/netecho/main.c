@@ -24,10 +24,41 @@
 static struct netdev dev;
 static struct netif netif;
 static u16 port;
-static u64 udp_echoed, tcp_bytes, tcp_conns;
+static u64 udp_echoed, udp_bytes, tcp_bytes, tcp_conns;
+#define BURST_END_NS 1000000000ull /* a second without packets ends a burst */
+#define BURST_MIN 1000
+
+/* The guest's busy time over a burst of echoes: time minus the CPU's
+ * halted time, so waiting for the host is left out. Under -icount
+ * shift=0 a busy ns is one instruction of the whole guest (kernel, netd,
+ * this stack) per echoed datagram. */
+static struct {
+  int active;
+  u64 t0, idle0, echoed0, bytes0, t_last, idle_last, echoed_last, bytes_last;
+} burst;
+
+static void account(long received, u64 t_before, u64 idle_before) {
+  u64 now = glue_time_ns();
+  if (received > 0) {
+    if (!burst.active)
+      burst = (typeof(burst)){1, t_before, idle_before, udp_echoed, udp_bytes, 0, 0, 0, 0};
+    burst.t_last = now;
+    burst.idle_last = glue_idle_ns();
+    burst.echoed_last = udp_echoed;
+    burst.bytes_last = udp_bytes;
+  } else if (burst.active && now - burst.t_last > BURST_END_NS) {
+    u64 n = burst.echoed_last - burst.echoed0, busy = (burst.t_last - burst.t0) - (burst.idle_last - burst.idle0);
+    if (n >= BURST_MIN)
+      printf("COST name=udp_echo size=%llu port=%u datagrams=%llu busy_ns=%llu busy_ns_per_datagram=%llu\n",
+             (burst.bytes_last - burst.bytes0) / n, port, n, busy, busy / n);
+    burst.active = 0;
+  }
+}
+
 
 static void udp_echo(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t from) {
   (void)arg;
+  udp_bytes += p->tot_len;
   udp_sendto(pcb, p, addr, from);
   udp_echoed++;
   pbuf_free(p);
@@ -152,7 +183,9 @@ int main(u64 arg) {
          arg ? "" : ", answering ARP and ping");
   u64 next_stats = glue_time_ns() + STATS_EVERY_NS;
   for (;;) {
+    u64 t_before = glue_time_ns(), idle_before = glue_idle_ns();
     long n = netif_netd_poll(&netif, 100);
+    account(n, t_before, idle_before);
     if (n < 0)
       printf("netecho: receive failed: %s\n", glue_err(n));
     sys_check_timeouts();

@@ -84,6 +84,7 @@ static inline long sys_ioport_out(cptr_t io, u64 port, u64 width, u64 value) {
   return SC(SYS_IOPORT_OUT, io, port, width, value, 0, 0);
 }
 static inline u64 sys_time_ns(void) { return syscall6(SYS_TIME, 0, 0, 0, 0, 0, 0).val; }
+static inline u64 sys_idle_ns(void) { return syscall6(SYS_IDLE_TIME, 0, 0, 0, 0, 0, 0).val; }
 
 /* ---- IPC: words travel in rdx, r10, r8, r9; info in rsi; badge in rdi ---- */
 

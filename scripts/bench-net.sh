@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# bench-net.sh [--count N]: the UDP echo benchmark. The host (netload
+# udp-bench, 64 datagrams in flight, sendmmsg/recvmmsg) drives, through
+# QEMU user networking on 127.0.0.1, for payloads of 64, 512 and 1472 bytes:
+#   ours     netd + netecho (lwIP), wall clock under TCG;
+#   ceiling  netd:7 answering echo itself (no client, no IPC, no stack);
+#   ours under -icount: guest busy instructions per echoed datagram (the
+#            halted time left out; netecho prints COST lines).
+# Writes BENCH lines to bench/results/ours-net.log and prints them.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/.."
+count=20000
+case ${1:-} in
+  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  --count) count=$2 ;;
+esac
+out=bench/results/ours-net.log
+mkdir -p bench/results build
+make -s build/net.iso build/netceil.iso build/netload >/dev/null || exit 1
+. "$here/net-guest.sh"
+port=$((40000 + $$ % 10000))
+net="-netdev user,id=n0,net=198.18.0.0/24,host=198.18.0.2,dhcpstart=198.18.0.15,hostfwd=udp:127.0.0.1:$port-198.18.0.15:7 -device virtio-net-pci,netdev=n0,disable-legacy=on"
+: > "$out"
+run() { # label iso ready-line extra-qemu-args count accel
+  local label=$1 iso=$2 ready=$3 extra=$4 n=$5 accel=$6 log=build/bench-net-$1-$6.log
+  echo "bench-net: $label ($accel)..." >&2
+  net_guest_start "$iso" "$log" 600 "$net $extra" "$ready" || { echo "bench-net: the guest did not come up; see $log" >&2; return 1; }
+  for size in 64 512 1472; do
+    line=$(build/netload udp-bench --port "$port" --size "$size" --count "$n" --window 64 --timeout 120)
+    [ "$accel" = tcg ] && echo "$line system=$label accel=$accel" | tee -a "$out"
+    sleep 2 # a second without packets closes netecho's COST burst
+  done
+  tr -d '\r' < "$log" | grep -a '^COST' | sed "s/^COST/BENCH/; s/\$/ system=$label accel=$accel/" | tee -a "$out"
+  net_guest_stop
+}
+run ours build/net.iso "netecho: listening" "" "$count" tcg
+run ceiling build/netceil.iso "netd: ready" "" "$count" tcg
+run ours build/net.iso "netecho: listening" "-icount shift=0,sleep=off" 5000 tcg-icount
+echo "bench-net: results in $out (wall-clock figures are TCG emulator figures)" >&2
