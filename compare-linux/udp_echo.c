@@ -8,33 +8,37 @@
 #include <sys/socket.h>
 
 #define BATCH 64
+#define STOP_WORD "STOP-ECHO-SERVER" /* a datagram of exactly this ends --server */
 #define MAXLEN 1472
 
 static const char *prog = "udp_echo";
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: %s --server [--port N] [--batch] [--count N]\n"
+          "usage: %s --server [--port N] [--batch] [--count N] [--any]\n"
           "       %s --client [--port N] [--size BYTES] [--count N]\n"
           "  --server  echo datagrams on 127.0.0.1:PORT (default 7007) until COUNT are echoed (default: forever)\n"
+          "  --any     listen on every address, not only 127.0.0.1 (a guest serving its network card)\n"
+          "            a datagram of exactly \"" STOP_WORD "\" stops the server\n"
           "  --batch   use recvmmsg/sendmmsg, up to %d datagrams per call\n"
           "  --client  send COUNT datagrams of SIZE bytes (default 10000 of 64), one at a time, check each\n"
           "            echo byte for byte, and print a BENCH line name=udp_echo\n",
           prog, prog, BATCH);
 }
 
-static int bind_to(uint16_t port) {
+static int bind_to(uint16_t port, int any) {
   int s = socket(AF_INET, SOCK_DGRAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+                          .sin_addr.s_addr = htonl(any ? INADDR_ANY : INADDR_LOOPBACK)};
   if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a))) {
-    fprintf(stderr, "%s: cannot bind 127.0.0.1:%u: %s\n", prog, port, strerror(errno));
+    fprintf(stderr, "%s: cannot bind %s:%u: %s\n", prog, any ? "0.0.0.0" : "127.0.0.1", port, strerror(errno));
     exit(1);
   }
   return s;
 }
 
-static int serve(uint16_t port, int batch, uint64_t count) {
-  int s = bind_to(port);
+static int serve(uint16_t port, int batch, uint64_t count, int any) {
+  int s = bind_to(port, any);
   static char bufs[BATCH][MAXLEN];
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
@@ -50,8 +54,15 @@ static int serve(uint16_t port, int batch, uint64_t count) {
                     : (int)(msgs[0].msg_len = (unsigned)recvmsg(s, &msgs[0].msg_hdr, 0), 1);
     if (got <= 0 || (!batch && (int)msgs[0].msg_len < 0))
       continue;
-    for (int i = 0; i < got; i++)
+    for (int i = 0; i < got; i++) {
       iov[i].iov_len = msgs[i].msg_len;
+      if (msgs[i].msg_len == sizeof(STOP_WORD) - 1 && !memcmp(bufs[i], STOP_WORD, sizeof(STOP_WORD) - 1)) {
+        if (i && batch)
+          sendmmsg(s, msgs, (unsigned)i, 0);
+        printf("udp_echo: stopped after %llu datagrams\n", (unsigned long long)(done + (uint64_t)i));
+        return 0;
+      }
+    }
     if (batch)
       sendmmsg(s, msgs, (unsigned)got, 0);
     else
@@ -86,7 +97,7 @@ static int client(uint16_t port, size_t size, uint64_t count) {
 }
 
 int main(int argc, char **argv) {
-  int server = 0, is_client = 0, batch = 0;
+  int server = 0, is_client = 0, batch = 0, any = 0;
   uint64_t port = 7007, size = 64, count = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -98,6 +109,8 @@ int main(int argc, char **argv) {
       is_client = 1;
     } else if (!strcmp(argv[i], "--batch")) {
       batch = 1;
+    } else if (!strcmp(argv[i], "--any")) {
+      any = 1;
     } else if (!strcmp(argv[i], "--port") && i + 1 < argc) {
       port = parse_u64(prog, "--port", argv[++i]);
     } else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
@@ -112,5 +125,5 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s: give one of --server or --client; --port 1-65535; --size 1-%d\n", prog, MAXLEN);
     return 2;
   }
-  return server ? serve((uint16_t)port, batch, count) : client((uint16_t)port, size, count ? count : 10000);
+  return server ? serve((uint16_t)port, batch, count, any) : client((uint16_t)port, size, count ? count : 10000);
 }

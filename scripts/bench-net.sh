@@ -36,5 +36,5 @@ run() { # label iso ready-line extra-qemu-args count accel
 }
 run ours build/net.iso "netecho: listening" "" "$count" tcg
 run ceiling build/netceil.iso "netd: ready" "" "$count" tcg
-run ours build/net.iso "netecho: listening" "-icount shift=0,sleep=off" 5000 tcg-icount
+run ours build/net.iso "netecho: listening" "-icount shift=0,sleep=off" "$count" tcg-icount
 echo "bench-net: results in $out (wall-clock figures are TCG emulator figures)" >&2

@@ -6,6 +6,7 @@
  *   netload udp-bench --port P --size S --count N [--window W]
  *   netload interleave --ports P1,P2 --count N           two echo servers
  *   netload flood --port P --count N [--rate R]          malformed Ethernet frames
+ *   netload send --port P --text STRING                  one datagram (stops compare-linux's udp_echo)
  * Common: --seed N, --timeout SEC (default 60). Every loop is bounded in
  * count and in time. Exit status 0 when the check passed. */
 #define _GNU_SOURCE
@@ -26,8 +27,8 @@ static struct {
   long port, port2, min, max, size, count, window, rate, timeout;
   long long bytes;
   unsigned long long seed;
-  const char *sent, *received;
-} o = {0, 0, 1, 1472, 0, 0, 64, 20000, 60, 0, 1, 0, 0};
+  const char *sent, *received, *text;
+} o = {0, 0, 1, 1472, 0, 0, 64, 20000, 60, 0, 1, 0, 0, 0};
 
 static uint64_t rng;
 static uint64_t next_rand(void) {
@@ -54,6 +55,7 @@ static void usage(FILE *f) {
              "  netload udp-bench --port P --size S --count N [--window 64]\n"
              "  netload interleave --ports P1,P2 --count N\n"
              "  netload flood --port P --count N [--rate 20000 frames/s, 0: unpaced]\n"
+             "  netload send --port P --text STRING\n"
              "common options: --seed N, --timeout SEC (default 60)\n"
              "Traffic goes to 127.0.0.1 only.\n");
 }
@@ -436,6 +438,8 @@ int main(int argc, char **argv) {
       o.sent = v;
     else if (!strcmp(a, "--received"))
       o.received = v;
+    else if (!strcmp(a, "--text"))
+      o.text = v;
     else {
       fprintf(stderr, "netload: unknown option %s\n", a);
       usage(stderr);
@@ -460,6 +464,14 @@ int main(int argc, char **argv) {
     return o.size && o.count ? udp_bench() : (fprintf(stderr, "netload: udp-bench needs --size and --count\n"), 2);
   if (!strcmp(mode, "interleave"))
     return o.count ? interleave() : (fprintf(stderr, "netload: interleave needs --count\n"), 2);
+  if (!strcmp(mode, "send")) {
+    if (!o.text) {
+      fprintf(stderr, "netload: send needs --text\n");
+      return 2;
+    }
+    int sk = udp_socket(o.port);
+    return send(sk, o.text, strlen(o.text), 0) < 0 ? (perror("netload: send"), 1) : 0;
+  }
   if (!strcmp(mode, "flood"))
     return o.count ? flood() : (fprintf(stderr, "netload: flood needs --count\n"), 2);
   fprintf(stderr, "netload: unknown mode %s\n", mode);

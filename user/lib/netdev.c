@@ -113,7 +113,7 @@ long netdev_poll(struct netdev *d, u32 timeout_ms, void (*input)(void *ctx, cons
                  void *ctx) {
   struct ipc_buffer *buf = d->buf;
   unsigned n = 0;
-  for (unsigned p = 0; p < NET_POOL && n < NET_MAX_GIFTS; p++)
+  for (unsigned p = 0; p < NET_POOL && n < NET_MAX_GIFTS && !d->refused; p++)
     if (d->page[p] == FRAME) { /* freed by the stack: back to netd */
       buf->gifts[n++] = (u32)(d->rx_slot + p);
       d->page[p] = 0;
@@ -128,8 +128,10 @@ long netdev_poll(struct netdev *d, u32 timeout_ms, void (*input)(void *ctx, cons
   d->recvs++;
   if (r.err || r.w[0]) {
     resync(d);
+    d->refused = n > 0; /* a refused donation: the next request comes without one */
     return -(r.err ? r.err : (long)r.w[0]);
   }
+  d->refused = 0;
   u64 words[IPC_MAX_WORDS]; /* the stack may send (and so use the buffer) while we go through them */
   u64 npk = r.w[1] > 8 ? 8 : r.w[1];
   memcpy(words, buf->words, sizeof words);

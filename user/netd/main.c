@@ -154,7 +154,8 @@ static int free_pool_slot(struct record *r) {
   return -1;
 }
 
-static u32 frames_held(const struct record *r) { return (u32)r->nspare + r->nqueued + r->in_ring; }
+/* Frames of the session's that netd holds (packets in the message alone hold none). */
+static u32 frames_held(const struct record *r) { return (u32)r->nspare + r->queued_frames + r->in_ring; }
 
 /* ---- receive ---- */
 
@@ -294,6 +295,7 @@ static void deliver(unsigned d, unsigned k, u32 len) {
   memcpy(sessions[d].heads[q], rx_hdr + k * HDR_SLOT + VNET_HDR, head);
   r->q[q] = (struct queued){(u16)len, (u8)head, pool};
   r->nqueued++;
+  r->queued_frames += pool != 0xff;
   r->c.rx_packets++;
 }
 
@@ -373,6 +375,7 @@ static void answer(unsigned i) {
     struct queued *q = &r->q[(r->qhead + m) % NET_QUEUE];
     if (q->pool == 0xff)
       continue;
+    r->queued_frames--;
     cptr_t s = slot_of(i, S_POOL + q->pool);
     if (err) { /* the client's window was not ready: the frame is its spare again */
       struct sysret pin = sys_dma_pin(BI_SLOT_DMA, s);
@@ -663,8 +666,10 @@ static long open_session(u64 info, u64 filter, cptr_t *cap_back) {
       !(err = sys_page_table_map(slot_of(i, S_TABLE), env.vspace, va)) &&
       !(err = sys_retype(donated, OBJ_FRAME_4K, 0, env.cnode, slot_of(i, S_RECORD), 1, 0)) &&
       !(err = sys_frame_map(slot_of(i, S_RECORD), env.vspace, va, MAP_WRITE)) &&
-      !(err = sys_retype(donated, OBJ_FRAME_4K, 0, env.cnode, slot_of(i, S_QUEUE), 1, 0)))
-    err = sys_frame_map(slot_of(i, S_QUEUE), env.vspace, va + PAGE_SIZE, MAP_WRITE);
+      !(err = sys_retype(donated, OBJ_FRAME_4K, 0, env.cnode, slot_of(i, S_QUEUE), 1, 0)) &&
+      !(err = sys_frame_map(slot_of(i, S_QUEUE), env.vspace, va + PAGE_SIZE, MAP_WRITE)) &&
+      !(err = sys_retype(donated, OBJ_FRAME_4K, 0, env.cnode, slot_of(i, S_QUEUE2), 1, 0)))
+    err = sys_frame_map(slot_of(i, S_QUEUE2), env.vspace, va + 2 * PAGE_SIZE, MAP_WRITE);
   if (err) {
     sys_cnode_revoke(env.cnode, donated);
     sys_cnode_move(env.cnode, DONATION_SLOT, env.cnode, donated); /* back to the client */

@@ -27,7 +27,8 @@
 #define S_DONATION 0                     /*   the client's untyped */
 #define S_TABLE 1                        /*   page table for the record */
 #define S_RECORD 2                       /*   the record's frame */
-#define S_QUEUE 3                        /*   the queued packets' head bytes */
+#define S_QUEUE 3                        /*   the queued packets' head bytes, two frames: */
+#define S_QUEUE2 5                       /*   this is the second */
 #define S_REPLY 4                        /*   a waiting NET_RECV's saved reply */
 #define S_POOL 8                         /*   pool frame j at + j */
 _Static_assert(GIFT_SLOT + NET_MAX_GIFTS <= RING_SLOT, "slot ranges overlap");
@@ -81,13 +82,14 @@ struct record {
   u64 filter;
   u64 deadline;       /* of a waiting NET_RECV: ns since boot */
   u32 waiting, max_frames;
-  u16 nspare, nqueued, qhead, in_ring;
+  u16 nspare, nqueued, qhead, in_ring, queued_frames;
   u16 spare[NET_POOL];
   u8 state[NET_POOL];
   u64 phys[NET_POOL];
   struct queued q[NET_QUEUE];
 };
 _Static_assert(sizeof(struct record) <= 4096, "record fits a frame");
+_Static_assert(NET_QUEUE * 128 <= 2 * 4096, "queued heads fit two frames");
 
 struct session {
   u8 used, generation;

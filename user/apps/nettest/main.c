@@ -270,6 +270,48 @@ static void sessions(cptr_t first) {
   check(ok && r.err == ERR_BAD_STATE && all.closed_session > 0, "a closed session is refused and counted");
 }
 
+/* Packets that travel in the message alone hold no frame: a session with
+ * such packets queued can still fill its pool to 128 frames. */
+static void inline_packets_hold_no_frames(cptr_t s) {
+  struct reply info = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
+  u64 held = (info.w2 & 0xffff) + ((info.w2 >> 16) & 0xffff);
+  u8 mac[6];
+  for (int b = 0; b < 6; b++)
+    mac[b] = (u8)(info.w1 >> (8 * b));
+  for (int i = 0; i < 8; i++) { /* eight ARP requests: eight small answers */
+    u8 *f = frame_va[NFRAMES - 1];
+    memset(f, 0, 60);
+    memset(f, 0xff, 6);
+    memcpy(f + 6, mac, 6);
+    const u8 arp[28] = {0, 1, 8, 0, 6, 4, 0, 1, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+                        198, 18, 0, 15, 0, 0, 0, 0, 0, 0, 198, 18, 0, 2};
+    f[12] = 8, f[13] = 6;
+    memcpy(f + 14, arp, 28);
+    u32 seg = net_seg(0, 0, 60, 1);
+    gifts_out_at(NFRAMES - 1, 1);
+    memset(&buf->words[1], 0, 8);
+    call(s, NET_SEND, 2, 1 | 1ull << 16, seg, 0, 0, 1);
+  }
+  u64 until = sys_time_ns() + 200000000ull;
+  while (sys_time_ns() < until)
+    sys_yield();
+  info = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
+  u64 queued = info.w2 >> 32;
+  u64 room = NET_POOL - held;
+  cptr_t fresh = env.next_slot;
+  env.next_slot += room;
+  long err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, fresh, room, 0);
+  buf->recv_cnode = env.cnode;
+  buf->recv_slot = fresh;
+  buf->recv_count = room;
+  buf->recv_window = 0;
+  for (u64 i = 0; i < room; i++)
+    buf->gifts[i] = (u32)(fresh + i);
+  if (!err)
+    err = call(s, NET_RECV, 2, 0, 0, 0, 0, room).err;
+  check(queued >= 8 && !err, "8 small packets queued, the pool still takes its 128 frames");
+}
+
 int main(void) {
   env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
                      .next_slot = FRAME_SLOT + NFRAMES, .end_slot = 4096, .next_vaddr = 0x0000200000000000ull};
@@ -294,6 +336,7 @@ int main(void) {
   bad_requests(s);
   arp_exchange(s);
   sessions(s);
+  inline_packets_hold_no_frames(s);
   printf("nettest: %d passed, %d failed\n", passed, failed);
   sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, failed ? 1 : 0);
   return failed;

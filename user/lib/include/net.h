@@ -41,7 +41,7 @@ enum net_op { NET_OPEN = 1, NET_RECV, NET_SEND, NET_INFO, NET_STATS, NET_CLOSE }
 #define NET_HEAD 112           /* packet bytes in netd's header buffer */
 #define NET_MTU_FRAME 1514     /* largest Ethernet frame (no FCS) */
 #define NET_POOL 128           /* frames a session's pool holds */
-#define NET_QUEUE 32           /* packets queued for a session */
+#define NET_QUEUE 64           /* packets queued for a session: as many as the device can hold */
 #define NET_MAX_GIFTS 128      /* frames in one message */
 #define NET_MAX_SEGS 124       /* segments in one NET_SEND */
 #define NET_PKT_SEGS 7         /* segments in one packet */

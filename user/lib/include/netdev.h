@@ -28,6 +28,7 @@ struct netdev {
   u64 rx_va, rx_slot, tx_va, tx_slot;
   u8 page[NET_POOL];       /* flags, see netdev.c */
   unsigned cursor;         /* where the next receive window search starts */
+  int refused;             /* netd refused the last donation */
   /* The transmit batch. */
   u32 seg[NET_MAX_SEGS];
   unsigned nseg, nstage, ngift_pages, pkt_segs, pkt_len;

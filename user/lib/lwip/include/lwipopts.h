@@ -37,6 +37,7 @@
 #define TCP_SND_QUEUELEN 64
 #define LWIP_SUPPORT_CUSTOM_PBUF 1 /* zero-copy receive into gifted frames */
 
+#define LWIP_CHKSUM_ALGORITHM 3 /* 32 bits at a time */
 #define LWIP_STATS 0
 #define LWIP_CHECKSUM_CTRL_PER_NETIF 0
 
