@@ -230,7 +230,11 @@ static int refill(void) {
 /* A ring frame whose owner is gone: release it (a pinned zombie by now). */
 static int release_if_orphan(unsigned k) {
   int o = rx[k].session;
-  if (o >= 0 && sessions[o].used && sessions[o].generation == rx[k].generation && session_alive((unsigned)o))
+  struct cap_info ci;
+  /* The frame's memory may be another principal's (an exchange at close):
+   * if that one revoked it, what is left in the slot is a pinned zombie. */
+  if (o >= 0 && sessions[o].used && sessions[o].generation == rx[k].generation && session_alive((unsigned)o) &&
+      !sys_cap_identify(env.cnode, RING_SLOT + k, &ci) && ci.type == OBJ_FRAME_4K)
     return 0;
   sys_dma_unpin(BI_SLOT_DMA, RING_SLOT + k);
   sys_cnode_delete(env.cnode, RING_SLOT + k);
@@ -698,11 +702,37 @@ static void add_counters(struct net_counters *to, const struct net_counters *c) 
 static long close_session(unsigned i, u64 *ngifts) {
   struct record *r = sessions[i].rec;
   unsigned n = 0;
+  /* Everything goes back through the receive slots, which are empty now:
+   * whatever a failed reply leaves there is cleaned up with them. */
   for (unsigned j = 0; j < NET_POOL; j++)
     if (r->state[j] != SLOT_FREE) {
       sys_dma_unpin(BI_SLOT_DMA, slot_of(i, S_POOL + j));
-      buf->gifts[n++] = (u32)slot_of(i, S_POOL + j);
+      sys_cnode_move(env.cnode, GIFT_SLOT + n++, env.cnode, slot_of(i, S_POOL + j));
     }
+  /* Its frames on the device stay there, each traded for a spare of
+   * another session (whose count of frames does not change); with no
+   * spare anywhere, a frame is released when the device hands it back. */
+  for (unsigned k = 0; k < RX_ENTRIES && n < NET_MAX_GIFTS; k++) {
+    if (rx[k].state != RX_POSTED || rx[k].session != (s8)i || rx[k].generation != sessions[i].generation)
+      continue;
+    int donor = -1;
+    for (unsigned j = 0; j < NETD_MAX_SESSIONS && donor < 0; j++)
+      if (j != i && sessions[j].used && session_alive(j) && sessions[j].rec->nspare)
+        donor = (int)j;
+    if (donor < 0)
+      break;
+    struct record *rd = sessions[donor].rec;
+    u16 sj = rd->spare[--rd->nspare];
+    sys_dma_unpin(BI_SLOT_DMA, slot_of((unsigned)donor, S_POOL + sj));
+    sys_cnode_move(env.cnode, GIFT_SLOT + n++, env.cnode, slot_of((unsigned)donor, S_POOL + sj));
+    rd->state[sj] = SLOT_FREE;
+    rd->in_ring++;
+    rd->c.close_exchanged++;
+    rx[k].session = (s8)donor;
+    rx[k].generation = sessions[donor].generation;
+  }
+  for (unsigned g = 0; g < n; g++)
+    buf->gifts[g] = (u32)(GIFT_SLOT + g);
   add_counters(&total, &r->c);
   if (r->waiting)
     sys_cnode_delete(env.cnode, slot_of(i, S_REPLY));

@@ -146,17 +146,33 @@ static void bad_requests(cptr_t s) {
   check(ok, "donations beyond a pool's 128 frames come back, refused");
   stats(t);
   check(mine.bad_requests == 1, "the refused donation is counted");
-  /* Closing gives back the pool's frames that are not on the device, into
-   * fresh slots; those on the device are released as it hands them back. */
+  /* Closing gives back the pool's frames that are not on the device and,
+   * for each one on the device, a spare of another session (s's here):
+   * every principal keeps its count. */
   struct reply info = call(t, NET_INFO, 0, 0, 0, 0, 0, 0);
   u64 spare = info.w2 & 0xffff, on_device = (info.w2 >> 16) & 0xffff;
+  cptr_t fresh = env.next_slot;
+  env.next_slot += on_device;
+  ok = !sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, fresh, on_device, 0);
+  for (u64 i = 0; i < on_device; i++)
+    buf->gifts[i] = (u32)(fresh + i);
+  buf->recv_count = 0;
+  ok = ok && !call(s, NET_RECV, 2, 0, 0, 0, 0, on_device).err;
+  struct reply before_close = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
   cptr_t back = env.next_slot + 1;
-  ok = !net_close(&env, buf, t);
+  ok = ok && !net_close(&env, buf, t);
   u64 returned = 0;
   for (u64 i = 0; i < NET_POOL; i++)
     returned += !sys_cap_identify(env.cnode, back + i, &ci) && ci.type == OBJ_FRAME_4K;
-  printf("nettest:      pool of 120: %llu spare, %llu on the device when the session closed\n", spare, on_device);
-  check(ok && spare + on_device == 120 && returned == spare, "closing a session gives back its spare frames");
+  struct reply after_close = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
+  printf("nettest:      pool of 120: %llu spare, %llu on the device when the session closed; %llu frames back\n",
+         spare, on_device, returned);
+  check(ok && spare + on_device == 120 && returned == 120, "closing a session gives back as many frames as it had");
+  check((before_close.w2 & 0xffff) - (after_close.w2 & 0xffff) == on_device &&
+            ((after_close.w2 >> 16) & 0xffff) - ((before_close.w2 >> 16) & 0xffff) == on_device,
+        "the other session traded spares for frames on the device, one for one");
+  stats(s);
+  check(mine.close_exchanged == on_device, "the trades are counted");
   stats(s);
   check(mine.bad_requests == before + 2, "the other refused requests are counted");
   r = call(NETD_EP, NET_RECV, 2, 0, 0, 0, 0, 0);

@@ -25,7 +25,9 @@
  *   NET_STATS -> w1.. = struct net_counters of the session, then the
  *             driver's totals; the last word: bytes of netd's own memory.
  *   NET_CLOSE -> the donated untyped back (capability 0), the pool's
- *             frames back as gifts.
+ *             frames back as gifts; for each of its frames on the device,
+ *             a spare frame of another session if there is one (that
+ *             session's count of frames does not change).
  *
  * A packet of up to NET_HEAD bytes travels in the message alone and uses
  * no frame. A longer one has its first NET_HEAD bytes in the message and
@@ -88,6 +90,7 @@ struct net_counters {
   u64 tx_bytes;
   u64 bad_segments;    /* NET_SEND refused: empty, too many, out of frame... */
   u64 bad_requests;    /* unknown op, bad donation, pool overflow */
+  u64 close_exchanged; /* spares given to a closing session for its frames on the device */
   /* Driver-wide only (0 in a session's counters). */
   u64 malformed;       /* runts, bad IPv4 headers, lengths the device made up */
   u64 no_session;      /* nobody wanted it */
