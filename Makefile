@@ -32,7 +32,7 @@ blktest_SRC := $(wildcard user/apps/blktest/*.c)
 netd_SRC   := $(wildcard user/netd/*.c)
 nettest_SRC := $(wildcard user/apps/nettest/*.c)
 
-.PHONY: all iso clean test host-test guest-test demo demo-blk demo-net qemu qemu-net qemu-gdb deps bench compare \
+.PHONY: all iso clean test host-test guest-test demo demo-blk demo-net qemu qemu-net qemu-gdb deps bench bench-net compare \
         compare-linux
 all: $(B)/kernel.iso
 
@@ -192,10 +192,15 @@ bench: deps
 	$(MAKE) $(B)/bench.iso $(B)/blk.iso
 	scripts/bench.sh $(B)/bench.iso
 
+# UDP echo driven from the host: ours, netd's ceiling, instructions per datagram.
+bench-net: deps
+	$(MAKE) $(B)/net.iso $(B)/netceil.iso $(B)/netload
+	scripts/bench-net.sh
+
 # Linux vmsplice(SPLICE_F_GIFT) and friends, on the host and in a Linux
 # guest on the same QEMU, side by side with ours (bench/compare.sh).
 compare: deps
-	$(MAKE) $(B)/bench.iso $(B)/blk.iso
+	$(MAKE) $(B)/bench.iso $(B)/blk.iso $(B)/net.iso $(B)/netceil.iso $(B)/netload
 	bench/compare.sh
 
 # The Linux harness alone, dynamic and static, in build/compare-linux/.
