@@ -134,6 +134,7 @@ long netdev_poll(struct netdev *d, u32 timeout_ms, void (*input)(void *ctx, cons
   d->refused = 0;
   u64 words[IPC_MAX_WORDS]; /* the stack may send (and so use the buffer) while we go through them */
   u64 npk = r.w[1] > 8 ? 8 : r.w[1];
+  d->queued = r.w[2];
   memcpy(words, buf->words, sizeof words);
   words[3] = r.w[3];
   for (u64 m = 0; m < npk; m++) {

@@ -29,6 +29,7 @@ struct netdev {
   u8 page[NET_POOL];       /* flags, see netdev.c */
   unsigned cursor;         /* where the next receive window search starts */
   int refused;             /* netd refused the last donation */
+  u64 queued;              /* packets netd still held for us at the last receive */
   /* The transmit batch. */
   u32 seg[NET_MAX_SEGS];
   unsigned nseg, nstage, ngift_pages, pkt_segs, pkt_len;

@@ -97,11 +97,17 @@ static void input(void *ctx, const struct netdev_pkt *pkt) {
     pbuf_free(p);
 }
 
+#define RX_ROUNDS 8 /* receives gathered before what they caused is sent */
+
 long netif_netd_poll(struct netif *netif, u32_t timeout_ms) {
   struct input_ctx c = {netif, netif->state};
-  long n = netdev_poll(c.d, timeout_ms, input, &c);
+  long n = netdev_poll(c.d, timeout_ms, input, &c), total = n;
+  /* More already waiting: take it before sending, so that one transmit
+   * request carries the answers to several receives. */
+  for (int round = 1; n > 0 && c.d->queued && round < RX_ROUNDS; round++)
+    total += (n = netdev_poll(c.d, 0, input, &c)) > 0 ? n : 0;
   netdev_tx_flush(c.d);
-  return n;
+  return total;
 }
 
 long netif_netd_flush(struct netif *netif) { return netdev_tx_flush(netif->state); }
