@@ -4,8 +4,9 @@
 # QEMU user networking on 127.0.0.1, for payloads of 64, 512 and 1472 bytes:
 #   ours     netd + netecho (lwIP), wall clock under TCG;
 #   ceiling  netd:7 answering echo itself (no client, no IPC, no stack);
-#   ours under -icount: guest busy instructions per echoed datagram (the
-#            halted time left out; netecho prints COST lines).
+#   both under -icount: guest busy instructions per echoed datagram (the
+#            halted time left out; netecho and netd:7 print COST lines, and
+#            netecho's say how many of them were lwIP's).
 # Writes BENCH lines to bench/results/ours-net.log and prints them.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,10 +32,12 @@ run() { # label iso ready-line extra-qemu-args count accel
     [ "$accel" = tcg ] && echo "$line system=$label accel=$accel" | tee -a "$out"
     sleep 2 # a second without packets closes netecho's COST burst
   done
-  tr -d '\r' < "$log" | grep -a '^COST' | sed "s/^COST/BENCH/; s/\$/ system=$label accel=$accel/" | tee -a "$out"
+  tr -d '\r' < "$log" | grep -a '^COST' | sed "s/^COST/BENCH/; s/ (netd alone)//; s/\$/ system=$label accel=$accel/" |
+    tee -a "$out"
   net_guest_stop
 }
 run ours build/net.iso "netecho: listening" "" "$count" tcg
 run ceiling build/netceil.iso "netd: ready" "" "$count" tcg
 run ours build/net.iso "netecho: listening" "-icount shift=0,sleep=off" "$count" tcg-icount
+run ceiling build/netceil.iso "netd: ready" "-icount shift=0,sleep=off" "$count" tcg-icount
 echo "bench-net: results in $out (wall-clock figures are TCG emulator figures)" >&2

@@ -8,6 +8,35 @@
 #include <lib/string.h>
 
 u16 echo_port;
+static u64 echoed, echoed_bytes;
+
+/* Busy time over a burst of echoes, as netecho reports it (COST lines):
+ * under -icount, the instructions the device path and netd need alone. */
+static struct {
+  int active;
+  u64 t0, idle0, n0, t_last, idle_last, n_last, bytes0, bytes_last;
+} burst;
+
+void echo_account(int start_of_event) {
+  static u64 cand_t, cand_idle; /* the start of the event that may begin a burst */
+  u64 now = sys_time_ns(), idle = sys_idle_ns();
+  if (start_of_event) {
+    cand_t = now, cand_idle = idle;
+    return;
+  }
+  if (echoed != burst.n_last) {
+    if (!burst.active)
+      burst = (typeof(burst)){1, cand_t, cand_idle, burst.n_last, 0, 0, 0, burst.bytes_last, 0};
+    burst.t_last = now, burst.idle_last = idle, burst.n_last = echoed, burst.bytes_last = echoed_bytes;
+
+  } else if (burst.active && now - burst.t_last > 1000000000ull) {
+    u64 n = burst.n_last - burst.n0, busy = (burst.t_last - burst.t0) - (burst.idle_last - burst.idle0);
+    if (n >= 1000)
+      printf("COST name=udp_echo size=%llu datagrams=%llu busy_ns=%llu busy_ns_per_datagram=%llu (netd alone)\n",
+             (burst.bytes_last - burst.bytes0 + n / 2) / n, n, busy, busy / n);
+    burst.active = 0;
+  }
+}
 
 long echo_setup(struct env *e) {
   for (unsigned k = 0; k < RX_ENTRIES; k++) {
@@ -70,5 +99,7 @@ int echo_receive(unsigned k, u32 used_len) {
   swap(iph + 12, iph + 16, 4);
   swap(iph + ihl, iph + ihl + 2, 2);
   transmit(k, len);
+  echoed++;
+  echoed_bytes += (u32)(iph[ihl + 4] << 8 | iph[ihl + 5]) - 8u; /* the UDP length, less its header */
   return 1;
 }

@@ -891,9 +891,13 @@ int main(u64 arg) {
       continue;
     }
     if (msg_label(m.info) == MSG_LABEL_NOTIFY && msg_words(m.info) == 0 && !msg_gifts(m.info)) {
+      if (echo_port)
+        echo_account(1);
       if (m.badge & ~TIMER_BIT)
         device_event();
       timers();
+      if (echo_port)
+        echo_account(0);
       m = sys_recv(NETD_PUBLIC_EP);
       continue;
     }

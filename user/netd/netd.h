@@ -67,6 +67,8 @@ extern u16 echo_port;
 long echo_setup(struct env *e);
 /* 1 if entry k (used_len bytes from the device) was echo traffic. */
 int echo_receive(unsigned k, u32 used_len);
+/* Around each event: start (1) and end (0); prints a COST line per burst. */
+void echo_account(int start_of_event);
 
 enum slot_state { SLOT_FREE, SLOT_SPARE, SLOT_QUEUED };
 

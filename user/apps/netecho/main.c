@@ -35,22 +35,36 @@ static u64 udp_echoed, udp_bytes, tcp_bytes, tcp_conns;
 static struct {
   int active;
   u64 t0, idle0, echoed0, bytes0, t_last, idle_last, echoed_last, bytes_last;
+  u64 tsc0, stack0, tsc_last, stack_last;
 } burst;
+
+static inline u64 rdtsc(void) {
+  u32 lo, hi;
+  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  return (u64)hi << 32 | lo;
+}
 
 static void account(long received, u64 t_before, u64 idle_before) {
   u64 now = glue_time_ns();
   if (received > 0) {
     if (!burst.active)
-      burst = (typeof(burst)){1, t_before, idle_before, udp_echoed, udp_bytes, 0, 0, 0, 0};
+      burst = (typeof(burst)){1, t_before, idle_before, udp_echoed, udp_bytes, 0, 0, 0, 0,
+                              rdtsc(), netif_netd_stack_tsc(), 0, 0};
+    burst.tsc_last = rdtsc();
+    burst.stack_last = netif_netd_stack_tsc();
     burst.t_last = now;
     burst.idle_last = glue_idle_ns();
     burst.echoed_last = udp_echoed;
     burst.bytes_last = udp_bytes;
   } else if (burst.active && now - burst.t_last > BURST_END_NS) {
     u64 n = burst.echoed_last - burst.echoed0, busy = (burst.t_last - burst.t0) - (burst.idle_last - burst.idle0);
+    /* the stack's TSC cycles in ns, at the rate the TSC ran over the burst */
+    u64 cycles = burst.tsc_last - burst.tsc0, ns = burst.t_last - burst.t0;
+    u64 stack = cycles ? (burst.stack_last - burst.stack0) * ns / cycles : 0;
     if (n >= BURST_MIN)
-      printf("COST name=udp_echo size=%llu port=%u datagrams=%llu busy_ns=%llu busy_ns_per_datagram=%llu\n",
-             (burst.bytes_last - burst.bytes0) / n, port, n, busy, busy / n);
+      printf("COST name=udp_echo size=%llu port=%u datagrams=%llu busy_ns=%llu busy_ns_per_datagram=%llu "
+             "lwip_ns_per_datagram=%llu\n",
+             (burst.bytes_last - burst.bytes0 + n / 2) / n, port, n, busy, busy / n, stack / n);
     burst.active = 0;
   }
 }

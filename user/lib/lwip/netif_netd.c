@@ -8,6 +8,16 @@
 
 #define RX_PAGE_SIZE 4096u
 
+static u64 stack_tsc; /* TSC cycles spent in lwIP's input (and the sends it makes) */
+
+static inline u64 rdtsc(void) {
+  u32 lo, hi;
+  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  return (u64)hi << 32 | lo;
+}
+
+u64 netif_netd_stack_tsc(void) { return stack_tsc; }
+
 /* One custom pbuf per receive page: a page holds one packet's tail. */
 struct rx_pbuf {
   struct pbuf_custom pc;
@@ -93,8 +103,10 @@ static void input(void *ctx, const struct netdev_pkt *pkt) {
     }
     pbuf_cat(p, t);
   }
+  u64 t0 = rdtsc();
   if (c->netif->input(p, c->netif) != ERR_OK)
     pbuf_free(p);
+  stack_tsc += rdtsc() - t0;
 }
 
 #define RX_ROUNDS 8 /* receives gathered before what they caused is sent */

@@ -18,5 +18,8 @@ err_t netif_netd_init(struct netif *netif);
 long netif_netd_poll(struct netif *netif, u32_t timeout_ms);
 /* Sends what lwIP queued since the last poll (timers, application writes). */
 long netif_netd_flush(struct netif *netif);
+/* TSC cycles spent so far in lwIP's input, the sends it made included
+ * (the flush to netd not): the stack's share of a benchmark's cost. */
+u64 netif_netd_stack_tsc(void);
 
 #endif
