@@ -120,7 +120,8 @@ awk -v csv="$res/compare-net.csv" -v md="$res/compare.md" '
 cat >&2 <<'NOTE'
 compare: UDP echo: 64 datagrams in flight from the host (netload udp-bench, sendmmsg/recvmmsg) through
 compare: QEMU user networking; Linux answers with recvmmsg/sendmmsg batches of up to 64, ours with lwIP
-compare: over netd (up to 4 packets a message). Instructions per datagram: the whole guest's busy time
+compare: over netd (up to 4 packets a receive message, up to 8 receives gathered per send). Instructions
+compare: per datagram: the whole guest's busy time
 compare: under -icount (halted time left out); Linux's from /proc/stat in 10 ms ticks.
 NOTE
 step "plots"

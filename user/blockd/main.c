@@ -1,5 +1,6 @@
 /* blockd: device set-up and the service loop (see blockd.h). */
 #include "blockd.h"
+#include <server.h>
 #include <lib/string.h>
 
 #define VIRTIO_BLK_MODERN 0x1042
@@ -389,30 +390,6 @@ static u64 gifts_back(const struct msg_regs *r) {
   return n;
 }
 
-/* Capabilities land before gifts in the receive slots. A donation (OPEN)
- * moves aside; capabilities anything else brings are dropped, and its gifts
- * are moved down to GIFT_SLOT so that they stay in order there. */
-static void sort_received(const struct msg_regs *r) {
-  u64 ncaps = msg_caps(r->info), ngifts = msg_gifts(r->info);
-  if (!ncaps)
-    return;
-  if (r->badge == 0 && msg_label(r->info) == BLK_OPEN)
-    sys_cnode_move(env.cnode, DONATION_SLOT, env.cnode, GIFT_SLOT);
-  for (u64 i = 0; i < ncaps; i++)
-    sys_cnode_delete(env.cnode, GIFT_SLOT + i);
-  for (u64 i = 0; i < ngifts; i++)
-    sys_cnode_move(env.cnode, GIFT_SLOT + i, env.cnode, GIFT_SLOT + ncaps + i);
-}
-
-/* After a reply that could not be delivered, the frames are still here:
- * they go back to their owner's untyped rather than block the slots. */
-static void drop_leftovers(void) {
-  struct cap_info ci;
-  for (u64 i = 0; i < BLK_MAX_FRAMES; i++)
-    if (!sys_cap_identify(env.cnode, GIFT_SLOT + i, &ci) && ci.type != OBJ_NULL)
-      sys_cnode_delete(env.cnode, GIFT_SLOT + i);
-}
-
 int main(void) {
   env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
                      .next_slot = SESSION_SLOTS + 3 * BLOCKD_MAX_SESSIONS, .end_slot = 4096,
@@ -429,12 +406,13 @@ int main(void) {
   struct msg_regs r = sys_recv(BLOCKD_PUBLIC_EP);
   for (;;) {
     if (r.err) {
-      drop_leftovers();
+      server_drop_leftovers(env.cnode, GIFT_SLOT, BLK_MAX_FRAMES);
       r = sys_recv(BLOCKD_PUBLIC_EP);
       continue;
     }
     u64 w1, w2, ncaps;
-    sort_received(&r);
+    server_sort_received(env.cnode, GIFT_SLOT, msg_caps(r.info), msg_gifts(r.info),
+                         r.badge == 0 && msg_label(r.info) == BLK_OPEN ? DONATION_SLOT : 0);
     u64 err_code = handle(&r, &w1, &w2, &ncaps);
     u64 gifts = gifts_back(&r);
     r = sys_reply_recv(BLOCKD_PUBLIC_EP, msg_info(0, 3, ncaps, gifts), err_code, w1, w2, 0);

@@ -1,6 +1,7 @@
 /* The client side of the block session protocol (see blk.h). */
 #include <blk.h>
 #include <env.h>
+#include <server.h>
 
 static void receive_one_cap(struct env *e, struct ipc_buffer *buf, cptr_t slot) {
   buf->recv_cnode = e->cnode;
@@ -10,15 +11,7 @@ static void receive_one_cap(struct env *e, struct ipc_buffer *buf, cptr_t slot) 
 }
 
 long blk_open(struct env *e, struct ipc_buffer *buf, cptr_t blockd, u32 disk, cptr_t *session) {
-  cptr_t donation = env_slot(e);
-  *session = env_slot(e);
-  long err = sys_retype(e->untyped, OBJ_UNTYPED, BLK_DONATION_BITS, e->cnode, donation, 1, 0);
-  if (err)
-    return err;
-  buf->caps[0] = donation;
-  receive_one_cap(e, buf, *session);
-  struct msg_regs r = sys_call(blockd, msg_info(BLK_OPEN, 1, 1, 0), disk, 0, 0, 0);
-  return r.err ? r.err : (long)r.w[0];
+  return session_open(e, buf, blockd, BLK_OPEN, BLK_DONATION_BITS, disk, session);
 }
 
 long blk_close(struct env *e, struct ipc_buffer *buf, cptr_t session) {

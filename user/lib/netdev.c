@@ -1,6 +1,7 @@
 /* A client's side of a netd session (see netdev.h and net.h). */
 #include <netdev.h>
 #include <env.h>
+#include <server.h>
 #include <lib/string.h>
 
 #define HELD 1   /* the stack holds a packet in the page */
@@ -12,18 +13,7 @@
 static u8 is_page_seg[NET_MAX_SEGS]; /* segment's frame field is a page ordinal */
 
 long net_open(struct env *e, struct ipc_buffer *buf, cptr_t netd, u64 filter, cptr_t *session) {
-  cptr_t donation = env_slot(e);
-  *session = env_slot(e);
-  long err = sys_retype(e->untyped, OBJ_UNTYPED, NET_DONATION_BITS, e->cnode, donation, 1, 0);
-  if (err)
-    return err;
-  buf->caps[0] = donation;
-  buf->recv_cnode = e->cnode;
-  buf->recv_slot = *session;
-  buf->recv_count = 1;
-  buf->recv_window = 0;
-  struct msg_regs r = sys_call(netd, msg_info(NET_OPEN, 1, 1, 0), filter, 0, 0, 0);
-  return r.err ? r.err : (long)r.w[0];
+  return session_open(e, buf, netd, NET_OPEN, NET_DONATION_BITS, filter, session);
 }
 
 long net_close(struct env *e, struct ipc_buffer *buf, cptr_t session) {

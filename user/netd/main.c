@@ -1,6 +1,7 @@
 /* netd: device set-up, receive, transmit, sessions (see netd.h). */
 #include "netd.h"
 #include "classify.h"
+#include <server.h>
 #include <lib/string.h>
 
 #define VIRTIO_NET_MODERN 0x1041
@@ -837,29 +838,6 @@ static void handle(const struct msg_regs *m, struct outcome *o) {
   }
 }
 
-/* Capabilities land before gifts. A donation (OPEN) moves aside; other
- * capabilities are dropped and the gifts moved down to GIFT_SLOT. */
-static void sort_received(const struct msg_regs *m) {
-  u64 ncaps = msg_caps(m->info), ngifts = msg_gifts(m->info);
-  if (!ncaps)
-    return;
-  if (m->badge == 0 && msg_label(m->info) == NET_OPEN)
-    sys_cnode_move(env.cnode, DONATION_SLOT, env.cnode, GIFT_SLOT);
-  for (u64 i = 0; i < ncaps; i++)
-    sys_cnode_delete(env.cnode, GIFT_SLOT + i);
-  for (u64 i = 0; i < ngifts; i++)
-    sys_cnode_move(env.cnode, GIFT_SLOT + i, env.cnode, GIFT_SLOT + ncaps + i);
-}
-
-/* Whatever is left in the receive slots after a request goes back to its
- * owner's untyped rather than block the slots. */
-static void drop_leftovers(void) {
-  struct cap_info ci;
-  for (u64 i = 0; i < NET_MAX_GIFTS; i++)
-    if (!sys_cap_identify(env.cnode, GIFT_SLOT + i, &ci) && ci.type != OBJ_NULL)
-      sys_cnode_delete(env.cnode, GIFT_SLOT + i);
-}
-
 int main(u64 arg) {
   echo_port = (u16)arg;
   env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
@@ -886,7 +864,7 @@ int main(u64 arg) {
   struct msg_regs m = sys_recv(NETD_PUBLIC_EP);
   for (;;) {
     if (m.err) {
-      drop_leftovers();
+      server_drop_leftovers(env.cnode, GIFT_SLOT, NET_MAX_GIFTS);
       m = sys_recv(NETD_PUBLIC_EP);
       continue;
     }
@@ -902,7 +880,8 @@ int main(u64 arg) {
       continue;
     }
     struct outcome o = {0, 0, 0, 0, 4, 0, 0, 0};
-    sort_received(&m);
+    server_sort_received(env.cnode, GIFT_SLOT, msg_caps(m.info), msg_gifts(m.info),
+                         m.badge == 0 && msg_label(m.info) == NET_OPEN ? DONATION_SLOT : 0);
     handle(&m, &o);
     if (o.saved) {
       timers();

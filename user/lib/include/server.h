@@ -1,0 +1,23 @@
+/* Pieces every session server (blockd, netd) needs around its receive
+ * slots, and the client's side of opening a session with a donation. */
+#ifndef USER_SERVER_H
+#define USER_SERVER_H
+
+#include <env.h>
+
+/* Capabilities land before gifts in the receive slots [first, ...). A
+ * donation (when donation_slot is not 0) moves there; any other
+ * capability is dropped, and the gifts move down to `first` so that they
+ * stay in order. */
+void server_sort_received(cptr_t cnode, cptr_t first, u64 ncaps, u64 ngifts, cptr_t donation_slot);
+/* After a reply that could not be delivered, what is left in the receive
+ * slots goes back to its owner's untyped rather than block them. */
+void server_drop_leftovers(cptr_t cnode, cptr_t first, u64 count);
+
+/* Client: donates an untyped of 2^bits bytes from e's memory with request
+ * `label` (w0 = arg) on a server's public endpoint; the session endpoint
+ * of the reply lands in *session. */
+long session_open(struct env *e, struct ipc_buffer *buf, cptr_t server, u32 label, u32 bits, u64 arg,
+                  cptr_t *session);
+
+#endif

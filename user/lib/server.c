@@ -1,0 +1,37 @@
+/* Receive-slot housekeeping of session servers and opening a session
+ * (see server.h). */
+#include <server.h>
+
+void server_sort_received(cptr_t cnode, cptr_t first, u64 ncaps, u64 ngifts, cptr_t donation_slot) {
+  if (!ncaps)
+    return;
+  if (donation_slot)
+    sys_cnode_move(cnode, donation_slot, cnode, first);
+  for (u64 i = 0; i < ncaps; i++)
+    sys_cnode_delete(cnode, first + i);
+  for (u64 i = 0; i < ngifts; i++)
+    sys_cnode_move(cnode, first + i, cnode, first + ncaps + i);
+}
+
+void server_drop_leftovers(cptr_t cnode, cptr_t first, u64 count) {
+  struct cap_info ci;
+  for (u64 i = 0; i < count; i++)
+    if (!sys_cap_identify(cnode, first + i, &ci) && ci.type != OBJ_NULL)
+      sys_cnode_delete(cnode, first + i);
+}
+
+long session_open(struct env *e, struct ipc_buffer *buf, cptr_t server, u32 label, u32 bits, u64 arg,
+                  cptr_t *session) {
+  cptr_t donation = env_slot(e);
+  *session = env_slot(e);
+  long err = sys_retype(e->untyped, OBJ_UNTYPED, bits, e->cnode, donation, 1, 0);
+  if (err)
+    return err;
+  buf->caps[0] = donation;
+  buf->recv_cnode = e->cnode;
+  buf->recv_slot = *session;
+  buf->recv_count = 1;
+  buf->recv_window = 0;
+  struct msg_regs r = sys_call(server, msg_info(label, 1, 1, 0), arg, 0, 0, 0);
+  return r.err ? r.err : (long)r.w[0];
+}
