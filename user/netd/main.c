@@ -258,7 +258,7 @@ static void deliver(unsigned d, unsigned k, u32 len) {
   }
   if (len > NET_HEAD) {
     if (release_if_orphan(k)) {
-      r->c.drop_no_spare++;
+      r->c.drop_orphan++;
       return;
     }
     unsigned o = (unsigned)rx[k].session;

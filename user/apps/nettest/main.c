@@ -19,6 +19,7 @@ static struct env env;
 static struct ipc_buffer *buf;
 static int passed, failed;
 static u8 *frame_va[NFRAMES];
+static u8 gateway_mac[6], our_mac[6];
 
 static void check(int ok, const char *what) {
   printf("nettest: %s %s\n", ok ? "ok  " : "FAIL", what);
@@ -225,8 +226,11 @@ static void arp_exchange(cptr_t s) {
       u64 d = p == 0 ? r.w3 : buf->words[3 + p];
       const u8 *h = (const u8 *)&buf->words[net_pkt_word(d)];
       if (net_pkt_frame(d) == NET_NO_FRAME && net_pkt_len(d) >= 42 && h[12] == 8 && h[13] == 6 && h[21] == 2 &&
-          h[28] == 198 && h[31] == 2)
+          h[28] == 198 && h[31] == 2) {
         answered = 1;
+        memcpy(gateway_mac, h + 22, 6);
+        memcpy(our_mac, mac, 6);
+      }
     }
   }
   check(answered, "the gateway's ARP answer arrives in the message alone (no frame)");
@@ -328,6 +332,94 @@ static void inline_packets_hold_no_frames(cptr_t s) {
   check(queued >= 8 && !err, "8 small packets queued, the pool still takes its 128 frames");
 }
 
+static u16 checksum(const u8 *p, u32 n) {
+  u32 sum = 0;
+  for (u32 i = 0; i + 1 < n; i += 2)
+    sum += (u32)(p[i] << 8 | p[i + 1]);
+  if (n & 1)
+    sum += (u32)p[n - 1] << 8;
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  return (u16)~sum;
+}
+
+/* An ICMP echo request of `payload` bytes to the gateway, from frame f. */
+static long ping_gateway(cptr_t s, unsigned f, u16 seq, u32 payload) {
+  u8 *e = frame_va[f], *ip = e + 14, *icmp = ip + 20;
+  u32 total = 20 + 8 + payload;
+  memcpy(e, gateway_mac, 6);
+  memcpy(e + 6, our_mac, 6);
+  e[12] = 8, e[13] = 0;
+  memset(ip, 0, 20);
+  ip[0] = 0x45, ip[2] = (u8)(total >> 8), ip[3] = (u8)total, ip[8] = 64, ip[9] = 1;
+  const u8 src[4] = {198, 18, 0, 15}, dst[4] = {198, 18, 0, 2};
+  memcpy(ip + 12, src, 4);
+  memcpy(ip + 16, dst, 4);
+  u16 c = checksum(ip, 20);
+  ip[10] = (u8)(c >> 8), ip[11] = (u8)c;
+  memset(icmp, 0, 8);
+  icmp[0] = 8, icmp[6] = (u8)(seq >> 8), icmp[7] = (u8)seq;
+  for (u32 i = 0; i < payload; i++)
+    icmp[8 + i] = (u8)(i * 7 + seq);
+  c = checksum(icmp, 8 + payload);
+  icmp[2] = (u8)(c >> 8), icmp[3] = (u8)c;
+  u32 seg = net_seg(0, 0, 14 + total, 1);
+  gifts_out_at(f, 1);
+  memset(&buf->words[1], 0, 8);
+  return call(s, NET_SEND, 2, 1 | 1ull << 16, seg, 0, 0, 1).err;
+}
+
+/* Session b (the default: ping answers are its) donates nothing; session a
+ * (a port nobody sends to) fills the device with its frames. Answers too
+ * long for the message land in a's frames: b loses them, a loses nothing.
+ * Once b donates spares, each answer is b's in exchange for a spare. */
+static void a_client_that_stops_donating(cptr_t old_default) {
+  cptr_t a, b;
+  long err = open_session(NET_FILTER(NET_PROTO_UDP, 6000), &a);
+  cptr_t fresh = env.next_slot;
+  env.next_slot += 80;
+  if (!err)
+    err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, fresh, 80, 0);
+  for (u64 i = 0; i < 64; i++)
+    buf->gifts[i] = (u32)(fresh + i);
+  buf->recv_count = 0;
+  if (!err)
+    err = call(a, NET_RECV, 2, 0, 0, 0, 0, 64).err;
+  /* The old default closes: its frames on the device become a's, for a's
+   * spares; the default is b's now. */
+  net_close(&env, buf, old_default);
+  if (!err)
+    err = open_session(NET_F_DEFAULT, &b);
+  struct reply ia0 = call(a, NET_INFO, 0, 0, 0, 0, 0, 0);
+  for (u16 q = 0; q < 10 && !err; q++)
+    err = ping_gateway(b, NFRAMES - 2, q, 500);
+  u64 until = sys_time_ns() + 300000000ull;
+  while (sys_time_ns() < until)
+    sys_yield();
+  stats(b);
+  u64 dropped = mine.drop_no_spare;
+  struct reply ia1 = call(a, NET_INFO, 0, 0, 0, 0, 0, 0);
+  u64 a_frames0 = (ia0.w2 & 0xffff) + ((ia0.w2 >> 16) & 0xffff), a_frames1 = (ia1.w2 & 0xffff) + ((ia1.w2 >> 16) & 0xffff);
+  check(!err && dropped == 10 && mine.drop_orphan == 0 && a_frames1 == a_frames0,
+        "a session without spares loses its own long packets; the one whose frames they landed in loses nothing");
+  for (u64 i = 0; i < 16; i++)
+    buf->gifts[i] = (u32)(fresh + 64 + i);
+  buf->recv_count = 0;
+  err = call(b, NET_RECV, 2, 0, 0, 0, 0, 16).err;
+  for (u16 q = 10; q < 20 && !err; q++)
+    err = ping_gateway(b, NFRAMES - 2, q, 500);
+  until = sys_time_ns() + 300000000ull;
+  while (sys_time_ns() < until)
+    sys_yield();
+  stats(b);
+  struct reply ia2 = call(a, NET_INFO, 0, 0, 0, 0, 0, 0);
+  u64 a_frames2 = (ia2.w2 & 0xffff) + ((ia2.w2 >> 16) & 0xffff);
+  printf("nettest:      b: %llu dropped without spares, then %llu traded (%llu own, %llu rx, %llu dropped); a holds %llu, %llu, %llu frames\n", dropped,
+         mine.rx_exchanged, mine.rx_own_frame, mine.rx_packets, mine.drop_no_spare, a_frames0, a_frames1, a_frames2);
+  check(!err && mine.rx_exchanged == 10 && a_frames2 == a_frames0,
+        "with spares, each of its answers is traded for one: the other session keeps its count");
+}
+
 int main(void) {
   env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
                      .next_slot = FRAME_SLOT + NFRAMES, .end_slot = 4096, .next_vaddr = 0x0000200000000000ull};
@@ -353,6 +445,7 @@ int main(void) {
   arp_exchange(s);
   sessions(s);
   inline_packets_hold_no_frames(s);
+  a_client_that_stops_donating(s);
   printf("nettest: %d passed, %d failed\n", passed, failed);
   sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, failed ? 1 : 0);
   return failed;
