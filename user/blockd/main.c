@@ -279,19 +279,10 @@ static long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
     return ERR_WRONG_TYPE;
   struct session *s = &sessions[i];
   cptr_t donated = SESSION_SLOTS + 3 * i, table = donated + 1, frame = donated + 2;
-  long err = sys_cnode_move(env.cnode, donated, env.cnode, DONATION_SLOT);
-  /* Everything the session needs comes from the donation, into slots that
-   * are the session's for good: blockd's own use does not grow. */
   u64 va = SESSION_VA + (u64)i * LARGE_PAGE_SIZE;
-  if (!err && !(err = sys_retype(donated, OBJ_PT, 0, env.cnode, table, 1, 0)) &&
-      !(err = sys_page_table_map(table, env.vspace, va)) &&
-      !(err = sys_retype(donated, OBJ_FRAME_4K, 0, env.cnode, frame, 1, 0)))
-    err = sys_frame_map(frame, env.vspace, va, MAP_WRITE);
-  if (err) {
-    sys_cnode_revoke(env.cnode, donated);
-    sys_cnode_move(env.cnode, DONATION_SLOT, env.cnode, donated); /* back to the client */
+  long err = server_session_memory(env.cnode, env.vspace, DONATION_SLOT, donated, table, &frame, 1, va);
+  if (err)
     return err;
-  }
   s->used = 1;
   s->generation++;
   s->donated = donated;

@@ -20,6 +20,23 @@ void server_drop_leftovers(cptr_t cnode, cptr_t first, u64 count) {
       sys_cnode_delete(cnode, first + i);
 }
 
+long server_session_memory(cptr_t cnode, cptr_t vspace, cptr_t incoming, cptr_t donated, cptr_t table,
+                           const cptr_t *frames, unsigned n, u64 va) {
+  long err = sys_cnode_move(cnode, donated, cnode, incoming);
+  if (err)
+    return err;
+  if (!(err = sys_retype(donated, OBJ_PT, 0, cnode, table, 1, 0)))
+    err = sys_page_table_map(table, vspace, va);
+  for (unsigned i = 0; !err && i < n; i++)
+    if (!(err = sys_retype(donated, OBJ_FRAME_4K, 0, cnode, frames[i], 1, 0)))
+      err = sys_frame_map(frames[i], vspace, va + i * PAGE_SIZE, MAP_WRITE);
+  if (err) {
+    sys_cnode_revoke(cnode, donated);
+    sys_cnode_move(cnode, incoming, cnode, donated); /* back to the client */
+  }
+  return err;
+}
+
 long session_open(struct env *e, struct ipc_buffer *buf, cptr_t server, u32 label, u32 bits, u64 arg,
                   cptr_t *session) {
   cptr_t donation = env_slot(e);

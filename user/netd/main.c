@@ -265,16 +265,20 @@ static void deliver(unsigned d, unsigned k, u32 len) {
     struct record *ro = sessions[o].rec;
     int j = free_pool_slot(r);
     if (o == d && j >= 0) {
-      if (sys_cnode_move(env.cnode, slot_of(d, S_POOL + (unsigned)j), env.cnode, RING_SLOT + k))
+      if (sys_cnode_move(env.cnode, slot_of(d, S_POOL + (unsigned)j), env.cnode, RING_SLOT + k)) {
+        r->c.drop_orphan++; /* the frame is not where netd left it: not deliverable */
         return;
+      }
       r->phys[j] = rx[k].phys;
       r->c.rx_own_frame++;
     } else if (o != d && r->nspare) {
       /* d's spare takes the ring frame's place in o's pool: both keep their count. */
       int oj = free_pool_slot(ro);
       j = r->spare[r->nspare - 1];
-      if (oj < 0 || sys_cnode_move(env.cnode, TEMP_SLOT, env.cnode, RING_SLOT + k))
+      if (oj < 0 || sys_cnode_move(env.cnode, TEMP_SLOT, env.cnode, RING_SLOT + k)) {
+        r->c.drop_orphan++;
         return;
+      }
       sys_cnode_move(env.cnode, slot_of(o, S_POOL + (unsigned)oj), env.cnode, slot_of(d, S_POOL + (unsigned)j));
       sys_cnode_move(env.cnode, slot_of(d, S_POOL + (unsigned)j), env.cnode, TEMP_SLOT);
       r->nspare--;
@@ -664,22 +668,12 @@ static long open_session(u64 info, u64 filter, cptr_t *cap_back) {
   }
   struct session *s = &sessions[i];
   s->base = SESSION_SLOTS + i * SESSION_STRIDE;
-  cptr_t donated = slot_of(i, S_DONATION);
-  long err = sys_cnode_move(env.cnode, donated, env.cnode, DONATION_SLOT);
   u64 va = SESSION_VA + (u64)i * LARGE_PAGE_SIZE;
-  if (!err && !(err = sys_retype(donated, OBJ_PT, 0, env.cnode, slot_of(i, S_TABLE), 1, 0)) &&
-      !(err = sys_page_table_map(slot_of(i, S_TABLE), env.vspace, va)) &&
-      !(err = sys_retype(donated, OBJ_FRAME_4K, 0, env.cnode, slot_of(i, S_RECORD), 1, 0)) &&
-      !(err = sys_frame_map(slot_of(i, S_RECORD), env.vspace, va, MAP_WRITE)) &&
-      !(err = sys_retype(donated, OBJ_FRAME_4K, 0, env.cnode, slot_of(i, S_QUEUE), 1, 0)) &&
-      !(err = sys_frame_map(slot_of(i, S_QUEUE), env.vspace, va + PAGE_SIZE, MAP_WRITE)) &&
-      !(err = sys_retype(donated, OBJ_FRAME_4K, 0, env.cnode, slot_of(i, S_QUEUE2), 1, 0)))
-    err = sys_frame_map(slot_of(i, S_QUEUE2), env.vspace, va + 2 * PAGE_SIZE, MAP_WRITE);
-  if (err) {
-    sys_cnode_revoke(env.cnode, donated);
-    sys_cnode_move(env.cnode, DONATION_SLOT, env.cnode, donated); /* back to the client */
+  const cptr_t frames[3] = {slot_of(i, S_RECORD), slot_of(i, S_QUEUE), slot_of(i, S_QUEUE2)};
+  long err = server_session_memory(env.cnode, env.vspace, DONATION_SLOT, slot_of(i, S_DONATION),
+                                   slot_of(i, S_TABLE), frames, 3, va);
+  if (err)
     return err;
-  }
   s->used = 1;
   s->generation++;
   s->rec = (struct record *)va;

@@ -14,6 +14,14 @@ void server_sort_received(cptr_t cnode, cptr_t first, u64 ncaps, u64 ngifts, cpt
  * slots goes back to its owner's untyped rather than block them. */
 void server_drop_leftovers(cptr_t cnode, cptr_t first, u64 count);
 
+/* A session's memory from its donation: the untyped moves from `incoming`
+ * to `donated` (a slot that is the session's for good, so the server's
+ * own use does not grow), a page table made from it is mapped at va, and
+ * `n` frames made from it go to slots frames[i] mapped at va + i pages.
+ * On failure everything made is revoked and the donation moved back. */
+long server_session_memory(cptr_t cnode, cptr_t vspace, cptr_t incoming, cptr_t donated, cptr_t table,
+                           const cptr_t *frames, unsigned n, u64 va);
+
 /* Client: donates an untyped of 2^bits bytes from e's memory with request
  * `label` (w0 = arg) on a server's public endpoint; the session endpoint
  * of the reply lands in *session. */
