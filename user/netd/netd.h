@@ -99,5 +99,41 @@ struct session {
   struct record *rec;   /* mapped in netd */
   u8 (*heads)[128];     /* NET_QUEUE head buffers, mapped in netd */
 };
+#define SESSION_VA 0x0000310000000000ull /* session i's record at + i * 2 MiB, queue after it */
+
+/* netd's state, shared by its files. */
+extern struct env env;
+extern struct ipc_buffer *buf;
+extern cptr_t irq_ntfn;                /* device interrupts and netd's timer */
+extern struct session sessions[NETD_MAX_SESSIONS];
+extern struct net_counters total;      /* what closed sessions counted, and driver-wide */
+
+static inline cptr_t slot_of(unsigned i, unsigned which) { return sessions[i].base + which; }
+
+/* session.c */
+int session_alive(unsigned i);
+int session_of(u64 badge);
+int free_pool_slot(struct record *r);
+u32 frames_held(const struct record *r);
+long take_donations(unsigned i, u64 first, u64 n);
+long open_session(u64 info, u64 filter, cptr_t *cap_back);
+long close_session(unsigned i, u64 *ngifts);
+void add_counters(struct net_counters *to, const struct net_counters *c);
+
+/* rx.c */
+void rx_init(void);
+int owner_current(unsigned k);
+int refill(void);               /* 1 if the device got new buffers */
+void receive_all(void);
+void answer(unsigned i);        /* a waiting NET_RECV gets what is queued */
+void answer_waiting(void);
+long recv_request(unsigned i, const struct msg_regs *m, int *saved);
+
+/* tx.c */
+unsigned tx_harvest(void);      /* completions; returns a client's packets done */
+long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out);
+
+/* main.c */
+void device_event(void);        /* interrupt work: receive, refill, answer */
 
 #endif

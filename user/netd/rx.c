@@ -1,0 +1,300 @@
+/* netd: receiving into donated frames, demultiplexing, delivery (see netd.h). */
+#include "netd.h"
+#include "classify.h"
+#include <lib/string.h>
+
+static s8 rx_of_head[VIRTQ_SIZE]; /* descriptor head -> receive entry, -1 */
+
+void rx_init(void) {
+  for (unsigned h = 0; h < VIRTQ_SIZE; h++)
+    rx_of_head[h] = -1;
+}
+
+static void post_rx(unsigned k) {
+  struct virtq_buf chain[2] = {{rx_hdr_phys[k], VNET_HDR + NET_HEAD, 1}, {rx[k].phys, PAGE_SIZE, 1}};
+  int head = virtq_add(&rxq, chain, 2);
+  if (head < 0)
+    return;
+  rx_of_head[head] = (s8)k;
+  rx[k].state = RX_POSTED;
+}
+
+/* The spare frame of the session that has most of them goes to the device;
+ * a session keeps a few spares back for exchanges unless the ring runs low. */
+#define SPARE_RESERVE 2
+#define RX_LOW 16
+static int pick_donor(unsigned posted) {
+  int best = -1;
+  u32 most = 0;
+  for (unsigned i = 0; i < NETD_MAX_SESSIONS; i++)
+    if (sessions[i].used && sessions[i].rec->nspare > most) {
+      most = sessions[i].rec->nspare;
+      best = (int)i;
+    }
+  if (best >= 0 && most <= SPARE_RESERVE && posted >= RX_LOW)
+    return -1;
+  return best;
+}
+
+int owner_current(unsigned k) {
+  int o = rx[k].session;
+  if (o == RX_OWNER_NETD)
+    return 1;
+  return o >= 0 && sessions[o].used && sessions[o].generation == rx[k].generation;
+}
+
+int refill(void) {
+  unsigned posted = 0, added = 0;
+  for (unsigned k = 0; k < RX_ENTRIES; k++)
+    posted += rx[k].state == RX_POSTED;
+  for (unsigned k = 0; k < RX_ENTRIES; k++) {
+    if (rx[k].state == RX_HOLD && !owner_current(k)) {
+      sys_dma_unpin(BI_SLOT_DMA, RING_SLOT + k); /* its owner closed or died */
+      sys_cnode_delete(env.cnode, RING_SLOT + k);
+      rx[k] = (typeof(rx[k])){RX_EMPTY, -1, 0, 0};
+    }
+    if (rx[k].state == RX_HOLD) {
+      post_rx(k);
+      posted++, added++;
+      continue;
+    }
+    if (rx[k].state != RX_EMPTY)
+      continue;
+    int d = pick_donor(posted);
+    if (d < 0)
+      break;
+    struct record *r = sessions[d].rec;
+    u16 j = r->spare[--r->nspare];
+    if (sys_cnode_move(env.cnode, RING_SLOT + k, env.cnode, slot_of((unsigned)d, S_POOL + j))) {
+      r->nspare++;
+      break;
+    }
+    r->state[j] = SLOT_FREE;
+    r->in_ring++;
+    rx[k] = (typeof(rx[k])){RX_HOLD, (s8)d, sessions[d].generation, r->phys[j]};
+    post_rx(k);
+    posted++, added++;
+  }
+  return added > 0;
+}
+
+/* A ring frame whose owner is gone: release it (a pinned zombie by now). */
+static int release_if_orphan(unsigned k) {
+  int o = rx[k].session;
+  struct cap_info ci;
+  /* The frame's memory may be another principal's (an exchange at close):
+   * if that one revoked it, what is left in the slot is a pinned zombie. */
+  if (o >= 0 && sessions[o].used && sessions[o].generation == rx[k].generation && session_alive((unsigned)o) &&
+      !sys_cap_identify(env.cnode, RING_SLOT + k, &ci) && ci.type == OBJ_FRAME_4K)
+    return 0;
+  sys_dma_unpin(BI_SLOT_DMA, RING_SLOT + k);
+  sys_cnode_delete(env.cnode, RING_SLOT + k);
+  rx[k] = (typeof(rx[k])){RX_EMPTY, -1, 0, 0};
+  return 1;
+}
+
+/* Queues the packet of entry k for session d; its tail frame goes to d,
+ * from d's own frame or in exchange for one of d's spares. */
+static void deliver(unsigned d, unsigned k, u32 len) {
+  struct record *r = sessions[d].rec;
+  if (r->nqueued == NET_QUEUE) {
+    r->c.drop_queue_full++;
+    return;
+  }
+  u8 pool = 0xff;
+  if (len > NET_HEAD && rx[k].session == RX_OWNER_NETD) {
+    total.no_session++; /* the echo mode's own page: not given away */
+    return;
+  }
+  if (len > NET_HEAD) {
+    if (release_if_orphan(k)) {
+      r->c.drop_orphan++;
+      return;
+    }
+    unsigned o = (unsigned)rx[k].session;
+    struct record *ro = sessions[o].rec;
+    int j = free_pool_slot(r);
+    if (o == d && j >= 0) {
+      if (sys_cnode_move(env.cnode, slot_of(d, S_POOL + (unsigned)j), env.cnode, RING_SLOT + k)) {
+        r->c.drop_orphan++; /* the frame is not where netd left it: not deliverable */
+        return;
+      }
+      r->phys[j] = rx[k].phys;
+      r->c.rx_own_frame++;
+    } else if (o != d && r->nspare) {
+      /* d's spare takes the ring frame's place in o's pool: both keep their count. */
+      int oj = free_pool_slot(ro);
+      j = r->spare[r->nspare - 1];
+      if (oj < 0 || sys_cnode_move(env.cnode, TEMP_SLOT, env.cnode, RING_SLOT + k)) {
+        r->c.drop_orphan++;
+        return;
+      }
+      sys_cnode_move(env.cnode, slot_of(o, S_POOL + (unsigned)oj), env.cnode, slot_of(d, S_POOL + (unsigned)j));
+      sys_cnode_move(env.cnode, slot_of(d, S_POOL + (unsigned)j), env.cnode, TEMP_SLOT);
+      r->nspare--;
+      ro->state[oj] = SLOT_SPARE;
+      ro->phys[oj] = r->phys[j];
+      ro->spare[ro->nspare++] = (u16)oj;
+      r->phys[j] = rx[k].phys;
+      r->in_ring++, ro->in_ring--; /* undone below: the frame left the ring as d's */
+      r->c.rx_exchanged++;
+    } else {
+      r->c.drop_no_spare++;
+      return;
+    }
+    r->state[j] = SLOT_QUEUED;
+    r->in_ring--;
+    rx[k] = (typeof(rx[k])){RX_EMPTY, -1, 0, 0};
+    pool = (u8)j;
+  } else {
+    r->c.rx_inline++;
+  }
+  unsigned q = (r->qhead + r->nqueued) % NET_QUEUE;
+  u32 head = len < NET_HEAD ? len : NET_HEAD;
+  memcpy(sessions[d].heads[q], rx_hdr + k * HDR_SLOT + VNET_HDR, head);
+  r->q[q] = (struct queued){(u16)len, (u8)head, pool};
+  r->nqueued++;
+  r->queued_frames += pool != 0xff;
+  r->c.rx_packets++;
+}
+
+static int wants(unsigned i, const struct pkt_info *p) {
+  u64 f = sessions[i].rec->filter;
+  if (p->cls == PKT_ARP)
+    return (f & NET_F_ARP) != 0;
+  if (p->cls == PKT_PORT)
+    return (f & 0xffff) == p->port && ((f >> 16 & 0xff) == 0 || (f >> 16 & 0xff) == p->proto);
+  return 0;
+}
+
+static void receive_one(unsigned k, u32 used_len) {
+  total.rx_frames++;
+  if (echo_port && echo_receive(k, used_len))
+    return;
+  rx[k].state = RX_HOLD;
+  if (used_len < VNET_HDR || used_len - VNET_HDR > NET_HEAD + PAGE_SIZE) {
+    total.malformed++; /* the device reports a length it cannot have written */
+    return;
+  }
+  u32 len = used_len - VNET_HDR;
+  struct pkt_info p = classify(rx_hdr + k * HDR_SLOT + VNET_HDR, len < NET_HEAD ? len : NET_HEAD, len);
+  if (p.cls == PKT_MALFORMED || len > NET_MTU_FRAME || (p.cls == PKT_ARP && len > NET_HEAD)) {
+    total.malformed++;
+    return;
+  }
+  int matched = 0, fallback = -1;
+  for (unsigned i = 0; i < NETD_MAX_SESSIONS; i++) {
+    if (!session_alive(i))
+      continue;
+    if (sessions[i].rec->filter & NET_F_DEFAULT)
+      fallback = (int)i;
+    if (wants(i, &p)) {
+      deliver(i, k, len);
+      matched = 1;
+      if (p.cls != PKT_ARP)
+        break; /* ARP goes to everyone who asked; the rest to one */
+    }
+  }
+  if (!matched && fallback >= 0)
+    deliver((unsigned)fallback, k, len);
+  else if (!matched)
+    total.no_session++;
+}
+
+/* Answers session i's waiting NET_RECV with what is queued. */
+void answer(unsigned i) {
+  struct record *r = sessions[i].rec;
+  unsigned n = 0, frames = 0, word = 3;
+  while (n < r->nqueued) {
+    struct queued *q = &r->q[(r->qhead + n) % NET_QUEUE];
+    unsigned hw = (q->head + 7u) / 8;
+    if (word + 1 + hw > IPC_MAX_WORDS || (q->pool != 0xff && frames == r->max_frames))
+      break;
+    word += 1 + hw;
+    n++;
+    frames += q->pool != 0xff;
+  }
+  word = 3 + n;
+  frames = 0;
+  for (unsigned m = 0; m < n; m++) {
+    struct queued *q = &r->q[(r->qhead + m) % NET_QUEUE];
+    u32 f = (u32)NET_NO_FRAME;
+    if (q->pool != 0xff) {
+      cptr_t s = slot_of(i, S_POOL + q->pool);
+      sys_dma_unpin(BI_SLOT_DMA, s);
+      buf->gifts[frames] = (u32)s;
+      f = frames++;
+    }
+    buf->words[3 + m] = net_pkt(q->len, q->head, f, word);
+    memcpy(&buf->words[word], sessions[i].heads[(r->qhead + m) % NET_QUEUE], q->head);
+    word += (q->head + 7u) / 8;
+  }
+  long err = sys_reply_to(slot_of(i, S_REPLY), msg_info(0, word, 0, frames), ERR_OK, n, r->nqueued - n, buf->words[3]);
+  for (unsigned m = 0; m < n; m++) {
+    struct queued *q = &r->q[(r->qhead + m) % NET_QUEUE];
+    if (q->pool == 0xff)
+      continue;
+    r->queued_frames--;
+    cptr_t s = slot_of(i, S_POOL + q->pool);
+    if (err) { /* the client's window was not ready: the frame is its spare again */
+      struct sysret pin = sys_dma_pin(BI_SLOT_DMA, s);
+      if (!pin.err) {
+        r->state[q->pool] = SLOT_SPARE;
+        r->spare[r->nspare++] = q->pool;
+        continue;
+      }
+      sys_cnode_delete(env.cnode, s);
+    }
+    r->state[q->pool] = SLOT_FREE;
+  }
+  if (err)
+    r->c.bad_requests++;
+  r->qhead = (u16)((r->qhead + n) % NET_QUEUE);
+  r->nqueued = (u16)(r->nqueued - n);
+  r->waiting = 0;
+  r->deadline = 0;
+  sys_cnode_delete(env.cnode, slot_of(i, S_REPLY));
+}
+
+void receive_all(void) {
+  u32 len;
+  int head;
+  while ((head = virtq_get(&rxq, &len)) != -1) {
+    if (head < 0 || rx_of_head[head] < 0) {
+      total.malformed++;
+      continue;
+    }
+    unsigned k = (unsigned)rx_of_head[head];
+    rx_of_head[head] = -1;
+    receive_one(k, len);
+  }
+}
+
+void answer_waiting(void) {
+  for (unsigned i = 0; i < NETD_MAX_SESSIONS; i++)
+    if (sessions[i].used && session_alive(i) && sessions[i].rec->waiting && sessions[i].rec->nqueued)
+      answer(i);
+}
+
+long recv_request(unsigned i, const struct msg_regs *m, int *saved) {
+  struct record *r = sessions[i].rec;
+  long err = sys_reply_save(env.cnode, slot_of(i, S_REPLY));
+  if (err)
+    return err; /* another thread of the client already waits */
+  *saved = 1;
+  if ((err = take_donations(i, 0, msg_gifts(m->info)))) {
+    u64 n = msg_gifts(m->info);
+    for (u64 f = 0; f < n; f++)
+      buf->gifts[f] = (u32)(GIFT_SLOT + f);
+    sys_reply_to(slot_of(i, S_REPLY), msg_info(0, 1, 0, n), (u64)err, 0, 0, 0);
+    return err;
+  }
+  if (refill())
+    virtio_kick(&dev, RXQ);
+  r->max_frames = m->w[1] > NET_MAX_GIFTS ? NET_MAX_GIFTS : (u32)m->w[1];
+  r->waiting = 1;
+  r->deadline = m->w[0] == NET_WAIT_FOREVER ? ~0ull : sys_time_ns() + m->w[0] * 1000000ull;
+  if (r->nqueued || m->w[0] == 0)
+    answer(i);
+  return ERR_OK;
+}

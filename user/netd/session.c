@@ -1,0 +1,162 @@
+/* netd: sessions, built from their clients' donations (see netd.h). */
+#include "netd.h"
+#include <server.h>
+#include <lib/string.h>
+
+/* A session lives while its donation does. Its record is made from that
+ * donation, so nothing of it is touched before this check; netd runs above
+ * its clients' priority, so the answer holds until netd blocks. */
+int session_alive(unsigned i) {
+  struct cap_info ci;
+  if (!sessions[i].used)
+    return 0;
+  if (sys_cap_identify(env.cnode, slot_of(i, S_DONATION), &ci) || ci.type != OBJ_UNTYPED) {
+    sessions[i].used = 0;
+    for (unsigned j = 0; j < NET_POOL; j++) { /* its frames: pinned zombies now, or gone */
+      sys_dma_unpin(BI_SLOT_DMA, slot_of(i, S_POOL + j));
+      sys_cnode_delete(env.cnode, slot_of(i, S_POOL + j));
+    }
+    sys_cnode_delete(env.cnode, slot_of(i, S_REPLY));
+    sys_cnode_revoke(env.cnode, slot_of(i, S_DONATION));
+    sys_cnode_delete(env.cnode, slot_of(i, S_DONATION));
+    return 0;
+  }
+  return 1;
+}
+
+int session_of(u64 badge) {
+  unsigned i = (unsigned)(badge & 0xff) - 1;
+  if (i >= NETD_MAX_SESSIONS || sessions[i].generation != (u8)(badge >> 8) || !session_alive(i))
+    return -1;
+  return (int)i;
+}
+
+int free_pool_slot(struct record *r) {
+  for (unsigned j = 0; j < NET_POOL; j++)
+    if (r->state[j] == SLOT_FREE)
+      return (int)j;
+  return -1;
+}
+
+/* Frames of the session's that netd holds (packets in the message alone hold none). */
+u32 frames_held(const struct record *r) { return (u32)r->nspare + r->queued_frames + r->in_ring; }
+
+
+/* Donated frames (gifts at GIFT_SLOT + first ..) join session i's pool. */
+long take_donations(unsigned i, u64 first, u64 n) {
+  struct record *r = sessions[i].rec;
+  if (frames_held(r) + n > NET_POOL) {
+    r->c.bad_requests++;
+    return ERR_RANGE;
+  }
+  for (u64 g = 0; g < n; g++) {
+    struct cap_info ci;
+    if (sys_cap_identify(env.cnode, GIFT_SLOT + first + g, &ci) || ci.type != OBJ_FRAME_4K) {
+      r->c.bad_requests++;
+      return ERR_WRONG_TYPE;
+    }
+  }
+  for (u64 g = 0; g < n; g++) {
+    int j = free_pool_slot(r);
+    struct sysret pin = sys_dma_pin(BI_SLOT_DMA, GIFT_SLOT + first + g);
+    if (pin.err)
+      return pin.err;
+    sys_cnode_move(env.cnode, slot_of(i, S_POOL + (unsigned)j), env.cnode, GIFT_SLOT + first + g);
+    r->state[j] = SLOT_SPARE;
+    r->phys[j] = pin.val;
+    r->spare[r->nspare++] = (u16)j;
+  }
+  return ERR_OK;
+}
+
+
+long open_session(u64 info, u64 filter, cptr_t *cap_back) {
+  unsigned i = 0;
+  while (i < NETD_MAX_SESSIONS && session_alive(i))
+    i++;
+  if (msg_caps(info) != 1 || i == NETD_MAX_SESSIONS || (filter >> 34))
+    return ERR_RANGE;
+  struct cap_info ci;
+  if (sys_cap_identify(env.cnode, DONATION_SLOT, &ci) || ci.type != OBJ_UNTYPED || ci.size < (1ull << NET_DONATION_BITS))
+    return ERR_WRONG_TYPE;
+  for (unsigned j = 0; j < NETD_MAX_SESSIONS; j++) { /* one session per port and protocol */
+    u64 g = sessions[j].used && session_alive(j) ? sessions[j].rec->filter : 0;
+    u64 pa = filter >> 16 & 0xff, pb = g >> 16 & 0xff;
+    if ((filter & 0xffff) && (g & 0xffff) == (filter & 0xffff) && (!pa || !pb || pa == pb))
+      return ERR_SLOT_OCCUPIED;
+    if ((filter & NET_F_DEFAULT) && (g & NET_F_DEFAULT))
+      return ERR_SLOT_OCCUPIED;
+  }
+  struct session *s = &sessions[i];
+  s->base = SESSION_SLOTS + i * SESSION_STRIDE;
+  u64 va = SESSION_VA + (u64)i * LARGE_PAGE_SIZE;
+  const cptr_t frames[3] = {slot_of(i, S_RECORD), slot_of(i, S_QUEUE), slot_of(i, S_QUEUE2)};
+  long err = server_session_memory(env.cnode, env.vspace, DONATION_SLOT, slot_of(i, S_DONATION),
+                                   slot_of(i, S_TABLE), frames, 3, va);
+  if (err)
+    return err;
+  s->used = 1;
+  s->generation++;
+  s->rec = (struct record *)va;
+  s->heads = (u8(*)[128])(va + PAGE_SIZE);
+  s->rec->filter = filter;
+  err = sys_cnode_mint(env.cnode, TEMP_SLOT, env.cnode, NETD_PUBLIC_EP, RIGHTS_ALL,
+                       (u64)(i + 1) | (u64)s->generation << 8);
+  *cap_back = TEMP_SLOT;
+  return err;
+}
+
+void add_counters(struct net_counters *to, const struct net_counters *c) {
+  const u64 *from = (const u64 *)c;
+  u64 *t = (u64 *)to;
+  for (unsigned w = 0; w < NET_COUNTERS_WORDS; w++)
+    t[w] += from[w];
+}
+
+/* Spare frames go back unpinned as gifts; queued packets are dropped (their
+ * frames too go back); frames on the device are released as they return. */
+long close_session(unsigned i, u64 *ngifts) {
+  struct record *r = sessions[i].rec;
+  unsigned n = 0;
+  /* Everything goes back through the receive slots, which are empty now:
+   * whatever a failed reply leaves there is cleaned up with them. */
+  for (unsigned j = 0; j < NET_POOL; j++)
+    if (r->state[j] != SLOT_FREE) {
+      sys_dma_unpin(BI_SLOT_DMA, slot_of(i, S_POOL + j));
+      sys_cnode_move(env.cnode, GIFT_SLOT + n++, env.cnode, slot_of(i, S_POOL + j));
+    }
+  /* Its frames on the device stay there, each traded for a spare of
+   * another session (whose count of frames does not change); with no
+   * spare anywhere, a frame is released when the device hands it back. */
+  for (unsigned k = 0; k < RX_ENTRIES && n < NET_MAX_GIFTS; k++) {
+    if (rx[k].state != RX_POSTED || rx[k].session != (s8)i || rx[k].generation != sessions[i].generation)
+      continue;
+    int donor = -1;
+    for (unsigned j = 0; j < NETD_MAX_SESSIONS && donor < 0; j++)
+      if (j != i && sessions[j].used && session_alive(j) && sessions[j].rec->nspare)
+        donor = (int)j;
+    if (donor < 0)
+      break;
+    struct record *rd = sessions[donor].rec;
+    u16 sj = rd->spare[--rd->nspare];
+    sys_dma_unpin(BI_SLOT_DMA, slot_of((unsigned)donor, S_POOL + sj));
+    sys_cnode_move(env.cnode, GIFT_SLOT + n++, env.cnode, slot_of((unsigned)donor, S_POOL + sj));
+    rd->state[sj] = SLOT_FREE;
+    rd->in_ring++;
+    rd->c.close_exchanged++;
+    rx[k].session = (s8)donor;
+    rx[k].generation = sessions[donor].generation;
+  }
+  for (unsigned g = 0; g < n; g++)
+    buf->gifts[g] = (u32)(GIFT_SLOT + g);
+  add_counters(&total, &r->c);
+  if (r->waiting)
+    sys_cnode_delete(env.cnode, slot_of(i, S_REPLY));
+  sessions[i].used = 0;
+  long err = sys_cnode_revoke(env.cnode, slot_of(i, S_DONATION)); /* record, queue, table */
+  if (!err)
+    err = sys_cnode_move(env.cnode, DONATION_SLOT, env.cnode, slot_of(i, S_DONATION));
+  *ngifts = n;
+  return err;
+}
+

@@ -1,0 +1,138 @@
+/* netd: sending from gifted frames (see netd.h). */
+#include "netd.h"
+
+/* Transmit completions: an echo's receive entry goes back to the device;
+ * returns how many of a client's packets completed. */
+unsigned tx_harvest(void) {
+  u32 len;
+  int head;
+  unsigned done = 0;
+  while ((head = virtq_get(&txq, &len)) != -1) {
+    if (head >= 0 && echo_of_head[head] >= 0) {
+      rx[echo_of_head[head]].state = RX_HOLD;
+      echo_of_head[head] = -1;
+    } else {
+      done++;
+    }
+  }
+  return done;
+}
+
+
+/* Validates a segment list; counts the packets in it. */
+static long check_segments(const u32 *seg, u32 nseg, u32 ngifts, u32 *npkts) {
+  u32 pkts = 0, in_pkt = 0, pkt_len = 0;
+  u8 used[NET_MAX_GIFTS] = {0};
+  if (nseg == 0 || nseg > NET_MAX_SEGS || ngifts == 0)
+    return ERR_RANGE;
+  for (u32 s = 0; s < nseg; s++) {
+    u32 f = net_seg_frame(seg[s]), off = net_seg_offset(seg[s]), len = net_seg_len(seg[s]);
+    if (f >= ngifts || off + len > PAGE_SIZE)
+      return ERR_RANGE;
+    used[f] = 1;
+    pkt_len += len;
+    if (++in_pkt > NET_PKT_SEGS || pkt_len > NET_MTU_FRAME)
+      return ERR_RANGE;
+    if (net_seg_end(seg[s])) {
+      if (pkt_len < 14)
+        return ERR_RANGE;
+      pkts++;
+      in_pkt = pkt_len = 0;
+    }
+  }
+  if (in_pkt)
+    return ERR_RANGE; /* the last packet is not closed */
+  for (u32 f = 0; f < ngifts; f++)
+    if (!used[f])
+      return ERR_RANGE; /* a frame no segment is in */
+  *npkts = pkts;
+  return ERR_OK;
+}
+
+/* Sends the packets and waits until the device has them all. */
+long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out) {
+  struct record *r = sessions[i].rec;
+  u32 nseg = (u32)(m->w[0] & 0xffff), keep = (u32)((m->w[0] >> 16) & 0xffff), n = (u32)msg_gifts(m->info);
+  u32 seg[NET_MAX_SEGS], npkts = 0;
+  *keep_out = n;
+  if (nseg > NET_MAX_SEGS || 1 + (nseg + 1) / 2 > msg_words(m->info)) {
+    r->c.bad_segments++;
+    return ERR_RANGE;
+  }
+  for (u32 s = 0; s < nseg; s++) { /* words 1-3 came in registers */
+    u32 w = 1 + s / 2;
+    seg[s] = (u32)((w < IPC_REG_WORDS ? m->w[w] : buf->words[w]) >> (32 * (s % 2)));
+  }
+  static u64 phys[NET_MAX_GIFTS];
+  long err = check_segments(seg, nseg, n, &npkts);
+  if (!err && keep > n)
+    err = ERR_RANGE;
+  if (!err && frames_held(r) + (n - keep) > NET_POOL)
+    err = ERR_RANGE;
+  if (err) {
+    r->c.bad_segments++;
+    return err;
+  }
+  u32 pinned = 0;
+  for (; pinned < n; pinned++) {
+    struct cap_info ci;
+    if (sys_cap_identify(env.cnode, GIFT_SLOT + pinned, &ci) || ci.type != OBJ_FRAME_4K) {
+      err = ERR_WRONG_TYPE;
+      break;
+    }
+    struct sysret pin = sys_dma_pin(BI_SLOT_DMA, GIFT_SLOT + pinned);
+    if ((err = pin.err))
+      break;
+    phys[pinned] = pin.val;
+  }
+  if (!err) {
+    u32 s = 0, outstanding = 0;
+    for (u32 p = 0; p < npkts; p++) {
+      struct virtq_buf chain[TX_TABLE_ENTRIES];
+      unsigned c = 0;
+      chain[c++] = (struct virtq_buf){vnet_zero_phys, VNET_HDR, 0};
+      u32 bytes = 0;
+      do {
+        bytes += net_seg_len(seg[s]);
+        chain[c++] = (struct virtq_buf){phys[net_seg_frame(seg[s])] + net_seg_offset(seg[s]), net_seg_len(seg[s]), 0};
+      } while (!net_seg_end(seg[s++]));
+      while (txq.num_free == 0) { /* the ring is full: wait for the device */
+        virtio_kick(&dev, TXQ);
+        outstanding -= tx_harvest();
+        if (txq.num_free == 0)
+          sys_wait(irq_ntfn), device_event();
+      }
+      int head = txq.free_head;
+      if (virtq_add_indirect(&txq, tx_tables[head], tx_tables_phys[head], chain, c) < 0)
+        break;
+      outstanding++;
+      r->c.tx_packets++;
+      r->c.tx_bytes += bytes;
+    }
+    virtio_kick(&dev, TXQ);
+    while (outstanding) {
+      outstanding -= tx_harvest();
+      if (outstanding) {
+        sys_wait(irq_ntfn); /* receive work goes on meanwhile */
+        device_event();
+      }
+    }
+    *sent = npkts;
+  }
+  for (u32 f = 0; f < pinned; f++) {
+    if (!err && f >= keep) { /* still pinned: straight into the pool */
+      int j = free_pool_slot(r);
+      sys_cnode_move(env.cnode, slot_of(i, S_POOL + (unsigned)j), env.cnode, GIFT_SLOT + f);
+      r->state[j] = SLOT_SPARE;
+      r->phys[j] = phys[f];
+      r->spare[r->nspare++] = (u16)j;
+    } else {
+      sys_dma_unpin(BI_SLOT_DMA, GIFT_SLOT + f);
+    }
+  }
+  *keep_out = err ? n : keep;
+  if (!err && refill())
+    virtio_kick(&dev, RXQ);
+  return err;
+}
+
