@@ -119,14 +119,17 @@ $(B)/net.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf scrip
 $(B)/netceil.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf=netd:7
 
-# Two echo applications (ports 7 and 9) behind one netd.
-$(B)/net2.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf scripts/mkiso.sh
-	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf $(B)/netecho.elf=netecho:9
+# Eight echo applications behind one netd: port 7 (the default session),
+# 9 and 2001-2006.
+NET8_PORTS := 9 2001 2002 2003 2004 2005 2006
+$(B)/net8.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf \
+	  $(foreach p,$(NET8_PORTS),$(B)/netecho.elf=netecho:$(p))
 
 $(B)/nettest.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/nettest.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/nettest.elf
 
-iso: $(B)/kernel.iso $(B)/test.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso $(B)/lwiptest.iso $(B)/net.iso $(B)/net2.iso $(B)/nettest.iso
+iso: $(B)/kernel.iso $(B)/test.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso $(B)/lwiptest.iso $(B)/net.iso $(B)/net8.iso $(B)/nettest.iso
 
 # The host side of the network demo and tests (talks to 127.0.0.1 only).
 $(B)/netload: tests/net/netload.c

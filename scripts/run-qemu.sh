@@ -6,7 +6,8 @@
 #   --interactive   console on the terminal, no timeout
 #   --gdb           wait for GDB on localhost:1234
 #   --icount        -icount shift=0,sleep=off: the guest TSC counts instructions
-# Environment: ACCEL=tcg (default) or kvm; QEMU_EXTRA for more arguments.
+# Environment: ACCEL=tcg (default) or kvm; QEMU_MEM (default 256M);
+# QEMU_EXTRA for more arguments.
 # Exit status: 0 when the guest left through isa-debug-exit with code 0,
 # 1 when it left with another code (printed), 124 on timeout, 2 on misuse.
 set -uo pipefail
@@ -43,7 +44,7 @@ if [ "$icount" = 1 ]; then
 fi
 echo "qemu: accelerator $mode" >&2
 
-args=(-m 256M -no-reboot -display none -cdrom "$iso" -boot d
+args=(-m "${QEMU_MEM:-256M}" -no-reboot -display none -cdrom "$iso" -boot d
       -device isa-debug-exit,iobase=0xf4,iosize=0x04 "${accel_args[@]}")
 [ "$gdb" = 1 ] && args+=(-s -S)
 # shellcheck disable=SC2206

@@ -7,7 +7,7 @@
 
 #define BOOTINFO_MAGIC 0x43415053424f4f54ull /* "TOOBSPAC" */
 #define BOOTINFO_MAX_UNTYPED 64
-#define BOOTINFO_MAX_MODULES 8
+#define BOOTINFO_MAX_MODULES 16 /* init, drivers and a test's eight clients */
 #define BOOTINFO_NAME_LEN 32
 
 /* Fixed slots in the root task's CNode. */
@@ -51,6 +51,9 @@ struct bootinfo {
   struct bootinfo_untyped untyped[BOOTINFO_MAX_UNTYPED];
   struct bootinfo_module module[BOOTINFO_MAX_MODULES];
 };
+
+/* The kernel hands it over in one page. */
+_Static_assert(sizeof(struct bootinfo) <= 4096, "bootinfo fits its page");
 
 #define PRINCIPAL_KERNEL_BOOT 1u /* label of every region the kernel hands out */
 

@@ -4,7 +4,7 @@
  *   netload udp-check --port P [--min A] [--max B]      UDP echo, each size once
  *   netload tcp-check --port P --bytes N [--sent F] [--received F]
  *   netload udp-bench --port P --size S --count N [--window W]
- *   netload interleave --ports P1,P2 --count N           two echo servers
+ *   netload interleave --ports P1,P2[,..P8] --count N    up to 8 echo servers, in turn
  *   netload flood --port P --count N [--rate R]          malformed Ethernet frames
  *   netload send --port P --text STRING                  one datagram (stops compare-linux's udp_echo)
  * Common: --seed N, --timeout SEC (default 60). Every loop is bounded in
@@ -24,11 +24,13 @@
 #include <unistd.h>
 
 static struct {
-  long port, port2, min, max, size, count, window, rate, timeout;
+  long port, min, max, size, count, window, rate, timeout;
+  long ports[8];
+  int nports;
   long long bytes;
   unsigned long long seed;
   const char *sent, *received, *text;
-} o = {0, 0, 1, 1472, 0, 0, 64, 20000, 60, 0, 1, 0, 0, 0};
+} o = {.min = 1, .max = 1472, .window = 64, .rate = 20000, .timeout = 60, .seed = 1};
 
 static uint64_t rng;
 static uint64_t next_rand(void) {
@@ -53,7 +55,7 @@ static void usage(FILE *f) {
              "  netload udp-check --port P [--min 1] [--max 1472]\n"
              "  netload tcp-check --port P --bytes N [--sent FILE] [--received FILE]\n"
              "  netload udp-bench --port P --size S --count N [--window 64]\n"
-             "  netload interleave --ports P1,P2 --count N\n"
+             "  netload interleave --ports P1,P2[,...,P8] --count N\n"
              "  netload flood --port P --count N [--rate 20000 frames/s, 0: unpaced]\n"
              "  netload send --port P --text STRING\n"
              "common options: --seed N, --timeout SEC (default 60)\n"
@@ -274,25 +276,32 @@ static int udp_bench(void) {
   return echoed > 0 ? 0 : 1;
 }
 
+/* Datagrams to each port in turn, each tagged with its port: every server
+ * must echo exactly its own (a reply from another port never reaches a
+ * socket connected to this one). */
 static int interleave(void) {
-  int s[2] = {udp_socket(o.port), udp_socket(o.port2)}, retries = 0;
+  int s[8], retries = 0;
   double start = now(), deadline = start + (double)o.timeout;
-  long got[2] = {0, 0}, failed = 0;
+  long got[8] = {0}, failed = 0;
   static uint8_t p[1500];
-  for (int i = 0; i < 2; i++) {
-    o.port = i ? o.port2 : o.port;
+  for (int i = 0; i < o.nports; i++) {
+    s[i] = udp_socket(o.ports[i]);
+    o.port = o.ports[i];
     wait_for_guest(s[i], deadline);
   }
-  for (long n = 0; n < o.count && now() < deadline; n++) {
-    int i = (int)(n & 1);
+  long n = 0;
+  for (; n < o.count && now() < deadline; n++) {
+    int i = (int)(n % o.nports);
     size_t len = 16 + next_rand() % (1472 - 16 + 1);
     fill_random(p, len);
-    memcpy(p, i ? "to-the-second---" : "to-the-first----", 16);
+    snprintf((char *)p, 16, "to-port-%-7ld", o.ports[i]);
     echo_once(s[i], p, len, &retries) ? got[i]++ : failed++;
   }
-  failed += o.count - got[0] - got[1] - failed;
-  printf("interleave: %ld datagrams, first port %ld echoed, second port %ld echoed, %d retries, %ld failed\n",
-         o.count, got[0], got[1], retries, failed);
+  failed += o.count - n;
+  printf("interleave: %ld datagrams to %d ports, echoed:", o.count, o.nports);
+  for (int i = 0; i < o.nports; i++)
+    printf(" %ld from %ld", got[i], o.ports[i]);
+  printf("; %d retries, %ld failed\n", retries, failed);
   return failed ? 1 : 0;
 }
 
@@ -407,15 +416,20 @@ int main(int argc, char **argv) {
     if (!strcmp(a, "--port"))
       o.port = number(a, v, 1, 65535);
     else if (!strcmp(a, "--ports")) {
-      const char *comma = strchr(v, ',');
-      if (!comma) {
-        fprintf(stderr, "netload: --ports wants P1,P2\n");
-        return 2;
+      o.nports = 0;
+      for (const char *at = v;; at++) {
+        const char *comma = strchr(at, ',');
+        char one[16];
+        if (o.nports == 8) {
+          fprintf(stderr, "netload: --ports takes at most 8 ports\n");
+          return 2;
+        }
+        snprintf(one, sizeof one, "%.*s", comma ? (int)(comma - at) : (int)strlen(at), at);
+        o.ports[o.nports++] = number(a, one, 1, 65535);
+        if (!comma)
+          break;
+        at = comma;
       }
-      char first[16];
-      snprintf(first, sizeof first, "%.*s", (int)(comma - v), v);
-      o.port = number(a, first, 1, 65535);
-      o.port2 = number(a, comma + 1, 1, 65535);
     } else if (!strcmp(a, "--min"))
       o.min = number(a, v, 1, 65507);
     else if (!strcmp(a, "--max"))
@@ -448,8 +462,8 @@ int main(int argc, char **argv) {
   }
   rng = 0x9e3779b97f4a7c15ull ^ (o.seed * 0xbf58476d1ce4e5b9ull);
   int need_port = strcmp(mode, "interleave") != 0;
-  if ((need_port && !o.port) || (!need_port && !o.port2)) {
-    fprintf(stderr, "netload: %s needs %s\n", mode, need_port ? "--port" : "--ports P1,P2");
+  if ((need_port && !o.port) || (!need_port && o.nports < 2)) {
+    fprintf(stderr, "netload: %s needs %s\n", mode, need_port ? "--port" : "--ports P1,P2[,...]");
     return 2;
   }
   if (o.min > o.max) {

@@ -266,7 +266,8 @@ int main(u64 arg) {
   }
   if (refill())
     virtio_kick(&dev, RXQ);
-  printf("netd: ready%s\n", echo_port ? ", answering UDP echo itself (diagnostic ceiling mode)" : "");
+  printf("netd: ready, %llu KiB own memory%s\n", netd_memory() >> 10,
+         echo_port ? ", answering UDP echo itself (diagnostic ceiling mode)" : "");
   set_receive();
   timers();
   struct msg_regs m = sys_recv(NETD_PUBLIC_EP);
