@@ -106,6 +106,9 @@ long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out
       if (virtq_add_indirect(&txq, tx_tables[head], tx_tables_phys[head], chain, c) < 0)
         break;
       outstanding++;
+      u64 held = (u64)(VIRTQ_SIZE - txq.num_free);
+      if (held > total.tx_most_in_flight)
+        total.tx_most_in_flight = held;
       r->c.tx_packets++;
       r->c.tx_bytes += bytes;
     }

@@ -35,6 +35,7 @@
 #ifndef USER_NET_H
 #define USER_NET_H
 
+#include <abi/ipc.h>
 #include <abi/types.h>
 
 enum net_op { NET_OPEN = 1, NET_RECV, NET_SEND, NET_INFO, NET_STATS, NET_CLOSE };
@@ -97,8 +98,11 @@ struct net_counters {
   u64 no_session;      /* nobody wanted it */
   u64 closed_session;  /* requests on a session that is gone */
   u64 rx_frames;       /* everything the device handed in */
+  u64 tx_most_in_flight; /* the most packets the device held for sending at once */
 };
 #define NET_COUNTERS_WORDS (sizeof(struct net_counters) / 8)
+/* NET_STATS answers with the session's counters, the totals and netd's memory. */
+_Static_assert(2 + 2 * NET_COUNTERS_WORDS <= IPC_MAX_WORDS, "NET_STATS fits one message");
 
 /* Client side, without lwIP (net_client.c). */
 struct ipc_buffer;
