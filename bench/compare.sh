@@ -101,28 +101,35 @@ awk -v csv="$res/compare-net.csv" -v md="$res/compare.md" '
     if (field($0, "pps") != "-") pps[k] = field($0, "pps")
     if (field($0, "busy_ns_per_datagram") != "-") cost[k] = field($0, "busy_ns_per_datagram")
     if (field($0, "lwip_ns_per_datagram") != "-") lwip[k] = field($0, "lwip_ns_per_datagram")
+    if (field($0, "app_ns_per_datagram") != "-") app[k] = field($0, "app_ns_per_datagram")
+    if (field($0, "netd_ns_per_datagram") != "-") netd[k] = field($0, "netd_ns_per_datagram")
   }
   END {
-    print "size,ceiling_pps,ours_pps,ours_over_ceiling,linux_guest_pps,linux_over_ceiling,ours_instr_per_datagram,of_which_lwip,ceiling_instr_per_datagram,linux_instr_per_datagram" > csv
-    printf "\n| UDP echo payload | netd ceiling pps | ours pps | ours / ceiling | Linux guest pps | Linux / ceiling | ours instr/datagram (icount) | of which lwIP | netd alone (ceiling) | Linux instr/datagram (icount) |\n|---|---|---|---|---|---|---|---|---|---|\n" >> md
-    printf "\n%-8s %12s %10s %8s %12s %8s %11s %8s %9s %12s\n", "UDP echo", "ceiling pps", "ours pps", "ours/ceil", "Linux pps", "Lnx/ceil", "ours instr", "lwIP", "ceiling", "Linux instr"
+    print "size,ceiling_pps,ours_pps,ours_over_ceiling,linux_guest_pps,linux_over_ceiling,ours_instr_per_datagram,of_which_app,of_which_lwip,of_which_netd,ceiling_instr_per_datagram,linux_instr_per_datagram" > csv
+    printf "\n| UDP echo payload | netd ceiling pps | ours pps | ours / ceiling | Linux guest pps | Linux / ceiling | ours instr/datagram (icount) | of which netecho | (of which lwIP) | of which netd | netd alone (ceiling) | Linux instr/datagram (icount) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n" >> md
+    printf "\n%-8s %12s %10s %8s %12s %8s %11s %8s %8s %8s %9s %12s\n", "UDP echo", "ceiling pps", "ours pps", "ours/ceil", "Linux pps", "Lnx/ceil", "ours instr", "netecho", "(lwIP)", "netd", "ceiling", "Linux instr"
     split("64 512 1472", sizes, " ")
     for (i = 1; i <= 3; i++) {
       s = sizes[i]
       c = pps["ceiling " s " tcg"]; o = pps["ours " s " tcg"]; l = pps["linux-guest " s " tcg"]
       oi = cost["ours " s " tcg-icount"]; li = cost["linux-guest " s " tcg-icount"]
       ol = lwip["ours " s " tcg-icount"]; ci = cost["ceiling " s " tcg-icount"]
-      printf "%-8s %12s %10s %8s %12s %8s %11s %8s %9s %12s\n", s, c, o, ratio(o, c), l, ratio(l, c), oi, ol, ci, li
-      print s "," c "," o "," ratio(o, c) "," l "," ratio(l, c) "," oi "," ol "," ci "," li > csv
-      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s, c, o, ratio(o, c), l, ratio(l, c), oi, ol, ci, li >> md
+      oa = app["ours " s " tcg-icount"]; on = netd["ours " s " tcg-icount"]
+      if (oa == "") oa = "-"
+      if (on == "") on = "-"
+      printf "%-8s %12s %10s %8s %12s %8s %11s %8s %8s %8s %9s %12s\n", s, c, o, ratio(o, c), l, ratio(l, c), oi, oa, ol, on, ci, li
+      print s "," c "," o "," ratio(o, c) "," l "," ratio(l, c) "," oi "," oa "," ol "," on "," ci "," li > csv
+      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s, c, o, ratio(o, c), l, ratio(l, c), oi, oa, ol, on, ci, li >> md
     }
   }' "$res/ours-net.log" "$res/linux-guest-net-tcg.log" "$res/linux-guest-net-icount.log"
 cat >&2 <<'NOTE'
 compare: UDP echo: 64 datagrams in flight from the host (netload udp-bench, sendmmsg/recvmmsg) through
 compare: QEMU user networking; Linux answers with recvmmsg/sendmmsg batches of up to 64, ours with lwIP
 compare: over netd (up to 4 packets a receive message, up to 8 receives gathered per send). Instructions
-compare: per datagram: the whole guest's busy time
-compare: under -icount (halted time left out); Linux's from /proc/stat in 10 ms ticks.
+compare: per datagram: the whole guest's busy time under -icount (halted time left out); Linux's from
+compare: /proc/stat in 10 ms ticks. Ours is split by the kernel's count of each thread's run time:
+compare: netecho (its code, lwIP and its system calls) and netd (its code, its system calls, the gifts
+compare: it makes and the interrupts that came while it ran).
 NOTE
 step "plots"
 bench/plot.sh >&2 || echo "compare: no plots (gnuplot missing?)" >&2

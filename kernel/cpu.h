@@ -17,6 +17,7 @@ struct cpu {
   struct tcb *direct; /* woken by IPC, to run next without the run queue */
   int resched;   /* the running thread should give up the CPU on the way out */
   u64 idle_tsc; /* TSC cycles spent halted, to leave idle time out of figures */
+  u64 charged_to; /* TSC up to which `cur` has been charged for its time */
 };
 
 extern struct cpu cpu0;

@@ -2,6 +2,7 @@
 #include "kernel/sched.h"
 #include "kernel/cpu.h"
 #include "mm/vspace.h"
+#include <arch/cpu.h>
 #include <arch/mmu.h>
 #include <arch/sched.h>
 
@@ -129,8 +130,23 @@ static struct tcb *take_direct(struct tcb *cur) {
   return d;
 }
 
+/* Everything since the last charge goes to the thread that ran (a thread's
+ * system call is its own time, IPC hand-off included, up to this point). */
+static void charge_running(struct cpu *cpu) {
+  u64 now = rdtsc();
+  if (cpu->cur)
+    cpu->cur->cpu_tsc += now - cpu->charged_to;
+  cpu->charged_to = now;
+}
+
+u64 sched_cpu_tsc(const struct tcb *t) {
+  struct cpu *cpu = this_cpu();
+  return t->cpu_tsc + (cpu->cur == t ? rdtsc() - cpu->charged_to : 0);
+}
+
 void sched_return_to_user(void) {
   struct cpu *cpu = this_cpu();
+  charge_running(cpu);
   struct tcb *next = cpu->cur, *d = take_direct(next);
   if (d) {
     cpu->cur = next = d;
@@ -138,6 +154,7 @@ void sched_return_to_user(void) {
     while (!(next = pick_next())) {
       cpu->cur = 0;
       arch_idle_until_interrupt();
+      cpu->charged_to = rdtsc(); /* halted, and the interrupts that woke it: nobody's */
     }
     cpu->cur = next;
     cpu->slice_left = SCHED_SLICE_TICKS;

@@ -18,6 +18,8 @@ void sched_wake(struct tcb *t);
 /* Take t out of every scheduling structure (suspend, destroy). */
 void sched_forget(struct tcb *t);
 void sched_tick(void);
+/* TSC cycles the thread has run, the running one up to now. */
+u64 sched_cpu_tsc(const struct tcb *t);
 /* Leave the kernel into the thread that should run now (never returns). */
 __attribute__((noreturn)) void sched_return_to_user(void);
 

@@ -2,6 +2,7 @@
 #include "kernel/tcb.h"
 #include "kernel/sched.h"
 #include "kernel/cpu.h"
+#include "kernel/clock.h"
 #include "kernel/print.h"
 #include "ipc/endpoint.h"
 #include "mm/vspace.h"
@@ -119,4 +120,5 @@ void tcb_get_info(const struct tcb *t, struct tcb_info *out) {
   out->fault_error = t->fault_err;
   out->fault_rip = t->fault_rip;
   out->fault_addr = t->fault_addr;
+  out->cpu_ns = clock_tsc_to_ns(sched_cpu_tsc(t));
 }

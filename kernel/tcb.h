@@ -30,6 +30,9 @@ struct tcb {
   u8 queued;
   u64 id;
   u64 fault_vector, fault_err, fault_rip, fault_addr;
+  /* TSC cycles it ran: its own code, the kernel's work in its system calls
+   * and the interrupts that arrived while it ran. */
+  u64 cpu_tsc;
 
   /* IPC. A blocked sender's message stays in its registers and IPC buffer
    * until a receiver takes it. */

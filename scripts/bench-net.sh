@@ -5,15 +5,16 @@
 #   ours     netd + netecho (lwIP), wall clock under TCG;
 #   ceiling  netd:7 answering echo itself (no client, no IPC, no stack);
 #   both under -icount: guest busy instructions per echoed datagram (the
-#            halted time left out; netecho and netd:7 print COST lines, and
-#            netecho's say how many of them were lwIP's).
+#            halted time left out; netecho and netd:7 print COST lines;
+#            netecho's split them by the kernel's count of each thread's
+#            run time into netecho's and netd's, and say how many were lwIP's).
 # Writes BENCH lines to bench/results/ours-net.log and prints them.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
 count=20000
 case ${1:-} in
-  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   --count) count=$2 ;;
 esac
 out=bench/results/ours-net.log

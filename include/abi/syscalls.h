@@ -103,6 +103,7 @@ struct tcb_info {
   u64 fault_error;
   u64 fault_rip;
   u64 fault_addr;  /* CR2 for page faults */
+  u64 cpu_ns;      /* time it has run: its code, its system calls, interrupts that came meanwhile */
 };
 
 #define PRIORITY_MAX 255

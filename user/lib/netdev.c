@@ -249,13 +249,13 @@ long netdev_tx_end(struct netdev *d) {
   return ERR_OK;
 }
 
-long netdev_stats(struct netdev *d, struct net_counters *mine, struct net_counters *all, u64 *netd_bytes) {
-  struct msg_regs r = sys_call(d->session, msg_info(NET_STATS, 0, 0, 0), 0, 0, 0, 0);
+long net_stats(struct ipc_buffer *buf, cptr_t session, struct net_stats *out) {
+  struct msg_regs r = sys_call(session, msg_info(NET_STATS, 0, 0, 0), 0, 0, 0, 0);
   if (r.err || r.w[0])
     return r.err ? r.err : (long)r.w[0];
-  d->buf->words[1] = r.w[1], d->buf->words[2] = r.w[2], d->buf->words[3] = r.w[3];
-  memcpy(mine, &d->buf->words[1], sizeof *mine);
-  memcpy(all, &d->buf->words[1 + NET_COUNTERS_WORDS], sizeof *all);
-  *netd_bytes = d->buf->words[1 + 2 * NET_COUNTERS_WORDS];
+  buf->words[1] = r.w[1], buf->words[2] = r.w[2], buf->words[3] = r.w[3];
+  memcpy(out, &buf->words[1], sizeof *out);
   return ERR_OK;
 }
+
+long netdev_stats(struct netdev *d, struct net_stats *out) { return net_stats(d->buf, d->session, out); }

@@ -10,4 +10,5 @@ long glue_open(struct netdev *d, u64 filter, unsigned frames);
 const char *glue_err(long err);
 u64 glue_time_ns(void);
 u64 glue_idle_ns(void); /* time the CPU spent halted */
+u64 glue_cpu_ns(void);  /* time this thread has run */
 #endif

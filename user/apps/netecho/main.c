@@ -36,7 +36,14 @@ static struct {
   int active;
   u64 t0, idle0, echoed0, bytes0, t_last, idle_last, echoed_last, bytes_last;
   u64 tsc0, stack0, tsc_last, stack_last;
+  u64 recvs0, sends0, recvs_last, sends_last;
+  u64 app_cpu0, netd_cpu0; /* the threads' run times, from the kernel */
 } burst;
+
+static u64 netd_cpu_ns(void) {
+  struct net_stats st;
+  return netdev_stats(&dev, &st) ? 0 : st.netd_cpu_ns;
+}
 
 static inline u64 rdtsc(void) {
   u32 lo, hi;
@@ -49,22 +56,30 @@ static void account(long received, u64 t_before, u64 idle_before) {
   if (received > 0) {
     if (!burst.active)
       burst = (typeof(burst)){1, t_before, idle_before, udp_echoed, udp_bytes, 0, 0, 0, 0,
-                              rdtsc(), netif_netd_stack_tsc(), 0, 0};
+                              rdtsc(), netif_netd_stack_tsc(), 0, 0, dev.recvs, dev.sends, 0, 0,
+                              glue_cpu_ns(), netd_cpu_ns()};
     burst.tsc_last = rdtsc();
     burst.stack_last = netif_netd_stack_tsc();
     burst.t_last = now;
     burst.idle_last = glue_idle_ns();
     burst.echoed_last = udp_echoed;
     burst.bytes_last = udp_bytes;
+    burst.recvs_last = dev.recvs;
+    burst.sends_last = dev.sends;
   } else if (burst.active && now - burst.t_last > BURST_END_NS) {
     u64 n = burst.echoed_last - burst.echoed0, busy = (burst.t_last - burst.t0) - (burst.idle_last - burst.idle0);
     /* the stack's TSC cycles in ns, at the rate the TSC ran over the burst */
     u64 cycles = burst.tsc_last - burst.tsc0, ns = burst.t_last - burst.t0;
     u64 stack = cycles ? (burst.stack_last - burst.stack0) * ns / cycles : 0;
+    /* Run times are read now, a second after the last datagram: what the
+     * two threads did meanwhile (a few receive timeouts) is in them. */
+    u64 app = glue_cpu_ns() - burst.app_cpu0, netd = netd_cpu_ns() - burst.netd_cpu0;
     if (n >= BURST_MIN)
       printf("COST name=udp_echo size=%llu port=%u datagrams=%llu busy_ns=%llu busy_ns_per_datagram=%llu "
-             "lwip_ns_per_datagram=%llu\n",
-             (burst.bytes_last - burst.bytes0 + n / 2) / n, port, n, busy, busy / n, stack / n);
+             "app_ns_per_datagram=%llu lwip_ns_per_datagram=%llu netd_ns_per_datagram=%llu "
+             "recvs_per_1000=%llu sends_per_1000=%llu\n",
+             (burst.bytes_last - burst.bytes0 + n / 2) / n, port, n, busy, busy / n, app / n, stack / n, netd / n,
+             (burst.recvs_last - burst.recvs0) * 1000 / n, (burst.sends_last - burst.sends0) * 1000 / n);
     burst.active = 0;
   }
 }
@@ -207,15 +222,15 @@ int main(u64 arg) {
     u64 now = glue_time_ns();
     if (now >= next_stats) {
       next_stats = now + STATS_EVERY_NS;
-      struct net_counters mine, all;
-      u64 mem;
-      if (!netdev_stats(&dev, &mine, &all, &mem))
+      struct net_stats st;
+      const struct net_counters *mine = &st.mine, *all = &st.all;
+      if (!netdev_stats(&dev, &st))
         printf("netecho:%u udp %llu echoed, tcp %llu bytes in %llu connections; session: %llu rx (%llu inline, "
                "%llu own frame, %llu exchanged), dropped %llu no spare, %llu queue full; netd: %llu frames, "
                "%llu malformed, %llu for nobody, %llu KiB own memory\n",
-               port, udp_echoed, tcp_bytes, tcp_conns, mine.rx_packets, mine.rx_inline, mine.rx_own_frame,
-               mine.rx_exchanged, mine.drop_no_spare, mine.drop_queue_full, all.rx_frames, all.malformed,
-               all.no_session, mem >> 10);
+               port, udp_echoed, tcp_bytes, tcp_conns, mine->rx_packets, mine->rx_inline, mine->rx_own_frame,
+               mine->rx_exchanged, mine->drop_no_spare, mine->drop_queue_full, all->rx_frames, all->malformed,
+               all->no_session, st.netd_bytes >> 10);
     }
   }
 }

@@ -61,14 +61,11 @@ static long open_session(u64 filter, cptr_t *s) { return net_open(&env, buf, NET
 static struct net_counters mine, all;
 static u64 netd_bytes;
 static long stats(cptr_t s) {
-  struct msg_regs r = sys_call(s, msg_info(NET_STATS, 0, 0, 0), 0, 0, 0, 0);
-  if (r.err || r.w[0])
-    return r.err ? r.err : (long)r.w[0];
-  buf->words[1] = r.w[1], buf->words[2] = r.w[2], buf->words[3] = r.w[3];
-  memcpy(&mine, &buf->words[1], sizeof mine);
-  memcpy(&all, &buf->words[1 + NET_COUNTERS_WORDS], sizeof all);
-  netd_bytes = buf->words[1 + 2 * NET_COUNTERS_WORDS];
-  return ERR_OK;
+  struct net_stats st;
+  long err = net_stats(buf, s, &st);
+  if (!err)
+    mine = st.mine, all = st.all, netd_bytes = st.netd_bytes;
+  return err;
 }
 
 /* A NET_SEND of `nseg` segments over the first `ngifts` frames. */

@@ -23,7 +23,8 @@
  *   NET_INFO  -> w1 = MAC address (byte 0 in bits 0-7), w2 = frames in the
  *             pool | frames on the device << 16 | packets queued << 32.
  *   NET_STATS -> w1.. = struct net_counters of the session, then the
- *             driver's totals; the last word: bytes of netd's own memory.
+ *             driver's totals; then bytes of netd's own memory and the
+ *             nanoseconds netd's thread has run (the kernel's count).
  *   NET_CLOSE -> the donated untyped back (capability 0), the pool's
  *             frames back as gifts; for each of its frames on the device,
  *             a spare frame of another session if there is one (that
@@ -101,13 +102,20 @@ struct net_counters {
   u64 tx_most_in_flight; /* the most packets the device held for sending at once */
 };
 #define NET_COUNTERS_WORDS (sizeof(struct net_counters) / 8)
-/* NET_STATS answers with the session's counters, the totals and netd's memory. */
-_Static_assert(2 + 2 * NET_COUNTERS_WORDS <= IPC_MAX_WORDS, "NET_STATS fits one message");
+/* NET_STATS answers with the session's counters, the totals, netd's memory and time. */
+#define NET_STATS_WORDS (3 + 2 * NET_COUNTERS_WORDS)
+_Static_assert(NET_STATS_WORDS <= IPC_MAX_WORDS, "NET_STATS fits one message");
+struct net_stats {
+  struct net_counters mine, all;
+  u64 netd_bytes;  /* netd's own memory */
+  u64 netd_cpu_ns; /* time netd's thread has run */
+};
 
 /* Client side, without lwIP (net_client.c). */
 struct ipc_buffer;
 struct env;
 long net_open(struct env *e, struct ipc_buffer *buf, cptr_t netd, u64 filter, cptr_t *session);
 long net_close(struct env *e, struct ipc_buffer *buf, cptr_t session);
+long net_stats(struct ipc_buffer *buf, cptr_t session, struct net_stats *out);
 
 #endif

@@ -62,7 +62,7 @@ long netdev_tx_end(struct netdev *d);
 /* Room for a packet of up to `segs` segments, flushing first if needed. */
 long netdev_tx_reserve(struct netdev *d, unsigned segs);
 long netdev_tx_flush(struct netdev *d);
-/* NET_STATS: the session's counters, the totals, netd's memory. */
-long netdev_stats(struct netdev *d, struct net_counters *mine, struct net_counters *all, u64 *netd_bytes);
+/* NET_STATS: the session's counters, the totals, netd's memory and time. */
+long netdev_stats(struct netdev *d, struct net_stats *out);
 
 #endif
