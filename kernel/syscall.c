@@ -556,6 +556,40 @@ static int sys_dma_pin(struct call *c) {
   return err;
 }
 
+/* A driver's batch: one call for the frames a client gifted in one message.
+ * Everything is checked before anything is pinned. */
+static int sys_dma_pin_range(struct call *c) {
+  struct cte *dma, *f;
+  u64 first = c->ctx->rsi, n = c->ctx->rdx, out = c->ctx->r10;
+  c->ctx->rdx = 0;
+  int err = lookup_typed(c, c->ctx->rdi, OBJ_DMA, RIGHT_WRITE, &dma);
+  if (err)
+    return err;
+  if (n == 0 || n > DMA_PIN_RANGE_MAX || first + n < first)
+    return ERR_RANGE;
+  if ((err = user_range_check(own_root(c), out, n * sizeof(u64), 1)))
+    return err;
+  for (u64 i = 0; i < n; i++) {
+    err = lookup_cap(c, first + i, 0, &f);
+    if (!err)
+      err = f->cap.type == OBJ_FRAME_4K ? dma_pin_check(f) : ERR_WRONG_TYPE;
+    if (err) {
+      c->ctx->rdx = i;
+      return err;
+    }
+  }
+  u64 pa[64];
+  for (u64 i = 0; i < n; i += 64) {
+    u64 m = n - i < 64 ? n - i : 64;
+    for (u64 j = 0; j < m; j++) {
+      lookup_cap(c, first + i + j, 0, &f);
+      dma_pin(f, &pa[j]);
+    }
+    copy_to_user(own_root(c), out + i * sizeof(u64), pa, m * sizeof(u64));
+  }
+  return ERR_OK;
+}
+
 static int sys_dma_unpin(struct call *c) {
   struct cte *dma, *f;
   int err = lookup_typed(c, c->ctx->rdi, OBJ_DMA, RIGHT_WRITE, &dma);
@@ -610,6 +644,7 @@ static int (*const handlers[SYS_COUNT])(struct call *) = {
     [SYS_REPLY_TO] = sys_reply_to,
     [SYS_NTFN_SET_TIMER] = sys_ntfn_set_timer,
     [SYS_IDLE_TIME] = sys_idle_time,
+    [SYS_DMA_PIN_RANGE] = sys_dma_pin_range,
 };
 
 void syscall_dispatch(struct tcb *self, struct user_ctx *ctx) {

@@ -4,13 +4,20 @@
 
 static int is_frame(const struct cap *c) { return c->type == OBJ_FRAME_4K || c->type == OBJ_FRAME_2M; }
 
-int dma_pin(struct cte *f, u64 *paddr) {
+int dma_pin_check(const struct cte *f) {
   if (!is_frame(&f->cap))
     return ERR_WRONG_TYPE;
   if (f->cap.flags & CAPF_PINNED)
     return ERR_PINNED;
   if (!cap_is_original(f) || f->first_child)
     return ERR_GIFT_HAS_COPIES;
+  return ERR_OK;
+}
+
+int dma_pin(struct cte *f, u64 *paddr) {
+  int err = dma_pin_check(f);
+  if (err)
+    return err;
   f->cap.flags |= CAPF_PINNED;
   *paddr = kva_to_pa((void *)f->cap.obj);
   return ERR_OK;

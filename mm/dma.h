@@ -21,6 +21,8 @@
 #include "kernel/cap.h"
 
 int dma_pin(struct cte *frame, u64 *paddr);
+/* The error dma_pin would give, pinning nothing. */
+int dma_pin_check(const struct cte *frame);
 int dma_unpin(struct cte *frame);
 
 #endif

@@ -29,6 +29,10 @@ static void copy_pages(const struct vs_table *root, uaddr_t va, u8 *kbuf, u64 le
   }
 }
 
+int user_range_check(const struct vs_table *root, uaddr_t va, u64 len, int write) {
+  return check_range(root, va, len, write);
+}
+
 int copy_to_user(const struct vs_table *root, uaddr_t dst, const void *src, u64 len) {
   int err = check_range(root, dst, len, 1);
   if (!err)

@@ -9,5 +9,7 @@
 
 int copy_to_user(const struct vs_table *root, uaddr_t dst, const void *src, u64 len);
 int copy_from_user(const struct vs_table *root, void *dst, uaddr_t src, u64 len);
+/* The error copy_to_user (write) or copy_from_user would give, copying nothing. */
+int user_range_check(const struct vs_table *root, uaddr_t va, u64 len, int write);
 
 #endif

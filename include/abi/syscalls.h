@@ -56,7 +56,9 @@
   X(REPLY_SAVE, "cnode, slot: the current caller's reply becomes a REPLY capability") \
   X(REPLY_TO, "reply, info, w0, w1, w2, w3: answer a saved caller")           \
   X(NTFN_SET_TIMER, "ntfn, deadline ns since boot (0: disarm), bits to signal then") \
-  X(IDLE_TIME, "-> ns the CPU spent halted since boot in rdx (busy = TIME - IDLE_TIME)")
+  X(IDLE_TIME, "-> ns the CPU spent halted since boot in rdx (busy = TIME - IDLE_TIME)") \
+  X(DMA_PIN_RANGE, "dma, first, count, uaddr u64 *phys: pins the 4 KiB frames in slots [first, first + count), " \
+                   "all or none (then the first bad one's offset in rdx)")
 
 enum abi_syscall {
 #define ABI_SYS_ENUM(name, args) SYS_##name,
@@ -64,6 +66,8 @@ enum abi_syscall {
 #undef ABI_SYS_ENUM
   SYS_COUNT
 };
+
+#define DMA_PIN_RANGE_MAX 512 /* frames in one DMA_PIN_RANGE */
 
 /* UNTYPED_USAGE flags */
 #define USAGE_RECURSIVE 1u  /* include everything made from child untypeds */

@@ -209,23 +209,10 @@ static long check_io(struct session *s, u64 info, u64 sector, u64 *count, u64 *p
     c->bad_range++;
     return ERR_RANGE;
   }
-  for (u64 i = 0; i < n; i++) {
-    struct cap_info ci;
-    if (sys_cap_identify(env.cnode, GIFT_SLOT + i, &ci) || ci.type != OBJ_FRAME_4K) {
-      c->not_frames++;
-      return ERR_WRONG_TYPE;
-    }
-  }
-  for (u64 i = 0; i < n; i++) {
-    struct sysret pin = sys_dma_pin(BI_SLOT_DMA, GIFT_SLOT + i);
-    if (pin.err) {
-      while (i--)
-        sys_dma_unpin(BI_SLOT_DMA, GIFT_SLOT + i);
-      return pin.err;
-    }
-    phys[i] = pin.val;
-  }
-  return ERR_OK;
+  long err = sys_dma_pin_range(BI_SLOT_DMA, GIFT_SLOT, n, phys).err; /* 4 KiB frames, all or none */
+  if (err == ERR_WRONG_TYPE)
+    c->not_frames++;
+  return err;
 }
 
 /* The frames go out as device requests of up to BLK_CHAIN_FRAMES frames,

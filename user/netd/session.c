@@ -49,21 +49,19 @@ long take_donations(unsigned i, u64 first, u64 n) {
     r->c.bad_requests++;
     return ERR_RANGE;
   }
-  for (u64 g = 0; g < n; g++) {
-    struct cap_info ci;
-    if (sys_cap_identify(env.cnode, GIFT_SLOT + first + g, &ci) || ci.type != OBJ_FRAME_4K) {
-      r->c.bad_requests++;
-      return ERR_WRONG_TYPE;
-    }
+  static u64 phys[NET_MAX_GIFTS];
+  if (!n)
+    return ERR_OK;
+  long err = sys_dma_pin_range(BI_SLOT_DMA, GIFT_SLOT + first, n, phys).err; /* 4 KiB frames, all or none */
+  if (err) {
+    r->c.bad_requests++;
+    return err;
   }
   for (u64 g = 0; g < n; g++) {
     int j = free_pool_slot(r);
-    struct sysret pin = sys_dma_pin(BI_SLOT_DMA, GIFT_SLOT + first + g);
-    if (pin.err)
-      return pin.err;
     sys_cnode_move(env.cnode, slot_of(i, S_POOL + (unsigned)j), env.cnode, GIFT_SLOT + first + g);
     r->state[j] = SLOT_SPARE;
-    r->phys[j] = pin.val;
+    r->phys[j] = phys[g];
     r->spare[r->nspare++] = (u16)j;
   }
   return ERR_OK;

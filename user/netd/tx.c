@@ -73,18 +73,9 @@ long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out
     r->c.bad_segments++;
     return err;
   }
-  u32 pinned = 0;
-  for (; pinned < n; pinned++) {
-    struct cap_info ci;
-    if (sys_cap_identify(env.cnode, GIFT_SLOT + pinned, &ci) || ci.type != OBJ_FRAME_4K) {
-      err = ERR_WRONG_TYPE;
-      break;
-    }
-    struct sysret pin = sys_dma_pin(BI_SLOT_DMA, GIFT_SLOT + pinned);
-    if ((err = pin.err))
-      break;
-    phys[pinned] = pin.val;
-  }
+  /* One call pins them all (4 KiB frames only), or none. */
+  err = sys_dma_pin_range(BI_SLOT_DMA, GIFT_SLOT, n, phys).err;
+  u32 pinned = err ? 0 : n;
   if (!err) {
     u32 s = 0, outstanding = 0;
     for (u32 p = 0; p < npkts; p++) {

@@ -270,6 +270,64 @@ KTEST(dma_pin_rules) {
   EXPECT_ERR(sys_dma_pin(BI_SLOT_DMA, g).err, ERR_GIFT_HAS_COPIES);
 }
 
+/* DMA_PIN_RANGE pins a run of frames in one call, or none of them. */
+static int none_pinned(cptr_t first, u64 n) {
+  for (u64 i = 0; i < n; i++) {
+    struct cap_info ci;
+    if (type_of(first + i, &ci) == OBJ_FRAME_4K && sys_dma_unpin(BI_SLOT_DMA, first + i) != ERR_NOT_PINNED)
+      return 0;
+  }
+  return 1;
+}
+
+KTEST(dma_pin_range_is_all_or_nothing) {
+  enum { N = 8 };
+  cptr_t pg;
+  u64 *phys = new_page(t, &pg);
+  EXPECT(phys);
+  cptr_t f = env_slot(&t->e);
+  t->e.next_slot += N - 1;
+  EXPECT_OK(sys_retype(t->ut, OBJ_FRAME_4K, 0, BI_SLOT_CNODE, f, N, 0));
+  struct sysret r = sys_dma_pin_range(BI_SLOT_DMA, f, N, phys);
+  EXPECT_OK(r.err);
+  for (u64 i = 0; i < N; i++) { /* the same addresses one at a time */
+    EXPECT_OK(sys_dma_unpin(BI_SLOT_DMA, f + i));
+    struct sysret one = sys_dma_pin(BI_SLOT_DMA, f + i);
+    EXPECT(one.err == ERR_OK && one.val == phys[i] && phys[i] && (phys[i] & 0xfff) == 0);
+    EXPECT_OK(sys_dma_unpin(BI_SLOT_DMA, f + i));
+  }
+  EXPECT_ERR(sys_dma_pin_range(BI_SLOT_DMA, f, 0, phys).err, ERR_RANGE);
+  EXPECT_ERR(sys_dma_pin_range(BI_SLOT_DMA, f, DMA_PIN_RANGE_MAX + 1, phys).err, ERR_RANGE);
+  EXPECT_ERR(sys_dma_pin_range(BI_SLOT_DMA, ~0ull - 2, N, phys).err, ERR_RANGE);
+  EXPECT_ERR(sys_dma_pin_range(BI_SLOT_TCB, f, N, phys).err, ERR_WRONG_TYPE);
+  /* where the addresses go must be ours and writable */
+  EXPECT_ERR(sys_dma_pin_range(BI_SLOT_DMA, f, N, (u64 *)0xffffffff80100000ull).err, ERR_BAD_ADDRESS);
+  EXPECT_ERR(sys_dma_pin_range(BI_SLOT_DMA, f, N, (u64 *)(t->e.next_vaddr + 64 * PAGE_SIZE)).err,
+             ERR_FAULT_ADDRESS);
+  EXPECT(none_pinned(f, N));
+  /* one bad slot in the run: nothing pinned, and its offset reported */
+  EXPECT_OK(sys_dma_pin(BI_SLOT_DMA, f + 5).err);
+  r = sys_dma_pin_range(BI_SLOT_DMA, f, N, phys);
+  EXPECT(r.err == ERR_PINNED && r.val == 5);
+  EXPECT_OK(sys_dma_unpin(BI_SLOT_DMA, f + 5));
+  EXPECT(none_pinned(f, N));
+  cptr_t copy = env_slot(&t->e);
+  EXPECT_OK(sys_cnode_copy(BI_SLOT_CNODE, copy, BI_SLOT_CNODE, f + 2, RIGHTS_ALL));
+  r = sys_dma_pin_range(BI_SLOT_DMA, f, N, phys);
+  EXPECT(r.err == ERR_GIFT_HAS_COPIES && r.val == 2);
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, copy));
+  EXPECT(none_pinned(f, N));
+  r = sys_dma_pin_range(BI_SLOT_DMA, f, N + 1, phys); /* the slot after the run is empty (copy's) */
+  EXPECT(r.err == ERR_EMPTY_SLOT && r.val == N);
+  EXPECT(none_pinned(f, N));
+  cptr_t tcb = new_obj(t, OBJ_TCB, 0);
+  r = sys_dma_pin_range(BI_SLOT_DMA, tcb, 1, phys);
+  EXPECT(r.err == ERR_WRONG_TYPE && r.val == 0);
+  cptr_t big = new_obj(t, OBJ_FRAME_2M, 0);
+  r = sys_dma_pin_range(BI_SLOT_DMA, big, 1, phys);
+  EXPECT(r.err == ERR_WRONG_TYPE && r.val == 0); /* 4 KiB frames only */
+}
+
 /* Revoking memory under a pinned frame must not let it be reused while a
  * device may still write it: the untyped stays reserved until the unpin. */
 KTEST(revoke_defers_reuse_of_pinned_memory) {

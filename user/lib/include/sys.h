@@ -146,6 +146,12 @@ static inline long sys_irq_ack(cptr_t h) { return SC(SYS_IRQ_ACK, h, 0, 0, 0, 0,
 static inline struct sysret sys_dma_pin(cptr_t dma, cptr_t frame) {
   return syscall6(SYS_DMA_PIN, dma, frame, 0, 0, 0, 0);
 }
+/* Pins the 4 KiB frames in slots [first, first + count) and writes their
+ * physical addresses to phys[]; on an error none is pinned and val is the
+ * offset of the first bad slot. */
+static inline struct sysret sys_dma_pin_range(cptr_t dma, cptr_t first, u64 count, u64 *phys) {
+  return syscall6(SYS_DMA_PIN_RANGE, dma, first, count, (u64)phys, 0, 0);
+}
 static inline long sys_dma_unpin(cptr_t dma, cptr_t frame) { return SC(SYS_DMA_UNPIN, dma, frame, 0, 0, 0, 0); }
 
 static inline long sys_ntfn_set_timer(cptr_t n, u64 deadline_ns, u64 bits) {
