@@ -273,10 +273,12 @@ int main(u64 arg) {
   set_receive();
   timers();
   struct msg_regs m = sys_recv(NETD_PUBLIC_EP);
+  netd_woke();
   for (;;) {
     if (m.err) {
       server_drop_leftovers(env.cnode, GIFT_SLOT, NET_MAX_GIFTS);
       m = sys_recv(NETD_PUBLIC_EP);
+      netd_woke();
       continue;
     }
     if (msg_label(m.info) == MSG_LABEL_NOTIFY && msg_words(m.info) == 0 && !msg_gifts(m.info)) {
@@ -288,6 +290,7 @@ int main(u64 arg) {
       if (echo_port)
         echo_account(0);
       m = sys_recv(NETD_PUBLIC_EP);
+      netd_woke();
       continue;
     }
     struct outcome o = {0, 0, 0, 0, 4, 0, 0, 0};
@@ -297,9 +300,11 @@ int main(u64 arg) {
     if (o.saved) {
       timers();
       m = sys_recv(NETD_PUBLIC_EP);
+      netd_woke();
       continue;
     }
     m = sys_reply_recv(NETD_PUBLIC_EP, msg_info(0, o.words, o.caps, o.gifts), o.err, o.w1, o.w2, o.w3);
+    netd_woke();
     sys_cnode_delete(env.cnode, TEMP_SLOT);     /* the client's copy of a session stays */
     sys_cnode_delete(env.cnode, DONATION_SLOT); /* a donation the client would not take back */
   }

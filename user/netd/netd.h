@@ -95,6 +95,7 @@ _Static_assert(NET_QUEUE * 128 <= 2 * 4096, "queued heads fit two frames");
 
 struct session {
   u8 used, generation;
+  u32 alive_at;         /* the wake-up at which its memory was last seen there */
   cptr_t base;          /* first of its slots */
   struct record *rec;   /* mapped in netd */
   u8 (*heads)[128];     /* NET_QUEUE head buffers, mapped in netd */
@@ -107,6 +108,12 @@ extern struct ipc_buffer *buf;
 extern cptr_t irq_ntfn;                /* device interrupts and netd's timer */
 extern struct session sessions[NETD_MAX_SESSIONS];
 extern struct net_counters total;      /* what closed sessions counted, and driver-wide */
+/* Counts netd's returns from a blocking call. A client's memory can go
+ * only while netd is blocked: there is one CPU and no client outranks
+ * netd (drivers run at 120, their clients at 100), so a session seen alive
+ * stays alive until netd blocks again (see session_alive). */
+extern u32 wake_count;
+static inline void netd_woke(void) { wake_count++; }
 
 static inline cptr_t slot_of(unsigned i, unsigned which) { return sessions[i].base + which; }
 

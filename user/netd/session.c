@@ -6,10 +6,17 @@
 /* A session lives while its donation does. Its record is made from that
  * donation, so nothing of it is touched before this check; netd runs above
  * its clients' priority, so the answer holds until netd blocks. */
+u32 wake_count = 1;
+
+/* Whether session i's memory is still there (its client may have revoked
+ * it, and the record with it). Asked once per wake-up: a system call each
+ * time would cost more than the rest of a packet's demultiplexing. */
 int session_alive(unsigned i) {
   struct cap_info ci;
   if (!sessions[i].used)
     return 0;
+  if (sessions[i].alive_at == wake_count)
+    return 1;
   if (sys_cap_identify(env.cnode, slot_of(i, S_DONATION), &ci) || ci.type != OBJ_UNTYPED) {
     sessions[i].used = 0;
     for (unsigned j = 0; j < NET_POOL; j++) { /* its frames: pinned zombies now, or gone */
@@ -21,6 +28,7 @@ int session_alive(unsigned i) {
     sys_cnode_delete(env.cnode, slot_of(i, S_DONATION));
     return 0;
   }
+  sessions[i].alive_at = wake_count;
   return 1;
 }
 

@@ -1,5 +1,6 @@
 /* netd: sending from gifted frames (see netd.h). */
 #include "netd.h"
+#include <server.h>
 
 /* Transmit completions: an echo's receive entry goes back to the device;
  * returns how many of a client's packets completed. */
@@ -76,6 +77,7 @@ long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out
   /* One call pins them all (4 KiB frames only), or none. */
   err = sys_dma_pin_range(BI_SLOT_DMA, GIFT_SLOT, n, phys).err;
   u32 pinned = err ? 0 : n;
+  u64 sent_bytes = 0;
   if (!err) {
     u32 s = 0, outstanding = 0;
     for (u32 p = 0; p < npkts; p++) {
@@ -91,7 +93,7 @@ long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out
         virtio_kick(&dev, TXQ);
         outstanding -= tx_harvest();
         if (txq.num_free == 0)
-          sys_wait(irq_ntfn), device_event();
+          sys_wait(irq_ntfn), netd_woke(), device_event();
       }
       int head = txq.free_head;
       if (virtq_add_indirect(&txq, tx_tables[head], tx_tables_phys[head], chain, c) < 0)
@@ -100,18 +102,32 @@ long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out
       u64 held = (u64)(VIRTQ_SIZE - txq.num_free);
       if (held > total.tx_most_in_flight)
         total.tx_most_in_flight = held;
-      r->c.tx_packets++;
-      r->c.tx_bytes += bytes;
+      sent_bytes += bytes;
     }
     virtio_kick(&dev, TXQ);
     while (outstanding) {
       outstanding -= tx_harvest();
       if (outstanding) {
         sys_wait(irq_ntfn); /* receive work goes on meanwhile */
+        netd_woke();
         device_event();
       }
     }
     *sent = npkts;
+  }
+  /* While netd waited, the client may have revoked its memory (another of
+   * its threads, or its parent): then its record is gone, and its frames
+   * are pinned remains that only an unpin releases. */
+  if (!session_alive(i)) {
+    for (u32 f = 0; f < pinned; f++)
+      sys_dma_unpin(BI_SLOT_DMA, GIFT_SLOT + f);
+    server_drop_leftovers(env.cnode, GIFT_SLOT, n);
+    *keep_out = 0;
+    return ERR_BAD_STATE;
+  }
+  if (!err) {
+    r->c.tx_packets += *sent;
+    r->c.tx_bytes += sent_bytes;
   }
   for (u32 f = 0; f < pinned; f++) {
     if (!err && f >= keep) { /* still pinned: straight into the pool */
