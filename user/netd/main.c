@@ -296,6 +296,8 @@ int main(u64 arg) {
     struct outcome o = {0, 0, 0, 0, 4, 0, 0, 0};
     server_sort_received(env.cnode, GIFT_SLOT, msg_caps(m.info), msg_gifts(m.info),
                          m.badge == 0 && msg_label(m.info) == NET_OPEN ? DONATION_SLOT : 0);
+    /* Only opening and closing leave capabilities in these two slots. */
+    int opened_or_closed = m.badge == 0 || msg_label(m.info) == NET_CLOSE;
     handle(&m, &o);
     if (o.saved) {
       timers();
@@ -305,7 +307,9 @@ int main(u64 arg) {
     }
     m = sys_reply_recv(NETD_PUBLIC_EP, msg_info(0, o.words, o.caps, o.gifts), o.err, o.w1, o.w2, o.w3);
     netd_woke();
-    sys_cnode_delete(env.cnode, TEMP_SLOT);     /* the client's copy of a session stays */
-    sys_cnode_delete(env.cnode, DONATION_SLOT); /* a donation the client would not take back */
+    if (opened_or_closed) {
+      sys_cnode_delete(env.cnode, TEMP_SLOT);     /* the client's copy of a session stays */
+      sys_cnode_delete(env.cnode, DONATION_SLOT); /* a donation the client would not take back */
+    }
   }
 }
