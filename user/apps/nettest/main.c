@@ -366,6 +366,35 @@ static long ping_gateway(cptr_t s, unsigned f, u16 seq, u32 payload) {
   return call(s, NET_SEND, 2, 1 | 1ull << 16, seg, 0, 0, 1).err;
 }
 
+/* A receive that leaves no room for the frames its packets are in (no
+ * receive slots) is refused; the frames stay the session's, as spares, and
+ * the session goes on receiving. Packets in the message alone may come
+ * first: those answers succeed until one carries a frame. */
+static void a_receive_with_no_room(cptr_t s) {
+  struct reply i0 = call(s, NET_INFO, 0, 0, 0, 0, 0, 0), r = {0};
+  stats(s);
+  u64 bad0 = mine.bad_requests, queued0 = i0.w2 >> 32;
+  for (int tries = 0; tries < 20; tries++) {
+    buf->recv_count = 0;
+    buf->recv_window = 0;
+    r = call(s, NET_RECV, 2, 0, 4, 0, 0, 0);
+    if (r.err)
+      break;
+  }
+  struct reply i1 = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
+  stats(s);
+  check(queued0 > 0 && r.err == ERR_RECV_SLOTS_FULL && (i1.w2 & 0xffff) > (i0.w2 & 0xffff) &&
+            mine.bad_requests == bad0 + 1,
+        "a receive with no room for its frames is refused, counted, and the frames stay the session's spares");
+  buf->recv_cnode = env.cnode;
+  buf->recv_slot = env.next_slot; /* four empty slots, frames left unmapped */
+  env.next_slot += 4;
+  buf->recv_count = 4;
+  buf->recv_window = 0;
+  r = call(s, NET_RECV, 2, 0, 4, 0, 0, 0);
+  check(r.err == ERR_OK, "the next receive with room works");
+}
+
 /* Session b (the default: ping answers are its) donates nothing; session a
  * (a port nobody sends to) fills the device with its frames. Answers too
  * long for the message land in a's frames: b loses them, a loses nothing.
@@ -415,6 +444,7 @@ static void a_client_that_stops_donating(cptr_t old_default) {
          mine.rx_exchanged, mine.rx_own_frame, mine.rx_packets, mine.drop_no_spare, a_frames0, a_frames1, a_frames2);
   check(!err && mine.rx_exchanged == 10 && a_frames2 == a_frames0,
         "with spares, each of its answers is traded for one: the other session keeps its count");
+  a_receive_with_no_room(b);
 }
 
 /* One NET_SEND of 100 packets, every one a segment of the same frame: netd
