@@ -208,6 +208,10 @@ static void handle(const struct msg_regs *m, struct outcome *o) {
       o->gifts = msg_gifts(m->info);
       for (u64 f = 0; f < o->gifts; f++)
         buf->gifts[f] = (u32)(GIFT_SLOT + f);
+    } else if (direct_answer.active) {
+      o->words = direct_answer.words;
+      o->gifts = direct_answer.frames;
+      o->w1 = direct_answer.w1, o->w2 = direct_answer.w2, o->w3 = direct_answer.w3;
     }
     return;
   case NET_SEND:
@@ -307,6 +311,7 @@ int main(u64 arg) {
     }
     m = sys_reply_recv(NETD_PUBLIC_EP, msg_info(0, o.words, o.caps, o.gifts), o.err, o.w1, o.w2, o.w3);
     netd_woke();
+    answer_replied(m.err); /* an error may be the receive's, not the reply's: answer_replied copes */
     if (opened_or_closed) {
       sys_cnode_delete(env.cnode, TEMP_SLOT);     /* the client's copy of a session stays */
       sys_cnode_delete(env.cnode, DONATION_SLOT); /* a donation the client would not take back */

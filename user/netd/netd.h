@@ -132,6 +132,14 @@ void rx_init(void);
 int owner_current(unsigned k);
 int refill(void);               /* 1 if the device got new buffers */
 void receive_all(void);
+/* An answer to a NET_RECV: `words` message words, `frames` gifts, w1-w3. */
+struct answer {
+  int active;
+  unsigned session, packets;
+  u64 words, frames, w1, w2, w3;
+};
+extern struct answer direct_answer; /* for the request in hand, if active */
+void answer_replied(long err);      /* the reply that carried it went (or not) */
 void answer(unsigned i);        /* a waiting NET_RECV gets what is queued */
 void answer_waiting(void);
 long recv_request(unsigned i, const struct msg_regs *m, int *saved);

@@ -201,8 +201,10 @@ static void receive_one(unsigned k, u32 used_len) {
     total.no_session++;
 }
 
-/* Answers session i's waiting NET_RECV with what is queued. */
-void answer(unsigned i) {
+/* Lays out the answer to session i's NET_RECV from what is queued: packet
+ * descriptors and head bytes in the IPC buffer, the packets' frames
+ * (unpinned) as gifts. */
+static struct answer build_answer(unsigned i) {
   struct record *r = sessions[i].rec;
   unsigned n = 0, frames = 0, word = 3;
   while (n < r->nqueued) {
@@ -229,31 +231,58 @@ void answer(unsigned i) {
     memcpy(&buf->words[word], sessions[i].heads[(r->qhead + m) % NET_QUEUE], q->head);
     word += (q->head + 7u) / 8;
   }
-  long err = sys_reply_to(slot_of(i, S_REPLY), msg_info(0, word, 0, frames), ERR_OK, n, r->nqueued - n, buf->words[3]);
-  for (unsigned m = 0; m < n; m++) {
+  return (struct answer){1, i, n, word, frames, n, r->nqueued - n, buf->words[3]};
+}
+
+/* After the answer went: its frames are the client's now, or (err: the
+ * client left no room for them) the session's spares again. */
+static void answer_sent(const struct answer *a, long err) {
+  struct record *r = sessions[a->session].rec;
+  int refused = 0;
+  for (unsigned m = 0; m < a->packets; m++) {
     struct queued *q = &r->q[(r->qhead + m) % NET_QUEUE];
     if (q->pool == 0xff)
       continue;
     r->queued_frames--;
-    cptr_t s = slot_of(i, S_POOL + q->pool);
-    if (err) { /* the client's window was not ready: the frame is its spare again */
-      struct sysret pin = sys_dma_pin(BI_SLOT_DMA, s);
+    cptr_t s = slot_of(a->session, S_POOL + q->pool);
+    if (err) {
+      struct sysret pin = sys_dma_pin(BI_SLOT_DMA, s); /* fails where the frame went after all */
       if (!pin.err) {
         r->state[q->pool] = SLOT_SPARE;
         r->spare[r->nspare++] = q->pool;
+        refused = 1;
         continue;
       }
       sys_cnode_delete(env.cnode, s);
     }
     r->state[q->pool] = SLOT_FREE;
   }
-  if (err)
+  if (refused)
     r->c.bad_requests++;
-  r->qhead = (u16)((r->qhead + n) % NET_QUEUE);
-  r->nqueued = (u16)(r->nqueued - n);
+  r->qhead = (u16)((r->qhead + a->packets) % NET_QUEUE);
+  r->nqueued = (u16)(r->nqueued - a->packets);
   r->waiting = 0;
   r->deadline = 0;
+}
+
+/* Answers session i's waiting NET_RECV (a saved reply) with what is queued. */
+void answer(unsigned i) {
+  struct answer a = build_answer(i);
+  long err = sys_reply_to(slot_of(i, S_REPLY), msg_info(0, a.words, 0, a.frames), ERR_OK, a.w1, a.w2, a.w3);
+  answer_sent(&a, err);
   sys_cnode_delete(env.cnode, slot_of(i, S_REPLY));
+}
+
+/* The answer to the request being handled goes with netd's next
+ * reply-and-receive; main calls answer_replied with the outcome. */
+struct answer direct_answer;
+
+void answer_replied(long err) {
+  if (!direct_answer.active)
+    return;
+  direct_answer.active = 0;
+  if (sessions[direct_answer.session].used && session_alive(direct_answer.session))
+    answer_sent(&direct_answer, err);
 }
 
 void receive_all(void) {
@@ -278,23 +307,22 @@ void answer_waiting(void) {
 
 long recv_request(unsigned i, const struct msg_regs *m, int *saved) {
   struct record *r = sessions[i].rec;
-  long err = sys_reply_save(env.cnode, slot_of(i, S_REPLY));
+  if (r->waiting)
+    return ERR_SLOT_OCCUPIED; /* another thread of the client already waits */
+  long err = take_donations(i, 0, msg_gifts(m->info));
   if (err)
-    return err; /* another thread of the client already waits */
-  *saved = 1;
-  if ((err = take_donations(i, 0, msg_gifts(m->info)))) {
-    u64 n = msg_gifts(m->info);
-    for (u64 f = 0; f < n; f++)
-      buf->gifts[f] = (u32)(GIFT_SLOT + f);
-    sys_reply_to(slot_of(i, S_REPLY), msg_info(0, 1, 0, n), (u64)err, 0, 0, 0);
-    return err;
-  }
+    return err; /* the donation goes back with the error */
   if (refill())
     virtio_kick(&dev, RXQ);
   r->max_frames = m->w[1] > NET_MAX_GIFTS ? NET_MAX_GIFTS : (u32)m->w[1];
+  if (r->nqueued || m->w[0] == 0) { /* an answer now: the ordinary reply */
+    direct_answer = build_answer(i);
+    return ERR_OK;
+  }
+  if ((err = sys_reply_save(env.cnode, slot_of(i, S_REPLY))))
+    return err;
+  *saved = 1;
   r->waiting = 1;
   r->deadline = m->w[0] == NET_WAIT_FOREVER ? ~0ull : sys_time_ns() + m->w[0] * 1000000ull;
-  if (r->nqueued || m->w[0] == 0)
-    answer(i);
   return ERR_OK;
 }
