@@ -1,6 +1,5 @@
 /* netd: sending from gifted frames (see netd.h). */
 #include "netd.h"
-#include <server.h>
 
 /* Transmit completions: an echo's receive entry goes back to the device;
  * returns how many of a client's packets completed. */
@@ -115,14 +114,16 @@ long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out
     }
     *sent = npkts;
   }
-  /* While netd waited, the client may have revoked its memory (another of
-   * its threads, or its parent): then its record is gone, and its frames
-   * are pinned remains that only an unpin releases. */
+  /* While netd waited, the session's memory may have gone (another thread
+   * of the client, or its parent, revoked it): its record is gone. The
+   * frames go back to the caller; one made from revoked memory is a pinned
+   * remain that the unpin releases (then the reply cannot carry it, and
+   * the main loop drops what is left). */
   if (!session_alive(i)) {
     for (u32 f = 0; f < pinned; f++)
       sys_dma_unpin(BI_SLOT_DMA, GIFT_SLOT + f);
-    server_drop_leftovers(env.cnode, GIFT_SLOT, n);
-    *keep_out = 0;
+    total.closed_session++;
+    *keep_out = n;
     return ERR_BAD_STATE;
   }
   if (!err) {

@@ -366,6 +366,92 @@ static long ping_gateway(cptr_t s, unsigned f, u16 seq, u32 payload) {
   return call(s, NET_SEND, 2, 1 | 1ull << 16, seg, 0, 0, 1).err;
 }
 
+static volatile cptr_t doomed;
+static void revoke_doomed(void) {
+  sys_cnode_revoke(BI_SLOT_CNODE, doomed);
+  for (;;)
+    sys_thread_exit();
+}
+
+/* Another thread of the client revokes the session's memory while netd
+ * waits for the device to send this thread's 100 packets. netd must not
+ * touch the record that went with it: the caller gets an error and its
+ * frame back, and netd goes on. The other thread runs only while both
+ * this thread and netd are blocked, so whether the revoke falls in netd's
+ * wait depends on whether QEMU's device is done before netd looks; the
+ * test says which happened. */
+static int dies_mid_send(cptr_t first) {
+  stats(first);
+  u64 before = netd_bytes, closed0 = all.closed_session;
+  cptr_t parent = env_slot(&env), d = env_slot(&env), sess = env_slot(&env), tcb = env_slot(&env), f = env_slot(&env);
+  struct tcb_info self;
+  void *stack = 0;
+  long err = sys_retype(env.untyped, OBJ_UNTYPED, NET_DONATION_BITS + 1, env.cnode, parent, 1, 0);
+  if (!err)
+    err = sys_retype(parent, OBJ_UNTYPED, NET_DONATION_BITS, env.cnode, d, 1, 0);
+  if (!err) {
+    buf->caps[0] = d;
+    buf->recv_cnode = env.cnode;
+    buf->recv_slot = sess;
+    buf->recv_count = 1;
+    buf->recv_window = 0;
+    struct msg_regs m = sys_call(NETD_EP, msg_info(NET_OPEN, 1, 1, 0), NET_FILTER(NET_PROTO_UDP, 3000), 0, 0, 0);
+    err = m.err ? m.err : (long)m.w[0];
+  }
+  if (!err)
+    err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, f, 1, 0);
+  if (!err)
+    err = env_alloc_pages(&env, 2, &stack);
+  if (!err)
+    err = sys_retype(env.untyped, OBJ_TCB, 0, env.cnode, tcb, 1, 0);
+  if (!err)
+    err = sys_tcb_info(BI_SLOT_TCB, &self);
+  if (!err)
+    err = sys_tcb_configure(tcb, BI_SLOT_CNODE, BI_SLOT_VSPACE, self.priority);
+  if (!err)
+    err = sys_tcb_write_regs(tcb, (u64)revoke_doomed, (u64)stack + 2 * PAGE_SIZE - 8, 0);
+  doomed = parent;
+  if (!err)
+    err = sys_tcb_resume(tcb); /* our priority: it runs when we block */
+  struct reply r = {err, 0, 0, 0, 0};
+  if (!err) {
+    memset(&buf->words[1], 0, 50 * 8);
+    for (u32 i = 0; i < 100; i++)
+      buf->words[1 + i / 2] |= (u64)net_seg(0, 0, 60, 1) << (32 * (i % 2));
+    buf->gifts[0] = (u32)f;
+    buf->recv_cnode = env.cnode;
+    buf->recv_slot = f;
+    buf->recv_count = 1;
+    buf->recv_window = 0;
+    r = call(sess, NET_SEND, 51, 100 | 1ull << 16, buf->words[1], buf->words[2], buf->words[3], 1);
+  }
+  struct tcb_info ti = {0};
+  for (int i = 0; i < 1000 && !err && ti.state != TCB_EXITED; i++)
+    if (!sys_tcb_info(tcb, &ti) && ti.state != TCB_EXITED)
+      sys_yield();
+  int hit = r.err == ERR_BAD_STATE;
+  struct cap_info ci;
+  int ok = !err && (r.err == ERR_OK || hit) && ti.state == TCB_EXITED && !sys_cap_identify(env.cnode, f, &ci) &&
+           ci.type == OBJ_FRAME_4K && call(sess, NET_INFO, 0, 0, 0, 0, 0, 0).err == ERR_BAD_STATE;
+  ok = ok && !stats(first) && netd_bytes == before && (!hit || all.closed_session > closed0);
+  sys_cnode_delete(env.cnode, tcb);
+  sys_cnode_delete(env.cnode, parent);
+  sys_cnode_delete(env.cnode, f);
+  return ok ? hit : -1;
+}
+
+static void a_session_that_dies_mid_send(cptr_t first) {
+  int ok = 1, hits = 0;
+  for (int i = 0; i < 5 && ok; i++) {
+    int h = dies_mid_send(first);
+    ok = h >= 0;
+    hits += h > 0;
+  }
+  printf("nettest:      5 tries, the memory went while netd waited for the device in %d\n", hits);
+  check(ok, "sessions whose memory goes during a send: each caller gets its frame back and an answer, "
+            "the session is gone, netd goes on with its memory as it was");
+}
+
 /* A receive that leaves no room for the frames its packets are in (no
  * receive slots) is refused; the frames stay the session's, as spares, and
  * the session goes on receiving. Packets in the message alone may come
@@ -499,6 +585,7 @@ int main(void) {
   arp_exchange(s);
   a_batch_of_100(s);
   sessions(s);
+  a_session_that_dies_mid_send(s);
   inline_packets_hold_no_frames(s);
   a_client_that_stops_donating(s);
   printf("nettest: %d passed, %d failed\n", passed, failed);
