@@ -122,6 +122,25 @@ static void each_bad_entry_has_its_error_and_index(void **state) {
     assert_int_equal(cn[FRAMES + i].cap.flags & 0x8000, 0);
 }
 
+/* dma_pin_check answers what dma_pin would, and changes nothing. */
+static void pin_check_matches_pin(void **state) {
+  (void)state;
+  u64 pa;
+  assert_int_equal(dma_pin_check(&cn[EP]), ERR_WRONG_TYPE);
+  assert_int_equal(dma_pin_check(&cn[FRAMES]), ERR_OK);
+  assert_int_equal(cn[FRAMES].cap.flags & CAPF_PINNED, 0);
+  assert_int_equal(dma_pin(&cn[FRAMES], &pa), ERR_OK);
+  assert_int_equal(dma_pin_check(&cn[FRAMES]), ERR_PINNED);
+  assert_int_equal(dma_unpin(&cn[FRAMES]), ERR_OK);
+  cte_insert(&cn[700], &cn[FRAMES + 1].cap, &cn[FRAMES + 1]);
+  cn[700].cap.w1 = cn[700].cap.w2 = 0;
+  assert_int_equal(dma_pin_check(&cn[FRAMES + 1]), ERR_GIFT_HAS_COPIES);
+  assert_int_equal(dma_pin_check(&cn[700]), ERR_GIFT_HAS_COPIES);
+  assert_int_equal(dma_pin(&cn[FRAMES + 1], &pa), ERR_GIFT_HAS_COPIES);
+  cap_delete(&cn[700]);
+  assert_int_equal(dma_pin_check(&cn[FRAMES + 1]), ERR_OK);
+}
+
 static void receive_side_errors(void **state) {
   (void)state;
   u64 bad;
@@ -176,6 +195,7 @@ int main(void) {
       cmocka_unit_test_setup(a_good_batch_moves_and_remaps, setup),
       cmocka_unit_test_setup(each_bad_entry_has_its_error_and_index, setup),
       cmocka_unit_test_setup(receive_side_errors, setup),
+      cmocka_unit_test_setup(pin_check_matches_pin, setup),
       cmocka_unit_test_setup(large_frames_align_in_the_window, setup),
   };
   return cmocka_run_group_tests_name("gift", tests, NULL, NULL);
