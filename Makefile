@@ -32,9 +32,13 @@ blktest_SRC := $(wildcard user/apps/blktest/*.c)
 netd_SRC   := $(wildcard user/netd/*.c)
 nettest_SRC := $(wildcard user/apps/nettest/*.c)
 
-.PHONY: all iso clean test host-test guest-test demo demo-blk demo-net qemu qemu-net qemu-gdb deps bench bench-net compare \
+.PHONY: all help iso clean test host-test guest-test demo demo-blk demo-net qemu qemu-net qemu-gdb deps bench bench-net compare \
         compare-linux
 all: $(B)/kernel.iso
+
+help:
+	@echo "Targets (from README.md):"
+	@sed -n '/^| command |/,/^$$/p' README.md | sed '1,2d; s/^| //; s/ |$$//; s/ | /: /; s/`//g'
 
 $(B)/k/%.S.o: %.S
 	@mkdir -p $(dir $@)
