@@ -110,6 +110,11 @@ static int sys_idle_time(struct call *c) {
   return ERR_OK;
 }
 
+static int sys_thread_time(struct call *c) {
+  c->ctx->rdx = clock_tsc_to_ns(sched_cpu_tsc(c->self));
+  return ERR_OK;
+}
+
 /* ---- untyped ---- */
 
 static int sys_untyped_retype(struct call *c) {
@@ -645,6 +650,7 @@ static int (*const handlers[SYS_COUNT])(struct call *) = {
     [SYS_NTFN_SET_TIMER] = sys_ntfn_set_timer,
     [SYS_IDLE_TIME] = sys_idle_time,
     [SYS_DMA_PIN_RANGE] = sys_dma_pin_range,
+    [SYS_THREAD_TIME] = sys_thread_time,
 };
 
 void syscall_dispatch(struct tcb *self, struct user_ctx *ctx) {

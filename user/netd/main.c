@@ -114,6 +114,7 @@ static long setup(void) {
 }
 
 void device_event(void) {
+  int was = charge_to(-1);
   (void)*dev.isr; /* reading the ISR acknowledges the device */
   receive_all();
   if (echo_port) {
@@ -124,6 +125,7 @@ void device_event(void) {
     virtio_kick(&dev, RXQ);
   answer_waiting();
   sys_irq_ack(irq_handler);
+  charge_to(was);
 }
 
 
@@ -192,6 +194,7 @@ static void handle(const struct msg_regs *m, struct outcome *o) {
     o->err = ERR_BAD_STATE;
     return;
   }
+  charge_to(i);
   struct record *r = sessions[i].rec;
   if (msg_gifts(m->info) && op != NET_RECV && op != NET_SEND) {
     r->c.bad_requests++; /* frames only come with these two: they go back */
@@ -225,6 +228,7 @@ static void handle(const struct msg_regs *m, struct outcome *o) {
     o->w2 = r->nspare | (u64)r->in_ring << 16 | (u64)r->nqueued << 32;
     return;
   case NET_STATS: {
+    charge_settle();
     struct net_counters t = total;
     for (unsigned j = 0; j < NETD_MAX_SESSIONS; j++)
       if (sessions[j].used && session_alive(j))
@@ -251,6 +255,15 @@ static void handle(const struct msg_regs *m, struct outcome *o) {
   }
 }
 
+/* Blocks for the next message or event; what netd did until now is
+ * charged first (charge.c). */
+static struct msg_regs next_message(void) {
+  charge_before_block();
+  struct msg_regs m = sys_recv(NETD_PUBLIC_EP);
+  netd_woke();
+  return m;
+}
+
 int main(u64 arg) {
   echo_port = (u16)arg;
   env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
@@ -275,14 +288,13 @@ int main(u64 arg) {
   printf("netd: ready, %llu KiB own memory%s\n", netd_memory() >> 10,
          echo_port ? ", answering UDP echo itself (diagnostic ceiling mode)" : "");
   set_receive();
+  charge_start();
   timers();
-  struct msg_regs m = sys_recv(NETD_PUBLIC_EP);
-  netd_woke();
+  struct msg_regs m = next_message();
   for (;;) {
     if (m.err) {
       server_drop_leftovers(env.cnode, GIFT_SLOT, NET_MAX_GIFTS);
-      m = sys_recv(NETD_PUBLIC_EP);
-      netd_woke();
+      m = next_message();
       continue;
     }
     if (msg_label(m.info) == MSG_LABEL_NOTIFY && msg_words(m.info) == 0 && !msg_gifts(m.info)) {
@@ -293,8 +305,7 @@ int main(u64 arg) {
       timers();
       if (echo_port)
         echo_account(0);
-      m = sys_recv(NETD_PUBLIC_EP);
-      netd_woke();
+      m = next_message();
       continue;
     }
     struct outcome o = {0, 0, 0, 0, 4, 0, 0, 0};
@@ -305,10 +316,10 @@ int main(u64 arg) {
     handle(&m, &o);
     if (o.saved) {
       timers();
-      m = sys_recv(NETD_PUBLIC_EP);
-      netd_woke();
+      m = next_message();
       continue;
     }
+    charge_before_block();
     m = sys_reply_recv(NETD_PUBLIC_EP, msg_info(0, o.words, o.caps, o.gifts), o.err, o.w1, o.w2, o.w3);
     netd_woke();
     answer_replied(m.err); /* an error may be the receive's, not the reply's: answer_replied copes */

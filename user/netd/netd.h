@@ -113,7 +113,19 @@ extern struct net_counters total;      /* what closed sessions counted, and driv
  * netd (drivers run at 120, their clients at 100), so a session seen alive
  * stays alive until netd blocks again (see session_alive). */
 extern u32 wake_count;
-static inline void netd_woke(void) { wake_count++; }
+/* Whose work netd's time goes to (charge.c): the session now being worked
+ * for (-1: nobody); the stretch since the last call is the named session's
+ * (charge_last_to); around every blocking call. */
+int charge_to(int session); /* returns whom the time went to before */
+void charge_last_to(int session);
+void charge_start(void);
+void charge_before_block(void);
+void charge_after_wake(void);
+void charge_settle(void); /* share out netd's run time now (before reporting it) */
+static inline void netd_woke(void) {
+  wake_count++;
+  charge_after_wake();
+}
 
 static inline cptr_t slot_of(unsigned i, unsigned which) { return sessions[i].base + which; }
 

@@ -156,6 +156,7 @@ static void deliver(unsigned d, unsigned k, u32 len) {
   r->nqueued++;
   r->queued_frames += pool != 0xff;
   r->c.rx_packets++;
+  charge_last_to((int)d); /* the packet's work since receive_one began */
 }
 
 static int wants(unsigned i, const struct pkt_info *p) {
@@ -168,6 +169,7 @@ static int wants(unsigned i, const struct pkt_info *p) {
 }
 
 static void receive_one(unsigned k, u32 used_len) {
+  charge_to(-1); /* what came before is someone else's; this packet's is settled in deliver */
   total.rx_frames++;
   if (echo_port && echo_receive(k, used_len))
     return;
@@ -267,10 +269,12 @@ static void answer_sent(const struct answer *a, long err) {
 
 /* Answers session i's waiting NET_RECV (a saved reply) with what is queued. */
 void answer(unsigned i) {
+  int was = charge_to((int)i);
   struct answer a = build_answer(i);
   long err = sys_reply_to(slot_of(i, S_REPLY), msg_info(0, a.words, 0, a.frames), ERR_OK, a.w1, a.w2, a.w3);
   answer_sent(&a, err);
   sys_cnode_delete(env.cnode, slot_of(i, S_REPLY));
+  charge_to(was);
 }
 
 /* The answer to the request being handled goes with netd's next
@@ -281,8 +285,11 @@ void answer_replied(long err) {
   if (!direct_answer.active)
     return;
   direct_answer.active = 0;
-  if (sessions[direct_answer.session].used && session_alive(direct_answer.session))
+  if (sessions[direct_answer.session].used && session_alive(direct_answer.session)) {
+    int was = charge_to((int)direct_answer.session);
     answer_sent(&direct_answer, err);
+    charge_to(was);
+  }
 }
 
 void receive_all(void) {

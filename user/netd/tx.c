@@ -19,6 +19,16 @@ unsigned tx_harvest(void) {
 }
 
 
+/* Blocks until the device signals, for session i's send; receive work goes
+ * on meanwhile (and is charged to whom it is for). */
+static void wait_for_device(unsigned i) {
+  charge_before_block();
+  sys_wait(irq_ntfn);
+  netd_woke();
+  device_event();
+  charge_to((int)i);
+}
+
 /* Validates a segment list; counts the packets in it. */
 static long check_segments(const u32 *seg, u32 nseg, u32 ngifts, u32 *npkts) {
   u32 pkts = 0, in_pkt = 0, pkt_len = 0;
@@ -92,7 +102,7 @@ long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out
         virtio_kick(&dev, TXQ);
         outstanding -= tx_harvest();
         if (txq.num_free == 0)
-          sys_wait(irq_ntfn), netd_woke(), device_event();
+          wait_for_device(i);
       }
       int head = txq.free_head;
       if (virtq_add_indirect(&txq, tx_tables[head], tx_tables_phys[head], chain, c) < 0)
@@ -106,11 +116,8 @@ long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out
     virtio_kick(&dev, TXQ);
     while (outstanding) {
       outstanding -= tx_harvest();
-      if (outstanding) {
-        sys_wait(irq_ntfn); /* receive work goes on meanwhile */
-        netd_woke();
-        device_event();
-      }
+      if (outstanding)
+        wait_for_device(i);
     }
     *sent = npkts;
   }

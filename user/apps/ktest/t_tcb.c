@@ -202,4 +202,9 @@ KTEST(cpu_time_is_charged_to_the_thread_that_ran) {
   EXPECT_OK(sys_tcb_info(tcb, &info));
   EXPECT(info.cpu_ns == spun);
   printf("ktest:   spinner %llu us, us %llu us, of %llu us\n", spun / 1000, ours / 1000, elapsed / 1000);
+  /* THREAD_TIME is our own cpu_ns, read without the copy */
+  u64 a = sys_thread_ns();
+  EXPECT_OK(sys_tcb_info(BI_SLOT_TCB, &mine1));
+  u64 b = sys_thread_ns();
+  EXPECT(a <= mine1.cpu_ns && mine1.cpu_ns <= b && b - a < 1000000ull);
 }

@@ -227,10 +227,10 @@ int main(u64 arg) {
       if (!netdev_stats(&dev, &st))
         printf("netecho:%u udp %llu echoed, tcp %llu bytes in %llu connections; session: %llu rx (%llu inline, "
                "%llu own frame, %llu exchanged), dropped %llu no spare, %llu queue full; netd: %llu frames, "
-               "%llu malformed, %llu for nobody, %llu KiB own memory\n",
+               "%llu malformed, %llu for nobody, %llu KiB own memory, %llu us of its time for this session\n",
                port, udp_echoed, tcp_bytes, tcp_conns, mine->rx_packets, mine->rx_inline, mine->rx_own_frame,
                mine->rx_exchanged, mine->drop_no_spare, mine->drop_queue_full, all->rx_frames, all->malformed,
-               all->no_session, st.netd_bytes >> 10);
+               all->no_session, st.netd_bytes >> 10, mine->netd_ns / 1000);
     }
   }
 }

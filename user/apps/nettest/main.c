@@ -537,7 +537,7 @@ static void a_client_that_stops_donating(cptr_t old_default) {
  * posts them all before it waits, so the device holds them at once. They
  * are frames of a local experimental EtherType (IEEE 802 0x88b5) to an
  * address nobody has, which QEMU's user network drops without a word. */
-static void a_batch_of_100(cptr_t s) {
+static struct reply send_100_to_nobody(cptr_t s) {
   struct reply info = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
   u8 *f = frame_va[0];
   memset(f, 0, 60);
@@ -549,15 +549,46 @@ static void a_batch_of_100(cptr_t s) {
   u32 seg[100];
   for (int i = 0; i < 100; i++)
     seg[i] = net_seg(0, 0, 60, 1);
+  return send_segs(s, seg, 100, 1, 1);
+}
+
+static void a_batch_of_100(cptr_t s) {
   stats(s);
   u64 tx0 = mine.tx_packets, bytes0 = mine.tx_bytes;
-  struct reply r = send_segs(s, seg, 100, 1, 1);
+  struct reply r = send_100_to_nobody(s);
   stats(s);
   check(r.err == ERR_OK && r.w1 == 100 && frames_home(1) && mine.tx_packets == tx0 + 100 &&
             mine.tx_bytes == bytes0 + 6000,
         "100 packets in one request go out and are counted; the frame comes back");
   check(all.tx_most_in_flight >= 64, "the device held at least 64 of them at once");
   printf("nettest: at most %llu packets in flight to the device\n", all.tx_most_in_flight);
+}
+
+/* netd's run time is shared out among the sessions it worked for: one
+ * that sends 2,000 packets is charged far more than one that only asks for
+ * its counters, and all the shares (with nobody's) add up to the time the
+ * kernel counted for netd, up to the request in hand. */
+static void netd_time_goes_to_whom_it_worked_for(cptr_t busy) {
+  cptr_t quiet;
+  long err = open_session(NET_FILTER(NET_PROTO_UDP, 4000), &quiet);
+  stats(quiet);
+  u64 quiet0 = mine.netd_ns;
+  stats(busy);
+  u64 busy0 = mine.netd_ns;
+  for (int i = 0; i < 20 && !err; i++)
+    err = send_100_to_nobody(busy).err;
+  stats(busy);
+  u64 busy1 = mine.netd_ns;
+  struct net_stats st;
+  err = err ? err : net_stats(buf, quiet, &st);
+  u64 quiet_ns = st.mine.netd_ns - quiet0, busy_ns = busy1 - busy0;
+  printf("nettest:      netd's time: %llu us for 2,000 packets sent, %llu us for two requests for counters; "
+         "%llu of netd's %llu us shared out\n",
+         busy_ns / 1000, quiet_ns / 1000, st.all.netd_ns / 1000, st.netd_cpu_ns / 1000);
+  check(!err && busy_ns > 20 * quiet_ns && quiet_ns > 0, "netd's time goes to the session it worked for");
+  check(st.all.netd_ns <= st.netd_cpu_ns && st.netd_cpu_ns - st.all.netd_ns < 2000000ull,
+        "the shares add up to netd's run time, but for the request in hand");
+  net_close(&env, buf, quiet);
 }
 
 int main(void) {
@@ -584,6 +615,7 @@ int main(void) {
   bad_requests(s);
   arp_exchange(s);
   a_batch_of_100(s);
+  netd_time_goes_to_whom_it_worked_for(s);
   sessions(s);
   a_session_that_dies_mid_send(s);
   inline_packets_hold_no_frames(s);

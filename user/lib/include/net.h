@@ -94,6 +94,7 @@ struct net_counters {
   u64 bad_requests;    /* unknown op, bad donation, pool overflow */
   u64 close_exchanged; /* spares given to a closing session for its frames on the device */
   u64 drop_orphan;     /* for it, in a frame whose owner closed or died with no spare to trade */
+  u64 netd_ns;         /* netd's run time spent on it (in the totals: on all, and on nobody in particular) */
   /* Driver-wide only (0 in a session's counters). */
   u64 malformed;       /* runts, bad IPv4 headers, lengths the device made up */
   u64 no_session;      /* nobody wanted it */

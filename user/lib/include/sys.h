@@ -85,6 +85,8 @@ static inline long sys_ioport_out(cptr_t io, u64 port, u64 width, u64 value) {
 }
 static inline u64 sys_time_ns(void) { return syscall6(SYS_TIME, 0, 0, 0, 0, 0, 0).val; }
 static inline u64 sys_idle_ns(void) { return syscall6(SYS_IDLE_TIME, 0, 0, 0, 0, 0, 0).val; }
+/* Time the calling thread has run (a system call, but no copy-out). */
+static inline u64 sys_thread_ns(void) { return syscall6(SYS_THREAD_TIME, 0, 0, 0, 0, 0, 0).val; }
 
 /* ---- IPC: words travel in rdx, r10, r8, r9; info in rsi; badge in rdi ---- */
 
