@@ -244,6 +244,13 @@ static long do_io(struct session *s, int write, u64 info, u64 sector, u64 count)
   unsigned failed = run_io(d, write, sector, count, phys, n);
   for (u64 i = 0; i < n; i++)
     sys_dma_unpin(BI_SLOT_DMA, GIFT_SLOT + i);
+  /* blockd waited for the device: meanwhile the session's memory may have
+   * gone (another thread of the client, or its parent, revoked it), and
+   * its record with it. The frames still go back with the answer. */
+  if (!session_alive((unsigned)(s - sessions))) {
+    total.closed_session++;
+    return ERR_BAD_STATE;
+  }
   s->rec->c.requests++;
   s->rec->c.sectors += count;
   if (failed) {

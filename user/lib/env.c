@@ -1,5 +1,6 @@
 /* Slot and memory allocation for a principal (see env.h). */
 #include <env.h>
+#include <abi/bootinfo.h>
 
 cptr_t env_slot(struct env *e) { return e->next_slot < e->end_slot ? e->next_slot++ : 0; }
 
@@ -58,6 +59,23 @@ long env_alloc_pages(struct env *e, u64 pages, void **out) {
   e->next_vaddr += pages * PAGE_SIZE;
   *out = (void *)va;
   return ERR_OK;
+}
+
+long env_thread(struct env *e, void (*fn)(void), cptr_t *tcb) {
+  void *stack;
+  struct tcb_info self;
+  long err = env_alloc_pages(e, 2, &stack);
+  if (!err)
+    err = env_retype(e, OBJ_TCB, 0, tcb);
+  if (!err)
+    err = sys_tcb_info(BI_SLOT_TCB, &self);
+  if (!err)
+    err = sys_tcb_configure(*tcb, e->cnode, e->vspace, self.priority);
+  if (!err) /* as if called: rsp + 8 is 16-byte aligned at entry */
+    err = sys_tcb_write_regs(*tcb, (u64)fn, (u64)stack + 2 * PAGE_SIZE - 8, 0);
+  if (!err)
+    err = sys_tcb_resume(*tcb);
+  return err;
 }
 
 long env_prepare_tables(struct env *e, cptr_t vspace, u64 va, u64 size) {

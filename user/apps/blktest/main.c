@@ -127,6 +127,51 @@ static void data_round_trip(cptr_t a, cptr_t b) {
   check(same, "another session reads back what was written");
 }
 
+static volatile cptr_t doomed;
+static void revoke_doomed(void) {
+  sys_cnode_revoke(BI_SLOT_CNODE, doomed);
+  for (;;)
+    sys_thread_exit();
+}
+
+/* Another thread of the client revokes the session's memory while blockd
+ * waits for the disk to read 1 MiB into this thread's frames: blockd must
+ * not touch the record that went with it. Returns whether the revoke fell
+ * in that wait (1), not (0), or -1 if anything went wrong. */
+static int dies_mid_read(cptr_t first, u64 memory) {
+  cptr_t parent = env_slot(&env), d = env_slot(&env), sess = env_slot(&env), tcb = 0;
+  long err = sys_retype(env.untyped, OBJ_UNTYPED, BLK_DONATION_BITS + 1, env.cnode, parent, 1, 0);
+  if (!err)
+    err = sys_retype(parent, OBJ_UNTYPED, BLK_DONATION_BITS, env.cnode, d, 1, 0);
+  if (!err) {
+    buf->caps[0] = d;
+    buf->recv_cnode = env.cnode;
+    buf->recv_slot = sess;
+    buf->recv_count = 1;
+    buf->recv_window = 0;
+    err = call(BLOCKD_EP, BLK_OPEN, 1, 0, 1, 0).err;
+  }
+  doomed = parent;
+  if (!err)
+    err = env_thread(&env, revoke_doomed, &tcb); /* our priority: it runs when we block */
+  struct reply r = {err, 0, 0, 0};
+  if (!err) {
+    expect_back(BLK_MAX_FRAMES);
+    r = call(sess, BLK_READ, 0, 0, 0, BLK_MAX_FRAMES);
+  }
+  struct tcb_info ti = {0};
+  for (int i = 0; i < 1000 && !err && ti.state != TCB_EXITED; i++)
+    if (!sys_tcb_info(tcb, &ti) && ti.state != TCB_EXITED)
+      sys_yield();
+  int hit = r.err == ERR_BAD_STATE;
+  int ok = !err && (r.err == ERR_OK || hit) && r.gifts == BLK_MAX_FRAMES && frames_home(BLK_MAX_FRAMES) &&
+           ti.state == TCB_EXITED && call(sess, BLK_INFO, 0, 0, 0, 0).err == ERR_BAD_STATE &&
+           blockd_memory(first) == memory;
+  sys_cnode_delete(env.cnode, tcb);
+  sys_cnode_delete(env.cnode, parent);
+  return ok ? hit : -1;
+}
+
 static void sessions(cptr_t first) {
   u64 before = blockd_memory(first);
   int ok = 1;
@@ -157,6 +202,16 @@ static void sessions(cptr_t first) {
          call(sess, BLK_INFO, 0, 0, 0, 0).err == ERR_BAD_STATE;
   }
   check(ok && blockd_memory(first) == before, "20 clients died: sessions went with them, memory unchanged");
+  int hits = 0;
+  ok = 1;
+  for (int i = 0; i < 5 && ok; i++) {
+    int h = dies_mid_read(first, before);
+    ok = h >= 0;
+    hits += h > 0;
+  }
+  printf("blktest:      5 tries, the memory went while blockd waited for the disk in %d\n", hits);
+  check(ok, "sessions whose memory goes during a read: the frames come back with an answer, the session is gone, "
+            "blockd goes on with its memory as it was");
   cptr_t s;
   open_disk(1, &s);
   close_session(s);

@@ -383,9 +383,7 @@ static void revoke_doomed(void) {
 static int dies_mid_send(cptr_t first) {
   stats(first);
   u64 before = netd_bytes, closed0 = all.closed_session;
-  cptr_t parent = env_slot(&env), d = env_slot(&env), sess = env_slot(&env), tcb = env_slot(&env), f = env_slot(&env);
-  struct tcb_info self;
-  void *stack = 0;
+  cptr_t parent = env_slot(&env), d = env_slot(&env), sess = env_slot(&env), tcb = 0, f = env_slot(&env);
   long err = sys_retype(env.untyped, OBJ_UNTYPED, NET_DONATION_BITS + 1, env.cnode, parent, 1, 0);
   if (!err)
     err = sys_retype(parent, OBJ_UNTYPED, NET_DONATION_BITS, env.cnode, d, 1, 0);
@@ -400,19 +398,9 @@ static int dies_mid_send(cptr_t first) {
   }
   if (!err)
     err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, f, 1, 0);
-  if (!err)
-    err = env_alloc_pages(&env, 2, &stack);
-  if (!err)
-    err = sys_retype(env.untyped, OBJ_TCB, 0, env.cnode, tcb, 1, 0);
-  if (!err)
-    err = sys_tcb_info(BI_SLOT_TCB, &self);
-  if (!err)
-    err = sys_tcb_configure(tcb, BI_SLOT_CNODE, BI_SLOT_VSPACE, self.priority);
-  if (!err)
-    err = sys_tcb_write_regs(tcb, (u64)revoke_doomed, (u64)stack + 2 * PAGE_SIZE - 8, 0);
   doomed = parent;
   if (!err)
-    err = sys_tcb_resume(tcb); /* our priority: it runs when we block */
+    err = env_thread(&env, revoke_doomed, &tcb); /* our priority: it runs when we block */
   struct reply r = {err, 0, 0, 0, 0};
   if (!err) {
     memset(&buf->words[1], 0, 50 * 8);

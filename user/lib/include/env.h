@@ -36,5 +36,8 @@ long env_pinned_page(struct env *e, cptr_t dma, u64 *va, u64 *phys);
 long env_ipc_buffer(struct env *e, cptr_t tcb, struct ipc_buffer **buf);
 /* A fresh zeroed frame mapped writable at the next free address of e. */
 long env_alloc_pages(struct env *e, u64 pages, void **out);
+/* Another thread in e's address space and CSpace, at the caller's own
+ * priority, running fn on a two-page stack of e's memory (no IPC buffer). */
+long env_thread(struct env *e, void (*fn)(void), cptr_t *tcb);
 
 #endif
