@@ -28,6 +28,7 @@ struct disk {
 struct blk_counters {
   u64 requests, sectors;
   u64 bad_range, bad_count, not_frames, closed_session, device_errors, bad_op;
+  u64 blockd_ns; /* blockd's run time spent on it (in the totals: also on nobody) */
 };
 
 /* Lives in a frame made from the session's donated untyped. */

@@ -24,6 +24,29 @@ static struct disk disks[BLK_MAX_DISKS];
 static unsigned ndisks;
 static struct session sessions[BLOCKD_MAX_SESSIONS];
 static struct blk_counters total;
+
+/* blockd's run time goes to the session whose request it served: the
+ * kernel counts it (THREAD_TIME, which stands still while blockd waits for
+ * the disk), and each wake-up settles the time since the last one, the
+ * reply that ended it included, with whoever it was for. */
+static struct {
+  int session; /* -1: nobody (opening, refused requests) */
+  u8 generation;
+  u64 at_ns;
+} serving = {-1, 0, 0};
+
+static int session_alive(unsigned i);
+
+static void settle_time(void) {
+  u64 now = sys_thread_ns(), ran = now - serving.at_ns;
+  int i = serving.session;
+  if (i >= 0 && sessions[i].used && sessions[i].generation == serving.generation && session_alive((unsigned)i))
+    sessions[i].rec->c.blockd_ns += ran;
+  else
+    total.blockd_ns += ran;
+  serving.session = -1;
+  serving.at_ns = now;
+}
 static struct env env;
 static struct ipc_buffer *buf;
 static struct req_hdr *hdrs;    /* one per descriptor head, in blockd's page */
@@ -308,6 +331,7 @@ static void add_counters(struct blk_counters *to, const struct blk_counters *c) 
   to->closed_session += c->closed_session;
   to->device_errors += c->device_errors;
   to->bad_op += c->bad_op;
+  to->blockd_ns += c->blockd_ns;
 }
 
 /* ---- the service loop ---- */
@@ -319,9 +343,9 @@ static void set_receive(void) {
   buf->recv_window = 0; /* blockd never maps its clients' frames */
 }
 
-static u64 handle(struct msg_regs *r, u64 *w1, u64 *w2, u64 *caps_back) {
+static u64 handle(struct msg_regs *r, u64 *w1, u64 *w2, u64 *w3, u64 *caps_back) {
   u32 op = msg_label(r->info);
-  *w1 = *w2 = 0;
+  *w1 = *w2 = *w3 = 0;
   *caps_back = 0;
   if (r->badge == 0) { /* the public endpoint: only OPEN */
     cptr_t cap;
@@ -337,6 +361,8 @@ static u64 handle(struct msg_regs *r, u64 *w1, u64 *w2, u64 *caps_back) {
     total.closed_session++;
     return ERR_BAD_STATE;
   }
+  serving.session = (int)(s - sessions);
+  serving.generation = s->generation;
   switch (op) {
   case BLK_INFO:
     *w1 = disks[s->rec->disk].capacity;
@@ -349,6 +375,7 @@ static u64 handle(struct msg_regs *r, u64 *w1, u64 *w2, u64 *caps_back) {
     struct untyped_usage u;
     *w1 = c.bad_range + c.bad_count + c.not_frames + c.device_errors + c.bad_op;
     *w2 = sys_untyped_usage(BI_SLOT_BOOT_UNTYPED, &u, USAGE_RECURSIVE) ? 0 : u.size - u.free;
+    *w3 = c.blockd_ns;
     return ERR_OK;
   }
   case BLK_CLOSE: {
@@ -388,19 +415,21 @@ int main(void) {
   }
   printf("blockd: ready, %u disk%s\n", ndisks, ndisks == 1 ? "" : "s");
   set_receive();
+  total.blockd_ns = serving.at_ns = sys_thread_ns(); /* starting up was nobody's work */
   struct msg_regs r = sys_recv(BLOCKD_PUBLIC_EP);
   for (;;) {
+    settle_time();
     if (r.err) {
       server_drop_leftovers(env.cnode, GIFT_SLOT, BLK_MAX_FRAMES);
       r = sys_recv(BLOCKD_PUBLIC_EP);
       continue;
     }
-    u64 w1, w2, ncaps;
+    u64 w1, w2, w3, ncaps;
     server_sort_received(env.cnode, GIFT_SLOT, msg_caps(r.info), msg_gifts(r.info),
                          r.badge == 0 && msg_label(r.info) == BLK_OPEN ? DONATION_SLOT : 0);
-    u64 err_code = handle(&r, &w1, &w2, &ncaps);
+    u64 err_code = handle(&r, &w1, &w2, &w3, &ncaps);
     u64 gifts = gifts_back(&r);
-    r = sys_reply_recv(BLOCKD_PUBLIC_EP, msg_info(0, 3, ncaps, gifts), err_code, w1, w2, 0);
+    r = sys_reply_recv(BLOCKD_PUBLIC_EP, msg_info(0, 4, ncaps, gifts), err_code, w1, w2, w3);
     sys_cnode_delete(env.cnode, TEMP_SLOT); /* the client's copy of a session stays */
     sys_cnode_delete(env.cnode, DONATION_SLOT); /* a donation the client would not take back */
   }

@@ -172,6 +172,31 @@ static int dies_mid_read(cptr_t first, u64 memory) {
   return ok ? hit : -1;
 }
 
+/* blockd's run time goes to the session it worked for: 8 MiB of reads
+ * cost it far more than a question about the disk's size. */
+static void blockd_time_goes_to_whom_it_worked_for(void) {
+  cptr_t busy, quiet;
+  long err = open_disk(1, &busy);
+  if (!err)
+    err = open_disk(1, &quiet);
+  for (int i = 0; i < 8 && !err; i++) {
+    expect_back(BLK_MAX_FRAMES);
+    err = call(busy, BLK_READ, 0, 0, 0, BLK_MAX_FRAMES).err;
+  }
+  if (!err)
+    err = call(quiet, BLK_INFO, 0, 0, 0, 0).err;
+  /* a session's time is settled when blockd takes its next request */
+  struct msg_regs a = sys_call(busy, msg_info(BLK_STATS, 0, 0, 0), 0, 0, 0, 0);
+  struct msg_regs b = sys_call(quiet, msg_info(BLK_STATS, 0, 0, 0), 0, 0, 0, 0);
+  u64 busy_ns = a.w[3], quiet_ns = b.w[3];
+  printf("blktest:      blockd's time: %llu us for 8 MiB read, %llu us for a size and a count\n", busy_ns / 1000,
+         quiet_ns / 1000);
+  check(!err && !a.err && !b.err && quiet_ns > 0 && busy_ns > 20 * quiet_ns,
+        "blockd's time goes to the session it worked for");
+  close_session(busy);
+  close_session(quiet);
+}
+
 static void sessions(cptr_t first) {
   u64 before = blockd_memory(first);
   int ok = 1;
@@ -248,6 +273,7 @@ int main(void) {
   bad_requests(a, info.w1);
   data_round_trip(a, b);
   sessions(a);
+  blockd_time_goes_to_whom_it_worked_for();
   printf("blktest: %d passed, %d failed\n", passed, failed);
   sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, failed ? 1 : 0);
   return failed;

@@ -31,7 +31,8 @@ enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS 
 
 /* Reply words: w0 = error, w1 = result (capacity for INFO). BLK_STATS:
  * w1 = requests of this session refused or failed, w2 = bytes of blockd's
- * own memory in use (it must not depend on the number of sessions). */
+ * own memory in use (it must not depend on the number of sessions), w3 =
+ * nanoseconds blockd has run for this session (up to its last request). */
 
 /* Client side. */
 struct ipc_buffer;
