@@ -178,6 +178,15 @@ static int sys_cap_identify(struct call *c) {
   return copy_to_user(own_root(c), c->ctx->rdx, &info, sizeof(info));
 }
 
+/* The question servers ask most (is the client's memory still there?),
+ * answered in a register. */
+static int sys_cap_type(struct call *c) {
+  struct cte *s;
+  int err = lookup_in_cnode(c, c->ctx->rdi, c->ctx->rsi, RIGHT_READ, &s);
+  c->ctx->rdx = err ? 0 : s->cap.type;
+  return err;
+}
+
 /* Source and empty destination for copy, mint and move. */
 static int lookup_pair(struct call *c, struct cte **dst, struct cte **src) {
   int err = lookup_in_cnode(c, c->ctx->rdi, c->ctx->rsi, RIGHT_WRITE, dst);
@@ -651,6 +660,7 @@ static int (*const handlers[SYS_COUNT])(struct call *) = {
     [SYS_IDLE_TIME] = sys_idle_time,
     [SYS_DMA_PIN_RANGE] = sys_dma_pin_range,
     [SYS_THREAD_TIME] = sys_thread_time,
+    [SYS_CAP_TYPE] = sys_cap_type,
 };
 
 void syscall_dispatch(struct tcb *self, struct user_ctx *ctx) {

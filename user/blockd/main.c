@@ -196,10 +196,9 @@ static long post_chain(struct disk *d, int write, u64 sector, u64 count, const u
 /* A session lives while its donation does: a client that dies (or revokes
  * the memory it lent) takes the session's record and table with it. */
 static int session_alive(unsigned i) {
-  struct cap_info ci;
   if (!sessions[i].used)
     return 0;
-  if (sys_cap_identify(env.cnode, sessions[i].donated, &ci) || ci.type != OBJ_UNTYPED) {
+  if (sys_cap_type(env.cnode, sessions[i].donated).val != OBJ_UNTYPED) {
     sessions[i].used = 0;
     return 0;
   }

@@ -14,9 +14,8 @@ void server_sort_received(cptr_t cnode, cptr_t first, u64 ncaps, u64 ngifts, cpt
 }
 
 void server_drop_leftovers(cptr_t cnode, cptr_t first, u64 count) {
-  struct cap_info ci;
   for (u64 i = 0; i < count; i++)
-    if (!sys_cap_identify(cnode, first + i, &ci) && ci.type != OBJ_NULL)
+    if (sys_cap_type(cnode, first + i).val != OBJ_NULL)
       sys_cnode_delete(cnode, first + i);
 }
 

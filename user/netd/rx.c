@@ -81,11 +81,10 @@ int refill(void) {
 /* A ring frame whose owner is gone: release it (a pinned zombie by now). */
 static int release_if_orphan(unsigned k) {
   int o = rx[k].session;
-  struct cap_info ci;
   /* The frame's memory may be another principal's (an exchange at close):
    * if that one revoked it, what is left in the slot is a pinned zombie. */
   if (o >= 0 && sessions[o].used && sessions[o].generation == rx[k].generation && session_alive((unsigned)o) &&
-      !sys_cap_identify(env.cnode, RING_SLOT + k, &ci) && ci.type == OBJ_FRAME_4K)
+      sys_cap_type(env.cnode, RING_SLOT + k).val == OBJ_FRAME_4K)
     return 0;
   sys_dma_unpin(BI_SLOT_DMA, RING_SLOT + k);
   sys_cnode_delete(env.cnode, RING_SLOT + k);

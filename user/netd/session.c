@@ -12,12 +12,11 @@ u32 wake_count = 1;
  * it, and the record with it). Asked once per wake-up: a system call each
  * time would cost more than the rest of a packet's demultiplexing. */
 int session_alive(unsigned i) {
-  struct cap_info ci;
   if (!sessions[i].used)
     return 0;
   if (sessions[i].alive_at == wake_count)
     return 1;
-  if (sys_cap_identify(env.cnode, slot_of(i, S_DONATION), &ci) || ci.type != OBJ_UNTYPED) {
+  if (sys_cap_type(env.cnode, slot_of(i, S_DONATION)).val != OBJ_UNTYPED) {
     sessions[i].used = 0;
     for (unsigned j = 0; j < NET_POOL; j++) { /* its frames: pinned zombies now, or gone */
       sys_dma_unpin(BI_SLOT_DMA, slot_of(i, S_POOL + j));

@@ -68,3 +68,23 @@ KTEST(identify_reports_owner_and_size) {
   EXPECT_ERR(sys_cap_identify(BI_SLOT_TCB, 1, &ci), ERR_WRONG_TYPE);
   EXPECT_ERR(sys_cap_identify(BI_SLOT_CNODE, f, (struct cap_info *)8), ERR_FAULT_ADDRESS);
 }
+
+/* CAP_TYPE answers identify's type in a register, and refuses what
+ * identify refuses. */
+KTEST(cap_type_is_identifys_type) {
+  cptr_t f = new_obj(t, OBJ_FRAME_4K, 0), ep = new_obj(t, OBJ_ENDPOINT, 0), empty = env_slot(&t->e);
+  EXPECT(f && ep);
+  struct sysret r = sys_cap_type(BI_SLOT_CNODE, f);
+  EXPECT(r.err == ERR_OK && r.val == OBJ_FRAME_4K);
+  r = sys_cap_type(BI_SLOT_CNODE, ep);
+  EXPECT(r.err == ERR_OK && r.val == OBJ_ENDPOINT);
+  r = sys_cap_type(BI_SLOT_CNODE, t->ut);
+  EXPECT(r.err == ERR_OK && r.val == OBJ_UNTYPED);
+  r = sys_cap_type(BI_SLOT_CNODE, empty);
+  EXPECT(r.err == ERR_OK && r.val == OBJ_NULL);
+  EXPECT_ERR(sys_cap_type(BI_SLOT_CNODE, 5000).err, ERR_INVALID_CAP);
+  EXPECT_ERR(sys_cap_type(BI_SLOT_TCB, 1).err, ERR_WRONG_TYPE);
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, f));
+  r = sys_cap_type(BI_SLOT_CNODE, f);
+  EXPECT(r.err == ERR_OK && r.val == OBJ_NULL);
+}

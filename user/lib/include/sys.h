@@ -38,6 +38,8 @@ static inline long sys_retype(cptr_t ut, u32 type, u32 size_bits, cptr_t dest_cn
 static inline long sys_untyped_usage(cptr_t ut, struct untyped_usage *out, u32 flags) {
   return SC(SYS_UNTYPED_USAGE, ut, (u64)out, flags, 0, 0, 0);
 }
+/* The type of the capability in a slot (OBJ_NULL if empty), in val. */
+static inline struct sysret sys_cap_type(cptr_t cnode, u64 slot) { return syscall6(SYS_CAP_TYPE, cnode, slot, 0, 0, 0, 0); }
 static inline long sys_cap_identify(cptr_t cnode, u64 slot, struct cap_info *out) {
   return SC(SYS_CAP_IDENTIFY, cnode, slot, (u64)out, 0, 0, 0);
 }
