@@ -38,9 +38,14 @@ long server_session_memory(cptr_t cnode, cptr_t vspace, cptr_t incoming, cptr_t 
 
 long session_open(struct env *e, struct ipc_buffer *buf, cptr_t server, u32 label, u32 bits, u64 arg,
                   cptr_t *session) {
+  return session_open_from(e, buf, server, label, bits, arg, e->untyped, session);
+}
+
+long session_open_from(struct env *e, struct ipc_buffer *buf, cptr_t server, u32 label, u32 bits, u64 arg,
+                       cptr_t from, cptr_t *session) {
   cptr_t donation = env_slot(e);
   *session = env_slot(e);
-  long err = sys_retype(e->untyped, OBJ_UNTYPED, bits, e->cnode, donation, 1, 0);
+  long err = sys_retype(from, OBJ_UNTYPED, bits, e->cnode, donation, 1, 0);
   if (err)
     return err;
   buf->caps[0] = donation;

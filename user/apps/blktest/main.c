@@ -3,6 +3,7 @@
  * failed" and leaves QEMU through isa-debug-exit. */
 #include <ulib.h>
 #include <env.h>
+#include <server.h>
 #include <blk.h>
 #include <abi/bootinfo.h>
 
@@ -139,18 +140,10 @@ static void revoke_doomed(void) {
  * not touch the record that went with it. Returns whether the revoke fell
  * in that wait (1), not (0), or -1 if anything went wrong. */
 static int dies_mid_read(cptr_t first, u64 memory) {
-  cptr_t parent = env_slot(&env), d = env_slot(&env), sess = env_slot(&env), tcb = 0;
+  cptr_t parent = env_slot(&env), sess = 0, tcb = 0;
   long err = sys_retype(env.untyped, OBJ_UNTYPED, BLK_DONATION_BITS + 1, env.cnode, parent, 1, 0);
   if (!err)
-    err = sys_retype(parent, OBJ_UNTYPED, BLK_DONATION_BITS, env.cnode, d, 1, 0);
-  if (!err) {
-    buf->caps[0] = d;
-    buf->recv_cnode = env.cnode;
-    buf->recv_slot = sess;
-    buf->recv_count = 1;
-    buf->recv_window = 0;
-    err = call(BLOCKD_EP, BLK_OPEN, 1, 0, 1, 0).err;
-  }
+    err = session_open_from(&env, buf, BLOCKD_EP, BLK_OPEN, BLK_DONATION_BITS, 1, parent, &sess);
   doomed = parent;
   if (!err)
     err = env_thread(&env, revoke_doomed, &tcb); /* our priority: it runs when we block */
@@ -215,16 +208,10 @@ static void sessions(cptr_t first) {
   /* Clients that die: their donations are revoked under blockd. */
   ok = 1;
   for (int i = 0; i < 20 && ok; i++) {
-    cptr_t parent = env_slot(&env), d = env_slot(&env), sess = env_slot(&env);
+    cptr_t parent = env_slot(&env), sess = 0;
     ok = !sys_retype(env.untyped, OBJ_UNTYPED, BLK_DONATION_BITS + 1, env.cnode, parent, 1, 0) &&
-         !sys_retype(parent, OBJ_UNTYPED, BLK_DONATION_BITS, env.cnode, d, 1, 0);
-    buf->caps[0] = d;
-    buf->recv_cnode = env.cnode;
-    buf->recv_slot = sess;
-    buf->recv_count = 1;
-    buf->recv_window = 0;
-    ok = ok && !call(BLOCKD_EP, BLK_OPEN, 1, 0, 1, 0).err && !sys_cnode_revoke(env.cnode, parent) &&
-         call(sess, BLK_INFO, 0, 0, 0, 0).err == ERR_BAD_STATE;
+         !session_open_from(&env, buf, BLOCKD_EP, BLK_OPEN, BLK_DONATION_BITS, 1, parent, &sess) &&
+         !sys_cnode_revoke(env.cnode, parent) && call(sess, BLK_INFO, 0, 0, 0, 0).err == ERR_BAD_STATE;
   }
   check(ok && blockd_memory(first) == before, "20 clients died: sessions went with them, memory unchanged");
   int hits = 0;

@@ -4,6 +4,7 @@
  * with "nettest: N passed, M failed" and leaves QEMU through isa-debug-exit. */
 #include <ulib.h>
 #include <env.h>
+#include <server.h>
 #include <net.h>
 #include <abi/bootinfo.h>
 #include <lib/string.h>
@@ -262,17 +263,11 @@ static void sessions(cptr_t first) {
    * an untyped they then revoke. */
   ok = 1;
   for (int i = 0; i < 20 && ok; i++) {
-    cptr_t parent = env_slot(&env), d = env_slot(&env), sess = env_slot(&env), f = env_slot(&env);
+    cptr_t parent = env_slot(&env), sess = 0, f = env_slot(&env);
     ok = !sys_retype(env.untyped, OBJ_UNTYPED, NET_DONATION_BITS + 1, env.cnode, parent, 1, 0) &&
-         !sys_retype(parent, OBJ_UNTYPED, NET_DONATION_BITS, env.cnode, d, 1, 0) &&
-         !sys_retype(parent, OBJ_FRAME_4K, 0, env.cnode, f, 1, 0);
-    buf->caps[0] = d;
-    buf->recv_cnode = env.cnode;
-    buf->recv_slot = sess;
-    buf->recv_count = 1;
-    buf->recv_window = 0;
-    struct msg_regs m = sys_call(NETD_EP, msg_info(NET_OPEN, 1, 1, 0), NET_FILTER(NET_PROTO_TCP, 2000), 0, 0, 0);
-    ok = ok && !m.err && !m.w[0];
+         !sys_retype(parent, OBJ_FRAME_4K, 0, env.cnode, f, 1, 0) &&
+         !session_open_from(&env, buf, NETD_EP, NET_OPEN, NET_DONATION_BITS, NET_FILTER(NET_PROTO_TCP, 2000),
+                            parent, &sess);
     buf->gifts[0] = (u32)f;
     ok = ok && !call(sess, NET_RECV, 2, 0, 0, 0, 0, 1).err; /* the frame is in netd's pool, pinned */
     ok = ok && !sys_cnode_revoke(env.cnode, parent) && call(sess, NET_INFO, 0, 0, 0, 0, 0, 0).err == ERR_BAD_STATE;
@@ -383,19 +378,11 @@ static void revoke_doomed(void) {
 static int dies_mid_send(cptr_t first) {
   stats(first);
   u64 before = netd_bytes, closed0 = all.closed_session;
-  cptr_t parent = env_slot(&env), d = env_slot(&env), sess = env_slot(&env), tcb = 0, f = env_slot(&env);
+  cptr_t parent = env_slot(&env), sess = 0, tcb = 0, f = env_slot(&env);
   long err = sys_retype(env.untyped, OBJ_UNTYPED, NET_DONATION_BITS + 1, env.cnode, parent, 1, 0);
   if (!err)
-    err = sys_retype(parent, OBJ_UNTYPED, NET_DONATION_BITS, env.cnode, d, 1, 0);
-  if (!err) {
-    buf->caps[0] = d;
-    buf->recv_cnode = env.cnode;
-    buf->recv_slot = sess;
-    buf->recv_count = 1;
-    buf->recv_window = 0;
-    struct msg_regs m = sys_call(NETD_EP, msg_info(NET_OPEN, 1, 1, 0), NET_FILTER(NET_PROTO_UDP, 3000), 0, 0, 0);
-    err = m.err ? m.err : (long)m.w[0];
-  }
+    err = session_open_from(&env, buf, NETD_EP, NET_OPEN, NET_DONATION_BITS, NET_FILTER(NET_PROTO_UDP, 3000),
+                            parent, &sess);
   if (!err)
     err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, f, 1, 0);
   doomed = parent;

@@ -27,5 +27,9 @@ long server_session_memory(cptr_t cnode, cptr_t vspace, cptr_t incoming, cptr_t 
  * of the reply lands in *session. */
 long session_open(struct env *e, struct ipc_buffer *buf, cptr_t server, u32 label, u32 bits, u64 arg,
                   cptr_t *session);
+/* The same, the donation made from the untyped `from` (revoking it ends
+ * the session, as a client's death does). */
+long session_open_from(struct env *e, struct ipc_buffer *buf, cptr_t server, u32 label, u32 bits, u64 arg,
+                       cptr_t from, cptr_t *session);
 
 #endif
