@@ -44,7 +44,7 @@ long echo_setup(struct env *e) {
     long err = env_pinned_page(e, BI_SLOT_DMA, &va, &phys);
     if (err)
       return err;
-    rx[k] = (struct rx_entry){RX_HOLD, RX_OWNER_NETD, 0, phys};
+    rx[k] = (struct rx_entry){RX_HOLD, RX_OWNER_NETD, 0, RX_NO_POOL, phys};
   }
   return ERR_OK;
 }

@@ -71,7 +71,7 @@ static long setup_buffers(void) {
         rx_hdr = (u8 *)va;
     }
     rx_hdr_phys[k] = phys + (k % (PAGE_SIZE / HDR_SLOT)) * HDR_SLOT;
-    rx[k].session = -1;
+    rx[k] = RX_NONE;
   }
   /* The header pages are consecutive in netd's address space (env hands out addresses upward). */
   const unsigned per_page = PAGE_SIZE / (TX_TABLE_ENTRIES * sizeof(struct virtq_desc));

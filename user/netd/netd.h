@@ -21,7 +21,6 @@
 #define DONATION_SLOT 40
 #define TEMP_SLOT 41
 #define GIFT_SLOT 64                     /* where a message's caps and gifts land */
-#define RING_SLOT 256                    /* frame of receive entry k at + k */
 #define SESSION_SLOTS 512                /* session i at + i * SESSION_STRIDE: */
 #define SESSION_STRIDE (8 + NET_POOL)
 #define S_DONATION 0                     /*   the client's untyped */
@@ -31,7 +30,7 @@
 #define S_QUEUE2 5                       /*   this is the second */
 #define S_REPLY 4                        /*   a waiting NET_RECV's saved reply */
 #define S_POOL 8                         /*   pool frame j at + j */
-_Static_assert(GIFT_SLOT + NET_MAX_GIFTS <= RING_SLOT, "slot ranges overlap");
+_Static_assert(GIFT_SLOT + NET_MAX_GIFTS <= SESSION_SLOTS, "slot ranges overlap");
 
 #define RX_ENTRIES 64 /* two descriptors each in a ring of 128 */
 #define VNET_HDR 12   /* struct virtio_net_hdr with num_buffers (virtio 1.x) */
@@ -40,15 +39,23 @@ _Static_assert(GIFT_SLOT + NET_MAX_GIFTS <= RING_SLOT, "slot ranges overlap");
 #define RXQ 0
 #define TXQ 1
 
-/* Receive entries: header buffer k (netd's) and the frame in RING_SLOT + k. */
+/* Receive entries: header buffer k (netd's) and a frame. The frame's
+ * capability stays in its owner's pool slot while it is on the device (no
+ * move there and back). When the owner closes or dies, a frame still on the
+ * device stays pinned in that slot, and the session's index is not handed
+ * out again, until the device gives the frame back and netd releases it. */
 enum { RX_EMPTY, RX_HOLD, RX_POSTED, RX_ECHOING };
 #define RX_OWNER_NETD (-2) /* the echo mode's own pages */
+#define RX_NO_POOL (-1) /* the echo mode's own pages */
 struct rx_entry {
   u8 state;
   s8 session;       /* owner of the frame, -1 if none */
   u8 generation;
+  s16 pool;         /* the owner's pool slot holding it, or RX_NO_POOL */
   u64 phys;
 };
+#define RX_NONE ((struct rx_entry){RX_EMPTY, -1, 0, RX_NO_POOL, 0})
+cptr_t ring_frame_slot(unsigned k); /* where entry k's frame capability is */
 extern struct rx_entry rx[RX_ENTRIES];
 extern u8 *rx_hdr;
 extern u64 rx_hdr_phys[RX_ENTRIES];
@@ -70,7 +77,7 @@ int echo_receive(unsigned k, u32 used_len);
 /* Around each event: start (1) and end (0); prints a COST line per burst. */
 void echo_account(int start_of_event);
 
-enum slot_state { SLOT_FREE, SLOT_SPARE, SLOT_QUEUED };
+enum slot_state { SLOT_FREE, SLOT_SPARE, SLOT_QUEUED, SLOT_RING };
 
 struct queued {
   u16 len;
@@ -96,6 +103,8 @@ _Static_assert(NET_QUEUE * 128 <= 2 * 4096, "queued heads fit two frames");
 struct session {
   u8 used, generation;
   u32 alive_at;         /* the wake-up at which its memory was last seen there */
+  u8 ring_refs;         /* receive entries whose frames are in its pool slots:
+                           while any is, its slots are not handed to a new session */
   cptr_t base;          /* first of its slots */
   struct record *rec;   /* mapped in netd */
   u8 (*heads)[128];     /* NET_QUEUE head buffers, mapped in netd */

@@ -27,7 +27,7 @@ static int pick_donor(unsigned posted) {
   int best = -1;
   u32 most = 0;
   for (unsigned i = 0; i < NETD_MAX_SESSIONS; i++)
-    if (sessions[i].used && sessions[i].rec->nspare > most) {
+    if (session_alive(i) && sessions[i].rec->nspare > most) {
       most = sessions[i].rec->nspare;
       best = (int)i;
     }
@@ -36,6 +36,8 @@ static int pick_donor(unsigned posted) {
   return best;
 }
 
+cptr_t ring_frame_slot(unsigned k) { return slot_of((unsigned)rx[k].session, S_POOL + (unsigned)rx[k].pool); }
+
 int owner_current(unsigned k) {
   int o = rx[k].session;
   if (o == RX_OWNER_NETD)
@@ -43,16 +45,28 @@ int owner_current(unsigned k) {
   return o >= 0 && sessions[o].used && sessions[o].generation == rx[k].generation;
 }
 
+/* Entry k's frame leaves netd, unpinned (a pinned remain is released)
+ * and deleted: its owner closed or died, or its memory was revoked. */
+static void release_entry(unsigned k) {
+  cptr_t s = ring_frame_slot(k);
+  unsigned o = (unsigned)rx[k].session;
+  sys_dma_unpin(BI_SLOT_DMA, s);
+  sys_cnode_delete(env.cnode, s);
+  sessions[o].ring_refs--;
+  if (owner_current(k) && session_alive(o)) { /* its memory went, not the session */
+    sessions[o].rec->state[rx[k].pool] = SLOT_FREE;
+    sessions[o].rec->in_ring--;
+  }
+  rx[k] = RX_NONE;
+}
+
 int refill(void) {
   unsigned posted = 0, added = 0;
   for (unsigned k = 0; k < RX_ENTRIES; k++)
     posted += rx[k].state == RX_POSTED;
   for (unsigned k = 0; k < RX_ENTRIES; k++) {
-    if (rx[k].state == RX_HOLD && !owner_current(k)) {
-      sys_dma_unpin(BI_SLOT_DMA, RING_SLOT + k); /* its owner closed or died */
-      sys_cnode_delete(env.cnode, RING_SLOT + k);
-      rx[k] = (typeof(rx[k])){RX_EMPTY, -1, 0, 0};
-    }
+    if (rx[k].state == RX_HOLD && rx[k].session != RX_OWNER_NETD && !owner_current(k))
+      release_entry(k);
     if (rx[k].state == RX_HOLD) {
       post_rx(k);
       posted++, added++;
@@ -65,30 +79,25 @@ int refill(void) {
       break;
     struct record *r = sessions[d].rec;
     u16 j = r->spare[--r->nspare];
-    if (sys_cnode_move(env.cnode, RING_SLOT + k, env.cnode, slot_of((unsigned)d, S_POOL + j))) {
-      r->nspare++;
-      break;
-    }
-    r->state[j] = SLOT_FREE;
+    r->state[j] = SLOT_RING; /* the capability stays in the pool slot */
     r->in_ring++;
-    rx[k] = (typeof(rx[k])){RX_HOLD, (s8)d, sessions[d].generation, r->phys[j]};
+    sessions[d].ring_refs++;
+    rx[k] = (struct rx_entry){RX_HOLD, (s8)d, sessions[d].generation, (s16)j, r->phys[j]};
     post_rx(k);
     posted++, added++;
   }
   return added > 0;
 }
 
-/* A ring frame whose owner is gone: release it (a pinned zombie by now). */
+/* A ring frame whose owner is gone, or whose memory was revoked (the
+ * frame's memory may be another principal's, after an exchange at close):
+ * release it (a pinned remain by now). */
 static int release_if_orphan(unsigned k) {
   int o = rx[k].session;
-  /* The frame's memory may be another principal's (an exchange at close):
-   * if that one revoked it, what is left in the slot is a pinned zombie. */
-  if (o >= 0 && sessions[o].used && sessions[o].generation == rx[k].generation && session_alive((unsigned)o) &&
-      sys_cap_type(env.cnode, RING_SLOT + k).val == OBJ_FRAME_4K)
+  if (o >= 0 && owner_current(k) && session_alive((unsigned)o) &&
+      sys_cap_type(env.cnode, ring_frame_slot(k)).val == OBJ_FRAME_4K)
     return 0;
-  sys_dma_unpin(BI_SLOT_DMA, RING_SLOT + k);
-  sys_cnode_delete(env.cnode, RING_SLOT + k);
-  rx[k] = (typeof(rx[k])){RX_EMPTY, -1, 0, 0};
+  release_entry(k);
   return 1;
 }
 
@@ -112,38 +121,36 @@ static void deliver(unsigned d, unsigned k, u32 len) {
     }
     unsigned o = (unsigned)rx[k].session;
     struct record *ro = sessions[o].rec;
-    int j = free_pool_slot(r);
-    if (o == d && j >= 0) {
-      if (sys_cnode_move(env.cnode, slot_of(d, S_POOL + (unsigned)j), env.cnode, RING_SLOT + k)) {
-        r->c.drop_orphan++; /* the frame is not where netd left it: not deliverable */
-        return;
-      }
-      r->phys[j] = rx[k].phys;
+    int j;
+    if (o == d) { /* the frame is in d's pool already */
+      j = rx[k].pool;
       r->c.rx_own_frame++;
-    } else if (o != d && r->nspare) {
-      /* d's spare takes the ring frame's place in o's pool: both keep their count. */
-      int oj = free_pool_slot(ro);
+    } else if (r->nspare) {
+      /* d's spare and o's ring frame change places: both keep their count. */
+      unsigned oj = (unsigned)rx[k].pool;
       j = r->spare[r->nspare - 1];
-      if (oj < 0 || sys_cnode_move(env.cnode, TEMP_SLOT, env.cnode, RING_SLOT + k)) {
+      if (sys_cnode_move(env.cnode, TEMP_SLOT, env.cnode, slot_of(o, S_POOL + oj))) {
         r->c.drop_orphan++;
         return;
       }
-      sys_cnode_move(env.cnode, slot_of(o, S_POOL + (unsigned)oj), env.cnode, slot_of(d, S_POOL + (unsigned)j));
+      sys_cnode_move(env.cnode, slot_of(o, S_POOL + oj), env.cnode, slot_of(d, S_POOL + (unsigned)j));
       sys_cnode_move(env.cnode, slot_of(d, S_POOL + (unsigned)j), env.cnode, TEMP_SLOT);
       r->nspare--;
       ro->state[oj] = SLOT_SPARE;
       ro->phys[oj] = r->phys[j];
       ro->spare[ro->nspare++] = (u16)oj;
+      ro->in_ring--;
       r->phys[j] = rx[k].phys;
-      r->in_ring++, ro->in_ring--; /* undone below: the frame left the ring as d's */
+      r->in_ring++; /* undone below: the frame left the ring as d's */
       r->c.rx_exchanged++;
     } else {
       r->c.drop_no_spare++;
       return;
     }
+    sessions[o].ring_refs--;
     r->state[j] = SLOT_QUEUED;
     r->in_ring--;
-    rx[k] = (typeof(rx[k])){RX_EMPTY, -1, 0, 0};
+    rx[k] = RX_NONE;
     pool = (u8)j;
   } else {
     r->c.rx_inline++;

@@ -18,7 +18,16 @@ int session_alive(unsigned i) {
     return 1;
   if (sys_cap_type(env.cnode, slot_of(i, S_DONATION)).val != OBJ_UNTYPED) {
     sessions[i].used = 0;
-    for (unsigned j = 0; j < NET_POOL; j++) { /* its frames: pinned zombies now, or gone */
+    /* Its frames: pinned remains now, or gone. Those on the device stay
+     * pinned until it hands them back (refill releases them then). */
+    u8 on_device[NET_POOL] = {0};
+    for (unsigned k = 0; k < RX_ENTRIES; k++)
+      if (rx[k].session == (s8)i && rx[k].generation == sessions[i].generation && rx[k].pool >= 0 &&
+          rx[k].state != RX_EMPTY)
+        on_device[rx[k].pool] = 1;
+    for (unsigned j = 0; j < NET_POOL; j++) {
+      if (on_device[j])
+        continue;
       sys_dma_unpin(BI_SLOT_DMA, slot_of(i, S_POOL + j));
       sys_cnode_delete(env.cnode, slot_of(i, S_POOL + j));
     }
@@ -76,8 +85,8 @@ long take_donations(unsigned i, u64 first, u64 n) {
 
 
 long open_session(u64 info, u64 filter, cptr_t *cap_back) {
-  unsigned i = 0;
-  while (i < NETD_MAX_SESSIONS && session_alive(i))
+  unsigned i = 0; /* a free index whose pool slots hold nothing of a closed session's */
+  while (i < NETD_MAX_SESSIONS && (session_alive(i) || sessions[i].ring_refs))
     i++;
   if (msg_caps(info) != 1 || i == NETD_MAX_SESSIONS || (filter >> 34))
     return ERR_RANGE;
@@ -126,7 +135,7 @@ long close_session(unsigned i, u64 *ngifts) {
   /* Everything goes back through the receive slots, which are empty now:
    * whatever a failed reply leaves there is cleaned up with them. */
   for (unsigned j = 0; j < NET_POOL; j++)
-    if (r->state[j] != SLOT_FREE) {
+    if (r->state[j] != SLOT_FREE && r->state[j] != SLOT_RING) {
       sys_dma_unpin(BI_SLOT_DMA, slot_of(i, S_POOL + j));
       sys_cnode_move(env.cnode, GIFT_SLOT + n++, env.cnode, slot_of(i, S_POOL + j));
     }
@@ -146,11 +155,17 @@ long close_session(unsigned i, u64 *ngifts) {
     u16 sj = rd->spare[--rd->nspare];
     sys_dma_unpin(BI_SLOT_DMA, slot_of((unsigned)donor, S_POOL + sj));
     sys_cnode_move(env.cnode, GIFT_SLOT + n++, env.cnode, slot_of((unsigned)donor, S_POOL + sj));
-    rd->state[sj] = SLOT_FREE;
+    /* the frame on the device takes the spare's slot */
+    sys_cnode_move(env.cnode, slot_of((unsigned)donor, S_POOL + sj), env.cnode, ring_frame_slot(k));
+    rd->state[sj] = SLOT_RING;
+    rd->phys[sj] = rx[k].phys;
     rd->in_ring++;
     rd->c.close_exchanged++;
+    sessions[i].ring_refs--;
+    sessions[donor].ring_refs++;
     rx[k].session = (s8)donor;
     rx[k].generation = sessions[donor].generation;
+    rx[k].pool = (s16)sj;
   }
   for (unsigned g = 0; g < n; g++)
     buf->gifts[g] = (u32)(GIFT_SLOT + g);

@@ -460,9 +460,45 @@ static void a_receive_with_no_room(cptr_t s) {
  * (a port nobody sends to) fills the device with its frames. Answers too
  * long for the message land in a's frames: b loses them, a loses nothing.
  * Once b donates spares, each answer is b's in exchange for a spare. */
+/* Session a dies (its memory revoked) with frames on the device. They stay
+ * pinned in its slots until the device hands them back, and then go: the
+ * answers that land in them are dropped and counted, the others reach b,
+ * and netd's memory does not move. */
+static void dies_with_frames_on_the_device(cptr_t memory, cptr_t a, cptr_t b) {
+  cptr_t more = env.next_slot;
+  env.next_slot += 32;
+  long err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, more, 32, 0);
+  for (u64 i = 0; i < 32; i++)
+    buf->gifts[i] = (u32)(more + i);
+  buf->recv_count = 0;
+  if (!err)
+    err = call(b, NET_RECV, 2, 0, 0, 0, 0, 32).err; /* spares to put on the device in their place */
+  stats(b);
+  u64 before = netd_bytes, rx0 = mine.rx_packets + mine.drop_queue_full, orphan0 = mine.drop_orphan;
+  u64 on_device = (call(a, NET_INFO, 0, 0, 0, 0, 0, 0).w2 >> 16) & 0xffff;
+  err = err ? err : sys_cnode_revoke(env.cnode, memory);
+  int gone = call(a, NET_INFO, 0, 0, 0, 0, 0, 0).err == ERR_BAD_STATE;
+  for (u16 q = 0; q < 100 && !err; q++)
+    err = ping_gateway(b, NFRAMES - 2, (u16)(100 + q), 500);
+  u64 until = sys_time_ns() + 500000000ull;
+  while (sys_time_ns() < until)
+    sys_yield();
+  stats(b);
+  printf("nettest:      %llu of the dead session's frames were on the device; b: %llu answers in them dropped, "
+         "%llu received\n", on_device, mine.drop_orphan - orphan0, mine.rx_packets + mine.drop_queue_full - rx0);
+  check(!err && gone && on_device > 0 && mine.drop_orphan > orphan0 && mine.rx_packets + mine.drop_queue_full > rx0 &&
+            netd_bytes == before,
+        "a session that dies with frames on the device: they go when the device gives them back, the others go on");
+  cptr_t c;
+  check(!open_session(NET_FILTER(NET_PROTO_UDP, 6001), &c) && !net_close(&env, buf, c), "and sessions open and close");
+}
+
 static void a_client_that_stops_donating(cptr_t old_default) {
-  cptr_t a, b;
-  long err = open_session(NET_FILTER(NET_PROTO_UDP, 6000), &a);
+  cptr_t a, b, a_memory = env_slot(&env);
+  long err = sys_retype(env.untyped, OBJ_UNTYPED, NET_DONATION_BITS + 1, env.cnode, a_memory, 1, 0);
+  if (!err)
+    err = session_open_from(&env, buf, NETD_EP, NET_OPEN, NET_DONATION_BITS, NET_FILTER(NET_PROTO_UDP, 6000), a_memory,
+                            &a);
   cptr_t fresh = env.next_slot;
   env.next_slot += 80;
   if (!err)
@@ -506,6 +542,7 @@ static void a_client_that_stops_donating(cptr_t old_default) {
   check(!err && mine.rx_exchanged == 10 && a_frames2 == a_frames0,
         "with spares, each of its answers is traded for one: the other session keeps its count");
   a_receive_with_no_room(b);
+  dies_with_frames_on_the_device(a_memory, a, b);
 }
 
 /* One NET_SEND of 100 packets, every one a segment of the same frame: netd
