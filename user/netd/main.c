@@ -140,7 +140,7 @@ static void timers(void) {
   }
   u64 earliest = next_sweep;
   for (unsigned i = 0; i < NETD_MAX_SESSIONS; i++) {
-    if (!sessions[i].used || !sessions[i].rec->waiting)
+    if (!session_alive(i) || !sessions[i].rec->waiting)
       continue;
     if (sessions[i].rec->deadline <= now)
       answer(i); /* nothing came: an empty answer */
