@@ -25,28 +25,6 @@ static unsigned ndisks;
 static struct session sessions[BLOCKD_MAX_SESSIONS];
 static struct blk_counters total;
 
-/* blockd's run time goes to the session whose request it served: the
- * kernel counts it (THREAD_TIME, which stands still while blockd waits for
- * the disk), and each wake-up settles the time since the last one, the
- * reply that ended it included, with whoever it was for. */
-static struct {
-  int session; /* -1: nobody (opening, refused requests) */
-  u8 generation;
-  u64 at_ns;
-} serving = {-1, 0, 0};
-
-static int session_alive(unsigned i);
-
-static void settle_time(void) {
-  u64 now = sys_thread_ns(), ran = now - serving.at_ns;
-  int i = serving.session;
-  if (i >= 0 && sessions[i].used && sessions[i].generation == serving.generation && session_alive((unsigned)i))
-    sessions[i].rec->c.blockd_ns += ran;
-  else
-    total.blockd_ns += ran;
-  serving.session = -1;
-  serving.at_ns = now;
-}
 static struct env env;
 static struct ipc_buffer *buf;
 static struct req_hdr *hdrs;    /* one per descriptor head, in blockd's page */
@@ -203,6 +181,27 @@ static int session_alive(unsigned i) {
     return 0;
   }
   return 1;
+}
+
+/* blockd's run time goes to the session whose request it served: the
+ * kernel counts it (THREAD_TIME, which stands still while blockd waits for
+ * the disk), and each wake-up settles the time since the last one, the
+ * reply that ended it included, with whoever it was for. */
+static struct {
+  int session; /* -1: nobody (opening, refused requests) */
+  u8 generation;
+  u64 at_ns;
+} serving = {-1, 0, 0};
+
+static void settle_time(void) {
+  u64 now = sys_thread_ns(), ran = now - serving.at_ns;
+  int i = serving.session;
+  if (i >= 0 && sessions[i].generation == serving.generation && session_alive((unsigned)i))
+    sessions[i].rec->c.blockd_ns += ran;
+  else
+    total.blockd_ns += ran;
+  serving.session = -1;
+  serving.at_ns = now;
 }
 
 static struct session *session_of(u64 badge) {

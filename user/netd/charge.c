@@ -79,7 +79,7 @@ void charge_settle(void) {
   while ((sum >> shift) > (1u << 24)) /* keeps ran * stretch within 64 bits */
     shift++;
   for (unsigned i = 0; i < NOBODY; i++) {
-    if (stretch[i] && sessions[i].used && stretch_generation[i] == sessions[i].generation && session_alive(i)) {
+    if (stretch[i] && stretch_generation[i] == sessions[i].generation && session_alive(i)) {
       u64 share = ran * (stretch[i] >> shift) / ((sum >> shift) ? (sum >> shift) : 1);
       sessions[i].rec->c.netd_ns += share;
       given += share;

@@ -236,8 +236,7 @@ static void handle(const struct msg_regs *m, struct outcome *o) {
     memcpy(&buf->words[1], &r->c, sizeof r->c);
     memcpy(&buf->words[1 + NET_COUNTERS_WORDS], &t, sizeof t);
     buf->words[1 + 2 * NET_COUNTERS_WORDS] = netd_memory();
-    struct tcb_info self;
-    buf->words[2 + 2 * NET_COUNTERS_WORDS] = sys_tcb_info(BI_SLOT_TCB, &self) ? 0 : self.cpu_ns;
+    buf->words[2 + 2 * NET_COUNTERS_WORDS] = sys_thread_ns();
     o->words = NET_STATS_WORDS;
     o->w1 = buf->words[1], o->w2 = buf->words[2], o->w3 = buf->words[3];
     return;

@@ -46,7 +46,7 @@ _Static_assert(GIFT_SLOT + NET_MAX_GIFTS <= SESSION_SLOTS, "slot ranges overlap"
  * out again, until the device gives the frame back and netd releases it. */
 enum { RX_EMPTY, RX_HOLD, RX_POSTED, RX_ECHOING };
 #define RX_OWNER_NETD (-2) /* the echo mode's own pages */
-#define RX_NO_POOL (-1) /* the echo mode's own pages */
+#define RX_NO_POOL (-1)    /* not in a session's pool (the echo mode's pages) */
 struct rx_entry {
   u8 state;
   s8 session;       /* owner of the frame, -1 if none */

@@ -3,14 +3,13 @@
 #include <server.h>
 #include <lib/string.h>
 
-/* A session lives while its donation does. Its record is made from that
- * donation, so nothing of it is touched before this check; netd runs above
- * its clients' priority, so the answer holds until netd blocks. */
 u32 wake_count = 1;
 
-/* Whether session i's memory is still there (its client may have revoked
- * it, and the record with it). Asked once per wake-up: a system call each
- * time would cost more than the rest of a packet's demultiplexing. */
+/* A session lives while its donation does. Its record is made from that
+ * donation, so nothing of it is touched before this check. netd runs above
+ * its clients' priority, so the answer holds until netd blocks: it is
+ * asked once per wake-up (a system call each time would cost more than the
+ * rest of a packet's demultiplexing). */
 int session_alive(unsigned i) {
   if (!sessions[i].used)
     return 0;

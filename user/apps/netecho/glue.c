@@ -19,7 +19,4 @@ long glue_open(struct netdev *d, u64 filter, unsigned frames) {
 const char *glue_err(long err) { return err_name(err < 0 ? -err : err); }
 u64 glue_time_ns(void) { return sys_time_ns(); }
 u64 glue_idle_ns(void) { return sys_idle_ns(); }
-u64 glue_cpu_ns(void) {
-  struct tcb_info self;
-  return sys_tcb_info(BI_SLOT_TCB, &self) ? 0 : self.cpu_ns;
-}
+u64 glue_cpu_ns(void) { return sys_thread_ns(); }
