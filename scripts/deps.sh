@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# deps.sh [PACKAGE...]: install what the build and the tests need (iproute2
-# and iputils-ping are for the network namespace test), and any further
-# Debian packages named, from Debian's packages. Safe to run again:
-# it only calls apt-get when something is missing.
+# deps.sh [PACKAGE...]: install what the build, the demos and the tests need
+# on a minimal Debian 12 (debootstrap --variant=minbase with git and make:
+# scripts/fresh-check.sh checks exactly that), and any further Debian
+# packages named. libc6-dev gives lwIP its <inttypes.h> (gcc without
+# recommends does not bring it); xz-utils unpacks lwIP's source tarball;
+# procps gives the runners pkill; iproute2 and iputils-ping are for the
+# network namespace test. Safe to run again: it calls apt-get only when
+# something is missing.
 set -euo pipefail
 
 need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 for p in gcc binutils make qemu-system-x86 grub-pc-bin grub-common xorriso mtools \
-         libcmocka-dev pkg-config iproute2 iputils-ping "$@"; do
+         libc6-dev libcmocka-dev pkg-config xz-utils procps iproute2 iputils-ping "$@"; do
   have "$p" || need_pkgs+=("$p")
 done
 
