@@ -166,8 +166,8 @@ static int sys_cap_identify(struct call *c) {
   info.rights = k->rights;
   info.size = cap_object_size(k);
   info.label = k->label;
-  if (k->type == OBJ_ENDPOINT || k->type == OBJ_NOTIFICATION)
-    info.badge = k->w1;
+  if (k->type == OBJ_ENDPOINT || k->type == OBJ_NOTIFICATION || k->type == OBJ_IRQ_CONTROL)
+    info.badge = k->w1; /* IRQ control: the lines it may claim */
   if (vs_cap_is_mapped(k)) {
     info.mapped = 1;
     info.mapped_vaddr = k->w2;
@@ -223,6 +223,11 @@ static int derive(const struct cap *src, u64 rights, int mint, u64 badge, struct
   case OBJ_NOTIFICATION:
     if (src->w1)
       return ERR_BAD_STATE; /* already badged */
+    out->w1 = badge;
+    return ERR_OK;
+  case OBJ_IRQ_CONTROL:
+    if (badge & ~src->w1)
+      return ERR_RANGE; /* only lines it may claim itself */
     out->w1 = badge;
     return ERR_OK;
   case OBJ_IOPORTS: {

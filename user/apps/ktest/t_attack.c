@@ -293,3 +293,17 @@ KTEST(faulted_thread_whose_handler_went_stays_stopped) {
   EXPECT_OK(sys_tcb_info(tcb, &info));
   EXPECT(info.state == TCB_FAULTED && !f_survived && info.fault_addr == f_va);
 }
+
+/* Least authority for drivers: init mints each one an IRQ control that
+ * claims only its devices' lines. */
+KTEST(irq_control_minted_narrow_claims_only_its_lines) {
+  cptr_t narrow = env_slot(&t->e), wider = env_slot(&t->e), h = env_slot(&t->e);
+  EXPECT_OK(sys_cnode_mint(BI_SLOT_CNODE, narrow, BI_SLOT_CNODE, BI_SLOT_IRQ_CONTROL, RIGHTS_ALL, 1u << 5));
+  struct cap_info ci;
+  EXPECT(type_of(narrow, &ci) == OBJ_IRQ_CONTROL && ci.badge == 1u << 5);
+  EXPECT_ERR(sys_irq_get(narrow, 8, BI_SLOT_CNODE, h), ERR_NO_RIGHTS);
+  EXPECT_ERR(sys_cnode_mint(BI_SLOT_CNODE, wider, BI_SLOT_CNODE, narrow, RIGHTS_ALL, 1u << 5 | 1u << 8), ERR_RANGE);
+  EXPECT_OK(sys_irq_get(narrow, 5, BI_SLOT_CNODE, h));
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, h));
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, narrow));
+}
