@@ -241,7 +241,7 @@ static cptr_t start_driver(struct env *e, const struct bootinfo_module *m, u32 p
                     .priority = DRIVER_PRIORITY, .irq_control = irq, .dma = BI_SLOT_DMA};
   for (unsigned i = 0; i < ngrants[drv]; i++)
     s.extra[1 + i] = grants[drv][i];
-  printf("init: %s may claim IRQ lines %#llx\n", m->name, irq_lines[drv]);
+  printf("init: %s may claim IRQ lines 0x%llx\n", m->name, irq_lines[drv]);
   start_module(e, &s);
   return ep;
 }
