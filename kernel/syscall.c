@@ -11,6 +11,7 @@
 #include "ipc/endpoint.h"
 #include "kernel/irq.h"
 #include <arch/cpu.h>
+#include <arch/sched.h>
 #include <lib/string.h>
 
 /* A system call's arguments are read straight from the saved registers:
@@ -274,8 +275,7 @@ static int sys_cnode_delete(struct call *c) {
     return err;
   if (cte_empty(s))
     return ERR_EMPTY_SLOT;
-  cap_delete(s);
-  return ERR_OK;
+  return cap_delete(s);
 }
 
 static int sys_cnode_revoke(struct call *c) {
@@ -285,8 +285,7 @@ static int sys_cnode_revoke(struct call *c) {
     return err;
   if (cte_empty(s))
     return ERR_EMPTY_SLOT;
-  cap_revoke(s);
-  return ERR_OK;
+  return cap_revoke(s);
 }
 
 /* ---- threads ---- */
@@ -673,6 +672,8 @@ void syscall_dispatch(struct tcb *self, struct user_ctx *ctx) {
   struct call c = {self, ctx};
   u64 nr = ctx->rax;
   int r = nr < SYS_COUNT ? handlers[nr](&c) : ERR_BAD_SYSCALL;
-  if (r != IPC_BLOCKED) /* a blocked call gets its result when it wakes */
+  if (r == CAP_PREEMPTED) /* stopped for an interrupt: it runs again and goes on */
+    arch_syscall_restart(ctx);
+  else if (r != IPC_BLOCKED) /* a blocked call gets its result when it wakes */
     ctx->rax = (u64)r;
 }
