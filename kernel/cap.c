@@ -3,7 +3,7 @@
 #include "kernel/object.h"
 #include "kernel/cpu.h"
 #include "mm/untyped.h"
-#include <arch/sched.h>
+#include "kernel/preempt.h"
 #include <lib/string.h>
 
 static void link_child(struct cte *parent, struct cte *c) {
@@ -177,6 +177,8 @@ static int delete_one(struct cte *c) {
   }
   /* A ZOMBIE's object was destroyed when it became one: what is left is its slot. */
   int final = cap_is_original(c) && c->cap.type != OBJ_ZOMBIE;
+  if (final && !obj_quiesce(&c->cap))
+    return 0;
   if (final && begin_zombie(c))
     return 1;
   obj_cap_unbind(c);
@@ -260,8 +262,8 @@ static int purge_step(struct cte *root, int keep) {
 
 static int purge(struct cte *root, int keep) {
   for (u64 n = 1; purge_step(root, keep); n++)
-    if (n % PREEMPT_EVERY == 0 && arch_irq_pending())
-      return CAP_PREEMPTED;
+    if (n % PREEMPT_EVERY == 0 && preempt_due())
+      return PREEMPTED;
   return ERR_OK;
 }
 

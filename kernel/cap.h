@@ -83,12 +83,11 @@ static inline void cte_move_leaf(struct cte *dst, struct cte *src) {
 /* Empties `slot` and every slot derived from it (revoke, keep = 1) or also
  * `slot` itself (delete, keep = 0). Deleting an untyped first deletes
  * everything made from it. Destroys objects whose last capability goes. */
+/* Both return ERR_OK, or PREEMPTED (kernel/preempt.h) when they stopped
+ * for a pending interrupt: every step leaves the tree consistent, so the
+ * caller's system call is restarted and continues where it stopped. */
 int cap_revoke(struct cte *slot);
 int cap_delete(struct cte *slot);
-/* What cap_revoke and cap_delete return when they stopped for a pending
- * interrupt: every step leaves the tree consistent, so the caller's system
- * call is restarted and continues where it stopped. */
-#define CAP_PREEMPTED (-2)
 /* Frees what a deleted pinned frame left behind (a PINNED_FRAME). */
 void cap_release_pinned(struct cte *slot);
 

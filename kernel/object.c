@@ -49,6 +49,16 @@ void obj_init(struct cap *cap) {
     vs_init_root((struct vs_table *)cap->obj);
 }
 
+#define QUIESCE_STEP 32
+
+int obj_quiesce(const struct cap *cap) {
+  if (cap->type == OBJ_ENDPOINT)
+    return ep_wake_waiters((struct endpoint *)cap->obj, QUIESCE_STEP);
+  if (cap->type == OBJ_NOTIFICATION)
+    return ntfn_wake_waiters((struct notification *)cap->obj, QUIESCE_STEP);
+  return 1;
+}
+
 void obj_destroy(const struct cap *cap) {
   switch (cap->type) {
   case OBJ_ENDPOINT:

@@ -34,6 +34,11 @@ void obj_init(struct cap *cap);
  * Returns the zombie, or 0 for other objects. */
 struct zombie *obj_begin_destroy(const struct cap *cap);
 
+/* Called before the last capability to an object goes, as often as it
+ * takes: does a bounded part of what must happen first (waking an
+ * endpoint's waiters) and returns 1 when the object may be destroyed. */
+int obj_quiesce(const struct cap *cap);
+
 /* Called once the last capability to any other object is gone (cap->obj
  * still valid). */
 void obj_destroy(const struct cap *cap);

@@ -11,7 +11,7 @@
 #include "ipc/endpoint.h"
 #include "kernel/irq.h"
 #include <arch/cpu.h>
-#include <arch/sched.h>
+#include "kernel/preempt.h"
 #include <lib/string.h>
 
 /* A system call's arguments are read straight from the saved registers:
@@ -672,7 +672,7 @@ void syscall_dispatch(struct tcb *self, struct user_ctx *ctx) {
   struct call c = {self, ctx};
   u64 nr = ctx->rax;
   int r = nr < SYS_COUNT ? handlers[nr](&c) : ERR_BAD_SYSCALL;
-  if (r == CAP_PREEMPTED) /* stopped for an interrupt: it runs again and goes on */
+  if (r == PREEMPTED) /* stopped for an interrupt: it runs again and goes on */
     arch_syscall_restart(ctx);
   else if (r != IPC_BLOCKED) /* a blocked call gets its result when it wakes */
     ctx->rax = (u64)r;

@@ -1,6 +1,7 @@
 /* Host unit tests: retype arithmetic, CNode slots, derivation, delete,
  * revoke and accounting, under ASan and UBSan. */
 #include "fake_kernel.h"
+#include "kernel/preempt.h"
 #include <string.h>
 
 static struct cte root_ut, cn_slot;
@@ -228,7 +229,7 @@ static void check_links(const struct cte *c) {
  * zombie lives in could be handed out again. Returns the restarts. */
 static int run_preempted(int (*op)(struct cte *), struct cte *slot) {
   int restarts = 0, r;
-  while ((r = op(slot)) == CAP_PREEMPTED) {
+  while ((r = op(slot)) == PREEMPTED) {
     restarts++;
     if (cpu0.zombies)
       assert_non_null(root_ut.first_child); /* a ZOMBIE under it: no reset */
