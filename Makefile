@@ -157,6 +157,7 @@ HOST_SRC_test_fmt   := lib/fmt.c
 HOST_SRC_test_elf   := lib/elf_load.c
 HOST_SRC_test_virtq := user/lib/virtq.c
 HOST_SRC_test_classify := user/netd/classify.c
+HOST_SRC_test_timers := ipc/timers.c
 
 $(B)/host/%: tests/host/%.c $(wildcard tests/host/*.h) $(KERNEL_SRC) $(wildcard lib/*.c)
 	@mkdir -p $(dir $@)
