@@ -22,6 +22,7 @@ cptr_t irq_ntfn;
 static cptr_t irq_handler;
 struct session sessions[NETD_MAX_SESSIONS];
 struct net_counters total;
+int test_hooks;
 static u64 next_sweep, armed_deadline;
 
 struct rx_entry rx[RX_ENTRIES];
@@ -241,6 +242,15 @@ static void handle(const struct msg_regs *m, struct outcome *o) {
     o->w1 = buf->words[1], o->w2 = buf->words[2], o->w3 = buf->words[3];
     return;
   }
+  case NET_HOLD:
+    if (!test_hooks) { /* elsewhere it is an unknown request */
+      r->c.bad_requests++;
+      o->err = ERR_BAD_SYSCALL;
+      return;
+    }
+    o->err = (u64)arm_hold((unsigned)i);
+    o->caps = !o->err;
+    return;
   case NET_CLOSE:
     o->err = (u64)close_session((unsigned)i, &o->gifts);
     if (!o->err) {
@@ -265,6 +275,7 @@ static struct msg_regs next_message(void) {
 
 int main(u64 arg) {
   echo_port = (u16)arg;
+  test_hooks = (arg & NETD_TEST_HOOKS) != 0;
   env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
                      .next_slot = SESSION_SLOTS + SESSION_STRIDE * NETD_MAX_SESSIONS, .end_slot = 4096,
                      .next_vaddr = 0x0000200000000000ull};

@@ -57,6 +57,17 @@ static int frames_home(u64 n) {
 
 static u64 blockd_memory(cptr_t s) { return call(s, BLK_STATS, 0, 0, 0, 0).w2; }
 
+/* BLK_STATS in full: the reply's words 4-7 come in the IPC buffer. */
+struct stats {
+  long err;
+  u64 refused, bad_range, bad_count, gone_waiting;
+};
+
+static struct stats stats_of(cptr_t s) {
+  struct reply r = call(s, BLK_STATS, 0, 0, 0, 0);
+  return (struct stats){r.err, r.w1, buf->words[4], buf->words[5], buf->words[7]};
+}
+
 static void bad_requests(cptr_t s, u64 capacity) {
   struct reply r;
   expect_back(8);
@@ -128,25 +139,47 @@ static void data_round_trip(cptr_t a, cptr_t b) {
   check(same, "another session reads back what was written");
 }
 
-static volatile cptr_t doomed;
+static volatile cptr_t doomed, go;
 static void revoke_doomed(void) {
   sys_cnode_revoke(BI_SLOT_CNODE, doomed);
   for (;;)
     sys_thread_exit();
 }
 
-/* Another thread of the client revokes the session's memory while blockd
- * waits for the disk to read 1 MiB into this thread's frames: blockd must
- * not touch the record that went with it. Returns whether the revoke fell
- * in that wait (1), not (0), or -1 if anything went wrong. */
-static int dies_mid_read(cptr_t first, u64 memory) {
-  cptr_t parent = env_slot(&env), sess = 0, tcb = 0;
+static void say_go(void) {
+  sys_signal(go);
+  for (;;)
+    sys_thread_exit();
+}
+
+/* BLK_HOLD: blockd's next read or write of the session waits, its device
+ * requests posted, for a signal on *n (or for the session's memory to go). */
+static long hold_next(cptr_t sess, cptr_t *n) {
+  *n = env_slot(&env);
+  buf->recv_cnode = env.cnode;
+  buf->recv_slot = *n;
+  buf->recv_count = 1;
+  buf->recv_window = 0;
+  return call(sess, BLK_HOLD, 0, 0, 0, 0).err;
+}
+
+/* Another thread of the client revokes the session's memory (or, when not
+ * `revoke`, says go) while blockd, held by BLK_HOLD, waits with a 1 MiB
+ * read into this thread's frames on the disk: the revoke lands in that
+ * wait every time. blockd must not touch the record that went with it.
+ * Returns whether the session's memory went during the read (1), not (0),
+ * or -1 if anything went wrong. */
+static int dies_mid_read(cptr_t first, u64 memory, int revoke) {
+  cptr_t parent = env_slot(&env), sess = 0, tcb = 0, n = 0;
   long err = sys_retype(env.untyped, OBJ_UNTYPED, BLK_DONATION_BITS + 1, env.cnode, parent, 1, 0);
   if (!err)
     err = session_open_from(&env, buf, BLOCKD_EP, BLK_OPEN, BLK_DONATION_BITS, 1, parent, &sess);
-  doomed = parent;
   if (!err)
-    err = env_thread(&env, revoke_doomed, &tcb); /* our priority: it runs when we block */
+    err = hold_next(sess, &n);
+  doomed = parent;
+  go = n;
+  if (!err) /* our priority: it runs when we and blockd are both blocked */
+    err = env_thread(&env, revoke ? revoke_doomed : say_go, &tcb);
   struct reply r = {err, 0, 0, 0};
   if (!err) {
     expect_back(BLK_MAX_FRAMES);
@@ -158,10 +191,13 @@ static int dies_mid_read(cptr_t first, u64 memory) {
       sys_yield();
   int hit = r.err == ERR_BAD_STATE;
   int ok = !err && (r.err == ERR_OK || hit) && r.gifts == BLK_MAX_FRAMES && frames_home(BLK_MAX_FRAMES) &&
-           ti.state == TCB_EXITED && call(sess, BLK_INFO, 0, 0, 0, 0).err == ERR_BAD_STATE &&
-           blockd_memory(first) == memory;
+           ti.state == TCB_EXITED;
+  if (!revoke) /* the client goes after the read */
+    ok = ok && !sys_cnode_revoke(env.cnode, parent);
+  ok = ok && call(sess, BLK_INFO, 0, 0, 0, 0).err == ERR_BAD_STATE && blockd_memory(first) == memory;
   sys_cnode_delete(env.cnode, tcb);
   sys_cnode_delete(env.cnode, parent);
+  sys_cnode_delete(env.cnode, n);
   return ok ? hit : -1;
 }
 
@@ -214,16 +250,22 @@ static void sessions(cptr_t first) {
          !sys_cnode_revoke(env.cnode, parent) && call(sess, BLK_INFO, 0, 0, 0, 0).err == ERR_BAD_STATE;
   }
   check(ok && blockd_memory(first) == before, "20 clients died: sessions went with them, memory unchanged");
+  struct stats st0 = stats_of(first);
   int hits = 0;
   ok = 1;
   for (int i = 0; i < 5 && ok; i++) {
-    int h = dies_mid_read(first, before);
+    int h = dies_mid_read(first, before, 1);
     ok = h >= 0;
     hits += h > 0;
   }
-  printf("blktest:      5 tries, the memory went while blockd waited for the disk in %d\n", hits);
-  check(ok, "sessions whose memory goes during a read: the frames come back with an answer, the session is gone, "
-            "blockd goes on with its memory as it was");
+  struct stats st1 = stats_of(first);
+  printf("blktest:      5 tries, the memory went while blockd waited for the disk in %d (blockd counted %llu)\n",
+         hits, st1.gone_waiting - st0.gone_waiting);
+  check(ok && hits == 5 && st1.gone_waiting == st0.gone_waiting + 5,
+        "sessions whose memory goes during a read: the frames come back with an answer, the session is gone, "
+        "blockd goes on with its memory as it was");
+  check(dies_mid_read(first, before, 0) == 0 && stats_of(first).gone_waiting == st1.gone_waiting,
+        "a held read goes on when the client says go");
   cptr_t s;
   open_disk(1, &s);
   close_session(s);
