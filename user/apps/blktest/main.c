@@ -122,6 +122,29 @@ static void bad_requests(cptr_t s, u64 capacity) {
   check(r.err == ERR_OK && r.w1 == 8, "every refused request was counted");
 }
 
+/* The frame and sector counts agree and the first sector is on the disk,
+ * but the request ends past the disk's end: refused before the device
+ * sees it, counted as out of range, the frames back. */
+static void ends_past_the_end(cptr_t s, u64 capacity) {
+  struct stats st0 = stats_of(s);
+  expect_back(1);
+  struct reply r = call(s, BLK_READ, capacity - 1, 0, 0, 1);
+  check(r.err == ERR_RANGE && r.gifts == 1 && frames_home(1),
+        "a one-frame read from the last sector (8 sectors, 7 past the end) is refused");
+  expect_back(1);
+  r = call(s, BLK_WRITE, capacity - 4, 5, 0, 1);
+  check(r.err == ERR_RANGE && r.gifts == 1 && frames_home(1),
+        "a write of 5 sectors from 4 before the end is refused");
+  expect_back(2);
+  r = call(s, BLK_READ, capacity - 8, 9, 0, 2);
+  check(r.err == ERR_RANGE && r.gifts == 2 && frames_home(2),
+        "a two-frame read of 9 sectors from 8 before the end is refused");
+  struct stats st1 = stats_of(s);
+  check(!st0.err && !st1.err && st1.bad_range == st0.bad_range + 3 && st1.bad_count == st0.bad_count &&
+            st1.refused == st0.refused + 3,
+        "each is counted as out of range, none as a device error");
+}
+
 /* Writes a pattern through one session and reads it back through another. */
 static void data_round_trip(cptr_t a, cptr_t b) {
   expect_back(8);
@@ -300,6 +323,7 @@ int main(void) {
   }
   /* map every frame once so that the window layout is the same each time */
   bad_requests(a, info.w1);
+  ends_past_the_end(a, info.w1);
   data_round_trip(a, b);
   sessions(a);
   blockd_time_goes_to_whom_it_worked_for();
