@@ -201,20 +201,17 @@ static int dies_mid_read(cptr_t first, u64 memory, int revoke) {
     err = hold_next(sess, &n);
   doomed = parent;
   go = n;
-  if (!err) /* our priority: it runs when we and blockd are both blocked */
-    err = env_thread(&env, revoke ? revoke_doomed : say_go, &tcb);
+  /* Below our priority: it runs only while we wait for our request, and
+   * so while blockd holds it (at our priority, a tick could run it first). */
+  if (!err)
+    err = env_thread_below(&env, revoke ? revoke_doomed : say_go, &tcb);
   struct reply r = {err, 0, 0, 0};
   if (!err) {
     expect_back(BLK_MAX_FRAMES);
     r = call(sess, BLK_READ, 0, 0, 0, BLK_MAX_FRAMES);
   }
-  struct tcb_info ti = {0};
-  for (int i = 0; i < 1000 && !err && ti.state != TCB_EXITED; i++)
-    if (!sys_tcb_info(tcb, &ti) && ti.state != TCB_EXITED)
-      sys_yield();
   int hit = r.err == ERR_BAD_STATE;
-  int ok = !err && (r.err == ERR_OK || hit) && r.gifts == BLK_MAX_FRAMES && frames_home(BLK_MAX_FRAMES) &&
-           ti.state == TCB_EXITED;
+  int ok = !err && (r.err == ERR_OK || hit) && r.gifts == BLK_MAX_FRAMES && frames_home(BLK_MAX_FRAMES);
   if (!revoke) /* the client goes after the read */
     ok = ok && !sys_cnode_revoke(env.cnode, parent);
   ok = ok && call(sess, BLK_INFO, 0, 0, 0, 0).err == ERR_BAD_STATE && blockd_memory(first) == memory;

@@ -406,8 +406,10 @@ static int dies_mid_send(cptr_t first, int revoke) {
     err = hold_next(sess, &n);
   doomed = parent;
   go = n;
-  if (!err) /* our priority: it runs when we and netd are both blocked */
-    err = env_thread(&env, revoke ? revoke_doomed : say_go, &tcb);
+  /* Below our priority: it runs only while we wait for our request, and
+   * so while netd holds it (at our priority, a tick could run it first). */
+  if (!err)
+    err = env_thread_below(&env, revoke ? revoke_doomed : say_go, &tcb);
   struct reply r = {err, 0, 0, 0, 0};
   if (!err) {
     memset(&buf->words[1], 0, 50 * 8);
@@ -420,13 +422,9 @@ static int dies_mid_send(cptr_t first, int revoke) {
     buf->recv_window = 0;
     r = call(sess, NET_SEND, 51, 100 | 1ull << 16, buf->words[1], buf->words[2], buf->words[3], 1);
   }
-  struct tcb_info ti = {0};
-  for (int i = 0; i < 1000 && !err && ti.state != TCB_EXITED; i++)
-    if (!sys_tcb_info(tcb, &ti) && ti.state != TCB_EXITED)
-      sys_yield();
   int hit = r.err == ERR_BAD_STATE;
   struct cap_info ci;
-  int ok = !err && (r.err == ERR_OK || hit) && ti.state == TCB_EXITED && !sys_cap_identify(env.cnode, f, &ci) &&
+  int ok = !err && (r.err == ERR_OK || hit) && !sys_cap_identify(env.cnode, f, &ci) &&
            ci.type == OBJ_FRAME_4K;
   if (!revoke) /* the client goes after the send */
     ok = ok && !sys_cnode_revoke(env.cnode, parent);
@@ -634,6 +632,44 @@ static void netd_time_goes_to_whom_it_worked_for(cptr_t busy) {
   net_close(&env, buf, quiet);
 }
 
+/* A request that reaches netd after its session's memory went (as when the
+ * client's other thread is scheduled before the request is made) is
+ * refused, and the frames it brought come back with the refusal: left in
+ * netd's receive slots, they would make the kernel refuse every later
+ * request that brings frames. */
+static void gone_before_the_request(cptr_t first) {
+  cptr_t parent = env_slot(&env), sess = 0, f = env_slot(&env);
+  long err = sys_retype(env.untyped, OBJ_UNTYPED, NET_DONATION_BITS + 1, env.cnode, parent, 1, 0);
+  if (!err)
+    err = session_open_from(&env, buf, NETD_EP, NET_OPEN, NET_DONATION_BITS, NET_FILTER(NET_PROTO_UDP, 3000),
+                            parent, &sess);
+  if (!err)
+    err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, f, 1, 0);
+  if (!err)
+    err = sys_cnode_revoke(env.cnode, parent);
+  struct reply r = {err, 0, 0, 0, 0};
+  if (!err) {
+    buf->gifts[0] = (u32)f;
+    buf->recv_cnode = env.cnode;
+    buf->recv_slot = f;
+    buf->recv_count = 1;
+    buf->recv_window = 0;
+    r = call(sess, NET_SEND, 2, 1 | 1ull << 16, net_seg(0, 0, 60, 1), 0, 0, 1);
+  }
+  struct cap_info ci;
+  check(r.err == ERR_BAD_STATE && r.gifts == 1 && !sys_cap_identify(env.cnode, f, &ci) && ci.type == OBJ_FRAME_4K,
+        "a send on a session whose memory already went is refused, its frame comes back");
+  u8 *p = frame_va[NFRAMES - 1]; /* a frame to nobody, as in send_100_to_nobody */
+  memset(p, 0, 60);
+  p[0] = 0x02, p[5] = 0x01, p[12] = 0x88, p[13] = 0xb5;
+  gifts_out_at(NFRAMES - 1, 1);
+  r = call(first, NET_SEND, 2, 1 | 1ull << 16, net_seg(0, 0, 60, 1), 0, 0, 1);
+  check(r.err == ERR_OK && r.w1 == 1 && !sys_cap_identify(env.cnode, FRAME_SLOT + NFRAMES - 1, &ci) && ci.mapped,
+        "and the next request that brings frames is served");
+  sys_cnode_delete(env.cnode, parent);
+  sys_cnode_delete(env.cnode, f);
+}
+
 int main(void) {
   env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
                      .next_slot = FRAME_SLOT + NFRAMES, .end_slot = 4096, .next_vaddr = 0x0000200000000000ull};
@@ -660,6 +696,7 @@ int main(void) {
   a_batch_of_100(s);
   netd_time_goes_to_whom_it_worked_for(s);
   sessions(s);
+  gone_before_the_request(s);
   a_session_that_dies_mid_send(s);
   inline_packets_hold_no_frames(s);
   a_client_that_stops_donating(s);
