@@ -117,8 +117,10 @@ $(B)/bench.iso: $(B)/kernel.elf $(B)/init.elf $(B)/bench.elf scripts/mkiso.sh
 $(B)/blk.iso: $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blkecho.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blkecho.elf
 
+# blockd:1 honours BLK_HOLD, the test hook that holds a request while the
+# client revokes its session's memory.
 $(B)/blktest.iso: $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blktest.elf scripts/mkiso.sh
-	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blktest.elf
+	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf=blockd:1 $(B)/blktest.elf
 
 # The network echo demo: netd and netecho (port 7, the default session).
 $(B)/net.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf scripts/mkiso.sh
@@ -135,8 +137,10 @@ $(B)/net8.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf scri
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf \
 	  $(foreach p,$(NET8_PORTS),$(B)/netecho.elf=netecho:$(p))
 
+# netd:65536 (NETD_TEST_HOOKS) honours NET_HOLD, the test hook that holds
+# a send while the client revokes its session's memory.
 $(B)/nettest.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/nettest.elf scripts/mkiso.sh
-	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/nettest.elf
+	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf=netd:65536 $(B)/nettest.elf
 
 iso: $(B)/kernel.iso $(B)/test.iso $(B)/authtest.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso $(B)/lwiptest.iso $(B)/net.iso $(B)/net8.iso $(B)/nettest.iso
 
