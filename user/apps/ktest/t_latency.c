@@ -55,17 +55,7 @@ static void low(void) {
 }
 
 static long start_at(struct t *t, void (*fn)(void), u32 priority, cptr_t *tcb) {
-  void *stack;
-  long err = env_alloc_pages(&t->e, 2, &stack);
-  if (!err)
-    err = env_retype(&t->e, OBJ_TCB, 0, tcb);
-  if (!err)
-    err = sys_tcb_configure(*tcb, BI_SLOT_CNODE, BI_SLOT_VSPACE, priority);
-  if (!err)
-    err = sys_tcb_write_regs(*tcb, (u64)fn, (u64)stack + 2 * PAGE_SIZE - 8, 0);
-  if (!err)
-    err = sys_tcb_resume(*tcb);
-  return err;
+  return start_thread_with(t, fn, BI_SLOT_CNODE, BI_SLOT_VSPACE, priority, 0, tcb);
 }
 
 /* 100,000 endpoints in two CNodes, all from one 16 MiB untyped. */
