@@ -103,7 +103,15 @@ KTEST(revoke_of_100000_objects_keeps_wakeup_latency_bounded) {
 
   EXPECT_OK(measure(t, 0));
   u64 alone_max = lat_max, alone_avg = lat_sum / lat_n;
-  EXPECT_OK(measure(t, 1));
+  /* A machine fast enough to revoke everything between two ticks shows
+   * nothing: then fill and revoke again, a few times at most. */
+  for (int attempt = 0; attempt < 3; attempt++) {
+    if (attempt)
+      EXPECT_OK(fill(t, ut));
+    EXPECT_OK(measure(t, 1));
+    if (lat_during)
+      break;
+  }
   u64 busy_max = lat_max, busy_avg = lat_sum / lat_n, during = lat_during;
   printf("ktest:   wake-up latency alone: max %llu us, mean %llu us; during the revoke of %u objects "
          "(%llu ms): max %llu us, mean %llu us, %llu of %u wake-ups inside it\n",
