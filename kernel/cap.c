@@ -20,6 +20,8 @@ static void link_child(struct cte *parent, struct cte *c) {
 }
 
 static void unlink(struct cte *c) {
+  if (c->cap.flags & CAPF_USAGE_MARK)
+    ut_usage_abandon();
   if (c->parent) {
     struct cte *first = c->parent->first_child;
     if (first == c)
@@ -35,6 +37,8 @@ static void unlink(struct cte *c) {
 }
 
 void cte_relink(struct cte *dst, const struct cte *src) {
+  if (dst->cap.flags & CAPF_USAGE_MARK)
+    ut_usage_abandon();
   if (!dst->parent) {
     dst->prev = 0;
     return;

@@ -20,6 +20,7 @@
 #define CAPF_DEVICE 1u   /* untyped/frame: device memory, never zeroed, uncached */
 #define CAPF_PRESERVE 2u /* untyped: frames keep the region's contents (boot modules) */
 #define CAPF_PINNED 4u   /* frame: pinned for DMA (see mm/dma.c) */
+#define CAPF_USAGE_MARK 8u /* where a preempted UNTYPED_USAGE walk stands (mm/untyped.c) */
 
 /* Field use by type:
  *   UNTYPED   obj = physical base, w1 = size in bytes, w2 = watermark

@@ -148,9 +148,17 @@ static int sys_untyped_usage(struct call *c) {
     return err;
   if (c->ctx->rdx & ~(u64)USAGE_RECURSIVE)
     return ERR_RANGE;
+  /* A walk that stopped for an interrupt left its sums in the caller's
+   * buffer (a caller that changes them only misleads itself). */
+  int recursive = c->ctx->rdx & USAGE_RECURSIVE;
   struct untyped_usage u;
-  ut_usage(ut, c->ctx->rdx & USAGE_RECURSIVE, &u);
-  return copy_to_user(own_root(c), c->ctx->rsi, &u, sizeof(u));
+  if (ut_usage_resumes(ut, recursive, c->self) && copy_from_user(own_root(c), &u, c->ctx->rsi, sizeof(u)))
+    ut_usage_abandon();
+  int done = ut_usage(ut, recursive, c->self, &u);
+  err = copy_to_user(own_root(c), c->ctx->rsi, &u, sizeof(u));
+  if (err)
+    ut_usage_abandon();
+  return err ? err : done;
 }
 
 /* ---- CNode operations ---- */

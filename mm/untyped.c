@@ -1,6 +1,7 @@
 /* Retype arithmetic and usage accounting (see untyped.h). */
 #include "mm/untyped.h"
 #include "kernel/object.h"
+#include "kernel/preempt.h"
 #include <arch/mmu.h>
 #include <lib/string.h>
 
@@ -107,14 +108,54 @@ static const struct cte *usage_next(const struct cte *ut, const struct cte *c, i
   return c == ut ? 0 : c->next;
 }
 
-void ut_usage(const struct cte *ut, int recursive, struct untyped_usage *out) {
-  memset(out, 0, sizeof(*out));
+/* A walk that stopped for an interrupt. Its place carries CAPF_USAGE_MARK,
+ * and any tree edit that moves or removes that capability abandons the
+ * walk, so `at` is never stale. One walk is kept (one per CPU): another
+ * thread's walk takes its place and the first starts over. */
+static struct {
+  const void *owner;
+  const struct cte *ut;
+  struct cte *at;
+  int recursive;
+} walk;
+
+#define USAGE_PREEMPT_EVERY 64
+
+void ut_usage_abandon(void) {
+  if (walk.at)
+    walk.at->cap.flags &= (u16)~CAPF_USAGE_MARK;
+  walk.owner = 0;
+  walk.ut = 0;
+  walk.at = 0;
+}
+
+int ut_usage_resumes(const struct cte *ut, int recursive, const void *owner) {
+  return walk.at && walk.owner == owner && walk.ut == ut && walk.recursive == recursive;
+}
+
+int ut_usage(const struct cte *ut, int recursive, const void *owner, struct untyped_usage *out) {
+  const struct cte *c = ut->first_child;
+  if (ut_usage_resumes(ut, recursive, owner))
+    c = walk.at;
+  else
+    memset(out, 0, sizeof(*out));
+  ut_usage_abandon();
   out->size = ut->cap.w1;
   out->free = ut->cap.w1 - ut->cap.w2;
   out->label = ut->cap.label;
   out->is_device = !!(ut->cap.flags & CAPF_DEVICE);
-  for (const struct cte *c = ut->first_child; c; c = usage_next(ut, c, recursive))
+  for (u64 n = 1; c; c = usage_next(ut, c, recursive), n++) {
+    if (n % USAGE_PREEMPT_EVERY == 0 && preempt_due()) {
+      walk.owner = owner;
+      walk.ut = ut;
+      walk.at = (struct cte *)c;
+      walk.recursive = recursive;
+      walk.at->cap.flags |= CAPF_USAGE_MARK;
+      return PREEMPTED;
+    }
     account(&c->cap, out);
+  }
+  return ERR_OK;
 }
 
 struct cap ut_make_cap(u64 paddr, u64 size, u32 label, u16 flags) {

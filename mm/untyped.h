@@ -27,7 +27,17 @@ int ut_retype(struct cte *ut, const struct retype_args *a, struct cte *dest);
 u64 ut_object_size(u32 type, u32 size_bits);
 
 void ut_reset(struct cap *ut);
-void ut_usage(const struct cte *ut, int recursive, struct untyped_usage *out);
+
+/* Counts what was made from ut (through child untypeds when `recursive`)
+ * into *out. The walk stops for pending interrupts and returns PREEMPTED
+ * with *out holding the sums so far and its place kept for `owner` (the
+ * asking thread): called again by the same owner for the same untyped with
+ * those sums (ut_usage_resumes says so), it goes on from there. */
+int ut_usage(const struct cte *ut, int recursive, const void *owner, struct untyped_usage *out);
+int ut_usage_resumes(const struct cte *ut, int recursive, const void *owner);
+/* The kept place is about to move or go: the walk starts over next time.
+ * Called by the tree edits for a slot marked CAPF_USAGE_MARK. */
+void ut_usage_abandon(void);
 
 /* A capability for a root region at boot. */
 struct cap ut_make_cap(u64 paddr, u64 size, u32 label, u16 flags);

@@ -201,16 +201,16 @@ static void usage_reads_the_tree(void **state) {
   assert_int_equal(retype(&cn[1], OBJ_ENDPOINT, 0, 2, &cn[2]), ERR_OK);
   cte_insert(&cn[4], &cn[2].cap, &cn[2]);
   assert_int_equal(retype(&root_ut, OBJ_PT, 0, 1, &cn[5]), ERR_OK);
-  ut_usage(&root_ut, 0, &u);
+  assert_int_equal(ut_usage(&root_ut, 0, 0, &u), ERR_OK);
   assert_int_equal(u.count[OBJ_CNODE], 1);
   assert_int_equal(u.count[OBJ_UNTYPED], 1);
   assert_int_equal(u.bytes[OBJ_UNTYPED], 65536);
   assert_int_equal(u.count[OBJ_PT], 1);
   assert_int_equal(u.count[OBJ_ENDPOINT], 0);
-  ut_usage(&root_ut, 1, &u);
+  assert_int_equal(ut_usage(&root_ut, 1, 0, &u), ERR_OK);
   assert_int_equal(u.count[OBJ_ENDPOINT], 2);
   assert_int_equal(u.bytes[OBJ_ENDPOINT], 128);
-  ut_usage(&cn[1], 0, &u);
+  assert_int_equal(ut_usage(&cn[1], 0, 0, &u), ERR_OK);
   assert_int_equal(u.label, 5);
   assert_int_equal(u.size - u.free, 128);
 }
@@ -303,6 +303,40 @@ static void preempted_promotion_keeps_every_copy(void **state) {
   assert_int_equal(fake.ep_destroyed, 0);
 }
 
+/* A usage walk stopped every time it asks ends with the uninterrupted sums;
+ * deleting the capability it stopped at makes it start over, not read a
+ * dead slot. */
+static void preempted_usage_counts_the_same(void **state) {
+  (void)state;
+  static const int owner;
+  struct untyped_usage whole, part;
+  assert_int_equal(retype(&root_ut, OBJ_UNTYPED, 20, 1, &cn[1]), ERR_OK);
+  for (int i = 0; i < 10; i++)
+    assert_int_equal(retype(&cn[1], OBJ_ENDPOINT, 0, 20, &cn[2 + 20 * i]), ERR_OK);
+  assert_int_equal(retype(&root_ut, OBJ_NOTIFICATION, 0, 30, &cn[210]), ERR_OK);
+  assert_int_equal(ut_usage(&root_ut, 1, &owner, &whole), ERR_OK);
+  fake.irq_every = 1;
+  int stops = 0, r;
+  while ((r = ut_usage(&root_ut, 1, &owner, &part)) == PREEMPTED)
+    stops++;
+  assert_int_equal(r, ERR_OK);
+  assert_true(stops >= 3);
+  assert_memory_equal(&whole, &part, sizeof(whole));
+  /* Stopped once, then its place is deleted: the next call starts over. */
+  assert_int_equal(ut_usage(&root_ut, 1, &owner, &part), PREEMPTED);
+  struct cte *at = 0;
+  for (int i = 1; i < 256; i++)
+    if (cn[i].cap.flags & CAPF_USAGE_MARK)
+      at = &cn[i];
+  assert_non_null(at);
+  assert_int_equal(at->cap.type, OBJ_ENDPOINT);
+  cap_delete(at);
+  assert_false(ut_usage_resumes(&root_ut, 1, &owner));
+  fake.irq_every = 0;
+  assert_int_equal(ut_usage(&root_ut, 1, &owner, &part), ERR_OK);
+  assert_int_equal(part.count[OBJ_ENDPOINT], whole.count[OBJ_ENDPOINT] - 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(retype_aligns_objects_naturally, setup),
@@ -319,6 +353,7 @@ int main(void) {
       cmocka_unit_test_setup(usage_reads_the_tree, setup),
       cmocka_unit_test_setup(preempted_revoke_ends_where_an_uninterrupted_one_does, setup),
       cmocka_unit_test_setup(preempted_promotion_keeps_every_copy, setup),
+      cmocka_unit_test_setup(preempted_usage_counts_the_same, setup),
   };
   return cmocka_run_group_tests_name("cap", tests, NULL, NULL);
 }
