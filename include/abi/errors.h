@@ -46,7 +46,8 @@
   X(NOT_PINNED, "the frame is not pinned")                                    \
   X(IRQ_IN_USE, "the IRQ already has a handler")                             \
   X(CANCELLED, "the blocked call was cancelled by a suspend")                 \
-  X(IO, "the device reported an error")
+  X(IO, "the device reported an error")                                       \
+  X(INVARIANT, "the kernel's invariant checker found a violation")
 
 enum abi_error {
 #define ABI_ERR_ENUM(name, text) ERR_##name,

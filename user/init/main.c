@@ -256,6 +256,9 @@ int main(const struct bootinfo *bi) {
     } else if (!strncmp(m->name, "blk", 3)) {
       struct start s = {m, principal, CHILD_UNTYPED_BITS, {blockd_ep}, principal, 0, 0};
       start_module(&e, &s);
+    } else if (!strncmp(m->name, "kfuzz", 5)) { /* "kfuzz:N": N = seed | flags << 24 | operations << 32 */
+      struct start s = {m, principal, CHILD_UNTYPED_BITS, {0}, name_argument(m->name), 0, 0};
+      start_module(&e, &s);
     } else if (!strncmp(m->name, "net", 3)) { /* "name:N" passes N */
       struct start s = {m, principal, CHILD_UNTYPED_BITS, {netd_ep}, name_argument(m->name), 0, 0};
       start_module(&e, &s);
