@@ -22,7 +22,7 @@ KERNEL_SRC := $(wildcard arch/x86/*.S arch/x86/*.c kernel/*.c mm/*.c ipc/*.c lib
 KERNEL_OBJ := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRC))
 ULIB_SRC   := $(wildcard user/lib/*.S user/lib/*.c lib/*.c)
 ULIB_OBJ   := $(patsubst %,$(B)/u/%.o,$(ULIB_SRC))
-PROGRAMS   := init ktest bench blockd blkecho blktest netd nettest kfuzz
+PROGRAMS   := init ktest bench blockd blkecho blktest netd nettest authtest kfuzz
 init_SRC   := $(wildcard user/init/*.c)
 ktest_SRC  := $(wildcard user/apps/ktest/*.c)
 kfuzz_SRC  := $(wildcard user/apps/kfuzz/*.c)
@@ -32,6 +32,7 @@ blkecho_SRC := $(wildcard user/apps/blkecho/*.c)
 blktest_SRC := $(wildcard user/apps/blktest/*.c)
 netd_SRC   := $(wildcard user/netd/*.c)
 nettest_SRC := $(wildcard user/apps/nettest/*.c)
+authtest_SRC := $(wildcard user/apps/authtest/*.c)
 
 .PHONY: all help iso clean test fuzz host-test guest-test demo demo-blk demo-net qemu qemu-net qemu-gdb deps bench bench-net compare \
         compare-linux
@@ -117,6 +118,10 @@ $(B)/kernel.iso: $(B)/kernel.elf $(B)/init.elf scripts/mkiso.sh
 $(B)/test.iso: $(B)/kernel.elf $(B)/init.elf $(B)/ktest.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/ktest.elf
 
+# An ordinary application's authority, checked from inside it.
+$(B)/authtest.iso: $(B)/kernel.elf $(B)/init.elf $(B)/authtest.elf scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/authtest.elf
+
 $(B)/bench.iso: $(B)/kernel.elf $(B)/init.elf $(B)/bench.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/bench.elf
 
@@ -144,7 +149,7 @@ $(B)/net8.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf scri
 $(B)/nettest.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/nettest.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/nettest.elf
 
-iso: $(B)/kfuzz/kernel.elf $(B)/kfuzz.elf $(B)/kernel.iso $(B)/test.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso $(B)/lwiptest.iso $(B)/net.iso $(B)/net8.iso $(B)/nettest.iso
+iso: $(B)/kfuzz/kernel.elf $(B)/kfuzz.elf $(B)/kernel.iso $(B)/test.iso $(B)/authtest.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso $(B)/lwiptest.iso $(B)/net.iso $(B)/net8.iso $(B)/nettest.iso
 
 # The host side of the network demo and tests (talks to 127.0.0.1 only).
 $(B)/netload: tests/net/netload.c
@@ -175,7 +180,7 @@ deps:
 # FUZZ_SEED on, FUZZ_OPS operations each; FUZZ_FLAGS leaves out op classes.
 FUZZ_SEED ?= 1
 FUZZ_SEEDS ?= 4
-FUZZ_OPS ?= 250000
+FUZZ_OPS ?= 500000
 FUZZ_FLAGS ?= 0
 fuzz: deps
 	$(MAKE) $(B)/kfuzz/kernel.elf $(B)/init.elf $(B)/kfuzz.elf

@@ -28,6 +28,12 @@ void tq_remove(struct tcb **head, struct tcb **tail, struct tcb *t) {
 }
 
 void ipc_wake(struct tcb *t, int err) {
+  if (t->pending_fault && err) { /* its handler is gone: it stays stopped, its registers intact */
+    t->pending_fault = 0;
+    t->ipc_state = IPC_NONE;
+    t->state = TCB_FAULTED;
+    return;
+  }
   t->ctx.rax = (u64)err;
   t->ipc_state = IPC_NONE;
   t->state = TCB_RUNNABLE;

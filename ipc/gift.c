@@ -80,6 +80,8 @@ int gift_check_source_batch(const struct gift_src *s, u64 *bad) {
 
 void gift_abandon(const struct gift_src *s) { clear_marks(s, s->n); }
 
+int gift_marked(const struct cap *c) { return !!(c->flags & CAPF_GIFT_MARK); }
+
 static u64 align_up(u64 v, u64 a) { return (v + a - 1) & ~(a - 1); }
 
 /* Consecutive gifts land in the same leaf table: walk once per table. */

@@ -33,6 +33,9 @@ struct gift_dst {
  * gift_abandon clears them. */
 int gift_check_source_batch(const struct gift_src *s, u64 *bad);
 void gift_abandon(const struct gift_src *s);
+/* Between a successful gift_check_source_batch and gift_move or gift_abandon:
+ * is this capability one of the batch? */
+int gift_marked(const struct cap *c);
 int gift_check_window(const struct gift_src *s, const struct gift_dst *d, u64 *bad);
 /* Returns the bytes of the window the gifts took. */
 u64 gift_move(const struct gift_src *s, const struct gift_dst *d);

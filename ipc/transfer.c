@@ -19,17 +19,43 @@ int msg_check(const struct tcb *self, u64 info) {
   return ERR_OK;
 }
 
-static struct gift_src gifts_of(const struct tcb *snd, u32 n) {
-  struct gift_src s = {&snd->slots[TCB_SLOT_CSPACE].cap, ipc_buffer_of(snd)->gifts, n};
+/* The sender's capability and gift lists, copied once out of its IPC buffer:
+ * what is checked is what moves, whatever the buffer holds meanwhile (a
+ * thread of the sender on another CPU may be writing it). */
+struct msg_lists {
+  u64 caps[IPC_MAX_CAPS];
+  u32 gifts[IPC_MAX_GIFTS];
+};
+
+static void copy_lists(const struct tcb *snd, u64 ncaps, u64 ngifts, struct msg_lists *l) {
+  const struct ipc_buffer *b = ipc_buffer_of(snd);
+  memcpy(l->caps, b->caps, ncaps * sizeof(u64));
+  memcpy(l->gifts, b->gifts, ngifts * sizeof(u32));
+}
+
+static struct gift_src gifts_of(const struct tcb *snd, const struct msg_lists *l, u32 n) {
+  struct gift_src s = {&snd->slots[TCB_SLOT_CSPACE].cap, l->gifts, n};
   return s;
 }
 
 int gift_check_source(struct tcb *snd, u32 n) {
-  struct gift_src s = gifts_of(snd, n);
-  struct ipc_buffer *b = ipc_buffer_of(snd);
-  int err = gift_check_source_batch(&s, &b->gift_error_index);
+  struct msg_lists l;
+  copy_lists(snd, 0, n, &l);
+  struct gift_src s = gifts_of(snd, &l, n);
+  int err = gift_check_source_batch(&s, &ipc_buffer_of(snd)->gift_error_index);
   if (!err)
     gift_abandon(&s); /* checked again at delivery */
+  return err;
+}
+
+/* A queued sender's IPC buffer or CSpace may have gone since it sent: what
+ * its message needs of its own thread is checked again when it is delivered. */
+static int sender_still_able(const struct tcb *snd, const struct msg *m) {
+  if (m->fault)
+    return ERR_OK;
+  int err = msg_check(snd, m->info);
+  if (!err && (msg_caps(m->info) || msg_gifts(m->info)) && snd->slots[TCB_SLOT_CSPACE].cap.type != OBJ_CNODE)
+    err = ERR_NOT_CONFIGURED;
   return err;
 }
 
@@ -52,22 +78,30 @@ static int recv_slots(const struct tcb *rcv, u64 need, struct cte **out) {
   return ERR_OK;
 }
 
-static int check_caps(const struct tcb *snd, const struct msg *m, struct cte *dest) {
+/* Runs after the gifts are checked (and marked): a capability that is also
+ * gifted, or an untyped named twice, would move twice, and the second move
+ * would find its source changed under it. */
+static int check_caps(const struct tcb *snd, const struct msg *m, const u64 *caps, struct cte *dest) {
   u64 n = msg_caps(m->info);
   if (!n)
     return ERR_OK;
   if (!m->grant)
     return ERR_NO_RIGHTS;
   const struct cap *root = &snd->slots[TCB_SLOT_CSPACE].cap;
-  const u64 *caps = ipc_buffer_of(snd)->caps;
   for (u64 i = 0; i < n; i++) {
     if (caps[i] == 0 || caps[i] >= (1ull << root->w1))
       return ERR_INVALID_CAP;
     const struct cte *c = (const struct cte *)root->obj + caps[i];
     if (cte_empty(c))
       return ERR_EMPTY_SLOT;
-    if (c->cap.type == OBJ_PINNED_FRAME || c->cap.type == OBJ_REPLY || (c->cap.flags & CAPF_PINNED))
-      return ERR_CANNOT_DERIVE;
+    if (gift_marked(&c->cap))
+      return ERR_NAMED_TWICE;
+    for (u64 j = 0; j < i && c->cap.type == OBJ_UNTYPED; j++)
+      if (caps[j] == caps[i])
+        return ERR_NAMED_TWICE;
+    int err = c->cap.type == OBJ_UNTYPED ? ERR_OK : cap_derivable(&c->cap);
+    if (err)
+      return err;
     if (!cte_empty(&dest[i]))
       return ERR_RECV_SLOTS_FULL;
   }
@@ -77,9 +111,8 @@ static int check_caps(const struct tcb *snd, const struct msg *m, struct cte *de
 /* Capabilities are copied, but an untyped moves: it cannot be copied (its
  * watermark lives in the capability), and a donation should leave the donor
  * anyway; the donor keeps the parent untyped, so it can still revoke it. */
-static void move_caps(const struct tcb *snd, u64 n, struct cte *dest) {
+static void move_caps(const struct tcb *snd, u64 n, const u64 *caps, struct cte *dest) {
   const struct cap *root = &snd->slots[TCB_SLOT_CSPACE].cap;
-  const u64 *caps = ipc_buffer_of(snd)->caps;
   for (u64 i = 0; i < n; i++) {
     struct cte *src = (struct cte *)root->obj + caps[i];
     if (src->cap.type == OBJ_UNTYPED) {
@@ -131,27 +164,33 @@ static int transfer_registers(struct tcb *snd, struct tcb *rcv, const struct msg
 static __attribute__((noinline)) int transfer_full(struct tcb *snd, struct tcb *rcv, const struct msg *m) {
   u64 ncaps = m->fault ? 0 : msg_caps(m->info), ngifts = m->fault ? 0 : msg_gifts(m->info);
   struct cte *dest = 0;
+  struct msg_lists l;
   struct gift_src gs = {0};
   struct gift_dst gd = {0};
-  int err;
+  int err = sender_still_able(snd, m);
+  if (err)
+    return err;
   if (ncaps + ngifts) {
-    if ((err = recv_slots(rcv, ncaps + ngifts, &dest)) || (err = check_caps(snd, m, dest)))
+    if ((err = recv_slots(rcv, ncaps + ngifts, &dest)))
       return err;
+    copy_lists(snd, ncaps, ngifts, &l);
   }
   if (ngifts) {
     struct ipc_buffer *sb = ipc_buffer_of(snd), *rb = ipc_buffer_of(rcv);
-    gs = gifts_of(snd, (u32)ngifts);
+    gs = gifts_of(snd, &l, (u32)ngifts);
     gd = (struct gift_dst){dest + ncaps, &rcv->slots[TCB_SLOT_VSPACE], rb->recv_window,
                            rb->recv_window_size};
     if ((err = gift_check_source_batch(&gs, &sb->gift_error_index)))
       return err;
-    if ((err = gift_check_window(&gs, &gd, &sb->gift_error_index))) {
+    if ((err = check_caps(snd, m, l.caps, dest)) || (err = gift_check_window(&gs, &gd, &sb->gift_error_index))) {
       gift_abandon(&gs);
       return err;
     }
+  } else if ((err = check_caps(snd, m, l.caps, dest))) {
+    return err;
   }
   u64 words = copy_words(snd, rcv, m);
-  move_caps(snd, ncaps, dest);
+  move_caps(snd, ncaps, l.caps, dest);
   if (ngifts)
     ipc_buffer_of(rcv)->recv_mapped = gift_move(&gs, &gd);
   rcv->ctx.rdi = m->badge;

@@ -7,6 +7,7 @@
 #include "kernel/print.h"
 #include "kernel/sched.h"
 #include "kernel/clock.h"
+#include "kernel/irq.h"
 #include "mm/untyped.h"
 #include "mm/vspace.h"
 #include <arch/mmu.h>
@@ -190,7 +191,7 @@ static void make_root_objects(struct root *r, u64 ut_base, u64 ut_size) {
   retype_one(r, OBJ_TCB, 0);
   struct cap io = {.type = OBJ_IOPORTS, .rights = RIGHTS_ALL, .w1 = 0, .w2 = 0xffff};
   cte_insert(take_slot(r), &io, 0);
-  struct cap irq = {.type = OBJ_IRQ_CONTROL, .rights = RIGHTS_ALL};
+  struct cap irq = {.type = OBJ_IRQ_CONTROL, .rights = RIGHTS_ALL, .w1 = IRQ_LINES_ALL};
   cte_insert(take_slot(r), &irq, 0);
   r->next_slot = BI_SLOT_DMA;
   struct cap dma = {.type = OBJ_DMA, .rights = RIGHTS_ALL};

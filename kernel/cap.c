@@ -187,6 +187,21 @@ u64 cap_object_size(const struct cap *cap) {
   }
 }
 
+int cap_derivable(const struct cap *c) {
+  switch (c->type) {
+  case OBJ_NULL:
+  case OBJ_UNTYPED:
+  case OBJ_PINNED_FRAME:
+  case OBJ_REPLY:
+  case OBJ_PDPT:
+  case OBJ_PD:
+  case OBJ_PT:
+    return ERR_CANNOT_DERIVE;
+  default:
+    return (c->flags & CAPF_PINNED) ? ERR_PINNED : ERR_OK;
+  }
+}
+
 u8 cap_rights_mask(u8 type) {
   switch (type) {
   case OBJ_ENDPOINT:

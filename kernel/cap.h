@@ -98,6 +98,16 @@ void cap_release_pinned(struct cte *slot);
 /* Size in bytes of the object a capability names (0 for none). */
 u64 cap_object_size(const struct cap *cap);
 
+/* Whether a new capability may be derived from this one (a copy or mint, a
+ * capability sent in a message, a TCB's own copy of its CSpace, VSpace, IPC
+ * buffer or fault endpoint): ERR_OK, ERR_PINNED for a pinned frame (the pin
+ * must stay with its one capability), or ERR_CANNOT_DERIVE for an untyped
+ * (its watermark lives in the capability), a pinned-frame remnant, a REPLY
+ * (it answers one call) or a page table below the root (a table mapped in
+ * two address spaces would show one principal's gifts to another). The one
+ * place this rule is decided. */
+int cap_derivable(const struct cap *c);
+
 /* Rights a capability of this type can carry at all. */
 u8 cap_rights_mask(u8 type);
 

@@ -209,8 +209,8 @@ static int check_node(struct inv *v, struct cte *c) {
       fail(v, c, "untyped watermark beyond its size", c->cap.w2, c->cap.w1);
     check_usage(v, c);
   }
-  if ((c->cap.flags & CAPF_PINNED) &&
-      (!is_frame(c->cap.type) || c->first_child || !c->parent || c->parent->cap.type != OBJ_UNTYPED))
+  if ((c->cap.flags & CAPF_PINNED) && is_frame(c->cap.type) && /* a PINNED_FRAME keeps the flag */
+      (c->first_child || !c->parent || c->parent->cap.type != OBJ_UNTYPED))
     fail(v, c, "pinned frame is not the sole capability to its frame", (u64)c->first_child, 0);
   if (vs_cap_is_mapped(&c->cap))
     check_mapping(v, c);

@@ -17,6 +17,8 @@ static struct {
 int irq_get(struct cte *control, u64 irq, struct cte *dest) {
   if (irq >= IRQ_LINES || irq == IRQ_TIMER || irq == IRQ_CASCADE)
     return ERR_RANGE;
+  if (!(control->cap.w1 & (1ull << irq)))
+    return ERR_NO_RIGHTS;
   if (lines[irq].claimed)
     return ERR_IRQ_IN_USE;
   struct cap c = {.type = OBJ_IRQ_HANDLER, .rights = RIGHTS_ALL, .w1 = irq};

@@ -9,6 +9,11 @@
 
 struct notification;
 
+/* An IRQ_CONTROL capability's w1 is the mask of lines it may claim; a mint
+ * narrows it (badge = the new mask, a subset), so init can hand a driver
+ * the lines of its own devices and nothing else. */
+#define IRQ_LINES_ALL 0xffffull
+
 int irq_get(struct cte *control, u64 irq, struct cte *dest);
 int irq_set_notification(const struct cap *handler, struct notification *n, u64 bits);
 int irq_ack(const struct cap *handler);

@@ -64,8 +64,11 @@ static int lookup_in_cnode(struct call *c, cptr_t cnode, u64 index, u8 rights, s
   return err ? err : slot_in(&cn->cap, index, out);
 }
 
+/* The caller's address space for copies in and out; 0 (every copy fails)
+ * if its VSpace went during this very call. */
 static const struct vs_table *own_root(struct call *c) {
-  return (const struct vs_table *)c->self->slots[TCB_SLOT_VSPACE].cap.obj;
+  const struct cap *vs = &c->self->slots[TCB_SLOT_VSPACE].cap;
+  return vs->type == OBJ_VSPACE ? (const struct vs_table *)vs->obj : 0;
 }
 
 /* ---- debugging and time ---- */
@@ -164,8 +167,8 @@ static int sys_cap_identify(struct call *c) {
   info.rights = k->rights;
   info.size = cap_object_size(k);
   info.label = k->label;
-  if (k->type == OBJ_ENDPOINT || k->type == OBJ_NOTIFICATION)
-    info.badge = k->w1;
+  if (k->type == OBJ_ENDPOINT || k->type == OBJ_NOTIFICATION || k->type == OBJ_IRQ_CONTROL)
+    info.badge = k->w1; /* IRQ control: the lines it may claim */
   if (vs_cap_is_mapped(k)) {
     info.mapped = 1;
     info.mapped_vaddr = k->w2;
@@ -207,10 +210,9 @@ static int lookup_pair(struct call *c, struct cte **dst, struct cte **src) {
 static int derive(const struct cap *src, u64 rights, int mint, u64 badge, struct cap *out) {
   if (rights & ~(u64)RIGHTS_ALL)
     return ERR_RANGE;
-  if (src->type == OBJ_UNTYPED || src->type == OBJ_PINNED_FRAME || src->type == OBJ_REPLY)
-    return ERR_CANNOT_DERIVE;
-  if (src->flags & CAPF_PINNED)
-    return ERR_PINNED;
+  int err = cap_derivable(src);
+  if (err)
+    return err;
   *out = *src;
   out->rights = src->rights & (u8)rights;
   if (vs_cap_is_mapped(src))
@@ -222,6 +224,11 @@ static int derive(const struct cap *src, u64 rights, int mint, u64 badge, struct
   case OBJ_NOTIFICATION:
     if (src->w1)
       return ERR_BAD_STATE; /* already badged */
+    out->w1 = badge;
+    return ERR_OK;
+  case OBJ_IRQ_CONTROL:
+    if (badge & ~src->w1)
+      return ERR_RANGE; /* only lines it may claim itself */
     out->w1 = badge;
     return ERR_OK;
   case OBJ_IOPORTS: {
@@ -501,8 +508,9 @@ static int sys_tcb_set_ipc_buffer(struct call *c) {
     err = lookup_optional(c, c->ctx->rsi, OBJ_FRAME_4K, RIGHT_READ | RIGHT_WRITE, &f);
   if (err)
     return err;
-  tcb_set_slot(t, TCB_SLOT_IPC_BUFFER, f);
-  return ERR_OK;
+  if (f && (f->cap.flags & CAPF_DEVICE)) /* the kernel reads and writes it: RAM only */
+    return ERR_DEVICE_MEMORY;
+  return tcb_set_slot(t, TCB_SLOT_IPC_BUFFER, f);
 }
 
 static int sys_tcb_set_fault_endpoint(struct call *c) {
@@ -511,9 +519,7 @@ static int sys_tcb_set_fault_endpoint(struct call *c) {
   int err = lookup_tcb(c, &t);
   if (!err)
     err = lookup_optional(c, c->ctx->rsi, OBJ_ENDPOINT, RIGHT_WRITE, &ep);
-  if (!err)
-    tcb_set_slot(t, TCB_SLOT_FAULT_EP, ep);
-  return err;
+  return err ? err : tcb_set_slot(t, TCB_SLOT_FAULT_EP, ep);
 }
 
 static int sys_reply_save(struct call *c) {

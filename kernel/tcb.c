@@ -31,14 +31,18 @@ int tcb_can_run(const struct tcb *t) {
          t->slots[TCB_SLOT_CSPACE].cap.type == OBJ_CNODE;
 }
 
-void tcb_set_slot(struct tcb *t, int i, struct cte *src) {
+int tcb_set_slot(struct tcb *t, int i, struct cte *src) {
+  int err = src ? cap_derivable(&src->cap) : ERR_OK;
+  if (err)
+    return err;
   cap_delete(&t->slots[i]);
   if (!src)
-    return;
+    return ERR_OK;
   struct cap c = src->cap;
   if (vs_cap_is_mapped(&c)) /* the TCB's copy is not the mapped one */
     c.w1 = c.w2 = 0;
   cte_insert(&t->slots[i], &c, src);
+  return ERR_OK;
 }
 
 int tcb_configure(struct tcb *t, struct cte *cspace, struct cte *vspace, u32 priority) {
@@ -47,6 +51,11 @@ int tcb_configure(struct tcb *t, struct cte *cspace, struct cte *vspace, u32 pri
   struct tcb *self = this_cpu()->cur;
   if (priority > PRIORITY_MAX || (self && priority > self->priority))
     return ERR_RANGE;
+  int err = cap_derivable(&cspace->cap);
+  if (!err)
+    err = cap_derivable(&vspace->cap);
+  if (err)
+    return err;
   tcb_set_slot(t, TCB_SLOT_CSPACE, cspace);
   tcb_set_slot(t, TCB_SLOT_VSPACE, vspace);
   int was_queued = t->queued;

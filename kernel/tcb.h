@@ -61,7 +61,8 @@ void tcb_suspend(struct tcb *t);
 void tcb_fault(struct tcb *t, const struct user_ctx *ctx, u64 cr2);
 void tcb_get_info(const struct tcb *t, struct tcb_info *out);
 int tcb_can_run(const struct tcb *t);
-/* Put a copy of src (0: nothing) in one of the TCB's own slots. */
-void tcb_set_slot(struct tcb *t, int i, struct cte *src);
+/* Put a copy of src (0: nothing) in one of the TCB's own slots, if src may
+ * be copied at all (cap_derivable); the slot is unchanged otherwise. */
+int tcb_set_slot(struct tcb *t, int i, struct cte *src);
 
 #endif

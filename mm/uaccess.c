@@ -5,6 +5,8 @@
 
 /* Checks the whole range first so that a failed copy writes nothing. */
 static int check_range(const struct vs_table *root, uaddr_t va, u64 len, int write) {
+  if (!root)
+    return ERR_FAULT_ADDRESS;
   if (va >= USER_VADDR_END || USER_VADDR_END - va < len)
     return ERR_BAD_ADDRESS;
   for (u64 p = va & ~(PAGE_SIZE - 1); p < va + len; p += PAGE_SIZE)

@@ -29,9 +29,13 @@ static int missing_level_error(int level) {
 
 static struct vs_table *entry_table(u64 e) { return pa_to_kva(e & PTE_ADDR); }
 
-/* The table at `level` that covers `va`, descending from the root. */
-static int walk(struct vs_table *root, u64 va, int level, struct vs_table **out) {
-  struct vs_table *t = root;
+/* The table at `level` that covers `va`, descending from the root. The
+ * VSpace capability is checked here, where it is used: a receiver's or a
+ * TCB's VSpace slot may have been emptied since the caller last looked. */
+static int walk(const struct cte *vspace, u64 va, int level, struct vs_table **out) {
+  if (vspace->cap.type != OBJ_VSPACE)
+    return ERR_WRONG_TYPE;
+  struct vs_table *t = (struct vs_table *)vspace->cap.obj;
   for (int l = 4; l > level; l--) {
     u64 e = t->e[pt_index(va, l)];
     if (!(e & PTE_P))
@@ -73,7 +77,7 @@ static int prepare(struct cte *c, struct cte *vspace, u64 vaddr, struct vs_table
     return err;
   if (c->cap.w1)
     return ERR_ALREADY_MAPPED;
-  err = walk((struct vs_table *)vspace->cap.obj, vaddr, entry_level(c->cap.type), t);
+  err = walk(vspace, vaddr, entry_level(c->cap.type), t);
   if (err)
     return err;
   return ((*t)->e[pt_index(vaddr, entry_level(c->cap.type))] & PTE_P) ? ERR_MAPPING_EXISTS : ERR_OK;
@@ -82,7 +86,7 @@ static int prepare(struct cte *c, struct cte *vspace, u64 vaddr, struct vs_table
 int vs_check_free(const struct cte *vspace, u64 vaddr, u8 frame_type) {
   struct vs_table *t;
   int level = entry_level(frame_type);
-  int err = walk((struct vs_table *)vspace->cap.obj, vaddr, level, &t);
+  int err = walk(vspace, vaddr, level, &t);
   if (err)
     return err;
   return (t->e[pt_index(vaddr, level)] & PTE_P) ? ERR_MAPPING_EXISTS : ERR_OK;
@@ -135,7 +139,7 @@ int vs_map_frame(struct cte *frame, struct cte *vspace, u64 vaddr, u32 attr) {
 }
 
 int vs_leaf_table(const struct cte *vspace, u64 vaddr, u8 frame_type, struct vs_table **t) {
-  return walk((struct vs_table *)vspace->cap.obj, vaddr, entry_level(frame_type), t);
+  return walk(vspace, vaddr, entry_level(frame_type), t);
 }
 
 int vs_entry_free(const struct vs_table *t, u64 vaddr, u8 frame_type) {

@@ -9,7 +9,7 @@
 # and r12 names the operation the kernel was serving). Prints the figures
 # and, last, "NAME: P passed, F failed" counted over seeds.
 set -uo pipefail
-seed=1 seeds=4 ops=250000 flags=0 timeout_s=600 name=fuzz
+seed=1 seeds=4 ops=500000 flags=0 timeout_s=600 name=fuzz
 while [ $# -gt 0 ]; do
   case $1 in
     --seed) seed=$2; shift 2 ;;

@@ -81,9 +81,37 @@ struct start {
   u32 untyped_bits;
   cptr_t extra[SPAWN_EXTRA]; /* for the program's slots BI_SLOT_FIRST_FREE_FIXED + i */
   u64 arg;
-  u64 ioport_range; /* first | last << 16 (0: the debug-exit port) */
+  u64 ioport_range; /* first | last << 16 (0: no I/O ports) */
   u32 priority;     /* 0: CHILD_PRIORITY */
+  cptr_t irq_control, dma; /* 0: none */
 };
+
+/* Least authority: a program gets its own memory, its CSpace and VSpace and
+ * the endpoints of the servers it uses. Beyond that only what its job
+ * needs: drivers their devices' memory, PCI configuration ports, the IRQ
+ * lines of their devices and DMA (start_driver); a program that ends a test
+ * or demo run the debug-exit port; the kernel test suite, which exercises
+ * IRQ handlers and DMA pinning, those too. */
+enum authority { AUTH_EXIT = 1, AUTH_KERNEL_TESTS = 2 };
+static const struct {
+  const char *name;
+  unsigned auth;
+} authorities[] = {
+    {"ktest", AUTH_EXIT | AUTH_KERNEL_TESTS}, {"bench", AUTH_EXIT},   {"blkecho", AUTH_EXIT},
+    {"blktest", AUTH_EXIT},                   {"nettest", AUTH_EXIT}, {"lwiptest", AUTH_EXIT},
+    {"authtest", AUTH_EXIT},                  {"kfuzz", AUTH_EXIT | AUTH_KERNEL_TESTS},
+};
+
+static unsigned authority_of(const char *name) {
+  for (unsigned i = 0; i < sizeof(authorities) / sizeof(authorities[0]); i++) {
+    u64 n = strlen(authorities[i].name);
+    if (!strncmp(name, authorities[i].name, n) && (name[n] == 0 || name[n] == ':'))
+      return authorities[i].auth;
+  }
+  return 0;
+}
+
+#define DEBUG_EXIT_PORTS (DEBUG_EXIT_PORT | (DEBUG_EXIT_PORT + 3ull) << 16)
 
 static void start_module(struct env *e, const struct start *s) {
   cptr_t ut = env_slot(e);
@@ -94,11 +122,9 @@ static void start_module(struct env *e, const struct start *s) {
     return;
   }
   struct spawn_args a = {.image = (const void *)s->m->vaddr, .image_size = s->m->size, .cnode_bits = 12,
-                         .priority = s->priority ? s->priority : CHILD_PRIORITY, .untyped = ut, .ioports = BI_SLOT_IOPORTS,
-                         .ioport_range = s->ioport_range ? s->ioport_range
-                                                         : DEBUG_EXIT_PORT | (DEBUG_EXIT_PORT + 3ull) << 16,
-                         .irq_control = BI_SLOT_IRQ_CONTROL, .dma = BI_SLOT_DMA,
-                         .arg = s->arg};
+                         .priority = s->priority ? s->priority : CHILD_PRIORITY, .untyped = ut,
+                         .ioports = s->ioport_range ? BI_SLOT_IOPORTS : 0, .ioport_range = s->ioport_range,
+                         .irq_control = s->irq_control, .dma = s->dma, .arg = s->arg};
   for (int i = 0; i < SPAWN_EXTRA; i++)
     a.extra[i] = s->extra[i];
   struct child c;
@@ -130,6 +156,7 @@ enum driver { DRV_BLOCK, DRV_NET, DRV_COUNT };
 #define DRIVER_GRANTS (SPAWN_EXTRA - 1) /* slot 8 is the driver's endpoint */
 static cptr_t grants[DRV_COUNT][DRIVER_GRANTS];
 static unsigned ngrants[DRV_COUNT];
+static u64 irq_lines[DRV_COUNT]; /* mask of the lines of each driver's devices */
 
 struct bar {
   u64 addr, size;
@@ -153,6 +180,8 @@ static int add_bars(const struct pci_dev *p, void *ctx) {
   int drv = p->vendor == 0x1af4 ? driver_of(p->device) : -1;
   if (drv < 0)
     return 0;
+  if (p->irq_line < 16)
+    irq_lines[drv] |= 1ull << p->irq_line;
   for (unsigned i = 0; i < 6 && bs->n < 24; i++) {
     u32 lo = pci_read32(BI_SLOT_IOPORTS, p, (u8)(0x10 + 4 * i));
     u64 addr = pci_bar_address(BI_SLOT_IOPORTS, p, i), size = pci_bar_size(BI_SLOT_IOPORTS, p, i);
@@ -199,16 +228,20 @@ static void divide_device_memory(struct env *e, const struct bootinfo *bi) {
   }
 }
 
-/* A driver gets the PCI configuration ports, its devices' memory and a
- * public endpoint (init's copy is handed to the driver's clients). */
+/* A driver gets the PCI configuration ports, its devices' memory, an IRQ
+ * control that claims only its devices' lines, DMA and a public endpoint
+ * (init's copy is handed to the driver's clients). */
 static cptr_t start_driver(struct env *e, const struct bootinfo_module *m, u32 principal, enum driver drv) {
-  cptr_t ep;
-  if (env_retype(e, OBJ_ENDPOINT, 0, &ep))
+  cptr_t ep, irq = env_slot(e);
+  if (env_retype(e, OBJ_ENDPOINT, 0, &ep) ||
+      sys_cnode_mint(e->cnode, irq, e->cnode, BI_SLOT_IRQ_CONTROL, RIGHTS_ALL, irq_lines[drv]))
     return 0;
-  struct start s = {m, principal, CHILD_UNTYPED_BITS, {ep}, name_argument(m->name), 0xcf8 | 0xcffull << 16,
-                    DRIVER_PRIORITY};
+  struct start s = {.m = m, .principal = principal, .untyped_bits = CHILD_UNTYPED_BITS, .extra = {ep},
+                    .arg = name_argument(m->name), .ioport_range = 0xcf8 | 0xcffull << 16,
+                    .priority = DRIVER_PRIORITY, .irq_control = irq, .dma = BI_SLOT_DMA};
   for (unsigned i = 0; i < ngrants[drv]; i++)
     s.extra[1 + i] = grants[drv][i];
+  printf("init: %s may claim IRQ lines 0x%llx\n", m->name, irq_lines[drv]);
   start_module(e, &s);
   return ep;
 }
@@ -229,8 +262,11 @@ static void start_bench(struct env *e, const struct bootinfo_module *m, u32 prin
     failures++;
     return;
   }
-  struct start server = {m, principal, BENCH_UNTYPED_BITS, {ep}, 2, 0, 0};
-  struct start client = {m, principal + 1, BENCH_UNTYPED_BITS, {ep}, 1, 0, 0};
+  struct start server = {.m = m, .principal = principal, .untyped_bits = BENCH_UNTYPED_BITS, .extra = {ep},
+                         .arg = 2, .ioport_range = DEBUG_EXIT_PORTS};
+  struct start client = server;
+  client.principal = principal + 1;
+  client.arg = 1;
   start_module(e, &server);
   start_module(e, &client);
 }
@@ -253,17 +289,23 @@ int main(const struct bootinfo *bi) {
       blockd_ep = start_driver(&e, m, principal, DRV_BLOCK);
     } else if (!strncmp(m->name, "netd", 4) && (m->name[4] == 0 || m->name[4] == ':')) {
       netd_ep = start_driver(&e, m, principal, DRV_NET);
-    } else if (!strncmp(m->name, "blk", 3)) {
-      struct start s = {m, principal, CHILD_UNTYPED_BITS, {blockd_ep}, principal, 0, 0};
-      start_module(&e, &s);
-    } else if (!strncmp(m->name, "kfuzz", 5)) { /* "kfuzz:N": N = seed | flags << 24 | operations << 32 */
-      struct start s = {m, principal, CHILD_UNTYPED_BITS, {0}, name_argument(m->name), 0, 0};
-      start_module(&e, &s);
-    } else if (!strncmp(m->name, "net", 3)) { /* "name:N" passes N */
-      struct start s = {m, principal, CHILD_UNTYPED_BITS, {netd_ep}, name_argument(m->name), 0, 0};
-      start_module(&e, &s);
     } else {
-      struct start s = {m, principal, CHILD_UNTYPED_BITS, {rtc_ports(&e)}, principal, 0, 0};
+      unsigned auth = authority_of(m->name);
+      struct start s = {.m = m, .principal = principal, .untyped_bits = CHILD_UNTYPED_BITS, .arg = principal,
+                        .ioport_range = (auth & AUTH_EXIT) ? DEBUG_EXIT_PORTS : 0};
+      if (!strncmp(m->name, "blk", 3)) {
+        s.extra[0] = blockd_ep;
+      } else if (!strncmp(m->name, "net", 3)) { /* "name:N" passes N */
+        s.extra[0] = netd_ep;
+        s.arg = name_argument(m->name);
+      } else if (!strncmp(m->name, "kfuzz", 5)) { /* "kfuzz:N": N = seed | flags << 24 | operations << 32 */
+        s.arg = name_argument(m->name);
+      }
+      if (auth & AUTH_KERNEL_TESTS) {
+        s.extra[0] = rtc_ports(&e);
+        s.irq_control = BI_SLOT_IRQ_CONTROL;
+        s.dma = BI_SLOT_DMA;
+      }
       start_module(&e, &s);
     }
   }
