@@ -21,10 +21,22 @@
 #define INV_MAX_QUEUE (1u << 16)
 #define INV_MAX_REPORTS 12
 
+#define INV_MAX_HOLDERS 8
+
 static struct cte *roots[INV_MAX_ROOTS];
 static u32 nroots, roots_lost;
+static struct {
+  struct cte *slots;
+  u32 n;
+} holders[INV_MAX_HOLDERS];
+static u32 nholders;
 
-void inv_roots_reset(void) { nroots = roots_lost = 0; }
+void inv_roots_reset(void) { nroots = roots_lost = nholders = 0; }
+
+void inv_add_holder(struct cte *slots, u32 n) {
+  if (nholders < INV_MAX_HOLDERS)
+    holders[nholders++] = (typeof(holders[0])){slots, n};
+}
 
 static void forget_root(const struct cte *s) {
   for (u32 i = 0; i < nroots; i++)
@@ -410,6 +422,9 @@ int inv_check(u64 *checked) {
   walk(&v, check_node);
   walk(&v, check_object);
   walk(&v, check_slots);
+  for (u32 i = 0; i < nholders; i++)
+    for (u32 k = 0; k < holders[i].n; k++)
+      check_slot(&v, &holders[i].slots[k]);
   walk(&v, unmark);
   *checked = v.caps;
   if (v.bad)

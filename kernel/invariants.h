@@ -25,5 +25,8 @@ int inv_check(u64 *checked);
 void inv_root_add(struct cte *slot);
 void inv_root_moved(struct cte *dst, struct cte *src);
 void inv_roots_reset(void);
+/* Slots outside every CNode and TCB that hold capabilities: none in the
+ * kernel; the host tests' fixtures (inv_roots_reset forgets them). */
+void inv_add_holder(struct cte *slots, u32 n);
 
 #endif
