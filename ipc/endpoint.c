@@ -3,6 +3,7 @@
 #include "ipc/transfer.h"
 #include "kernel/tcb.h"
 #include "kernel/sched.h"
+#include "kernel/preempt.h"
 #include <abi/ipc.h>
 
 void tq_push(struct tcb **head, struct tcb **tail, struct tcb *t) {
@@ -127,6 +128,8 @@ int ipc_recv(struct tcb *self, struct cte *epc, int can_block) {
     ep_dequeue(ep, snd);
     if (err) { /* this sender's message cannot be delivered: it learns why */
       ipc_wake(snd, err);
+      if (preempt_due()) /* many such senders are many steps: the call resumes */
+        return PREEMPTED;
       continue;
     }
     if (snd->pending_call)
@@ -255,10 +258,13 @@ void ipc_cancel(struct tcb *t) {
   t->pending_fault = 0;
 }
 
-void ep_destroy(struct endpoint *ep) {
-  while (ep->head) {
+int ep_wake_waiters(struct endpoint *ep, unsigned max) {
+  for (; ep->head && max; max--) {
     struct tcb *t = ep->head;
     ep_dequeue(ep, t);
     ipc_wake(t, ERR_PEER_DIED);
   }
+  return !ep->head;
 }
+
+void ep_destroy(struct endpoint *ep) { ep_wake_waiters(ep, ~0u); }

@@ -57,6 +57,11 @@ void ntfn_signal(struct notification *n, u64 bits);
 int ntfn_wait(struct tcb *self, struct cte *ntfn, int block);
 void ntfn_bind(struct tcb *t, struct notification *n);
 
+/* Before the last capability to an endpoint or notification goes, its
+ * waiters are woken with PEER_DIED, at most `max` per call (the queue can
+ * be as long as other principals make it). Returns 1 once none is left. */
+int ep_wake_waiters(struct endpoint *ep, unsigned max);
+int ntfn_wake_waiters(struct notification *n, unsigned max);
 void ep_destroy(struct endpoint *ep);
 void ntfn_destroy(struct notification *n);
 /* Signal `bits` on n at `deadline` (ns since boot); 0 disarms. */

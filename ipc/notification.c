@@ -53,13 +53,18 @@ void ntfn_bind(struct tcb *t, struct notification *n) {
   }
 }
 
-void ntfn_destroy(struct notification *n) {
-  while (n->head) {
+int ntfn_wake_waiters(struct notification *n, unsigned max) {
+  for (; n->head && max; max--) {
     struct tcb *t = n->head;
     tq_remove(&n->head, &n->tail, t);
     t->waiting_on = 0;
     ipc_wake(t, ERR_PEER_DIED);
   }
+  return !n->head;
+}
+
+void ntfn_destroy(struct notification *n) {
+  ntfn_wake_waiters(n, ~0u);
   if (n->bound)
     n->bound->bound = 0;
   irq_forget_notification(n);

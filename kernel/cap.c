@@ -4,27 +4,51 @@
 #include "kernel/cpu.h"
 #include "kernel/invariants.h"
 #include "mm/untyped.h"
+#include "kernel/preempt.h"
 #include <lib/string.h>
 
 static void link_child(struct cte *parent, struct cte *c) {
   c->parent = parent;
-  c->prev = 0;
-  c->next = parent ? parent->first_child : 0;
-  if (parent) {
-    if (parent->first_child)
-      parent->first_child->prev = c;
-    parent->first_child = c;
-  }
+  c->next = c->prev = 0;
+  if (!parent)
+    return;
+  struct cte *first = parent->first_child;
+  c->next = first;
+  c->prev = first ? first->prev : c;
+  if (first)
+    first->prev = c;
+  parent->first_child = c;
 }
 
 static void unlink(struct cte *c) {
-  if (c->prev)
-    c->prev->next = c->next;
-  else if (c->parent)
-    c->parent->first_child = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
+  if (c->parent) {
+    struct cte *first = c->parent->first_child;
+    if (first == c)
+      c->parent->first_child = c->next;
+    else
+      c->prev->next = c->next;
+    if (c->next)
+      c->next->prev = c->prev;
+    else if (first != c)
+      first->prev = c->prev; /* c was the last */
+  }
   c->parent = c->next = c->prev = 0;
+}
+
+void cte_relink(struct cte *dst, const struct cte *src) {
+  if (!dst->parent) {
+    dst->prev = 0;
+    return;
+  }
+  struct cte *first = dst->parent->first_child;
+  if (first == src)
+    dst->parent->first_child = first = dst;
+  else
+    dst->prev->next = dst;
+  if (dst->next)
+    dst->next->prev = dst;
+  else
+    first->prev = dst; /* dst is the last (and maybe the first) */
 }
 
 void cte_insert(struct cte *slot, const struct cap *cap, struct cte *parent) {
@@ -39,7 +63,7 @@ void cte_insert(struct cte *slot, const struct cap *cap, struct cte *parent) {
  * child of src, whose parent pointers must follow. */
 void cte_move(struct cte *dst, struct cte *src) {
   *dst = *src;
-  cte_relink(dst);
+  cte_relink(dst, src);
   for (struct cte *c = dst->first_child; c; c = c->next)
     c->parent = dst;
   if (!dst->parent)
@@ -48,40 +72,48 @@ void cte_move(struct cte *dst, struct cte *src) {
   obj_cap_moved(dst);
 }
 
-/* Replace `c` (which has children) by its first child; the other children
- * become that child's children. The object stays alive through it. */
-static void promote_first_child(struct cte *c) {
-  struct cte *heir = c->first_child;
-  struct cte *rest = heir->next;
-  struct cte *parent = c->parent;
-  unlink(heir);
-  while (rest) {
-    struct cte *n = rest->next;
-    unlink(rest);
-    link_child(heir, rest);
-    rest = n;
-  }
-  unlink(c);
-  link_child(parent, heir);
+/* What revoke works around: a pinned frame's remnant, and the capability
+ * of an object whose slots are being emptied. Both keep their untyped from
+ * being reused, sit at the tail of their siblings (a subtree whose first
+ * child is one holds nothing else), and move up to the parent untyped when
+ * theirs goes. */
+static int is_remnant(const struct cte *c) {
+  return c && (c->cap.type == OBJ_PINNED_FRAME || c->cap.type == OBJ_ZOMBIE);
 }
 
-static int is_pinned_zombie(const struct cte *c) {
-  return c && c->cap.type == OBJ_PINNED_FRAME;
-}
-
-/* Pinned-frame zombies sit at the tail of their siblings, so a subtree
- * whose first child is one holds nothing else. */
 static void move_to_tail(struct cte *c) {
   struct cte *parent = c->parent;
   if (!parent || !c->next)
     return;
   unlink(c);
-  struct cte *last = parent->first_child;
-  while (last->next)
-    last = last->next;
+  struct cte *first = parent->first_child, *last = first->prev;
   last->next = c;
   c->prev = last;
+  c->next = 0;
   c->parent = parent;
+  first->prev = c;
+}
+
+/* Work per step is bounded: the steps that move many children move at most
+ * this many, and the caller comes back for the rest. */
+#define STEP_CHILDREN 32
+
+/* Deleting `c` (which has children) replaces it by its first child, which
+ * adopts the others first, a few per step. Returns 1 when c is gone. */
+static int promote_first_child(struct cte *c) {
+  struct cte *heir = c->first_child;
+  for (int i = 0; heir->next && i < STEP_CHILDREN; i++) {
+    struct cte *n = heir->next;
+    unlink(n);
+    link_child(heir, n);
+  }
+  if (heir->next)
+    return 0;
+  struct cte *parent = c->parent;
+  unlink(heir);
+  unlink(c);
+  link_child(parent, heir);
+  return 1;
 }
 
 /* A pinned frame may still be written by a device: deleting its capability
@@ -100,42 +132,109 @@ static int defer_pinned(struct cte *c) {
   return 1;
 }
 
-/* An untyped going away hands the pinned frames still under it to its parent. */
-static void hand_up_pinned(struct cte *ut) {
-  while (ut->first_child) {
+/* The last capability to an object that holds capabilities (a CNode, a TCB)
+ * stays in its slot as a ZOMBIE while the object's slots are emptied, so
+ * the object's memory cannot be reused before, even when a preempted
+ * delete leaves the work half done. */
+static int begin_zombie(struct cte *c) {
+  u64 size = cap_object_size(&c->cap);
+  struct zombie *z = obj_begin_destroy(&c->cap);
+  if (!z)
+    return 0;
+  z->self = c;
+  c->cap.type = OBJ_ZOMBIE;
+  c->cap.rights = 0;
+  c->cap.w1 = size;
+  c->cap.w2 = (u64)z;
+  move_to_tail(c);
+  return 1;
+}
+
+static struct zombie *zombie_of(const struct cte *c) { return (struct zombie *)c->cap.w2; }
+
+/* An untyped going away hands the remnants still under it to its parent, a
+ * few per step. Returns 1 when none is left. */
+static int hand_up_remnants(struct cte *ut) {
+  for (int i = 0; ut->first_child && i < STEP_CHILDREN; i++) {
     struct cte *z = ut->first_child;
     unlink(z);
     link_child(ut->parent, z);
     move_to_tail(z);
   }
+  return !ut->first_child;
 }
 
-/* Remove exactly one capability. Untypeds have no children here but pinned
- * zombies. */
-static void delete_one(struct cte *c) {
+/* One step of removing exactly one capability. Untypeds have no children
+ * here but remnants. Returns 1 when the capability is gone (or became a
+ * remnant), 0 when the caller must come back to finish it. */
+static int delete_one(struct cte *c) {
   struct cap cap = c->cap;
-  int final = 0;
   if (defer_pinned(c))
-    return;
-  obj_cap_unbind(c);
-  if (c->cap.type == OBJ_UNTYPED)
-    hand_up_pinned(c);
+    return 1;
+  if (c->cap.type == OBJ_UNTYPED && !hand_up_remnants(c))
+    return 0;
   if (c->first_child) {
-    promote_first_child(c);
-  } else {
-    struct cte *parent = c->parent;
-    final = cap_is_original(c);
-    unlink(c);
-    if (parent && parent->cap.type == OBJ_UNTYPED && !parent->first_child)
-      ut_reset(&parent->cap);
+    if (!promote_first_child(c))
+      return 0;
+    obj_cap_unbind(c);
+    memset(c, 0, sizeof(*c));
+    return 1;
   }
+  /* A ZOMBIE's object was destroyed when it became one: what is left is its slot. */
+  int final = cap_is_original(c) && c->cap.type != OBJ_ZOMBIE;
+  if (final && !obj_quiesce(&c->cap))
+    return 0;
+  if (final && begin_zombie(c))
+    return 1;
+  obj_cap_unbind(c);
+  struct cte *parent = c->parent;
+  unlink(c);
+  if (parent && parent->cap.type == OBJ_UNTYPED && !parent->first_child)
+    ut_reset(&parent->cap);
   memset(c, 0, sizeof(*c));
   if (final)
     obj_destroy(&cap);
+  return 1;
+}
+
+/* Trades two slots' contents, places in the tree included. */
+static void cte_swap(struct cte *a, struct cte *b) {
+  if (cte_empty(b)) {
+    cte_move(b, a);
+    return;
+  }
+  struct cte tmp;
+  cte_move(&tmp, a);
+  cte_move(a, b);
+  cte_move(b, &tmp);
+}
+
+/* The next capability to delete to empty the zombies, the top one first; 0
+ * when there are none. A zombie that meets another's ZOMBIE capability in
+ * its slots (a cycle: it held that object's last capability, or the other
+ * way round) trades it for whatever the other is paused on: so every
+ * zombie's own capability ends inside itself, where its own scan skips it,
+ * and is the last thing deleted when it is done. */
+static struct cte *zombie_victim(void) {
+  struct zombie *z;
+  while ((z = this_cpu()->zombies)) {
+    while (z->scan < z->nslots) {
+      struct cte *s = &z->slots[z->scan];
+      if (cte_empty(s) || (s->cap.type == OBJ_ZOMBIE && zombie_of(s) == z))
+        z->scan++;
+      else if (s->cap.type == OBJ_ZOMBIE)
+        cte_swap(s, &zombie_of(s)->slots[zombie_of(s)->scan]);
+      else
+        return s;
+    }
+    this_cpu()->zombies = z->next;
+    return z->self;
+  }
+  return 0;
 }
 
 static struct cte *deepest_leaf(struct cte *c) {
-  while (c->first_child && !is_pinned_zombie(c->first_child))
+  while (c->first_child && !is_remnant(c->first_child))
     c = c->first_child;
   return c;
 }
@@ -146,13 +245,12 @@ static struct cte *deepest_leaf(struct cte *c) {
  * untyped is only deleted once everything made from it is gone. Returns 0
  * when there is nothing left to do. */
 static int purge_step(struct cte *root, int keep) {
-  struct cte *victim = zombie_next_slot();
+  struct cte *victim = zombie_victim();
   if (victim)
     ;
-  else if (root->first_child && !is_pinned_zombie(root->first_child) &&
-           (keep || root->cap.type == OBJ_UNTYPED))
+  else if (root->first_child && !is_remnant(root->first_child) && (keep || root->cap.type == OBJ_UNTYPED))
     victim = deepest_leaf(root->first_child);
-  else if (!keep && !cte_empty(root) && !is_pinned_zombie(root))
+  else if (!keep && !cte_empty(root) && !is_remnant(root))
     victim = root;
   else
     return 0;
@@ -162,15 +260,21 @@ static int purge_step(struct cte *root, int keep) {
   return 1;
 }
 
-void cap_revoke(struct cte *slot) {
-  while (purge_step(slot, 1))
-    ;
+/* Every step leaves a consistent tree and the zombies on their stack, so a
+ * system call interrupted between two steps is restarted and picks up
+ * where it stopped. Pending interrupts are looked for every few steps. */
+#define PREEMPT_EVERY 16
+
+static int purge(struct cte *root, int keep) {
+  for (u64 n = 1; purge_step(root, keep); n++)
+    if (n % PREEMPT_EVERY == 0 && preempt_due())
+      return PREEMPTED;
+  return ERR_OK;
 }
 
-void cap_delete(struct cte *slot) {
-  while (purge_step(slot, 0))
-    ;
-}
+int cap_revoke(struct cte *slot) { return purge(slot, 1); }
+
+int cap_delete(struct cte *slot) { return purge(slot, 0); }
 
 void cap_release_pinned(struct cte *slot) { delete_one(slot); }
 
@@ -181,6 +285,7 @@ u64 cap_object_size(const struct cap *cap) {
   case OBJ_CNODE:
     return 1ull << (cap->w1 + CNODE_SLOT_BITS);
   case OBJ_PINNED_FRAME:
+  case OBJ_ZOMBIE:
     return cap->w1;
   default:
     return obj_fixed_size(cap->type);
@@ -192,6 +297,7 @@ int cap_derivable(const struct cap *c) {
   case OBJ_NULL:
   case OBJ_UNTYPED:
   case OBJ_PINNED_FRAME:
+  case OBJ_ZOMBIE:
   case OBJ_REPLY:
   case OBJ_PDPT:
   case OBJ_PD:

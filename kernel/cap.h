@@ -64,15 +64,8 @@ static inline int cap_is_original(const struct cte *c) {
 /* Tree edits. None of them checks arguments: callers decode first. */
 void cte_insert(struct cte *slot, const struct cap *cap, struct cte *parent);
 void cte_move(struct cte *dst, struct cte *src);
-/* The neighbours of a slot that just took another's place point to it. */
-static inline void cte_relink(struct cte *dst) {
-  if (dst->prev)
-    dst->prev->next = dst;
-  else if (dst->parent)
-    dst->parent->first_child = dst;
-  if (dst->next)
-    dst->next->prev = dst;
-}
+/* The neighbours of a slot that just took src's place point to it. */
+void cte_relink(struct cte *dst, const struct cte *src);
 
 /* cte_move for a capability with no children and no mapping: the gift
  * path, inline because it runs once per gifted page. */
@@ -82,7 +75,7 @@ static inline void cte_move_leaf(struct cte *dst, struct cte *src) {
   dst->first_child = 0;
   dst->next = src->next;
   dst->prev = src->prev;
-  cte_relink(dst);
+  cte_relink(dst, src);
   src->cap.type = OBJ_NULL; /* an empty slot's other fields are never read */
   src->cap.w1 = 0;
 }
@@ -90,8 +83,11 @@ static inline void cte_move_leaf(struct cte *dst, struct cte *src) {
 /* Empties `slot` and every slot derived from it (revoke, keep = 1) or also
  * `slot` itself (delete, keep = 0). Deleting an untyped first deletes
  * everything made from it. Destroys objects whose last capability goes. */
-void cap_revoke(struct cte *slot);
-void cap_delete(struct cte *slot);
+/* Both return ERR_OK, or PREEMPTED (kernel/preempt.h) when they stopped
+ * for a pending interrupt: every step leaves the tree consistent, so the
+ * caller's system call is restarted and continues where it stopped. */
+int cap_revoke(struct cte *slot);
+int cap_delete(struct cte *slot);
 /* Frees what a deleted pinned frame left behind (a PINNED_FRAME). */
 void cap_release_pinned(struct cte *slot);
 

@@ -22,24 +22,24 @@ void zombie_push(struct zombie *z, struct cte *slots, u32 nslots) {
   this_cpu()->zombies = z;
 }
 
-struct cte *zombie_next_slot(void) {
-  struct zombie *z;
-  while ((z = this_cpu()->zombies)) {
-    for (; z->scan < z->nslots; z->scan++)
-      if (!cte_empty(&z->slots[z->scan]))
-        return &z->slots[z->scan];
-    this_cpu()->zombies = z->next;
-  }
-  return 0;
-}
-
 /* Slot 0 of a CNode is reserved (capability address 0 is null); the kernel
  * keeps the CNode's zombie link there. */
-static void cnode_destroy(const struct cap *cap) {
+static struct zombie *cnode_destroy(const struct cap *cap) {
   struct cte *slots = (struct cte *)cap->obj;
   struct zombie *z = (struct zombie *)&slots[0];
   _Static_assert(sizeof(struct zombie) <= sizeof(struct cte), "zombie fits slot 0");
   zombie_push(z, slots + 1, (1u << cap->w1) - 1);
+  return z;
+}
+
+struct zombie *obj_begin_destroy(const struct cap *cap) {
+  if (cap->type == OBJ_CNODE)
+    return cnode_destroy(cap);
+  if (cap->type != OBJ_TCB)
+    return 0;
+  struct tcb *t = (struct tcb *)cap->obj;
+  tcb_destroy(t);
+  return &t->zombie;
 }
 
 void obj_init(struct cap *cap) {
@@ -49,14 +49,18 @@ void obj_init(struct cap *cap) {
     vs_init_root((struct vs_table *)cap->obj);
 }
 
+#define QUIESCE_STEP 32
+
+int obj_quiesce(const struct cap *cap) {
+  if (cap->type == OBJ_ENDPOINT)
+    return ep_wake_waiters((struct endpoint *)cap->obj, QUIESCE_STEP);
+  if (cap->type == OBJ_NOTIFICATION)
+    return ntfn_wake_waiters((struct notification *)cap->obj, QUIESCE_STEP);
+  return 1;
+}
+
 void obj_destroy(const struct cap *cap) {
   switch (cap->type) {
-  case OBJ_CNODE:
-    cnode_destroy(cap);
-    break;
-  case OBJ_TCB:
-    tcb_destroy((struct tcb *)cap->obj);
-    break;
   case OBJ_ENDPOINT:
     ep_destroy((struct endpoint *)cap->obj);
     break;
@@ -90,4 +94,6 @@ void obj_cap_moved(struct cte *dst) {
     vs_cap_moved(dst);
   else if (dst->cap.type == OBJ_REPLY)
     reply_cap_moved(dst);
+  else if (dst->cap.type == OBJ_ZOMBIE)
+    ((struct zombie *)dst->cap.w2)->self = dst;
 }

@@ -12,6 +12,7 @@
 #include "kernel/irq.h"
 #include "kernel/invariants.h"
 #include <arch/cpu.h>
+#include "kernel/preempt.h"
 #include <lib/string.h>
 
 /* A system call's arguments are read straight from the saved registers:
@@ -275,8 +276,7 @@ static int sys_cnode_delete(struct call *c) {
     return err;
   if (cte_empty(s))
     return ERR_EMPTY_SLOT;
-  cap_delete(s);
-  return ERR_OK;
+  return cap_delete(s);
 }
 
 static int sys_cnode_revoke(struct call *c) {
@@ -286,8 +286,7 @@ static int sys_cnode_revoke(struct call *c) {
     return err;
   if (cte_empty(s))
     return ERR_EMPTY_SLOT;
-  cap_revoke(s);
-  return ERR_OK;
+  return cap_revoke(s);
 }
 
 /* ---- threads ---- */
@@ -691,6 +690,8 @@ void syscall_dispatch(struct tcb *self, struct user_ctx *ctx) {
   struct call c = {self, ctx};
   u64 nr = ctx->rax;
   int r = nr < SYS_COUNT ? handlers[nr](&c) : ERR_BAD_SYSCALL;
-  if (r != IPC_BLOCKED) /* a blocked call gets its result when it wakes */
+  if (r == PREEMPTED) /* stopped for an interrupt: it runs again and goes on */
+    arch_syscall_restart(ctx);
+  else if (r != IPC_BLOCKED) /* a blocked call gets its result when it wakes */
     ctx->rax = (u64)r;
 }

@@ -33,11 +33,10 @@ int tcb_can_run(const struct tcb *t) {
 
 int tcb_set_slot(struct tcb *t, int i, struct cte *src) {
   int err = src ? cap_derivable(&src->cap) : ERR_OK;
-  if (err)
+  if (!err)
+    err = cap_delete(&t->slots[i]);
+  if (err || !src)
     return err;
-  cap_delete(&t->slots[i]);
-  if (!src)
-    return ERR_OK;
   struct cap c = src->cap;
   if (vs_cap_is_mapped(&c)) /* the TCB's copy is not the mapped one */
     c.w1 = c.w2 = 0;
@@ -56,8 +55,8 @@ int tcb_configure(struct tcb *t, struct cte *cspace, struct cte *vspace, u32 pri
     err = cap_derivable(&vspace->cap);
   if (err)
     return err;
-  tcb_set_slot(t, TCB_SLOT_CSPACE, cspace);
-  tcb_set_slot(t, TCB_SLOT_VSPACE, vspace);
+  if ((err = tcb_set_slot(t, TCB_SLOT_CSPACE, cspace)) || (err = tcb_set_slot(t, TCB_SLOT_VSPACE, vspace)))
+    return err;
   int was_queued = t->queued;
   if (was_queued)
     sched_dequeue(t);

@@ -124,3 +124,6 @@ void arch_halt_machine(u8 code) {
   outb(0xf4, code); /* isa-debug-exit: QEMU exits with (code << 1) | 1 */
   hlt_forever();
 }
+
+/* `syscall` is two bytes (0f 05), and the saved rip is the one after it. */
+void arch_syscall_restart(struct user_ctx *ctx) { ctx->rip -= 2; }

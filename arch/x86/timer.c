@@ -32,6 +32,13 @@ static void pic_set_mask(unsigned irq, int masked) {
 void arch_irq_mask(unsigned irq) { pic_set_mask(irq, 1); }
 void arch_irq_unmask(unsigned irq) { pic_set_mask(irq, 0); }
 
+int arch_irq_pending(void) {
+  outb(PIC1, 0x0a); /* OCW3: the next read gives the request register */
+  outb(PIC2, 0x0a);
+  u16 irr = (u16)(inb(PIC1) | inb(PIC2) << 8), imr = (u16)(inb(PIC1 + 1) | inb(PIC2 + 1) << 8);
+  return (irr & ~imr & ~(1u << 2)) != 0; /* line 2 is the cascade: the slave's own lines tell */
+}
+
 void arch_irq_eoi(unsigned irq) {
   if (irq >= 8)
     outb(PIC2, 0x20);

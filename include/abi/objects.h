@@ -21,9 +21,13 @@
   X(IRQ_HANDLER, 0)                                                            \
   X(DMA, 0)                                                                    \
   X(PINNED_FRAME, 0)                                                           \
-  X(REPLY, 0)
+  X(REPLY, 0)                                                                  \
+  X(ZOMBIE, 0)
 
 /* REPLY: a saved right to answer one caller (REPLY_SAVE, REPLY_TO).
+ * ZOMBIE: the last capability to a CNode or TCB being destroyed, while the
+ * capabilities it held are deleted; deleting or revoking it finishes that
+ * work (a long delete may be interrupted and restarted).
  * PINNED_FRAME: what is left of a frame that was deleted while pinned for
  * DMA; it keeps its memory from reuse until unpinned (see mm/dma.c). */
 enum abi_object_type {

@@ -25,6 +25,7 @@ struct fake_counts {
   int tcb_destroyed, ep_destroyed, ntfn_destroyed;
   int tlb_page_flushes, tlb_full_flushes;
   int irq_destroyed;
+  int irq_every, irq_asked; /* arch_irq_pending: yes every irq_every-th time */
 };
 extern struct fake_counts fake;
 

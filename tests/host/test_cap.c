@@ -1,6 +1,7 @@
 /* Host unit tests: retype arithmetic, CNode slots, derivation, delete,
  * revoke and accounting, under ASan and UBSan. */
 #include "fake_kernel.h"
+#include "kernel/preempt.h"
 #include <string.h>
 
 static struct cte root_ut, cn_slot;
@@ -210,6 +211,94 @@ static void usage_reads_the_tree(void **state) {
   assert_int_equal(u.size - u.free, 128);
 }
 
+/* Sibling lists keep the first child's prev at the last child. */
+static void check_links(const struct cte *c) {
+  const struct cte *last = 0;
+  for (const struct cte *k = c->first_child; k; k = k->next) {
+    assert_ptr_equal(k->parent, c);
+    if (k->next)
+      assert_ptr_equal(k->next->prev, k);
+    last = k;
+  }
+  if (c->first_child)
+    assert_ptr_equal(c->first_child->prev, last);
+}
+
+/* Runs op until it is done, restarting it after each preemption as the
+ * system call would be; checks between restarts that no memory a pending
+ * zombie lives in could be handed out again. Returns the restarts. */
+static int run_preempted(int (*op)(struct cte *), struct cte *slot) {
+  int restarts = 0, r;
+  while ((r = op(slot)) == PREEMPTED) {
+    restarts++;
+    if (cpu0.zombies)
+      assert_non_null(root_ut.first_child); /* a ZOMBIE under it: no reset */
+    check_links(&root_ut);
+    check_links(&cn_slot);
+  }
+  assert_int_equal(r, ERR_OK);
+  return restarts;
+}
+
+/* Two CNodes holding each other's last capability, a chain, copies: a
+ * revoke stopped every few steps ends exactly where an uninterrupted one
+ * does, and the memory is reusable only at the end. */
+static void preempted_revoke_ends_where_an_uninterrupted_one_does(void **state) {
+  (void)state;
+  struct cte *a = fake_cnode(&root_ut, &cn[1], 3), *b = fake_cnode(&root_ut, &cn[2], 3);
+  cte_move(&a[1], &cn[2]); /* a holds b's only capability */
+  cte_insert(&b[1], &cn[1].cap, &cn[1]);
+  cap_delete(&cn[1]); /* the copy in b promoted: b holds a's only capability */
+  assert_true(cte_empty(&cn[1]) && cte_empty(&cn[2]));
+  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 2, &a[2]), ERR_OK);
+  assert_int_equal(retype(&root_ut, OBJ_TCB, 0, 1, &b[2]), ERR_OK);
+  struct tcb *t = (struct tcb *)b[2].cap.obj;
+  cte_insert(&t->slots[0], &a[2].cap, &a[2]);
+  for (int i = 10; i < 200; i++) /* copies of an endpoint */
+    cte_insert(&cn[i], &a[3].cap, &a[3]);
+  struct cte *holder = &cn[3];
+  for (int i = 0; i < 300; i++) {
+    struct cte *next = fake_cnode(&root_ut, holder, 1);
+    holder = &next[1];
+  }
+  assert_int_equal(retype(&root_ut, OBJ_NOTIFICATION, 0, 1, holder), ERR_OK);
+  fake.irq_every = 2;
+  assert_true(run_preempted(cap_revoke, &root_ut) > 10);
+  assert_null(cpu0.zombies);
+  assert_null(root_ut.first_child);
+  assert_int_equal(root_ut.cap.w2, 0);
+  assert_int_equal(fake.ep_destroyed, 2);
+  assert_int_equal(fake.ntfn_destroyed, 1);
+  assert_int_equal(fake.tcb_destroyed, 1);
+}
+
+/* Deleting an original with many copies promotes the first; the others
+ * move under it a few per step, and a preemption in between loses none. */
+static void preempted_promotion_keeps_every_copy(void **state) {
+  (void)state;
+  struct cte *copies = fake_cnode(&root_ut, &cn[2], 12);
+  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 1, &cn[1]), ERR_OK);
+  for (int i = 1; i < 4000; i++)
+    cte_insert(&copies[i], &cn[1].cap, &cn[1]);
+  fake.irq_every = 1;
+  assert_true(run_preempted(cap_delete, &cn[1]) > 3);
+  assert_true(cte_empty(&cn[1]));
+  assert_int_equal(fake.ep_destroyed, 0);
+  struct cte *heir = 0;
+  for (int i = 1; i < 4000; i++)
+    if (copies[i].parent && copies[i].parent->cap.type == OBJ_UNTYPED)
+      heir = &copies[i];
+  assert_non_null(heir);
+  int n = 0;
+  for (const struct cte *k = heir->first_child; k; k = k->next)
+    n++;
+  assert_int_equal(n, 3998);
+  check_links(heir);
+  fake.irq_every = 0;
+  assert_int_equal(cap_delete(heir), ERR_OK); /* promotes again */
+  assert_int_equal(fake.ep_destroyed, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(retype_aligns_objects_naturally, setup),
@@ -224,6 +313,8 @@ int main(void) {
       cmocka_unit_test_setup(cnode_cycles_and_chains_are_destroyed, setup),
       cmocka_unit_test_setup(tcb_slots_are_emptied_when_it_dies, setup),
       cmocka_unit_test_setup(usage_reads_the_tree, setup),
+      cmocka_unit_test_setup(preempted_revoke_ends_where_an_uninterrupted_one_does, setup),
+      cmocka_unit_test_setup(preempted_promotion_keeps_every_copy, setup),
   };
   return cmocka_run_group_tests_name("cap", tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #define PRINCIPAL_FIRST_CHILD 10u
 #define CHILD_UNTYPED_BITS 24 /* 16 MiB for each started program */
 #define BENCH_UNTYPED_BITS 25 /* 32 MiB for each side of the benchmark */
+#define KERNEL_TESTS_UNTYPED_BITS 26 /* 64 MiB: one test revokes 100,000 objects */
 #define CHILD_PRIORITY 100
 /* Drivers run above their clients: while a driver runs, no client can
  * revoke the memory a session lives in between the driver's liveness check
@@ -302,6 +303,7 @@ int main(const struct bootinfo *bi) {
         s.arg = name_argument(m->name);
       }
       if (auth & AUTH_KERNEL_TESTS) {
+        s.untyped_bits = KERNEL_TESTS_UNTYPED_BITS;
         s.extra[0] = rtc_ports(&e);
         s.irq_control = BI_SLOT_IRQ_CONTROL;
         s.dma = BI_SLOT_DMA;

@@ -53,6 +53,7 @@ void ktest_fail(struct t *t, int line, const char *what, long got, long want);
   } while (0)
 
 #define TEST_PRIORITY 100
+#define TEST_UT_BITS 25 /* 32 MiB per test: the revoke latency test fills 16 MiB */
 
 /* The suite's main thread has an IPC buffer for the whole run. */
 extern struct ipc_buffer *main_buf;

@@ -1,7 +1,6 @@
 /* Test runner: registry walk, per-test untyped and leak check, summary. */
 #include "ktest.h"
 
-#define TEST_UT_BITS 23
 #define TEST_SLOTS_FIRST 64
 #define TEST_REGION 0x0000100000000000ull
 #define DEBUG_EXIT_PORT 0xf4

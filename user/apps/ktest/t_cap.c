@@ -40,16 +40,17 @@ KTEST(retype_rejects_wrong_type_and_bad_sizes) {
 KTEST(retype_beyond_the_untyped_fails_and_changes_nothing) {
   cptr_t dest = env_slot(&t->e);
   struct untyped_usage u;
-  EXPECT_ERR(sys_retype(t->ut, OBJ_UNTYPED, 24, BI_SLOT_CNODE, dest, 1, 0), ERR_NO_MEMORY);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, dest, 5, 0), ERR_NO_MEMORY);
+  u64 frames = 1ull << (TEST_UT_BITS - 21); /* 2 MiB frames that fill it */
+  EXPECT_ERR(sys_retype(t->ut, OBJ_UNTYPED, TEST_UT_BITS + 1, BI_SLOT_CNODE, dest, 1, 0), ERR_NO_MEMORY);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, dest, frames + 1, 0), ERR_NO_MEMORY);
   EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
-  EXPECT(u.free == u.size && u.size == 8ull << 20);
+  EXPECT(u.free == u.size && u.size == 1ull << TEST_UT_BITS);
   /* Fill it exactly, then one byte more is too much. */
   EXPECT_OK(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, dest, 1, 0));
   cptr_t d2 = env_slot(&t->e);
-  t->e.next_slot += 2;
+  t->e.next_slot += frames - 2;
   cptr_t d3 = env_slot(&t->e);
-  EXPECT_OK(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, d2, 3, 0));
+  EXPECT_OK(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, d2, frames - 1, 0));
   EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, d3, 1, 0), ERR_NO_MEMORY);
 }
 

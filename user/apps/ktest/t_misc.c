@@ -58,7 +58,7 @@ KTEST(ioports_are_limited_to_the_capability) {
 KTEST(identify_reports_owner_and_size) {
   struct cap_info ci;
   EXPECT_OK(sys_cap_identify(BI_SLOT_CNODE, t->ut, &ci));
-  EXPECT(ci.type == OBJ_UNTYPED && ci.size == 8ull << 20 && ci.label >= 10);
+  EXPECT(ci.type == OBJ_UNTYPED && ci.size == 1ull << TEST_UT_BITS && ci.label >= 10);
   u32 principal = ci.label;
   cptr_t f = new_obj(t, OBJ_FRAME_2M, 0);
   EXPECT(f);
