@@ -116,15 +116,19 @@ static void walk(struct inv *v, visit_fn visit) {
 
 /* ---- pass 1: each capability on its own, and marking ---- */
 
+/* Siblings: next links end in 0; prev links go back, and the first
+ * child's prev names the last, so appending to the tail is O(1). */
 static void check_links(struct inv *v, struct cte *c) {
-  const struct cte *prev = 0;
+  const struct cte *prev = 0, *first = c->first_child;
   u32 n = 0;
-  for (const struct cte *k = c->first_child; k && n < INV_MAX_QUEUE; prev = k, k = k->next, n++) {
+  for (const struct cte *k = first; k && n < INV_MAX_QUEUE; prev = k, k = k->next, n++) {
     if (k->parent != c)
       fail(v, k, "child's parent link does not name its parent", (u64)k->parent, (u64)c);
-    if (k->prev != prev)
+    if (k != first && k->prev != prev)
       fail(v, k, "sibling's prev link is wrong", (u64)k->prev, (u64)prev);
   }
+  if (first && first->prev != prev)
+    fail(v, first, "first child's prev link does not name the last sibling", (u64)first->prev, (u64)prev);
 }
 
 /* An original under an untyped: its object inside [base, base + watermark). */
@@ -386,7 +390,23 @@ static void check_slot(struct inv *v, struct cte *s) {
   s->cap.flags &= (u16)~INV_MARK;
 }
 
+/* An object being destroyed (a preempted delete) still holds capabilities
+ * in the slots its zombie record has not emptied yet. */
+static void check_zombie_slots(struct inv *v, struct cte *c) {
+  const struct zombie *z = (const struct zombie *)c->cap.w2;
+  if (!z || z->self != c) {
+    fail(v, c, "ZOMBIE capability's record does not name its slot", (u64)z, z ? (u64)z->self : 0);
+    return;
+  }
+  for (u32 i = 0; i < z->nslots && i < (1u << CNODE_MAX_BITS); i++)
+    check_slot(v, &z->slots[i]);
+}
+
 static int check_slots(struct inv *v, struct cte *c) {
+  if (c->cap.type == OBJ_ZOMBIE) {
+    check_zombie_slots(v, c);
+    return 0;
+  }
   if (!is_original(c))
     return 0;
   if (c->cap.type == OBJ_CNODE) {
@@ -413,12 +433,22 @@ static int unmark(struct inv *v, struct cte *c) {
   return 0;
 }
 
+/* The zombie stack is empty unless a delete or revoke was preempted; then
+ * each record on it belongs to a ZOMBIE capability that names it back. */
+static void check_zombie_stack(struct inv *v) {
+  u32 n = 0;
+  for (const struct zombie *z = this_cpu()->zombies; z; z = z->next)
+    if (++n > INV_MAX_QUEUE || !z->self || z->self->cap.type != OBJ_ZOMBIE || z->self->cap.w2 != (u64)z) {
+      fail(v, z ? z->self : 0, "zombie on the stack without its ZOMBIE capability", (u64)z, n);
+      return;
+    }
+}
+
 int inv_check(u64 *checked) {
   struct inv v = {0};
   if (roots_lost)
     fail(&v, 0, "boot roots did not fit the checker's registry", roots_lost, INV_MAX_ROOTS);
-  if (this_cpu()->zombies)
-    fail(&v, 0, "zombie stack is not empty", (u64)this_cpu()->zombies, 0);
+  check_zombie_stack(&v);
   walk(&v, check_node);
   walk(&v, check_object);
   walk(&v, check_slots);

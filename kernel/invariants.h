@@ -6,7 +6,10 @@
  * of the objects it found, and checks what the rest of the kernel relies
  * on: tree links, copies naming their parent's object, objects inside
  * their untyped's watermark, mappings recorded on both sides, usage
- * figures, TCB queue links. Each violation prints one "invariant:" line.
+ * figures, TCB queue links, the zombie stack (empty unless a delete was
+ * preempted; then every record on it has its ZOMBIE capability, and the
+ * slots it has not emptied yet count as slots). Each violation prints one
+ * "invariant:" line.
  * The walk is iterative (a mark bit in each capability, no stack) and
  * bounded, so a corrupt tree is reported rather than followed forever.
  *
