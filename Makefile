@@ -182,9 +182,10 @@ FUZZ_SEED ?= 1
 FUZZ_SEEDS ?= 4
 FUZZ_OPS ?= 500000
 FUZZ_FLAGS ?= 0
+FUZZ_ICOUNT ?= 1
 fuzz: deps
 	$(MAKE) $(B)/kfuzz/kernel.elf $(B)/init.elf $(B)/kfuzz.elf
-	scripts/fuzz.sh --seed $(FUZZ_SEED) --seeds $(FUZZ_SEEDS) --ops $(FUZZ_OPS) --flags $(FUZZ_FLAGS)
+	FUZZ_ICOUNT=$(FUZZ_ICOUNT) scripts/fuzz.sh --seed $(FUZZ_SEED) --seeds $(FUZZ_SEEDS) --ops $(FUZZ_OPS) --flags $(FUZZ_FLAGS)
 
 host-test: $(HOST_TESTS)
 	scripts/run-host-tests.sh $(HOST_TESTS)

@@ -3,11 +3,14 @@
 # Boots kfuzz on the checking kernel (build/kfuzz/kernel.elf) once per seed
 # N, N+1, ... N+K-1, M operations each (flags: 1 no frame named as both a
 # capability and a gift, 2 no IPC buffer taken from a sibling, 4 no revoke
-# of the VSpace slot). A seed fails on a failed invariant check, an error
+# of the VSpace slot, 8 no DMA pins). A seed fails on a failed invariant check, an error
 # code out of range, a user fault, a kernel panic or a hang (no console
 # output for HANG_S seconds: then QEMU's monitor is asked for the registers,
 # and r12 names the operation the kernel was serving). Prints the figures
 # and, last, "NAME: P passed, F failed" counted over seeds.
+# QEMU runs with -icount shift=0,sleep=off: the guest's clock and timer
+# interrupts follow its instruction count, so a seed replays the same
+# operations in the same order (FUZZ_ICOUNT=0: wall-clock timing instead).
 set -uo pipefail
 seed=1 seeds=4 ops=500000 flags=0 timeout_s=600 name=fuzz
 while [ $# -gt 0 ]; do
@@ -23,27 +26,37 @@ while [ $# -gt 0 ]; do
 done
 cd "$(dirname "$0")/.."
 hang_s=${HANG_S:-30}
+icount=--icount
+[ "${FUZZ_ICOUNT:-1}" = 0 ] && icount=
 port=${FUZZ_MONITOR_PORT:-47311}
 kernel=build/kfuzz/kernel.elf
 mkdir -p build/fuzz
 logs=() passed=0 failed=0 total_ops=0 total_checks=0 total_faults=0
 start=$(date +%s)
 
-# The operation a hung kernel is serving: r12 of a worker's system call.
+# One QEMU monitor command on fd 3; its answer on stdout.
+monitor() {
+  printf '%s\n' "$1" >&3
+  timeout 1 cat <&3 | tr -d '\r'
+}
+
+# The operation a hung kernel is serving: where the kernel is, and r12 of
+# the worker system call it serves, read from the current thread's saved
+# user context (cpu0.cur, offset 16 of cpu0; r13 and r12 at 16 and 24).
 hung_op() {
-  local regs=build/fuzz/regs.txt
   { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return
-  printf 'info registers\n' >&3
-  timeout 2 cat <&3 > "$regs"
-  exec 3>&-
-  local rip r12 r13
-  rip=$(grep -ao 'RIP=[0-9a-f]*' "$regs" | head -1 | cut -d= -f2)
-  r12=$(grep -ao 'R12=[0-9a-f]*' "$regs" | head -1 | cut -d= -f2)
-  r13=$(grep -ao 'R13=[0-9a-f]*' "$regs" | head -1 | cut -d= -f2)
+  local rip cpu0 cur ctx r12 r13
+  rip=$(monitor 'info registers' | grep -ao 'RIP=[0-9a-f]*' | head -1 | cut -d= -f2)
   echo "$name: kernel at $(addr2line -f -e "$kernel" "$rip" 2>/dev/null | head -1) (rip $rip)"
-  if [[ $r13 == 6b66757a7a* ]]; then
-    echo "$name: hung in operation $((16#$r12)) of worker $((16#${r13:10}))"
+  cpu0=$(nm "$kernel" | awk '$3 == "cpu0" {print $1}')
+  cur=$(monitor "x /1gx 0x$(printf '%x' $((16#$cpu0 + 16)))" | grep -aE '^[0-9a-f]+: ' | head -1 | sed 's/.*: 0x//')
+  if [ -n "$cur" ]; then
+    ctx=$(monitor "x /4gx 0x$cur" | grep -aE '^[0-9a-f]+: ' | sed 's/^[0-9a-f]*: //' | tr '\n' ' ')
+    r13=$(echo "$ctx" | awk '{print $3}' | sed 's/^0x//')
+    r12=$(echo "$ctx" | awk '{print $4}' | sed 's/^0x//')
+    [[ $r13 == 6b66757a7a* ]] && echo "$name: hung in operation $((16#$r12)) of worker $((16#${r13:10}))"
   fi
+  exec 3>&-
 }
 
 run_seed() {
@@ -54,7 +67,7 @@ run_seed() {
   rm -f "$pidf" "$log"
   logs+=("$log")
   QEMU_EXTRA="-monitor tcp:127.0.0.1:$port,server,nowait -pidfile $pidf" \
-    scripts/run-qemu.sh --timeout "$timeout_s" --log "$log" "$iso" > /dev/null 2> "$log.err" &
+    scripts/run-qemu.sh $icount --timeout "$timeout_s" --log "$log" "$iso" > /dev/null 2> "$log.err" &
   local runner=$! last=-1 still=0
   while kill -0 "$runner" 2>/dev/null; do
     sleep 2

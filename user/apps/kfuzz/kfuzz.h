@@ -62,6 +62,7 @@ enum {
 #define F_NO_CAP_AND_GIFT 1u  /* never name one frame as a capability and a gift */
 #define F_NO_BUFFER_DROP 2u   /* never take a sibling's IPC buffer away */
 #define F_NO_VSPACE_REVOKE 4u /* never revoke the VSpace slot */
+#define F_NO_DMA 8u           /* never pin frames (a pinned frame once got copies) */
 
 /* r13 of every worker system call: the kernel prints it with r12 (the
  * operation index) if it faults while serving the call. */

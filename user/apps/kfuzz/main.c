@@ -13,8 +13,8 @@
 #define PLAY_UT_BITS 19  /* the part its workers retype from */
 #define CHECK_EVERY 1000
 #define PROGRESS_EVERY 100000
-#define CHAOS_ROUNDS 8   /* rounds (clock ticks) between destructions */
-#define REPAIR_ROUNDS 4
+#define CHAOS_ROUNDS 3   /* rounds (clock ticks) between destructions */
+#define REPAIR_ROUNDS 2
 #define UNBLOCKER_PRIORITY 1
 
 const char *const syscall_names[] = {

@@ -332,6 +332,8 @@ static void op_query(struct worker *w) {
 
 static void op_dma(struct worker *w) {
   u64 phys[4];
+  if (w->sh->flags & F_NO_DMA)
+    return;
   switch (rnd(w, 3)) {
   case 0:
     SC(w, SYS_DMA_PIN, S_DMA, frame_slot(w), 0, 0, 0, 0);
