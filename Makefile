@@ -164,6 +164,7 @@ HOST_SRC_test_cap    := $(HOST_KERNEL)
 HOST_SRC_test_vspace := $(HOST_KERNEL)
 HOST_SRC_test_gift   := $(HOST_KERNEL)
 HOST_SRC_test_fuzz_caps := $(HOST_KERNEL) ipc/transfer.c
+HOST_SRC_test_invariants := $(HOST_KERNEL)
 HOST_SRC_test_fmt   := lib/fmt.c
 HOST_SRC_test_elf   := lib/elf_load.c
 HOST_SRC_test_virtq := user/lib/virtq.c

@@ -31,7 +31,7 @@ icount=--icount
 port=${FUZZ_MONITOR_PORT:-47311}
 kernel=build/kfuzz/kernel.elf
 mkdir -p build/fuzz
-logs=() passed=0 failed=0 total_ops=0 total_checks=0 total_faults=0
+logs=() passed=0 failed=0 total_ops=0 threads= principals= total_checks=0 total_faults=0
 start=$(date +%s)
 
 # One QEMU monitor command on fd 3; its answer on stdout.
@@ -97,6 +97,8 @@ run_seed() {
   fi
   local n c f
   n=$(tr -d '\r' < "$log" | sed -nE 's/^kfuzz: seed [0-9]+: ([0-9]+) operations.*/\1/p' | tail -1)
+  threads=$(tr -d '\r' < "$log" | sed -nE 's/^kfuzz: seed .* ([0-9]+) principals, ([0-9]+) worker threads$/\2/p' | tail -1)
+  principals=$(tr -d '\r' < "$log" | sed -nE 's/^kfuzz: seed .* ([0-9]+) principals, ([0-9]+) worker threads$/\1/p' | tail -1)
   c=$(tr -d '\r' < "$log" | sed -nE 's/^kfuzz: seed [0-9]+: invariant checks ([0-9]+).*/\1/p' | tail -1)
   f=$(grep -ac '^fault:' "$log")
   total_ops=$((total_ops + ${n:-0})) total_checks=$((total_checks + ${c:-0})) total_faults=$((total_faults + f))
@@ -116,6 +118,6 @@ echo "$name: per system call over all seeds (success, error):"
 cat "${logs[@]}" 2>/dev/null | tr -d '\r' | grep -aE '^kfuzz: [A-Z_()a-z ]+ +[0-9]+ +[0-9]+$' |
   awk '{n=$NF; o=$(NF-1); $1=""; $NF=""; $(NF-1)=""; gsub(/^ +| +$/, ""); ok[$0]+=o; err[$0]+=n}
        END {for (k in ok) printf "%s:   %-24s %10d %10d\n", "'"$name"'", k, ok[k], err[k]}' | sort
-echo "$name: $total_ops operations, 9 threads and 3 principals per seed, $seeds seeds, $total_checks invariant checks, faults: $total_faults, wall time ${wall} s"
+echo "$name: $total_ops operations, ${threads:-?} worker threads and ${principals:-?} principals per seed, $seeds seeds, $total_checks invariant checks, faults: $total_faults, wall time ${wall} s"
 echo "$name: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
