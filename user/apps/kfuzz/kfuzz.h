@@ -39,8 +39,10 @@ enum {
   S_BUF = 20,        /* 20-22: the workers' IPC buffer frames */
   S_SPARE_FRAME = 23,
   S_DMA = 24,
-  S_PLAY = 32,       /* from here on: the workers' own */
+  S_PLAY = 32,       /* 32-95: what the workers make, copy and move */
+  S_RECV = 96,       /* 96 + 10k ...: worker k's receive slots */
 };
+#define RECV_SLOTS 10
 #define N_SHARED_EP 4
 #define N_SHARED_NTFN 2
 
@@ -71,6 +73,8 @@ enum {
 struct wstat {
   u64 ok[SYS_SLOTS], err[SYS_SLOTS];
   u64 ops, starts;
+  u64 msgs_rx, words_rx, caps_rx, gifts_rx, mapped_rx; /* what arrived: the paths really taken */
+  u64 send_err[64];    /* sends, calls and reply-receives by error code */
 };
 
 struct shared {

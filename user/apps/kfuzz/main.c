@@ -14,7 +14,7 @@
 #define CHECK_EVERY 1000
 #define PROGRESS_EVERY 100000
 #define CHAOS_ROUNDS 3   /* rounds (clock ticks) between destructions */
-#define REPAIR_ROUNDS 2
+#define REPAIR_ROUNDS 1
 #define UNBLOCKER_PRIORITY 1
 
 const char *const syscall_names[] = {
@@ -326,12 +326,29 @@ static void figures(u64 ns) {
     }
     total.ops += sh->w[g].ops;
     starts += sh->w[g].starts;
+    total.msgs_rx += sh->w[g].msgs_rx;
+    total.words_rx += sh->w[g].words_rx;
+    total.caps_rx += sh->w[g].caps_rx;
+    total.gifts_rx += sh->w[g].gifts_rx;
+    total.mapped_rx += sh->w[g].mapped_rx;
   }
   printf("kfuzz: seed %llu: %llu operations in %llu ms, %u threads (%llu starts), %u principals "
          "(%llu rebuilds, %llu failed), %llu shared objects recreated\n",
          seed, total.ops, ns / 1000000, NW, starts, NP, rebuilds, rebuild_failures, shared_recreated);
   printf("kfuzz: seed %llu: invariant checks %llu (last saw %llu capabilities), faults: %llu, unblocks %llu, "
          "rounds %llu\n", seed, checks, checked_caps, faults, unblocks, rounds);
+  printf("kfuzz: seed %llu: messages received %llu (%llu with words in the IPC buffer), capabilities received %llu, "
+         "frames gifted %llu (%llu pages mapped in receive windows)\n", seed, total.msgs_rx, total.words_rx,
+         total.caps_rx, total.gifts_rx, total.mapped_rx);
+  printf("kfuzz: seed %llu: sends, calls and reply-receives by result:", seed);
+  for (int e = 0; e < 64 && e < ERR_COUNT; e++) {
+    u64 n = 0;
+    for (u32 g = 0; g < NW; g++)
+      n += sh->w[g].send_err[e];
+    if (n)
+      printf(" %s %llu", err_name(e), n);
+  }
+  printf("\n");
   printf("kfuzz: %-24s %10s %10s\n", "system call", "success", "error");
   for (int i = 0; i < SYS_SLOTS; i++)
     if (total.ok[i] || total.err[i])

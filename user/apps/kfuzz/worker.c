@@ -56,6 +56,8 @@ static struct msg_regs sc(struct worker *w, u64 nr, u64 a0, u64 a1, u64 a2, u64 
     w->st->ok[row]++;
   else
     w->st->err[row]++;
+  if ((nr == SYS_SEND || nr == SYS_NBSEND || nr == SYS_CALL || nr == SYS_REPLY_RECV) && r.err >= 0 && r.err < 64)
+    w->st->send_err[r.err]++;
   w->st->ops++;
   return r;
 }
@@ -70,7 +72,8 @@ static u64 any_slot(struct worker *w) {
   return 1 + rnd(w, CN_SLOTS - 1);
 }
 
-static u64 play_slot(struct worker *w) { return S_PLAY + rnd(w, CN_SLOTS - S_PLAY); }
+static u64 play_slot(struct worker *w) { return S_PLAY + rnd(w, S_RECV - S_PLAY); }
+static u64 recv_first(struct worker *w) { return S_RECV + w->k * RECV_SLOTS; }
 
 static u64 ep_slot(struct worker *w) {
   static const u8 eps[] = {S_SHARED_EP, S_SHARED_EP + 1, S_SHARED_EP + 2, S_SHARED_EP + 3,
@@ -105,17 +108,58 @@ static u64 window(struct worker *w) {
 /* Where received capabilities and gifts land, set before every receive. */
 static void set_receive(struct worker *w) {
   struct ipc_buffer *b = w->buf;
+  u64 skip = chance(w, 4) ? rnd(w, 4) : 0;
   b->recv_cnode = chance(w, 16) ? any_slot(w) : S_CNODE;
-  b->recv_slot = chance(w, 16) ? any_slot(w) : play_slot(w);
-  b->recv_count = rnd(w, 8);
+  b->recv_slot = chance(w, 16) ? any_slot(w) : recv_first(w) + skip;
+  b->recv_count = chance(w, 8) ? rnd(w, 16) : RECV_SLOTS - skip;
   b->recv_window = window(w);
-  b->recv_window_size = chance(w, 8) ? rnd(w, 1ull << 40) : rnd(w, 32) * PAGE_SIZE;
+  b->recv_window_size = chance(w, 8) ? rnd(w, 1ull << 40) : (chance(w, 8) ? rnd(w, 4) : 16) * PAGE_SIZE;
+}
+
+/* Received capabilities are deleted, moved on to the play area, or stay
+ * (and make the next receive fail) at random. */
+static void op_tidy(struct worker *w) {
+  u64 first = recv_first(w);
+  if (chance(w, 3)) {
+    for (u64 i = 0; i < RECV_SLOTS; i++)
+      SC(w, SYS_CNODE_DELETE, S_CNODE, first + i, 0, 0, 0, 0);
+  } else if (chance(w, 2)) {
+    SC(w, SYS_CNODE_MOVE, S_CNODE, play_slot(w), S_CNODE, first + rnd(w, RECV_SLOTS), 0, 0);
+  } else {
+    SC(w, SYS_CNODE_DELETE, S_CNODE, first + rnd(w, RECV_SLOTS), 0, 0, 0, 0);
+  }
 }
 
 static void note_received(struct worker *w, const struct msg_regs *r) {
   u64 caps = msg_caps(r->info), gifts = msg_gifts(r->info);
+  w->st->msgs_rx++;
+  w->st->words_rx += msg_words(r->info) > IPC_REG_WORDS;
+  w->st->caps_rx += caps;
+  w->st->gifts_rx += gifts;
+  w->st->mapped_rx += gifts ? w->buf->recv_mapped / PAGE_SIZE : 0;
   for (u64 i = 0; i < gifts && i < 4; i++)
     saw_frame(w, w->buf->recv_slot + caps + i);
+}
+
+/* A slot that holds a frame now, asked of the kernel (each question is an
+ * operation too), or a likely one. */
+static u64 find_frame(struct worker *w) {
+  for (int i = 0; i < 6; i++) {
+    u64 s = frame_slot(w);
+    if (SC(w, SYS_CAP_TYPE, S_CNODE, s, 0, 0, 0, 0).w[0] == OBJ_FRAME_4K)
+      return s;
+  }
+  return frame_slot(w);
+}
+
+/* A capability worth sending: mostly one the principal holds for sure. */
+static u64 cap_slot(struct worker *w) {
+  switch (rnd(w, 8)) {
+  case 0: case 1: case 2: case 3: return S_SHARED_EP + rnd(w, S_DMA - S_SHARED_EP);
+  case 4: case 5: return find_frame(w);
+  case 6: return play_slot(w);
+  default: return any_slot(w);
+  }
 }
 
 /* A message: words, capabilities and gifts named in the IPC buffer. */
@@ -126,14 +170,14 @@ static u64 compose(struct worker *w) {
     words = rnd(w, 128);
   if (chance(w, 3))
     caps = rnd(w, 3);
-  if (chance(w, 3))
+  if (chance(w, 2))
     gifts = chance(w, 8) ? rnd(w, 8) : 1 + rnd(w, 3);
   for (u64 i = 4; i < words && i < IPC_MAX_WORDS; i++)
     b->words[i] = rnd(w, 0);
   for (u64 i = 0; i < caps; i++)
-    b->caps[i] = chance(w, 3) ? frame_slot(w) : any_slot(w);
+    b->caps[i] = cap_slot(w);
   for (u64 i = 0; i < gifts; i++)
-    b->gifts[i] = (u32)frame_slot(w);
+    b->gifts[i] = (u32)(chance(w, 4) ? frame_slot(w) : find_frame(w));
   if (w->sh->flags & F_NO_CAP_AND_GIFT) {
     for (u64 i = 0; i < caps; i++)
       for (u64 j = 0; j < gifts; j++)
@@ -368,6 +412,7 @@ struct op {
 static const struct op ops[] = {
     {op_send, 14}, {op_recv, 12}, {op_reply, 7}, {op_notification, 9}, {op_cnode, 12}, {op_retype, 10},
     {op_map, 9},   {op_tcb, 9},   {op_query, 4}, {op_dma, 3},          {op_random, 3},
+    {op_tidy, 5},
 };
 
 static void one_op(struct worker *w) {
