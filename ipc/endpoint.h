@@ -10,6 +10,7 @@
 #define IPC_ENDPOINT_H
 
 #include <abi/types.h>
+#include "ipc/timers.h"
 
 struct tcb;
 struct cte;
@@ -21,17 +22,19 @@ struct endpoint {
 };
 
 struct notification {
+  /* An armed timer: the notification is a node of the kernel's tree of
+   * deadlines (ipc/timers.h), so arming one allocates nothing. First: the
+   * node's alignment carries its level. */
+  struct timer_node timer;
+  u64 timer_bits;
   struct tcb *head, *tail; /* waiting threads */
   struct tcb *bound;
   u64 bits;
-  /* An armed timer: the notification sits on the kernel's deadline list,
-   * linked through itself, so arming one allocates nothing. */
-  u64 deadline, timer_bits;
-  struct notification *timer_next, *timer_prev;
 };
 
 _Static_assert(sizeof(struct endpoint) <= 64, "endpoint object size");
 _Static_assert(sizeof(struct notification) <= 64, "notification object size");
+_Static_assert(__builtin_offsetof(struct notification, timer) == 0, "the timer node's level lives in its alignment");
 
 /* A system call that blocked: its result is written when the thread wakes. */
 #define IPC_BLOCKED (-1)
@@ -66,8 +69,11 @@ void ep_destroy(struct endpoint *ep);
 void ntfn_destroy(struct notification *n);
 /* Signal `bits` on n at `deadline` (ns since boot); 0 disarms. */
 void ntfn_set_timer(struct notification *n, u64 deadline, u64 bits);
-/* From the clock interrupt: signal every timer whose deadline passed. */
+/* From the clock interrupt, and on the way out of the kernel while some
+ * are left: signal the timers whose deadline passed, at most a few per
+ * call (as many may be due at once as others armed). */
 void ntfn_timers_expire(u64 now);
 void ntfn_timers_tick(void);
+void ntfn_timers_catch_up(void);
 
 #endif

@@ -72,36 +72,19 @@ void ntfn_destroy(struct notification *n) {
 }
 
 /* Armed notifications, earliest deadline first. */
-static struct notification *timers;
+static struct timer_node *timers;
+/* The last expiry stopped with more timers due. */
+static int timers_overdue;
 
-static void timer_unlink(struct notification *n) {
-  if (n->timer_prev)
-    n->timer_prev->timer_next = n->timer_next;
-  else if (timers == n)
-    timers = n->timer_next;
-  if (n->timer_next)
-    n->timer_next->timer_prev = n->timer_prev;
-  n->timer_next = n->timer_prev = 0;
-  n->deadline = 0;
-}
+#define EXPIRE_STEP 32
 
 void ntfn_set_timer(struct notification *n, u64 deadline, u64 bits) {
-  if (n->deadline)
-    timer_unlink(n);
-  if (!deadline)
-    return;
-  n->deadline = deadline;
+  if (n->timer.deadline)
+    timer_remove(&timers, &n->timer);
+  n->timer.deadline = deadline;
   n->timer_bits = bits;
-  struct notification **at = &timers, *prev = 0;
-  while (*at && (*at)->deadline <= deadline) { /* O(armed timers), paid by the caller */
-    prev = *at;
-    at = &(*at)->timer_next;
-  }
-  n->timer_next = *at;
-  n->timer_prev = prev;
-  if (*at)
-    (*at)->timer_prev = n;
-  *at = n;
+  if (deadline)
+    timer_insert(&timers, &n->timer);
 }
 
 void ntfn_timers_tick(void) {
@@ -110,9 +93,18 @@ void ntfn_timers_tick(void) {
 }
 
 void ntfn_timers_expire(u64 now) {
-  while (timers && timers->deadline <= now) {
-    struct notification *n = timers;
-    timer_unlink(n);
-    ntfn_signal(n, n->timer_bits);
+  struct timer_node *t;
+  int n = 0;
+  while ((t = timer_first(timers)) && t->deadline <= now && n++ < EXPIRE_STEP) {
+    struct notification *ntfn = (struct notification *)t; /* the node comes first */
+    timer_remove(&timers, t);
+    t->deadline = 0;
+    ntfn_signal(ntfn, ntfn->timer_bits);
   }
+  timers_overdue = t && t->deadline <= now;
+}
+
+void ntfn_timers_catch_up(void) {
+  if (timers_overdue)
+    ntfn_timers_expire(clock_ns());
 }

@@ -2,6 +2,7 @@
 #include "kernel/sched.h"
 #include "kernel/cpu.h"
 #include "mm/vspace.h"
+#include "ipc/endpoint.h"
 #include <arch/cpu.h>
 #include <arch/mmu.h>
 #include <arch/sched.h>
@@ -146,6 +147,7 @@ u64 sched_cpu_tsc(const struct tcb *t) {
 
 void sched_return_to_user(void) {
   struct cpu *cpu = this_cpu();
+  ntfn_timers_catch_up(); /* timers the last expiry left due, a few more */
   charge_running(cpu);
   struct tcb *next = cpu->cur, *d = take_direct(next);
   if (d) {

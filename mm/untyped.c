@@ -25,6 +25,11 @@ u64 ut_object_size(u32 type, u32 size_bits) {
 
 static int is_frame(u32 type) { return type == OBJ_FRAME_4K || type == OBJ_FRAME_2M; }
 
+/* Untypeds are not zeroed, nor frames that keep a region's contents. */
+static int zeroes(const struct cte *ut, u32 type) {
+  return type != OBJ_UNTYPED && !((ut->cap.flags & (CAPF_DEVICE | CAPF_PRESERVE)) && is_frame(type));
+}
+
 static int retype_check(const struct cte *ut, const struct retype_args *a,
                         struct cte *dest, u64 *first_pa, u64 *size) {
   if (ut->cap.type != OBJ_UNTYPED)
@@ -34,6 +39,8 @@ static int retype_check(const struct cte *ut, const struct retype_args *a,
     return ERR_RANGE;
   if ((ut->cap.flags & CAPF_DEVICE) && !is_frame(a->type) && a->type != OBJ_UNTYPED)
     return ERR_DEVICE_MEMORY;
+  if (zeroes(ut, a->type) && *size * a->count > RETYPE_MAX_ZEROED)
+    return ERR_RANGE;
   for (u32 i = 0; i < a->count; i++)
     if (!cte_empty(&dest[i]))
       return ERR_SLOT_OCCUPIED;
@@ -68,10 +75,10 @@ int ut_retype(struct cte *ut, const struct retype_args *a, struct cte *dest) {
   int err = retype_check(ut, a, dest, &pa, &size);
   if (err)
     return err;
-  int keep_contents = (ut->cap.flags & (CAPF_DEVICE | CAPF_PRESERVE)) && is_frame(a->type);
+  int zero = zeroes(ut, a->type);
   for (u32 i = 0; i < a->count; i++, pa += size) {
     struct cap c = object_cap(ut, a, pa, size);
-    if (a->type != OBJ_UNTYPED && !keep_contents)
+    if (zero)
       memset(pa_to_kva(pa), 0, size);
     obj_init(&c);
     cte_insert(&dest[i], &c, ut);

@@ -9,7 +9,11 @@ for t in "$@"; do
   status=$?
   echo "$out" | grep -E '^\[ +(OK|FAILED|PASSED|ERROR) +\]|ERROR|runtime error|Sanitizer' | sed "s|^|$(basename "$t"): |"
   p=$(echo "$out" | grep -c '^\[       OK \]')
-  f=$(echo "$out" | grep -c '^\[  FAILED  \] [a-z_]')
+  # cmocka names a failed test once when it fails and again in its group's
+  # summary ("[  FAILED  ] N test(s), listed below:"): count the first only.
+  f=$(echo "$out" | awk '/^\[  FAILED  \] [0-9]+ test\(s\), listed below:/ { listing = 1; next }
+    /^\[ RUN      \]|^\[==========\]/ { listing = 0 }
+    /^\[  FAILED  \] [a-z_]/ && !listing { n++ } END { print n + 0 }')
   # A crash or sanitizer report without a cmocka verdict still counts as a failure.
   if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
     echo "$(basename "$t"): exited with status $status"

@@ -45,6 +45,9 @@ enum abi_object_type {
 #define UNTYPED_MIN_BITS 12
 #define UNTYPED_MAX_BITS 40
 #define RETYPE_MAX_COUNT 4096
+/* The most memory one retype zeroes (the kernel does it with interrupts
+ * off): 8 large frames, 4096 small ones, the largest CNode. */
+#define RETYPE_MAX_ZEROED (16ull << 20)
 
 /* Rights on a capability. Copy and mint can only remove rights. */
 #define RIGHT_READ 1u

@@ -41,7 +41,11 @@ static void retype_checks_before_it_changes_anything(void **state) {
   (void)state;
   u64 w0 = watermark();
   assert_int_equal(retype(&root_ut, OBJ_UNTYPED, 25, 1, &cn[1]), ERR_NO_MEMORY);
-  assert_int_equal(retype(&root_ut, OBJ_FRAME_2M, 0, 16, &cn[1]), ERR_NO_MEMORY);
+  assert_int_equal(retype(&root_ut, OBJ_FRAME_2M, 0, 8, &cn[16]), ERR_OK);
+  assert_int_equal(retype(&root_ut, OBJ_FRAME_2M, 0, 8, &cn[1]), ERR_NO_MEMORY);
+  cap_revoke(&root_ut); /* and back: the CNode too, so make it again */
+  cn = fake_cnode(&root_ut, &cn_slot, 8);
+  assert_int_equal(retype(&root_ut, OBJ_FRAME_2M, 0, 9, &cn[1]), ERR_RANGE); /* more than RETYPE_MAX_ZEROED */
   assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 0, &cn[1]), ERR_RANGE);
   assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, RETYPE_MAX_COUNT + 1, &cn[1]), ERR_RANGE);
   assert_int_equal(retype(&root_ut, OBJ_CNODE, 0, 1, &cn[1]), ERR_RANGE);

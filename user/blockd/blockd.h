@@ -29,6 +29,7 @@ struct blk_counters {
   u64 requests, sectors;
   u64 bad_range, bad_count, not_frames, closed_session, device_errors, bad_op;
   u64 blockd_ns; /* blockd's run time spent on it (in the totals: also on nobody) */
+  u64 gone_waiting; /* totals only: requests whose session's memory went while blockd waited for the disk */
 };
 
 /* Lives in a frame made from the session's donated untyped. */
@@ -42,6 +43,8 @@ struct session {
   u8 generation;
   cptr_t donated;          /* the client's untyped, in blockd's CNode */
   cptr_t table, frame;     /* the record's page table and frame, from it */
+  cptr_t hold;             /* BLK_HOLD's notification, from it (0: none) */
+  u8 held;                 /* the next read or write waits on it */
   struct session_rec *rec; /* mapped in blockd at a per-session address */
 };
 

@@ -12,7 +12,8 @@
 #define GIFT_SLOT 64
 #define DONATION_SLOT 40
 #define TEMP_SLOT 41
-#define SESSION_SLOTS 400 /* session i keeps its donation at + 3i, table + 1, record + 2 */
+#define SESSION_SLOTS 400 /* session i keeps its donation at + 4i, table + 1, record + 2, hold + 3 */
+#define SESSION_STRIDE 4
 _Static_assert(GIFT_SLOT + BLK_MAX_FRAMES <= SESSION_SLOTS, "slot ranges overlap");
 
 struct req_hdr {
@@ -24,6 +25,7 @@ static struct disk disks[BLK_MAX_DISKS];
 static unsigned ndisks;
 static struct session sessions[BLOCKD_MAX_SESSIONS];
 static struct blk_counters total;
+static int test_hooks; /* BLK_HOLD is honoured: started as "blockd:1" */
 
 static struct env env;
 static struct ipc_buffer *buf;
@@ -237,8 +239,10 @@ static long check_io(struct session *s, u64 info, u64 sector, u64 *count, u64 *p
 }
 
 /* The frames go out as device requests of up to BLK_CHAIN_FRAMES frames,
- * BLK_IN_FLIGHT of them at a time. */
-static unsigned run_io(struct disk *d, int write, u64 sector, u64 count, const u64 *phys, u64 n) {
+ * BLK_IN_FLIGHT of them at a time. A held request (BLK_HOLD) waits, its
+ * first requests on the device, until the client signals `hold` or the
+ * session's memory goes (the notification with it, which wakes blockd). */
+static unsigned run_io(struct disk *d, int write, u64 sector, u64 count, const u64 *phys, u64 n, cptr_t hold) {
   unsigned failed = 0;
   for (u64 i = 0; i < n;) {
     unsigned chains = 0;
@@ -250,6 +254,9 @@ static unsigned run_io(struct disk *d, int write, u64 sector, u64 count, const u
       i += k;
     }
     virtio_kick(&d->dev, 0);
+    if (hold)
+      sys_wait(hold);
+    hold = 0;
     failed += complete(d, chains);
   }
   return failed;
@@ -262,7 +269,9 @@ static long do_io(struct session *s, int write, u64 info, u64 sector, u64 count)
   if (err)
     return err;
   struct disk *d = &disks[s->rec->disk];
-  unsigned failed = run_io(d, write, sector, count, phys, n);
+  cptr_t hold = s->held ? s->hold : 0;
+  s->held = 0;
+  unsigned failed = run_io(d, write, sector, count, phys, n, hold);
   for (u64 i = 0; i < n; i++)
     sys_dma_unpin(BI_SLOT_DMA, GIFT_SLOT + i);
   /* blockd waited for the device: meanwhile the session's memory may have
@@ -270,6 +279,7 @@ static long do_io(struct session *s, int write, u64 info, u64 sector, u64 count)
    * its record with it. The frames still go back with the answer. */
   if (!session_alive((unsigned)(s - sessions))) {
     total.closed_session++;
+    total.gone_waiting++;
     return ERR_BAD_STATE;
   }
   s->rec->c.requests++;
@@ -293,7 +303,7 @@ static long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
   if (sys_cap_identify(env.cnode, DONATION_SLOT, &ci) || ci.type != OBJ_UNTYPED)
     return ERR_WRONG_TYPE;
   struct session *s = &sessions[i];
-  cptr_t donated = SESSION_SLOTS + 3 * i, table = donated + 1, frame = donated + 2;
+  cptr_t donated = SESSION_SLOTS + SESSION_STRIDE * i, table = donated + 1, frame = donated + 2;
   u64 va = SESSION_VA + (u64)i * LARGE_PAGE_SIZE;
   long err = server_session_memory(env.cnode, env.vspace, DONATION_SLOT, donated, table, &frame, 1, va);
   if (err)
@@ -303,12 +313,29 @@ static long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
   s->donated = donated;
   s->table = table;
   s->frame = frame;
+  s->hold = 0;
+  s->held = 0;
   s->rec = (struct session_rec *)va;
   s->rec->disk = (u32)disk;
   err = sys_cnode_mint(env.cnode, TEMP_SLOT, env.cnode, BLOCKD_PUBLIC_EP, RIGHTS_ALL,
                        (u64)(i + 1) | (u64)s->generation << 8);
   *reply_cap = TEMP_SLOT;
   return err;
+}
+
+/* BLK_HOLD: the notification is made once per session, from its memory. */
+static long arm_hold(struct session *s, u64 *caps_back) {
+  cptr_t n = s->donated + 3;
+  if (!s->hold) {
+    long err = sys_retype(s->donated, OBJ_NOTIFICATION, 0, env.cnode, n, 1, 0);
+    if (err)
+      return err;
+    s->hold = n;
+  }
+  s->held = 1;
+  buf->caps[0] = n;
+  *caps_back = 1;
+  return ERR_OK;
 }
 
 static long close_session(struct session *s, cptr_t *reply_cap) {
@@ -341,9 +368,10 @@ static void set_receive(void) {
   buf->recv_window = 0; /* blockd never maps its clients' frames */
 }
 
-static u64 handle(struct msg_regs *r, u64 *w1, u64 *w2, u64 *w3, u64 *caps_back) {
+static u64 handle(struct msg_regs *r, u64 *w1, u64 *w2, u64 *w3, u64 *words, u64 *caps_back) {
   u32 op = msg_label(r->info);
   *w1 = *w2 = *w3 = 0;
+  *words = 4;
   *caps_back = 0;
   if (r->badge == 0) { /* the public endpoint: only OPEN */
     cptr_t cap;
@@ -374,6 +402,11 @@ static u64 handle(struct msg_regs *r, u64 *w1, u64 *w2, u64 *w3, u64 *caps_back)
     *w1 = c.bad_range + c.bad_count + c.not_frames + c.device_errors + c.bad_op;
     *w2 = sys_untyped_usage(BI_SLOT_BOOT_UNTYPED, &u, USAGE_RECURSIVE) ? 0 : u.size - u.free;
     *w3 = c.blockd_ns;
+    buf->words[4] = c.bad_range;
+    buf->words[5] = c.bad_count;
+    buf->words[6] = c.not_frames;
+    buf->words[7] = total.gone_waiting;
+    *words = BLK_STATS_WORDS;
     return ERR_OK;
   }
   case BLK_CLOSE: {
@@ -386,6 +419,11 @@ static u64 handle(struct msg_regs *r, u64 *w1, u64 *w2, u64 *w3, u64 *caps_back)
     }
     return (u64)err;
   }
+  case BLK_HOLD:
+    if (test_hooks)
+      return (u64)arm_hold(s, caps_back);
+    s->rec->c.bad_op++; /* elsewhere it is an unknown request */
+    return ERR_BAD_SYSCALL;
   default:
     s->rec->c.bad_op++;
     return ERR_BAD_SYSCALL;
@@ -400,9 +438,10 @@ static u64 gifts_back(const struct msg_regs *r) {
   return n;
 }
 
-int main(void) {
+int main(u64 arg) {
+  test_hooks = arg == 1;
   env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
-                     .next_slot = SESSION_SLOTS + 3 * BLOCKD_MAX_SESSIONS, .end_slot = 4096,
+                     .next_slot = SESSION_SLOTS + SESSION_STRIDE * BLOCKD_MAX_SESSIONS, .end_slot = 4096,
                      .next_vaddr = 0x0000200000000000ull};
   long err = env_ipc_buffer(&env, BI_SLOT_TCB, &buf);
   if (!err)
@@ -411,7 +450,7 @@ int main(void) {
     printf("blockd: cannot start: %s\n", err_name(err));
     return 1;
   }
-  printf("blockd: ready, %u disk%s\n", ndisks, ndisks == 1 ? "" : "s");
+  printf("blockd: ready, %u disk%s%s\n", ndisks, ndisks == 1 ? "" : "s", test_hooks ? ", test hooks on" : "");
   set_receive();
   total.blockd_ns = serving.at_ns = sys_thread_ns(); /* starting up was nobody's work */
   struct msg_regs r = sys_recv(BLOCKD_PUBLIC_EP);
@@ -422,12 +461,12 @@ int main(void) {
       r = sys_recv(BLOCKD_PUBLIC_EP);
       continue;
     }
-    u64 w1, w2, w3, ncaps;
+    u64 w1, w2, w3, words, ncaps;
     server_sort_received(env.cnode, GIFT_SLOT, msg_caps(r.info), msg_gifts(r.info),
                          r.badge == 0 && msg_label(r.info) == BLK_OPEN ? DONATION_SLOT : 0);
-    u64 err_code = handle(&r, &w1, &w2, &w3, &ncaps);
+    u64 err_code = handle(&r, &w1, &w2, &w3, &words, &ncaps);
     u64 gifts = gifts_back(&r);
-    r = sys_reply_recv(BLOCKD_PUBLIC_EP, msg_info(0, 4, ncaps, gifts), err_code, w1, w2, w3);
+    r = sys_reply_recv(BLOCKD_PUBLIC_EP, msg_info(0, words, ncaps, gifts), err_code, w1, w2, w3);
     sys_cnode_delete(env.cnode, TEMP_SLOT); /* the client's copy of a session stays */
     sys_cnode_delete(env.cnode, DONATION_SLOT); /* a donation the client would not take back */
   }

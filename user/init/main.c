@@ -286,7 +286,7 @@ int main(const struct bootinfo *bi) {
     u32 principal = PRINCIPAL_FIRST_CHILD + 2 * (u32)i;
     if (!strcmp(m->name, "bench")) {
       start_bench(&e, m, principal);
-    } else if (!strcmp(m->name, "blockd")) {
+    } else if (!strncmp(m->name, "blockd", 6) && (m->name[6] == 0 || m->name[6] == ':')) {
       blockd_ep = start_driver(&e, m, principal, DRV_BLOCK);
     } else if (!strncmp(m->name, "netd", 4) && (m->name[4] == 0 || m->name[4] == ':')) {
       netd_ep = start_driver(&e, m, principal, DRV_NET);

@@ -61,7 +61,7 @@ long env_alloc_pages(struct env *e, u64 pages, void **out) {
   return ERR_OK;
 }
 
-long env_thread(struct env *e, void (*fn)(void), cptr_t *tcb) {
+static long thread_at(struct env *e, void (*fn)(void), u32 below, cptr_t *tcb) {
   void *stack;
   struct tcb_info self;
   long err = env_alloc_pages(e, 2, &stack);
@@ -69,14 +69,20 @@ long env_thread(struct env *e, void (*fn)(void), cptr_t *tcb) {
     err = env_retype(e, OBJ_TCB, 0, tcb);
   if (!err)
     err = sys_tcb_info(BI_SLOT_TCB, &self);
+  if (!err && self.priority < below)
+    err = ERR_RANGE;
   if (!err)
-    err = sys_tcb_configure(*tcb, e->cnode, e->vspace, self.priority);
+    err = sys_tcb_configure(*tcb, e->cnode, e->vspace, self.priority - below);
   if (!err) /* as if called: rsp + 8 is 16-byte aligned at entry */
     err = sys_tcb_write_regs(*tcb, (u64)fn, (u64)stack + 2 * PAGE_SIZE - 8, 0);
   if (!err)
     err = sys_tcb_resume(*tcb);
   return err;
 }
+
+long env_thread(struct env *e, void (*fn)(void), cptr_t *tcb) { return thread_at(e, fn, 0, tcb); }
+
+long env_thread_below(struct env *e, void (*fn)(void), cptr_t *tcb) { return thread_at(e, fn, 1, tcb); }
 
 long env_prepare_tables(struct env *e, cptr_t vspace, u64 va, u64 size) {
   cptr_t f;

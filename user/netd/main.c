@@ -22,6 +22,7 @@ cptr_t irq_ntfn;
 static cptr_t irq_handler;
 struct session sessions[NETD_MAX_SESSIONS];
 struct net_counters total;
+int test_hooks;
 static u64 next_sweep, armed_deadline;
 
 struct rx_entry rx[RX_ENTRIES];
@@ -174,9 +175,19 @@ struct outcome {
   int saved; /* answered later, through a saved reply */
 };
 
+/* The frames a request brought go back with its answer. Whatever netd does
+ * not take must: left in the receive slots, they would make the kernel
+ * refuse every later message that brings frames (RECV_SLOTS_FULL). */
+static void frames_back(const struct msg_regs *m, struct outcome *o) {
+  o->gifts = msg_gifts(m->info);
+  for (u64 f = 0; f < o->gifts; f++)
+    buf->gifts[f] = (u32)(GIFT_SLOT + f);
+}
+
 static void handle(const struct msg_regs *m, struct outcome *o) {
   u32 op = msg_label(m->info);
   if (m->badge == 0) { /* the public endpoint: only OPEN */
+    frames_back(m, o);
     cptr_t cap = 0;
     o->err = (u64)(op == NET_OPEN ? open_session(m->info, m->w[0], &cap) : ERR_BAD_STATE);
     struct cap_info ci;
@@ -189,9 +200,10 @@ static void handle(const struct msg_regs *m, struct outcome *o) {
     return;
   }
   int i = session_of(m->badge);
-  if (i < 0) {
+  if (i < 0) { /* closed, or its memory went before netd saw the request */
     total.closed_session++;
     o->err = ERR_BAD_STATE;
+    frames_back(m, o);
     return;
   }
   charge_to(i);
@@ -199,18 +211,14 @@ static void handle(const struct msg_regs *m, struct outcome *o) {
   if (msg_gifts(m->info) && op != NET_RECV && op != NET_SEND) {
     r->c.bad_requests++; /* frames only come with these two: they go back */
     o->err = ERR_RANGE;
-    o->gifts = msg_gifts(m->info);
-    for (u64 f = 0; f < o->gifts; f++)
-      buf->gifts[f] = (u32)(GIFT_SLOT + f);
+    frames_back(m, o);
     return;
   }
   switch (op) {
   case NET_RECV:
     o->err = (u64)recv_request((unsigned)i, m, &o->saved);
     if (o->err && !o->saved) { /* the donation goes back */
-      o->gifts = msg_gifts(m->info);
-      for (u64 f = 0; f < o->gifts; f++)
-        buf->gifts[f] = (u32)(GIFT_SLOT + f);
+      frames_back(m, o);
     } else if (direct_answer.active) {
       o->words = direct_answer.words;
       o->gifts = direct_answer.frames;
@@ -241,6 +249,15 @@ static void handle(const struct msg_regs *m, struct outcome *o) {
     o->w1 = buf->words[1], o->w2 = buf->words[2], o->w3 = buf->words[3];
     return;
   }
+  case NET_HOLD:
+    if (!test_hooks) { /* elsewhere it is an unknown request */
+      r->c.bad_requests++;
+      o->err = ERR_BAD_SYSCALL;
+      return;
+    }
+    o->err = (u64)arm_hold((unsigned)i);
+    o->caps = !o->err;
+    return;
   case NET_CLOSE:
     o->err = (u64)close_session((unsigned)i, &o->gifts);
     if (!o->err) {
@@ -265,6 +282,7 @@ static struct msg_regs next_message(void) {
 
 int main(u64 arg) {
   echo_port = (u16)arg;
+  test_hooks = (arg & NETD_TEST_HOOKS) != 0;
   env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
                      .next_slot = SESSION_SLOTS + SESSION_STRIDE * NETD_MAX_SESSIONS, .end_slot = 4096,
                      .next_vaddr = 0x0000200000000000ull};

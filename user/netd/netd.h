@@ -29,6 +29,7 @@
 #define S_QUEUE 3                        /*   the queued packets' head bytes, two frames: */
 #define S_QUEUE2 5                       /*   this is the second */
 #define S_REPLY 4                        /*   a waiting NET_RECV's saved reply */
+#define S_HOLD 6                         /*   NET_HOLD's notification, from the donation */
 #define S_POOL 8                         /*   pool frame j at + j */
 _Static_assert(GIFT_SLOT + NET_MAX_GIFTS <= SESSION_SLOTS, "slot ranges overlap");
 
@@ -105,6 +106,7 @@ struct session {
   u32 alive_at;         /* the wake-up at which its memory was last seen there */
   u8 ring_refs;         /* receive entries whose frames are in its pool slots:
                            while any is, its slots are not handed to a new session */
+  u8 has_hold, held;    /* NET_HOLD: its notification is made; the next send waits on it */
   cptr_t base;          /* first of its slots */
   struct record *rec;   /* mapped in netd */
   u8 (*heads)[128];     /* NET_QUEUE head buffers, mapped in netd */
@@ -117,6 +119,7 @@ extern struct ipc_buffer *buf;
 extern cptr_t irq_ntfn;                /* device interrupts and netd's timer */
 extern struct session sessions[NETD_MAX_SESSIONS];
 extern struct net_counters total;      /* what closed sessions counted, and driver-wide */
+extern int test_hooks;                 /* NET_HOLD is honoured (NETD_TEST_HOOKS) */
 /* Counts netd's returns from a blocking call. A client's memory can go
  * only while netd is blocked: there is one CPU and no client outranks
  * netd (drivers run at 120, their clients at 100), so a session seen alive
@@ -146,6 +149,7 @@ u32 frames_held(const struct record *r);
 long take_donations(unsigned i, u64 first, u64 n);
 long open_session(u64 info, u64 filter, cptr_t *cap_back);
 long close_session(unsigned i, u64 *ngifts);
+long arm_hold(unsigned i);
 void add_counters(struct net_counters *to, const struct net_counters *c);
 
 /* rx.c */

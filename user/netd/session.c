@@ -110,6 +110,7 @@ long open_session(u64 info, u64 filter, cptr_t *cap_back) {
     return err;
   s->used = 1;
   s->generation++;
+  s->has_hold = s->held = 0;
   s->rec = (struct record *)va;
   s->heads = (u8(*)[128])(va + PAGE_SIZE);
   s->rec->filter = filter;
@@ -117,6 +118,19 @@ long open_session(u64 info, u64 filter, cptr_t *cap_back) {
                        (u64)(i + 1) | (u64)s->generation << 8);
   *cap_back = TEMP_SLOT;
   return err;
+}
+
+/* NET_HOLD: the notification is made once per session, from its memory. */
+long arm_hold(unsigned i) {
+  if (!sessions[i].has_hold) {
+    long err = sys_retype(slot_of(i, S_DONATION), OBJ_NOTIFICATION, 0, env.cnode, slot_of(i, S_HOLD), 1, 0);
+    if (err)
+      return err;
+    sessions[i].has_hold = 1;
+  }
+  sessions[i].held = 1;
+  buf->caps[0] = slot_of(i, S_HOLD);
+  return ERR_OK;
 }
 
 void add_counters(struct net_counters *to, const struct net_counters *c) {

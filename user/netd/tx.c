@@ -29,6 +29,19 @@ static void wait_for_device(unsigned i) {
   charge_to((int)i);
 }
 
+/* A held send (NET_HOLD) waits, its packets on the device, until the
+ * client signals or the session's memory goes (the notification with it,
+ * which wakes netd). */
+static void hold_if_asked(unsigned i) {
+  if (!sessions[i].held)
+    return;
+  sessions[i].held = 0;
+  charge_before_block();
+  sys_wait(slot_of(i, S_HOLD));
+  netd_woke();
+  charge_to((int)i);
+}
+
 /* Validates a segment list; counts the packets in it. */
 static long check_segments(const u32 *seg, u32 nseg, u32 ngifts, u32 *npkts) {
   u32 pkts = 0, in_pkt = 0, pkt_len = 0;
@@ -114,6 +127,7 @@ long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out
       sent_bytes += bytes;
     }
     virtio_kick(&dev, TXQ);
+    hold_if_asked(i);
     while (outstanding) {
       outstanding -= tx_harvest();
       if (outstanding)
@@ -130,6 +144,7 @@ long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out
     for (u32 f = 0; f < pinned; f++)
       sys_dma_unpin(BI_SLOT_DMA, GIFT_SLOT + f);
     total.closed_session++;
+    total.gone_waiting++;
     *keep_out = n;
     return ERR_BAD_STATE;
   }

@@ -57,6 +57,17 @@ static int frames_home(u64 n) {
 
 static u64 blockd_memory(cptr_t s) { return call(s, BLK_STATS, 0, 0, 0, 0).w2; }
 
+/* BLK_STATS in full: the reply's words 4-7 come in the IPC buffer. */
+struct stats {
+  long err;
+  u64 refused, bad_range, bad_count, gone_waiting;
+};
+
+static struct stats stats_of(cptr_t s) {
+  struct reply r = call(s, BLK_STATS, 0, 0, 0, 0);
+  return (struct stats){r.err, r.w1, buf->words[4], buf->words[5], buf->words[7]};
+}
+
 static void bad_requests(cptr_t s, u64 capacity) {
   struct reply r;
   expect_back(8);
@@ -111,6 +122,29 @@ static void bad_requests(cptr_t s, u64 capacity) {
   check(r.err == ERR_OK && r.w1 == 8, "every refused request was counted");
 }
 
+/* The frame and sector counts agree and the first sector is on the disk,
+ * but the request ends past the disk's end: refused before the device
+ * sees it, counted as out of range, the frames back. */
+static void ends_past_the_end(cptr_t s, u64 capacity) {
+  struct stats st0 = stats_of(s);
+  expect_back(1);
+  struct reply r = call(s, BLK_READ, capacity - 1, 0, 0, 1);
+  check(r.err == ERR_RANGE && r.gifts == 1 && frames_home(1),
+        "a one-frame read from the last sector (8 sectors, 7 past the end) is refused");
+  expect_back(1);
+  r = call(s, BLK_WRITE, capacity - 4, 5, 0, 1);
+  check(r.err == ERR_RANGE && r.gifts == 1 && frames_home(1),
+        "a write of 5 sectors from 4 before the end is refused");
+  expect_back(2);
+  r = call(s, BLK_READ, capacity - 8, 9, 0, 2);
+  check(r.err == ERR_RANGE && r.gifts == 2 && frames_home(2),
+        "a two-frame read of 9 sectors from 8 before the end is refused");
+  struct stats st1 = stats_of(s);
+  check(!st0.err && !st1.err && st1.bad_range == st0.bad_range + 3 && st1.bad_count == st0.bad_count &&
+            st1.refused == st0.refused + 3,
+        "each is counted as out of range, none as a device error");
+}
+
 /* Writes a pattern through one session and reads it back through another. */
 static void data_round_trip(cptr_t a, cptr_t b) {
   expect_back(8);
@@ -128,40 +162,62 @@ static void data_round_trip(cptr_t a, cptr_t b) {
   check(same, "another session reads back what was written");
 }
 
-static volatile cptr_t doomed;
+static volatile cptr_t doomed, go;
 static void revoke_doomed(void) {
   sys_cnode_revoke(BI_SLOT_CNODE, doomed);
   for (;;)
     sys_thread_exit();
 }
 
-/* Another thread of the client revokes the session's memory while blockd
- * waits for the disk to read 1 MiB into this thread's frames: blockd must
- * not touch the record that went with it. Returns whether the revoke fell
- * in that wait (1), not (0), or -1 if anything went wrong. */
-static int dies_mid_read(cptr_t first, u64 memory) {
-  cptr_t parent = env_slot(&env), sess = 0, tcb = 0;
+static void say_go(void) {
+  sys_signal(go);
+  for (;;)
+    sys_thread_exit();
+}
+
+/* BLK_HOLD: blockd's next read or write of the session waits, its device
+ * requests posted, for a signal on *n (or for the session's memory to go). */
+static long hold_next(cptr_t sess, cptr_t *n) {
+  *n = env_slot(&env);
+  buf->recv_cnode = env.cnode;
+  buf->recv_slot = *n;
+  buf->recv_count = 1;
+  buf->recv_window = 0;
+  return call(sess, BLK_HOLD, 0, 0, 0, 0).err;
+}
+
+/* Another thread of the client revokes the session's memory (or, when not
+ * `revoke`, says go) while blockd, held by BLK_HOLD, waits with a 1 MiB
+ * read into this thread's frames on the disk: the revoke lands in that
+ * wait every time. blockd must not touch the record that went with it.
+ * Returns whether the session's memory went during the read (1), not (0),
+ * or -1 if anything went wrong. */
+static int dies_mid_read(cptr_t first, u64 memory, int revoke) {
+  cptr_t parent = env_slot(&env), sess = 0, tcb = 0, n = 0;
   long err = sys_retype(env.untyped, OBJ_UNTYPED, BLK_DONATION_BITS + 1, env.cnode, parent, 1, 0);
   if (!err)
     err = session_open_from(&env, buf, BLOCKD_EP, BLK_OPEN, BLK_DONATION_BITS, 1, parent, &sess);
-  doomed = parent;
   if (!err)
-    err = env_thread(&env, revoke_doomed, &tcb); /* our priority: it runs when we block */
+    err = hold_next(sess, &n);
+  doomed = parent;
+  go = n;
+  /* Below our priority: it runs only while we wait for our request, and
+   * so while blockd holds it (at our priority, a tick could run it first). */
+  if (!err)
+    err = env_thread_below(&env, revoke ? revoke_doomed : say_go, &tcb);
   struct reply r = {err, 0, 0, 0};
   if (!err) {
     expect_back(BLK_MAX_FRAMES);
     r = call(sess, BLK_READ, 0, 0, 0, BLK_MAX_FRAMES);
   }
-  struct tcb_info ti = {0};
-  for (int i = 0; i < 1000 && !err && ti.state != TCB_EXITED; i++)
-    if (!sys_tcb_info(tcb, &ti) && ti.state != TCB_EXITED)
-      sys_yield();
   int hit = r.err == ERR_BAD_STATE;
-  int ok = !err && (r.err == ERR_OK || hit) && r.gifts == BLK_MAX_FRAMES && frames_home(BLK_MAX_FRAMES) &&
-           ti.state == TCB_EXITED && call(sess, BLK_INFO, 0, 0, 0, 0).err == ERR_BAD_STATE &&
-           blockd_memory(first) == memory;
+  int ok = !err && (r.err == ERR_OK || hit) && r.gifts == BLK_MAX_FRAMES && frames_home(BLK_MAX_FRAMES);
+  if (!revoke) /* the client goes after the read */
+    ok = ok && !sys_cnode_revoke(env.cnode, parent);
+  ok = ok && call(sess, BLK_INFO, 0, 0, 0, 0).err == ERR_BAD_STATE && blockd_memory(first) == memory;
   sys_cnode_delete(env.cnode, tcb);
   sys_cnode_delete(env.cnode, parent);
+  sys_cnode_delete(env.cnode, n);
   return ok ? hit : -1;
 }
 
@@ -214,16 +270,22 @@ static void sessions(cptr_t first) {
          !sys_cnode_revoke(env.cnode, parent) && call(sess, BLK_INFO, 0, 0, 0, 0).err == ERR_BAD_STATE;
   }
   check(ok && blockd_memory(first) == before, "20 clients died: sessions went with them, memory unchanged");
+  struct stats st0 = stats_of(first);
   int hits = 0;
   ok = 1;
   for (int i = 0; i < 5 && ok; i++) {
-    int h = dies_mid_read(first, before);
+    int h = dies_mid_read(first, before, 1);
     ok = h >= 0;
     hits += h > 0;
   }
-  printf("blktest:      5 tries, the memory went while blockd waited for the disk in %d\n", hits);
-  check(ok, "sessions whose memory goes during a read: the frames come back with an answer, the session is gone, "
-            "blockd goes on with its memory as it was");
+  struct stats st1 = stats_of(first);
+  printf("blktest:      5 tries, the memory went while blockd waited for the disk in %d (blockd counted %llu)\n",
+         hits, st1.gone_waiting - st0.gone_waiting);
+  check(ok && hits == 5 && st1.gone_waiting == st0.gone_waiting + 5,
+        "sessions whose memory goes during a read: the frames come back with an answer, the session is gone, "
+        "blockd goes on with its memory as it was");
+  check(dies_mid_read(first, before, 0) == 0 && stats_of(first).gone_waiting == st1.gone_waiting,
+        "a held read goes on when the client says go");
   cptr_t s;
   open_disk(1, &s);
   close_session(s);
@@ -258,6 +320,7 @@ int main(void) {
   }
   /* map every frame once so that the window layout is the same each time */
   bad_requests(a, info.w1);
+  ends_past_the_end(a, info.w1);
   data_round_trip(a, b);
   sessions(a);
   blockd_time_goes_to_whom_it_worked_for();

@@ -66,6 +66,9 @@ long start_thread_ipc(struct t *t, void (*fn)(void), cptr_t *tcb, struct ipc_buf
 long prepare_window(struct t *t, u64 va, u64 size);
 cptr_t new_obj(struct t *t, u32 type, u32 bits);       /* 0 on failure (test marked failed) */
 long start_thread(struct t *t, void (*fn)(void), cptr_t *tcb);
+/* The same with a CSpace, VSpace, priority and IPC buffer (0: none) of the caller's choice. */
+long start_thread_with(struct t *t, void (*fn)(void), cptr_t cspace, cptr_t vspace, u32 priority,
+                       cptr_t ipc_buffer, cptr_t *tcb);
 u32 wait_not_runnable(cptr_t tcb, struct tcb_info *info);
 long type_of(cptr_t slot, struct cap_info *ci);
 

@@ -53,18 +53,25 @@ long type_of(cptr_t slot, struct cap_info *ci) {
 }
 
 /* Threads share this address space; the stack comes from the test's memory. */
-long start_thread(struct t *t, void (*fn)(void), cptr_t *tcb) {
+long start_thread_with(struct t *t, void (*fn)(void), cptr_t cspace, cptr_t vspace, u32 priority,
+                       cptr_t ipc_buffer, cptr_t *tcb) {
   void *stack;
   long err = env_alloc_pages(&t->e, 2, &stack);
   if (!err)
     err = env_retype(&t->e, OBJ_TCB, 0, tcb);
   if (!err)
-    err = sys_tcb_configure(*tcb, BI_SLOT_CNODE, BI_SLOT_VSPACE, TEST_PRIORITY);
+    err = sys_tcb_configure(*tcb, cspace, vspace, priority);
   if (!err) /* as if called: rsp + 8 is 16-byte aligned at entry */
     err = sys_tcb_write_regs(*tcb, (u64)fn, (u64)stack + 2 * PAGE_SIZE - 8, 0);
+  if (!err && ipc_buffer)
+    err = sys_tcb_set_ipc_buffer(*tcb, ipc_buffer);
   if (!err)
     err = sys_tcb_resume(*tcb);
   return err;
+}
+
+long start_thread(struct t *t, void (*fn)(void), cptr_t *tcb) {
+  return start_thread_with(t, fn, BI_SLOT_CNODE, BI_SLOT_VSPACE, TEST_PRIORITY, 0, tcb);
 }
 
 void *new_page(struct t *t, cptr_t *frame) {

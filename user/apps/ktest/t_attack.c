@@ -148,20 +148,9 @@ KTEST(queued_sender_whose_buffer_frame_was_revoked_learns_why) {
  * given copies: revoking a copy empties the thread's own slot. */
 static long start_through(struct t *t, void (*fn)(void), cptr_t cspace, cptr_t vspace, cptr_t *tcb,
                           struct ipc_buffer **buf) {
-  void *stack;
   cptr_t f;
   *buf = new_page(t, &f);
-  long err = *buf ? env_alloc_pages(&t->e, 2, &stack) : ERR_NO_MEMORY;
-  if (!err)
-    err = env_retype(&t->e, OBJ_TCB, 0, tcb);
-  if (!err)
-    err = sys_tcb_configure(*tcb, cspace, vspace, TEST_PRIORITY);
-  if (!err)
-    err = sys_tcb_write_regs(*tcb, (u64)fn, (u64)stack + 2 * PAGE_SIZE - 8, 0);
-  if (!err)
-    err = sys_tcb_set_ipc_buffer(*tcb, f);
-  if (!err)
-    err = sys_tcb_resume(*tcb);
+  long err = *buf ? start_thread_with(t, fn, cspace, vspace, TEST_PRIORITY, f, tcb) : ERR_NO_MEMORY;
   for (int i = 0; i < 3 && !err; i++)
     sys_yield();
   return err;

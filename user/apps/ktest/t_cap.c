@@ -42,7 +42,7 @@ KTEST(retype_beyond_the_untyped_fails_and_changes_nothing) {
   struct untyped_usage u;
   u64 frames = 1ull << (TEST_UT_BITS - 21); /* 2 MiB frames that fill it */
   EXPECT_ERR(sys_retype(t->ut, OBJ_UNTYPED, TEST_UT_BITS + 1, BI_SLOT_CNODE, dest, 1, 0), ERR_NO_MEMORY);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, dest, frames + 1, 0), ERR_NO_MEMORY);
+  EXPECT_ERR(sys_retype(t->ut, OBJ_UNTYPED, 21, BI_SLOT_CNODE, dest, frames + 1, 0), ERR_NO_MEMORY);
   EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
   EXPECT(u.free == u.size && u.size == 1ull << TEST_UT_BITS);
   /* Fill it exactly, then one byte more is too much. */
@@ -50,7 +50,9 @@ KTEST(retype_beyond_the_untyped_fails_and_changes_nothing) {
   cptr_t d2 = env_slot(&t->e);
   t->e.next_slot += frames - 2;
   cptr_t d3 = env_slot(&t->e);
-  EXPECT_OK(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, d2, frames - 1, 0));
+  EXPECT_ERR(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, d2, 9, 0), ERR_RANGE); /* > RETYPE_MAX_ZEROED */
+  for (u64 i = 0; i < frames - 1; i += 8) /* at most 16 MiB zeroed per call */
+    EXPECT_OK(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, d2 + i, frames - 1 - i < 8 ? frames - 1 - i : 8, 0));
   EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, d3, 1, 0), ERR_NO_MEMORY);
 }
 
@@ -223,4 +225,71 @@ KTEST(deleting_a_cnode_deletes_what_it_holds) {
   EXPECT_OK(sys_cnode_revoke(BI_SLOT_CNODE, t->ut));
   EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
   EXPECT(u.count[OBJ_CNODE] == 0 && u.count[OBJ_ENDPOINT] == 0 && u.free == u.size);
+}
+
+/* An untyped (u) with objects made from it, held in other slots, and a
+ * child untyped with an endpoint of its own: count = what came from u. */
+static long untyped_with_objects(struct t *t, cptr_t *u, cptr_t *made, int *count) {
+  *u = env_slot(&t->e);
+  long err = sys_retype(t->ut, OBJ_UNTYPED, 16, BI_SLOT_CNODE, *u, 1, 0);
+  *made = t->e.next_slot;
+  t->e.next_slot += 4;
+  if (!err)
+    err = sys_retype(*u, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, *made, 2, 0);
+  if (!err)
+    err = sys_retype(*u, OBJ_FRAME_4K, 0, BI_SLOT_CNODE, *made + 2, 1, 0);
+  if (!err)
+    err = sys_retype(*u, OBJ_UNTYPED, 12, BI_SLOT_CNODE, *made + 3, 1, 0);
+  cptr_t grandchild = env_slot(&t->e);
+  if (!err)
+    err = sys_retype(*made + 3, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, grandchild, 1, 0);
+  *count = 5;
+  return err;
+}
+
+/* Everything made from it is gone, not handed up to the test's untyped. */
+static int all_gone(struct t *t, cptr_t made, int count) {
+  struct cap_info ci;
+  struct untyped_usage u;
+  for (int i = 0; i < count; i++)
+    if (type_of(made + (cptr_t)i, &ci) != OBJ_NULL)
+      return 0;
+  return sys_untyped_usage(t->ut, &u, USAGE_RECURSIVE) == ERR_OK && u.free == u.size &&
+         u.count[OBJ_UNTYPED] == 0 && u.count[OBJ_ENDPOINT] == 0 && u.count[OBJ_FRAME_4K] == 0 &&
+         u.count[OBJ_CNODE] == 0 && u.count[OBJ_TCB] == 0;
+}
+
+/* An untyped whose only capability sits in a CNode that is destroyed goes
+ * with everything made from it first (deepest first), wherever their
+ * capabilities are; none of it is reattached to the untyped's parent. */
+KTEST(a_dying_cnode_takes_the_objects_of_an_untyped_it_holds) {
+  cptr_t cn = new_obj(t, OBJ_CNODE, 2), u, made;
+  int count;
+  EXPECT(cn);
+  EXPECT_OK(untyped_with_objects(t, &u, &made, &count));
+  EXPECT_OK(sys_cnode_move(cn, 1, BI_SLOT_CNODE, u));
+  struct untyped_usage us;
+  EXPECT_OK(sys_untyped_usage(t->ut, &us, USAGE_RECURSIVE));
+  EXPECT(us.count[OBJ_ENDPOINT] == 3 && us.count[OBJ_FRAME_4K] == 1 && us.count[OBJ_UNTYPED] == 2);
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, cn)); /* its last capability */
+  EXPECT(all_gone(t, made, count));
+}
+
+/* A TCB's slots hold copies (cspace, vspace, IPC buffer, fault endpoint),
+ * and an untyped cannot be copied, so no untyped sits in a TCB slot; but
+ * the last capability of a CNode holding one can: destroying the TCB then
+ * destroys the CNode, the untyped and what came from it. */
+KTEST(a_dying_tcb_takes_its_cnode_and_the_untyped_in_it) {
+  cptr_t cn = new_obj(t, OBJ_CNODE, 2), tcb = new_obj(t, OBJ_TCB, 0), u, made;
+  int count;
+  EXPECT(cn && tcb);
+  EXPECT_OK(untyped_with_objects(t, &u, &made, &count));
+  EXPECT_OK(sys_cnode_move(cn, 1, BI_SLOT_CNODE, u));
+  struct cap_info ci;
+  EXPECT_ERR(sys_cnode_copy(BI_SLOT_CNODE, env_slot(&t->e), cn, 1, RIGHTS_ALL), ERR_CANNOT_DERIVE);
+  EXPECT_OK(sys_tcb_configure(tcb, cn, BI_SLOT_VSPACE, TEST_PRIORITY));
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, cn)); /* the TCB's copy keeps it */
+  EXPECT(type_of(made, &ci) == OBJ_ENDPOINT);
+  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, tcb));
+  EXPECT(all_gone(t, made, count));
 }

@@ -160,6 +160,50 @@ KTEST(gift_refuses_bad_entries_and_names_the_first) {
   EXPECT_OK(gift(g.ep, 4)); /* and now it goes */
 }
 
+/* The receiver's slots from `first` hold nothing: no entry of a refused
+ * batch reached them. */
+static int slots_empty_from(cptr_t first, u32 n) {
+  struct cap_info ci;
+  for (u32 i = 0; i < n; i++)
+    if (type_of(first + i, &ci) != OBJ_NULL)
+      return 0;
+  return 1;
+}
+
+/* A batch refused at its middle or its last entry moves none of it, not
+ * even the good entries before the bad one: the giver holds and maps every
+ * frame, the receiver's slots stay empty and it is still waiting. */
+KTEST(a_refused_gift_batch_moves_no_entry) {
+  struct rig g;
+  u64 va;
+  EXPECT_OK(rig_up(t, &g, 5, 5, 1));
+  EXPECT_OK(make_gifts(t, 5, &va));
+  cptr_t ep2 = new_obj(t, OBJ_ENDPOINT, 0);
+  EXPECT(ep2);
+  u32 mid = main_buf->gifts[2], last = main_buf->gifts[4];
+  main_buf->gifts[2] = (u32)ep2;
+  EXPECT_ERR(gift(g.ep, 5), ERR_GIFT_NOT_FRAME);
+  EXPECT(main_buf->gift_error_index == 2);
+  main_buf->gifts[2] = mid;
+  EXPECT(nothing_moved(5, va) && slots_empty_from(g.recv_first, 5) && !r_done);
+  EXPECT_OK(sys_dma_pin(BI_SLOT_DMA, last).err);
+  EXPECT_ERR(gift(g.ep, 5), ERR_GIFT_PINNED);
+  EXPECT(main_buf->gift_error_index == 4);
+  EXPECT_OK(sys_dma_unpin(BI_SLOT_DMA, last));
+  EXPECT(nothing_moved(5, va) && slots_empty_from(g.recv_first, 5) && !r_done);
+  cptr_t f = new_obj(t, OBJ_FRAME_4K, 0); /* the receiver's last page is taken */
+  EXPECT(f);
+  EXPECT_OK(sys_frame_map(f, BI_SLOT_VSPACE, g.window + 4 * PAGE_SIZE, 0));
+  EXPECT_ERR(gift(g.ep, 5), ERR_WINDOW_OCCUPIED);
+  EXPECT(main_buf->gift_error_index == 4);
+  EXPECT(nothing_moved(5, va) && slots_empty_from(g.recv_first, 5) && !r_done);
+  EXPECT_OK(sys_frame_unmap(f));
+  EXPECT_OK(gift(g.ep, 5));
+  for (int i = 0; i < 100 && !r_done; i++)
+    sys_yield();
+  EXPECT(r_err == ERR_OK && msg_gifts(r_info) == 5 && r_sum == 15);
+}
+
 KTEST(gift_refuses_a_bad_receive_side) {
   struct rig g;
   u64 va;
@@ -239,20 +283,45 @@ KTEST(large_frames_and_big_batches) {
   EXPECT(r_err == ERR_OK && msg_gifts(r_info) == 512 && r_sum == 512 * 513 / 2);
 }
 
+/* Upper tables for 2 MiB mappings at va (those already there serve). */
+static long large_tables(struct t *t, u64 va) {
+  cptr_t pdpt = new_obj(t, OBJ_PDPT, 0), pd = new_obj(t, OBJ_PD, 0);
+  if (!pdpt || !pd)
+    return ERR_NO_MEMORY;
+  long e = sys_page_table_map(pdpt, BI_SLOT_VSPACE, va);
+  if (e && e != ERR_MAPPING_EXISTS)
+    return e;
+  e = sys_page_table_map(pd, BI_SLOT_VSPACE, va);
+  return e == ERR_MAPPING_EXISTS ? ERR_OK : e;
+}
+
+/* A mapped 2 MiB frame leaves the giver as a 4 KiB one does: its slot is
+ * empty and a read of its old address faults there. */
 KTEST(large_frame_gift) {
   struct rig g;
   EXPECT_OK(rig_up(t, &g, 1, 1024, 0));
-  cptr_t big = new_obj(t, OBJ_FRAME_2M, 0), pdpt = new_obj(t, OBJ_PDPT, 0), pd = new_obj(t, OBJ_PD, 0);
-  EXPECT(big && pdpt && pd);
-  long e = sys_page_table_map(pdpt, BI_SLOT_VSPACE, g.window); /* may be there already */
-  EXPECT(e == ERR_OK || e == ERR_MAPPING_EXISTS);
-  e = sys_page_table_map(pd, BI_SLOT_VSPACE, g.window);
-  EXPECT(e == ERR_OK || e == ERR_MAPPING_EXISTS);
+  cptr_t big = new_obj(t, OBJ_FRAME_2M, 0);
+  EXPECT(big);
+  EXPECT_OK(large_tables(t, g.window));
+  u64 va = (t->e.next_vaddr + LARGE_PAGE_SIZE - 1) & ~(LARGE_PAGE_SIZE - 1);
+  t->e.next_vaddr = va + LARGE_PAGE_SIZE;
+  EXPECT_OK(large_tables(t, va));
+  EXPECT_OK(sys_frame_map(big, BI_SLOT_VSPACE, va, MAP_WRITE));
+  *(volatile u64 *)va = 0x2b16;
   main_buf->gifts[0] = (u32)big;
   EXPECT_OK(gift(g.ep, 1));
   for (int i = 0; i < 100 && !r_done; i++)
     sys_yield();
-  EXPECT(r_err == ERR_OK && r_mapped == LARGE_PAGE_SIZE);
+  EXPECT(r_err == ERR_OK && r_mapped == LARGE_PAGE_SIZE && r_sum == 0x2b16);
+  struct cap_info ci;
+  EXPECT(type_of(big, &ci) == OBJ_NULL);
+  EXPECT(type_of(g.recv_first, &ci) == OBJ_FRAME_2M && ci.mapped && ci.mapped_vaddr == g.window);
+  touch_va = va;
+  cptr_t tcb;
+  struct tcb_info info;
+  EXPECT_OK(start_thread(t, touch, &tcb));
+  EXPECT(wait_not_runnable(tcb, &info) == TCB_FAULTED);
+  EXPECT(info.fault_vector == 14 && info.fault_addr == va);
 }
 
 KTEST(dma_pin_rules) {

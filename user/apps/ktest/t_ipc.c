@@ -426,3 +426,97 @@ KTEST(a_saved_reply_never_leaves_a_caller_hanging) {
   struct cap_info ci;
   EXPECT(type_of(r1, &ci) == OBJ_NULL);
 }
+
+/* A sender that finds no receiver waits with its message; the badge of the
+ * capability it sent through must wait with it, for a send and for a call. */
+static volatile cptr_t send_cap, call_cap;
+static volatile long sent_err, called_err;
+static volatile u64 called_back;
+
+static void queued_sender(void) {
+  sent_err = 1000;
+  sent_err = sys_send(send_cap, msg_info(5, 1, 0, 0), 55, 0, 0, 0);
+  done();
+}
+
+static void queued_caller(void) {
+  called_err = 1000;
+  struct msg_regs r = sys_call(call_cap, msg_info(6, 1, 0, 0), 66, 0, 0, 0);
+  called_back = r.w[0];
+  called_err = r.err;
+  done();
+}
+
+KTEST(a_sender_queued_before_its_receiver_keeps_its_badge) {
+  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), b1 = env_slot(&t->e), b2 = env_slot(&t->e), s, c;
+  EXPECT(ep);
+  EXPECT_OK(sys_cnode_mint(BI_SLOT_CNODE, b1, BI_SLOT_CNODE, ep, RIGHTS_ALL, 0x5e5));
+  EXPECT_OK(sys_cnode_mint(BI_SLOT_CNODE, b2, BI_SLOT_CNODE, ep, RIGHTS_ALL, 0xca11));
+  send_cap = b1;
+  call_cap = b2;
+  struct tcb_info info;
+  EXPECT_OK(start_thread(t, queued_sender, &s));
+  EXPECT(wait_not_runnable(s, &info) == TCB_BLOCKED);
+  EXPECT_OK(start_thread(t, queued_caller, &c));
+  EXPECT(wait_not_runnable(c, &info) == TCB_BLOCKED);
+  struct msg_regs r = sys_recv(ep); /* both are queued: the sender came first */
+  EXPECT_OK(r.err);
+  EXPECT(r.badge == 0x5e5 && msg_label(r.info) == 5 && r.w[0] == 55);
+  EXPECT(wait_not_runnable(s, &info) == TCB_EXITED && sent_err == ERR_OK);
+  r = sys_recv(ep);
+  EXPECT_OK(r.err);
+  EXPECT(r.badge == 0xca11 && msg_label(r.info) == 6 && r.w[0] == 66);
+  EXPECT_OK(sys_reply(msg_info(0, 1, 0, 0), 67, 0, 0, 0));
+  EXPECT(wait_not_runnable(c, &info) == TCB_EXITED && called_err == ERR_OK && called_back == 67);
+}
+
+/* Capabilities need the grant right on the sender's endpoint capability,
+ * whichever side came first: a waiting receiver gets nothing and waits on,
+ * and a queued sender is woken with the refusal when a receiver comes. */
+static struct ipc_buffer *cap_sender_buf;
+static volatile cptr_t cap_sender_ep, cap_sender_cap;
+
+static void queued_cap_sender(void) {
+  cap_sender_buf->caps[0] = cap_sender_cap;
+  sent_err = 1000;
+  sent_err = sys_send(cap_sender_ep, msg_info(0, 0, 1, 0), 0, 0, 0, 0);
+  done();
+}
+
+KTEST(capabilities_without_the_grant_right_are_refused_either_way) {
+  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), nogrant = env_slot(&t->e), n = new_obj(t, OBJ_NOTIFICATION, 0);
+  cptr_t dest = env_slot(&t->e), rcv, snd;
+  EXPECT(ep && n);
+  EXPECT_OK(sys_cnode_copy(BI_SLOT_CNODE, nogrant, BI_SLOT_CNODE, ep, RIGHT_READ | RIGHT_WRITE));
+  struct cap_info ci;
+  struct tcb_info info;
+  /* The receiver waits first. */
+  ep_slot = ep;
+  srv_done = 0;
+  EXPECT_OK(start_thread_ipc(t, receive_once, &rcv, &srv_buf));
+  srv_buf->recv_cnode = BI_SLOT_CNODE;
+  srv_buf->recv_slot = dest;
+  srv_buf->recv_count = 1;
+  EXPECT(wait_not_runnable(rcv, &info) == TCB_BLOCKED);
+  main_buf->caps[0] = n;
+  EXPECT_ERR(sys_send(nogrant, msg_info(0, 0, 1, 0), 0, 0, 0, 0), ERR_NO_RIGHTS);
+  EXPECT(sys_tcb_info(rcv, &info) == ERR_OK && info.state == TCB_BLOCKED && !srv_done);
+  EXPECT(type_of(dest, &ci) == OBJ_NULL);
+  EXPECT_OK(sys_send(ep, msg_info(0, 0, 0, 0), 0, 0, 0, 0)); /* let it go */
+  EXPECT(wait_not_runnable(rcv, &info) == TCB_EXITED);
+  /* The sender waits first. */
+  cap_sender_ep = nogrant;
+  cap_sender_cap = n;
+  EXPECT_OK(start_thread_ipc(t, queued_cap_sender, &snd, &cap_sender_buf));
+  EXPECT(wait_not_runnable(snd, &info) == TCB_BLOCKED);
+  main_buf->recv_cnode = BI_SLOT_CNODE;
+  main_buf->recv_slot = dest;
+  main_buf->recv_count = 1;
+  struct msg_regs r = sys_nbrecv(ep); /* the only message cannot be delivered: nothing to take */
+  main_buf->recv_count = 0;
+  EXPECT_ERR(r.err, ERR_WOULD_BLOCK);
+  EXPECT(wait_not_runnable(snd, &info) == TCB_EXITED);
+  EXPECT_ERR(sent_err, ERR_NO_RIGHTS);
+  EXPECT(type_of(dest, &ci) == OBJ_NULL);
+  EXPECT(type_of(n, &ci) == OBJ_NOTIFICATION);
+}

@@ -361,33 +361,55 @@ static long ping_gateway(cptr_t s, unsigned f, u16 seq, u32 payload) {
   return call(s, NET_SEND, 2, 1 | 1ull << 16, seg, 0, 0, 1).err;
 }
 
-static volatile cptr_t doomed;
+static volatile cptr_t doomed, go;
 static void revoke_doomed(void) {
   sys_cnode_revoke(BI_SLOT_CNODE, doomed);
   for (;;)
     sys_thread_exit();
 }
 
-/* Another thread of the client revokes the session's memory while netd
- * waits for the device to send this thread's 100 packets. netd must not
- * touch the record that went with it: the caller gets an error and its
- * frame back, and netd goes on. The other thread runs only while both
- * this thread and netd are blocked, so whether the revoke falls in netd's
- * wait depends on whether QEMU's device is done before netd looks; the
- * test says which happened. */
-static int dies_mid_send(cptr_t first) {
+static void say_go(void) {
+  sys_signal(go);
+  for (;;)
+    sys_thread_exit();
+}
+
+/* NET_HOLD: netd's next send of the session waits, its packets on the
+ * device, for a signal on *n (or for the session's memory to go). */
+static long hold_next(cptr_t sess, cptr_t *n) {
+  *n = env_slot(&env);
+  buf->recv_cnode = env.cnode;
+  buf->recv_slot = *n;
+  buf->recv_count = 1;
+  buf->recv_window = 0;
+  return call(sess, NET_HOLD, 0, 0, 0, 0, 0, 0).err;
+}
+
+/* Another thread of the client revokes the session's memory (or, when not
+ * `revoke`, says go) while netd, held by NET_HOLD, waits for the device to
+ * send this thread's 100 packets: the revoke lands in that wait every
+ * time. netd must not touch the record that went with it: the caller gets
+ * an error and its frame back, and netd goes on. Returns whether the
+ * session's memory went during the send (1), not (0), or -1 if anything
+ * went wrong. */
+static int dies_mid_send(cptr_t first, int revoke) {
   stats(first);
   u64 before = netd_bytes, closed0 = all.closed_session;
-  cptr_t parent = env_slot(&env), sess = 0, tcb = 0, f = env_slot(&env);
+  cptr_t parent = env_slot(&env), sess = 0, tcb = 0, f = env_slot(&env), n = 0;
   long err = sys_retype(env.untyped, OBJ_UNTYPED, NET_DONATION_BITS + 1, env.cnode, parent, 1, 0);
   if (!err)
     err = session_open_from(&env, buf, NETD_EP, NET_OPEN, NET_DONATION_BITS, NET_FILTER(NET_PROTO_UDP, 3000),
                             parent, &sess);
   if (!err)
     err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, f, 1, 0);
-  doomed = parent;
   if (!err)
-    err = env_thread(&env, revoke_doomed, &tcb); /* our priority: it runs when we block */
+    err = hold_next(sess, &n);
+  doomed = parent;
+  go = n;
+  /* Below our priority: it runs only while we wait for our request, and
+   * so while netd holds it (at our priority, a tick could run it first). */
+  if (!err)
+    err = env_thread_below(&env, revoke ? revoke_doomed : say_go, &tcb);
   struct reply r = {err, 0, 0, 0, 0};
   if (!err) {
     memset(&buf->words[1], 0, 50 * 8);
@@ -400,31 +422,38 @@ static int dies_mid_send(cptr_t first) {
     buf->recv_window = 0;
     r = call(sess, NET_SEND, 51, 100 | 1ull << 16, buf->words[1], buf->words[2], buf->words[3], 1);
   }
-  struct tcb_info ti = {0};
-  for (int i = 0; i < 1000 && !err && ti.state != TCB_EXITED; i++)
-    if (!sys_tcb_info(tcb, &ti) && ti.state != TCB_EXITED)
-      sys_yield();
   int hit = r.err == ERR_BAD_STATE;
   struct cap_info ci;
-  int ok = !err && (r.err == ERR_OK || hit) && ti.state == TCB_EXITED && !sys_cap_identify(env.cnode, f, &ci) &&
-           ci.type == OBJ_FRAME_4K && call(sess, NET_INFO, 0, 0, 0, 0, 0, 0).err == ERR_BAD_STATE;
+  int ok = !err && (r.err == ERR_OK || hit) && !sys_cap_identify(env.cnode, f, &ci) &&
+           ci.type == OBJ_FRAME_4K;
+  if (!revoke) /* the client goes after the send */
+    ok = ok && !sys_cnode_revoke(env.cnode, parent);
+  ok = ok && call(sess, NET_INFO, 0, 0, 0, 0, 0, 0).err == ERR_BAD_STATE;
   ok = ok && !stats(first) && netd_bytes == before && (!hit || all.closed_session > closed0);
   sys_cnode_delete(env.cnode, tcb);
   sys_cnode_delete(env.cnode, parent);
   sys_cnode_delete(env.cnode, f);
+  sys_cnode_delete(env.cnode, n);
   return ok ? hit : -1;
 }
 
 static void a_session_that_dies_mid_send(cptr_t first) {
-  int ok = 1, hits = 0;
+  int ok = !stats(first), hits = 0;
+  u64 gone0 = all.gone_waiting;
   for (int i = 0; i < 5 && ok; i++) {
-    int h = dies_mid_send(first);
+    int h = dies_mid_send(first, 1);
     ok = h >= 0;
     hits += h > 0;
   }
-  printf("nettest:      5 tries, the memory went while netd waited for the device in %d\n", hits);
-  check(ok, "sessions whose memory goes during a send: each caller gets its frame back and an answer, "
-            "the session is gone, netd goes on with its memory as it was");
+  ok = ok && !stats(first);
+  u64 gone1 = all.gone_waiting;
+  printf("nettest:      5 tries, the memory went while netd waited for the device in %d (netd counted %llu)\n",
+         hits, gone1 - gone0);
+  check(ok && hits == 5 && gone1 == gone0 + 5,
+        "sessions whose memory goes during a send: each caller gets its frame back and an answer, "
+        "the session is gone, netd goes on with its memory as it was");
+  check(dies_mid_send(first, 0) == 0 && !stats(first) && all.gone_waiting == gone1,
+        "a held send goes on when the client says go");
 }
 
 /* A receive that leaves no room for the frames its packets are in (no
@@ -603,6 +632,44 @@ static void netd_time_goes_to_whom_it_worked_for(cptr_t busy) {
   net_close(&env, buf, quiet);
 }
 
+/* A request that reaches netd after its session's memory went (as when the
+ * client's other thread is scheduled before the request is made) is
+ * refused, and the frames it brought come back with the refusal: left in
+ * netd's receive slots, they would make the kernel refuse every later
+ * request that brings frames. */
+static void gone_before_the_request(cptr_t first) {
+  cptr_t parent = env_slot(&env), sess = 0, f = env_slot(&env);
+  long err = sys_retype(env.untyped, OBJ_UNTYPED, NET_DONATION_BITS + 1, env.cnode, parent, 1, 0);
+  if (!err)
+    err = session_open_from(&env, buf, NETD_EP, NET_OPEN, NET_DONATION_BITS, NET_FILTER(NET_PROTO_UDP, 3000),
+                            parent, &sess);
+  if (!err)
+    err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, f, 1, 0);
+  if (!err)
+    err = sys_cnode_revoke(env.cnode, parent);
+  struct reply r = {err, 0, 0, 0, 0};
+  if (!err) {
+    buf->gifts[0] = (u32)f;
+    buf->recv_cnode = env.cnode;
+    buf->recv_slot = f;
+    buf->recv_count = 1;
+    buf->recv_window = 0;
+    r = call(sess, NET_SEND, 2, 1 | 1ull << 16, net_seg(0, 0, 60, 1), 0, 0, 1);
+  }
+  struct cap_info ci;
+  check(r.err == ERR_BAD_STATE && r.gifts == 1 && !sys_cap_identify(env.cnode, f, &ci) && ci.type == OBJ_FRAME_4K,
+        "a send on a session whose memory already went is refused, its frame comes back");
+  u8 *p = frame_va[NFRAMES - 1]; /* a frame to nobody, as in send_100_to_nobody */
+  memset(p, 0, 60);
+  p[0] = 0x02, p[5] = 0x01, p[12] = 0x88, p[13] = 0xb5;
+  gifts_out_at(NFRAMES - 1, 1);
+  r = call(first, NET_SEND, 2, 1 | 1ull << 16, net_seg(0, 0, 60, 1), 0, 0, 1);
+  check(r.err == ERR_OK && r.w1 == 1 && !sys_cap_identify(env.cnode, FRAME_SLOT + NFRAMES - 1, &ci) && ci.mapped,
+        "and the next request that brings frames is served");
+  sys_cnode_delete(env.cnode, parent);
+  sys_cnode_delete(env.cnode, f);
+}
+
 int main(void) {
   env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
                      .next_slot = FRAME_SLOT + NFRAMES, .end_slot = 4096, .next_vaddr = 0x0000200000000000ull};
@@ -629,6 +696,7 @@ int main(void) {
   a_batch_of_100(s);
   netd_time_goes_to_whom_it_worked_for(s);
   sessions(s);
+  gone_before_the_request(s);
   a_session_that_dies_mid_send(s);
   inline_packets_hold_no_frames(s);
   a_client_that_stops_donating(s);

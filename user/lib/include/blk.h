@@ -12,6 +12,13 @@
  *   BLK_WRITE w0 = sector, w1 = sectors, gifts = n filled frames -> the
  *             frames back when the device has written them
  *   BLK_CLOSE              -> the donated untyped back (capability 0)
+ *   BLK_HOLD               -> a notification (capability 0), made from the
+ *             session's memory: blockd's next read or write of this
+ *             session, once its device requests are posted, waits until
+ *             the client signals it or the session's memory goes. A test
+ *             hook, so that a revoke lands while blockd waits for the
+ *             disk every time: honoured only by a blockd started as
+ *             "blockd:1" (blktest's image); elsewhere an unknown request.
  * Every reply carries an abi error in w0 (w1 for INFO's capacity, see
  * below); frames a request brought always go back, even on errors. */
 #ifndef USER_BLK_H
@@ -19,7 +26,7 @@
 
 #include <abi/types.h>
 
-enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS };
+enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS, BLK_HOLD };
 
 #define BLK_SECTOR 512
 #define BLK_SECTORS_PER_FRAME 8
@@ -32,7 +39,12 @@ enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS 
 /* Reply words: w0 = error, w1 = result (capacity for INFO). BLK_STATS:
  * w1 = requests of this session refused or failed, w2 = bytes of blockd's
  * own memory in use (it must not depend on the number of sessions), w3 =
- * nanoseconds blockd has run for this session (up to its last request). */
+ * nanoseconds blockd has run for this session (up to its last request);
+ * in the IPC buffer, words 4-7 = this session's refusals by kind (range
+ * past the disk's end, frame and sector counts, not frames) and, driver-
+ * wide, the requests whose session's memory went while blockd waited for
+ * the disk. */
+#define BLK_STATS_WORDS 8
 
 /* Client side. */
 struct ipc_buffer;

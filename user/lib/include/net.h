@@ -29,6 +29,13 @@
  *             frames back as gifts; for each of its frames on the device,
  *             a spare frame of another session if there is one (that
  *             session's count of frames does not change).
+ *   NET_HOLD  -> a notification (capability 0) made from the session's
+ *             memory: netd's next NET_SEND of this session, its packets
+ *             on the device, waits until the client signals it or the
+ *             session's memory goes. A test hook, so that a revoke lands
+ *             while netd waits for the device every time: honoured only
+ *             by a netd started with NETD_TEST_HOOKS in its argument
+ *             (nettest's image); elsewhere an unknown request.
  *
  * A packet of up to NET_HEAD bytes travels in the message alone and uses
  * no frame. A longer one has its first NET_HEAD bytes in the message and
@@ -39,7 +46,7 @@
 #include <abi/ipc.h>
 #include <abi/types.h>
 
-enum net_op { NET_OPEN = 1, NET_RECV, NET_SEND, NET_INFO, NET_STATS, NET_CLOSE };
+enum net_op { NET_OPEN = 1, NET_RECV, NET_SEND, NET_INFO, NET_STATS, NET_CLOSE, NET_HOLD };
 
 #define NET_DONATION_BITS 16   /* 64 KiB: record, queue, page table */
 #define NET_HEAD 112           /* packet bytes in netd's header buffer */
@@ -50,6 +57,7 @@ enum net_op { NET_OPEN = 1, NET_RECV, NET_SEND, NET_INFO, NET_STATS, NET_CLOSE }
 #define NET_MAX_SEGS 124       /* segments in one NET_SEND */
 #define NET_PKT_SEGS 7         /* segments in one packet */
 #define NET_WAIT_FOREVER 0xffffffffull
+#define NETD_TEST_HOOKS (1ull << 16) /* in netd's argument (its module name "netd:65536"): NET_HOLD */
 
 /* Filters: a destination port, for one protocol or (0) both UDP and TCP,
  * plus flags. Two sessions cannot share a port and protocol. */
@@ -101,6 +109,7 @@ struct net_counters {
   u64 closed_session;  /* requests on a session that is gone */
   u64 rx_frames;       /* everything the device handed in */
   u64 tx_most_in_flight; /* the most packets the device held for sending at once */
+  u64 gone_waiting;    /* sends whose session's memory went while netd waited for the device */
 };
 #define NET_COUNTERS_WORDS (sizeof(struct net_counters) / 8)
 /* NET_STATS answers with the session's counters, the totals, netd's memory and time. */
