@@ -186,7 +186,7 @@ deps:
 # FUZZ_SEED on, FUZZ_OPS operations each; FUZZ_FLAGS leaves out op classes.
 FUZZ_SEED ?= 1
 FUZZ_SEEDS ?= 4
-FUZZ_OPS ?= 500000
+FUZZ_OPS ?= 1500000
 FUZZ_FLAGS ?= 0
 FUZZ_ICOUNT ?= 1
 fuzz: deps

@@ -12,7 +12,7 @@
 # interrupts follow its instruction count, so a seed replays the same
 # operations in the same order (FUZZ_ICOUNT=0: wall-clock timing instead).
 set -uo pipefail
-seed=1 seeds=4 ops=500000 flags=0 timeout_s=600 name=fuzz
+seed=1 seeds=4 ops=1500000 flags=0 timeout_s=600 name=fuzz
 while [ $# -gt 0 ]; do
   case $1 in
     --seed) seed=$2; shift 2 ;;

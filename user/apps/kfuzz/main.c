@@ -1,5 +1,6 @@
 /* kfuzz's controller (see kfuzz.h): builds the principals, supervises the
- * workers, checks the kernel's invariants every CHECK_EVERY operations,
+ * workers, checks the kernel's invariants at each clock tick once CHECK_EVERY
+ * operations have passed since the last check,
  * destroys and rebuilds principals and shared objects while workers are
  * blocked on them, and prints the figures at the end. Its argument:
  * seed (bits 0-23), flags (24-31), operations (32-63). */
