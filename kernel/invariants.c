@@ -228,6 +228,9 @@ static int check_node(struct inv *v, struct cte *c) {
   if ((c->cap.flags & CAPF_PINNED) && is_frame(c->cap.type) && /* a PINNED_FRAME keeps the flag */
       (c->first_child || !c->parent || c->parent->cap.type != OBJ_UNTYPED))
     fail(v, c, "pinned frame is not the sole capability to its frame", (u64)c->first_child, 0);
+  if ((c->cap.type == OBJ_PDPT || c->cap.type == OBJ_PD || c->cap.type == OBJ_PT) &&
+      (c->first_child || !c->parent || c->parent->cap.type != OBJ_UNTYPED))
+    fail(v, c, "page table below the root has more than one capability", (u64)c->first_child, 0);
   if (vs_cap_is_mapped(&c->cap))
     check_mapping(v, c);
   return 0;

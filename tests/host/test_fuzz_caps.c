@@ -101,7 +101,7 @@ static void op_retype(void) {
 
 static void op_copy(void) {
   struct cte *s = some_cap(OBJ_NULL), *d = empty_slot();
-  if (!s || !d || s->cap.type == OBJ_UNTYPED || s->cap.type == OBJ_PINNED_FRAME || (s->cap.flags & CAPF_PINNED))
+  if (!s || !d || cap_derivable(&s->cap) != ERR_OK) /* the kernel's rule for every copy */
     return;
   struct cap c = s->cap;
   if (vs_cap_is_mapped(&c))

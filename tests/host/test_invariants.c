@@ -106,6 +106,14 @@ static void a_pinned_frame_with_a_copy_is_found(void **state) {
   assert_int_equal(check(), ERR_INVARIANT);
 }
 
+/* A window's tables belong to one address space: no copies below the root. */
+static void a_copied_page_table_is_found(void **state) {
+  (void)state;
+  build();
+  copy(&cn[12], &cn[7]);
+  assert_int_equal(check(), ERR_INVARIANT);
+}
+
 static void a_broken_endpoint_queue_is_found(void **state) {
   (void)state;
   build();
@@ -133,6 +141,7 @@ int main(void) {
       cmocka_unit_test_setup(a_stale_page_table_entry_is_found, setup),
       cmocka_unit_test_setup(a_capability_in_no_tree_is_found, setup),
       cmocka_unit_test_setup(a_pinned_frame_with_a_copy_is_found, setup),
+      cmocka_unit_test_setup(a_copied_page_table_is_found, setup),
       cmocka_unit_test_setup(a_broken_endpoint_queue_is_found, setup),
   };
   return cmocka_run_group_tests_name("invariants", tests, NULL, NULL);
