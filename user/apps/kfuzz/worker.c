@@ -120,7 +120,7 @@ static void set_receive(struct worker *w) {
  * (and make the next receive fail) at random. */
 static void op_tidy(struct worker *w) {
   u64 first = recv_first(w);
-  if (chance(w, 3)) {
+  if (chance(w, 6)) {
     for (u64 i = 0; i < RECV_SLOTS; i++)
       SC(w, SYS_CNODE_DELETE, S_CNODE, first + i, 0, 0, 0, 0);
   } else if (chance(w, 2)) {
@@ -144,7 +144,7 @@ static void note_received(struct worker *w, const struct msg_regs *r) {
 /* A slot that holds a frame now, asked of the kernel (each question is an
  * operation too), or a likely one. */
 static u64 find_frame(struct worker *w) {
-  for (int i = 0; i < 6; i++) {
+  for (int i = 0; i < 3; i++) {
     u64 s = frame_slot(w);
     if (SC(w, SYS_CAP_TYPE, S_CNODE, s, 0, 0, 0, 0).w[0] == OBJ_FRAME_4K)
       return s;
@@ -412,7 +412,7 @@ struct op {
 static const struct op ops[] = {
     {op_send, 14}, {op_recv, 12}, {op_reply, 7}, {op_notification, 9}, {op_cnode, 12}, {op_retype, 10},
     {op_map, 9},   {op_tcb, 9},   {op_query, 4}, {op_dma, 3},          {op_random, 3},
-    {op_tidy, 5},
+    {op_tidy, 3},
 };
 
 static void one_op(struct worker *w) {
