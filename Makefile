@@ -22,9 +22,10 @@ KERNEL_SRC := $(wildcard arch/x86/*.S arch/x86/*.c kernel/*.c mm/*.c ipc/*.c lib
 KERNEL_OBJ := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRC))
 ULIB_SRC   := $(wildcard user/lib/*.S user/lib/*.c lib/*.c)
 ULIB_OBJ   := $(patsubst %,$(B)/u/%.o,$(ULIB_SRC))
-PROGRAMS   := init ktest bench blockd blkecho blktest netd nettest authtest
+PROGRAMS   := init ktest bench blockd blkecho blktest netd nettest authtest kfuzz
 init_SRC   := $(wildcard user/init/*.c)
 ktest_SRC  := $(wildcard user/apps/ktest/*.c)
+kfuzz_SRC  := $(wildcard user/apps/kfuzz/*.c)
 bench_SRC  := $(wildcard user/apps/bench/*.c)
 blockd_SRC := $(wildcard user/blockd/*.c)
 blkecho_SRC := $(wildcard user/apps/blkecho/*.c)
@@ -33,7 +34,7 @@ netd_SRC   := $(wildcard user/netd/*.c)
 nettest_SRC := $(wildcard user/apps/nettest/*.c)
 authtest_SRC := $(wildcard user/apps/authtest/*.c)
 
-.PHONY: all help iso clean test host-test guest-test demo demo-blk demo-net qemu qemu-net qemu-gdb deps bench bench-net compare \
+.PHONY: all help iso clean test fuzz host-test guest-test demo demo-blk demo-net qemu qemu-net qemu-gdb deps bench bench-net compare \
         compare-linux
 all: $(B)/kernel.iso
 
@@ -53,6 +54,16 @@ $(B)/u/%.S.o: %.S
 $(B)/u/%.c.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(UCFLAGS) -MMD -c $< -o $@
+
+# The fuzzing kernel: the same objects, but system calls built with
+# KERNEL_CHECKS (DEBUG_CHECK_INVARIANTS answers).
+KFUZZ_OBJ := $(filter-out $(B)/k/kernel/syscall.c.o,$(KERNEL_OBJ)) $(B)/kf/kernel/syscall.c.o
+$(B)/kf/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -DKERNEL_CHECKS -MMD -c $< -o $@
+$(B)/kfuzz/kernel.elf: $(KFUZZ_OBJ) arch/x86/kernel.ld
+	@mkdir -p $(dir $@)
+	$(LD) -n -nostdlib -z max-page-size=0x1000 --no-warn-rwx-segments -T arch/x86/kernel.ld -o $@ $(KFUZZ_OBJ)
 
 # Every link also writes a disassembly and a symbol list.
 $(B)/kernel.elf: $(KERNEL_OBJ) arch/x86/kernel.ld
@@ -142,7 +153,7 @@ $(B)/net8.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf scri
 $(B)/nettest.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/nettest.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf=netd:65536 $(B)/nettest.elf
 
-iso: $(B)/kernel.iso $(B)/test.iso $(B)/authtest.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso $(B)/lwiptest.iso $(B)/net.iso $(B)/net8.iso $(B)/nettest.iso
+iso: $(B)/kfuzz/kernel.elf $(B)/kfuzz.elf $(B)/kernel.iso $(B)/test.iso $(B)/authtest.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso $(B)/lwiptest.iso $(B)/net.iso $(B)/net8.iso $(B)/nettest.iso
 
 # The host side of the network demo and tests (talks to 127.0.0.1 only).
 $(B)/netload: tests/net/netload.c
@@ -151,12 +162,13 @@ $(B)/netload: tests/net/netload.c
 
 # ---- host unit tests (AddressSanitizer + UndefinedBehaviorSanitizer) ----
 HOST_TESTS := $(patsubst tests/host/%.c,$(B)/host/%,$(wildcard tests/host/test_*.c))
-HOST_KERNEL := kernel/cap.c kernel/object.c mm/untyped.c mm/vspace.c mm/uaccess.c mm/dma.c ipc/gift.c \
+HOST_KERNEL := kernel/cap.c kernel/invariants.c kernel/object.c mm/untyped.c mm/vspace.c mm/uaccess.c mm/dma.c ipc/gift.c \
                tests/host/fake_kernel.c
 HOST_SRC_test_cap    := $(HOST_KERNEL)
 HOST_SRC_test_vspace := $(HOST_KERNEL)
 HOST_SRC_test_gift   := $(HOST_KERNEL)
-HOST_SRC_test_fuzz_caps := $(HOST_KERNEL)
+HOST_SRC_test_fuzz_caps := $(HOST_KERNEL) ipc/transfer.c
+HOST_SRC_test_invariants := $(HOST_KERNEL)
 HOST_SRC_test_fmt   := lib/fmt.c
 HOST_SRC_test_elf   := lib/elf_load.c
 HOST_SRC_test_virtq := user/lib/virtq.c
@@ -169,6 +181,17 @@ $(B)/host/%: tests/host/%.c $(wildcard tests/host/*.h) $(KERNEL_SRC) $(wildcard 
 
 deps:
 	@scripts/deps.sh
+
+# The multi-principal fuzzer on the checking kernel: FUZZ_SEEDS boots from
+# FUZZ_SEED on, FUZZ_OPS operations each; FUZZ_FLAGS leaves out op classes.
+FUZZ_SEED ?= 1
+FUZZ_SEEDS ?= 4
+FUZZ_OPS ?= 1500000
+FUZZ_FLAGS ?= 0
+FUZZ_ICOUNT ?= 1
+fuzz: deps
+	$(MAKE) $(B)/kfuzz/kernel.elf $(B)/init.elf $(B)/kfuzz.elf
+	FUZZ_ICOUNT=$(FUZZ_ICOUNT) scripts/fuzz.sh --seed $(FUZZ_SEED) --seeds $(FUZZ_SEEDS) --ops $(FUZZ_OPS) --flags $(FUZZ_FLAGS)
 
 host-test: $(HOST_TESTS)
 	scripts/run-host-tests.sh $(HOST_TESTS)

@@ -2,6 +2,7 @@
 #include "kernel/cap.h"
 #include "kernel/object.h"
 #include "kernel/cpu.h"
+#include "kernel/invariants.h"
 #include "mm/untyped.h"
 #include "kernel/preempt.h"
 #include <lib/string.h>
@@ -58,6 +59,8 @@ void cte_insert(struct cte *slot, const struct cap *cap, struct cte *parent) {
   slot->cap = *cap;
   slot->first_child = 0;
   link_child(parent, slot);
+  if (!parent && cap->type != OBJ_REPLY) /* a boot root: the checker starts there */
+    inv_root_add(slot);
 }
 
 /* dst takes src's place in the tree; src is left empty. Costs one step per
@@ -67,6 +70,8 @@ void cte_move(struct cte *dst, struct cte *src) {
   cte_relink(dst, src);
   for (struct cte *c = dst->first_child; c; c = c->next)
     c->parent = dst;
+  if (!dst->parent)
+    inv_root_moved(dst, src);
   memset(src, 0, sizeof(*src));
   obj_cap_moved(dst);
 }

@@ -10,6 +10,7 @@
 #include "mm/dma.h"
 #include "ipc/endpoint.h"
 #include "kernel/irq.h"
+#include "kernel/invariants.h"
 #include <arch/cpu.h>
 #include "kernel/preempt.h"
 #include <lib/string.h>
@@ -625,6 +626,22 @@ static int sys_dma_unpin(struct call *c) {
   return err ? err : dma_unpin(f);
 }
 
+/* ---- fuzzing ---- */
+
+/* Only a kernel built for fuzzing (make fuzz: -DKERNEL_CHECKS) answers:
+ * the walk takes time proportional to every capability in the system. */
+static int sys_debug_check_invariants(struct call *c) {
+#ifdef KERNEL_CHECKS
+  u64 n;
+  int err = inv_check(&n);
+  c->ctx->rdx = n;
+  return err;
+#else
+  (void)c;
+  return ERR_BAD_SYSCALL;
+#endif
+}
+
 static int (*const handlers[SYS_COUNT])(struct call *) = {
     [SYS_DEBUG_PUTS] = sys_debug_puts,
     [SYS_YIELD] = sys_yield,
@@ -674,6 +691,7 @@ static int (*const handlers[SYS_COUNT])(struct call *) = {
     [SYS_DMA_PIN_RANGE] = sys_dma_pin_range,
     [SYS_THREAD_TIME] = sys_thread_time,
     [SYS_CAP_TYPE] = sys_cap_type,
+    [SYS_DEBUG_CHECK_INVARIANTS] = sys_debug_check_invariants,
 };
 
 void syscall_dispatch(struct tcb *self, struct user_ctx *ctx) {

@@ -23,6 +23,7 @@ run "host unit tests" scripts/run-host-tests.sh build/host/test_*
 run "root task self-check" scripts/demo.sh build/kernel.iso
 run "in-guest kernel tests" scripts/run-guest-tests.sh build/test.iso
 run "an ordinary application's authority" scripts/run-suite.sh authtest build/authtest.iso authtest 60
+run "kfuzz: 60,000 random system calls of 9 threads in 3 principals" scripts/fuzz.sh --name fuzz-slice --seed "${FUZZ_SEED:-1}" --seeds 1 --ops 60000 --timeout 180
 run "blockd sessions and bad requests" scripts/run-blk-tests.sh build/blktest.iso
 run "block echo through blockd" scripts/demo-blk.sh --size 4 build/blk.iso
 run "lwIP in an application" scripts/run-suite.sh lwip build/lwiptest.iso lwiptest 120

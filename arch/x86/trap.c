@@ -53,5 +53,10 @@ void trap_kernel(struct user_ctx *frame) {
   kprintf("\nkernel %s (vector %llu) error 0x%llx cr2 0x%llx\n", exception_name(frame->vector),
           frame->vector, frame->err, read_cr2());
   print_user_ctx(frame);
+  struct tcb *cur = this_cpu()->cur;
+  if (cur) { /* whose system call it was: a fuzzer names its operation in r12 */
+    kprintf("kernel: while serving thread %llu; its user registers:\n", cur->id);
+    print_user_ctx(&cur->ctx);
+  }
   panic("exception in kernel mode");
 }

@@ -47,7 +47,8 @@
   X(IRQ_IN_USE, "the IRQ already has a handler")                             \
   X(CANCELLED, "the blocked call was cancelled by a suspend")                 \
   X(IO, "the device reported an error")                                      \
-  X(NAMED_TWICE, "a message names a capability that moves (a gift or an untyped) a second time")
+  X(NAMED_TWICE, "a message names a capability that moves (a gift or an untyped) a second time") \
+  X(INVARIANT, "the kernel's invariant checker found a violation")
 
 enum abi_error {
 #define ABI_ERR_ENUM(name, text) ERR_##name,

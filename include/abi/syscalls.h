@@ -60,7 +60,9 @@
   X(DMA_PIN_RANGE, "dma, first, count, uaddr u64 *phys: pins the 4 KiB frames in slots [first, first + count), " \
                    "all or none (then the first bad one's offset in rdx)") \
   X(THREAD_TIME, "-> ns the calling thread has run in rdx (TCB_INFO's cpu_ns, without the copy)") \
-  X(CAP_TYPE, "cnode, slot -> the capability's type in rdx (CAP_IDENTIFY's type, without the copy)")
+  X(CAP_TYPE, "cnode, slot -> the capability's type in rdx (CAP_IDENTIFY's type, without the copy)") \
+  X(DEBUG_CHECK_INVARIANTS, "-> capabilities checked in rdx; INVARIANT (and a console line) on a violation; " \
+                            "BAD_SYSCALL unless the kernel was built with KERNEL_CHECKS")
 
 enum abi_syscall {
 #define ABI_SYS_ENUM(name, args) SYS_##name,

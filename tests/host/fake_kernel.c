@@ -2,6 +2,8 @@
 #include "fake_kernel.h"
 #include "kernel/cpu.h"
 #include "ipc/endpoint.h"
+#include "kernel/invariants.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +24,15 @@ void fake_reset(void) {
   for (int i = 256; i < 512; i++)
     fake_kernel_root[i] = 0x1000 * (u64)i | 1;
   current_root = 0;
+  inv_roots_reset();
+}
+
+int kprintf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vprintf(fmt, ap);
+  va_end(ap);
+  return n;
 }
 
 void fake_untyped(struct cte *slot, u64 base, u64 size, u16 flags) {

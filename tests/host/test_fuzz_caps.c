@@ -4,6 +4,8 @@
  * run keeps failures reproducible; FUZZ_SEED and FUZZ_STEPS override. */
 #include "fake_kernel.h"
 #include "ipc/gift.h"
+#include "ipc/transfer.h"
+#include "kernel/invariants.h"
 #include "mm/dma.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 static struct cte root_ut, cn_slot;
 static struct cte *cn;
 static u64 rng;
+static u64 cur_seed, cur_step; /* printed if a check fails: FUZZ_SEED replays it */
 
 static u64 rnd(u64 n) {
   rng ^= rng << 13;
@@ -80,6 +83,8 @@ static void check_all(void) {
     check_slot(&cn[i]);
   check_slot(&root_ut);
   assert_null(cpu0.zombies);
+  u64 n;
+  assert_int_equal(inv_check(&n), ERR_OK); /* the kernel's own checker agrees */
 }
 
 static const u32 types[] = {OBJ_UNTYPED, OBJ_CNODE, OBJ_TCB, OBJ_ENDPOINT, OBJ_NOTIFICATION, OBJ_VSPACE,
@@ -96,7 +101,7 @@ static void op_retype(void) {
 
 static void op_copy(void) {
   struct cte *s = some_cap(OBJ_NULL), *d = empty_slot();
-  if (!s || !d || s->cap.type == OBJ_UNTYPED || s->cap.type == OBJ_PINNED_FRAME || (s->cap.flags & CAPF_PINNED))
+  if (!s || !d || cap_derivable(&s->cap) != ERR_OK) /* the kernel's rule for every copy */
     return;
   struct cap c = s->cap;
   if (vs_cap_is_mapped(&c))
@@ -172,14 +177,74 @@ static void op_pin(void) {
     dma_unpin(c);
 }
 
+/* Two threads of the one CSpace, each with an IPC buffer, exchange random
+ * messages through ipc_transfer: words, capabilities (an untyped moves)
+ * and gifts into the receiver's slots and window, the same slot now and
+ * then named as a capability and a gift, or twice. */
+static struct cte tcb_cte[2], buf_cte[2];
+static struct tcb *thr[2];
+
+static void make_threads(void) {
+  for (int i = 0; i < 2; i++) {
+    memset(&tcb_cte[i], 0, sizeof(tcb_cte[i]));
+    memset(&buf_cte[i], 0, sizeof(buf_cte[i]));
+    assert_int_equal(retype(&root_ut, OBJ_TCB, 0, 1, &tcb_cte[i]), ERR_OK);
+    assert_int_equal(retype(&root_ut, OBJ_FRAME_4K, 0, 1, &buf_cte[i]), ERR_OK);
+    thr[i] = (struct tcb *)tcb_cte[i].cap.obj;
+    cte_insert(&thr[i]->slots[TCB_SLOT_CSPACE], &cn_slot.cap, &cn_slot);
+    cte_insert(&thr[i]->slots[TCB_SLOT_IPC_BUFFER], &buf_cte[i].cap, &buf_cte[i]);
+  }
+}
+
+static u32 msg_slot(void) {
+  struct cte *f = rnd(2) ? some_cap(OBJ_FRAME_4K) : some_cap(OBJ_NULL);
+  return f && rnd(8) ? (u32)(f - cn) : (u32)rnd(SLOTS + 4);
+}
+
+static void op_transfer(void) {
+  struct tcb *snd = thr[rnd(2)], *rcv = thr[rnd(2)];
+  struct ipc_buffer *sb = ipc_buffer_of(snd), *rb = ipc_buffer_of(rcv);
+  struct cte *vs = some_cap(OBJ_VSPACE);
+  if (!sb || !rb)
+    return;
+  cap_delete(&rcv->slots[TCB_SLOT_VSPACE]);
+  if (vs)
+    cte_insert(&rcv->slots[TCB_SLOT_VSPACE], &vs->cap, vs);
+  if (vs_cap_is_mapped(&rcv->slots[TCB_SLOT_VSPACE].cap))
+    rcv->slots[TCB_SLOT_VSPACE].cap.w1 = 0;
+  u64 words = rnd(10), caps = rnd(3), gifts = rnd(4);
+  for (u64 i = 0; i < caps; i++)
+    sb->caps[i] = msg_slot();
+  for (u64 i = 0; i < gifts; i++)
+    sb->gifts[i] = msg_slot();
+  if (caps && gifts && !rnd(4))
+    sb->caps[0] = sb->gifts[0];
+  rb->recv_cnode = 1;
+  rb->recv_slot = 1 + rnd(SLOTS - 1);
+  rb->recv_count = rnd(8);
+  rb->recv_window = rnd(2) ? random_va() : 0;
+  rb->recv_window_size = rnd(32) * 4096;
+  struct msg m = {.info = msg_info(1, words, caps, gifts), .grant = (u8)(rnd(8) != 0)};
+  if (msg_check(snd, m.info) == ERR_OK)
+    ipc_transfer(snd, rcv, &m);
+}
+
 static void run(u64 seed, u64 steps) {
-  rng = seed;
+  rng = cur_seed = seed;
   fake_reset();
   fake_untyped(&root_ut, FAKE_RAM_BASE, 32ull << 20, 0);
   memset(&cn_slot, 0, sizeof(cn_slot));
   cn = fake_cnode(&root_ut, &cn_slot, 8);
+  cte_insert(&cn[1], &cn_slot.cap, &cn_slot); /* slot 1 names the CNode: receivers' recv_cnode */
+  make_threads();
+  inv_add_holder(&root_ut, 1); /* the fixture's own slots, outside any CNode */
+  inv_add_holder(&cn_slot, 1);
+  inv_add_holder(tcb_cte, 2);
+  inv_add_holder(buf_cte, 2);
   for (u64 i = 0; i < steps; i++) {
-    switch (rnd(10)) {
+    cur_step = i;
+    switch (rnd(12)) {
+    case 10: case 11: op_transfer(); break;
     case 0: case 1: case 2: op_retype(); break;
     case 3: op_copy(); break;
     case 4: op_move(); break;
@@ -213,5 +278,8 @@ static void random_operation_sequences_keep_the_invariants(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(random_operation_sequences_keep_the_invariants)};
-  return cmocka_run_group_tests_name("fuzz_caps", tests, NULL, NULL);
+  int failed = cmocka_run_group_tests_name("fuzz_caps", tests, NULL, NULL);
+  if (failed)
+    printf("fuzz_caps: failed at FUZZ_SEED=%llu, step %llu\n", cur_seed, cur_step);
+  return failed;
 }

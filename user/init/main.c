@@ -100,7 +100,7 @@ static const struct {
 } authorities[] = {
     {"ktest", AUTH_EXIT | AUTH_KERNEL_TESTS}, {"bench", AUTH_EXIT},   {"blkecho", AUTH_EXIT},
     {"blktest", AUTH_EXIT},                   {"nettest", AUTH_EXIT}, {"lwiptest", AUTH_EXIT},
-    {"authtest", AUTH_EXIT},
+    {"authtest", AUTH_EXIT},                  {"kfuzz", AUTH_EXIT | AUTH_KERNEL_TESTS},
 };
 
 static unsigned authority_of(const char *name) {
@@ -298,6 +298,8 @@ int main(const struct bootinfo *bi) {
         s.extra[0] = blockd_ep;
       } else if (!strncmp(m->name, "net", 3)) { /* "name:N" passes N */
         s.extra[0] = netd_ep;
+        s.arg = name_argument(m->name);
+      } else if (!strncmp(m->name, "kfuzz", 5)) { /* "kfuzz:N": N = seed | flags << 24 | operations << 32 */
         s.arg = name_argument(m->name);
       }
       if (auth & AUTH_KERNEL_TESTS) {

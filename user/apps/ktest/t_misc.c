@@ -6,6 +6,12 @@ KTEST(unknown_system_call_is_an_error) {
   EXPECT_ERR(syscall6(~0ull, 0, 0, 0, 0, 0, 0).err, ERR_BAD_SYSCALL);
 }
 
+/* The invariant checker walks every capability: only the fuzzing kernel
+ * (make fuzz, KERNEL_CHECKS) lets user space start it. */
+KTEST(invariant_checker_is_not_in_the_normal_kernel) {
+  EXPECT_ERR(syscall6(SYS_DEBUG_CHECK_INVARIANTS, 0, 0, 0, 0, 0, 0).err, ERR_BAD_SYSCALL);
+}
+
 KTEST(debug_puts_checks_the_buffer) {
   EXPECT_OK(sys_debug_puts("", 0));
   EXPECT_ERR(sys_debug_puts((const char *)0x10, 4), ERR_FAULT_ADDRESS);
