@@ -197,7 +197,7 @@ static void check_usage(struct inv *v, struct cte *c) {
     }
     bytes += cap_object_size(&k->cap);
   }
-  ut_usage(c, 0, &u);
+  ut_usage(c, 0, 0, &u);
   for (int t = 0; t < OBJ_TYPE_COUNT; t++)
     if (u.count[t] != mine.count[t] || u.bytes[t] != mine.bytes[t])
       fail(v, c, "UNTYPED_USAGE disagrees with the objects under the untyped", (u64)t, u.count[t]);

@@ -145,7 +145,7 @@ int ut_usage(const struct cte *ut, int recursive, const void *owner, struct unty
   out->label = ut->cap.label;
   out->is_device = !!(ut->cap.flags & CAPF_DEVICE);
   for (u64 n = 1; c; c = usage_next(ut, c, recursive), n++) {
-    if (n % USAGE_PREEMPT_EVERY == 0 && preempt_due()) {
+    if (owner && n % USAGE_PREEMPT_EVERY == 0 && preempt_due()) {
       walk.owner = owner;
       walk.ut = ut;
       walk.at = (struct cte *)c;

@@ -32,7 +32,8 @@ void ut_reset(struct cap *ut);
  * into *out. The walk stops for pending interrupts and returns PREEMPTED
  * with *out holding the sums so far and its place kept for `owner` (the
  * asking thread): called again by the same owner for the same untyped with
- * those sums (ut_usage_resumes says so), it goes on from there. */
+ * those sums (ut_usage_resumes says so), it goes on from there. Without an
+ * owner (the kernel's own invariant checker) it counts everything at once. */
 int ut_usage(const struct cte *ut, int recursive, const void *owner, struct untyped_usage *out);
 int ut_usage_resumes(const struct cte *ut, int recursive, const void *owner);
 /* The kept place is about to move or go: the walk starts over next time.

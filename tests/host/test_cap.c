@@ -201,7 +201,7 @@ static void usage_reads_the_tree(void **state) {
   assert_int_equal(retype(&cn[1], OBJ_ENDPOINT, 0, 2, &cn[2]), ERR_OK);
   cte_insert(&cn[4], &cn[2].cap, &cn[2]);
   assert_int_equal(retype(&root_ut, OBJ_PT, 0, 1, &cn[5]), ERR_OK);
-  assert_int_equal(ut_usage(&root_ut, 0, 0, &u), ERR_OK);
+  assert_int_equal(ut_usage(&root_ut, 0, &u, &u), ERR_OK);
   assert_int_equal(u.count[OBJ_CNODE], 1);
   assert_int_equal(u.count[OBJ_UNTYPED], 1);
   assert_int_equal(u.bytes[OBJ_UNTYPED], 65536);
