@@ -74,6 +74,9 @@ void ntfn_set_timer(struct notification *n, u64 deadline, u64 bits);
  * call (as many may be due at once as others armed). */
 void ntfn_timers_expire(u64 now);
 void ntfn_timers_tick(void);
+/* Set when the last expiry stopped with timers still due: every kernel
+ * exit then signals a few more (ntfn_timers_catch_up). */
+extern int timers_overdue;
 void ntfn_timers_catch_up(void);
 
 #endif

@@ -73,8 +73,7 @@ void ntfn_destroy(struct notification *n) {
 
 /* Armed notifications, earliest deadline first. */
 static struct timer_node *timers;
-/* The last expiry stopped with more timers due. */
-static int timers_overdue;
+int timers_overdue;
 
 #define EXPIRE_STEP 32
 
@@ -104,7 +103,4 @@ void ntfn_timers_expire(u64 now) {
   timers_overdue = t && t->deadline <= now;
 }
 
-void ntfn_timers_catch_up(void) {
-  if (timers_overdue)
-    ntfn_timers_expire(clock_ns());
-}
+void ntfn_timers_catch_up(void) { ntfn_timers_expire(clock_ns()); }

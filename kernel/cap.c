@@ -37,24 +37,6 @@ static void unlink(struct cte *c) {
   c->parent = c->next = c->prev = 0;
 }
 
-void cte_relink(struct cte *dst, const struct cte *src) {
-  if (dst->cap.flags & CAPF_USAGE_MARK)
-    ut_usage_abandon();
-  if (!dst->parent) {
-    dst->prev = 0;
-    return;
-  }
-  struct cte *first = dst->parent->first_child;
-  if (first == src)
-    dst->parent->first_child = first = dst;
-  else
-    dst->prev->next = dst;
-  if (dst->next)
-    dst->next->prev = dst;
-  else
-    first->prev = dst; /* dst is the last (and maybe the first) */
-}
-
 void cte_insert(struct cte *slot, const struct cap *cap, struct cte *parent) {
   slot->cap = *cap;
   slot->first_child = 0;

@@ -65,8 +65,29 @@ static inline int cap_is_original(const struct cte *c) {
 /* Tree edits. None of them checks arguments: callers decode first. */
 void cte_insert(struct cte *slot, const struct cap *cap, struct cte *parent);
 void cte_move(struct cte *dst, struct cte *src);
-/* The neighbours of a slot that just took src's place point to it. */
-void cte_relink(struct cte *dst, const struct cte *src);
+/* A usage walk stopped at a capability that moves starts over (mm/untyped.c). */
+void ut_usage_abandon(void);
+
+/* The neighbours of a slot that just took src's place point to it.
+ * Siblings: `next` ends in 0; the first child's `prev` points at the last
+ * child (itself when alone). Inline: the gift path runs it once per page. */
+static inline void cte_relink(struct cte *dst, const struct cte *src) {
+  if (dst->cap.flags & CAPF_USAGE_MARK)
+    ut_usage_abandon();
+  if (!dst->parent) {
+    dst->prev = 0;
+    return;
+  }
+  struct cte *first = dst->parent->first_child;
+  if (first == src)
+    dst->parent->first_child = first = dst;
+  else
+    dst->prev->next = dst;
+  if (dst->next)
+    dst->next->prev = dst;
+  else
+    first->prev = dst; /* dst is the last (and maybe the first) */
+}
 
 /* cte_move for a capability with no children and no mapping: the gift
  * path, inline because it runs once per gifted page. */

@@ -147,7 +147,8 @@ u64 sched_cpu_tsc(const struct tcb *t) {
 
 void sched_return_to_user(void) {
   struct cpu *cpu = this_cpu();
-  ntfn_timers_catch_up(); /* timers the last expiry left due, a few more */
+  if (timers_overdue) /* timers the last expiry left due: a few more */
+    ntfn_timers_catch_up();
   charge_running(cpu);
   struct tcb *next = cpu->cur, *d = take_direct(next);
   if (d) {
