@@ -42,13 +42,12 @@ logs=$repo/build/fresh-check
 mkdir -p "$logs"
 say() { echo "fresh-check: $*"; }
 
-mounts=(proc sys dev dev/pts)
+# Everything mounted inside the root, deepest first: ours (proc, sys, dev)
+# and what the tests mount there (the namespace test's /run/netns).
 unmount_all() {
   local m
-  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
-    m=$root/${mounts[i]}
-    mountpoint -q "$m" && umount -l "$m"
-  done
+  awk -v r="$root/" 'index($2, r) == 1 { print $2 }' /proc/self/mounts | sort -r |
+    while read -r m; do umount -l "$m"; done
 }
 cleanup() {
   unmount_all
