@@ -57,7 +57,7 @@ $(B)/u/%.c.o: %.c
 
 # The fuzzing kernel: the same objects, but system calls built with
 # KERNEL_CHECKS (DEBUG_CHECK_INVARIANTS answers).
-KFUZZ_OBJ := $(filter-out $(B)/k/kernel/syscall.c.o,$(KERNEL_OBJ)) $(B)/kf/kernel/syscall.c.o
+KFUZZ_OBJ := $(filter-out $(B)/k/kernel/sys_debug.c.o,$(KERNEL_OBJ)) $(B)/kf/kernel/sys_debug.c.o
 $(B)/kf/%.c.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(KCFLAGS) -DKERNEL_CHECKS -MMD -c $< -o $@
