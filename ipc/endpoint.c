@@ -5,6 +5,7 @@
 #include "kernel/sched.h"
 #include "kernel/preempt.h"
 #include <abi/ipc.h>
+#include <arch/syscall.h>
 
 void tq_push(struct tcb **head, struct tcb **tail, struct tcb *t) {
   t->ep_next = 0;
@@ -35,7 +36,7 @@ void ipc_wake(struct tcb *t, int err) {
     t->state = TCB_FAULTED;
     return;
   }
-  t->ctx.rax = (u64)err;
+  arch_syscall_set_error(&t->ctx, (u64)err);
   t->ipc_state = IPC_NONE;
   t->state = TCB_RUNNABLE;
   sched_wake(t);
@@ -110,8 +111,8 @@ static int take_notification(struct tcb *self) {
   struct notification *n = self->bound;
   if (!n || !n->bits)
     return 0;
-  self->ctx.rdi = n->bits;
-  self->ctx.rsi = msg_info(MSG_LABEL_NOTIFY, 0, 0, 0);
+  arch_set_badge(&self->ctx, n->bits);
+  arch_set_msg_info(&self->ctx, msg_info(MSG_LABEL_NOTIFY, 0, 0, 0));
   n->bits = 0;
   return 1;
 }
@@ -253,7 +254,7 @@ void ipc_cancel(struct tcb *t) {
     t->reply_cap = 0;
   }
   if (t->state == TCB_BLOCKED)
-    t->ctx.rax = ERR_CANCELLED;
+    arch_syscall_set_error(&t->ctx, ERR_CANCELLED);
   t->ipc_state = IPC_NONE;
   t->pending_fault = 0;
 }

@@ -6,6 +6,7 @@
 #include "kernel/sched.h"
 #include "kernel/clock.h"
 #include <abi/ipc.h>
+#include <arch/syscall.h>
 
 void ntfn_signal(struct notification *n, u64 bits) {
   n->bits |= bits;
@@ -13,7 +14,7 @@ void ntfn_signal(struct notification *n, u64 bits) {
   if (t) {
     tq_remove(&n->head, &n->tail, t);
     t->waiting_on = 0;
-    t->ctx.rdi = n->bits;
+    arch_set_badge(&t->ctx, n->bits);
     n->bits = 0;
     ipc_wake(t, ERR_OK);
     return;
@@ -21,8 +22,8 @@ void ntfn_signal(struct notification *n, u64 bits) {
   t = n->bound;
   if (t && t->state == TCB_BLOCKED && t->ipc_state == IPC_RECV) {
     ipc_cancel(t); /* leave the endpoint queue */
-    t->ctx.rdi = n->bits;
-    t->ctx.rsi = msg_info(MSG_LABEL_NOTIFY, 0, 0, 0);
+    arch_set_badge(&t->ctx, n->bits);
+    arch_set_msg_info(&t->ctx, msg_info(MSG_LABEL_NOTIFY, 0, 0, 0));
     n->bits = 0;
     ipc_wake(t, ERR_OK);
   }
@@ -31,7 +32,7 @@ void ntfn_signal(struct notification *n, u64 bits) {
 int ntfn_wait(struct tcb *self, struct cte *nc, int can_block) {
   struct notification *n = (struct notification *)nc->cap.obj;
   if (n->bits || !can_block) {
-    self->ctx.rdi = n->bits;
+    arch_set_badge(&self->ctx, n->bits);
     n->bits = 0;
     return ERR_OK;
   }

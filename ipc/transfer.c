@@ -1,6 +1,7 @@
 /* Message transfer (see transfer.h). */
 #include "ipc/transfer.h"
 #include "ipc/gift.h"
+#include <arch/syscall.h>
 #include <lib/string.h>
 
 struct ipc_buffer *ipc_buffer_of(const struct tcb *t) {
@@ -129,16 +130,10 @@ static void move_caps(const struct tcb *snd, u64 n, const u64 *caps, struct cte 
 static u64 copy_words(const struct tcb *snd, struct tcb *rcv, const struct msg *m) {
   u64 words = msg_words(m->info);
   if (m->fault) {
-    rcv->ctx.rdx = snd->fault_vector;
-    rcv->ctx.r10 = snd->fault_err;
-    rcv->ctx.r8 = snd->fault_rip;
-    rcv->ctx.r9 = snd->fault_addr;
+    arch_set_msg_regs(&rcv->ctx, snd->fault.vector, snd->fault.error, snd->fault.ip, snd->fault.addr);
     return 4;
   }
-  rcv->ctx.rdx = snd->ctx.rdx;
-  rcv->ctx.r10 = snd->ctx.r10;
-  rcv->ctx.r8 = snd->ctx.r8;
-  rcv->ctx.r9 = snd->ctx.r9;
+  arch_copy_msg_regs(&rcv->ctx, &snd->ctx);
   if (words <= IPC_REG_WORDS)
     return words;
   struct ipc_buffer *rb = ipc_buffer_of(rcv);
@@ -151,13 +146,10 @@ static u64 copy_words(const struct tcb *snd, struct tcb *rcv, const struct msg *
 
 /* The common message: a few words, all in registers. */
 static int transfer_registers(struct tcb *snd, struct tcb *rcv, const struct msg *m) {
-  rcv->ctx.rdx = snd->ctx.rdx;
-  rcv->ctx.r10 = snd->ctx.r10;
-  rcv->ctx.r8 = snd->ctx.r8;
-  rcv->ctx.r9 = snd->ctx.r9;
-  rcv->ctx.rdi = m->badge;
-  rcv->ctx.rsi = m->info;
-  rcv->ctx.rax = ERR_OK;
+  arch_copy_msg_regs(&rcv->ctx, &snd->ctx);
+  arch_set_badge(&rcv->ctx, m->badge);
+  arch_set_msg_info(&rcv->ctx, m->info);
+  arch_syscall_set_error(&rcv->ctx, ERR_OK);
   return ERR_OK;
 }
 
@@ -193,9 +185,9 @@ static __attribute__((noinline)) int transfer_full(struct tcb *snd, struct tcb *
   move_caps(snd, ncaps, l.caps, dest);
   if (ngifts)
     ipc_buffer_of(rcv)->recv_mapped = gift_move(&gs, &gd);
-  rcv->ctx.rdi = m->badge;
-  rcv->ctx.rsi = msg_info(msg_label(m->info), words, ncaps, ngifts);
-  rcv->ctx.rax = ERR_OK;
+  arch_set_badge(&rcv->ctx, m->badge);
+  arch_set_msg_info(&rcv->ctx, msg_info(msg_label(m->info), words, ncaps, ngifts));
+  arch_syscall_set_error(&rcv->ctx, ERR_OK);
   return ERR_OK;
 }
 

@@ -11,7 +11,7 @@
 #include "mm/untyped.h"
 #include "mm/vspace.h"
 #include <arch/mmu.h>
-#include <arch/x86.h>
+#include <arch/timer.h>
 #include <lib/elf_load.h>
 #include <lib/string.h>
 

@@ -1,6 +1,6 @@
 #include "kernel/clock.h"
 #include <arch/cpu.h>
-#include <arch/x86.h>
+#include <arch/timer.h>
 
 static u64 boot_tsc;
 

@@ -2,7 +2,7 @@
 #include "kernel/irq.h"
 #include "ipc/endpoint.h"
 #include "ipc/transfer.h"
-#include <arch/x86.h>
+#include <arch/irq.h>
 
 #define IRQ_LINES 16
 #define IRQ_TIMER 0

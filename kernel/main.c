@@ -4,7 +4,7 @@
 #include "kernel/print.h"
 #include <arch/cpu.h>
 #include <arch/serial.h>
-#include <arch/x86.h>
+#include <arch/init.h>
 
 #define TIMER_HZ 100
 

@@ -9,7 +9,5 @@ void console_write(const char *s, u64 len);
 /* A broken kernel invariant: print, then stop the machine (QEMU exits with
  * a failure status so tests see it). */
 __attribute__((noreturn)) void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void print_user_ctx(const struct user_ctx *ctx);
-const char *exception_name(u64 vector);
 
 #endif

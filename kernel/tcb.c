@@ -6,6 +6,7 @@
 #include "kernel/print.h"
 #include "ipc/endpoint.h"
 #include "mm/vspace.h"
+#include <arch/fault.h>
 #include <lib/string.h>
 
 static u64 next_tcb_id = 1;
@@ -13,9 +14,7 @@ static u64 next_tcb_id = 1;
 void tcb_init(struct tcb *t) {
   t->state = TCB_INACTIVE;
   t->id = next_tcb_id++;
-  t->ctx.cs = USER_CS;
-  t->ctx.ss = USER_SS;
-  t->ctx.rflags = RFLAGS_USER_DEFAULT;
+  arch_user_ctx_init(&t->ctx, 0, 0, 0);
 }
 
 void tcb_destroy(struct tcb *t) {
@@ -66,12 +65,10 @@ int tcb_configure(struct tcb *t, struct cte *cspace, struct cte *vspace, u32 pri
   return ERR_OK;
 }
 
-int tcb_write_regs(struct tcb *t, u64 rip, u64 rsp, u64 rdi) {
-  if (rip >= USER_VADDR_END || rsp > USER_VADDR_END)
+int tcb_write_regs(struct tcb *t, u64 ip, u64 sp, u64 arg) {
+  if (ip >= USER_VADDR_END || sp > USER_VADDR_END)
     return ERR_BAD_ADDRESS;
-  struct user_ctx c = {.rip = rip, .rsp = rsp, .rdi = rdi, .cs = USER_CS, .ss = USER_SS,
-                       .rflags = RFLAGS_USER_DEFAULT};
-  t->ctx = c;
+  arch_user_ctx_init(&t->ctx, ip, sp, arg);
   return ERR_OK;
 }
 
@@ -92,29 +89,15 @@ void tcb_suspend(struct tcb *t) {
   t->state = TCB_INACTIVE;
 }
 
-static const char *const exception_names[32] = {
-    "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
-    "invalid opcode", "device not available", "double fault", "coprocessor overrun",
-    "invalid TSS", "segment not present", "stack fault", "general protection",
-    "page fault", "reserved", "x87 error", "alignment check", "machine check",
-    "SIMD error", "virtualization", "control protection"};
-
-const char *exception_name(u64 vector) {
-  return vector < 32 && exception_names[vector] ? exception_names[vector] : "exception";
-}
-
 /* A user fault stops only the faulting thread. It is recorded, printed,
  * and sent as a call to the thread's fault endpoint if it has one: a reply
  * from the handler runs the thread again. */
-void tcb_fault(struct tcb *t, const struct user_ctx *ctx, u64 cr2) {
-  t->fault_vector = ctx->vector;
-  t->fault_err = ctx->err;
-  t->fault_rip = ctx->rip;
-  t->fault_addr = ctx->vector == 14 ? cr2 : 0;
-  kprintf("fault: thread %llu %s: %s (vector %llu) error 0x%llx rip 0x%llx cr2 0x%llx\n",
-          t->id, t->slots[TCB_SLOT_FAULT_EP].cap.type == OBJ_ENDPOINT ? "to its fault handler" : "ended",
-          exception_name(ctx->vector), ctx->vector, ctx->err, ctx->rip, cr2);
-  print_user_ctx(ctx);
+void tcb_fault(struct tcb *t, const struct fault *f) {
+  t->fault = *f;
+  kprintf("fault: thread %llu %s: %s (vector %llu) error 0x%llx at 0x%llx address 0x%llx\n", t->id,
+          t->slots[TCB_SLOT_FAULT_EP].cap.type == OBJ_ENDPOINT ? "to its fault handler" : "ended",
+          arch_exception_name(f->vector), f->vector, f->error, f->ip, f->addr);
+  arch_print_user_ctx(&t->ctx);
   tcb_suspend(t);
   t->state = TCB_FAULTED;
   ipc_send_fault(t); /* if it has a handler: blocked until the reply */
@@ -124,9 +107,9 @@ void tcb_get_info(const struct tcb *t, struct tcb_info *out) {
   memset(out, 0, sizeof(*out));
   out->state = t->state;
   out->priority = t->priority;
-  out->fault_vector = t->fault_vector;
-  out->fault_error = t->fault_err;
-  out->fault_rip = t->fault_rip;
-  out->fault_addr = t->fault_addr;
+  out->fault_vector = t->fault.vector;
+  out->fault_error = t->fault.error;
+  out->fault_rip = t->fault.ip;
+  out->fault_addr = t->fault.addr;
   out->cpu_ns = clock_tsc_to_ns(sched_cpu_tsc(t));
 }

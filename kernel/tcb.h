@@ -20,6 +20,11 @@ enum ipc_state { IPC_NONE, IPC_SEND, IPC_RECV, IPC_REPLY, IPC_NOTIFICATION };
 struct endpoint;
 struct notification;
 
+/* A user fault as the architecture reported it (TCB_INFO, fault messages). */
+struct fault {
+  u64 vector, error, ip, addr; /* addr: the faulting address, where the fault has one */
+};
+
 struct tcb {
   struct user_ctx ctx; /* first: its end must be 16-byte aligned (rsp0) */
   struct cte slots[TCB_SLOTS];
@@ -29,7 +34,7 @@ struct tcb {
   u8 priority;
   u8 queued;
   u64 id;
-  u64 fault_vector, fault_err, fault_rip, fault_addr;
+  struct fault fault;
   /* TSC cycles it ran: its own code, the kernel's work in its system calls
    * and the interrupts that arrived while it ran. */
   u64 cpu_tsc;
@@ -55,10 +60,10 @@ _Static_assert(sizeof(struct tcb) <= 1024, "TCB object size");
 void tcb_init(struct tcb *t);
 void tcb_destroy(struct tcb *t);
 int tcb_configure(struct tcb *t, struct cte *cspace, struct cte *vspace, u32 priority);
-int tcb_write_regs(struct tcb *t, u64 rip, u64 rsp, u64 rdi);
+int tcb_write_regs(struct tcb *t, u64 ip, u64 sp, u64 arg);
 int tcb_resume(struct tcb *t);
 void tcb_suspend(struct tcb *t);
-void tcb_fault(struct tcb *t, const struct user_ctx *ctx, u64 cr2);
+void tcb_fault(struct tcb *t, const struct fault *f);
 void tcb_get_info(const struct tcb *t, struct tcb_info *out);
 int tcb_can_run(const struct tcb *t);
 /* Put a copy of src (0: nothing) in one of the TCB's own slots, if src may

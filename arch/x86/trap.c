@@ -1,6 +1,7 @@
 /* Where every entry lands: system calls, user faults, interrupts. */
 #include <arch/cpu.h>
 #include <arch/x86.h>
+#include <arch/fault.h>
 #include <arch/sched.h>
 #include "kernel/cpu.h"
 #include "kernel/print.h"
@@ -33,12 +34,41 @@ static void handle_irq(unsigned irq) {
   arch_irq_eoi(irq);
 }
 
+static const char *const exception_names[32] = {
+    "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
+    "invalid opcode", "device not available", "double fault", "coprocessor overrun",
+    "invalid TSS", "segment not present", "stack fault", "general protection",
+    "page fault", "reserved", "x87 error", "alignment check", "machine check",
+    "SIMD error", "virtualization", "control protection"};
+
+#define VECTOR_PAGE_FAULT 14
+
+const char *arch_exception_name(u64 vector) {
+  return vector < 32 && exception_names[vector] ? exception_names[vector] : "exception";
+}
+
+void arch_print_user_ctx(const struct user_ctx *c) {
+  kprintf("  rip %016llx cs %04llx rflags %016llx rsp %016llx ss %04llx\n", c->rip, c->cs,
+          c->rflags, c->rsp, c->ss);
+  kprintf("  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n", c->rax, c->rbx, c->rcx, c->rdx);
+  kprintf("  rsi %016llx rdi %016llx rbp %016llx r8  %016llx\n", c->rsi, c->rdi, c->rbp, c->r8);
+  kprintf("  r9  %016llx r10 %016llx r11 %016llx r12 %016llx\n", c->r9, c->r10, c->r11, c->r12);
+  kprintf("  r13 %016llx r14 %016llx r15 %016llx\n", c->r13, c->r14, c->r15);
+}
+
+/* A fault in user mode: what the generic code records and reports. */
+static void user_fault(struct tcb *t, const struct user_ctx *ctx) {
+  struct fault f = {.vector = ctx->vector, .error = ctx->err, .ip = ctx->rip,
+                    .addr = ctx->vector == VECTOR_PAGE_FAULT ? read_cr2() : 0};
+  tcb_fault(t, &f);
+}
+
 __attribute__((noreturn)) void trap_user(struct user_ctx *ctx) {
   struct tcb *cur = this_cpu()->cur;
   if (ctx->vector == SYSCALL_VECTOR)
     syscall_dispatch(cur, ctx);
   else if (ctx->vector < IRQ_BASE)
-    tcb_fault(cur, ctx, read_cr2());
+    user_fault(cur, ctx);
   else if (ctx->vector < IRQ_BASE + 16)
     handle_irq((unsigned)(ctx->vector - IRQ_BASE));
   sched_return_to_user();
@@ -50,13 +80,13 @@ void trap_kernel(struct user_ctx *frame) {
     handle_irq((unsigned)(frame->vector - IRQ_BASE));
     return;
   }
-  kprintf("\nkernel %s (vector %llu) error 0x%llx cr2 0x%llx\n", exception_name(frame->vector),
+  kprintf("\nkernel %s (vector %llu) error 0x%llx cr2 0x%llx\n", arch_exception_name(frame->vector),
           frame->vector, frame->err, read_cr2());
-  print_user_ctx(frame);
+  arch_print_user_ctx(frame);
   struct tcb *cur = this_cpu()->cur;
   if (cur) { /* whose system call it was: a fuzzer names its operation in r12 */
     kprintf("kernel: while serving thread %llu; its user registers:\n", cur->id);
-    print_user_ctx(&cur->ctx);
+    arch_print_user_ctx(&cur->ctx);
   }
   panic("exception in kernel mode");
 }

@@ -63,6 +63,14 @@ _Static_assert(__builtin_offsetof(struct arch_cpu, ctx_top) == CPU_CTX_TOP, "cpu
 
 #define RFLAGS_IF 0x200ull
 #define RFLAGS_USER_DEFAULT (RFLAGS_IF | 0x2ull)
+
+/* A fresh user context: user code and stack segments, interrupts on, the
+ * given entry point, stack and first argument, every other register 0. */
+static inline void arch_user_ctx_init(struct user_ctx *ctx, u64 ip, u64 sp, u64 arg) {
+  *ctx = (struct user_ctx){.rip = ip, .rsp = sp, .rdi = arg, .cs = USER_CS, .ss = USER_SS,
+                           .rflags = RFLAGS_USER_DEFAULT};
+}
+
 #endif
 
 #endif

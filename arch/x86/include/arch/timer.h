@@ -1,0 +1,10 @@
+/* The clock: the scheduler tick and the TSC's rate. */
+#ifndef ARCH_TIMER_H
+#define ARCH_TIMER_H
+
+#include <abi/types.h>
+
+void arch_timer_init(unsigned hz);
+u64 arch_tsc_per_us(void);
+
+#endif
