@@ -93,6 +93,9 @@ void ut_reset(struct cap *ut) {
   ut->flags &= (u16)~CAPF_PRESERVE;
 }
 
+_Static_assert(sizeof(((struct untyped_usage *)0)->count) / sizeof(u64) >= OBJ_TYPE_COUNT,
+               "UNTYPED_USAGE counts every object type");
+
 static void account(const struct cap *c, struct untyped_usage *out) {
   out->count[c->type]++;
   out->bytes[c->type] += cap_object_size(c);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test.sh: every suite (host unit tests, the root task's self-check, the
-# in-guest kernel test suite) and one last line "N passed, M failed".
+# test.sh: every suite (the list below: host unit tests, the kernel's own
+# suites, the fuzzer's slice, the drivers' suites, the demos checked from
+# the host) and one last line "N passed, M failed".
 # Called by `make test` after the build.
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -81,7 +81,7 @@ trap_vectors_start:
   .set i, i + 1
 .endr
 
-/* Table of stub addresses for idt.c. */
+/* Table of stub addresses for the IDT (cpu.c). */
 .section .rodata
 .global trap_vector_table
 .align 8

@@ -14,16 +14,7 @@
 #define strlen lib_strlen
 #define strcmp lib_strcmp
 #define strncmp lib_strncmp
-#define LIB_STRING_H /* use the renamed declarations below, not the header */
-#include <abi/types.h>
-void *memcpy(void *dst, const void *src, unsigned long n);
-void *memset(void *dst, int c, unsigned long n);
-void *memmove(void *dst, const void *src, unsigned long n);
-int memcmp(const void *a, const void *b, unsigned long n);
-unsigned long strlen(const char *s);
-int strcmp(const char *a, const char *b);
-int strncmp(const char *a, const char *b, unsigned long n);
-u64 str_lcpy(char *dst, const char *src, u64 size);
+#include <lib/string.h> /* its declarations, under the names above */
 #include "../../lib/string.c"
 #undef memcpy
 #undef memset

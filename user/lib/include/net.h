@@ -121,7 +121,7 @@ struct net_stats {
   u64 netd_cpu_ns; /* time netd's thread has run */
 };
 
-/* Client side, without lwIP (net_client.c). */
+/* Client side, without lwIP (user/lib/netdev.c). */
 struct ipc_buffer;
 struct env;
 long net_open(struct env *e, struct ipc_buffer *buf, cptr_t netd, u64 filter, cptr_t *session);
