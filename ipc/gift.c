@@ -209,11 +209,7 @@ u64 gift_move(const struct gift_src *s, const struct gift_dst *d) {
       continue;
     if (pt && (va & (LARGE_PAGE_SIZE - 1)) && dst->cap.type == OBJ_FRAME_4K &&
         dst->cap.rights == pc.rights && dst->cap.flags == pc.flags) {
-      unsigned idx = (unsigned)(va >> 12) & 511;
-      pt->e[idx] = pc.bits | kva_to_pa((void *)dst->cap.obj);
-      pt->back[idx] = dst;
-      dst->cap.w1 = (u64)pt;
-      dst->cap.w2 = va;
+      vs_set_entry(pt, (unsigned)(va >> 12) & 511, dst, pc.bits | kva_to_pa((void *)dst->cap.obj), va);
       va += PAGE_SIZE;
       continue;
     }

@@ -64,11 +64,7 @@ static int check_target(const struct cte *vspace, u64 vaddr) {
 }
 
 static void install(struct cte *c, struct vs_table *t, u64 vaddr, u64 pte) {
-  unsigned i = pt_index(vaddr, entry_level(c->cap.type));
-  t->e[i] = pte;
-  t->back[i] = c;
-  c->cap.w1 = (u64)t;
-  c->cap.w2 = vaddr;
+  vs_set_entry(t, pt_index(vaddr, entry_level(c->cap.type)), c, pte, vaddr);
 }
 
 static int prepare(struct cte *c, struct cte *vspace, u64 vaddr, struct vs_table **t) {

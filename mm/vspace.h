@@ -37,6 +37,17 @@ void vs_install_frame(struct cte *frame, struct vs_table *t, u64 vaddr, u64 pte)
 /* The page-table entry that maps a frame capability with MAP_* attributes. */
 u64 vs_frame_pte(const struct cap *c, u32 attr);
 
+/* The one place a mapping is written: entry i of table t maps capability c
+ * at vaddr, recorded on both sides (the entry and its back pointer; the
+ * capability's table and address). Inline: gifts write a run of 4 KiB
+ * frames into one table through it. */
+static inline void vs_set_entry(struct vs_table *t, unsigned i, struct cte *c, u64 pte, u64 vaddr) {
+  t->e[i] = pte;
+  t->back[i] = c;
+  c->cap.w1 = (u64)t;
+  c->cap.w2 = vaddr;
+}
+
 int vs_cap_is_mapped(const struct cap *c);
 void vs_unmap_cap(struct cte *c);
 void vs_cap_moved(struct cte *c);
