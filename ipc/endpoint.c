@@ -78,7 +78,7 @@ int ipc_send(struct tcb *self, struct cte *epc, u64 info, int call, int can_bloc
   int err = msg_check(self, info);
   if (err)
     return err;
-  struct msg m = {.info = info, .badge = epc->cap.w1, .grant = !!(epc->cap.rights & RIGHT_GRANT)};
+  struct msg m = {.info = info, .badge = cap_badge(&epc->cap), .grant = !!(epc->cap.rights & RIGHT_GRANT)};
   if (ep->state == IPC_RECV) {
     struct tcb *rcv = ep->head;
     err = ipc_transfer(self, rcv, &m);
@@ -184,7 +184,7 @@ int ipc_save_reply(struct tcb *self, struct cte *dest) {
     return ERR_NO_CALLER;
   self->caller = 0;
   c->callee = 0;
-  struct cap cap = {.type = OBJ_REPLY, .rights = RIGHTS_ALL, .w1 = (u64)c};
+  struct cap cap = {.type = OBJ_REPLY, .rights = RIGHTS_ALL, .w1 = (u64)c}; /* reply_caller */
   cte_insert(dest, &cap, 0);
   c->reply_cap = dest;
   return ERR_OK;
@@ -194,20 +194,20 @@ int ipc_reply_saved(struct tcb *self, struct cte *reply, u64 info) {
   int err = msg_check(self, info);
   if (err)
     return err;
-  struct tcb *c = (struct tcb *)reply->cap.w1;
+  struct tcb *c = reply_caller(&reply->cap);
   c->reply_cap = 0;
   clear_reply_slot(reply);
   return reply_to(self, c, info);
 }
 
 void reply_cap_destroy(const struct cap *cap) {
-  struct tcb *c = (struct tcb *)cap->w1;
+  struct tcb *c = reply_caller(cap);
   c->reply_cap = 0;
   if (c->state == TCB_BLOCKED && c->ipc_state == IPC_REPLY)
     ipc_wake(c, ERR_PEER_DIED);
 }
 
-void reply_cap_moved(struct cte *s) { ((struct tcb *)s->cap.w1)->reply_cap = s; }
+void reply_cap_moved(struct cte *s) { reply_caller(&s->cap)->reply_cap = s; }
 
 int ipc_send_fault(struct tcb *t) {
   struct cte *fep = &t->slots[TCB_SLOT_FAULT_EP];
@@ -215,7 +215,7 @@ int ipc_send_fault(struct tcb *t) {
     return 0;
   struct endpoint *ep = (struct endpoint *)fep->cap.obj;
   t->pending_info = msg_info(MSG_LABEL_FAULT, 4, 0, 0);
-  t->pending_badge = fep->cap.w1;
+  t->pending_badge = cap_badge(&fep->cap);
   t->pending_grant = 0;
   t->pending_call = 1;
   t->pending_fault = 1;

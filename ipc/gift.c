@@ -6,7 +6,7 @@
 
 static struct cte *source_slot(const struct gift_src *s, u32 i) {
   u64 c = s->cptrs[i];
-  if (c == 0 || c >= (1ull << s->cspace->w1))
+  if (c == 0 || c >= cnode_slots(s->cspace))
     return 0;
   return (struct cte *)s->cspace->obj + c;
 }
@@ -17,7 +17,7 @@ static int mapped_elsewhere(const struct cte *c) {
   while (!cap_is_original(orig))
     orig = orig->parent;
   for (const struct cte *n = orig; n;) {
-    if (n != c && n->cap.w1)
+    if (n != c && map_table(&n->cap)) /* all frames: a table means a mapping */
       return 1;
     if (n->first_child) {
       n = n->first_child;
@@ -202,7 +202,7 @@ u64 gift_move(const struct gift_src *s, const struct gift_dst *d) {
   for (u32 i = 0; i < s->n; i++) {
     struct cte *c = source_slot(s, i), *dst = &d->slots[i];
     c->cap.flags &= (u16)~CAPF_GIFT_MARK;
-    if (c->cap.w1) /* giver loses access (TLB entry invalidated) first */
+    if (map_table(&c->cap)) /* giver loses access (TLB entry invalidated) first */
       vs_unmap_cap(c);
     cte_move_leaf(dst, c); /* checked: the only capability, so no children */
     if (!d->window)

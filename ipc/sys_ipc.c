@@ -43,7 +43,7 @@ int sys_SIGNAL(struct call *c) {
   struct cte *n;
   int err = lookup_typed(c, arg(c, 0), OBJ_NOTIFICATION, RIGHT_WRITE, &n);
   if (!err)
-    ntfn_signal((struct notification *)n->cap.obj, n->cap.w1 ? n->cap.w1 : 1);
+    ntfn_signal((struct notification *)n->cap.obj, cap_badge(&n->cap) ? cap_badge(&n->cap) : 1);
   return err;
 }
 

@@ -66,13 +66,13 @@ static int recv_slots(const struct tcb *rcv, u64 need, struct cte **out) {
   const struct cap *root = &rcv->slots[TCB_SLOT_CSPACE].cap;
   if (!rb || rb->recv_count < need || root->type != OBJ_CNODE)
     return ERR_RECV_SLOTS_FULL;
-  u64 cn = rb->recv_cnode, first = rb->recv_slot, size = 1ull << root->w1;
+  u64 cn = rb->recv_cnode, first = rb->recv_slot, size = cnode_slots(root);
   if (cn == 0 || cn >= size)
     return ERR_RECV_SLOTS_FULL;
   const struct cap *cnode = &((struct cte *)root->obj)[cn].cap;
   if (cnode->type != OBJ_CNODE || !(cnode->rights & RIGHT_WRITE))
     return ERR_RECV_SLOTS_FULL;
-  u64 n = 1ull << cnode->w1;
+  u64 n = cnode_slots(cnode);
   if (first == 0 || first >= n || n - first < need)
     return ERR_RECV_SLOTS_FULL;
   *out = (struct cte *)cnode->obj + first;
@@ -90,7 +90,7 @@ static int check_caps(const struct tcb *snd, const struct msg *m, const u64 *cap
     return ERR_NO_RIGHTS;
   const struct cap *root = &snd->slots[TCB_SLOT_CSPACE].cap;
   for (u64 i = 0; i < n; i++) {
-    if (caps[i] == 0 || caps[i] >= (1ull << root->w1))
+    if (caps[i] == 0 || caps[i] >= cnode_slots(root))
       return ERR_INVALID_CAP;
     const struct cte *c = (const struct cte *)root->obj + caps[i];
     if (cte_empty(c))
@@ -122,7 +122,7 @@ static void move_caps(const struct tcb *snd, u64 n, const u64 *caps, struct cte 
     }
     struct cap c = src->cap;
     if (vs_cap_is_mapped(&c))
-      c.w1 = c.w2 = 0;
+      map_clear(&c);
     cte_insert(&dest[i], &c, src);
   }
 }

@@ -110,7 +110,7 @@ static int defer_pinned(struct cte *c) {
       c->first_child)
     return 0;
   obj_cap_unbind(c);
-  c->cap.w1 = cap_object_size(&c->cap);
+  c->cap.w1 = cap_object_size(&c->cap); /* remnant_size */
   c->cap.w2 = 0;
   c->cap.type = OBJ_PINNED_FRAME;
   c->cap.rights = 0;
@@ -130,13 +130,12 @@ static int begin_zombie(struct cte *c) {
   z->self = c;
   c->cap.type = OBJ_ZOMBIE;
   c->cap.rights = 0;
-  c->cap.w1 = size;
-  c->cap.w2 = (u64)z;
+  c->cap.w1 = size; /* remnant_size */
+  c->cap.w2 = (u64)z; /* zombie_of */
   move_to_tail(c);
   return 1;
 }
 
-static struct zombie *zombie_of(const struct cte *c) { return (struct zombie *)c->cap.w2; }
 
 /* An untyped going away hands the remnants still under it to its parent, a
  * few per step. Returns 1 when none is left. */
@@ -206,10 +205,10 @@ static struct cte *zombie_victim(void) {
   while ((z = this_cpu()->zombies)) {
     while (z->scan < z->nslots) {
       struct cte *s = &z->slots[z->scan];
-      if (cte_empty(s) || (s->cap.type == OBJ_ZOMBIE && zombie_of(s) == z))
+      if (cte_empty(s) || (s->cap.type == OBJ_ZOMBIE && zombie_of(&s->cap) == z))
         z->scan++;
       else if (s->cap.type == OBJ_ZOMBIE)
-        cte_swap(s, &zombie_of(s)->slots[zombie_of(s)->scan]);
+        cte_swap(s, &zombie_of(&s->cap)->slots[zombie_of(&s->cap)->scan]);
       else
         return s;
     }
@@ -267,12 +266,12 @@ void cap_release_pinned(struct cte *slot) { delete_one(slot); }
 u64 cap_object_size(const struct cap *cap) {
   switch (cap->type) {
   case OBJ_UNTYPED:
-    return cap->w1;
+    return ut_size(cap);
   case OBJ_CNODE:
-    return 1ull << (cap->w1 + CNODE_SLOT_BITS);
+    return cnode_slots(cap) << CNODE_SLOT_BITS;
   case OBJ_PINNED_FRAME:
   case OBJ_ZOMBIE:
-    return cap->w1;
+    return remnant_size(cap);
   default:
     return obj_fixed_size(cap->type);
   }

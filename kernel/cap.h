@@ -22,15 +22,18 @@
 #define CAPF_PINNED 4u   /* frame: pinned for DMA (see mm/dma.c) */
 #define CAPF_USAGE_MARK 8u /* where a preempted UNTYPED_USAGE walk stands (mm/untyped.c) */
 
-/* Field use by type:
+/* Field use by type (read and written through the accessors below):
  *   UNTYPED   obj = physical base, w1 = size in bytes, w2 = watermark
  *   CNODE     obj = slots,         w1 = size_bits
  *   ENDPOINT, NOTIFICATION  obj,   w1 = badge
- *   FRAME_*   obj = page (physmap address), w1 = vspace it is mapped in (0:
- *             none), w2 = mapped vaddr
+ *   FRAME_*   obj = page (physmap address), w1 = the page table holding
+ *             its mapping (0: none), w2 = mapped vaddr (mm/vspace.h)
  *   PDPT, PD, PT  like frames
  *   VSPACE, TCB   obj
  *   IOPORTS   w1 = first port, w2 = last port
+ *   IRQ_CONTROL  w1 = mask of the lines it may claim; IRQ_HANDLER w1 = line
+ *   REPLY     w1 = the caller waiting for the answer
+ *   PINNED_FRAME, ZOMBIE  obj, w1 = object size; ZOMBIE w2 = its zombie
  * `label` is the principal of the untyped the object came from: it travels
  * with every copy so any holder can ask who owns the object. */
 struct cap {
@@ -55,6 +58,21 @@ _Static_assert(sizeof(struct cap) == 32, "cap size");
 _Static_assert(sizeof(struct cte) == 1u << CNODE_SLOT_BITS, "slot size");
 
 static inline int cte_empty(const struct cte *c) { return c->cap.type == OBJ_NULL; }
+
+/* The words of a capability, by meaning (see the table above). */
+static inline u64 cap_badge(const struct cap *c) { return c->w1; }
+static inline u64 ut_size(const struct cap *c) { return c->w1; }
+static inline u64 ut_watermark(const struct cap *c) { return c->w2; }
+static inline void ut_set_watermark(struct cap *c, u64 w) { c->w2 = w; }
+static inline u64 cnode_bits(const struct cap *c) { return c->w1; }
+static inline u64 cnode_slots(const struct cap *c) { return 1ull << c->w1; }
+static inline u64 io_first(const struct cap *c) { return c->w1; }
+static inline u64 io_last(const struct cap *c) { return c->w2; }
+static inline u64 irq_lines(const struct cap *c) { return c->w1; }
+static inline unsigned irq_line(const struct cap *c) { return (unsigned)c->w1; }
+static inline u64 remnant_size(const struct cap *c) { return c->w1; }
+struct tcb;
+static inline struct tcb *reply_caller(const struct cap *c) { return (struct tcb *)c->w1; }
 
 /* Copies have a parent of their own type; an original's parent is the
  * untyped it came from (or, for IRQ handlers, the IRQ control capability). */

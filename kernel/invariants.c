@@ -142,8 +142,8 @@ static void check_in_untyped(struct inv *v, const struct cte *c, const struct ca
     return;
   } else
     pa = kva_to_pa((void *)c->cap.obj);
-  if (pa < ut->obj || size > ut->w2 || pa - ut->obj > ut->w2 - size)
-    fail(v, c, "object lies outside its untyped's watermark", pa, ut->obj + ut->w2);
+  if (pa < ut->obj || size > ut_watermark(ut) || pa - ut->obj > ut_watermark(ut) - size)
+    fail(v, c, "object lies outside its untyped's watermark", pa, ut->obj + ut_watermark(ut));
 }
 
 static void check_parent(struct inv *v, struct cte *c) {
@@ -163,8 +163,8 @@ static void check_parent(struct inv *v, struct cte *c) {
     /* an IRQ handler's original */
   } else if (p->cap.type != c->cap.type || p->cap.obj != c->cap.obj) {
     fail(v, c, "copy names another object than its parent", (u64)p, p->cap.obj);
-  } else if (c->cap.type == OBJ_IOPORTS && (c->cap.w1 < p->cap.w1 || c->cap.w2 > p->cap.w2)) {
-    fail(v, c, "I/O port copy is wider than its parent", c->cap.w1, c->cap.w2);
+  } else if (c->cap.type == OBJ_IOPORTS && (io_first(&c->cap) < io_first(&p->cap) || io_last(&c->cap) > io_last(&p->cap))) {
+    fail(v, c, "I/O port copy is wider than its parent", io_first(&c->cap), io_last(&c->cap));
   }
 }
 
@@ -174,14 +174,14 @@ static int entry_level(u8 type) {
 
 /* A mapped capability is what its table's back[] entry names. */
 static void check_mapping(struct inv *v, struct cte *c) {
-  const struct vs_table *t = (const struct vs_table *)c->cap.w1;
-  unsigned i = pt_index(c->cap.w2, entry_level(c->cap.type));
+  const struct vs_table *t = map_table(&c->cap);
+  unsigned i = pt_index(map_vaddr(&c->cap), entry_level(c->cap.type));
   if (t->back[i] != c)
-    fail(v, c, "mapped capability is not its page table entry's", c->cap.w2, (u64)t->back[i]);
+    fail(v, c, "mapped capability is not its page table entry's", map_vaddr(&c->cap), (u64)t->back[i]);
   else if (!(t->e[i] & PTE_P))
-    fail(v, c, "mapped capability's page table entry is not present", c->cap.w2, t->e[i]);
+    fail(v, c, "mapped capability's page table entry is not present", map_vaddr(&c->cap), t->e[i]);
   else if ((t->e[i] & PTE_ADDR) != kva_to_pa((void *)c->cap.obj))
-    fail(v, c, "page table entry maps another address", c->cap.w2, t->e[i]);
+    fail(v, c, "page table entry maps another address", map_vaddr(&c->cap), t->e[i]);
 }
 
 /* UNTYPED_USAGE must agree with the children found here, and they must fit. */
@@ -201,10 +201,10 @@ static void check_usage(struct inv *v, struct cte *c) {
   for (int t = 0; t < OBJ_TYPE_COUNT; t++)
     if (u.count[t] != mine.count[t] || u.bytes[t] != mine.bytes[t])
       fail(v, c, "UNTYPED_USAGE disagrees with the objects under the untyped", (u64)t, u.count[t]);
-  if (u.free != c->cap.w1 - c->cap.w2)
-    fail(v, c, "UNTYPED_USAGE free bytes disagree with the watermark", u.free, c->cap.w2);
-  if (bytes > c->cap.w2)
-    fail(v, c, "objects under the untyped exceed its watermark", bytes, c->cap.w2);
+  if (u.free != ut_size(&c->cap) - ut_watermark(&c->cap))
+    fail(v, c, "UNTYPED_USAGE free bytes disagree with the watermark", u.free, ut_watermark(&c->cap));
+  if (bytes > ut_watermark(&c->cap))
+    fail(v, c, "objects under the untyped exceed its watermark", bytes, ut_watermark(&c->cap));
 }
 
 static int check_node(struct inv *v, struct cte *c) {
@@ -221,8 +221,8 @@ static int check_node(struct inv *v, struct cte *c) {
   if (c->cap.flags & INV_GIFT_MARK)
     fail(v, c, "gift mark left set", 0, 0);
   if (c->cap.type == OBJ_UNTYPED) {
-    if (c->cap.w2 > c->cap.w1)
-      fail(v, c, "untyped watermark beyond its size", c->cap.w2, c->cap.w1);
+    if (ut_watermark(&c->cap) > ut_size(&c->cap))
+      fail(v, c, "untyped watermark beyond its size", ut_watermark(&c->cap), ut_size(&c->cap));
     check_usage(v, c);
   }
   if ((c->cap.flags & CAPF_PINNED) && is_frame(c->cap.type) && /* a PINNED_FRAME keeps the flag */
@@ -253,7 +253,7 @@ static void check_table(struct inv *v, struct cte *c) {
         fail(v, c, "page table entry without a capability", i, t->e[i]);
     } else if (!is_marked(b)) {
       fail(v, c, "page table entry names a capability in no derivation tree", i, (u64)b);
-    } else if (b->cap.w1 != (u64)t || pt_index(b->cap.w2, level) != i) {
+    } else if (map_table(&b->cap) != t || pt_index(map_vaddr(&b->cap), level) != i) {
       fail(v, c, "page table entry's capability records another place", i, (u64)b);
     } else if (!(t->e[i] & PTE_P) || (t->e[i] & PTE_ADDR) != kva_to_pa((void *)b->cap.obj)) {
       fail(v, c, "page table entry does not map its capability's object", i, t->e[i]);
@@ -306,7 +306,7 @@ static void check_tcb(struct inv *v, const struct cte *c) {
     fail(v, c, "caller does not wait for this thread", (u64)t->caller, (u64)t->caller->callee);
   if (t->callee && t->callee->caller != t)
     fail(v, c, "callee does not name this thread as its caller", (u64)t->callee, (u64)t->callee->caller);
-  if (t->reply_cap && (t->reply_cap->cap.type != OBJ_REPLY || t->reply_cap->cap.w1 != (u64)t))
+  if (t->reply_cap && (t->reply_cap->cap.type != OBJ_REPLY || reply_caller(&t->reply_cap->cap) != t))
     fail(v, c, "reply_cap does not hold a REPLY naming this thread", (u64)t->reply_cap, 0);
   if (t->bound && t->bound->bound != t)
     fail(v, c, "bound notification is bound to another thread", (u64)t->bound, (u64)t->bound->bound);
@@ -372,7 +372,7 @@ static int check_object(struct inv *v, struct cte *c) {
 /* ---- pass 3: every slot of every CNode and TCB ---- */
 
 static void check_reply(struct inv *v, const struct cte *s) {
-  const struct tcb *t = (const struct tcb *)s->cap.w1;
+  const struct tcb *t = reply_caller(&s->cap);
   if (s->parent || s->first_child)
     fail(v, s, "REPLY capability in a derivation tree", (u64)s->parent, (u64)s->first_child);
   if (!t || t->reply_cap != s)
@@ -396,7 +396,7 @@ static void check_slot(struct inv *v, struct cte *s) {
 /* An object being destroyed (a preempted delete) still holds capabilities
  * in the slots its zombie record has not emptied yet. */
 static void check_zombie_slots(struct inv *v, struct cte *c) {
-  const struct zombie *z = (const struct zombie *)c->cap.w2;
+  const struct zombie *z = zombie_of(&c->cap);
   if (!z || z->self != c) {
     fail(v, c, "ZOMBIE capability's record does not name its slot", (u64)z, z ? (u64)z->self : 0);
     return;
@@ -416,7 +416,7 @@ static int check_slots(struct inv *v, struct cte *c) {
     struct cte *slots = (struct cte *)c->cap.obj;
     if (!cte_empty(&slots[0]))
       fail(v, c, "slot 0 of a CNode is not empty", slots[0].cap.type, 0);
-    for (u64 i = 1; i < (1ull << c->cap.w1); i++)
+    for (u64 i = 1; i < cnode_slots(&c->cap); i++)
       check_slot(v, &slots[i]);
   } else if (c->cap.type == OBJ_TCB) {
     struct tcb *t = (struct tcb *)c->cap.obj;
@@ -441,7 +441,7 @@ static int unmark(struct inv *v, struct cte *c) {
 static void check_zombie_stack(struct inv *v) {
   u32 n = 0;
   for (const struct zombie *z = this_cpu()->zombies; z; z = z->next)
-    if (++n > INV_MAX_QUEUE || !z->self || z->self->cap.type != OBJ_ZOMBIE || z->self->cap.w2 != (u64)z) {
+    if (++n > INV_MAX_QUEUE || !z->self || z->self->cap.type != OBJ_ZOMBIE || zombie_of(&z->self->cap) != z) {
       fail(v, z ? z->self : 0, "zombie on the stack without its ZOMBIE capability", (u64)z, n);
       return;
     }

@@ -17,7 +17,7 @@ static struct {
 int irq_get(struct cte *control, u64 irq, struct cte *dest) {
   if (irq >= IRQ_LINES || irq == IRQ_TIMER || irq == IRQ_CASCADE)
     return ERR_RANGE;
-  if (!(control->cap.w1 & (1ull << irq)))
+  if (!(irq_lines(&control->cap) & (1ull << irq)))
     return ERR_NO_RIGHTS;
   if (lines[irq].claimed)
     return ERR_IRQ_IN_USE;
@@ -30,23 +30,23 @@ int irq_get(struct cte *control, u64 irq, struct cte *dest) {
 int irq_set_notification(const struct cap *h, struct notification *n, u64 bits) {
   if (!bits)
     return ERR_RANGE;
-  lines[h->w1].ntfn = n;
-  lines[h->w1].bits = bits;
-  arch_irq_unmask((unsigned)h->w1);
+  lines[irq_line(h)].ntfn = n;
+  lines[irq_line(h)].bits = bits;
+  arch_irq_unmask(irq_line(h));
   return ERR_OK;
 }
 
 int irq_ack(const struct cap *h) {
-  if (!lines[h->w1].ntfn)
+  if (!lines[irq_line(h)].ntfn)
     return ERR_BAD_STATE;
-  arch_irq_unmask((unsigned)h->w1);
+  arch_irq_unmask(irq_line(h));
   return ERR_OK;
 }
 
 void irq_handler_destroy(const struct cap *h) {
-  arch_irq_mask((unsigned)h->w1);
-  lines[h->w1].ntfn = 0;
-  lines[h->w1].claimed = 0;
+  arch_irq_mask(irq_line(h));
+  lines[irq_line(h)].ntfn = 0;
+  lines[irq_line(h)].claimed = 0;
 }
 
 void irq_forget_notification(struct notification *n) {

@@ -9,7 +9,7 @@
 
 struct notification;
 
-/* An IRQ_CONTROL capability's w1 is the mask of lines it may claim; a mint
+/* An IRQ_CONTROL capability carries the mask of lines it may claim; a mint
  * narrows it (badge = the new mask, a subset), so init can hand a driver
  * the lines of its own devices and nothing else. */
 #define IRQ_LINES_ALL 0xffffull

@@ -28,7 +28,7 @@ static struct zombie *cnode_destroy(const struct cap *cap) {
   struct cte *slots = (struct cte *)cap->obj;
   struct zombie *z = (struct zombie *)&slots[0];
   _Static_assert(sizeof(struct zombie) <= sizeof(struct cte), "zombie fits slot 0");
-  zombie_push(z, slots + 1, (1u << cap->w1) - 1);
+  zombie_push(z, slots + 1, (u32)cnode_slots(cap) - 1);
   return z;
 }
 
@@ -95,5 +95,5 @@ void obj_cap_moved(struct cte *dst) {
   else if (dst->cap.type == OBJ_REPLY)
     reply_cap_moved(dst);
   else if (dst->cap.type == OBJ_ZOMBIE)
-    ((struct zombie *)dst->cap.w2)->self = dst;
+    zombie_of(&dst->cap)->self = dst;
 }

@@ -25,6 +25,8 @@ struct zombie {
 u64 obj_fixed_size(u8 type);
 
 void zombie_push(struct zombie *z, struct cte *slots, u32 nslots);
+/* The zombie a ZOMBIE capability stands for. */
+static inline struct zombie *zombie_of(const struct cap *c) { return (struct zombie *)c->w2; }
 
 /* Called on a freshly zeroed object, before its first capability exists. */
 void obj_init(struct cap *cap);

@@ -61,14 +61,14 @@ int sys_CAP_IDENTIFY(struct call *c) {
   info.size = cap_object_size(k);
   info.label = k->label;
   if (k->type == OBJ_ENDPOINT || k->type == OBJ_NOTIFICATION || k->type == OBJ_IRQ_CONTROL)
-    info.badge = k->w1; /* IRQ control: the lines it may claim */
+    info.badge = k->type == OBJ_IRQ_CONTROL ? irq_lines(k) : cap_badge(k);
   if (vs_cap_is_mapped(k)) {
     info.mapped = 1;
-    info.mapped_vaddr = k->w2;
+    info.mapped_vaddr = map_vaddr(k);
   }
   if (k->type == OBJ_IOPORTS) {
-    info.base = k->w1;
-    info.size = k->w2 - k->w1 + 1;
+    info.base = io_first(k);
+    info.size = io_last(k) - io_first(k) + 1;
   }
   if (k->type == OBJ_UNTYPED)
     info.base = k->obj;
@@ -109,24 +109,24 @@ static int derive(const struct cap *src, u64 rights, int mint, u64 badge, struct
   *out = *src;
   out->rights = src->rights & (u8)rights;
   if (vs_cap_is_mapped(src))
-    out->w1 = out->w2 = 0;
+    map_clear(out); /* the copy is not the mapped one */
   if (!mint)
     return ERR_OK;
   switch (src->type) {
   case OBJ_ENDPOINT:
   case OBJ_NOTIFICATION:
-    if (src->w1)
+    if (cap_badge(src))
       return ERR_BAD_STATE; /* already badged */
     out->w1 = badge;
     return ERR_OK;
   case OBJ_IRQ_CONTROL:
-    if (badge & ~src->w1)
+    if (badge & ~irq_lines(src))
       return ERR_RANGE; /* only lines it may claim itself */
     out->w1 = badge;
     return ERR_OK;
   case OBJ_IOPORTS: {
     u64 first = badge & 0xffff, last = (badge >> 16) & 0xffff;
-    if (badge >> 32 || first > last || first < src->w1 || last > src->w2)
+    if (badge >> 32 || first > last || first < io_first(src) || last > io_last(src))
       return ERR_RANGE;
     out->w1 = first;
     out->w2 = last;

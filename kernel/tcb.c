@@ -38,7 +38,7 @@ int tcb_set_slot(struct tcb *t, int i, struct cte *src) {
     return err;
   struct cap c = src->cap;
   if (vs_cap_is_mapped(&c)) /* the TCB's copy is not the mapped one */
-    c.w1 = c.w2 = 0;
+    map_clear(&c);
   cte_insert(&t->slots[i], &c, src);
   return ERR_OK;
 }

@@ -45,8 +45,8 @@ static int retype_check(const struct cte *ut, const struct retype_args *a,
   for (u32 i = 0; i < a->count; i++)
     if (!cte_empty(&dest[i]))
       return ERR_SLOT_OCCUPIED;
-  u64 base = ut->cap.obj, end = ut->cap.obj + ut->cap.w1;
-  u64 pa = (base + ut->cap.w2 + *size - 1) & ~(*size - 1);
+  u64 base = ut->cap.obj, end = ut->cap.obj + ut_size(&ut->cap);
+  u64 pa = (base + ut_watermark(&ut->cap) + *size - 1) & ~(*size - 1);
   /* size <= 2^40 and count <= 4096, so size * count cannot overflow. */
   if (pa < base || pa > end || end - pa < *size * a->count)
     return ERR_NO_MEMORY;
@@ -84,12 +84,12 @@ int ut_retype(struct cte *ut, const struct retype_args *a, struct cte *dest) {
     obj_init(&c);
     cte_insert(&dest[i], &c, ut);
   }
-  ut->cap.w2 = pa - ut->cap.obj;
+  ut_set_watermark(&ut->cap, pa - ut->cap.obj);
   return ERR_OK;
 }
 
 void ut_reset(struct cap *ut) {
-  ut->w2 = 0;
+  ut_set_watermark(ut, 0);
   ut->flags &= (u16)~CAPF_PRESERVE;
 }
 
@@ -143,8 +143,8 @@ int ut_usage(const struct cte *ut, int recursive, const void *owner, struct unty
   else
     memset(out, 0, sizeof(*out));
   ut_usage_abandon();
-  out->size = ut->cap.w1;
-  out->free = ut->cap.w1 - ut->cap.w2;
+  out->size = ut_size(&ut->cap);
+  out->free = ut_size(&ut->cap) - ut_watermark(&ut->cap);
   out->label = ut->cap.label;
   out->is_device = !!(ut->cap.flags & CAPF_DEVICE);
   for (u64 n = 1; c; c = usage_next(ut, c, recursive), n++) {

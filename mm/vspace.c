@@ -53,7 +53,7 @@ static int is_mappable(u8 type) {
          type == OBJ_PT;
 }
 
-int vs_cap_is_mapped(const struct cap *c) { return is_mappable(c->type) && c->w1; }
+int vs_cap_is_mapped(const struct cap *c) { return is_mappable(c->type) && map_table(c); }
 
 static int check_target(const struct cte *vspace, u64 vaddr) {
   if (vspace->cap.type != OBJ_VSPACE)
@@ -71,7 +71,7 @@ static int prepare(struct cte *c, struct cte *vspace, u64 vaddr, struct vs_table
   int err = check_target(vspace, vaddr);
   if (err)
     return err;
-  if (c->cap.w1)
+  if (map_table(&c->cap))
     return ERR_ALREADY_MAPPED;
   err = walk(vspace, vaddr, entry_level(c->cap.type), t);
   if (err)
@@ -147,37 +147,34 @@ void vs_install_frame(struct cte *frame, struct vs_table *t, u64 vaddr, u64 pte)
 }
 
 void vs_unmap_cap(struct cte *c) {
-  struct vs_table *t = (struct vs_table *)c->cap.w1;
+  struct vs_table *t = map_table(&c->cap);
+  u64 va = map_vaddr(&c->cap);
   if (c->cap.type == OBJ_FRAME_4K) { /* the common case, first */
-    unsigned i = (unsigned)(c->cap.w2 >> 12) & 511;
+    unsigned i = (unsigned)(va >> 12) & 511;
     t->e[i] = 0;
     t->back[i] = 0;
-    arch_tlb_flush_page(c->cap.w2);
-    c->cap.w1 = c->cap.w2 = 0;
+    arch_tlb_flush_page(va);
+    map_clear(&c->cap);
     return;
   }
-  unsigned i = pt_index(c->cap.w2, entry_level(c->cap.type));
+  unsigned i = pt_index(va, entry_level(c->cap.type));
   t->e[i] = 0;
   t->back[i] = 0;
-  if (c->cap.type == OBJ_FRAME_4K)
-    arch_tlb_flush_page(c->cap.w2);
-  else
-    arch_tlb_flush_all(); /* a large page or a whole table went */
-  c->cap.w1 = c->cap.w2 = 0;
+  arch_tlb_flush_all(); /* a large page or a whole table went */
+  map_clear(&c->cap);
 }
 
 int vs_unmap(struct cte *c) {
   if (!is_mappable(c->cap.type))
     return ERR_WRONG_TYPE;
-  if (!c->cap.w1)
+  if (!map_table(&c->cap))
     return ERR_NOT_MAPPED;
   vs_unmap_cap(c);
   return ERR_OK;
 }
 
 void vs_cap_moved(struct cte *c) {
-  struct vs_table *t = (struct vs_table *)c->cap.w1;
-  t->back[pt_index(c->cap.w2, entry_level(c->cap.type))] = c;
+  map_table(&c->cap)->back[pt_index(map_vaddr(&c->cap), entry_level(c->cap.type))] = c;
 }
 
 /* The table's entries die with it: forget them in the capabilities mapped
@@ -187,7 +184,7 @@ void vs_table_destroy(const struct cap *c) {
   unsigned n = c->type == OBJ_VSPACE ? PML4_USER_ENTRIES : PT_ENTRIES;
   for (unsigned i = 0; i < n; i++) {
     if (t->back[i])
-      t->back[i]->cap.w1 = t->back[i]->cap.w2 = 0;
+      map_clear(&t->back[i]->cap);
     t->back[i] = 0;
     t->e[i] = 0;
   }

@@ -37,6 +37,12 @@ void vs_install_frame(struct cte *frame, struct vs_table *t, u64 vaddr, u64 pte)
 /* The page-table entry that maps a frame capability with MAP_* attributes. */
 u64 vs_frame_pte(const struct cap *c, u32 attr);
 
+/* A frame's or table's mapping as its capability records it: the table
+ * whose entry maps it (0: not mapped) and the address. */
+static inline struct vs_table *map_table(const struct cap *c) { return (struct vs_table *)c->w1; }
+static inline u64 map_vaddr(const struct cap *c) { return c->w2; }
+static inline void map_clear(struct cap *c) { c->w1 = c->w2 = 0; }
+
 /* The one place a mapping is written: entry i of table t maps capability c
  * at vaddr, recorded on both sides (the entry and its back pointer; the
  * capability's table and address). Inline: gifts write a run of 4 KiB

@@ -12,7 +12,7 @@ static int lookup_port(struct call *c, u8 right, u16 *port, unsigned *width) {
     return ERR_RANGE;
   if (p & (w - 1))
     return ERR_ALIGNMENT;
-  if (p < s->cap.w1 || p > 0xffff || p + w - 1 > s->cap.w2)
+  if (p < io_first(&s->cap) || p > 0xffff || p + w - 1 > io_last(&s->cap))
     return ERR_RANGE;
   *port = (u16)p;
   *width = (unsigned)w;
