@@ -174,8 +174,9 @@ HOST_SRC_test_elf   := lib/elf_load.c
 HOST_SRC_test_virtq := user/lib/virtq.c
 HOST_SRC_test_classify := user/netd/classify.c
 HOST_SRC_test_timers := ipc/timers.c
+HOST_SRC_test_blk_request := user/blockd/request.c
 
-$(B)/host/%: tests/host/%.c $(wildcard tests/host/*.h) $(KERNEL_SRC) $(wildcard lib/*.c)
+$(B)/host/%: tests/host/%.c $(wildcard tests/host/*.h) $(KERNEL_SRC) $(wildcard lib/*.c user/*/*.c user/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOSTCFLAGS) -o $@ $< $(HOST_SRC_$*) -lcmocka
 

@@ -1,5 +1,6 @@
 /* blockd: device set-up and the service loop (see blockd.h). */
 #include "blockd.h"
+#include "request.h"
 #include <server.h>
 #include <lib/string.h>
 
@@ -217,20 +218,15 @@ static struct session *session_of(u64 badge) {
 static long check_io(struct session *s, u64 info, u64 sector, u64 *count, u64 *phys) {
   u64 n = msg_gifts(info);
   struct blk_counters *c = &s->rec->c;
-  if (n == 0 || n > BLK_MAX_FRAMES) {
+  switch (blk_check_request(n, sector, count, disks[s->rec->disk].capacity)) {
+  case BLK_REQUEST_BAD_COUNT:
     c->bad_count++;
     return ERR_RANGE;
-  }
-  if (*count == 0)
-    *count = n * BLK_SECTORS_PER_FRAME;
-  struct disk *d = &disks[s->rec->disk];
-  if (*count > n * BLK_SECTORS_PER_FRAME || *count <= (n - 1) * BLK_SECTORS_PER_FRAME) {
-    c->bad_count++;
-    return ERR_RANGE;
-  }
-  if (sector >= d->capacity || d->capacity - sector < *count) {
+  case BLK_REQUEST_BAD_RANGE:
     c->bad_range++;
     return ERR_RANGE;
+  case BLK_REQUEST_OK:
+    break;
   }
   long err = sys_dma_pin_range(BI_SLOT_DMA, GIFT_SLOT, n, phys).err; /* 4 KiB frames, all or none */
   if (err == ERR_WRONG_TYPE)
