@@ -427,13 +427,6 @@ static u64 handle(struct msg_regs *r, u64 *w1, u64 *w2, u64 *w3, u64 *words, u64
 }
 
 /* Gifted frames always go back with the reply, whatever happened. */
-static u64 gifts_back(const struct msg_regs *r) {
-  u64 n = msg_gifts(r->info);
-  for (u64 i = 0; i < n; i++)
-    buf->gifts[i] = (u32)(GIFT_SLOT + i);
-  return n;
-}
-
 int main(u64 arg) {
   test_hooks = arg == 1;
   env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
@@ -461,7 +454,7 @@ int main(u64 arg) {
     server_sort_received(env.cnode, GIFT_SLOT, msg_caps(r.info), msg_gifts(r.info),
                          r.badge == 0 && msg_label(r.info) == BLK_OPEN ? DONATION_SLOT : 0);
     u64 err_code = handle(&r, &w1, &w2, &w3, &words, &ncaps);
-    u64 gifts = gifts_back(&r);
+    u64 gifts = server_gift_slots(buf, GIFT_SLOT, msg_gifts(r.info));
     r = sys_reply_recv(BLOCKD_PUBLIC_EP, msg_info(0, words, ncaps, gifts), err_code, w1, w2, w3);
     sys_cnode_delete(env.cnode, TEMP_SLOT); /* the client's copy of a session stays */
     sys_cnode_delete(env.cnode, DONATION_SLOT); /* a donation the client would not take back */

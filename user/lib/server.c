@@ -13,6 +13,12 @@ void server_sort_received(cptr_t cnode, cptr_t first, u64 ncaps, u64 ngifts, cpt
     sys_cnode_move(cnode, first + i, cnode, first + ncaps + i);
 }
 
+u64 server_gift_slots(struct ipc_buffer *buf, cptr_t first, u64 n) {
+  for (u64 i = 0; i < n; i++)
+    buf->gifts[i] = (u32)(first + i);
+  return n;
+}
+
 void server_drop_leftovers(cptr_t cnode, cptr_t first, u64 count) {
   for (u64 i = 0; i < count; i++)
     if (sys_cap_type(cnode, first + i).val != OBJ_NULL)

@@ -179,9 +179,7 @@ struct outcome {
  * not take must: left in the receive slots, they would make the kernel
  * refuse every later message that brings frames (RECV_SLOTS_FULL). */
 static void frames_back(const struct msg_regs *m, struct outcome *o) {
-  o->gifts = msg_gifts(m->info);
-  for (u64 f = 0; f < o->gifts; f++)
-    buf->gifts[f] = (u32)(GIFT_SLOT + f);
+  o->gifts = server_gift_slots(buf, GIFT_SLOT, msg_gifts(m->info));
 }
 
 static void handle(const struct msg_regs *m, struct outcome *o) {
@@ -227,8 +225,7 @@ static void handle(const struct msg_regs *m, struct outcome *o) {
     return;
   case NET_SEND:
     o->err = (u64)send_request((unsigned)i, m, &o->w1, &o->gifts);
-    for (u64 f = 0; f < o->gifts; f++)
-      buf->gifts[f] = (u32)(GIFT_SLOT + f);
+    server_gift_slots(buf, GIFT_SLOT, o->gifts);
     return;
   case NET_INFO:
     for (int b = 0; b < 6; b++)

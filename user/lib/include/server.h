@@ -10,6 +10,9 @@
  * capability is dropped, and the gifts move down to `first` so that they
  * stay in order. */
 void server_sort_received(cptr_t cnode, cptr_t first, u64 ncaps, u64 ngifts, cptr_t donation_slot);
+/* The reply gifts the n frames in the receive slots [first, first + n)
+ * (the frames a request brought, back to their owner). Returns n. */
+u64 server_gift_slots(struct ipc_buffer *buf, cptr_t first, u64 n);
 /* After a reply that could not be delivered, what is left in the receive
  * slots goes back to its owner's untyped rather than block them. */
 void server_drop_leftovers(cptr_t cnode, cptr_t first, u64 count);
