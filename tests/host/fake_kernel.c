@@ -51,6 +51,18 @@ struct cte *fake_cnode(struct cte *ut, struct cte *slot, u32 bits) {
   return (struct cte *)slot->cap.obj;
 }
 
+void fake_check_links(const struct cte *c) {
+  const struct cte *last = 0;
+  for (const struct cte *k = c->first_child; k; k = k->next) {
+    assert_ptr_equal(k->parent, c);
+    if (k->next)
+      assert_ptr_equal(k->next->prev, k);
+    last = k;
+  }
+  if (c->first_child)
+    assert_ptr_equal(c->first_child->prev, last);
+}
+
 void tcb_init(struct tcb *t) { t->state = TCB_INACTIVE; }
 
 void tcb_destroy(struct tcb *t) {

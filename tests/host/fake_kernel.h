@@ -35,5 +35,8 @@ void fake_untyped(struct cte *slot, u64 base, u64 size, u16 flags);
 /* A CNode with 2^bits slots retyped from `ut` into `slot`. */
 struct cte *fake_cnode(struct cte *ut, struct cte *slot, u32 bits);
 int retype(struct cte *ut, u32 type, u32 bits, u32 count, struct cte *dest);
+/* Asserts c's children point back to it and its sibling list is whole:
+ * each next's prev is its predecessor, the first child's prev the last. */
+void fake_check_links(const struct cte *c);
 
 #endif
