@@ -429,9 +429,7 @@ static u64 handle(struct msg_regs *r, u64 *w1, u64 *w2, u64 *w3, u64 *words, u64
 /* Gifted frames always go back with the reply, whatever happened. */
 int main(u64 arg) {
   test_hooks = arg == 1;
-  env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
-                     .next_slot = SESSION_SLOTS + SESSION_STRIDE * BLOCKD_MAX_SESSIONS, .end_slot = 4096,
-                     .next_vaddr = 0x0000200000000000ull};
+  env = env_of_program(SESSION_SLOTS + SESSION_STRIDE * BLOCKD_MAX_SESSIONS);
   long err = env_ipc_buffer(&env, BI_SLOT_TCB, &buf);
   if (!err)
     err = setup();

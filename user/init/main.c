@@ -122,7 +122,7 @@ static void start_module(struct env *e, const struct start *s) {
     failures++;
     return;
   }
-  struct spawn_args a = {.image = (const void *)s->m->vaddr, .image_size = s->m->size, .cnode_bits = 12,
+  struct spawn_args a = {.image = (const void *)s->m->vaddr, .image_size = s->m->size, .cnode_bits = SPAWN_CNODE_BITS,
                          .priority = s->priority ? s->priority : CHILD_PRIORITY, .untyped = ut,
                          .ioports = s->ioport_range ? BI_SLOT_IOPORTS : 0, .ioport_range = s->ioport_range,
                          .irq_control = s->irq_control, .dma = s->dma, .arg = s->arg};

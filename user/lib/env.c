@@ -124,3 +124,8 @@ long env_ipc_buffer(struct env *e, cptr_t tcb, struct ipc_buffer **buf) {
   *buf = (struct ipc_buffer *)va;
   return err;
 }
+
+struct env env_of_program(cptr_t first_free) {
+  return (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
+                      .next_slot = first_free, .end_slot = 1ull << SPAWN_CNODE_BITS, .next_vaddr = ENV_FREE_VA};
+}

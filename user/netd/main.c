@@ -280,9 +280,7 @@ static struct msg_regs next_message(void) {
 int main(u64 arg) {
   echo_port = (u16)arg;
   test_hooks = (arg & NETD_TEST_HOOKS) != 0;
-  env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
-                     .next_slot = SESSION_SLOTS + SESSION_STRIDE * NETD_MAX_SESSIONS, .end_slot = 4096,
-                     .next_vaddr = 0x0000200000000000ull};
+  env = env_of_program(SESSION_SLOTS + SESSION_STRIDE * NETD_MAX_SESSIONS);
   rx_init();
   for (unsigned h = 0; h < VIRTQ_SIZE; h++)
     echo_of_head[h] = -1;

@@ -23,8 +23,7 @@ static void expect_err(long got, long want, const char *what) {
 
 int main(u64 principal) {
   printf("authtest: an ordinary application's authority, principal %llu\n", principal);
-  struct env e = {.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
-                  .next_slot = 32, .end_slot = 4096, .next_vaddr = 0x0000100000000000ull};
+  struct env e = env_of_program(32);
   cptr_t f, h = env_slot(&e), wide = env_slot(&e);
   long err = env_retype(&e, OBJ_FRAME_4K, 0, &f);
   check(err == ERR_OK, "it can make a frame from its own memory");

@@ -24,9 +24,7 @@ void bench_write_words(u64 va, u64 pages) {
 }
 
 int main(u64 role) {
-  struct env e = {.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
-                  .next_slot = BENCH_GIFT_SLOTS + BENCH_MAX_PAGES, .end_slot = 4096,
-                  .next_vaddr = 0x0000200000000000ull};
+  struct env e = env_of_program(BENCH_GIFT_SLOTS + BENCH_MAX_PAGES);
   struct ipc_buffer *buf;
   long err = env_ipc_buffer(&e, BI_SLOT_TCB, &buf);
   if (err) {

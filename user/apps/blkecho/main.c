@@ -87,8 +87,7 @@ static int fail(const char *what, long err) {
 }
 
 int main(void) {
-  env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
-                     .next_slot = FRAME_SLOT + FRAMES, .end_slot = 4096, .next_vaddr = 0x0000200000000000ull};
+  env = env_of_program(FRAME_SLOT + FRAMES);
   cptr_t in, out;
   u64 sectors, out_sectors;
   long err;

@@ -369,7 +369,7 @@ int main(u64 arg) {
   budget = arg >> 32 ? arg >> 32 : 100000;
   rng = mix64(seed + 0x51ed) | 1;
   ce = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
-                    .next_slot = C_PRINCIPAL + NP * C_STRIDE, .end_slot = 4096, .next_vaddr = CTRL_VA};
+                    .next_slot = C_PRINCIPAL + NP * C_STRIDE, .end_slot = 1ull << SPAWN_CNODE_BITS, .next_vaddr = CTRL_VA};
   printf("kfuzz: seed %llu, %llu operations, flags 0x%llx: %u principals, %u worker threads\n", seed, budget,
          flags, NP, NW);
   u64 t0 = sys_time_ns(), next_check = CHECK_EVERY, next_progress = PROGRESS_EVERY;

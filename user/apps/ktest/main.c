@@ -15,7 +15,7 @@ cptr_t main_buf_frame;
  * a test's, so it survives the revoke after each test. */
 static long setup_main_buffer(void) {
   struct env suite = {.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
-                      .next_slot = 20, .end_slot = 64, .next_vaddr = 0x0000200000000000ull};
+                      .next_slot = 20, .end_slot = 64, .next_vaddr = ENV_FREE_VA};
   cptr_t f;
   long err = env_retype(&suite, OBJ_FRAME_4K, 0, &f);
   if (!err)
@@ -122,7 +122,7 @@ static int slots_empty(u64 from, u64 to) {
 static int run_one(const struct ktest *k, int index) {
   struct t t = {.name = k->name, .ut = test_ut, .region = TEST_REGION};
   t.e = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = test_ut,
-                     .next_slot = TEST_SLOTS_FIRST, .end_slot = 4096, .next_vaddr = TEST_REGION};
+                     .next_slot = TEST_SLOTS_FIRST, .end_slot = 1ull << SPAWN_CNODE_BITS, .next_vaddr = TEST_REGION};
   k->fn(&t);
   u64 used_to = t.e.next_slot;
   struct untyped_usage u;

@@ -10,8 +10,7 @@ static struct env env;
 static struct ipc_buffer *buf;
 
 long glue_open(struct netdev *d, u64 filter, unsigned frames) {
-  env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
-                     .next_slot = 16, .end_slot = 4096, .next_vaddr = 0x0000200000000000ull};
+  env = env_of_program(16);
   long err = env_ipc_buffer(&env, BI_SLOT_TCB, &buf);
   return err ? err : netdev_open(d, &env, buf, NETD_EP, filter, frames);
 }

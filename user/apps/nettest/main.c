@@ -671,8 +671,7 @@ static void gone_before_the_request(cptr_t first) {
 }
 
 int main(void) {
-  env = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
-                     .next_slot = FRAME_SLOT + NFRAMES, .end_slot = 4096, .next_vaddr = 0x0000200000000000ull};
+  env = env_of_program(FRAME_SLOT + NFRAMES);
   cptr_t s = 0;
   long err = env_ipc_buffer(&env, BI_SLOT_TCB, &buf);
   if (!err)

@@ -16,6 +16,14 @@ struct env {
   u64 next_vaddr;   /* free virtual addresses from here on */
 };
 
+/* A program that spawn started (user/lib/spawn.c) owns a CNode of
+ * 2^SPAWN_CNODE_BITS slots, laid out as abi/bootinfo.h says, and its free
+ * virtual addresses begin at ENV_FREE_VA (below the stack, above the image). */
+#define SPAWN_CNODE_BITS 12
+#define ENV_FREE_VA 0x0000200000000000ull
+/* Its own resources, with the slots from first_free on for new objects. */
+struct env env_of_program(cptr_t first_free);
+
 /* A free slot, or 0 when the CNode is full. */
 cptr_t env_slot(struct env *e);
 /* Retype one object into a fresh slot (from e->untyped, or from ut). */
