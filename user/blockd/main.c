@@ -208,8 +208,8 @@ static void settle_time(void) {
 }
 
 static struct session *session_of(u64 badge) {
-  unsigned i = (unsigned)(badge & 0xff) - 1;
-  if (i >= BLOCKD_MAX_SESSIONS || sessions[i].generation != (u8)(badge >> 8) || !session_alive(i))
+  unsigned i = server_badge_index(badge);
+  if (i >= BLOCKD_MAX_SESSIONS || sessions[i].generation != server_badge_generation(badge) || !session_alive(i))
     return 0;
   return &sessions[i];
 }
@@ -314,7 +314,7 @@ static long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
   s->rec = (struct session_rec *)va;
   s->rec->disk = (u32)disk;
   err = sys_cnode_mint(env.cnode, TEMP_SLOT, env.cnode, BLOCKD_PUBLIC_EP, RIGHTS_ALL,
-                       (u64)(i + 1) | (u64)s->generation << 8);
+                       server_badge(i, s->generation));
   *reply_cap = TEMP_SLOT;
   return err;
 }

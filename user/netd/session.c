@@ -40,8 +40,8 @@ int session_alive(unsigned i) {
 }
 
 int session_of(u64 badge) {
-  unsigned i = (unsigned)(badge & 0xff) - 1;
-  if (i >= NETD_MAX_SESSIONS || sessions[i].generation != (u8)(badge >> 8) || !session_alive(i))
+  unsigned i = server_badge_index(badge);
+  if (i >= NETD_MAX_SESSIONS || sessions[i].generation != server_badge_generation(badge) || !session_alive(i))
     return -1;
   return (int)i;
 }
@@ -115,7 +115,7 @@ long open_session(u64 info, u64 filter, cptr_t *cap_back) {
   s->heads = (u8(*)[128])(va + PAGE_SIZE);
   s->rec->filter = filter;
   err = sys_cnode_mint(env.cnode, TEMP_SLOT, env.cnode, NETD_PUBLIC_EP, RIGHTS_ALL,
-                       (u64)(i + 1) | (u64)s->generation << 8);
+                       server_badge(i, s->generation));
   *cap_back = TEMP_SLOT;
   return err;
 }
