@@ -58,8 +58,7 @@ long netdev_open(struct netdev *d, struct env *e, struct ipc_buffer *buf, cptr_t
   struct msg_regs r = sys_call(d->session, msg_info(NET_INFO, 0, 0, 0), 0, 0, 0, 0);
   if (r.err || r.w[0])
     return r.err ? r.err : (long)r.w[0];
-  for (int b = 0; b < 6; b++)
-    d->mac[b] = (u8)(r.w[1] >> (8 * b));
+  net_mac_of(r.w[1], d->mac);
   return ERR_OK;
 }
 
@@ -166,7 +165,7 @@ long netdev_tx_flush(struct netdev *d) {
   buf->recv_window = d->tx_va;
   buf->recv_window_size = frames * PAGE_SIZE;
   u64 words = 1 + (d->nseg + 1) / 2;
-  struct msg_regs r = sys_call(d->session, msg_info(NET_SEND, words, 0, ngifts), d->nseg | (u64)frames << 16,
+  struct msg_regs r = sys_call(d->session, msg_info(NET_SEND, words, 0, ngifts), net_send_counts(d->nseg, frames),
                                buf->words[1], buf->words[2], buf->words[3]);
   d->sends++;
   for (unsigned i = 0; i < d->ngift_pages; i++)

@@ -228,9 +228,8 @@ static void handle(const struct msg_regs *m, struct outcome *o) {
     server_gift_slots(buf, GIFT_SLOT, o->gifts);
     return;
   case NET_INFO:
-    for (int b = 0; b < 6; b++)
-      o->w1 |= (u64)mac[b] << (8 * b);
-    o->w2 = r->nspare | (u64)r->in_ring << 16 | (u64)r->nqueued << 32;
+    o->w1 = net_mac_word(mac);
+    o->w2 = net_info_frames(r->nspare, r->in_ring, r->nqueued);
     return;
   case NET_STATS: {
     charge_settle();

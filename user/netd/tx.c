@@ -75,7 +75,7 @@ static long check_segments(const u32 *seg, u32 nseg, u32 ngifts, u32 *npkts) {
 /* Sends the packets and waits until the device has them all. */
 long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out) {
   struct record *r = sessions[i].rec;
-  u32 nseg = (u32)(m->w[0] & 0xffff), keep = (u32)((m->w[0] >> 16) & 0xffff), n = (u32)msg_gifts(m->info);
+  u32 nseg = net_send_nseg(m->w[0]), keep = net_send_keep(m->w[0]), n = (u32)msg_gifts(m->info);
   u32 seg[NET_MAX_SEGS], npkts = 0;
   *keep_out = n;
   if (nseg > NET_MAX_SEGS || 1 + (nseg + 1) / 2 > msg_words(m->info)) {

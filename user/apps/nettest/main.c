@@ -78,7 +78,7 @@ static struct reply send_segs(cptr_t s, const u32 *seg, u32 nseg, u64 ngifts, u3
   memset(&buf->words[1], 0, (IPC_MAX_WORDS - 1) * 8);
   for (u32 i = 0; i < nseg && 1 + i / 2 < IPC_MAX_WORDS; i++)
     buf->words[1 + i / 2] |= (u64)seg[i] << (32 * (i % 2));
-  return call(s, NET_SEND, words, nseg | (u64)keep << 16, buf->words[1], buf->words[2], buf->words[3], ngifts);
+  return call(s, NET_SEND, words, net_send_counts(nseg, keep), buf->words[1], buf->words[2], buf->words[3], ngifts);
 }
 
 static void bad_segments(cptr_t s) {
@@ -149,7 +149,7 @@ static void bad_requests(cptr_t s) {
    * for each one on the device, a spare of another session (s's here):
    * every principal keeps its count. */
   struct reply info = call(t, NET_INFO, 0, 0, 0, 0, 0, 0);
-  u64 spare = info.w2 & 0xffff, on_device = (info.w2 >> 16) & 0xffff;
+  u64 spare = net_info_pool(info.w2), on_device = net_info_on_device(info.w2);
   cptr_t fresh = env.next_slot;
   env.next_slot += on_device;
   ok = !sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, fresh, on_device, 0);
@@ -167,8 +167,8 @@ static void bad_requests(cptr_t s) {
   printf("nettest:      pool of 120: %llu spare, %llu on the device when the session closed; %llu frames back\n",
          spare, on_device, returned);
   check(ok && spare + on_device == 120 && returned == 120, "closing a session gives back as many frames as it had");
-  check((before_close.w2 & 0xffff) - (after_close.w2 & 0xffff) == on_device &&
-            ((after_close.w2 >> 16) & 0xffff) - ((before_close.w2 >> 16) & 0xffff) == on_device,
+  check(net_info_pool(before_close.w2) - net_info_pool(after_close.w2) == on_device &&
+            net_info_on_device(after_close.w2) - net_info_on_device(before_close.w2) == on_device,
         "the other session traded spares for frames on the device, one for one");
   stats(s);
   check(mine.close_exchanged == on_device, "the trades are counted");
@@ -286,7 +286,7 @@ static void sessions(cptr_t first) {
  * such packets queued can still fill its pool to 128 frames. */
 static void inline_packets_hold_no_frames(cptr_t s) {
   struct reply info = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
-  u64 held = (info.w2 & 0xffff) + ((info.w2 >> 16) & 0xffff);
+  u64 held = net_info_pool(info.w2) + net_info_on_device(info.w2);
   u8 mac[6];
   for (int b = 0; b < 6; b++)
     mac[b] = (u8)(info.w1 >> (8 * b));
@@ -302,13 +302,13 @@ static void inline_packets_hold_no_frames(cptr_t s) {
     u32 seg = net_seg(0, 0, 60, 1);
     gifts_out_at(NFRAMES - 1, 1);
     memset(&buf->words[1], 0, 8);
-    call(s, NET_SEND, 2, 1 | 1ull << 16, seg, 0, 0, 1);
+    call(s, NET_SEND, 2, net_send_counts(1, 1), seg, 0, 0, 1);
   }
   u64 until = sys_time_ns() + 200000000ull;
   while (sys_time_ns() < until)
     sys_yield();
   info = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
-  u64 queued = info.w2 >> 32;
+  u64 queued = net_info_queued(info.w2);
   u64 room = NET_POOL - held;
   cptr_t fresh = env.next_slot;
   env.next_slot += room;
@@ -358,7 +358,7 @@ static long ping_gateway(cptr_t s, unsigned f, u16 seq, u32 payload) {
   u32 seg = net_seg(0, 0, 14 + total, 1);
   gifts_out_at(f, 1);
   memset(&buf->words[1], 0, 8);
-  return call(s, NET_SEND, 2, 1 | 1ull << 16, seg, 0, 0, 1).err;
+  return call(s, NET_SEND, 2, net_send_counts(1, 1), seg, 0, 0, 1).err;
 }
 
 static volatile cptr_t doomed, go;
@@ -420,7 +420,7 @@ static int dies_mid_send(cptr_t first, int revoke) {
     buf->recv_slot = f;
     buf->recv_count = 1;
     buf->recv_window = 0;
-    r = call(sess, NET_SEND, 51, 100 | 1ull << 16, buf->words[1], buf->words[2], buf->words[3], 1);
+    r = call(sess, NET_SEND, 51, net_send_counts(100, 1), buf->words[1], buf->words[2], buf->words[3], 1);
   }
   int hit = r.err == ERR_BAD_STATE;
   struct cap_info ci;
@@ -473,7 +473,7 @@ static void a_receive_with_no_room(cptr_t s) {
   }
   struct reply i1 = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
   stats(s);
-  check(queued0 > 0 && r.err == ERR_RECV_SLOTS_FULL && (i1.w2 & 0xffff) > (i0.w2 & 0xffff) &&
+  check(queued0 > 0 && r.err == ERR_RECV_SLOTS_FULL && net_info_pool(i1.w2) > net_info_pool(i0.w2) &&
             mine.bad_requests == bad0 + 1,
         "a receive with no room for its frames is refused, counted, and the frames stay the session's spares");
   buf->recv_cnode = env.cnode;
@@ -504,7 +504,7 @@ static void dies_with_frames_on_the_device(cptr_t memory, cptr_t a, cptr_t b) {
     err = call(b, NET_RECV, 2, 0, 0, 0, 0, 32).err; /* spares to put on the device in their place */
   stats(b);
   u64 before = netd_bytes, rx0 = mine.rx_packets + mine.drop_queue_full, orphan0 = mine.drop_orphan;
-  u64 on_device = (call(a, NET_INFO, 0, 0, 0, 0, 0, 0).w2 >> 16) & 0xffff;
+  u64 on_device = net_info_on_device(call(a, NET_INFO, 0, 0, 0, 0, 0, 0).w2);
   err = err ? err : sys_cnode_revoke(env.cnode, memory);
   int gone = call(a, NET_INFO, 0, 0, 0, 0, 0, 0).err == ERR_BAD_STATE;
   for (u16 q = 0; q < 100 && !err; q++)
@@ -551,7 +551,7 @@ static void a_client_that_stops_donating(cptr_t old_default) {
   stats(b);
   u64 dropped = mine.drop_no_spare;
   struct reply ia1 = call(a, NET_INFO, 0, 0, 0, 0, 0, 0);
-  u64 a_frames0 = (ia0.w2 & 0xffff) + ((ia0.w2 >> 16) & 0xffff), a_frames1 = (ia1.w2 & 0xffff) + ((ia1.w2 >> 16) & 0xffff);
+  u64 a_frames0 = net_info_pool(ia0.w2) + net_info_on_device(ia0.w2), a_frames1 = net_info_pool(ia1.w2) + net_info_on_device(ia1.w2);
   check(!err && dropped == 10 && mine.drop_orphan == 0 && a_frames1 == a_frames0,
         "a session without spares loses its own long packets; the one whose frames they landed in loses nothing");
   for (u64 i = 0; i < 16; i++)
@@ -565,7 +565,7 @@ static void a_client_that_stops_donating(cptr_t old_default) {
     sys_yield();
   stats(b);
   struct reply ia2 = call(a, NET_INFO, 0, 0, 0, 0, 0, 0);
-  u64 a_frames2 = (ia2.w2 & 0xffff) + ((ia2.w2 >> 16) & 0xffff);
+  u64 a_frames2 = net_info_pool(ia2.w2) + net_info_on_device(ia2.w2);
   printf("nettest:      b: %llu dropped without spares, then %llu traded (%llu own, %llu rx, %llu dropped); a holds %llu, %llu, %llu frames\n", dropped,
          mine.rx_exchanged, mine.rx_own_frame, mine.rx_packets, mine.drop_no_spare, a_frames0, a_frames1, a_frames2);
   check(!err && mine.rx_exchanged == 10 && a_frames2 == a_frames0,
@@ -654,7 +654,7 @@ static void gone_before_the_request(cptr_t first) {
     buf->recv_slot = f;
     buf->recv_count = 1;
     buf->recv_window = 0;
-    r = call(sess, NET_SEND, 2, 1 | 1ull << 16, net_seg(0, 0, 60, 1), 0, 0, 1);
+    r = call(sess, NET_SEND, 2, net_send_counts(1, 1), net_seg(0, 0, 60, 1), 0, 0, 1);
   }
   struct cap_info ci;
   check(r.err == ERR_BAD_STATE && r.gifts == 1 && !sys_cap_identify(env.cnode, f, &ci) && ci.type == OBJ_FRAME_4K,
@@ -663,7 +663,7 @@ static void gone_before_the_request(cptr_t first) {
   memset(p, 0, 60);
   p[0] = 0x02, p[5] = 0x01, p[12] = 0x88, p[13] = 0xb5;
   gifts_out_at(NFRAMES - 1, 1);
-  r = call(first, NET_SEND, 2, 1 | 1ull << 16, net_seg(0, 0, 60, 1), 0, 0, 1);
+  r = call(first, NET_SEND, 2, net_send_counts(1, 1), net_seg(0, 0, 60, 1), 0, 0, 1);
   check(r.err == ERR_OK && r.w1 == 1 && !sys_cap_identify(env.cnode, FRAME_SLOT + NFRAMES - 1, &ci) && ci.mapped,
         "and the next request that brings frames is served");
   sys_cnode_delete(env.cnode, parent);

@@ -73,6 +73,29 @@ static inline u64 net_pkt(u64 len, u64 head, u64 frame, u64 word) {
   return len | head << 16 | frame << 24 | word << 32;
 }
 #define NET_NO_FRAME 0xffull
+/* NET_SEND's w0: segments, and how many of the frames come back. */
+static inline u64 net_send_counts(u64 nseg, u64 keep) { return nseg | keep << 16; }
+static inline u32 net_send_nseg(u64 w) { return (u32)(w & 0xffff); }
+static inline u32 net_send_keep(u64 w) { return (u32)((w >> 16) & 0xffff); }
+
+/* NET_INFO's words: the MAC address, and the session's frames. */
+static inline u64 net_mac_word(const u8 mac[6]) {
+  u64 w = 0;
+  for (int b = 0; b < 6; b++)
+    w |= (u64)mac[b] << (8 * b);
+  return w;
+}
+static inline void net_mac_of(u64 w, u8 mac[6]) {
+  for (int b = 0; b < 6; b++)
+    mac[b] = (u8)(w >> (8 * b));
+}
+static inline u64 net_info_frames(u64 pool, u64 on_device, u64 queued) {
+  return pool | on_device << 16 | queued << 32;
+}
+static inline u64 net_info_pool(u64 w) { return w & 0xffff; }
+static inline u64 net_info_on_device(u64 w) { return (w >> 16) & 0xffff; }
+static inline u64 net_info_queued(u64 w) { return w >> 32; }
+
 static inline u32 net_pkt_len(u64 d) { return (u32)(d & 0xffff); }
 static inline u32 net_pkt_head(u64 d) { return (u32)((d >> 16) & 0xff); }
 static inline u32 net_pkt_frame(u64 d) { return (u32)((d >> 24) & 0xff); }
