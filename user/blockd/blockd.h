@@ -48,4 +48,43 @@ struct session {
   struct session_rec *rec; /* mapped in blockd at a per-session address */
 };
 
+/* blockd's CNode: where requests' frames land, a donation arrives, a
+ * session's badged endpoint waits for the reply, and each session keeps
+ * its donation (+ 4i), its record's table (+ 1), frame (+ 2) and hold (+ 3). */
+#define GIFT_SLOT 64
+#define DONATION_SLOT 40
+#define TEMP_SLOT 41
+#define SESSION_SLOTS 400
+#define SESSION_STRIDE 4
+_Static_assert(GIFT_SLOT + BLK_MAX_FRAMES <= SESSION_SLOTS, "slot ranges overlap");
+
+extern struct env env;
+extern struct ipc_buffer *buf;
+extern struct blk_counters total; /* closed sessions' counters, and requests of nobody */
+extern int test_hooks;
+
+/* device.c */
+extern struct disk disks[BLK_MAX_DISKS];
+extern unsigned ndisks;
+long devices_setup(void);
+/* Posts the n frames of a request to disk d, BLK_IN_FLIGHT device requests
+ * at a time, and waits for them; a held request (BLK_HOLD) first waits for
+ * `hold` to be signalled. Returns how many device requests failed. */
+unsigned run_io(struct disk *d, int write, u64 sector, u64 count, const u64 *phys, u64 n, cptr_t hold);
+
+/* session.c */
+extern struct session sessions[BLOCKD_MAX_SESSIONS];
+long sessions_setup(void);
+int session_alive(unsigned i);
+struct session *session_of(u64 badge);
+long open_session(u64 info, u64 disk, cptr_t *reply_cap);
+long arm_hold(struct session *s, u64 *caps_back);
+long close_session(struct session *s, cptr_t *reply_cap);
+void add_counters(struct blk_counters *to, const struct blk_counters *c);
+/* blockd's run time: from now on it is for s; settle_time gives what ran
+ * since the last wake-up to whoever it was for; time_start begins. */
+void time_for(const struct session *s);
+void settle_time(void);
+void time_start(void);
+
 #endif

@@ -1,218 +1,12 @@
-/* blockd: device set-up and the service loop (see blockd.h). */
+/* blockd: the service loop, and reads and writes (see blockd.h). */
 #include "blockd.h"
 #include "request.h"
 #include <server.h>
-#include <lib/string.h>
 
-#define VIRTIO_BLK_MODERN 0x1042
-#define VIRTIO_BLK_TRANSITIONAL 0x1001
-#define BLK_T_IN 0
-#define BLK_T_OUT 1
-#define REGS_VA 0x0000300000000000ull
-#define SESSION_VA 0x0000310000000000ull /* session i's record at + i * 2 MiB */
-#define GIFT_SLOT 64
-#define DONATION_SLOT 40
-#define TEMP_SLOT 41
-#define SESSION_SLOTS 400 /* session i keeps its donation at + 4i, table + 1, record + 2, hold + 3 */
-#define SESSION_STRIDE 4
-_Static_assert(GIFT_SLOT + BLK_MAX_FRAMES <= SESSION_SLOTS, "slot ranges overlap");
-
-struct req_hdr {
-  u32 type, reserved;
-  u64 sector;
-};
-
-static struct disk disks[BLK_MAX_DISKS];
-static unsigned ndisks;
-static struct session sessions[BLOCKD_MAX_SESSIONS];
-static struct blk_counters total;
-static int test_hooks; /* BLK_HOLD is honoured: started as "blockd:1" */
-
-static struct env env;
-static struct ipc_buffer *buf;
-static struct req_hdr *hdrs;    /* one per descriptor head, in blockd's page */
-/* Each request's descriptors live in an indirect table of blockd's own,
- * one per ring entry: TABLES_PER_PAGE to a pinned page. */
-#define TABLE_ENTRIES (BLK_CHAIN_FRAMES + 2)
-#define TABLES_PER_PAGE (PAGE_SIZE / (TABLE_ENTRIES * sizeof(struct virtq_desc)))
-static struct virtq_desc *tables[VIRTQ_SIZE];
-static u64 tables_phys[VIRTQ_SIZE];
-static volatile u8 *statuses;
-static u64 hdrs_phys;
-static cptr_t irq_ntfn;
-static cptr_t irq_handler[16]; /* by line: 0 when not ours */
-
-/* ---- devices ---- */
-
-struct probe {
-  struct virtio_env *ve;
-};
-
-static int found(const struct pci_dev *p, void *ctx) {
-  struct probe *pr = ctx;
-  if (p->vendor != VIRTIO_VENDOR || (p->device != VIRTIO_BLK_MODERN && p->device != VIRTIO_BLK_TRANSITIONAL))
-    return 0;
-  if (ndisks == BLK_MAX_DISKS)
-    return 1;
-  struct disk *d = &disks[ndisks];
-  long err = virtio_attach(pr->ve, p, &d->dev);
-  if (!err)
-    err = virtio_negotiate(&d->dev, 1ull << VIRTIO_F_INDIRECT_DESC);
-  if (!err)
-    err = virtio_queue(pr->ve, &d->dev, 0, &d->q);
-  if (err) {
-    printf("blockd: virtio-blk at 00:%02x.%x not usable: %s\n", p->dev, p->fn, err_name(err));
-    return 0;
-  }
-  virtio_ready(&d->dev);
-  d->capacity = *(volatile u64 *)d->dev.device_cfg;
-  d->irq = p->irq_line;
-  printf("blockd: disk %u: virtio-blk %04x at 00:%02x.%x, %llu sectors, irq %u\n", ndisks, p->device,
-         p->dev, p->fn, d->capacity, d->irq);
-  ndisks++;
-  return 0;
-}
-
-static long setup_irqs(void) {
-  long err = env_retype(&env, OBJ_NOTIFICATION, 0, &irq_ntfn);
-  u32 claimed = 0;
-  for (unsigned i = 0; !err && i < ndisks; i++) {
-    u8 irq = disks[i].irq;
-    if (claimed & (1u << irq))
-      continue;
-    cptr_t h = env_slot(&env);
-    if ((err = sys_irq_get(BI_SLOT_IRQ_CONTROL, irq, env.cnode, h)) ||
-        (err = sys_irq_set_notification(h, irq_ntfn, 1ull << irq)))
-      break;
-    claimed |= 1u << irq;
-    irq_handler[irq & 15] = h;
-  }
-  return err;
-}
-
-static long setup_tables(void) {
-  for (unsigned i = 0; i < VIRTQ_SIZE; i += TABLES_PER_PAGE) {
-    u64 va, phys;
-    long err = env_pinned_page(&env, BI_SLOT_DMA, &va, &phys);
-    if (err)
-      return err;
-    for (unsigned k = 0; k < TABLES_PER_PAGE && i + k < VIRTQ_SIZE; k++) {
-      u64 off = k * TABLE_ENTRIES * sizeof(struct virtq_desc);
-      tables[i + k] = (struct virtq_desc *)(va + off);
-      tables_phys[i + k] = phys + off;
-    }
-  }
-  return ERR_OK;
-}
-
-static long setup(void) {
-  struct virtio_env ve = {&env, BI_SLOT_IOPORTS, BLOCKD_DEVICE_UT, BLOCKD_DEVICE_UTS, BI_SLOT_DMA, REGS_VA};
-  struct probe pr = {&ve};
-  pci_scan(BI_SLOT_IOPORTS, found, &pr);
-  if (!ndisks)
-    return ERR_RANGE;
-  u64 va;
-  long err = env_pinned_page(&env, BI_SLOT_DMA, &va, &hdrs_phys);
-  if (err)
-    return err;
-  hdrs = (struct req_hdr *)va;
-  if ((err = setup_tables()))
-    return err;
-  statuses = (volatile u8 *)(va + VIRTQ_SIZE * sizeof(struct req_hdr));
-  /* The upper tables of the session area are blockd's own (a fixed cost);
-   * each session brings its page table. */
-  cptr_t pdpt, pd;
-  if ((err = env_retype(&env, OBJ_PDPT, 0, &pdpt)) || (err = sys_page_table_map(pdpt, env.vspace, SESSION_VA)) ||
-      (err = env_retype(&env, OBJ_PD, 0, &pd)) || (err = sys_page_table_map(pd, env.vspace, SESSION_VA)))
-    return err;
-  return setup_irqs();
-}
-
-/* ---- requests ---- */
-
-/* Waits until the device has completed `n` chains on disk d; returns how
- * many of them reported an error (or were not ours to begin with). */
-static unsigned complete(struct disk *d, unsigned n) {
-  unsigned done = 0, errors = 0;
-  for (;;) {
-    u32 len;
-    int head;
-    while ((head = virtq_get(&d->q, &len)) != -1) {
-      if (head == -2) { /* the device named a chain we did not post */
-        errors++;
-        continue;
-      }
-      errors += statuses[head] != 0;
-      done++;
-    }
-    if (done >= n)
-      return errors;
-    u64 lines = sys_wait(irq_ntfn).badge;
-    for (unsigned i = 0; i < ndisks; i++)
-      (void)*disks[i].dev.isr; /* reading the ISR acknowledges the device */
-    for (unsigned irq = 0; irq < 16; irq++)
-      if ((lines & (1ull << irq)) && irq_handler[irq])
-        sys_irq_ack(irq_handler[irq]);
-  }
-}
-
-/* One device request for `n` frames: header, the frames (scatter-gather,
- * each straight from the client's page), status, in an indirect table so
- * that it takes one ring entry. */
-static long post_chain(struct disk *d, int write, u64 sector, u64 count, const u64 *phys, unsigned n) {
-  struct virtq_buf chain[BLK_CHAIN_FRAMES + 2];
-  int head = d->q.free_head; /* the head descriptor indexes the header slot */
-  hdrs[head] = (struct req_hdr){write ? BLK_T_OUT : BLK_T_IN, 0, sector};
-  statuses[head] = 0xff;
-  chain[0] = (struct virtq_buf){hdrs_phys + (u64)head * sizeof(struct req_hdr), sizeof(struct req_hdr), 0};
-  for (unsigned i = 0; i < n; i++) {
-    u64 left = count - (u64)i * BLK_SECTORS_PER_FRAME;
-    u32 bytes = (u32)((left < BLK_SECTORS_PER_FRAME ? left : BLK_SECTORS_PER_FRAME) * BLK_SECTOR);
-    chain[1 + i] = (struct virtq_buf){phys[i], bytes, !write};
-  }
-  chain[1 + n] = (struct virtq_buf){hdrs_phys + VIRTQ_SIZE * sizeof(struct req_hdr) + (u64)head, 1, 1};
-  return virtq_add_indirect(&d->q, tables[head], tables_phys[head], chain, n + 2) == head ? ERR_OK : ERR_BAD_STATE;
-}
-
-/* A session lives while its donation does: a client that dies (or revokes
- * the memory it lent) takes the session's record and table with it. */
-static int session_alive(unsigned i) {
-  if (!sessions[i].used)
-    return 0;
-  if (sys_cap_type(env.cnode, sessions[i].donated).val != OBJ_UNTYPED) {
-    sessions[i].used = 0;
-    return 0;
-  }
-  return 1;
-}
-
-/* blockd's run time goes to the session whose request it served: the
- * kernel counts it (THREAD_TIME, which stands still while blockd waits for
- * the disk), and each wake-up settles the time since the last one, the
- * reply that ended it included, with whoever it was for. */
-static struct {
-  int session; /* -1: nobody (opening, refused requests) */
-  u8 generation;
-  u64 at_ns;
-} serving = {-1, 0, 0};
-
-static void settle_time(void) {
-  u64 now = sys_thread_ns(), ran = now - serving.at_ns;
-  int i = serving.session;
-  if (i >= 0 && sessions[i].generation == serving.generation && session_alive((unsigned)i))
-    sessions[i].rec->c.blockd_ns += ran;
-  else
-    total.blockd_ns += ran;
-  serving.session = -1;
-  serving.at_ns = now;
-}
-
-static struct session *session_of(u64 badge) {
-  unsigned i = server_badge_index(badge);
-  if (i >= BLOCKD_MAX_SESSIONS || sessions[i].generation != server_badge_generation(badge) || !session_alive(i))
-    return 0;
-  return &sessions[i];
-}
+struct env env;
+struct ipc_buffer *buf;
+struct blk_counters total;
+int test_hooks; /* BLK_HOLD is honoured: started as "blockd:1" */
 
 /* Checks a read or write; on success the frames are pinned, phys filled. */
 static long check_io(struct session *s, u64 info, u64 sector, u64 *count, u64 *phys) {
@@ -232,30 +26,6 @@ static long check_io(struct session *s, u64 info, u64 sector, u64 *count, u64 *p
   if (err == ERR_WRONG_TYPE)
     c->not_frames++;
   return err;
-}
-
-/* The frames go out as device requests of up to BLK_CHAIN_FRAMES frames,
- * BLK_IN_FLIGHT of them at a time. A held request (BLK_HOLD) waits, its
- * first requests on the device, until the client signals `hold` or the
- * session's memory goes (the notification with it, which wakes blockd). */
-static unsigned run_io(struct disk *d, int write, u64 sector, u64 count, const u64 *phys, u64 n, cptr_t hold) {
-  unsigned failed = 0;
-  for (u64 i = 0; i < n;) {
-    unsigned chains = 0;
-    for (; i < n && chains < BLK_IN_FLIGHT; chains++) {
-      u64 k = n - i < BLK_CHAIN_FRAMES ? n - i : BLK_CHAIN_FRAMES;
-      if (post_chain(d, write, sector + i * BLK_SECTORS_PER_FRAME, count - i * BLK_SECTORS_PER_FRAME,
-                     phys + i, (unsigned)k))
-        return failed + (unsigned)(n - i);
-      i += k;
-    }
-    virtio_kick(&d->dev, 0);
-    if (hold)
-      sys_wait(hold);
-    hold = 0;
-    failed += complete(d, chains);
-  }
-  return failed;
 }
 
 static long do_io(struct session *s, int write, u64 info, u64 sector, u64 count) {
@@ -287,76 +57,6 @@ static long do_io(struct session *s, int write, u64 info, u64 sector, u64 count)
   return ERR_OK;
 }
 
-/* ---- sessions ---- */
-
-static long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
-  unsigned i = 0;
-  while (i < BLOCKD_MAX_SESSIONS && session_alive(i))
-    i++;
-  if (msg_caps(info) != 1 || disk >= ndisks || i == BLOCKD_MAX_SESSIONS)
-    return ERR_RANGE;
-  struct cap_info ci;
-  if (sys_cap_identify(env.cnode, DONATION_SLOT, &ci) || ci.type != OBJ_UNTYPED)
-    return ERR_WRONG_TYPE;
-  struct session *s = &sessions[i];
-  cptr_t donated = SESSION_SLOTS + SESSION_STRIDE * i, table = donated + 1, frame = donated + 2;
-  u64 va = SESSION_VA + (u64)i * LARGE_PAGE_SIZE;
-  long err = server_session_memory(env.cnode, env.vspace, DONATION_SLOT, donated, table, &frame, 1, va);
-  if (err)
-    return err;
-  s->used = 1;
-  s->generation++;
-  s->donated = donated;
-  s->table = table;
-  s->frame = frame;
-  s->hold = 0;
-  s->held = 0;
-  s->rec = (struct session_rec *)va;
-  s->rec->disk = (u32)disk;
-  err = sys_cnode_mint(env.cnode, TEMP_SLOT, env.cnode, BLOCKD_PUBLIC_EP, RIGHTS_ALL,
-                       server_badge(i, s->generation));
-  *reply_cap = TEMP_SLOT;
-  return err;
-}
-
-/* BLK_HOLD: the notification is made once per session, from its memory. */
-static long arm_hold(struct session *s, u64 *caps_back) {
-  cptr_t n = s->donated + 3;
-  if (!s->hold) {
-    long err = sys_retype(s->donated, OBJ_NOTIFICATION, 0, env.cnode, n, 1, 0);
-    if (err)
-      return err;
-    s->hold = n;
-  }
-  s->held = 1;
-  buf->caps[0] = n;
-  *caps_back = 1;
-  return ERR_OK;
-}
-
-static long close_session(struct session *s, cptr_t *reply_cap) {
-  long err = sys_cnode_revoke(env.cnode, s->donated); /* the record, its table */
-  if (!err)
-    err = sys_cnode_move(env.cnode, DONATION_SLOT, env.cnode, s->donated);
-  s->used = 0;
-  *reply_cap = DONATION_SLOT;
-  return err;
-}
-
-static void add_counters(struct blk_counters *to, const struct blk_counters *c) {
-  to->requests += c->requests;
-  to->sectors += c->sectors;
-  to->bad_range += c->bad_range;
-  to->bad_count += c->bad_count;
-  to->not_frames += c->not_frames;
-  to->closed_session += c->closed_session;
-  to->device_errors += c->device_errors;
-  to->bad_op += c->bad_op;
-  to->blockd_ns += c->blockd_ns;
-}
-
-/* ---- the service loop ---- */
-
 static void set_receive(void) {
   buf->recv_cnode = env.cnode;
   buf->recv_slot = GIFT_SLOT;
@@ -383,8 +83,7 @@ static u64 handle(struct msg_regs *r, u64 *w1, u64 *w2, u64 *w3, u64 *words, u64
     total.closed_session++;
     return ERR_BAD_STATE;
   }
-  serving.session = (int)(s - sessions);
-  serving.generation = s->generation;
+  time_for(s);
   switch (op) {
   case BLK_INFO:
     *w1 = disks[s->rec->disk].capacity;
@@ -432,14 +131,16 @@ int main(u64 arg) {
   env = env_of_program(SESSION_SLOTS + SESSION_STRIDE * BLOCKD_MAX_SESSIONS);
   long err = env_ipc_buffer(&env, BI_SLOT_TCB, &buf);
   if (!err)
-    err = setup();
+    err = devices_setup();
+  if (!err)
+    err = sessions_setup();
   if (err) {
     printf("blockd: cannot start: %s\n", err_name(err));
     return 1;
   }
   printf("blockd: ready, %u disk%s%s\n", ndisks, ndisks == 1 ? "" : "s", test_hooks ? ", test hooks on" : "");
   set_receive();
-  total.blockd_ns = serving.at_ns = sys_thread_ns(); /* starting up was nobody's work */
+  time_start(); /* starting up was nobody's work */
   struct msg_regs r = sys_recv(BLOCKD_PUBLIC_EP);
   for (;;) {
     settle_time();

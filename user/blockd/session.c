@@ -1,0 +1,132 @@
+/* blockd's sessions: built from the client's donation, alive while it
+ * is, and the time blockd spends on each (see blockd.h). */
+#include "blockd.h"
+#include <server.h>
+
+#define SESSION_VA 0x0000310000000000ull /* session i's record at + i * 2 MiB */
+
+struct session sessions[BLOCKD_MAX_SESSIONS];
+
+/* The upper tables of the session area are blockd's own (a fixed cost);
+ * each session brings its page table. */
+long sessions_setup(void) {
+  cptr_t pdpt, pd;
+  long err;
+  if ((err = env_retype(&env, OBJ_PDPT, 0, &pdpt)) || (err = sys_page_table_map(pdpt, env.vspace, SESSION_VA)) ||
+      (err = env_retype(&env, OBJ_PD, 0, &pd)) || (err = sys_page_table_map(pd, env.vspace, SESSION_VA)))
+    return err;
+  return ERR_OK;
+}
+
+/* A session lives while its donation does: a client that dies (or revokes
+ * the memory it lent) takes the session's record and table with it. */
+int session_alive(unsigned i) {
+  if (!sessions[i].used)
+    return 0;
+  if (sys_cap_type(env.cnode, sessions[i].donated).val != OBJ_UNTYPED) {
+    sessions[i].used = 0;
+    return 0;
+  }
+  return 1;
+}
+
+/* blockd's run time goes to the session whose request it served: the
+ * kernel counts it (THREAD_TIME, which stands still while blockd waits for
+ * the disk), and each wake-up settles the time since the last one, the
+ * reply that ended it included, with whoever it was for. */
+static struct {
+  int session; /* -1: nobody (opening, refused requests) */
+  u8 generation;
+  u64 at_ns;
+} serving = {-1, 0, 0};
+
+void time_start(void) { total.blockd_ns = serving.at_ns = sys_thread_ns(); }
+
+void time_for(const struct session *s) {
+  serving.session = (int)(s - sessions);
+  serving.generation = s->generation;
+}
+
+void settle_time(void) {
+  u64 now = sys_thread_ns(), ran = now - serving.at_ns;
+  int i = serving.session;
+  if (i >= 0 && sessions[i].generation == serving.generation && session_alive((unsigned)i))
+    sessions[i].rec->c.blockd_ns += ran;
+  else
+    total.blockd_ns += ran;
+  serving.session = -1;
+  serving.at_ns = now;
+}
+
+struct session *session_of(u64 badge) {
+  unsigned i = server_badge_index(badge);
+  if (i >= BLOCKD_MAX_SESSIONS || sessions[i].generation != server_badge_generation(badge) || !session_alive(i))
+    return 0;
+  return &sessions[i];
+}
+
+long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
+  unsigned i = 0;
+  while (i < BLOCKD_MAX_SESSIONS && session_alive(i))
+    i++;
+  if (msg_caps(info) != 1 || disk >= ndisks || i == BLOCKD_MAX_SESSIONS)
+    return ERR_RANGE;
+  struct cap_info ci;
+  if (sys_cap_identify(env.cnode, DONATION_SLOT, &ci) || ci.type != OBJ_UNTYPED)
+    return ERR_WRONG_TYPE;
+  struct session *s = &sessions[i];
+  cptr_t donated = SESSION_SLOTS + SESSION_STRIDE * i, table = donated + 1, frame = donated + 2;
+  u64 va = SESSION_VA + (u64)i * LARGE_PAGE_SIZE;
+  long err = server_session_memory(env.cnode, env.vspace, DONATION_SLOT, donated, table, &frame, 1, va);
+  if (err)
+    return err;
+  s->used = 1;
+  s->generation++;
+  s->donated = donated;
+  s->table = table;
+  s->frame = frame;
+  s->hold = 0;
+  s->held = 0;
+  s->rec = (struct session_rec *)va;
+  s->rec->disk = (u32)disk;
+  err = sys_cnode_mint(env.cnode, TEMP_SLOT, env.cnode, BLOCKD_PUBLIC_EP, RIGHTS_ALL,
+                       server_badge(i, s->generation));
+  *reply_cap = TEMP_SLOT;
+  return err;
+}
+
+/* BLK_HOLD: the notification is made once per session, from its memory. */
+long arm_hold(struct session *s, u64 *caps_back) {
+  cptr_t n = s->donated + 3;
+  if (!s->hold) {
+    long err = sys_retype(s->donated, OBJ_NOTIFICATION, 0, env.cnode, n, 1, 0);
+    if (err)
+      return err;
+    s->hold = n;
+  }
+  s->held = 1;
+  buf->caps[0] = n;
+  *caps_back = 1;
+  return ERR_OK;
+}
+
+long close_session(struct session *s, cptr_t *reply_cap) {
+  long err = sys_cnode_revoke(env.cnode, s->donated); /* the record, its table */
+  if (!err)
+    err = sys_cnode_move(env.cnode, DONATION_SLOT, env.cnode, s->donated);
+  s->used = 0;
+  *reply_cap = DONATION_SLOT;
+  return err;
+}
+
+void add_counters(struct blk_counters *to, const struct blk_counters *c) {
+  to->requests += c->requests;
+  to->sectors += c->sectors;
+  to->bad_range += c->bad_range;
+  to->bad_count += c->bad_count;
+  to->not_frames += c->not_frames;
+  to->closed_session += c->closed_session;
+  to->device_errors += c->device_errors;
+  to->bad_op += c->bad_op;
+  to->blockd_ns += c->blockd_ns;
+}
