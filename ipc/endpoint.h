@@ -78,5 +78,7 @@ void ntfn_timers_tick(void);
  * exit then signals a few more (ntfn_timers_catch_up). */
 extern int timers_overdue;
 void ntfn_timers_catch_up(void);
+/* The armed timers' tree, for the invariant checker. */
+const struct timer_node *ntfn_timers(void);
 
 #endif

@@ -104,4 +104,6 @@ void ntfn_timers_expire(u64 now) {
   timers_overdue = t && t->deadline <= now;
 }
 
+const struct timer_node *ntfn_timers(void) { return timers; }
+
 void ntfn_timers_catch_up(void) { ntfn_timers_expire(clock_ns()); }

@@ -107,3 +107,28 @@ struct timer_node *timer_first(struct timer_node *root) {
       root = left(root);
   return root;
 }
+
+int timer_contains(const struct timer_node *root, const struct timer_node *n) {
+  while (root && root != n)
+    root = before(n, root) ? left(root) : root->right;
+  return root == n;
+}
+
+/* Recursion as deep as the tree; only the checker calls it. */
+static int check(const struct timer_node *t, const struct timer_node *lo, const struct timer_node *hi, u64 *count) {
+  if (!t)
+    return 1;
+  const struct timer_node *l = left(t), *r = t->right;
+  if (!t->deadline || (lo && !before(lo, t)) || (hi && !before(t, hi)))
+    return 0;
+  if ((!l && !r && level(t) != 1) || level(l) + 1 != level(t) ||
+      (level(r) != level(t) && level(r) + 1 != level(t)) || (r && level(r->right) >= level(t)))
+    return 0;
+  ++*count;
+  return check(l, lo, t, count) && check(r, t, hi, count);
+}
+
+int timer_check(const struct timer_node *root, u64 *count) {
+  *count = 0;
+  return check(root, 0, 0, count);
+}

@@ -22,4 +22,10 @@ void timer_remove(struct timer_node **root, struct timer_node *n);
 /* The earliest deadline's node, 0 when none is armed. */
 struct timer_node *timer_first(struct timer_node *root);
 
+/* For the invariant checker: is n in the tree (a search by its key), and
+ * does the tree keep the AA rules and its order? timer_check counts the
+ * nodes into *count and returns 0 at the first broken rule. */
+int timer_contains(const struct timer_node *root, const struct timer_node *n);
+int timer_check(const struct timer_node *root, u64 *count);
+
 #endif

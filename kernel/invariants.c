@@ -60,7 +60,7 @@ void inv_root_moved(struct cte *dst, struct cte *src) {
 }
 
 struct inv {
-  u64 caps, steps;
+  u64 caps, steps, armed;
   u32 bad;
 };
 
@@ -329,6 +329,11 @@ static void check_ep(struct inv *v, const struct cte *c) {
 
 static void check_ntfn(struct inv *v, const struct cte *c) {
   const struct notification *n = (const struct notification *)c->cap.obj;
+  if (n->timer.deadline) {
+    v->armed++;
+    if (!timer_contains(ntfn_timers(), &n->timer))
+      fail(v, c, "armed notification is not in the timer tree", n->timer.deadline, 0);
+  }
   const struct tcb *prev = 0, *m = n->head;
   for (u32 k = 0; m && k < INV_MAX_QUEUE; prev = m, m = m->ep_next, k++)
     if (m->waiting_on != n || m->ep_prev != prev || m->state != TCB_BLOCKED ||
@@ -459,6 +464,11 @@ int inv_check(u64 *checked) {
     for (u32 k = 0; k < holders[i].n; k++)
       check_slot(&v, &holders[i].slots[k]);
   walk(&v, unmark);
+  u64 timers;
+  if (!timer_check(ntfn_timers(), &timers))
+    fail(&v, 0, "the timer tree breaks its order or balance", timers, 0);
+  else if (timers != v.armed) /* every node is an armed notification found above */
+    fail(&v, 0, "timer tree nodes are not the armed notifications", timers, v.armed);
   *checked = v.caps;
   if (v.bad)
     kprintf("invariant: %u violations among %llu capabilities\n", v.bad, v.caps);

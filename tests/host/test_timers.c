@@ -67,7 +67,11 @@ static void random_arms_and_disarms_keep_order_and_balance(void **state) {
     if (step % 97 == 0 || step < 2000) {
       const struct timer_node *prev = 0;
       int height = 0;
+      u64 counted;
       assert_int_equal(check(root, &prev, &height, 1), armed);
+      assert_true(timer_check(root, &counted)); /* the kernel's own checker agrees */
+      assert_int_equal(counted, armed);
+      assert_true(timer_contains(root, n) == !!n->deadline);
     }
     struct timer_node *first = timer_first(root);
     if (first && rnd(4) == 0) { /* expiry: the earliest goes */
@@ -92,6 +96,11 @@ static void height_is_logarithmic(void **state) {
   int height = 0;
   assert_int_equal(check(root, &prev, &height, 1), NODES);
   assert_true(height <= 2 * 13); /* 2 log2(n + 1) */
+  u64 counted;
+  root->left += 1; /* a level off: the kernel's checker must see it */
+  assert_false(timer_check(root, &counted));
+  root->left -= 1;
+  assert_true(timer_check(root, &counted));
   for (int i = 0; i < NODES; i++) {
     assert_ptr_equal(timer_first(root), &pool[i].t);
     timer_remove(&root, &pool[i].t);
