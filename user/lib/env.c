@@ -84,6 +84,25 @@ long env_thread(struct env *e, void (*fn)(void), cptr_t *tcb) { return thread_at
 
 long env_thread_below(struct env *e, void (*fn)(void), cptr_t *tcb) { return thread_at(e, fn, 1, tcb); }
 
+static volatile cptr_t when_blocked_slot;
+
+static void revoke_when_blocked(void) {
+  sys_cnode_revoke(BI_SLOT_CNODE, when_blocked_slot);
+  for (;;)
+    sys_thread_exit();
+}
+
+static void signal_when_blocked(void) {
+  sys_signal(when_blocked_slot);
+  for (;;)
+    sys_thread_exit();
+}
+
+long env_when_blocked(struct env *e, int revoke, cptr_t slot, cptr_t *tcb) {
+  when_blocked_slot = slot;
+  return env_thread_below(e, revoke ? revoke_when_blocked : signal_when_blocked, tcb);
+}
+
 long env_prepare_tables(struct env *e, cptr_t vspace, u64 va, u64 size) {
   cptr_t f;
   long err = env_retype(e, OBJ_FRAME_4K, 0, &f);

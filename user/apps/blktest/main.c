@@ -162,19 +162,6 @@ static void data_round_trip(cptr_t a, cptr_t b) {
   check(same, "another session reads back what was written");
 }
 
-static volatile cptr_t doomed, go;
-static void revoke_doomed(void) {
-  sys_cnode_revoke(BI_SLOT_CNODE, doomed);
-  for (;;)
-    sys_thread_exit();
-}
-
-static void say_go(void) {
-  sys_signal(go);
-  for (;;)
-    sys_thread_exit();
-}
-
 /* BLK_HOLD: blockd's next read or write of the session waits, its device
  * requests posted, for a signal on *n (or for the session's memory to go). */
 static long hold_next(cptr_t sess, cptr_t *n) {
@@ -199,12 +186,10 @@ static int dies_mid_read(cptr_t first, u64 memory, int revoke) {
     err = session_open_from(&env, buf, BLOCKD_EP, BLK_OPEN, BLK_DONATION_BITS, 1, parent, &sess);
   if (!err)
     err = hold_next(sess, &n);
-  doomed = parent;
-  go = n;
   /* Below our priority: it runs only while we wait for our request, and
    * so while blockd holds it (at our priority, a tick could run it first). */
   if (!err)
-    err = env_thread_below(&env, revoke ? revoke_doomed : say_go, &tcb);
+    err = env_when_blocked(&env, revoke, revoke ? parent : n, &tcb);
   struct reply r = {err, 0, 0, 0};
   if (!err) {
     expect_back(BLK_MAX_FRAMES);

@@ -361,19 +361,6 @@ static long ping_gateway(cptr_t s, unsigned f, u16 seq, u32 payload) {
   return call(s, NET_SEND, 2, net_send_counts(1, 1), seg, 0, 0, 1).err;
 }
 
-static volatile cptr_t doomed, go;
-static void revoke_doomed(void) {
-  sys_cnode_revoke(BI_SLOT_CNODE, doomed);
-  for (;;)
-    sys_thread_exit();
-}
-
-static void say_go(void) {
-  sys_signal(go);
-  for (;;)
-    sys_thread_exit();
-}
-
 /* NET_HOLD: netd's next send of the session waits, its packets on the
  * device, for a signal on *n (or for the session's memory to go). */
 static long hold_next(cptr_t sess, cptr_t *n) {
@@ -404,12 +391,10 @@ static int dies_mid_send(cptr_t first, int revoke) {
     err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, f, 1, 0);
   if (!err)
     err = hold_next(sess, &n);
-  doomed = parent;
-  go = n;
   /* Below our priority: it runs only while we wait for our request, and
    * so while netd holds it (at our priority, a tick could run it first). */
   if (!err)
-    err = env_thread_below(&env, revoke ? revoke_doomed : say_go, &tcb);
+    err = env_when_blocked(&env, revoke, revoke ? parent : n, &tcb);
   struct reply r = {err, 0, 0, 0, 0};
   if (!err) {
     memset(&buf->words[1], 0, 50 * 8);

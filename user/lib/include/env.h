@@ -50,5 +50,10 @@ long env_thread(struct env *e, void (*fn)(void), cptr_t *tcb);
 /* The same one step below the caller's priority: it runs only while the
  * caller is blocked (and nothing else is ready above it). */
 long env_thread_below(struct env *e, void (*fn)(void), cptr_t *tcb);
+/* A thread just below the caller's priority that revokes `slot` (when
+ * `revoke`) or signals the notification `slot`, then exits: it acts only
+ * once the caller blocks, in a request to a server for instance. One at a
+ * time per program. */
+long env_when_blocked(struct env *e, int revoke, cptr_t slot, cptr_t *tcb);
 
 #endif
