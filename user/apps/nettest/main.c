@@ -361,6 +361,19 @@ static long ping_gateway(cptr_t s, unsigned f, u16 seq, u32 payload) {
   return call(s, NET_SEND, 2, net_send_counts(1, 1), seg, 0, 0, 1).err;
 }
 
+/* A session on UDP port 3000 whose donation comes from `parent`, an
+ * untyped of our own made here (revoking it ends the session), and a
+ * frame in slot f to send. */
+static long doomed_session(cptr_t parent, cptr_t *sess, cptr_t f) {
+  long err = sys_retype(env.untyped, OBJ_UNTYPED, NET_DONATION_BITS + 1, env.cnode, parent, 1, 0);
+  if (!err)
+    err = session_open_from(&env, buf, NETD_EP, NET_OPEN, NET_DONATION_BITS, NET_FILTER(NET_PROTO_UDP, 3000),
+                            parent, sess);
+  if (!err)
+    err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, f, 1, 0);
+  return err;
+}
+
 /* NET_HOLD: netd's next send of the session waits, its packets on the
  * device, for a signal on *n (or for the session's memory to go). */
 static long hold_next(cptr_t sess, cptr_t *n) {
@@ -383,12 +396,7 @@ static int dies_mid_send(cptr_t first, int revoke) {
   stats(first);
   u64 before = netd_bytes, closed0 = all.closed_session;
   cptr_t parent = env_slot(&env), sess = 0, tcb = 0, f = env_slot(&env), n = 0;
-  long err = sys_retype(env.untyped, OBJ_UNTYPED, NET_DONATION_BITS + 1, env.cnode, parent, 1, 0);
-  if (!err)
-    err = session_open_from(&env, buf, NETD_EP, NET_OPEN, NET_DONATION_BITS, NET_FILTER(NET_PROTO_UDP, 3000),
-                            parent, &sess);
-  if (!err)
-    err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, f, 1, 0);
+  long err = doomed_session(parent, &sess, f);
   if (!err)
     err = hold_next(sess, &n);
   /* Below our priority: it runs only while we wait for our request, and
@@ -624,12 +632,7 @@ static void netd_time_goes_to_whom_it_worked_for(cptr_t busy) {
  * request that brings frames. */
 static void gone_before_the_request(cptr_t first) {
   cptr_t parent = env_slot(&env), sess = 0, f = env_slot(&env);
-  long err = sys_retype(env.untyped, OBJ_UNTYPED, NET_DONATION_BITS + 1, env.cnode, parent, 1, 0);
-  if (!err)
-    err = session_open_from(&env, buf, NETD_EP, NET_OPEN, NET_DONATION_BITS, NET_FILTER(NET_PROTO_UDP, 3000),
-                            parent, &sess);
-  if (!err)
-    err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, f, 1, 0);
+  long err = doomed_session(parent, &sess, f);
   if (!err)
     err = sys_cnode_revoke(env.cnode, parent);
   struct reply r = {err, 0, 0, 0, 0};
