@@ -63,6 +63,13 @@ void fake_check_links(const struct cte *c) {
     assert_ptr_equal(c->first_child->prev, last);
 }
 
+struct cte *fake_fixture(struct cte *root_ut, struct cte *cn_slot, u32 bits) {
+  fake_reset();
+  fake_untyped(root_ut, FAKE_RAM_BASE, 32ull << 20, 0);
+  memset(cn_slot, 0, sizeof(*cn_slot));
+  return fake_cnode(root_ut, cn_slot, bits);
+}
+
 void tcb_init(struct tcb *t) { t->state = TCB_INACTIVE; }
 
 void tcb_destroy(struct tcb *t) {

@@ -32,6 +32,9 @@ extern struct fake_counts fake;
 /* Fresh arena and counters; returns an untyped covering [base, base+size). */
 void fake_reset(void);
 void fake_untyped(struct cte *slot, u64 base, u64 size, u16 flags);
+/* The usual fixture, after fake_reset: a 32 MiB untyped in *root_ut and a
+ * CNode of 2^bits slots made from it, its capability in *cn_slot. */
+struct cte *fake_fixture(struct cte *root_ut, struct cte *cn_slot, u32 bits);
 /* A CNode with 2^bits slots retyped from `ut` into `slot`. */
 struct cte *fake_cnode(struct cte *ut, struct cte *slot, u32 bits);
 int retype(struct cte *ut, u32 type, u32 bits, u32 count, struct cte *dest);

@@ -223,10 +223,7 @@ static void op_transfer(void) {
 
 static void run(u64 seed, u64 steps) {
   rng = cur_seed = seed;
-  fake_reset();
-  fake_untyped(&root_ut, FAKE_RAM_BASE, 32ull << 20, 0);
-  memset(&cn_slot, 0, sizeof(cn_slot));
-  cn = fake_cnode(&root_ut, &cn_slot, 8);
+  cn = fake_fixture(&root_ut, &cn_slot, 8);
   cte_insert(&cn[1], &cn_slot.cap, &cn_slot); /* slot 1 names the CNode: receivers' recv_cnode */
   make_threads();
   inv_add_holder(&root_ut, 1); /* the fixture's own slots, outside any CNode */

@@ -18,10 +18,7 @@ static void map_tables(int vs, int pdpt, int pd, int pt, u64 va) {
 
 static int setup(void **state) {
   (void)state;
-  fake_reset();
-  fake_untyped(&root_ut, FAKE_RAM_BASE, 32ull << 20, 0);
-  memset(&cn_slot, 0, sizeof(cn_slot));
-  cn = fake_cnode(&root_ut, &cn_slot, 10);
+  cn = fake_fixture(&root_ut, &cn_slot, 10);
   static const u32 types[] = {0, OBJ_VSPACE, OBJ_PDPT, OBJ_PD, OBJ_PT, OBJ_VSPACE, OBJ_PDPT, OBJ_PD, OBJ_PT, OBJ_ENDPOINT};
   for (int i = VS; i <= EP; i++)
     assert_int_equal(retype(&root_ut, types[i], 0, 1, &cn[i]), ERR_OK);

@@ -10,10 +10,7 @@ static struct cte *cn; /* 256 slots */
 
 static int setup(void **state) {
   (void)state;
-  fake_reset();
-  fake_untyped(&root_ut, FAKE_RAM_BASE, 32ull << 20, 0);
-  memset(&cn_slot, 0, sizeof(cn_slot));
-  cn = fake_cnode(&root_ut, &cn_slot, 8);
+  cn = fake_fixture(&root_ut, &cn_slot, 8);
   inv_add_holder(&root_ut, 1); /* the fixture's slots outside any CNode */
   inv_add_holder(&cn_slot, 1);
   return 0;

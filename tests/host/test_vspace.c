@@ -11,10 +11,7 @@ enum { VS = 1, PDPT, PD, PT, F1, F2, BIG, COPY };
 
 static int setup(void **state) {
   (void)state;
-  fake_reset();
-  fake_untyped(&root_ut, FAKE_RAM_BASE, 32ull << 20, 0);
-  memset(&cn_slot, 0, sizeof(cn_slot));
-  cn = fake_cnode(&root_ut, &cn_slot, 6);
+  cn = fake_fixture(&root_ut, &cn_slot, 6);
   static const u32 types[] = {0, OBJ_VSPACE, OBJ_PDPT, OBJ_PD, OBJ_PT, OBJ_FRAME_4K, OBJ_FRAME_4K, OBJ_FRAME_2M};
   for (int i = VS; i <= BIG; i++)
     assert_int_equal(retype(&root_ut, types[i], 0, 1, &cn[i]), ERR_OK);
