@@ -22,7 +22,10 @@ KERNEL_SRC := $(wildcard arch/x86/*.S arch/x86/*.c kernel/*.c mm/*.c ipc/*.c lib
 KERNEL_OBJ := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRC))
 ULIB_SRC   := $(wildcard user/lib/*.S user/lib/*.c lib/*.c)
 ULIB_OBJ   := $(patsubst %,$(B)/u/%.o,$(ULIB_SRC))
-PROGRAMS   := init ktest bench blockd blkecho blktest netd nettest authtest kfuzz
+PROGRAMS   := init ktest bench blockd blkecho blktest netd nettest authtest kfuzz $(LWIP_APPS)
+LWIP_APPS  := lwiptest netecho
+lwiptest_SRC := user/apps/lwiptest/main.c
+netecho_SRC := user/apps/netecho/main.c
 init_SRC   := $(wildcard user/init/*.c)
 ktest_SRC  := $(wildcard user/apps/ktest/*.c)
 kfuzz_SRC  := $(wildcard user/apps/kfuzz/*.c)
@@ -53,7 +56,7 @@ $(B)/u/%.S.o: %.S
 	$(CC) $(UCFLAGS) -D__ASSEMBLER__ -c $< -o $@
 $(B)/u/%.c.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(UCFLAGS) -MMD -c $< -o $@
+	$(CC) $(UCFLAGS) $(EXTRA_CFLAGS) -MMD -c $< -o $@
 
 # The fuzzing kernel: the same objects, but system calls built with
 # KERNEL_CHECKS (DEBUG_CHECK_INVARIANTS answers).
@@ -75,9 +78,9 @@ $(B)/libuser.a: $(ULIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 define program
-$(B)/$(1).elf: $$(patsubst %,$(B)/u/%.o,$$($(1)_SRC)) $(B)/libuser.a user/lib/user.ld
+$(B)/$(1).elf: $$(patsubst %,$(B)/u/%.o,$$($(1)_SRC)) $$($(1)_LIBS) $(B)/libuser.a user/lib/user.ld
 	$(LD) -n -nostdlib -static -z max-page-size=0x1000 --no-warn-rwx-segments -T user/lib/user.ld -o $$@ \
-	  $(B)/u/user/lib/crt0.S.o $$(patsubst %,$(B)/u/%.o,$$($(1)_SRC)) $(B)/libuser.a
+	  $(B)/u/user/lib/crt0.S.o $$(patsubst %,$(B)/u/%.o,$$($(1)_SRC)) $$($(1)_LIBS) $(B)/libuser.a
 	$(OBJDUMP) -d $$@ > $(B)/$(1).asm
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program,$(p))))
@@ -94,19 +97,11 @@ $(B)/liblwip.a: scripts/fetch-lwip.sh $(wildcard user/lib/lwip/*.c user/lib/lwip
 	  $(CC) $(LWIP_CFLAGS) -c $$f -o $(B)/lwip/obj/$$(basename $$f .c).o; done
 	rm -f $@ && ar rcs $@ $(B)/lwip/obj/*.o
 
-# Applications on lwIP: main.c sees lwIP's headers, glue.c ours (the two
-# define ERR_OK differently).
-LWIP_APPS := lwiptest netecho
-define lwip_app
-$(B)/u/user/apps/$(1)/main.c.o: user/apps/$(1)/main.c $(B)/liblwip.a
-	@mkdir -p $$(dir $$@)
-	$(CC) $(UCFLAGS) -MMD -Iuser/lib/lwip/include -I$(LWIP)/include -c $$< -o $$@
-$(B)/$(1).elf: $(B)/u/user/apps/$(1)/main.c.o $(B)/u/user/apps/$(1)/glue.c.o $(B)/libuser.a $(B)/liblwip.a user/lib/user.ld
-	$(LD) -n -nostdlib -static -z max-page-size=0x1000 --no-warn-rwx-segments -T user/lib/user.ld -o $$@ \
-	  $(B)/u/user/lib/crt0.S.o $(B)/u/user/apps/$(1)/main.c.o $(B)/u/user/apps/$(1)/glue.c.o \
-	  $(B)/liblwip.a $(B)/libuser.a
-endef
-$(foreach a,$(LWIP_APPS),$(eval $(call lwip_app,$(a))))
+# Applications on lwIP: ordinary programs that also see lwIP's headers and
+# link its library.
+$(foreach a,$(LWIP_APPS),$(eval $(a)_LIBS := $(B)/liblwip.a))
+$(LWIP_APPS:%=$(B)/u/user/apps/%/main.c.o): EXTRA_CFLAGS := -Iuser/lib/lwip/include -I$(LWIP)/include
+$(LWIP_APPS:%=$(B)/u/user/apps/%/main.c.o): $(B)/liblwip.a
 
 $(B)/lwiptest.iso: $(B)/kernel.elf $(B)/init.elf $(B)/lwiptest.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/lwiptest.elf

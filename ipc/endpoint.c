@@ -33,17 +33,17 @@ void ipc_wake(struct tcb *t, int err) {
   if (t->pending_fault && err) { /* its handler is gone: it stays stopped, its registers intact */
     t->pending_fault = 0;
     t->ipc_state = IPC_NONE;
-    t->state = TCB_FAULTED;
+    t->state = K_TCB_FAULTED;
     return;
   }
   arch_syscall_set_error(&t->ctx, (u64)err);
   t->ipc_state = IPC_NONE;
-  t->state = TCB_RUNNABLE;
+  t->state = K_TCB_RUNNABLE;
   sched_wake(t);
 }
 
 static void block(struct tcb *t, u8 ipc_state) {
-  t->state = TCB_BLOCKED;
+  t->state = K_TCB_BLOCKED;
   t->ipc_state = ipc_state;
 }
 
@@ -66,7 +66,7 @@ static void ep_dequeue(struct endpoint *ep, struct tcb *t) {
 static void link_call(struct tcb *caller, struct tcb *server) {
   if (server->caller) {
     server->caller->callee = 0;
-    ipc_wake(server->caller, ERR_PEER_DIED);
+    ipc_wake(server->caller, K_ERR_PEER_DIED);
   }
   server->caller = caller;
   caller->callee = server;
@@ -78,23 +78,23 @@ int ipc_send(struct tcb *self, struct cte *epc, u64 info, int call, int can_bloc
   int err = msg_check(self, info);
   if (err)
     return err;
-  struct msg m = {.info = info, .badge = cap_badge(&epc->cap), .grant = !!(epc->cap.rights & RIGHT_GRANT)};
+  struct msg m = {.info = info, .badge = cap_badge(&epc->cap), .grant = !!(epc->cap.rights & K_RIGHT_GRANT)};
   if (ep->state == IPC_RECV) {
     struct tcb *rcv = ep->head;
     err = ipc_transfer(self, rcv, &m);
     if (err)
       return err;
     ep_dequeue(ep, rcv);
-    ipc_wake(rcv, ERR_OK);
+    ipc_wake(rcv, K_ERR_OK);
     if (!call)
-      return ERR_OK;
+      return K_ERR_OK;
     link_call(self, rcv);
     return IPC_BLOCKED;
   }
   if (!can_block)
-    return ERR_WOULD_BLOCK;
-  if (msg_gifts(info)) { /* tell the sender about a bad batch now, not at delivery */
-    err = gift_check_source(self, msg_gifts(info));
+    return K_ERR_WOULD_BLOCK;
+  if (k_msg_gifts(info)) { /* tell the sender about a bad batch now, not at delivery */
+    err = gift_check_source(self, k_msg_gifts(info));
     if (err)
       return err;
   }
@@ -112,7 +112,7 @@ static int take_notification(struct tcb *self) {
   if (!n || !n->bits)
     return 0;
   arch_set_badge(&self->ctx, n->bits);
-  arch_set_msg_info(&self->ctx, msg_info(MSG_LABEL_NOTIFY, 0, 0, 0));
+  arch_set_msg_info(&self->ctx, k_msg_info(K_MSG_LABEL_NOTIFY, 0, 0, 0));
   n->bits = 0;
   return 1;
 }
@@ -120,7 +120,7 @@ static int take_notification(struct tcb *self) {
 int ipc_recv(struct tcb *self, struct cte *epc, int can_block) {
   struct endpoint *ep = (struct endpoint *)epc->cap.obj;
   if (take_notification(self))
-    return ERR_OK;
+    return K_ERR_OK;
   while (ep->state == IPC_SEND) {
     struct tcb *snd = ep->head;
     struct msg m = {.info = snd->pending_info, .badge = snd->pending_badge,
@@ -136,11 +136,11 @@ int ipc_recv(struct tcb *self, struct cte *epc, int can_block) {
     if (snd->pending_call)
       link_call(snd, self);
     else
-      ipc_wake(snd, ERR_OK);
-    return ERR_OK;
+      ipc_wake(snd, K_ERR_OK);
+    return K_ERR_OK;
   }
   if (!can_block)
-    return ERR_WOULD_BLOCK;
+    return K_ERR_WOULD_BLOCK;
   ep_enqueue(ep, self, IPC_RECV);
   return IPC_BLOCKED;
 }
@@ -151,9 +151,9 @@ static int reply_to(struct tcb *self, struct tcb *c, u64 info) {
   if (c->pending_fault) { /* the handler dealt with the fault: run again */
     c->pending_fault = 0;
     c->ipc_state = IPC_NONE;
-    c->state = TCB_RUNNABLE;
+    c->state = K_TCB_RUNNABLE;
     sched_wake(c);
-    return ERR_OK;
+    return K_ERR_OK;
   }
   struct msg m = {.info = info, .grant = 1};
   err = ipc_transfer(self, c, &m);
@@ -164,7 +164,7 @@ static int reply_to(struct tcb *self, struct tcb *c, u64 info) {
 int ipc_reply(struct tcb *self, u64 info) {
   struct tcb *c = self->caller;
   if (!c)
-    return ERR_NO_CALLER;
+    return K_ERR_NO_CALLER;
   int err = msg_check(self, info);
   if (err)
     return err;
@@ -181,13 +181,13 @@ static void clear_reply_slot(struct cte *s) {
 int ipc_save_reply(struct tcb *self, struct cte *dest) {
   struct tcb *c = self->caller;
   if (!c)
-    return ERR_NO_CALLER;
+    return K_ERR_NO_CALLER;
   self->caller = 0;
   c->callee = 0;
-  struct cap cap = {.type = OBJ_REPLY, .rights = RIGHTS_ALL, .w1 = (u64)c}; /* reply_caller */
+  struct cap cap = {.type = K_OBJ_REPLY, .rights = K_RIGHTS_ALL, .w1 = (u64)c}; /* reply_caller */
   cte_insert(dest, &cap, 0);
   c->reply_cap = dest;
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 int ipc_reply_saved(struct tcb *self, struct cte *reply, u64 info) {
@@ -203,18 +203,18 @@ int ipc_reply_saved(struct tcb *self, struct cte *reply, u64 info) {
 void reply_cap_destroy(const struct cap *cap) {
   struct tcb *c = reply_caller(cap);
   c->reply_cap = 0;
-  if (c->state == TCB_BLOCKED && c->ipc_state == IPC_REPLY)
-    ipc_wake(c, ERR_PEER_DIED);
+  if (c->state == K_TCB_BLOCKED && c->ipc_state == IPC_REPLY)
+    ipc_wake(c, K_ERR_PEER_DIED);
 }
 
 void reply_cap_moved(struct cte *s) { reply_caller(&s->cap)->reply_cap = s; }
 
 int ipc_send_fault(struct tcb *t) {
   struct cte *fep = &t->slots[TCB_SLOT_FAULT_EP];
-  if (fep->cap.type != OBJ_ENDPOINT)
+  if (fep->cap.type != K_OBJ_ENDPOINT)
     return 0;
   struct endpoint *ep = (struct endpoint *)fep->cap.obj;
-  t->pending_info = msg_info(MSG_LABEL_FAULT, 4, 0, 0);
+  t->pending_info = k_msg_info(K_MSG_LABEL_FAULT, 4, 0, 0);
   t->pending_badge = cap_badge(&fep->cap);
   t->pending_grant = 0;
   t->pending_call = 1;
@@ -222,9 +222,9 @@ int ipc_send_fault(struct tcb *t) {
   if (ep->state == IPC_RECV) {
     struct tcb *rcv = ep->head;
     struct msg m = {.info = t->pending_info, .badge = t->pending_badge, .fault = 1};
-    if (ipc_transfer(t, rcv, &m) == ERR_OK) {
+    if (ipc_transfer(t, rcv, &m) == K_ERR_OK) {
       ep_dequeue(ep, rcv);
-      ipc_wake(rcv, ERR_OK);
+      ipc_wake(rcv, K_ERR_OK);
       link_call(t, rcv);
       return 1;
     }
@@ -242,7 +242,7 @@ void ipc_cancel(struct tcb *t) {
   }
   if (t->caller) {
     t->caller->callee = 0;
-    ipc_wake(t->caller, ERR_PEER_DIED);
+    ipc_wake(t->caller, K_ERR_PEER_DIED);
     t->caller = 0;
   }
   if (t->callee) {
@@ -253,8 +253,8 @@ void ipc_cancel(struct tcb *t) {
     clear_reply_slot(t->reply_cap);
     t->reply_cap = 0;
   }
-  if (t->state == TCB_BLOCKED)
-    arch_syscall_set_error(&t->ctx, ERR_CANCELLED);
+  if (t->state == K_TCB_BLOCKED)
+    arch_syscall_set_error(&t->ctx, K_ERR_CANCELLED);
   t->ipc_state = IPC_NONE;
   t->pending_fault = 0;
 }
@@ -263,7 +263,7 @@ int ep_wake_waiters(struct endpoint *ep, unsigned max) {
   for (; ep->head && max; max--) {
     struct tcb *t = ep->head;
     ep_dequeue(ep, t);
-    ipc_wake(t, ERR_PEER_DIED);
+    ipc_wake(t, K_ERR_PEER_DIED);
   }
   return !ep->head;
 }

@@ -5,11 +5,11 @@
  * from the sender's registers and IPC buffer to the receiver's, and a call
  * leaves the caller waiting for the receiver's reply. Whenever a thread dies
  * or is suspended, or an endpoint is destroyed, every thread waiting on it
- * wakes with ERR_PEER_DIED: nobody hangs on a partner that went away. */
+ * wakes with K_ERR_PEER_DIED: nobody hangs on a partner that went away. */
 #ifndef IPC_ENDPOINT_H
 #define IPC_ENDPOINT_H
 
-#include <abi/types.h>
+#include <lib/types.h>
 #include "ipc/timers.h"
 
 struct tcb;

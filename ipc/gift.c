@@ -32,27 +32,27 @@ static int mapped_elsewhere(const struct cte *c) {
 
 /* The common case in one test: the sole, unpinned, unmarked capability. */
 static int plain_frame(const struct cte *c) {
-  return (c->cap.type == OBJ_FRAME_4K || c->cap.type == OBJ_FRAME_2M) &&
+  return (c->cap.type == K_OBJ_FRAME_4K || c->cap.type == K_OBJ_FRAME_2M) &&
          !(c->cap.flags & (CAPF_GIFT_MARK | CAPF_PINNED)) && !c->first_child &&
-         c->parent && c->parent->cap.type == OBJ_UNTYPED;
+         c->parent && c->parent->cap.type == K_OBJ_UNTYPED;
 }
 
 static int check_one(const struct cte *c) {
   if (c && plain_frame(c))
-    return ERR_OK;
+    return K_ERR_OK;
   if (!c)
-    return ERR_INVALID_CAP;
+    return K_ERR_INVALID_CAP;
   if (cte_empty(c))
-    return ERR_EMPTY_SLOT;
-  if (c->cap.type != OBJ_FRAME_4K && c->cap.type != OBJ_FRAME_2M)
-    return ERR_GIFT_NOT_FRAME;
+    return K_ERR_EMPTY_SLOT;
+  if (c->cap.type != K_OBJ_FRAME_4K && c->cap.type != K_OBJ_FRAME_2M)
+    return K_ERR_GIFT_NOT_FRAME;
   if (c->cap.flags & CAPF_GIFT_MARK)
-    return ERR_GIFT_DUPLICATE;
+    return K_ERR_GIFT_DUPLICATE;
   if (c->cap.flags & CAPF_PINNED)
-    return ERR_GIFT_PINNED;
+    return K_ERR_GIFT_PINNED;
   if (!cap_is_original(c) || c->first_child)
-    return mapped_elsewhere(c) ? ERR_GIFT_MAPPED_ELSEWHERE : ERR_GIFT_HAS_COPIES;
-  return ERR_OK;
+    return mapped_elsewhere(c) ? K_ERR_GIFT_MAPPED_ELSEWHERE : K_ERR_GIFT_HAS_COPIES;
+  return K_ERR_OK;
 }
 
 static void clear_marks(const struct gift_src *s, u32 upto) {
@@ -65,7 +65,7 @@ static void clear_marks(const struct gift_src *s, u32 upto) {
 
 int gift_check_source_batch(const struct gift_src *s, u64 *bad) {
   u32 i;
-  int err = ERR_OK;
+  int err = K_ERR_OK;
   for (i = 0; i < s->n; i++) {
     struct cte *c = source_slot(s, i);
     if ((err = check_one(c)))
@@ -92,10 +92,10 @@ struct leaf_cache {
 };
 
 static int leaf(struct leaf_cache *lc, const struct cte *vspace, u64 va, u8 type, struct vs_table **t) {
-  u64 span = va & ~(type == OBJ_FRAME_2M ? (1ull << 30) - 1 : LARGE_PAGE_SIZE - 1);
+  u64 span = va & ~(type == K_OBJ_FRAME_2M ? (1ull << 30) - 1 : K_LARGE_PAGE_SIZE - 1);
   if (lc->t && lc->span == span && lc->type == type) {
     *t = lc->t;
-    return ERR_OK;
+    return K_ERR_OK;
   }
   int err = vs_leaf_table(vspace, va, type, t);
   if (!err)
@@ -106,61 +106,61 @@ static int leaf(struct leaf_cache *lc, const struct cte *vspace, u64 va, u8 type
 /* Checks that c can go at *va (aligned up) and moves *va past it. */
 static int check_slot_in_window(struct leaf_cache *lc, const struct gift_dst *d, const struct cte *c,
                                 u64 *va, u64 end) {
-  u64 size = c->cap.type == OBJ_FRAME_2M ? LARGE_PAGE_SIZE : PAGE_SIZE;
+  u64 size = c->cap.type == K_OBJ_FRAME_2M ? K_LARGE_PAGE_SIZE : K_PAGE_SIZE;
   struct vs_table *t;
   u64 at = align_up(*va, size);
   if (at > end || end - at < size)
-    return ERR_WINDOW_TOO_SMALL;
+    return K_ERR_WINDOW_TOO_SMALL;
   int err = leaf(lc, d->vspace, at, c->cap.type, &t);
   if (err)
-    return err == ERR_MAPPING_EXISTS ? ERR_WINDOW_OCCUPIED : ERR_WINDOW_NO_TABLES;
+    return err == K_ERR_MAPPING_EXISTS ? K_ERR_WINDOW_OCCUPIED : K_ERR_WINDOW_NO_TABLES;
   if (!vs_entry_free(t, at, c->cap.type))
-    return ERR_WINDOW_OCCUPIED;
+    return K_ERR_WINDOW_OCCUPIED;
   *va = at + size;
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 static int slots_free(const struct gift_src *s, const struct gift_dst *d, u64 *bad) {
   for (u32 i = 0; i < s->n; i++)
     if (!cte_empty(&d->slots[i])) {
       *bad = i;
-      return ERR_RECV_SLOTS_FULL;
+      return K_ERR_RECV_SLOTS_FULL;
     }
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 int gift_check_window(const struct gift_src *s, const struct gift_dst *d, u64 *bad) {
   if (!d->window)
     return slots_free(s, d, bad);
   u64 va = d->window, end = d->window + d->window_size;
-  if (end < va || end > USER_VADDR_END)
-    return ERR_BAD_ADDRESS;
-  if (va & (PAGE_SIZE - 1))
-    return ERR_ALIGNMENT;
+  if (end < va || end > K_USER_VADDR_END)
+    return K_ERR_BAD_ADDRESS;
+  if (va & (K_PAGE_SIZE - 1))
+    return K_ERR_ALIGNMENT;
   struct leaf_cache lc = {0};
   const u64 *e = 0;
   for (u32 i = 0; i < s->n; i++) {
     const struct cte *c = source_slot(s, i);
     if (!cte_empty(&d->slots[i])) {
       *bad = i;
-      return ERR_RECV_SLOTS_FULL;
+      return K_ERR_RECV_SLOTS_FULL;
     }
     /* Fast case: a 4 KiB frame in the page table already found. */
-    if (e && c->cap.type == OBJ_FRAME_4K && (va & (LARGE_PAGE_SIZE - 1)) && va < end) {
+    if (e && c->cap.type == K_OBJ_FRAME_4K && (va & (K_LARGE_PAGE_SIZE - 1)) && va < end) {
       if (e[(va >> 12) & 511] & PTE_P) {
         *bad = i;
-        return ERR_WINDOW_OCCUPIED;
+        return K_ERR_WINDOW_OCCUPIED;
       }
-      va += PAGE_SIZE;
+      va += K_PAGE_SIZE;
       continue;
     }
     *bad = i;
     int err = check_slot_in_window(&lc, d, c, &va, end);
     if (err)
       return err;
-    e = c->cap.type == OBJ_FRAME_4K ? lc.t->e : 0;
+    e = c->cap.type == K_OBJ_FRAME_4K ? lc.t->e : 0;
   }
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 /* The receiver's entry for a frame: computed once per kind of frame. */
@@ -175,7 +175,7 @@ static u64 pte_for(struct pte_cache *pc, const struct cap *c) {
     struct cap probe = *c;
     probe.obj = (u64)pa_to_kva(0);
     *pc = (struct pte_cache){c->type, c->rights, c->flags,
-                             vs_frame_pte(&probe, (c->rights & RIGHT_WRITE) ? MAP_WRITE : 0)};
+                             vs_frame_pte(&probe, (c->rights & K_RIGHT_WRITE) ? K_MAP_WRITE : 0)};
   }
   return pc->bits | kva_to_pa((void *)c->obj);
 }
@@ -183,7 +183,7 @@ static u64 pte_for(struct pte_cache *pc, const struct cap *c) {
 /* Maps gift dst at *va in the receiver's window and moves *va past it. */
 static void map_in_window(struct leaf_cache *lc, struct pte_cache *pc, const struct gift_dst *d,
                           struct cte *dst, u64 *va) {
-  u64 size = dst->cap.type == OBJ_FRAME_2M ? LARGE_PAGE_SIZE : PAGE_SIZE;
+  u64 size = dst->cap.type == K_OBJ_FRAME_2M ? K_LARGE_PAGE_SIZE : K_PAGE_SIZE;
   struct vs_table *t;
   u64 at = align_up(*va, size);
   leaf(lc, d->vspace, at, dst->cap.type, &t);
@@ -207,14 +207,14 @@ u64 gift_move(const struct gift_src *s, const struct gift_dst *d) {
     cte_move_leaf(dst, c); /* checked: the only capability, so no children */
     if (!d->window)
       continue;
-    if (pt && (va & (LARGE_PAGE_SIZE - 1)) && dst->cap.type == OBJ_FRAME_4K &&
+    if (pt && (va & (K_LARGE_PAGE_SIZE - 1)) && dst->cap.type == K_OBJ_FRAME_4K &&
         dst->cap.rights == pc.rights && dst->cap.flags == pc.flags) {
       vs_set_entry(pt, (unsigned)(va >> 12) & 511, dst, pc.bits | kva_to_pa((void *)dst->cap.obj), va);
-      va += PAGE_SIZE;
+      va += K_PAGE_SIZE;
       continue;
     }
     map_in_window(&lc, &pc, d, dst, &va);
-    pt = dst->cap.type == OBJ_FRAME_4K ? lc.t : 0;
+    pt = dst->cap.type == K_OBJ_FRAME_4K ? lc.t : 0;
   }
   return d->window ? va - d->window : 0;
 }

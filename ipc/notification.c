@@ -16,16 +16,16 @@ void ntfn_signal(struct notification *n, u64 bits) {
     t->waiting_on = 0;
     arch_set_badge(&t->ctx, n->bits);
     n->bits = 0;
-    ipc_wake(t, ERR_OK);
+    ipc_wake(t, K_ERR_OK);
     return;
   }
   t = n->bound;
-  if (t && t->state == TCB_BLOCKED && t->ipc_state == IPC_RECV) {
+  if (t && t->state == K_TCB_BLOCKED && t->ipc_state == IPC_RECV) {
     ipc_cancel(t); /* leave the endpoint queue */
     arch_set_badge(&t->ctx, n->bits);
-    arch_set_msg_info(&t->ctx, msg_info(MSG_LABEL_NOTIFY, 0, 0, 0));
+    arch_set_msg_info(&t->ctx, k_msg_info(K_MSG_LABEL_NOTIFY, 0, 0, 0));
     n->bits = 0;
-    ipc_wake(t, ERR_OK);
+    ipc_wake(t, K_ERR_OK);
   }
 }
 
@@ -34,11 +34,11 @@ int ntfn_wait(struct tcb *self, struct cte *nc, int can_block) {
   if (n->bits || !can_block) {
     arch_set_badge(&self->ctx, n->bits);
     n->bits = 0;
-    return ERR_OK;
+    return K_ERR_OK;
   }
   tq_push(&n->head, &n->tail, self);
   self->waiting_on = n;
-  self->state = TCB_BLOCKED;
+  self->state = K_TCB_BLOCKED;
   self->ipc_state = IPC_NOTIFICATION;
   return IPC_BLOCKED;
 }
@@ -59,7 +59,7 @@ int ntfn_wake_waiters(struct notification *n, unsigned max) {
     struct tcb *t = n->head;
     tq_remove(&n->head, &n->tail, t);
     t->waiting_on = 0;
-    ipc_wake(t, ERR_PEER_DIED);
+    ipc_wake(t, K_ERR_PEER_DIED);
   }
   return !n->head;
 }

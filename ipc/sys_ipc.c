@@ -5,7 +5,7 @@
 
 static int sys_send_common(struct call *c, int call, int block) {
   struct cte *ep;
-  int err = lookup_typed(c, arg(c, 0), OBJ_ENDPOINT, RIGHT_WRITE, &ep);
+  int err = lookup_typed(c, arg(c, 0), K_OBJ_ENDPOINT, K_RIGHT_WRITE, &ep);
   return err ? err : ipc_send(c->self, ep, arg(c, 1), call, block);
 }
 
@@ -17,7 +17,7 @@ int sys_CALL(struct call *c) { return sys_send_common(c, 1, 1); }
 
 static int sys_recv_common(struct call *c, int block) {
   struct cte *ep;
-  int err = lookup_typed(c, arg(c, 0), OBJ_ENDPOINT, RIGHT_READ, &ep);
+  int err = lookup_typed(c, arg(c, 0), K_OBJ_ENDPOINT, K_RIGHT_READ, &ep);
   return err ? err : ipc_recv(c->self, ep, block);
 }
 
@@ -30,18 +30,18 @@ int sys_REPLY(struct call *c) { return ipc_reply(c->self, arg(c, 1)); }
 /* Reply to the last caller (if any), then wait for the next message. */
 int sys_REPLY_RECV(struct call *c) {
   struct cte *ep;
-  int err = lookup_typed(c, arg(c, 0), OBJ_ENDPOINT, RIGHT_READ, &ep);
+  int err = lookup_typed(c, arg(c, 0), K_OBJ_ENDPOINT, K_RIGHT_READ, &ep);
   if (err)
     return err;
   err = ipc_reply(c->self, arg(c, 1));
-  if (err && err != ERR_NO_CALLER)
+  if (err && err != K_ERR_NO_CALLER)
     return err;
   return ipc_recv(c->self, ep, 1);
 }
 
 int sys_SIGNAL(struct call *c) {
   struct cte *n;
-  int err = lookup_typed(c, arg(c, 0), OBJ_NOTIFICATION, RIGHT_WRITE, &n);
+  int err = lookup_typed(c, arg(c, 0), K_OBJ_NOTIFICATION, K_RIGHT_WRITE, &n);
   if (!err)
     ntfn_signal((struct notification *)n->cap.obj, cap_badge(&n->cap) ? cap_badge(&n->cap) : 1);
   return err;
@@ -49,23 +49,23 @@ int sys_SIGNAL(struct call *c) {
 
 static int sys_wait_common(struct call *c, int block) {
   struct cte *n;
-  int err = lookup_typed(c, arg(c, 0), OBJ_NOTIFICATION, RIGHT_READ, &n);
+  int err = lookup_typed(c, arg(c, 0), K_OBJ_NOTIFICATION, K_RIGHT_READ, &n);
   return err ? err : ntfn_wait(c->self, n, block);
 }
 
 /* The clock tick (10 ms) checks deadlines; a past deadline signals now. */
 int sys_NTFN_SET_TIMER(struct call *c) {
   struct cte *n;
-  int err = lookup_typed(c, arg(c, 0), OBJ_NOTIFICATION, RIGHT_WRITE, &n);
+  int err = lookup_typed(c, arg(c, 0), K_OBJ_NOTIFICATION, K_RIGHT_WRITE, &n);
   if (err)
     return err;
   if (arg(c, 1) && !arg(c, 2))
-    return ERR_RANGE;
+    return K_ERR_RANGE;
   struct notification *ntfn = (struct notification *)n->cap.obj;
   ntfn_set_timer(ntfn, arg(c, 1), arg(c, 2));
   if (arg(c, 1) && arg(c, 1) <= clock_ns())
     ntfn_timers_expire(clock_ns());
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 int sys_WAIT(struct call *c) { return sys_wait_common(c, 1); }
@@ -74,14 +74,14 @@ int sys_POLL(struct call *c) { return sys_wait_common(c, 0); }
 
 int sys_REPLY_SAVE(struct call *c) {
   struct cte *dest;
-  int err = lookup_in_cnode(c, arg(c, 0), arg(c, 1), RIGHT_WRITE, &dest);
+  int err = lookup_in_cnode(c, arg(c, 0), arg(c, 1), K_RIGHT_WRITE, &dest);
   if (err)
     return err;
-  return cte_empty(dest) ? ipc_save_reply(c->self, dest) : ERR_SLOT_OCCUPIED;
+  return cte_empty(dest) ? ipc_save_reply(c->self, dest) : K_ERR_SLOT_OCCUPIED;
 }
 
 int sys_REPLY_TO(struct call *c) {
   struct cte *r;
-  int err = lookup_typed(c, arg(c, 0), OBJ_REPLY, RIGHT_WRITE, &r);
+  int err = lookup_typed(c, arg(c, 0), K_OBJ_REPLY, K_RIGHT_WRITE, &r);
   return err ? err : ipc_reply_saved(c->self, r, arg(c, 1));
 }

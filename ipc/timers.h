@@ -9,7 +9,7 @@
 #ifndef IPC_TIMERS_H
 #define IPC_TIMERS_H
 
-#include <abi/types.h>
+#include <lib/types.h>
 
 struct timer_node {
   u64 deadline; /* ns since boot; 0: not armed */

@@ -4,32 +4,32 @@
 #include <arch/syscall.h>
 #include <lib/string.h>
 
-struct ipc_buffer *ipc_buffer_of(const struct tcb *t) {
+struct k_ipc_buffer *ipc_buffer_of(const struct tcb *t) {
   const struct cap *c = &t->slots[TCB_SLOT_IPC_BUFFER].cap;
-  return c->type == OBJ_FRAME_4K ? (struct ipc_buffer *)c->obj : 0;
+  return c->type == K_OBJ_FRAME_4K ? (struct k_ipc_buffer *)c->obj : 0;
 }
 
 int msg_check(const struct tcb *self, u64 info) {
-  if ((info & 0xffffffffull) <= IPC_REG_WORDS) /* registers only: always fine */
-    return ERR_OK;
-  u64 words = msg_words(info), caps = msg_caps(info), gifts = msg_gifts(info);
-  if (words > IPC_MAX_WORDS || caps > IPC_MAX_CAPS || gifts > IPC_MAX_GIFTS)
-    return ERR_MESSAGE_TOO_LONG;
-  if ((words > IPC_REG_WORDS || caps || gifts) && !ipc_buffer_of(self))
-    return ERR_NO_IPC_BUFFER;
-  return ERR_OK;
+  if ((info & 0xffffffffull) <= K_IPC_REG_WORDS) /* registers only: always fine */
+    return K_ERR_OK;
+  u64 words = k_msg_words(info), caps = k_msg_caps(info), gifts = k_msg_gifts(info);
+  if (words > K_IPC_MAX_WORDS || caps > K_IPC_MAX_CAPS || gifts > K_IPC_MAX_GIFTS)
+    return K_ERR_MESSAGE_TOO_LONG;
+  if ((words > K_IPC_REG_WORDS || caps || gifts) && !ipc_buffer_of(self))
+    return K_ERR_NO_IPC_BUFFER;
+  return K_ERR_OK;
 }
 
 /* The sender's capability and gift lists, copied once out of its IPC buffer:
  * what is checked is what moves, whatever the buffer holds meanwhile (a
  * thread of the sender on another CPU may be writing it). */
 struct msg_lists {
-  u64 caps[IPC_MAX_CAPS];
-  u32 gifts[IPC_MAX_GIFTS];
+  u64 caps[K_IPC_MAX_CAPS];
+  u32 gifts[K_IPC_MAX_GIFTS];
 };
 
 static void copy_lists(const struct tcb *snd, u64 ncaps, u64 ngifts, struct msg_lists *l) {
-  const struct ipc_buffer *b = ipc_buffer_of(snd);
+  const struct k_ipc_buffer *b = ipc_buffer_of(snd);
   memcpy(l->caps, b->caps, ncaps * sizeof(u64));
   memcpy(l->gifts, b->gifts, ngifts * sizeof(u32));
 }
@@ -53,60 +53,60 @@ int gift_check_source(struct tcb *snd, u32 n) {
  * its message needs of its own thread is checked again when it is delivered. */
 static int sender_still_able(const struct tcb *snd, const struct msg *m) {
   if (m->fault)
-    return ERR_OK;
+    return K_ERR_OK;
   int err = msg_check(snd, m->info);
-  if (!err && (msg_caps(m->info) || msg_gifts(m->info)) && snd->slots[TCB_SLOT_CSPACE].cap.type != OBJ_CNODE)
-    err = ERR_NOT_CONFIGURED;
+  if (!err && (k_msg_caps(m->info) || k_msg_gifts(m->info)) && snd->slots[TCB_SLOT_CSPACE].cap.type != K_OBJ_CNODE)
+    err = K_ERR_NOT_CONFIGURED;
   return err;
 }
 
 /* The receiver's declared slots, checked for room: caps first, then gifts. */
 static int recv_slots(const struct tcb *rcv, u64 need, struct cte **out) {
-  const struct ipc_buffer *rb = ipc_buffer_of(rcv);
+  const struct k_ipc_buffer *rb = ipc_buffer_of(rcv);
   const struct cap *root = &rcv->slots[TCB_SLOT_CSPACE].cap;
-  if (!rb || rb->recv_count < need || root->type != OBJ_CNODE)
-    return ERR_RECV_SLOTS_FULL;
+  if (!rb || rb->recv_count < need || root->type != K_OBJ_CNODE)
+    return K_ERR_RECV_SLOTS_FULL;
   u64 cn = rb->recv_cnode, first = rb->recv_slot, size = cnode_slots(root);
   if (cn == 0 || cn >= size)
-    return ERR_RECV_SLOTS_FULL;
+    return K_ERR_RECV_SLOTS_FULL;
   const struct cap *cnode = &((struct cte *)root->obj)[cn].cap;
-  if (cnode->type != OBJ_CNODE || !(cnode->rights & RIGHT_WRITE))
-    return ERR_RECV_SLOTS_FULL;
+  if (cnode->type != K_OBJ_CNODE || !(cnode->rights & K_RIGHT_WRITE))
+    return K_ERR_RECV_SLOTS_FULL;
   u64 n = cnode_slots(cnode);
   if (first == 0 || first >= n || n - first < need)
-    return ERR_RECV_SLOTS_FULL;
+    return K_ERR_RECV_SLOTS_FULL;
   *out = (struct cte *)cnode->obj + first;
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 /* Runs after the gifts are checked (and marked): a capability that is also
  * gifted, or an untyped named twice, would move twice, and the second move
  * would find its source changed under it. */
 static int check_caps(const struct tcb *snd, const struct msg *m, const u64 *caps, struct cte *dest) {
-  u64 n = msg_caps(m->info);
+  u64 n = k_msg_caps(m->info);
   if (!n)
-    return ERR_OK;
+    return K_ERR_OK;
   if (!m->grant)
-    return ERR_NO_RIGHTS;
+    return K_ERR_NO_RIGHTS;
   const struct cap *root = &snd->slots[TCB_SLOT_CSPACE].cap;
   for (u64 i = 0; i < n; i++) {
     if (caps[i] == 0 || caps[i] >= cnode_slots(root))
-      return ERR_INVALID_CAP;
+      return K_ERR_INVALID_CAP;
     const struct cte *c = (const struct cte *)root->obj + caps[i];
     if (cte_empty(c))
-      return ERR_EMPTY_SLOT;
+      return K_ERR_EMPTY_SLOT;
     if (gift_marked(&c->cap))
-      return ERR_NAMED_TWICE;
-    for (u64 j = 0; j < i && c->cap.type == OBJ_UNTYPED; j++)
+      return K_ERR_NAMED_TWICE;
+    for (u64 j = 0; j < i && c->cap.type == K_OBJ_UNTYPED; j++)
       if (caps[j] == caps[i])
-        return ERR_NAMED_TWICE;
-    int err = c->cap.type == OBJ_UNTYPED ? ERR_OK : cap_derivable(&c->cap);
+        return K_ERR_NAMED_TWICE;
+    int err = c->cap.type == K_OBJ_UNTYPED ? K_ERR_OK : cap_derivable(&c->cap);
     if (err)
       return err;
     if (!cte_empty(&dest[i]))
-      return ERR_RECV_SLOTS_FULL;
+      return K_ERR_RECV_SLOTS_FULL;
   }
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 /* Capabilities are copied, but an untyped moves: it cannot be copied (its
@@ -116,7 +116,7 @@ static void move_caps(const struct tcb *snd, u64 n, const u64 *caps, struct cte 
   const struct cap *root = &snd->slots[TCB_SLOT_CSPACE].cap;
   for (u64 i = 0; i < n; i++) {
     struct cte *src = (struct cte *)root->obj + caps[i];
-    if (src->cap.type == OBJ_UNTYPED) {
+    if (src->cap.type == K_OBJ_UNTYPED) {
       cte_move(&dest[i], src);
       continue;
     }
@@ -128,19 +128,19 @@ static void move_caps(const struct tcb *snd, u64 n, const u64 *caps, struct cte 
 }
 
 static u64 copy_words(const struct tcb *snd, struct tcb *rcv, const struct msg *m) {
-  u64 words = msg_words(m->info);
+  u64 words = k_msg_words(m->info);
   if (m->fault) {
     arch_set_msg_regs(&rcv->ctx, snd->fault.vector, snd->fault.error, snd->fault.ip, snd->fault.addr);
     return 4;
   }
   arch_copy_msg_regs(&rcv->ctx, &snd->ctx);
-  if (words <= IPC_REG_WORDS)
+  if (words <= K_IPC_REG_WORDS)
     return words;
-  struct ipc_buffer *rb = ipc_buffer_of(rcv);
+  struct k_ipc_buffer *rb = ipc_buffer_of(rcv);
   if (!rb)
-    return IPC_REG_WORDS; /* the receiver takes what its registers hold */
-  memcpy(&rb->words[IPC_REG_WORDS], &ipc_buffer_of(snd)->words[IPC_REG_WORDS],
-         (words - IPC_REG_WORDS) * sizeof(u64));
+    return K_IPC_REG_WORDS; /* the receiver takes what its registers hold */
+  memcpy(&rb->words[K_IPC_REG_WORDS], &ipc_buffer_of(snd)->words[K_IPC_REG_WORDS],
+         (words - K_IPC_REG_WORDS) * sizeof(u64));
   return words;
 }
 
@@ -149,12 +149,12 @@ static int transfer_registers(struct tcb *snd, struct tcb *rcv, const struct msg
   arch_copy_msg_regs(&rcv->ctx, &snd->ctx);
   arch_set_badge(&rcv->ctx, m->badge);
   arch_set_msg_info(&rcv->ctx, m->info);
-  arch_syscall_set_error(&rcv->ctx, ERR_OK);
-  return ERR_OK;
+  arch_syscall_set_error(&rcv->ctx, K_ERR_OK);
+  return K_ERR_OK;
 }
 
 static __attribute__((noinline)) int transfer_full(struct tcb *snd, struct tcb *rcv, const struct msg *m) {
-  u64 ncaps = m->fault ? 0 : msg_caps(m->info), ngifts = m->fault ? 0 : msg_gifts(m->info);
+  u64 ncaps = m->fault ? 0 : k_msg_caps(m->info), ngifts = m->fault ? 0 : k_msg_gifts(m->info);
   struct cte *dest = 0;
   struct msg_lists l;
   struct gift_src gs = {0};
@@ -168,7 +168,7 @@ static __attribute__((noinline)) int transfer_full(struct tcb *snd, struct tcb *
     copy_lists(snd, ncaps, ngifts, &l);
   }
   if (ngifts) {
-    struct ipc_buffer *sb = ipc_buffer_of(snd), *rb = ipc_buffer_of(rcv);
+    struct k_ipc_buffer *sb = ipc_buffer_of(snd), *rb = ipc_buffer_of(rcv);
     gs = gifts_of(snd, &l, (u32)ngifts);
     gd = (struct gift_dst){dest + ncaps, &rcv->slots[TCB_SLOT_VSPACE], rb->recv_window,
                            rb->recv_window_size};
@@ -186,13 +186,13 @@ static __attribute__((noinline)) int transfer_full(struct tcb *snd, struct tcb *
   if (ngifts)
     ipc_buffer_of(rcv)->recv_mapped = gift_move(&gs, &gd);
   arch_set_badge(&rcv->ctx, m->badge);
-  arch_set_msg_info(&rcv->ctx, msg_info(msg_label(m->info), words, ncaps, ngifts));
-  arch_syscall_set_error(&rcv->ctx, ERR_OK);
-  return ERR_OK;
+  arch_set_msg_info(&rcv->ctx, k_msg_info(k_msg_label(m->info), words, ncaps, ngifts));
+  arch_syscall_set_error(&rcv->ctx, K_ERR_OK);
+  return K_ERR_OK;
 }
 
 int ipc_transfer(struct tcb *snd, struct tcb *rcv, const struct msg *m) {
-  if (!m->fault && (m->info & 0xffffffffull) <= IPC_REG_WORDS) /* no capabilities, no gifts */
+  if (!m->fault && (m->info & 0xffffffffull) <= K_IPC_REG_WORDS) /* no capabilities, no gifts */
     return transfer_registers(snd, rcv, m);
   return transfer_full(snd, rcv, m);
 }

@@ -13,7 +13,7 @@ struct msg {
   u8 fault; /* a fault message the kernel composes from the thread's fault record */
 };
 
-struct ipc_buffer *ipc_buffer_of(const struct tcb *t);
+struct k_ipc_buffer *ipc_buffer_of(const struct tcb *t);
 /* Counts within limits and an IPC buffer where the message needs one. */
 int msg_check(const struct tcb *self, u64 info);
 /* Delivers m from snd to rcv (registers, IPC buffer, capabilities, gifts)

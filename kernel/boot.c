@@ -1,7 +1,7 @@
 /* Boot: turn the memory map into untyped capabilities and build the root
  * task from module 0 with the same retype and map operations user space
  * uses, so even the root task's own objects are charged to an untyped it
- * holds (BI_SLOT_BOOT_UNTYPED). After this the kernel allocates nothing. */
+ * holds (K_BI_SLOT_BOOT_UNTYPED). After this the kernel allocates nothing. */
 #include "kernel/boot.h"
 #include "kernel/cpu.h"
 #include "kernel/print.h"
@@ -35,27 +35,27 @@ struct root {
   struct cte *slots;
   u64 next_slot;
   struct cte *ut; /* the boot untyped */
-  struct bootinfo *bi;
+  struct k_bootinfo *bi;
 };
 
 static u64 align_up(u64 v, u64 a) { return (v + a - 1) & ~(a - 1); }
 static u64 align_down(u64 v, u64 a) { return v & ~(a - 1); }
 
 static void add_free(u64 s, u64 e) {
-  s = align_up(s, PAGE_SIZE);
-  e = align_down(e, PAGE_SIZE);
+  s = align_up(s, K_PAGE_SIZE);
+  e = align_down(e, K_PAGE_SIZE);
   if (e > s && nfree < BOOT_MAX_RANGES * 2)
     free_ranges[nfree++] = (struct boot_range){s, e};
 }
 
 /* Usable RAM in [1 MiB, 4 GiB) minus the kernel image and the modules. */
 static void find_free_ranges(const struct boot_mem *bm) {
-  struct boot_range res[BOOTINFO_MAX_MODULES + 1];
+  struct boot_range res[K_BOOTINFO_MAX_MODULES + 1];
   u32 nres = 0;
   res[nres++] = (struct boot_range){(u64)_kernel_phys_start, (u64)_kernel_phys_end};
   for (u32 i = 0; i < bm->nmod; i++)
-    res[nres++] = (struct boot_range){align_down(bm->mod[i].start, PAGE_SIZE),
-                                      align_up(bm->mod[i].end, PAGE_SIZE)};
+    res[nres++] = (struct boot_range){align_down(bm->mod[i].start, K_PAGE_SIZE),
+                                      align_up(bm->mod[i].end, K_PAGE_SIZE)};
   for (u32 i = 1; i < nres; i++) /* insertion sort by start */
     for (u32 j = i; j > 0 && res[j].start < res[j - 1].start; j--) {
       struct boot_range t = res[j];
@@ -94,12 +94,12 @@ static struct cte *retype_one(struct root *r, u32 type, u32 bits) {
 
 /* Map a frame into the root task, retyping any missing page table. */
 static void root_map(struct root *r, struct cte *frame, u64 va, u32 attr) {
-  struct cte *vs = &r->slots[BI_SLOT_VSPACE];
+  struct cte *vs = &r->slots[K_BI_SLOT_VSPACE];
   for (;;) {
     int err = vs_map_frame(frame, vs, va, attr);
-    u32 table = err == ERR_MISSING_PDPT ? OBJ_PDPT
-                : err == ERR_MISSING_PD ? OBJ_PD
-                : err == ERR_MISSING_PT ? OBJ_PT
+    u32 table = err == K_ERR_MISSING_PDPT ? K_OBJ_PDPT
+                : err == K_ERR_MISSING_PD ? K_OBJ_PD
+                : err == K_ERR_MISSING_PT ? K_OBJ_PT
                                         : 0;
     if (!table) {
       if (err)
@@ -112,17 +112,17 @@ static void root_map(struct root *r, struct cte *frame, u64 va, u32 attr) {
 }
 
 static void *new_page(struct root *r, u64 va, u32 attr) {
-  struct cte *f = retype_one(r, OBJ_FRAME_4K, 0);
+  struct cte *f = retype_one(r, K_OBJ_FRAME_4K, 0);
   root_map(r, f, va, attr);
   return (void *)f->cap.obj;
 }
 
 static void load_segment(struct root *r, const u8 *image, const struct elf_segment *s) {
-  u32 attr = (s->flags & ELF_SEG_W ? MAP_WRITE : 0) | (s->flags & ELF_SEG_X ? MAP_EXEC : 0);
+  u32 attr = (s->flags & ELF_SEG_W ? K_MAP_WRITE : 0) | (s->flags & ELF_SEG_X ? K_MAP_EXEC : 0);
   u64 first, count;
   elf_segment_pages(s, &first, &count);
   for (u64 p = 0; p < count; p++)
-    elf_page_fill(image, s, first + p * PAGE_SIZE, new_page(r, first + p * PAGE_SIZE, attr));
+    elf_page_fill(image, s, first + p * K_PAGE_SIZE, new_page(r, first + p * K_PAGE_SIZE, attr));
 }
 
 static u64 load_root_elf(struct root *r, const struct boot_module *m) {
@@ -139,64 +139,64 @@ static u64 load_root_elf(struct root *r, const struct boot_module *m) {
 /* Boot modules become frames of an untyped that keeps their contents,
  * mapped read-only into the root task. */
 static void give_module(struct root *r, u32 i, const struct boot_module *m) {
-  u64 start = align_down(m->start, PAGE_SIZE), end = align_up(m->end, PAGE_SIZE);
+  u64 start = align_down(m->start, K_PAGE_SIZE), end = align_up(m->end, K_PAGE_SIZE);
   struct cte *ut = take_slot(r);
-  struct cap c = ut_make_cap(start, end - start, PRINCIPAL_KERNEL_BOOT, CAPF_PRESERVE);
+  struct cap c = ut_make_cap(start, end - start, K_PRINCIPAL_KERNEL_BOOT, CAPF_PRESERVE);
   cte_insert(ut, &c, 0);
-  struct bootinfo_module *bm = &r->bi->module[i];
+  struct k_bootinfo_module *bm = &r->bi->module[i];
   memcpy(bm->name, m->name, sizeof(bm->name));
   bm->vaddr = ROOT_MODULE_VADDR + ((u64)i << 30) + (m->start - start);
   bm->size = m->end - m->start;
   bm->first_frame = r->next_slot;
-  bm->frame_count = (end - start) / PAGE_SIZE;
-  struct retype_args a = {.type = OBJ_FRAME_4K, .count = (u32)bm->frame_count};
+  bm->frame_count = (end - start) / K_PAGE_SIZE;
+  struct retype_args a = {.type = K_OBJ_FRAME_4K, .count = (u32)bm->frame_count};
   if (r->next_slot + bm->frame_count > (1ull << ROOT_CNODE_BITS) || ut_retype(ut, &a, &r->slots[r->next_slot]))
     panic("boot: module %s does not fit the root CNode", m->name);
   r->next_slot += bm->frame_count; /* before mapping: page tables take slots too */
   for (u64 f = 0; f < bm->frame_count; f++)
-    root_map(r, &r->slots[bm->first_frame + f], ROOT_MODULE_VADDR + ((u64)i << 30) + f * PAGE_SIZE, 0);
+    root_map(r, &r->slots[bm->first_frame + f], ROOT_MODULE_VADDR + ((u64)i << 30) + f * K_PAGE_SIZE, 0);
 }
 
 static void give_untyped(struct root *r, u64 base, u64 size, u16 flags) {
-  struct bootinfo *bi = r->bi;
-  if (bi->untyped_count >= BOOTINFO_MAX_UNTYPED) {
-    kprintf("boot: more than %d regions; 0x%llx+0x%llx left out\n", BOOTINFO_MAX_UNTYPED, base, size);
+  struct k_bootinfo *bi = r->bi;
+  if (bi->untyped_count >= K_BOOTINFO_MAX_UNTYPED) {
+    kprintf("boot: more than %d regions; 0x%llx+0x%llx left out\n", K_BOOTINFO_MAX_UNTYPED, base, size);
     return;
   }
-  struct cap c = ut_make_cap(base, size, PRINCIPAL_KERNEL_BOOT, flags);
+  struct cap c = ut_make_cap(base, size, K_PRINCIPAL_KERNEL_BOOT, flags);
   cte_insert(take_slot(r), &c, 0);
-  bi->untyped[bi->untyped_count++] = (struct bootinfo_untyped){
-      .paddr = base, .size = size, .is_device = !!(flags & CAPF_DEVICE), .label = PRINCIPAL_KERNEL_BOOT};
+  bi->untyped[bi->untyped_count++] = (struct k_bootinfo_untyped){
+      .paddr = base, .size = size, .is_device = !!(flags & CAPF_DEVICE), .label = K_PRINCIPAL_KERNEL_BOOT};
 }
 
 static u64 boot_untyped_size(const struct boot_mem *bm) {
-  return BOOT_UNTYPED_BASE_SIZE + align_up(bm->mod[0].end - bm->mod[0].start, PAGE_SIZE) * 4;
+  return BOOT_UNTYPED_BASE_SIZE + align_up(bm->mod[0].end - bm->mod[0].start, K_PAGE_SIZE) * 4;
 }
 
 /* The root CNode holds its own capability; it is made through a scratch
  * slot and moved into place, as is the untyped it came from. */
 static void make_root_objects(struct root *r, u64 ut_base, u64 ut_size) {
   static struct cte ut_tmp, cnode_tmp;
-  struct cap c = ut_make_cap(ut_base, ut_size, PRINCIPAL_KERNEL_BOOT, 0);
+  struct cap c = ut_make_cap(ut_base, ut_size, K_PRINCIPAL_KERNEL_BOOT, 0);
   cte_insert(&ut_tmp, &c, 0);
-  struct retype_args a = {.type = OBJ_CNODE, .size_bits = ROOT_CNODE_BITS, .count = 1};
+  struct retype_args a = {.type = K_OBJ_CNODE, .size_bits = ROOT_CNODE_BITS, .count = 1};
   if (ut_retype(&ut_tmp, &a, &cnode_tmp))
     panic("boot: no memory for the root CNode");
   r->slots = (struct cte *)cnode_tmp.cap.obj;
-  cte_move(&r->slots[BI_SLOT_CNODE], &cnode_tmp);
-  cte_move(&r->slots[BI_SLOT_BOOT_UNTYPED], &ut_tmp);
-  r->ut = &r->slots[BI_SLOT_BOOT_UNTYPED];
-  r->next_slot = BI_SLOT_VSPACE;
-  retype_one(r, OBJ_VSPACE, 0);
-  retype_one(r, OBJ_TCB, 0);
-  struct cap io = {.type = OBJ_IOPORTS, .rights = RIGHTS_ALL, .w1 = 0, .w2 = 0xffff};
+  cte_move(&r->slots[K_BI_SLOT_CNODE], &cnode_tmp);
+  cte_move(&r->slots[K_BI_SLOT_BOOT_UNTYPED], &ut_tmp);
+  r->ut = &r->slots[K_BI_SLOT_BOOT_UNTYPED];
+  r->next_slot = K_BI_SLOT_VSPACE;
+  retype_one(r, K_OBJ_VSPACE, 0);
+  retype_one(r, K_OBJ_TCB, 0);
+  struct cap io = {.type = K_OBJ_IOPORTS, .rights = K_RIGHTS_ALL, .w1 = 0, .w2 = 0xffff};
   cte_insert(take_slot(r), &io, 0);
-  struct cap irq = {.type = OBJ_IRQ_CONTROL, .rights = RIGHTS_ALL, .w1 = IRQ_LINES_ALL};
+  struct cap irq = {.type = K_OBJ_IRQ_CONTROL, .rights = K_RIGHTS_ALL, .w1 = IRQ_LINES_ALL};
   cte_insert(take_slot(r), &irq, 0);
-  r->next_slot = BI_SLOT_DMA;
-  struct cap dma = {.type = OBJ_DMA, .rights = RIGHTS_ALL};
+  r->next_slot = K_BI_SLOT_DMA;
+  struct cap dma = {.type = K_OBJ_DMA, .rights = K_RIGHTS_ALL};
   cte_insert(take_slot(r), &dma, 0);
-  r->next_slot = BI_SLOT_FIRST_FREE_FIXED;
+  r->next_slot = K_BI_SLOT_FIRST_FREE_FIXED;
 }
 
 /* Largest free range gives the boot untyped from its start. */
@@ -213,7 +213,7 @@ static u64 ram_top_below_4g(const struct boot_mem *bm) {
   for (u32 i = 0; i < bm->nram; i++)
     if (bm->ram[i].end <= PHYSMAP_SIZE && bm->ram[i].end > top)
       top = bm->ram[i].end;
-  return align_up(top, LARGE_PAGE_SIZE);
+  return align_up(top, K_LARGE_PAGE_SIZE);
 }
 
 static void give_memory(struct root *r, const struct boot_mem *bm) {
@@ -232,9 +232,9 @@ static void give_memory(struct root *r, const struct boot_mem *bm) {
 
 static void start_root(struct root *r, u64 entry) {
   for (u64 p = 0; p < ROOT_STACK_PAGES; p++)
-    new_page(r, ROOT_STACK_TOP - (p + 1) * PAGE_SIZE, MAP_WRITE);
-  struct tcb *t = (struct tcb *)r->slots[BI_SLOT_TCB].cap.obj;
-  if (tcb_configure(t, &r->slots[BI_SLOT_CNODE], &r->slots[BI_SLOT_VSPACE], ROOT_PRIORITY) ||
+    new_page(r, ROOT_STACK_TOP - (p + 1) * K_PAGE_SIZE, K_MAP_WRITE);
+  struct tcb *t = (struct tcb *)r->slots[K_BI_SLOT_TCB].cap.obj;
+  if (tcb_configure(t, &r->slots[K_BI_SLOT_CNODE], &r->slots[K_BI_SLOT_VSPACE], ROOT_PRIORITY) ||
       tcb_write_regs(t, entry, ROOT_STACK_TOP, ROOT_BOOTINFO_VADDR) || tcb_resume(t))
     panic("boot: cannot start the root task");
 }
@@ -250,7 +250,7 @@ void boot_root_task(struct boot_mem *bm) {
   struct root r = {0};
   make_root_objects(&r, big->start, ut_size);
   big->start += ut_size;
-  struct bootinfo *bi = new_page(&r, ROOT_BOOTINFO_VADDR, 0);
+  struct k_bootinfo *bi = new_page(&r, ROOT_BOOTINFO_VADDR, 0);
   r.bi = bi;
   u64 entry = load_root_elf(&r, &bm->mod[0]);
   for (u32 i = 0; i < bm->nmod; i++)
@@ -258,7 +258,7 @@ void boot_root_task(struct boot_mem *bm) {
   bi->module_count = bm->nmod;
   give_memory(&r, bm);
   start_root(&r, entry);
-  bi->magic = BOOTINFO_MAGIC;
+  bi->magic = K_BOOTINFO_MAGIC;
   bi->cnode_bits = ROOT_CNODE_BITS;
   bi->first_free_slot = r.next_slot;
   bi->free_vaddr = ROOT_FREE_VADDR;

@@ -2,6 +2,7 @@
 #ifndef KERNEL_BOOT_H
 #define KERNEL_BOOT_H
 
+#include <lib/types.h>
 #include <abi/bootinfo.h>
 
 #define BOOT_MAX_RANGES 64
@@ -12,13 +13,13 @@ struct boot_range {
 
 struct boot_module {
   u64 start, end;
-  char name[BOOTINFO_NAME_LEN];
+  char name[K_BOOTINFO_NAME_LEN];
 };
 
 struct boot_mem {
   struct boot_range ram[BOOT_MAX_RANGES]; /* usable RAM */
   u32 nram;
-  struct boot_module mod[BOOTINFO_MAX_MODULES];
+  struct boot_module mod[K_BOOTINFO_MAX_MODULES];
   u32 nmod;
 };
 

@@ -41,7 +41,7 @@ void cte_insert(struct cte *slot, const struct cap *cap, struct cte *parent) {
   slot->cap = *cap;
   slot->first_child = 0;
   link_child(parent, slot);
-  if (!parent && cap->type != OBJ_REPLY) /* a boot root: the checker starts there */
+  if (!parent && cap->type != K_OBJ_REPLY) /* a boot root: the checker starts there */
     inv_root_add(slot);
 }
 
@@ -64,7 +64,7 @@ void cte_move(struct cte *dst, struct cte *src) {
  * child is one holds nothing else), and move up to the parent untyped when
  * theirs goes. */
 static int is_remnant(const struct cte *c) {
-  return c && (c->cap.type == OBJ_PINNED_FRAME || c->cap.type == OBJ_ZOMBIE);
+  return c && (c->cap.type == K_OBJ_PINNED_FRAME || c->cap.type == K_OBJ_ZOMBIE);
 }
 
 static void move_to_tail(struct cte *c) {
@@ -106,13 +106,13 @@ static int promote_first_child(struct cte *c) {
  * leaves a PINNED_FRAME in the slot that keeps the memory from reuse (its
  * untyped cannot reset) until DMA_UNPIN releases it. */
 static int defer_pinned(struct cte *c) {
-  if ((c->cap.type != OBJ_FRAME_4K && c->cap.type != OBJ_FRAME_2M) || !(c->cap.flags & CAPF_PINNED) ||
+  if ((c->cap.type != K_OBJ_FRAME_4K && c->cap.type != K_OBJ_FRAME_2M) || !(c->cap.flags & CAPF_PINNED) ||
       c->first_child)
     return 0;
   obj_cap_unbind(c);
   c->cap.w1 = cap_object_size(&c->cap); /* remnant_size */
   c->cap.w2 = 0;
-  c->cap.type = OBJ_PINNED_FRAME;
+  c->cap.type = K_OBJ_PINNED_FRAME;
   c->cap.rights = 0;
   move_to_tail(c);
   return 1;
@@ -128,7 +128,7 @@ static int begin_zombie(struct cte *c) {
   if (!z)
     return 0;
   z->self = c;
-  c->cap.type = OBJ_ZOMBIE;
+  c->cap.type = K_OBJ_ZOMBIE;
   c->cap.rights = 0;
   c->cap.w1 = size; /* remnant_size */
   c->cap.w2 = (u64)z; /* zombie_of */
@@ -156,7 +156,7 @@ static int delete_one(struct cte *c) {
   struct cap cap = c->cap;
   if (defer_pinned(c))
     return 1;
-  if (c->cap.type == OBJ_UNTYPED && !hand_up_remnants(c))
+  if (c->cap.type == K_OBJ_UNTYPED && !hand_up_remnants(c))
     return 0;
   if (c->first_child) {
     if (!promote_first_child(c))
@@ -166,7 +166,7 @@ static int delete_one(struct cte *c) {
     return 1;
   }
   /* A ZOMBIE's object was destroyed when it became one: what is left is its slot. */
-  int final = cap_is_original(c) && c->cap.type != OBJ_ZOMBIE;
+  int final = cap_is_original(c) && c->cap.type != K_OBJ_ZOMBIE;
   if (final && !obj_quiesce(&c->cap))
     return 0;
   if (final && begin_zombie(c))
@@ -174,7 +174,7 @@ static int delete_one(struct cte *c) {
   obj_cap_unbind(c);
   struct cte *parent = c->parent;
   unlink(c);
-  if (parent && parent->cap.type == OBJ_UNTYPED && !parent->first_child)
+  if (parent && parent->cap.type == K_OBJ_UNTYPED && !parent->first_child)
     ut_reset(&parent->cap);
   memset(c, 0, sizeof(*c));
   if (final)
@@ -205,9 +205,9 @@ static struct cte *zombie_victim(void) {
   while ((z = this_cpu()->zombies)) {
     while (z->scan < z->nslots) {
       struct cte *s = &z->slots[z->scan];
-      if (cte_empty(s) || (s->cap.type == OBJ_ZOMBIE && zombie_of(&s->cap) == z))
+      if (cte_empty(s) || (s->cap.type == K_OBJ_ZOMBIE && zombie_of(&s->cap) == z))
         z->scan++;
-      else if (s->cap.type == OBJ_ZOMBIE)
+      else if (s->cap.type == K_OBJ_ZOMBIE)
         cte_swap(s, &zombie_of(&s->cap)->slots[zombie_of(&s->cap)->scan]);
       else
         return s;
@@ -233,13 +233,13 @@ static int purge_step(struct cte *root, int keep) {
   struct cte *victim = zombie_victim();
   if (victim)
     ;
-  else if (root->first_child && !is_remnant(root->first_child) && (keep || root->cap.type == OBJ_UNTYPED))
+  else if (root->first_child && !is_remnant(root->first_child) && (keep || root->cap.type == K_OBJ_UNTYPED))
     victim = deepest_leaf(root->first_child);
   else if (!keep && !cte_empty(root) && !is_remnant(root))
     victim = root;
   else
     return 0;
-  if (victim->cap.type == OBJ_UNTYPED)
+  if (victim->cap.type == K_OBJ_UNTYPED)
     victim = deepest_leaf(victim);
   delete_one(victim);
   return 1;
@@ -254,7 +254,7 @@ static int purge(struct cte *root, int keep) {
   for (u64 n = 1; purge_step(root, keep); n++)
     if (n % PREEMPT_EVERY == 0 && preempt_due())
       return PREEMPTED;
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 int cap_revoke(struct cte *slot) { return purge(slot, 1); }
@@ -265,12 +265,12 @@ void cap_release_pinned(struct cte *slot) { delete_one(slot); }
 
 u64 cap_object_size(const struct cap *cap) {
   switch (cap->type) {
-  case OBJ_UNTYPED:
+  case K_OBJ_UNTYPED:
     return ut_size(cap);
-  case OBJ_CNODE:
-    return cnode_slots(cap) << CNODE_SLOT_BITS;
-  case OBJ_PINNED_FRAME:
-  case OBJ_ZOMBIE:
+  case K_OBJ_CNODE:
+    return cnode_slots(cap) << K_CNODE_SLOT_BITS;
+  case K_OBJ_PINNED_FRAME:
+  case K_OBJ_ZOMBIE:
     return remnant_size(cap);
   default:
     return obj_fixed_size(cap->type);
@@ -279,29 +279,29 @@ u64 cap_object_size(const struct cap *cap) {
 
 int cap_derivable(const struct cap *c) {
   switch (c->type) {
-  case OBJ_NULL:
-  case OBJ_UNTYPED:
-  case OBJ_PINNED_FRAME:
-  case OBJ_ZOMBIE:
-  case OBJ_REPLY:
-  case OBJ_PDPT:
-  case OBJ_PD:
-  case OBJ_PT:
-    return ERR_CANNOT_DERIVE;
+  case K_OBJ_NULL:
+  case K_OBJ_UNTYPED:
+  case K_OBJ_PINNED_FRAME:
+  case K_OBJ_ZOMBIE:
+  case K_OBJ_REPLY:
+  case K_OBJ_PDPT:
+  case K_OBJ_PD:
+  case K_OBJ_PT:
+    return K_ERR_CANNOT_DERIVE;
   default:
-    return (c->flags & CAPF_PINNED) ? ERR_PINNED : ERR_OK;
+    return (c->flags & CAPF_PINNED) ? K_ERR_PINNED : K_ERR_OK;
   }
 }
 
 u8 cap_rights_mask(u8 type) {
   switch (type) {
-  case OBJ_ENDPOINT:
-  case OBJ_NOTIFICATION:
-    return RIGHTS_ALL;
-  case OBJ_FRAME_4K:
-  case OBJ_FRAME_2M:
-    return RIGHT_READ | RIGHT_WRITE;
+  case K_OBJ_ENDPOINT:
+  case K_OBJ_NOTIFICATION:
+    return K_RIGHTS_ALL;
+  case K_OBJ_FRAME_4K:
+  case K_OBJ_FRAME_2M:
+    return K_RIGHT_READ | K_RIGHT_WRITE;
   default:
-    return RIGHTS_ALL;
+    return K_RIGHTS_ALL;
   }
 }

@@ -12,7 +12,7 @@
 #ifndef KERNEL_CAP_H
 #define KERNEL_CAP_H
 
-#include <abi/types.h>
+#include <lib/types.h>
 #include <abi/objects.h>
 #include <abi/errors.h>
 
@@ -55,9 +55,9 @@ struct cte {
 };
 
 _Static_assert(sizeof(struct cap) == 32, "cap size");
-_Static_assert(sizeof(struct cte) == 1u << CNODE_SLOT_BITS, "slot size");
+_Static_assert(sizeof(struct cte) == 1u << K_CNODE_SLOT_BITS, "slot size");
 
-static inline int cte_empty(const struct cte *c) { return c->cap.type == OBJ_NULL; }
+static inline int cte_empty(const struct cte *c) { return c->cap.type == K_OBJ_NULL; }
 
 /* The words of a capability, by meaning (see the table above). */
 static inline u64 cap_badge(const struct cap *c) { return c->w1; }
@@ -77,7 +77,7 @@ static inline struct tcb *reply_caller(const struct cap *c) { return (struct tcb
 /* Copies have a parent of their own type; an original's parent is the
  * untyped it came from (or, for IRQ handlers, the IRQ control capability). */
 static inline int cap_is_original(const struct cte *c) {
-  return c->parent == 0 || c->parent->cap.type == OBJ_UNTYPED || c->parent->cap.type != c->cap.type;
+  return c->parent == 0 || c->parent->cap.type == K_OBJ_UNTYPED || c->parent->cap.type != c->cap.type;
 }
 
 /* Tree edits. None of them checks arguments: callers decode first. */
@@ -116,14 +116,14 @@ static inline void cte_move_leaf(struct cte *dst, struct cte *src) {
   dst->next = src->next;
   dst->prev = src->prev;
   cte_relink(dst, src);
-  src->cap.type = OBJ_NULL; /* an empty slot's other fields are never read */
+  src->cap.type = K_OBJ_NULL; /* an empty slot's other fields are never read */
   src->cap.w1 = 0;
 }
 
 /* Empties `slot` and every slot derived from it (revoke, keep = 1) or also
  * `slot` itself (delete, keep = 0). Deleting an untyped first deletes
  * everything made from it. Destroys objects whose last capability goes. */
-/* Both return ERR_OK, or PREEMPTED (kernel/preempt.h) when they stopped
+/* Both return K_ERR_OK, or PREEMPTED (kernel/preempt.h) when they stopped
  * for a pending interrupt: every step leaves the tree consistent, so the
  * caller's system call is restarted and continues where it stopped. */
 int cap_revoke(struct cte *slot);
@@ -136,8 +136,8 @@ u64 cap_object_size(const struct cap *cap);
 
 /* Whether a new capability may be derived from this one (a copy or mint, a
  * capability sent in a message, a TCB's own copy of its CSpace, VSpace, IPC
- * buffer or fault endpoint): ERR_OK, ERR_PINNED for a pinned frame (the pin
- * must stay with its one capability), or ERR_CANNOT_DERIVE for an untyped
+ * buffer or fault endpoint): K_ERR_OK, K_ERR_PINNED for a pinned frame (the pin
+ * must stay with its one capability), or K_ERR_CANNOT_DERIVE for an untyped
  * (its watermark lives in the capability), a pinned-frame remnant, a REPLY
  * (it answers one call) or a page table below the root (a table mapped in
  * two address spaces would show one principal's gifts to another). The one

@@ -70,17 +70,17 @@ static void fail(struct inv *v, const struct cte *c, const char *what, u64 a, u6
             c ? c->cap.type : 0, c ? c->cap.obj : 0, a, b);
 }
 
-static int is_frame(u8 t) { return t == OBJ_FRAME_4K || t == OBJ_FRAME_2M; }
+static int is_frame(u8 t) { return t == K_OBJ_FRAME_4K || t == K_OBJ_FRAME_2M; }
 
 static int is_root_type(u8 t) {
-  return t == OBJ_UNTYPED || t == OBJ_IOPORTS || t == OBJ_IRQ_CONTROL || t == OBJ_DMA;
+  return t == K_OBJ_UNTYPED || t == K_OBJ_IOPORTS || t == K_OBJ_IRQ_CONTROL || t == K_OBJ_DMA;
 }
 
 /* A registry entry is a root while it holds a parentless capability; a
  * deleted root leaves a stale entry that this skips. */
 static struct cte *root_at(u32 i) {
   struct cte *r = roots[i];
-  return !cte_empty(r) && !r->parent && r->cap.type != OBJ_REPLY ? r : 0;
+  return !cte_empty(r) && !r->parent && r->cap.type != K_OBJ_REPLY ? r : 0;
 }
 
 /* Preorder successor inside root's subtree; 0 at the end or when a parent
@@ -134,10 +134,10 @@ static void check_links(struct inv *v, struct cte *c) {
 /* An original under an untyped: its object inside [base, base + watermark). */
 static void check_in_untyped(struct inv *v, const struct cte *c, const struct cap *ut) {
   u64 pa, size = cap_object_size(&c->cap);
-  if (c->cap.type == OBJ_UNTYPED)
+  if (c->cap.type == K_OBJ_UNTYPED)
     pa = c->cap.obj;
-  else if (c->cap.type == OBJ_NULL || is_root_type(c->cap.type) || c->cap.type == OBJ_IRQ_HANDLER ||
-           c->cap.type == OBJ_REPLY) {
+  else if (c->cap.type == K_OBJ_NULL || is_root_type(c->cap.type) || c->cap.type == K_OBJ_IRQ_HANDLER ||
+           c->cap.type == K_OBJ_REPLY) {
     fail(v, c, "capability of this type under an untyped", ut->obj, 0);
     return;
   } else
@@ -157,19 +157,19 @@ static void check_parent(struct inv *v, struct cte *c) {
     fail(v, c, "parent slot is empty", (u64)p, 0);
     return;
   }
-  if (p->cap.type == OBJ_UNTYPED) {
+  if (p->cap.type == K_OBJ_UNTYPED) {
     check_in_untyped(v, c, &p->cap);
-  } else if (p->cap.type == OBJ_IRQ_CONTROL && c->cap.type == OBJ_IRQ_HANDLER) {
+  } else if (p->cap.type == K_OBJ_IRQ_CONTROL && c->cap.type == K_OBJ_IRQ_HANDLER) {
     /* an IRQ handler's original */
   } else if (p->cap.type != c->cap.type || p->cap.obj != c->cap.obj) {
     fail(v, c, "copy names another object than its parent", (u64)p, p->cap.obj);
-  } else if (c->cap.type == OBJ_IOPORTS && (io_first(&c->cap) < io_first(&p->cap) || io_last(&c->cap) > io_last(&p->cap))) {
+  } else if (c->cap.type == K_OBJ_IOPORTS && (io_first(&c->cap) < io_first(&p->cap) || io_last(&c->cap) > io_last(&p->cap))) {
     fail(v, c, "I/O port copy is wider than its parent", io_first(&c->cap), io_last(&c->cap));
   }
 }
 
 static int entry_level(u8 type) {
-  return type == OBJ_FRAME_4K ? 1 : type == OBJ_FRAME_2M ? 2 : vs_level(type) + 1;
+  return type == K_OBJ_FRAME_4K ? 1 : type == K_OBJ_FRAME_2M ? 2 : vs_level(type) + 1;
 }
 
 /* A mapped capability is what its table's back[] entry names. */
@@ -186,19 +186,19 @@ static void check_mapping(struct inv *v, struct cte *c) {
 
 /* UNTYPED_USAGE must agree with the children found here, and they must fit. */
 static void check_usage(struct inv *v, struct cte *c) {
-  struct untyped_usage u, mine;
+  struct k_untyped_usage u, mine;
   u64 bytes = 0;
   u32 n = 0;
   memset(&mine, 0, sizeof(mine));
   for (const struct cte *k = c->first_child; k && n < INV_MAX_QUEUE; k = k->next, n++) {
-    if (k->cap.type < OBJ_TYPE_COUNT) {
+    if (k->cap.type < K_OBJ_TYPE_COUNT) {
       mine.count[k->cap.type]++;
       mine.bytes[k->cap.type] += cap_object_size(&k->cap);
     }
     bytes += cap_object_size(&k->cap);
   }
   ut_usage(c, 0, 0, &u);
-  for (int t = 0; t < OBJ_TYPE_COUNT; t++)
+  for (int t = 0; t < K_OBJ_TYPE_COUNT; t++)
     if (u.count[t] != mine.count[t] || u.bytes[t] != mine.bytes[t])
       fail(v, c, "UNTYPED_USAGE disagrees with the objects under the untyped", (u64)t, u.count[t]);
   if (u.free != ut_size(&c->cap) - ut_watermark(&c->cap))
@@ -214,22 +214,22 @@ static int check_node(struct inv *v, struct cte *c) {
   }
   c->cap.flags |= INV_MARK;
   v->caps++;
-  if (cte_empty(c) || c->cap.type >= OBJ_TYPE_COUNT || c->cap.type == OBJ_REPLY)
+  if (cte_empty(c) || c->cap.type >= K_OBJ_TYPE_COUNT || c->cap.type == K_OBJ_REPLY)
     fail(v, c, "empty, unknown or REPLY capability in a derivation tree", (u64)c->parent, 0);
   check_links(v, c);
   check_parent(v, c);
   if (c->cap.flags & INV_GIFT_MARK)
     fail(v, c, "gift mark left set", 0, 0);
-  if (c->cap.type == OBJ_UNTYPED) {
+  if (c->cap.type == K_OBJ_UNTYPED) {
     if (ut_watermark(&c->cap) > ut_size(&c->cap))
       fail(v, c, "untyped watermark beyond its size", ut_watermark(&c->cap), ut_size(&c->cap));
     check_usage(v, c);
   }
   if ((c->cap.flags & CAPF_PINNED) && is_frame(c->cap.type) && /* a PINNED_FRAME keeps the flag */
-      (c->first_child || !c->parent || c->parent->cap.type != OBJ_UNTYPED))
+      (c->first_child || !c->parent || c->parent->cap.type != K_OBJ_UNTYPED))
     fail(v, c, "pinned frame is not the sole capability to its frame", (u64)c->first_child, 0);
-  if ((c->cap.type == OBJ_PDPT || c->cap.type == OBJ_PD || c->cap.type == OBJ_PT) &&
-      (c->first_child || !c->parent || c->parent->cap.type != OBJ_UNTYPED))
+  if ((c->cap.type == K_OBJ_PDPT || c->cap.type == K_OBJ_PD || c->cap.type == K_OBJ_PT) &&
+      (c->first_child || !c->parent || c->parent->cap.type != K_OBJ_UNTYPED))
     fail(v, c, "page table below the root has more than one capability", (u64)c->first_child, 0);
   if (vs_cap_is_mapped(&c->cap))
     check_mapping(v, c);
@@ -245,7 +245,7 @@ static int is_marked(const struct cte *c) { return c && !cte_empty(c) && (c->cap
 static void check_table(struct inv *v, struct cte *c) {
   const struct vs_table *t = (const struct vs_table *)c->cap.obj;
   int level = vs_level(c->cap.type);
-  unsigned n = c->cap.type == OBJ_VSPACE ? PML4_USER_ENTRIES : PT_ENTRIES;
+  unsigned n = c->cap.type == K_OBJ_VSPACE ? PML4_USER_ENTRIES : PT_ENTRIES;
   for (unsigned i = 0; i < n; i++) {
     const struct cte *b = t->back[i];
     if (!b) {
@@ -268,10 +268,10 @@ static int in_queue(const struct tcb *head, const struct tcb *t) {
   return 0;
 }
 
-static const u8 tcb_slot_type[TCB_SLOTS] = {OBJ_CNODE, OBJ_VSPACE, OBJ_FRAME_4K, OBJ_ENDPOINT};
+static const u8 tcb_slot_type[TCB_SLOTS] = {K_OBJ_CNODE, K_OBJ_VSPACE, K_OBJ_FRAME_4K, K_OBJ_ENDPOINT};
 
 static void check_tcb_waits(struct inv *v, const struct cte *c, const struct tcb *t) {
-  if (t->state != TCB_BLOCKED) {
+  if (t->state != K_TCB_BLOCKED) {
     if (t->ep || t->waiting_on || t->callee || t->reply_cap)
       fail(v, c, "thread that is not blocked is linked as waiting", t->state, (u64)t->ep);
     return;
@@ -301,12 +301,12 @@ static void check_tcb_waits(struct inv *v, const struct cte *c, const struct tcb
 static void check_tcb(struct inv *v, const struct cte *c) {
   const struct tcb *t = (const struct tcb *)c->cap.obj;
   check_tcb_waits(v, c, t);
-  if (t->caller && (t->caller->callee != t || t->caller->state != TCB_BLOCKED ||
+  if (t->caller && (t->caller->callee != t || t->caller->state != K_TCB_BLOCKED ||
                     t->caller->ipc_state != IPC_REPLY))
     fail(v, c, "caller does not wait for this thread", (u64)t->caller, (u64)t->caller->callee);
   if (t->callee && t->callee->caller != t)
     fail(v, c, "callee does not name this thread as its caller", (u64)t->callee, (u64)t->callee->caller);
-  if (t->reply_cap && (t->reply_cap->cap.type != OBJ_REPLY || reply_caller(&t->reply_cap->cap) != t))
+  if (t->reply_cap && (t->reply_cap->cap.type != K_OBJ_REPLY || reply_caller(&t->reply_cap->cap) != t))
     fail(v, c, "reply_cap does not hold a REPLY naming this thread", (u64)t->reply_cap, 0);
   if (t->bound && t->bound->bound != t)
     fail(v, c, "bound notification is bound to another thread", (u64)t->bound, (u64)t->bound->bound);
@@ -319,7 +319,7 @@ static void check_ep(struct inv *v, const struct cte *c) {
   const struct endpoint *ep = (const struct endpoint *)c->cap.obj;
   const struct tcb *prev = 0, *m = ep->head;
   for (u32 n = 0; m && n < INV_MAX_QUEUE; prev = m, m = m->ep_next, n++)
-    if (m->ep != ep || m->ep_prev != prev || m->state != TCB_BLOCKED || m->ipc_state != ep->state)
+    if (m->ep != ep || m->ep_prev != prev || m->state != K_TCB_BLOCKED || m->ipc_state != ep->state)
       fail(v, c, "endpoint queue member does not wait on it", (u64)m, (u64)m->ep);
   if (ep->tail != prev)
     fail(v, c, "endpoint queue tail is not its last member", (u64)ep->tail, (u64)prev);
@@ -336,7 +336,7 @@ static void check_ntfn(struct inv *v, const struct cte *c) {
   }
   const struct tcb *prev = 0, *m = n->head;
   for (u32 k = 0; m && k < INV_MAX_QUEUE; prev = m, m = m->ep_next, k++)
-    if (m->waiting_on != n || m->ep_prev != prev || m->state != TCB_BLOCKED ||
+    if (m->waiting_on != n || m->ep_prev != prev || m->state != K_TCB_BLOCKED ||
         m->ipc_state != IPC_NOTIFICATION)
       fail(v, c, "notification queue member does not wait on it", (u64)m, (u64)m->waiting_on);
   if (n->tail != prev)
@@ -346,26 +346,26 @@ static void check_ntfn(struct inv *v, const struct cte *c) {
 }
 
 static int is_original(const struct cte *c) {
-  return c->parent && (c->parent->cap.type == OBJ_UNTYPED || c->parent->cap.type == OBJ_IRQ_CONTROL);
+  return c->parent && (c->parent->cap.type == K_OBJ_UNTYPED || c->parent->cap.type == K_OBJ_IRQ_CONTROL);
 }
 
 static int check_object(struct inv *v, struct cte *c) {
   if (!is_original(c))
     return 0;
   switch (c->cap.type) {
-  case OBJ_VSPACE:
-  case OBJ_PDPT:
-  case OBJ_PD:
-  case OBJ_PT:
+  case K_OBJ_VSPACE:
+  case K_OBJ_PDPT:
+  case K_OBJ_PD:
+  case K_OBJ_PT:
     check_table(v, c);
     break;
-  case OBJ_TCB:
+  case K_OBJ_TCB:
     check_tcb(v, c);
     break;
-  case OBJ_ENDPOINT:
+  case K_OBJ_ENDPOINT:
     check_ep(v, c);
     break;
-  case OBJ_NOTIFICATION:
+  case K_OBJ_NOTIFICATION:
     check_ntfn(v, c);
     break;
   default:
@@ -382,14 +382,14 @@ static void check_reply(struct inv *v, const struct cte *s) {
     fail(v, s, "REPLY capability in a derivation tree", (u64)s->parent, (u64)s->first_child);
   if (!t || t->reply_cap != s)
     fail(v, s, "REPLY capability's thread does not point back to it", (u64)t, t ? (u64)t->reply_cap : 0);
-  else if (t->state != TCB_BLOCKED || t->ipc_state != IPC_REPLY)
+  else if (t->state != K_TCB_BLOCKED || t->ipc_state != IPC_REPLY)
     fail(v, s, "REPLY capability's thread does not wait for a reply", t->state, t->ipc_state);
 }
 
 static void check_slot(struct inv *v, struct cte *s) {
   if (cte_empty(s))
     return;
-  if (s->cap.type == OBJ_REPLY) {
+  if (s->cap.type == K_OBJ_REPLY) {
     check_reply(v, s);
   } else if (!(s->cap.flags & INV_MARK)) {
     fail(v, s, "capability in no derivation tree from a boot root", (u64)s->parent,
@@ -406,24 +406,24 @@ static void check_zombie_slots(struct inv *v, struct cte *c) {
     fail(v, c, "ZOMBIE capability's record does not name its slot", (u64)z, z ? (u64)z->self : 0);
     return;
   }
-  for (u32 i = 0; i < z->nslots && i < (1u << CNODE_MAX_BITS); i++)
+  for (u32 i = 0; i < z->nslots && i < (1u << K_CNODE_MAX_BITS); i++)
     check_slot(v, &z->slots[i]);
 }
 
 static int check_slots(struct inv *v, struct cte *c) {
-  if (c->cap.type == OBJ_ZOMBIE) {
+  if (c->cap.type == K_OBJ_ZOMBIE) {
     check_zombie_slots(v, c);
     return 0;
   }
   if (!is_original(c))
     return 0;
-  if (c->cap.type == OBJ_CNODE) {
+  if (c->cap.type == K_OBJ_CNODE) {
     struct cte *slots = (struct cte *)c->cap.obj;
     if (!cte_empty(&slots[0]))
       fail(v, c, "slot 0 of a CNode is not empty", slots[0].cap.type, 0);
     for (u64 i = 1; i < cnode_slots(&c->cap); i++)
       check_slot(v, &slots[i]);
-  } else if (c->cap.type == OBJ_TCB) {
+  } else if (c->cap.type == K_OBJ_TCB) {
     struct tcb *t = (struct tcb *)c->cap.obj;
     for (int i = 0; i < TCB_SLOTS; i++)
       check_slot(v, &t->slots[i]);
@@ -446,7 +446,7 @@ static int unmark(struct inv *v, struct cte *c) {
 static void check_zombie_stack(struct inv *v) {
   u32 n = 0;
   for (const struct zombie *z = this_cpu()->zombies; z; z = z->next)
-    if (++n > INV_MAX_QUEUE || !z->self || z->self->cap.type != OBJ_ZOMBIE || zombie_of(&z->self->cap) != z) {
+    if (++n > INV_MAX_QUEUE || !z->self || z->self->cap.type != K_OBJ_ZOMBIE || zombie_of(&z->self->cap) != z) {
       fail(v, z ? z->self : 0, "zombie on the stack without its ZOMBIE capability", (u64)z, n);
       return;
     }
@@ -472,5 +472,5 @@ int inv_check(u64 *checked) {
   *checked = v.caps;
   if (v.bad)
     kprintf("invariant: %u violations among %llu capabilities\n", v.bad, v.caps);
-  return v.bad ? ERR_INVARIANT : ERR_OK;
+  return v.bad ? K_ERR_INVARIANT : K_ERR_OK;
 }

@@ -20,7 +20,7 @@
 
 #include "kernel/cap.h"
 
-/* ERR_OK or ERR_INVARIANT; *checked = capabilities visited. */
+/* K_ERR_OK or K_ERR_INVARIANT; *checked = capabilities visited. */
 int inv_check(u64 *checked);
 
 /* The registry of boot roots: cap.c keeps it current as parentless

@@ -16,31 +16,31 @@ static struct {
 
 int irq_get(struct cte *control, u64 irq, struct cte *dest) {
   if (irq >= IRQ_LINES || irq == IRQ_TIMER || irq == IRQ_CASCADE)
-    return ERR_RANGE;
+    return K_ERR_RANGE;
   if (!(irq_lines(&control->cap) & (1ull << irq)))
-    return ERR_NO_RIGHTS;
+    return K_ERR_NO_RIGHTS;
   if (lines[irq].claimed)
-    return ERR_IRQ_IN_USE;
-  struct cap c = {.type = OBJ_IRQ_HANDLER, .rights = RIGHTS_ALL, .w1 = irq};
+    return K_ERR_IRQ_IN_USE;
+  struct cap c = {.type = K_OBJ_IRQ_HANDLER, .rights = K_RIGHTS_ALL, .w1 = irq};
   cte_insert(dest, &c, control);
   lines[irq].claimed = 1;
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 int irq_set_notification(const struct cap *h, struct notification *n, u64 bits) {
   if (!bits)
-    return ERR_RANGE;
+    return K_ERR_RANGE;
   lines[irq_line(h)].ntfn = n;
   lines[irq_line(h)].bits = bits;
   arch_irq_unmask(irq_line(h));
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 int irq_ack(const struct cap *h) {
   if (!lines[irq_line(h)].ntfn)
-    return ERR_BAD_STATE;
+    return K_ERR_BAD_STATE;
   arch_irq_unmask(irq_line(h));
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 void irq_handler_destroy(const struct cap *h) {

@@ -6,13 +6,13 @@
 #include "ipc/endpoint.h"
 #include "kernel/irq.h"
 
-static const u64 fixed_size[OBJ_TYPE_COUNT] = {
-#define OBJ_SIZE(name, size) [OBJ_##name] = size,
-    ABI_OBJECT_TYPES(OBJ_SIZE)
+static const u64 fixed_size[K_OBJ_TYPE_COUNT] = {
+#define OBJ_SIZE(name, size) [K_OBJ_##name] = size,
+    K_OBJECT_TYPES(OBJ_SIZE)
 #undef OBJ_SIZE
 };
 
-u64 obj_fixed_size(u8 type) { return type < OBJ_TYPE_COUNT ? fixed_size[type] : 0; }
+u64 obj_fixed_size(u8 type) { return type < K_OBJ_TYPE_COUNT ? fixed_size[type] : 0; }
 
 void zombie_push(struct zombie *z, struct cte *slots, u32 nslots) {
   z->slots = slots;
@@ -33,9 +33,9 @@ static struct zombie *cnode_destroy(const struct cap *cap) {
 }
 
 struct zombie *obj_begin_destroy(const struct cap *cap) {
-  if (cap->type == OBJ_CNODE)
+  if (cap->type == K_OBJ_CNODE)
     return cnode_destroy(cap);
-  if (cap->type != OBJ_TCB)
+  if (cap->type != K_OBJ_TCB)
     return 0;
   struct tcb *t = (struct tcb *)cap->obj;
   tcb_destroy(t);
@@ -43,40 +43,40 @@ struct zombie *obj_begin_destroy(const struct cap *cap) {
 }
 
 void obj_init(struct cap *cap) {
-  if (cap->type == OBJ_TCB)
+  if (cap->type == K_OBJ_TCB)
     tcb_init((struct tcb *)cap->obj);
-  else if (cap->type == OBJ_VSPACE)
+  else if (cap->type == K_OBJ_VSPACE)
     vs_init_root((struct vs_table *)cap->obj);
 }
 
 #define QUIESCE_STEP 32
 
 int obj_quiesce(const struct cap *cap) {
-  if (cap->type == OBJ_ENDPOINT)
+  if (cap->type == K_OBJ_ENDPOINT)
     return ep_wake_waiters((struct endpoint *)cap->obj, QUIESCE_STEP);
-  if (cap->type == OBJ_NOTIFICATION)
+  if (cap->type == K_OBJ_NOTIFICATION)
     return ntfn_wake_waiters((struct notification *)cap->obj, QUIESCE_STEP);
   return 1;
 }
 
 void obj_destroy(const struct cap *cap) {
   switch (cap->type) {
-  case OBJ_ENDPOINT:
+  case K_OBJ_ENDPOINT:
     ep_destroy((struct endpoint *)cap->obj);
     break;
-  case OBJ_NOTIFICATION:
+  case K_OBJ_NOTIFICATION:
     ntfn_destroy((struct notification *)cap->obj);
     break;
-  case OBJ_IRQ_HANDLER:
+  case K_OBJ_IRQ_HANDLER:
     irq_handler_destroy(cap);
     break;
-  case OBJ_REPLY:
+  case K_OBJ_REPLY:
     reply_cap_destroy(cap);
     break;
-  case OBJ_VSPACE:
-  case OBJ_PDPT:
-  case OBJ_PD:
-  case OBJ_PT:
+  case K_OBJ_VSPACE:
+  case K_OBJ_PDPT:
+  case K_OBJ_PD:
+  case K_OBJ_PT:
     vs_table_destroy(cap);
     break;
   default:
@@ -92,8 +92,8 @@ void obj_cap_unbind(struct cte *slot) {
 void obj_cap_moved(struct cte *dst) {
   if (vs_cap_is_mapped(&dst->cap))
     vs_cap_moved(dst);
-  else if (dst->cap.type == OBJ_REPLY)
+  else if (dst->cap.type == K_OBJ_REPLY)
     reply_cap_moved(dst);
-  else if (dst->cap.type == OBJ_ZOMBIE)
+  else if (dst->cap.type == K_OBJ_ZOMBIE)
     zombie_of(&dst->cap)->self = dst;
 }

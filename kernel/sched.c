@@ -11,8 +11,8 @@ struct runq {
   struct tcb *head, *tail;
 };
 
-static struct runq queues[PRIORITY_MAX + 1];
-static u64 ready_bits[(PRIORITY_MAX + 1) / 64];
+static struct runq queues[K_PRIORITY_MAX + 1];
+static u64 ready_bits[(K_PRIORITY_MAX + 1) / 64];
 static u64 ready_words; /* bit w: ready_bits[w] != 0 */
 
 void sched_enqueue(struct tcb *t) {
@@ -91,7 +91,7 @@ void sched_tick(void) {
 }
 
 static int keep_current(struct tcb *cur) {
-  return cur && cur->state == TCB_RUNNABLE && !this_cpu()->resched && tcb_can_run(cur);
+  return cur && cur->state == K_TCB_RUNNABLE && !this_cpu()->resched && tcb_can_run(cur);
 }
 
 /* Next thread to run, with the current one requeued; 0 if none. */
@@ -101,7 +101,7 @@ static struct tcb *pick_next(void) {
     sched_enqueue(this_cpu()->direct);
     this_cpu()->direct = 0;
   }
-  if (cur && cur->state == TCB_RUNNABLE && !cur->queued)
+  if (cur && cur->state == K_TCB_RUNNABLE && !cur->queued)
     sched_enqueue(cur);
   this_cpu()->resched = 0;
   struct tcb *t;
@@ -109,7 +109,7 @@ static struct tcb *pick_next(void) {
     sched_dequeue(t);
     if (tcb_can_run(t))
       return t;
-    t->state = TCB_INACTIVE; /* lost its address space or CSpace */
+    t->state = K_TCB_INACTIVE; /* lost its address space or CSpace */
   }
   return 0;
 }
@@ -125,7 +125,7 @@ static struct tcb *take_direct(struct tcb *cur) {
     sched_enqueue(d);
     return 0;
   }
-  if (cur && cur->state == TCB_RUNNABLE && !cur->queued)
+  if (cur && cur->state == K_TCB_RUNNABLE && !cur->queued)
     sched_enqueue(cur);
   cpu->resched = 0;
   return d;

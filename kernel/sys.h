@@ -23,20 +23,20 @@ static inline u64 arg(const struct call *c, unsigned i) { return arch_syscall_ar
 static inline void set_result(struct call *c, u64 v) { arch_syscall_set_result(c->ctx, v); }
 
 #define SYS_HANDLER_DECL(name, args) int sys_##name(struct call *c);
-ABI_SYSCALLS(SYS_HANDLER_DECL)
+K_SYSCALLS(SYS_HANDLER_DECL)
 #undef SYS_HANDLER_DECL
 
 static inline int slot_in(const struct cap *cnode, u64 index, struct cte **out) {
   if (index == 0 || index >= (1ull << cnode->w1))
-    return ERR_INVALID_CAP;
+    return K_ERR_INVALID_CAP;
   *out = (struct cte *)cnode->obj + index;
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 static inline int lookup_slot(struct call *c, cptr_t cptr, struct cte **out) {
   const struct cap *root = &c->self->slots[TCB_SLOT_CSPACE].cap;
-  if (root->type != OBJ_CNODE)
-    return ERR_NOT_CONFIGURED;
+  if (root->type != K_OBJ_CNODE)
+    return K_ERR_NOT_CONFIGURED;
   return slot_in(root, cptr, out);
 }
 
@@ -45,8 +45,8 @@ static inline int lookup_cap(struct call *c, cptr_t cptr, u8 rights, struct cte 
   if (err)
     return err;
   if (cte_empty(*out))
-    return ERR_EMPTY_SLOT;
-  return ((*out)->cap.rights & rights) == rights ? ERR_OK : ERR_NO_RIGHTS;
+    return K_ERR_EMPTY_SLOT;
+  return ((*out)->cap.rights & rights) == rights ? K_ERR_OK : K_ERR_NO_RIGHTS;
 }
 
 static inline int lookup_typed(struct call *c, cptr_t cptr, u8 type, u8 rights, struct cte **out) {
@@ -54,16 +54,16 @@ static inline int lookup_typed(struct call *c, cptr_t cptr, u8 type, u8 rights, 
   if (err)
     return err;
   if (cte_empty(*out))
-    return ERR_EMPTY_SLOT;
+    return K_ERR_EMPTY_SLOT;
   if ((*out)->cap.type != type)
-    return ERR_WRONG_TYPE;
-  return ((*out)->cap.rights & rights) == rights ? ERR_OK : ERR_NO_RIGHTS;
+    return K_ERR_WRONG_TYPE;
+  return ((*out)->cap.rights & rights) == rights ? K_ERR_OK : K_ERR_NO_RIGHTS;
 }
 
 /* Slot `index` of the CNode that `cnode` designates. */
 static inline int lookup_in_cnode(struct call *c, cptr_t cnode, u64 index, u8 rights, struct cte **out) {
   struct cte *cn;
-  int err = lookup_typed(c, cnode, OBJ_CNODE, rights, &cn);
+  int err = lookup_typed(c, cnode, K_OBJ_CNODE, rights, &cn);
   return err ? err : slot_in(&cn->cap, index, out);
 }
 
@@ -71,7 +71,7 @@ static inline int lookup_in_cnode(struct call *c, cptr_t cnode, u64 index, u8 ri
  * if its VSpace went during this very call. */
 static inline const struct vs_table *own_root(struct call *c) {
   const struct cap *vs = &c->self->slots[TCB_SLOT_VSPACE].cap;
-  return vs->type == OBJ_VSPACE ? (const struct vs_table *)vs->obj : 0;
+  return vs->type == K_OBJ_VSPACE ? (const struct vs_table *)vs->obj : 0;
 }
 
 #endif

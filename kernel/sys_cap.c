@@ -11,16 +11,16 @@
 int sys_UNTYPED_RETYPE(struct call *c) {
   struct cte *ut, *dest;
   u64 packed = arg(c, 1), slot = arg(c, 3), count = arg(c, 4);
-  int err = lookup_typed(c, arg(c, 0), OBJ_UNTYPED, RIGHT_WRITE, &ut);
+  int err = lookup_typed(c, arg(c, 0), K_OBJ_UNTYPED, K_RIGHT_WRITE, &ut);
   if (err)
     return err;
-  if (packed >> 16 || count == 0 || count > RETYPE_MAX_COUNT || arg(c, 5) >> 32)
-    return ERR_RANGE;
-  err = lookup_in_cnode(c, arg(c, 2), slot, RIGHT_WRITE, &dest);
+  if (packed >> 16 || count == 0 || count > K_RETYPE_MAX_COUNT || arg(c, 5) >> 32)
+    return K_ERR_RANGE;
+  err = lookup_in_cnode(c, arg(c, 2), slot, K_RIGHT_WRITE, &dest);
   if (err)
     return err;
   struct cte *last;
-  err = lookup_in_cnode(c, arg(c, 2), slot + count - 1, RIGHT_WRITE, &last);
+  err = lookup_in_cnode(c, arg(c, 2), slot + count - 1, K_RIGHT_WRITE, &last);
   if (err)
     return err;
   struct retype_args a = {.type = packed & 0xff, .size_bits = (packed >> 8) & 0xff,
@@ -30,15 +30,15 @@ int sys_UNTYPED_RETYPE(struct call *c) {
 
 int sys_UNTYPED_USAGE(struct call *c) {
   struct cte *ut;
-  int err = lookup_typed(c, arg(c, 0), OBJ_UNTYPED, RIGHT_READ, &ut);
+  int err = lookup_typed(c, arg(c, 0), K_OBJ_UNTYPED, K_RIGHT_READ, &ut);
   if (err)
     return err;
-  if (arg(c, 2) & ~(u64)USAGE_RECURSIVE)
-    return ERR_RANGE;
+  if (arg(c, 2) & ~(u64)K_USAGE_RECURSIVE)
+    return K_ERR_RANGE;
   /* A walk that stopped for an interrupt left its sums in the caller's
    * buffer (a caller that changes them only misleads itself). */
-  int recursive = arg(c, 2) & USAGE_RECURSIVE;
-  struct untyped_usage u;
+  int recursive = arg(c, 2) & K_USAGE_RECURSIVE;
+  struct k_untyped_usage u;
   if (ut_usage_resumes(ut, recursive, c->self) && copy_from_user(own_root(c), &u, arg(c, 1), sizeof(u)))
     ut_usage_abandon();
   int done = ut_usage(ut, recursive, c->self, &u);
@@ -50,27 +50,27 @@ int sys_UNTYPED_USAGE(struct call *c) {
 
 int sys_CAP_IDENTIFY(struct call *c) {
   struct cte *s;
-  int err = lookup_in_cnode(c, arg(c, 0), arg(c, 1), RIGHT_READ, &s);
+  int err = lookup_in_cnode(c, arg(c, 0), arg(c, 1), K_RIGHT_READ, &s);
   if (err)
     return err;
-  struct cap_info info;
+  struct k_cap_info info;
   memset(&info, 0, sizeof(info));
   const struct cap *k = &s->cap;
   info.type = k->type;
   info.rights = k->rights;
   info.size = cap_object_size(k);
   info.label = k->label;
-  if (k->type == OBJ_ENDPOINT || k->type == OBJ_NOTIFICATION || k->type == OBJ_IRQ_CONTROL)
-    info.badge = k->type == OBJ_IRQ_CONTROL ? irq_lines(k) : cap_badge(k);
+  if (k->type == K_OBJ_ENDPOINT || k->type == K_OBJ_NOTIFICATION || k->type == K_OBJ_IRQ_CONTROL)
+    info.badge = k->type == K_OBJ_IRQ_CONTROL ? irq_lines(k) : cap_badge(k);
   if (vs_cap_is_mapped(k)) {
     info.mapped = 1;
     info.mapped_vaddr = map_vaddr(k);
   }
-  if (k->type == OBJ_IOPORTS) {
+  if (k->type == K_OBJ_IOPORTS) {
     info.base = io_first(k);
     info.size = io_last(k) - io_first(k) + 1;
   }
-  if (k->type == OBJ_UNTYPED)
+  if (k->type == K_OBJ_UNTYPED)
     info.base = k->obj;
   return copy_to_user(own_root(c), arg(c, 2), &info, sizeof(info));
 }
@@ -79,30 +79,30 @@ int sys_CAP_IDENTIFY(struct call *c) {
  * answered in a register. */
 int sys_CAP_TYPE(struct call *c) {
   struct cte *s;
-  int err = lookup_in_cnode(c, arg(c, 0), arg(c, 1), RIGHT_READ, &s);
+  int err = lookup_in_cnode(c, arg(c, 0), arg(c, 1), K_RIGHT_READ, &s);
   set_result(c, err ? 0 : s->cap.type);
   return err;
 }
 
 /* Source and empty destination for copy, mint and move. */
 static int lookup_pair(struct call *c, struct cte **dst, struct cte **src) {
-  int err = lookup_in_cnode(c, arg(c, 0), arg(c, 1), RIGHT_WRITE, dst);
+  int err = lookup_in_cnode(c, arg(c, 0), arg(c, 1), K_RIGHT_WRITE, dst);
   if (!err)
-    err = lookup_in_cnode(c, arg(c, 2), arg(c, 3), RIGHT_WRITE, src);
+    err = lookup_in_cnode(c, arg(c, 2), arg(c, 3), K_RIGHT_WRITE, src);
   if (err)
     return err;
   if (cte_empty(*src))
-    return ERR_EMPTY_SLOT;
+    return K_ERR_EMPTY_SLOT;
   if (*src == *dst)
-    return ERR_SAME_SLOT;
-  return cte_empty(*dst) ? ERR_OK : ERR_SLOT_OCCUPIED;
+    return K_ERR_SAME_SLOT;
+  return cte_empty(*dst) ? K_ERR_OK : K_ERR_SLOT_OCCUPIED;
 }
 
 /* The capability a copy or mint makes: fewer rights, unmapped, and for
  * endpoints a badge, for I/O ports a narrower range. */
 static int derive(const struct cap *src, u64 rights, int mint, u64 badge, struct cap *out) {
-  if (rights & ~(u64)RIGHTS_ALL)
-    return ERR_RANGE;
+  if (rights & ~(u64)K_RIGHTS_ALL)
+    return K_ERR_RANGE;
   int err = cap_derivable(src);
   if (err)
     return err;
@@ -111,29 +111,29 @@ static int derive(const struct cap *src, u64 rights, int mint, u64 badge, struct
   if (vs_cap_is_mapped(src))
     map_clear(out); /* the copy is not the mapped one */
   if (!mint)
-    return ERR_OK;
+    return K_ERR_OK;
   switch (src->type) {
-  case OBJ_ENDPOINT:
-  case OBJ_NOTIFICATION:
+  case K_OBJ_ENDPOINT:
+  case K_OBJ_NOTIFICATION:
     if (cap_badge(src))
-      return ERR_BAD_STATE; /* already badged */
+      return K_ERR_BAD_STATE; /* already badged */
     out->w1 = badge;
-    return ERR_OK;
-  case OBJ_IRQ_CONTROL:
+    return K_ERR_OK;
+  case K_OBJ_IRQ_CONTROL:
     if (badge & ~irq_lines(src))
-      return ERR_RANGE; /* only lines it may claim itself */
+      return K_ERR_RANGE; /* only lines it may claim itself */
     out->w1 = badge;
-    return ERR_OK;
-  case OBJ_IOPORTS: {
+    return K_ERR_OK;
+  case K_OBJ_IOPORTS: {
     u64 first = badge & 0xffff, last = (badge >> 16) & 0xffff;
     if (badge >> 32 || first > last || first < io_first(src) || last > io_last(src))
-      return ERR_RANGE;
+      return K_ERR_RANGE;
     out->w1 = first;
     out->w2 = last;
-    return ERR_OK;
+    return K_ERR_OK;
   }
   default:
-    return badge ? ERR_RANGE : ERR_OK;
+    return badge ? K_ERR_RANGE : K_ERR_OK;
   }
 }
 
@@ -147,7 +147,7 @@ static int copy_or_mint(struct call *c, int mint) {
   if (err)
     return err;
   cte_insert(dst, &cap, src);
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 int sys_CNODE_COPY(struct call *c) { return copy_or_mint(c, 0); }
@@ -166,10 +166,10 @@ int sys_CNODE_MOVE(struct call *c) {
  * an interrupt and resume (kernel/preempt.h). */
 static int purge_named(struct call *c, int (*purge)(struct cte *)) {
   struct cte *s;
-  int err = lookup_in_cnode(c, arg(c, 0), arg(c, 1), RIGHT_WRITE, &s);
+  int err = lookup_in_cnode(c, arg(c, 0), arg(c, 1), K_RIGHT_WRITE, &s);
   if (err)
     return err;
-  return cte_empty(s) ? ERR_EMPTY_SLOT : purge(s);
+  return cte_empty(s) ? K_ERR_EMPTY_SLOT : purge(s);
 }
 
 int sys_CNODE_DELETE(struct call *c) { return purge_named(c, cap_delete); }

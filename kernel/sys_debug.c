@@ -9,7 +9,7 @@ int sys_DEBUG_PUTS(struct call *c) {
   char buf[256];
   u64 va = arg(c, 0), len = arg(c, 1);
   if (len > 4096)
-    return ERR_RANGE;
+    return K_ERR_RANGE;
   while (len) {
     u64 n = len < sizeof(buf) ? len : sizeof(buf);
     int err = copy_from_user(own_root(c), buf, va, n);
@@ -19,7 +19,7 @@ int sys_DEBUG_PUTS(struct call *c) {
     va += n;
     len -= n;
   }
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 /* Only a kernel built for fuzzing (make fuzz: -DKERNEL_CHECKS) answers:
@@ -32,6 +32,6 @@ int sys_DEBUG_CHECK_INVARIANTS(struct call *c) {
   return err;
 #else
   (void)c;
-  return ERR_BAD_SYSCALL;
+  return K_ERR_BAD_SYSCALL;
 #endif
 }

@@ -9,35 +9,35 @@
 int sys_YIELD(struct call *c) {
   (void)c;
   sched_yield();
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 int sys_THREAD_EXIT(struct call *c) {
   tcb_suspend(c->self);
-  c->self->state = TCB_EXITED;
-  return ERR_OK;
+  c->self->state = K_TCB_EXITED;
+  return K_ERR_OK;
 }
 
 int sys_TIME(struct call *c) {
   set_result(c, clock_ns());
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 /* Under -icount shift=0 a ns of busy time is one instruction: benchmarks
  * that wait for I/O leave the halted time out with this. */
 int sys_IDLE_TIME(struct call *c) {
   set_result(c, clock_tsc_to_ns(this_cpu()->idle_tsc));
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 int sys_THREAD_TIME(struct call *c) {
   set_result(c, clock_tsc_to_ns(sched_cpu_tsc(c->self)));
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 static int lookup_tcb(struct call *c, struct tcb **t) {
   struct cte *s;
-  int err = lookup_typed(c, arg(c, 0), OBJ_TCB, RIGHT_WRITE, &s);
+  int err = lookup_typed(c, arg(c, 0), K_OBJ_TCB, K_RIGHT_WRITE, &s);
   if (!err)
     *t = (struct tcb *)s->cap.obj;
   return err;
@@ -48,13 +48,13 @@ int sys_TCB_CONFIGURE(struct call *c) {
   struct cte *cspace, *vspace;
   int err = lookup_tcb(c, &t);
   if (!err)
-    err = lookup_typed(c, arg(c, 1), OBJ_CNODE, 0, &cspace);
+    err = lookup_typed(c, arg(c, 1), K_OBJ_CNODE, 0, &cspace);
   if (!err)
-    err = lookup_typed(c, arg(c, 2), OBJ_VSPACE, 0, &vspace);
+    err = lookup_typed(c, arg(c, 2), K_OBJ_VSPACE, 0, &vspace);
   if (err)
     return err;
-  if (arg(c, 3) > PRIORITY_MAX)
-    return ERR_RANGE;
+  if (arg(c, 3) > K_PRIORITY_MAX)
+    return K_ERR_RANGE;
   return tcb_configure(t, cspace, vspace, (u32)arg(c, 3));
 }
 
@@ -80,10 +80,10 @@ int sys_TCB_SUSPEND(struct call *c) {
 
 int sys_TCB_INFO(struct call *c) {
   struct cte *s;
-  int err = lookup_typed(c, arg(c, 0), OBJ_TCB, RIGHT_READ, &s);
+  int err = lookup_typed(c, arg(c, 0), K_OBJ_TCB, K_RIGHT_READ, &s);
   if (err)
     return err;
-  struct tcb_info info;
+  struct k_tcb_info info;
   tcb_get_info((struct tcb *)s->cap.obj, &info);
   return copy_to_user(own_root(c), arg(c, 1), &info, sizeof(info));
 }
@@ -91,7 +91,7 @@ int sys_TCB_INFO(struct call *c) {
 /* An optional capability argument: 0 means none. */
 static int lookup_optional(struct call *c, cptr_t cptr, u8 type, u8 rights, struct cte **out) {
   *out = 0;
-  return cptr ? lookup_typed(c, cptr, type, rights, out) : ERR_OK;
+  return cptr ? lookup_typed(c, cptr, type, rights, out) : K_ERR_OK;
 }
 
 int sys_TCB_BIND_NOTIFICATION(struct call *c) {
@@ -99,7 +99,7 @@ int sys_TCB_BIND_NOTIFICATION(struct call *c) {
   struct cte *n;
   int err = lookup_tcb(c, &t);
   if (!err)
-    err = lookup_optional(c, arg(c, 1), OBJ_NOTIFICATION, RIGHT_READ, &n);
+    err = lookup_optional(c, arg(c, 1), K_OBJ_NOTIFICATION, K_RIGHT_READ, &n);
   if (!err)
     ntfn_bind(t, n ? (struct notification *)n->cap.obj : 0);
   return err;
@@ -110,11 +110,11 @@ int sys_TCB_SET_IPC_BUFFER(struct call *c) {
   struct cte *f;
   int err = lookup_tcb(c, &t);
   if (!err)
-    err = lookup_optional(c, arg(c, 1), OBJ_FRAME_4K, RIGHT_READ | RIGHT_WRITE, &f);
+    err = lookup_optional(c, arg(c, 1), K_OBJ_FRAME_4K, K_RIGHT_READ | K_RIGHT_WRITE, &f);
   if (err)
     return err;
   if (f && (f->cap.flags & CAPF_DEVICE)) /* the kernel reads and writes it: RAM only */
-    return ERR_DEVICE_MEMORY;
+    return K_ERR_DEVICE_MEMORY;
   return tcb_set_slot(t, TCB_SLOT_IPC_BUFFER, f);
 }
 
@@ -123,6 +123,6 @@ int sys_TCB_SET_FAULT_ENDPOINT(struct call *c) {
   struct cte *ep;
   int err = lookup_tcb(c, &t);
   if (!err)
-    err = lookup_optional(c, arg(c, 1), OBJ_ENDPOINT, RIGHT_WRITE, &ep);
+    err = lookup_optional(c, arg(c, 1), K_OBJ_ENDPOINT, K_RIGHT_WRITE, &ep);
   return err ? err : tcb_set_slot(t, TCB_SLOT_FAULT_EP, ep);
 }

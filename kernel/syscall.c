@@ -7,16 +7,16 @@
 #include "kernel/preempt.h"
 #include "ipc/endpoint.h"
 
-static int (*const handlers[SYS_COUNT])(struct call *) = {
-#define SYS_HANDLER_ENTRY(name, args) [SYS_##name] = sys_##name,
-    ABI_SYSCALLS(SYS_HANDLER_ENTRY)
+static int (*const handlers[K_SYS_COUNT])(struct call *) = {
+#define SYS_HANDLER_ENTRY(name, args) [K_SYS_##name] = sys_##name,
+    K_SYSCALLS(SYS_HANDLER_ENTRY)
 #undef SYS_HANDLER_ENTRY
 };
 
 void syscall_dispatch(struct tcb *self, struct user_ctx *ctx) {
   struct call c = {self, ctx};
   u64 nr = arch_syscall_number(ctx);
-  int r = nr < SYS_COUNT ? handlers[nr](&c) : ERR_BAD_SYSCALL;
+  int r = nr < K_SYS_COUNT ? handlers[nr](&c) : K_ERR_BAD_SYSCALL;
   if (r == PREEMPTED) /* stopped for an interrupt: it runs again and goes on */
     arch_syscall_restart(ctx);
   else if (r != IPC_BLOCKED) /* a blocked call gets its result when it wakes */

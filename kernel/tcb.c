@@ -12,7 +12,7 @@
 static u64 next_tcb_id = 1;
 
 void tcb_init(struct tcb *t) {
-  t->state = TCB_INACTIVE;
+  t->state = K_TCB_INACTIVE;
   t->id = next_tcb_id++;
   arch_user_ctx_init(&t->ctx, 0, 0, 0);
 }
@@ -26,12 +26,12 @@ void tcb_destroy(struct tcb *t) {
 }
 
 int tcb_can_run(const struct tcb *t) {
-  return t->slots[TCB_SLOT_VSPACE].cap.type == OBJ_VSPACE &&
-         t->slots[TCB_SLOT_CSPACE].cap.type == OBJ_CNODE;
+  return t->slots[TCB_SLOT_VSPACE].cap.type == K_OBJ_VSPACE &&
+         t->slots[TCB_SLOT_CSPACE].cap.type == K_OBJ_CNODE;
 }
 
 int tcb_set_slot(struct tcb *t, int i, struct cte *src) {
-  int err = src ? cap_derivable(&src->cap) : ERR_OK;
+  int err = src ? cap_derivable(&src->cap) : K_ERR_OK;
   if (!err)
     err = cap_delete(&t->slots[i]);
   if (err || !src)
@@ -40,15 +40,15 @@ int tcb_set_slot(struct tcb *t, int i, struct cte *src) {
   if (vs_cap_is_mapped(&c)) /* the TCB's copy is not the mapped one */
     map_clear(&c);
   cte_insert(&t->slots[i], &c, src);
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 int tcb_configure(struct tcb *t, struct cte *cspace, struct cte *vspace, u32 priority) {
-  if (cspace->cap.type != OBJ_CNODE || vspace->cap.type != OBJ_VSPACE)
-    return ERR_WRONG_TYPE;
+  if (cspace->cap.type != K_OBJ_CNODE || vspace->cap.type != K_OBJ_VSPACE)
+    return K_ERR_WRONG_TYPE;
   struct tcb *self = this_cpu()->cur;
-  if (priority > PRIORITY_MAX || (self && priority > self->priority))
-    return ERR_RANGE;
+  if (priority > K_PRIORITY_MAX || (self && priority > self->priority))
+    return K_ERR_RANGE;
   int err = cap_derivable(&cspace->cap);
   if (!err)
     err = cap_derivable(&vspace->cap);
@@ -62,31 +62,31 @@ int tcb_configure(struct tcb *t, struct cte *cspace, struct cte *vspace, u32 pri
   t->priority = (u8)priority;
   if (was_queued)
     sched_enqueue(t);
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 int tcb_write_regs(struct tcb *t, u64 ip, u64 sp, u64 arg) {
-  if (ip >= USER_VADDR_END || sp > USER_VADDR_END)
-    return ERR_BAD_ADDRESS;
+  if (ip >= K_USER_VADDR_END || sp > K_USER_VADDR_END)
+    return K_ERR_BAD_ADDRESS;
   arch_user_ctx_init(&t->ctx, ip, sp, arg);
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 int tcb_resume(struct tcb *t) {
   if (!tcb_can_run(t))
-    return ERR_NOT_CONFIGURED;
-  if (t->state == TCB_RUNNABLE || t->state == TCB_BLOCKED)
-    return ERR_OK; /* already started */
-  t->state = TCB_RUNNABLE;
+    return K_ERR_NOT_CONFIGURED;
+  if (t->state == K_TCB_RUNNABLE || t->state == K_TCB_BLOCKED)
+    return K_ERR_OK; /* already started */
+  t->state = K_TCB_RUNNABLE;
   if (this_cpu()->cur != t)
     sched_enqueue(t);
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 void tcb_suspend(struct tcb *t) {
   sched_forget(t);
   ipc_cancel(t);
-  t->state = TCB_INACTIVE;
+  t->state = K_TCB_INACTIVE;
 }
 
 /* A user fault stops only the faulting thread. It is recorded, printed,
@@ -95,15 +95,15 @@ void tcb_suspend(struct tcb *t) {
 void tcb_fault(struct tcb *t, const struct fault *f) {
   t->fault = *f;
   kprintf("fault: thread %llu %s: %s (vector %llu) error 0x%llx at 0x%llx address 0x%llx\n", t->id,
-          t->slots[TCB_SLOT_FAULT_EP].cap.type == OBJ_ENDPOINT ? "to its fault handler" : "ended",
+          t->slots[TCB_SLOT_FAULT_EP].cap.type == K_OBJ_ENDPOINT ? "to its fault handler" : "ended",
           arch_exception_name(f->vector), f->vector, f->error, f->ip, f->addr);
   arch_print_user_ctx(&t->ctx);
   tcb_suspend(t);
-  t->state = TCB_FAULTED;
+  t->state = K_TCB_FAULTED;
   ipc_send_fault(t); /* if it has a handler: blocked until the reply */
 }
 
-void tcb_get_info(const struct tcb *t, struct tcb_info *out) {
+void tcb_get_info(const struct tcb *t, struct k_tcb_info *out) {
   memset(out, 0, sizeof(*out));
   out->state = t->state;
   out->priority = t->priority;

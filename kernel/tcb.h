@@ -14,7 +14,7 @@
 
 enum { TCB_SLOT_CSPACE, TCB_SLOT_VSPACE, TCB_SLOT_IPC_BUFFER, TCB_SLOT_FAULT_EP, TCB_SLOTS };
 
-/* What a TCB_BLOCKED thread waits for. */
+/* What a K_TCB_BLOCKED thread waits for. */
 enum ipc_state { IPC_NONE, IPC_SEND, IPC_RECV, IPC_REPLY, IPC_NOTIFICATION };
 
 struct endpoint;
@@ -30,7 +30,7 @@ struct tcb {
   struct cte slots[TCB_SLOTS];
   struct tcb *q_next, *q_prev; /* run queue */
   struct zombie zombie;
-  u8 state;    /* enum tcb_state */
+  u8 state;    /* enum k_tcb_state */
   u8 priority;
   u8 queued;
   u64 id;
@@ -41,7 +41,7 @@ struct tcb {
 
   /* IPC. A blocked sender's message stays in its registers and IPC buffer
    * until a receiver takes it. */
-  u8 ipc_state;           /* enum ipc_state, meaningful when TCB_BLOCKED */
+  u8 ipc_state;           /* enum ipc_state, meaningful when K_TCB_BLOCKED */
   u8 pending_call;        /* the queued send is a call */
   u8 pending_grant;       /* ...through a capability with the grant right */
   u8 pending_fault;       /* ...is a fault message the kernel made */
@@ -64,7 +64,7 @@ int tcb_write_regs(struct tcb *t, u64 ip, u64 sp, u64 arg);
 int tcb_resume(struct tcb *t);
 void tcb_suspend(struct tcb *t);
 void tcb_fault(struct tcb *t, const struct fault *f);
-void tcb_get_info(const struct tcb *t, struct tcb_info *out);
+void tcb_get_info(const struct tcb *t, struct k_tcb_info *out);
 int tcb_can_run(const struct tcb *t);
 /* Put a copy of src (0: nothing) in one of the TCB's own slots, if src may
  * be copied at all (cap_derivable); the slot is unchanged otherwise. */

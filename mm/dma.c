@@ -2,16 +2,16 @@
 #include "mm/dma.h"
 #include <arch/mmu.h>
 
-static int is_frame(const struct cap *c) { return c->type == OBJ_FRAME_4K || c->type == OBJ_FRAME_2M; }
+static int is_frame(const struct cap *c) { return c->type == K_OBJ_FRAME_4K || c->type == K_OBJ_FRAME_2M; }
 
 int dma_pin_check(const struct cte *f) {
   if (!is_frame(&f->cap))
-    return ERR_WRONG_TYPE;
+    return K_ERR_WRONG_TYPE;
   if (f->cap.flags & CAPF_PINNED)
-    return ERR_PINNED;
+    return K_ERR_PINNED;
   if (!cap_is_original(f) || f->first_child)
-    return ERR_GIFT_HAS_COPIES;
-  return ERR_OK;
+    return K_ERR_GIFT_HAS_COPIES;
+  return K_ERR_OK;
 }
 
 int dma_pin(struct cte *f, u64 *paddr) {
@@ -20,18 +20,18 @@ int dma_pin(struct cte *f, u64 *paddr) {
     return err;
   f->cap.flags |= CAPF_PINNED;
   *paddr = kva_to_pa((void *)f->cap.obj);
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 int dma_unpin(struct cte *f) {
-  if (f->cap.type == OBJ_PINNED_FRAME) {
+  if (f->cap.type == K_OBJ_PINNED_FRAME) {
     cap_release_pinned(f);
-    return ERR_OK;
+    return K_ERR_OK;
   }
   if (!is_frame(&f->cap))
-    return ERR_WRONG_TYPE;
+    return K_ERR_WRONG_TYPE;
   if (!(f->cap.flags & CAPF_PINNED))
-    return ERR_NOT_PINNED;
+    return K_ERR_NOT_PINNED;
   f->cap.flags &= (u16)~CAPF_PINNED;
-  return ERR_OK;
+  return K_ERR_OK;
 }

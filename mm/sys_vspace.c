@@ -8,7 +8,7 @@ int sys_PAGE_TABLE_MAP(struct call *c) {
   struct cte *table, *vs;
   int err = lookup_cap(c, arg(c, 0), 0, &table);
   if (!err)
-    err = lookup_typed(c, arg(c, 1), OBJ_VSPACE, RIGHT_WRITE, &vs);
+    err = lookup_typed(c, arg(c, 1), K_OBJ_VSPACE, K_RIGHT_WRITE, &vs);
   return err ? err : vs_map_table(table, vs, arg(c, 2));
 }
 
@@ -16,9 +16,9 @@ int sys_FRAME_MAP(struct call *c) {
   struct cte *frame, *vs;
   int err = lookup_cap(c, arg(c, 0), 0, &frame);
   if (!err)
-    err = lookup_typed(c, arg(c, 1), OBJ_VSPACE, RIGHT_WRITE, &vs);
+    err = lookup_typed(c, arg(c, 1), K_OBJ_VSPACE, K_RIGHT_WRITE, &vs);
   if (!err && arg(c, 3) >> 32)
-    err = ERR_RANGE;
+    err = K_ERR_RANGE;
   return err ? err : vs_map_frame(frame, vs, arg(c, 2), (u32)arg(c, 3));
 }
 
@@ -35,7 +35,7 @@ int sys_FRAME_UNMAP(struct call *c) { return unmap_cap(c); }
 int sys_DMA_PIN(struct call *c) {
   struct cte *dma, *f;
   u64 pa;
-  int err = lookup_typed(c, arg(c, 0), OBJ_DMA, RIGHT_WRITE, &dma);
+  int err = lookup_typed(c, arg(c, 0), K_OBJ_DMA, K_RIGHT_WRITE, &dma);
   if (!err)
     err = lookup_cap(c, arg(c, 1), 0, &f);
   if (!err)
@@ -51,17 +51,17 @@ int sys_DMA_PIN_RANGE(struct call *c) {
   struct cte *dma, *f;
   u64 first = arg(c, 1), n = arg(c, 2), out = arg(c, 3);
   set_result(c, 0);
-  int err = lookup_typed(c, arg(c, 0), OBJ_DMA, RIGHT_WRITE, &dma);
+  int err = lookup_typed(c, arg(c, 0), K_OBJ_DMA, K_RIGHT_WRITE, &dma);
   if (err)
     return err;
-  if (n == 0 || n > DMA_PIN_RANGE_MAX || first + n < first)
-    return ERR_RANGE;
+  if (n == 0 || n > K_DMA_PIN_RANGE_MAX || first + n < first)
+    return K_ERR_RANGE;
   if ((err = user_range_check(own_root(c), out, n * sizeof(u64), 1)))
     return err;
   for (u64 i = 0; i < n; i++) {
     err = lookup_cap(c, first + i, 0, &f);
     if (!err)
-      err = f->cap.type == OBJ_FRAME_4K ? dma_pin_check(f) : ERR_WRONG_TYPE;
+      err = f->cap.type == K_OBJ_FRAME_4K ? dma_pin_check(f) : K_ERR_WRONG_TYPE;
     if (err) {
       set_result(c, i);
       return err;
@@ -76,12 +76,12 @@ int sys_DMA_PIN_RANGE(struct call *c) {
     }
     copy_to_user(own_root(c), out + i * sizeof(u64), pa, m * sizeof(u64));
   }
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 int sys_DMA_UNPIN(struct call *c) {
   struct cte *dma, *f;
-  int err = lookup_typed(c, arg(c, 0), OBJ_DMA, RIGHT_WRITE, &dma);
+  int err = lookup_typed(c, arg(c, 0), K_OBJ_DMA, K_RIGHT_WRITE, &dma);
   if (!err)
     err = lookup_cap(c, arg(c, 1), 0, &f);
   return err ? err : dma_unpin(f);

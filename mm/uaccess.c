@@ -6,18 +6,18 @@
 /* Checks the whole range first so that a failed copy writes nothing. */
 static int check_range(const struct vs_table *root, uaddr_t va, u64 len, int write) {
   if (!root)
-    return ERR_FAULT_ADDRESS;
-  if (va >= USER_VADDR_END || USER_VADDR_END - va < len)
-    return ERR_BAD_ADDRESS;
-  for (u64 p = va & ~(PAGE_SIZE - 1); p < va + len; p += PAGE_SIZE)
+    return K_ERR_FAULT_ADDRESS;
+  if (va >= K_USER_VADDR_END || K_USER_VADDR_END - va < len)
+    return K_ERR_BAD_ADDRESS;
+  for (u64 p = va & ~(K_PAGE_SIZE - 1); p < va + len; p += K_PAGE_SIZE)
     if (!vs_translate(root, p, write))
-      return ERR_FAULT_ADDRESS;
-  return ERR_OK;
+      return K_ERR_FAULT_ADDRESS;
+  return K_ERR_OK;
 }
 
 static void copy_pages(const struct vs_table *root, uaddr_t va, u8 *kbuf, u64 len, int to_user) {
   while (len) {
-    u64 chunk = PAGE_SIZE - (va & (PAGE_SIZE - 1));
+    u64 chunk = K_PAGE_SIZE - (va & (K_PAGE_SIZE - 1));
     if (chunk > len)
       chunk = len;
     u8 *user = pa_to_kva(vs_translate(root, va, to_user));

@@ -7,57 +7,57 @@
 
 u64 ut_object_size(u32 type, u32 size_bits) {
   switch (type) {
-  case OBJ_UNTYPED:
-    if (size_bits < UNTYPED_MIN_BITS || size_bits > UNTYPED_MAX_BITS)
+  case K_OBJ_UNTYPED:
+    if (size_bits < K_UNTYPED_MIN_BITS || size_bits > K_UNTYPED_MAX_BITS)
       return 0;
     return 1ull << size_bits;
-  case OBJ_CNODE:
-    if (size_bits < CNODE_MIN_BITS || size_bits > CNODE_MAX_BITS)
+  case K_OBJ_CNODE:
+    if (size_bits < K_CNODE_MIN_BITS || size_bits > K_CNODE_MAX_BITS)
       return 0;
-    return 1ull << (size_bits + CNODE_SLOT_BITS);
-  case OBJ_NULL:
-  case OBJ_IOPORTS:
-  case OBJ_IRQ_CONTROL:
+    return 1ull << (size_bits + K_CNODE_SLOT_BITS);
+  case K_OBJ_NULL:
+  case K_OBJ_IOPORTS:
+  case K_OBJ_IRQ_CONTROL:
     return 0;
   default:
-    return type < OBJ_TYPE_COUNT ? obj_fixed_size((u8)type) : 0;
+    return type < K_OBJ_TYPE_COUNT ? obj_fixed_size((u8)type) : 0;
   }
 }
 
-static int is_frame(u32 type) { return type == OBJ_FRAME_4K || type == OBJ_FRAME_2M; }
+static int is_frame(u32 type) { return type == K_OBJ_FRAME_4K || type == K_OBJ_FRAME_2M; }
 
 /* Untypeds are not zeroed, nor frames that keep a region's contents. */
 static int zeroes(const struct cte *ut, u32 type) {
-  return type != OBJ_UNTYPED && !((ut->cap.flags & (CAPF_DEVICE | CAPF_PRESERVE)) && is_frame(type));
+  return type != K_OBJ_UNTYPED && !((ut->cap.flags & (CAPF_DEVICE | CAPF_PRESERVE)) && is_frame(type));
 }
 
 static int retype_check(const struct cte *ut, const struct retype_args *a,
                         struct cte *dest, u64 *first_pa, u64 *size) {
-  if (ut->cap.type != OBJ_UNTYPED)
-    return ERR_WRONG_TYPE;
+  if (ut->cap.type != K_OBJ_UNTYPED)
+    return K_ERR_WRONG_TYPE;
   *size = ut_object_size(a->type, a->size_bits);
-  if (*size == 0 || a->count == 0 || a->count > RETYPE_MAX_COUNT)
-    return ERR_RANGE;
-  if ((ut->cap.flags & CAPF_DEVICE) && !is_frame(a->type) && a->type != OBJ_UNTYPED)
-    return ERR_DEVICE_MEMORY;
-  if (zeroes(ut, a->type) && *size * a->count > RETYPE_MAX_ZEROED)
-    return ERR_RANGE;
+  if (*size == 0 || a->count == 0 || a->count > K_RETYPE_MAX_COUNT)
+    return K_ERR_RANGE;
+  if ((ut->cap.flags & CAPF_DEVICE) && !is_frame(a->type) && a->type != K_OBJ_UNTYPED)
+    return K_ERR_DEVICE_MEMORY;
+  if (zeroes(ut, a->type) && *size * a->count > K_RETYPE_MAX_ZEROED)
+    return K_ERR_RANGE;
   for (u32 i = 0; i < a->count; i++)
     if (!cte_empty(&dest[i]))
-      return ERR_SLOT_OCCUPIED;
+      return K_ERR_SLOT_OCCUPIED;
   u64 base = ut->cap.obj, end = ut->cap.obj + ut_size(&ut->cap);
   u64 pa = (base + ut_watermark(&ut->cap) + *size - 1) & ~(*size - 1);
   /* size <= 2^40 and count <= 4096, so size * count cannot overflow. */
   if (pa < base || pa > end || end - pa < *size * a->count)
-    return ERR_NO_MEMORY;
+    return K_ERR_NO_MEMORY;
   *first_pa = pa;
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 static struct cap object_cap(const struct cte *ut, const struct retype_args *a, u64 pa, u64 size) {
-  struct cap c = {.type = (u8)a->type, .rights = RIGHTS_ALL, .label = ut->cap.label};
+  struct cap c = {.type = (u8)a->type, .rights = K_RIGHTS_ALL, .label = ut->cap.label};
   c.rights &= cap_rights_mask(c.type);
-  if (a->type == OBJ_UNTYPED) {
+  if (a->type == K_OBJ_UNTYPED) {
     c.obj = pa;
     c.w1 = size;
     c.label = a->label;
@@ -65,7 +65,7 @@ static struct cap object_cap(const struct cte *ut, const struct retype_args *a, 
   } else {
     c.obj = (u64)pa_to_kva(pa);
     c.flags = ut->cap.flags & CAPF_DEVICE;
-    if (a->type == OBJ_CNODE)
+    if (a->type == K_OBJ_CNODE)
       c.w1 = a->size_bits;
   }
   return c;
@@ -85,7 +85,7 @@ int ut_retype(struct cte *ut, const struct retype_args *a, struct cte *dest) {
     cte_insert(&dest[i], &c, ut);
   }
   ut_set_watermark(&ut->cap, pa - ut->cap.obj);
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 void ut_reset(struct cap *ut) {
@@ -93,10 +93,10 @@ void ut_reset(struct cap *ut) {
   ut->flags &= (u16)~CAPF_PRESERVE;
 }
 
-_Static_assert(sizeof(((struct untyped_usage *)0)->count) / sizeof(u64) >= OBJ_TYPE_COUNT,
+_Static_assert(sizeof(((struct k_untyped_usage *)0)->count) / sizeof(u64) >= K_OBJ_TYPE_COUNT,
                "UNTYPED_USAGE counts every object type");
 
-static void account(const struct cap *c, struct untyped_usage *out) {
+static void account(const struct cap *c, struct k_untyped_usage *out) {
   out->count[c->type]++;
   out->bytes[c->type] += cap_object_size(c);
 }
@@ -104,7 +104,7 @@ static void account(const struct cap *c, struct untyped_usage *out) {
 /* Preorder walk of ut's subtree that enters child untypeds only when
  * `recursive`: other children are originals whose own children are copies. */
 static const struct cte *usage_next(const struct cte *ut, const struct cte *c, int recursive) {
-  if (recursive && c->cap.type == OBJ_UNTYPED && c->first_child)
+  if (recursive && c->cap.type == K_OBJ_UNTYPED && c->first_child)
     return c->first_child;
   while (c != ut && !c->next)
     c = c->parent;
@@ -136,7 +136,7 @@ int ut_usage_resumes(const struct cte *ut, int recursive, const void *owner) {
   return walk.at && walk.owner == owner && walk.ut == ut && walk.recursive == recursive;
 }
 
-int ut_usage(const struct cte *ut, int recursive, const void *owner, struct untyped_usage *out) {
+int ut_usage(const struct cte *ut, int recursive, const void *owner, struct k_untyped_usage *out) {
   const struct cte *c = ut->first_child;
   if (ut_usage_resumes(ut, recursive, owner))
     c = walk.at;
@@ -158,11 +158,11 @@ int ut_usage(const struct cte *ut, int recursive, const void *owner, struct unty
     }
     account(&c->cap, out);
   }
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 struct cap ut_make_cap(u64 paddr, u64 size, u32 label, u16 flags) {
-  struct cap c = {.type = OBJ_UNTYPED, .rights = RIGHTS_ALL, .flags = flags, .label = label,
+  struct cap c = {.type = K_OBJ_UNTYPED, .rights = K_RIGHTS_ALL, .flags = flags, .label = label,
                   .obj = paddr, .w1 = size};
   return c;
 }

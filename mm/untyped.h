@@ -20,7 +20,7 @@ struct retype_args {
 };
 
 /* Checks everything, then carves `a->count` objects into the empty slots
- * dest[0 .. count-1]. Nothing changes unless it returns ERR_OK. */
+ * dest[0 .. count-1]. Nothing changes unless it returns K_ERR_OK. */
 int ut_retype(struct cte *ut, const struct retype_args *a, struct cte *dest);
 
 /* Object size for a retype request, 0 if the type/size_bits pair is invalid. */
@@ -34,7 +34,7 @@ void ut_reset(struct cap *ut);
  * asking thread): called again by the same owner for the same untyped with
  * those sums (ut_usage_resumes says so), it goes on from there. Without an
  * owner (the kernel's own invariant checker) it counts everything at once. */
-int ut_usage(const struct cte *ut, int recursive, const void *owner, struct untyped_usage *out);
+int ut_usage(const struct cte *ut, int recursive, const void *owner, struct k_untyped_usage *out);
 int ut_usage_resumes(const struct cte *ut, int recursive, const void *owner);
 /* The kept place is about to move or go: the walk starts over next time.
  * Called by the tree edits for a slot marked CAPF_USAGE_MARK. */

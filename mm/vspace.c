@@ -6,10 +6,10 @@
 
 int vs_level(u8 type) {
   switch (type) {
-  case OBJ_VSPACE: return 4;
-  case OBJ_PDPT: return 3;
-  case OBJ_PD: return 2;
-  case OBJ_PT: return 1;
+  case K_OBJ_VSPACE: return 4;
+  case K_OBJ_PDPT: return 3;
+  case K_OBJ_PD: return 2;
+  case K_OBJ_PT: return 1;
   default: return 0;
   }
 }
@@ -17,14 +17,14 @@ int vs_level(u8 type) {
 /* Level of the table entry that maps a capability of this type. */
 static int entry_level(u8 type) {
   switch (type) {
-  case OBJ_FRAME_4K: return 1;
-  case OBJ_FRAME_2M: return 2;
+  case K_OBJ_FRAME_4K: return 1;
+  case K_OBJ_FRAME_2M: return 2;
   default: return vs_level(type) + 1;
   }
 }
 
 static int missing_level_error(int level) {
-  return level == 3 ? ERR_MISSING_PDPT : level == 2 ? ERR_MISSING_PD : ERR_MISSING_PT;
+  return level == 3 ? K_ERR_MISSING_PDPT : level == 2 ? K_ERR_MISSING_PD : K_ERR_MISSING_PT;
 }
 
 static struct vs_table *entry_table(u64 e) { return pa_to_kva(e & PTE_ADDR); }
@@ -33,34 +33,34 @@ static struct vs_table *entry_table(u64 e) { return pa_to_kva(e & PTE_ADDR); }
  * VSpace capability is checked here, where it is used: a receiver's or a
  * TCB's VSpace slot may have been emptied since the caller last looked. */
 static int walk(const struct cte *vspace, u64 va, int level, struct vs_table **out) {
-  if (vspace->cap.type != OBJ_VSPACE)
-    return ERR_WRONG_TYPE;
+  if (vspace->cap.type != K_OBJ_VSPACE)
+    return K_ERR_WRONG_TYPE;
   struct vs_table *t = (struct vs_table *)vspace->cap.obj;
   for (int l = 4; l > level; l--) {
     u64 e = t->e[pt_index(va, l)];
     if (!(e & PTE_P))
       return missing_level_error(l - 1);
     if (e & PTE_PS)
-      return ERR_MAPPING_EXISTS;
+      return K_ERR_MAPPING_EXISTS;
     t = entry_table(e);
   }
   *out = t;
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 static int is_mappable(u8 type) {
-  return type == OBJ_FRAME_4K || type == OBJ_FRAME_2M || type == OBJ_PDPT || type == OBJ_PD ||
-         type == OBJ_PT;
+  return type == K_OBJ_FRAME_4K || type == K_OBJ_FRAME_2M || type == K_OBJ_PDPT || type == K_OBJ_PD ||
+         type == K_OBJ_PT;
 }
 
 int vs_cap_is_mapped(const struct cap *c) { return is_mappable(c->type) && map_table(c); }
 
 static int check_target(const struct cte *vspace, u64 vaddr) {
-  if (vspace->cap.type != OBJ_VSPACE)
-    return ERR_WRONG_TYPE;
-  if (vaddr >= USER_VADDR_END)
-    return ERR_BAD_ADDRESS;
-  return ERR_OK;
+  if (vspace->cap.type != K_OBJ_VSPACE)
+    return K_ERR_WRONG_TYPE;
+  if (vaddr >= K_USER_VADDR_END)
+    return K_ERR_BAD_ADDRESS;
+  return K_ERR_OK;
 }
 
 static void install(struct cte *c, struct vs_table *t, u64 vaddr, u64 pte) {
@@ -72,11 +72,11 @@ static int prepare(struct cte *c, struct cte *vspace, u64 vaddr, struct vs_table
   if (err)
     return err;
   if (map_table(&c->cap))
-    return ERR_ALREADY_MAPPED;
+    return K_ERR_ALREADY_MAPPED;
   err = walk(vspace, vaddr, entry_level(c->cap.type), t);
   if (err)
     return err;
-  return ((*t)->e[pt_index(vaddr, entry_level(c->cap.type))] & PTE_P) ? ERR_MAPPING_EXISTS : ERR_OK;
+  return ((*t)->e[pt_index(vaddr, entry_level(c->cap.type))] & PTE_P) ? K_ERR_MAPPING_EXISTS : K_ERR_OK;
 }
 
 int vs_check_free(const struct cte *vspace, u64 vaddr, u8 frame_type) {
@@ -85,53 +85,53 @@ int vs_check_free(const struct cte *vspace, u64 vaddr, u8 frame_type) {
   int err = walk(vspace, vaddr, level, &t);
   if (err)
     return err;
-  return (t->e[pt_index(vaddr, level)] & PTE_P) ? ERR_MAPPING_EXISTS : ERR_OK;
+  return (t->e[pt_index(vaddr, level)] & PTE_P) ? K_ERR_MAPPING_EXISTS : K_ERR_OK;
 }
 
 int vs_map_table(struct cte *table, struct cte *vspace, u64 vaddr) {
   int level = vs_level(table->cap.type);
   if (level == 0 || level == 4)
-    return ERR_WRONG_TYPE;
+    return K_ERR_WRONG_TYPE;
   vaddr &= ~((1ull << (12 + 9 * level)) - 1);
   struct vs_table *t;
   int err = prepare(table, vspace, vaddr, &t);
   if (err)
     return err;
   install(table, t, vaddr, kva_to_pa((void *)table->cap.obj) | PTE_P | PTE_W | PTE_U);
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 u64 vs_frame_pte(const struct cap *c, u32 attr) {
   u64 pte = kva_to_pa((void *)c->obj) | PTE_P | PTE_U;
-  if (attr & MAP_WRITE)
+  if (attr & K_MAP_WRITE)
     pte |= PTE_W;
-  if (!(attr & MAP_EXEC))
+  if (!(attr & K_MAP_EXEC))
     pte |= PTE_NX;
   if (c->flags & CAPF_DEVICE)
     pte |= PTE_PCD | PTE_PWT;
-  if (c->type == OBJ_FRAME_2M)
+  if (c->type == K_OBJ_FRAME_2M)
     pte |= PTE_PS;
   return pte;
 }
 
 int vs_map_frame(struct cte *frame, struct cte *vspace, u64 vaddr, u32 attr) {
-  if (frame->cap.type != OBJ_FRAME_4K && frame->cap.type != OBJ_FRAME_2M)
-    return ERR_WRONG_TYPE;
-  if (attr & ~(MAP_WRITE | MAP_EXEC))
-    return ERR_RANGE;
-  if (!(frame->cap.rights & RIGHT_READ) || ((attr & MAP_WRITE) && !(frame->cap.rights & RIGHT_WRITE)))
-    return ERR_NO_RIGHTS;
+  if (frame->cap.type != K_OBJ_FRAME_4K && frame->cap.type != K_OBJ_FRAME_2M)
+    return K_ERR_WRONG_TYPE;
+  if (attr & ~(K_MAP_WRITE | K_MAP_EXEC))
+    return K_ERR_RANGE;
+  if (!(frame->cap.rights & K_RIGHT_READ) || ((attr & K_MAP_WRITE) && !(frame->cap.rights & K_RIGHT_WRITE)))
+    return K_ERR_NO_RIGHTS;
   u64 size = cap_object_size(&frame->cap);
   if (vaddr & (size - 1))
-    return ERR_ALIGNMENT;
-  if (vaddr >= USER_VADDR_END || USER_VADDR_END - vaddr < size)
-    return ERR_BAD_ADDRESS;
+    return K_ERR_ALIGNMENT;
+  if (vaddr >= K_USER_VADDR_END || K_USER_VADDR_END - vaddr < size)
+    return K_ERR_BAD_ADDRESS;
   struct vs_table *t;
   int err = prepare(frame, vspace, vaddr, &t);
   if (err)
     return err;
   install(frame, t, vaddr, vs_frame_pte(&frame->cap, attr));
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 int vs_leaf_table(const struct cte *vspace, u64 vaddr, u8 frame_type, struct vs_table **t) {
@@ -149,7 +149,7 @@ void vs_install_frame(struct cte *frame, struct vs_table *t, u64 vaddr, u64 pte)
 void vs_unmap_cap(struct cte *c) {
   struct vs_table *t = map_table(&c->cap);
   u64 va = map_vaddr(&c->cap);
-  if (c->cap.type == OBJ_FRAME_4K) { /* the common case, first */
+  if (c->cap.type == K_OBJ_FRAME_4K) { /* the common case, first */
     unsigned i = (unsigned)(va >> 12) & 511;
     t->e[i] = 0;
     t->back[i] = 0;
@@ -166,11 +166,11 @@ void vs_unmap_cap(struct cte *c) {
 
 int vs_unmap(struct cte *c) {
   if (!is_mappable(c->cap.type))
-    return ERR_WRONG_TYPE;
+    return K_ERR_WRONG_TYPE;
   if (!map_table(&c->cap))
-    return ERR_NOT_MAPPED;
+    return K_ERR_NOT_MAPPED;
   vs_unmap_cap(c);
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 void vs_cap_moved(struct cte *c) {
@@ -181,14 +181,14 @@ void vs_cap_moved(struct cte *c) {
  * there. Its own mapping went with its last capability (obj_cap_unbind). */
 void vs_table_destroy(const struct cap *c) {
   struct vs_table *t = (struct vs_table *)c->obj;
-  unsigned n = c->type == OBJ_VSPACE ? PML4_USER_ENTRIES : PT_ENTRIES;
+  unsigned n = c->type == K_OBJ_VSPACE ? PML4_USER_ENTRIES : PT_ENTRIES;
   for (unsigned i = 0; i < n; i++) {
     if (t->back[i])
       map_clear(&t->back[i]->cap);
     t->back[i] = 0;
     t->e[i] = 0;
   }
-  if (c->type == OBJ_VSPACE && arch_current_root() == kva_to_pa(t))
+  if (c->type == K_OBJ_VSPACE && arch_current_root() == kva_to_pa(t))
     arch_load_kernel_root();
 }
 
@@ -199,7 +199,7 @@ void vs_init_root(struct vs_table *root) {
 }
 
 u64 vs_translate(const struct vs_table *root, u64 va, int write) {
-  if (va >= USER_VADDR_END)
+  if (va >= K_USER_VADDR_END)
     return 0;
   const struct vs_table *t = root;
   for (int l = 4; l >= 1; l--) {

@@ -24,7 +24,7 @@ _Static_assert(sizeof(struct vs_table) == 8192, "table object size");
 
 int vs_map_table(struct cte *table, struct cte *vspace, u64 vaddr);
 int vs_map_frame(struct cte *frame, struct cte *vspace, u64 vaddr, u32 attr);
-int vs_unmap(struct cte *c); /* ERR_NOT_MAPPED if it is not */
+int vs_unmap(struct cte *c); /* K_ERR_NOT_MAPPED if it is not */
 /* Could a frame of this type be mapped at vaddr? MISSING_* or MAPPING_EXISTS if not. */
 int vs_check_free(const struct cte *vspace, u64 vaddr, u8 frame_type);
 

@@ -38,8 +38,8 @@ static void add_mmap(const struct mmap_tag *t, struct boot_mem *out) {
 }
 
 static void add_module(const struct module_tag *t, struct boot_mem *out) {
-  if (out->nmod >= BOOTINFO_MAX_MODULES) {
-    kprintf("boot: more than %d modules, ignoring %s\n", BOOTINFO_MAX_MODULES, t->name);
+  if (out->nmod >= K_BOOTINFO_MAX_MODULES) {
+    kprintf("boot: more than %d modules, ignoring %s\n", K_BOOTINFO_MAX_MODULES, t->name);
     return;
   }
   struct boot_module *m = &out->mod[out->nmod++];

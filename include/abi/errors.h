@@ -4,7 +4,7 @@
 #ifndef ABI_ERRORS_H
 #define ABI_ERRORS_H
 
-#define ABI_ERRORS(X)                                                          \
+#define K_ERRORS(X)                                                        \
   X(OK, "success")                                                             \
   X(BAD_SYSCALL, "no such system call")                                        \
   X(INVALID_CAP, "capability address is outside the CNode")                    \
@@ -50,11 +50,11 @@
   X(NAMED_TWICE, "a message names a capability that moves (a gift or an untyped) a second time") \
   X(INVARIANT, "the kernel's invariant checker found a violation")
 
-enum abi_error {
-#define ABI_ERR_ENUM(name, text) ERR_##name,
-  ABI_ERRORS(ABI_ERR_ENUM)
-#undef ABI_ERR_ENUM
-  ERR_COUNT
+enum k_error {
+#define K_ERR_ENUM(name, text) K_ERR_##name,
+  K_ERRORS(K_ERR_ENUM)
+#undef K_ERR_ENUM
+  K_ERR_COUNT
 };
 
 #endif

@@ -3,7 +3,7 @@
 #define ABI_OBJECTS_H
 
 /* X(name, size in bytes or 0 if the caller gives size_bits) */
-#define ABI_OBJECT_TYPES(X)                                                    \
+#define K_OBJECT_TYPES(X)                                                  \
   X(NULL, 0)                                                                   \
   X(UNTYPED, 0)                                                                \
   X(CNODE, 0)                                                                  \
@@ -30,44 +30,44 @@
  * work (a long delete may be interrupted and restarted).
  * PINNED_FRAME: what is left of a frame that was deleted while pinned for
  * DMA; it keeps its memory from reuse until unpinned (see mm/dma.c). */
-enum abi_object_type {
-#define ABI_OBJ_ENUM(name, size) OBJ_##name,
-  ABI_OBJECT_TYPES(ABI_OBJ_ENUM)
-#undef ABI_OBJ_ENUM
-  OBJ_TYPE_COUNT
+enum k_object_type {
+#define K_OBJ_ENUM(name, size) K_OBJ_##name,
+  K_OBJECT_TYPES(K_OBJ_ENUM)
+#undef K_OBJ_ENUM
+  K_OBJ_TYPE_COUNT
 };
 
 /* A CNode slot is 64 bytes (capability + derivation links); slot 0 of every
  * CNode is reserved by the kernel, so capability address 0 is always null. */
-#define CNODE_SLOT_BITS 6
-#define CNODE_MIN_BITS 1
-#define CNODE_MAX_BITS 16
-#define UNTYPED_MIN_BITS 12
-#define UNTYPED_MAX_BITS 40
-#define RETYPE_MAX_COUNT 4096
+#define K_CNODE_SLOT_BITS 6
+#define K_CNODE_MIN_BITS 1
+#define K_CNODE_MAX_BITS 16
+#define K_UNTYPED_MIN_BITS 12
+#define K_UNTYPED_MAX_BITS 40
+#define K_RETYPE_MAX_COUNT 4096
 /* The most memory one retype zeroes (the kernel does it with interrupts
  * off): 8 large frames, 4096 small ones, the largest CNode. */
-#define RETYPE_MAX_ZEROED (16ull << 20)
+#define K_RETYPE_MAX_ZEROED (16ull << 20)
 
 /* Rights on a capability. Copy and mint can only remove rights. */
-#define RIGHT_READ 1u
-#define RIGHT_WRITE 2u
-#define RIGHT_GRANT 4u
-#define RIGHTS_ALL (RIGHT_READ | RIGHT_WRITE | RIGHT_GRANT)
+#define K_RIGHT_READ 1u
+#define K_RIGHT_WRITE 2u
+#define K_RIGHT_GRANT 4u
+#define K_RIGHTS_ALL (K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_GRANT)
 
 /* Page table levels as they appear in error codes and in cap_info. */
-#define VS_LEVEL_PDPT 3
-#define VS_LEVEL_PD 2
-#define VS_LEVEL_PT 1
+#define K_VS_LEVEL_PDPT 3
+#define K_VS_LEVEL_PD 2
+#define K_VS_LEVEL_PT 1
 
 /* Frame mapping attributes (frame_map's attr argument). */
-#define MAP_WRITE 1u
-#define MAP_EXEC 2u
+#define K_MAP_WRITE 1u
+#define K_MAP_EXEC 2u
 
 /* User space is the lower canonical half minus the top page. */
-#define USER_VADDR_END 0x00007ffffffff000ull
+#define K_USER_VADDR_END 0x00007ffffffff000ull
 
-#define PAGE_SIZE 4096ull
-#define LARGE_PAGE_SIZE 0x200000ull
+#define K_PAGE_SIZE 4096ull
+#define K_LARGE_PAGE_SIZE 0x200000ull
 
 #endif

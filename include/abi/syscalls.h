@@ -1,7 +1,7 @@
 /* System-call numbers and argument conventions.
  *
  * `syscall` with the number in rax and up to six arguments in rdi, rsi, rdx,
- * r10, r8, r9. The error code (enum abi_error) returns in rax; a second result,
+ * r10, r8, r9. The error code (enum k_error) returns in rax; a second result,
  * where a call has one, returns in rdx. Capability arguments are slot indices
  * in the calling thread's root CNode; "cnode, slot" pairs name a slot in the
  * CNode that `cnode` designates. */
@@ -11,13 +11,13 @@
 #include "types.h"
 
 /* X(name, argument list as documentation) */
-#define ABI_SYSCALLS(X)                                                        \
-  X(DEBUG_PUTS, "uaddr str, u64 len")                                          \
+#define K_SYSCALLS(X)                                                      \
+  X(DEBUG_PUTS, "uaddr str, k_u64 len")                                          \
   X(YIELD, "")                                                                 \
   X(THREAD_EXIT, "")                                                           \
   X(UNTYPED_RETYPE, "ut, type | size_bits<<8, dest_cnode, dest_slot, count, label") \
-  X(UNTYPED_USAGE, "ut, uaddr struct untyped_usage *out, flags")               \
-  X(CAP_IDENTIFY, "cnode, slot, uaddr struct cap_info *out")                   \
+  X(UNTYPED_USAGE, "ut, uaddr struct k_untyped_usage *out, flags")               \
+  X(CAP_IDENTIFY, "cnode, slot, uaddr struct k_cap_info *out")                   \
   X(CNODE_COPY, "dest_cnode, dest_slot, src_cnode, src_slot, rights")          \
   X(CNODE_MINT, "dest_cnode, dest_slot, src_cnode, src_slot, rights, badge")   \
   X(CNODE_MOVE, "dest_cnode, dest_slot, src_cnode, src_slot")                  \
@@ -27,7 +27,7 @@
   X(TCB_WRITE_REGS, "tcb, rip, rsp, rdi")                                      \
   X(TCB_RESUME, "tcb")                                                         \
   X(TCB_SUSPEND, "tcb")                                                        \
-  X(TCB_INFO, "tcb, uaddr struct tcb_info *out")                               \
+  X(TCB_INFO, "tcb, uaddr struct k_tcb_info *out")                               \
   X(PAGE_TABLE_MAP, "table, vspace, vaddr")                                    \
   X(PAGE_TABLE_UNMAP, "table")                                                 \
   X(FRAME_MAP, "frame, vspace, vaddr, attr")                                   \
@@ -57,63 +57,63 @@
   X(REPLY_TO, "reply, info, w0, w1, w2, w3: answer a saved caller")           \
   X(NTFN_SET_TIMER, "ntfn, deadline ns since boot (0: disarm), bits to signal then") \
   X(IDLE_TIME, "-> ns the CPU spent halted since boot in rdx (busy = TIME - IDLE_TIME)") \
-  X(DMA_PIN_RANGE, "dma, first, count, uaddr u64 *phys: pins the 4 KiB frames in slots [first, first + count), " \
+  X(DMA_PIN_RANGE, "dma, first, count, uaddr k_u64 *phys: pins the 4 KiB frames in slots [first, first + count), " \
                    "all or none (then the first bad one's offset in rdx)") \
   X(THREAD_TIME, "-> ns the calling thread has run in rdx (TCB_INFO's cpu_ns, without the copy)") \
   X(CAP_TYPE, "cnode, slot -> the capability's type in rdx (CAP_IDENTIFY's type, without the copy)") \
   X(DEBUG_CHECK_INVARIANTS, "-> capabilities checked in rdx; INVARIANT (and a console line) on a violation; " \
                             "BAD_SYSCALL unless the kernel was built with KERNEL_CHECKS")
 
-enum abi_syscall {
-#define ABI_SYS_ENUM(name, args) SYS_##name,
-  ABI_SYSCALLS(ABI_SYS_ENUM)
-#undef ABI_SYS_ENUM
-  SYS_COUNT
+enum k_syscall {
+#define K_SYS_ENUM(name, args) K_SYS_##name,
+  K_SYSCALLS(K_SYS_ENUM)
+#undef K_SYS_ENUM
+  K_SYS_COUNT
 };
 
-#define DMA_PIN_RANGE_MAX 512 /* frames in one DMA_PIN_RANGE */
+#define K_DMA_PIN_RANGE_MAX 512 /* frames in one DMA_PIN_RANGE */
 
 /* UNTYPED_USAGE flags */
-#define USAGE_RECURSIVE 1u  /* include everything made from child untypeds */
+#define K_USAGE_RECURSIVE 1u  /* include everything made from child untypeds */
 
-struct untyped_usage {
-  u64 size;        /* bytes in the region */
-  u64 free;        /* bytes not yet retyped (watermark to end) */
-  u32 label;       /* principal the region was split off for */
-  u32 is_device;
-  u64 count[24];   /* objects by enum abi_object_type */
-  u64 bytes[24];   /* bytes by enum abi_object_type */
+struct k_untyped_usage {
+  k_u64 size;        /* bytes in the region */
+  k_u64 free;        /* bytes not yet retyped (watermark to end) */
+  k_u32 label;       /* principal the region was split off for */
+  k_u32 is_device;
+  k_u64 count[24];   /* objects by enum k_object_type */
+  k_u64 bytes[24];   /* bytes by enum k_object_type */
 };
 
-struct cap_info {
-  u32 type;        /* enum abi_object_type */
-  u32 rights;
-  u64 badge;       /* endpoints and notifications */
-  u64 size;        /* object size in bytes */
-  u32 label;       /* owner: principal label of the untyped it came from */
-  u32 mapped;      /* frames and page tables: 1 if this capability is mapped */
-  u64 mapped_vaddr;
-  u64 base;        /* ioports: first port; untyped: physical base */
+struct k_cap_info {
+  k_u32 type;        /* enum k_object_type */
+  k_u32 rights;
+  k_u64 badge;       /* endpoints and notifications */
+  k_u64 size;        /* object size in bytes */
+  k_u32 label;       /* owner: principal label of the untyped it came from */
+  k_u32 mapped;      /* frames and page tables: 1 if this capability is mapped */
+  k_u64 mapped_vaddr;
+  k_u64 base;        /* ioports: first port; untyped: physical base */
 };
 
-enum tcb_state {
-  TCB_INACTIVE,    /* never started, or suspended */
-  TCB_RUNNABLE,
-  TCB_BLOCKED,     /* in IPC or waiting on a notification */
-  TCB_FAULTED,     /* ended by a fault it took in user mode */
-  TCB_EXITED,
+enum k_tcb_state {
+  K_TCB_INACTIVE,    /* never started, or suspended */
+  K_TCB_RUNNABLE,
+  K_TCB_BLOCKED,     /* in IPC or waiting on a notification */
+  K_TCB_FAULTED,     /* ended by a fault it took in user mode */
+  K_TCB_EXITED,
 };
 
-struct tcb_info {
-  u32 state;       /* enum tcb_state */
-  u32 priority;
-  u64 fault_vector;
-  u64 fault_error;
-  u64 fault_rip;
-  u64 fault_addr;  /* CR2 for page faults */
-  u64 cpu_ns;      /* time it has run: its code, its system calls, interrupts that came meanwhile */
+struct k_tcb_info {
+  k_u32 state;       /* enum k_tcb_state */
+  k_u32 priority;
+  k_u64 fault_vector;
+  k_u64 fault_error;
+  k_u64 fault_rip;
+  k_u64 fault_addr;  /* CR2 for page faults */
+  k_u64 cpu_ns;      /* time it has run: its code, its system calls, interrupts that came meanwhile */
 };
 
-#define PRIORITY_MAX 255
+#define K_PRIORITY_MAX 255
 
 #endif

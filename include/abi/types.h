@@ -3,16 +3,16 @@
 #ifndef ABI_TYPES_H
 #define ABI_TYPES_H
 
-typedef unsigned char u8;
-typedef unsigned short u16;
-typedef unsigned int u32;
-typedef unsigned long long u64;
-typedef signed char s8;
-typedef short s16;
-typedef int s32;
-typedef long long s64;
+typedef unsigned char k_u8;
+typedef unsigned short k_u16;
+typedef unsigned int k_u32;
+typedef unsigned long long k_u64;
+typedef signed char k_s8;
+typedef short k_s16;
+typedef int k_s32;
+typedef long long k_s64;
 
-typedef u64 cptr_t;   /* capability address: a slot index in a CNode */
-typedef u64 uaddr_t;  /* a user virtual address, never dereferenced by the kernel */
+typedef k_u64 k_cptr_t;   /* capability address: a slot index in a CNode */
+typedef k_u64 k_uaddr_t;  /* a user virtual address, never dereferenced by the kernel */
 
 #endif

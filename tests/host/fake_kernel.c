@@ -47,7 +47,7 @@ int retype(struct cte *ut, u32 type, u32 bits, u32 count, struct cte *dest) {
 }
 
 struct cte *fake_cnode(struct cte *ut, struct cte *slot, u32 bits) {
-  assert_int_equal(retype(ut, OBJ_CNODE, bits, 1, slot), ERR_OK);
+  assert_int_equal(retype(ut, K_OBJ_CNODE, bits, 1, slot), K_ERR_OK);
   return (struct cte *)slot->cap.obj;
 }
 
@@ -70,7 +70,7 @@ struct cte *fake_fixture(struct cte *root_ut, struct cte *cn_slot, u32 bits) {
   return fake_cnode(root_ut, cn_slot, bits);
 }
 
-void tcb_init(struct tcb *t) { t->state = TCB_INACTIVE; }
+void tcb_init(struct tcb *t) { t->state = K_TCB_INACTIVE; }
 
 void tcb_destroy(struct tcb *t) {
   fake.tcb_destroyed++;

@@ -19,14 +19,14 @@ static void retype_aligns_objects_naturally(void **state) {
   (void)state;
   u64 w0 = watermark(); /* the CNode: 256 * 64 bytes */
   assert_int_equal(w0, 16384);
-  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 1, &cn[1]), ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_ENDPOINT, 0, 1, &cn[1]), K_ERR_OK);
   assert_int_equal(watermark(), w0 + 64);
-  assert_int_equal(retype(&root_ut, OBJ_FRAME_4K, 0, 1, &cn[2]), ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_FRAME_4K, 0, 1, &cn[2]), K_ERR_OK);
   assert_int_equal(kva_to_pa((void *)cn[2].cap.obj) % 4096, 0);
   assert_int_equal(watermark(), w0 + 8192);
-  assert_int_equal(retype(&root_ut, OBJ_FRAME_2M, 0, 1, &cn[3]), ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_FRAME_2M, 0, 1, &cn[3]), K_ERR_OK);
   assert_int_equal(kva_to_pa((void *)cn[3].cap.obj) % (2u << 20), 0);
-  assert_int_equal(retype(&root_ut, OBJ_TCB, 0, 2, &cn[4]), ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_TCB, 0, 2, &cn[4]), K_ERR_OK);
   assert_int_equal(cn[5].cap.obj - cn[4].cap.obj, 1024);
   /* Retype zeroes what it hands out (the arena was filled with 0xa5). */
   const u8 *frame = (const u8 *)cn[2].cap.obj;
@@ -37,21 +37,21 @@ static void retype_aligns_objects_naturally(void **state) {
 static void retype_checks_before_it_changes_anything(void **state) {
   (void)state;
   u64 w0 = watermark();
-  assert_int_equal(retype(&root_ut, OBJ_UNTYPED, 25, 1, &cn[1]), ERR_NO_MEMORY);
-  assert_int_equal(retype(&root_ut, OBJ_FRAME_2M, 0, 8, &cn[16]), ERR_OK);
-  assert_int_equal(retype(&root_ut, OBJ_FRAME_2M, 0, 8, &cn[1]), ERR_NO_MEMORY);
+  assert_int_equal(retype(&root_ut, K_OBJ_UNTYPED, 25, 1, &cn[1]), K_ERR_NO_MEMORY);
+  assert_int_equal(retype(&root_ut, K_OBJ_FRAME_2M, 0, 8, &cn[16]), K_ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_FRAME_2M, 0, 8, &cn[1]), K_ERR_NO_MEMORY);
   cap_revoke(&root_ut); /* and back: the CNode too, so make it again */
   cn = fake_cnode(&root_ut, &cn_slot, 8);
-  assert_int_equal(retype(&root_ut, OBJ_FRAME_2M, 0, 9, &cn[1]), ERR_RANGE); /* more than RETYPE_MAX_ZEROED */
-  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 0, &cn[1]), ERR_RANGE);
-  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, RETYPE_MAX_COUNT + 1, &cn[1]), ERR_RANGE);
-  assert_int_equal(retype(&root_ut, OBJ_CNODE, 0, 1, &cn[1]), ERR_RANGE);
-  assert_int_equal(retype(&root_ut, OBJ_CNODE, 17, 1, &cn[1]), ERR_RANGE);
-  assert_int_equal(retype(&root_ut, OBJ_TYPE_COUNT, 0, 1, &cn[1]), ERR_RANGE);
-  assert_int_equal(retype(&root_ut, OBJ_IRQ_CONTROL, 0, 1, &cn[1]), ERR_RANGE);
-  assert_int_equal(retype(&cn_slot, OBJ_ENDPOINT, 0, 1, &cn[1]), ERR_WRONG_TYPE);
-  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 1, &cn[3]), ERR_OK);
-  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 4, &cn[1]), ERR_SLOT_OCCUPIED);
+  assert_int_equal(retype(&root_ut, K_OBJ_FRAME_2M, 0, 9, &cn[1]), K_ERR_RANGE); /* more than K_RETYPE_MAX_ZEROED */
+  assert_int_equal(retype(&root_ut, K_OBJ_ENDPOINT, 0, 0, &cn[1]), K_ERR_RANGE);
+  assert_int_equal(retype(&root_ut, K_OBJ_ENDPOINT, 0, K_RETYPE_MAX_COUNT + 1, &cn[1]), K_ERR_RANGE);
+  assert_int_equal(retype(&root_ut, K_OBJ_CNODE, 0, 1, &cn[1]), K_ERR_RANGE);
+  assert_int_equal(retype(&root_ut, K_OBJ_CNODE, 17, 1, &cn[1]), K_ERR_RANGE);
+  assert_int_equal(retype(&root_ut, K_OBJ_TYPE_COUNT, 0, 1, &cn[1]), K_ERR_RANGE);
+  assert_int_equal(retype(&root_ut, K_OBJ_IRQ_CONTROL, 0, 1, &cn[1]), K_ERR_RANGE);
+  assert_int_equal(retype(&cn_slot, K_OBJ_ENDPOINT, 0, 1, &cn[1]), K_ERR_WRONG_TYPE);
+  assert_int_equal(retype(&root_ut, K_OBJ_ENDPOINT, 0, 1, &cn[3]), K_ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_ENDPOINT, 0, 4, &cn[1]), K_ERR_SLOT_OCCUPIED);
   assert_int_equal(watermark(), w0 + 64);
   assert_true(cte_empty(&cn[1]) && cte_empty(&cn[2]) && cte_empty(&cn[4]));
 }
@@ -60,25 +60,25 @@ static void retype_fills_an_untyped_exactly(void **state) {
   (void)state;
   struct cte ut;
   fake_untyped(&ut, 8ull << 20, 8192, 0);
-  assert_int_equal(retype(&ut, OBJ_FRAME_4K, 0, 2, &cn[1]), ERR_OK);
-  assert_int_equal(retype(&ut, OBJ_ENDPOINT, 0, 1, &cn[3]), ERR_NO_MEMORY);
+  assert_int_equal(retype(&ut, K_OBJ_FRAME_4K, 0, 2, &cn[1]), K_ERR_OK);
+  assert_int_equal(retype(&ut, K_OBJ_ENDPOINT, 0, 1, &cn[3]), K_ERR_NO_MEMORY);
   cap_delete(&cn[1]);
   assert_int_equal(ut.cap.w2, 8192); /* one object left: no reuse yet */
   cap_delete(&cn[2]);
   assert_int_equal(ut.cap.w2, 0);
-  assert_int_equal(retype(&ut, OBJ_ENDPOINT, 0, 1, &cn[3]), ERR_OK);
+  assert_int_equal(retype(&ut, K_OBJ_ENDPOINT, 0, 1, &cn[3]), K_ERR_OK);
 }
 
 static void device_untyped_makes_only_frames_and_keeps_contents(void **state) {
   (void)state;
   struct cte dev;
   fake_untyped(&dev, 16ull << 20, 1ull << 21, CAPF_DEVICE);
-  assert_int_equal(retype(&dev, OBJ_TCB, 0, 1, &cn[1]), ERR_DEVICE_MEMORY);
-  assert_int_equal(retype(&dev, OBJ_CNODE, 4, 1, &cn[1]), ERR_DEVICE_MEMORY);
-  assert_int_equal(retype(&dev, OBJ_FRAME_4K, 0, 1, &cn[1]), ERR_OK);
+  assert_int_equal(retype(&dev, K_OBJ_TCB, 0, 1, &cn[1]), K_ERR_DEVICE_MEMORY);
+  assert_int_equal(retype(&dev, K_OBJ_CNODE, 4, 1, &cn[1]), K_ERR_DEVICE_MEMORY);
+  assert_int_equal(retype(&dev, K_OBJ_FRAME_4K, 0, 1, &cn[1]), K_ERR_OK);
   assert_int_equal(*(u8 *)cn[1].cap.obj, 0xa5);
   assert_true(cn[1].cap.flags & CAPF_DEVICE);
-  assert_int_equal(retype(&dev, OBJ_UNTYPED, 12, 1, &cn[2]), ERR_OK);
+  assert_int_equal(retype(&dev, K_OBJ_UNTYPED, 12, 1, &cn[2]), K_ERR_OK);
   assert_true(cn[2].cap.flags & CAPF_DEVICE);
 }
 
@@ -87,16 +87,16 @@ static void preserved_contents_only_until_first_reset(void **state) {
   struct cte mod;
   fake_untyped(&mod, 16ull << 20, 8192, CAPF_PRESERVE);
   *(u8 *)pa_to_kva(16ull << 20) = 0x42;
-  assert_int_equal(retype(&mod, OBJ_FRAME_4K, 0, 1, &cn[1]), ERR_OK);
+  assert_int_equal(retype(&mod, K_OBJ_FRAME_4K, 0, 1, &cn[1]), K_ERR_OK);
   assert_int_equal(*(u8 *)cn[1].cap.obj, 0x42);
   cap_delete(&cn[1]);
-  assert_int_equal(retype(&mod, OBJ_FRAME_4K, 0, 1, &cn[1]), ERR_OK);
+  assert_int_equal(retype(&mod, K_OBJ_FRAME_4K, 0, 1, &cn[1]), K_ERR_OK);
   assert_int_equal(*(u8 *)cn[1].cap.obj, 0);
 }
 
 static void copies_keep_the_object_alive(void **state) {
   (void)state;
-  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 1, &cn[1]), ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_ENDPOINT, 0, 1, &cn[1]), K_ERR_OK);
   cte_insert(&cn[2], &cn[1].cap, &cn[1]);
   cte_insert(&cn[3], &cn[2].cap, &cn[2]);
   cte_insert(&cn[4], &cn[1].cap, &cn[1]);
@@ -113,7 +113,7 @@ static void copies_keep_the_object_alive(void **state) {
 
 static void revoke_deletes_the_subtree_only(void **state) {
   (void)state;
-  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 1, &cn[1]), ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_ENDPOINT, 0, 1, &cn[1]), K_ERR_OK);
   cte_insert(&cn[2], &cn[1].cap, &cn[1]);
   cte_insert(&cn[3], &cn[2].cap, &cn[2]);
   cap_revoke(&cn[2]);
@@ -129,7 +129,7 @@ static void revoke_deletes_the_subtree_only(void **state) {
 
 static void move_keeps_the_tree(void **state) {
   (void)state;
-  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 1, &cn[1]), ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_ENDPOINT, 0, 1, &cn[1]), K_ERR_OK);
   cte_insert(&cn[2], &cn[1].cap, &cn[1]);
   cte_insert(&cn[3], &cn[1].cap, &cn[1]);
   cte_move(&cn[10], &cn[1]);
@@ -143,10 +143,10 @@ static void move_keeps_the_tree(void **state) {
 
 static void deleting_an_untyped_destroys_everything_made_from_it(void **state) {
   (void)state;
-  assert_int_equal(retype(&root_ut, OBJ_UNTYPED, 20, 1, &cn[1]), ERR_OK);
-  assert_int_equal(retype(&cn[1], OBJ_UNTYPED, 16, 1, &cn[2]), ERR_OK);
-  assert_int_equal(retype(&cn[2], OBJ_ENDPOINT, 0, 3, &cn[3]), ERR_OK);
-  assert_int_equal(retype(&cn[1], OBJ_TCB, 0, 1, &cn[6]), ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_UNTYPED, 20, 1, &cn[1]), K_ERR_OK);
+  assert_int_equal(retype(&cn[1], K_OBJ_UNTYPED, 16, 1, &cn[2]), K_ERR_OK);
+  assert_int_equal(retype(&cn[2], K_OBJ_ENDPOINT, 0, 3, &cn[3]), K_ERR_OK);
+  assert_int_equal(retype(&cn[1], K_OBJ_TCB, 0, 1, &cn[6]), K_ERR_OK);
   cte_insert(&cn[7], &cn[3].cap, &cn[3]);
   cap_delete(&cn[1]);
   for (int i = 1; i <= 7; i++)
@@ -160,14 +160,14 @@ static void deleting_an_untyped_destroys_everything_made_from_it(void **state) {
 static void cnode_cycles_and_chains_are_destroyed(void **state) {
   (void)state;
   struct cte *a = fake_cnode(&root_ut, &cn[1], 2);
-  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 1, &a[1]), ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_ENDPOINT, 0, 1, &a[1]), K_ERR_OK);
   cte_move(&a[2], &cn[1]); /* a's only capability now lives in a */
   struct cte *holder = &cn[2];
   for (int i = 0; i < 2000; i++) {
     struct cte *next = fake_cnode(&root_ut, holder, 1);
     holder = &next[1];
   }
-  assert_int_equal(retype(&root_ut, OBJ_NOTIFICATION, 0, 1, holder), ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_NOTIFICATION, 0, 1, holder), K_ERR_OK);
   cap_delete(&cn[2]); /* the head: every CNode in the chain dies in turn */
   assert_int_equal(fake.ntfn_destroyed, 1);
   assert_null(cpu0.zombies);
@@ -180,8 +180,8 @@ static void cnode_cycles_and_chains_are_destroyed(void **state) {
 
 static void tcb_slots_are_emptied_when_it_dies(void **state) {
   (void)state;
-  assert_int_equal(retype(&root_ut, OBJ_TCB, 0, 1, &cn[1]), ERR_OK);
-  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 1, &cn[2]), ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_TCB, 0, 1, &cn[1]), K_ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_ENDPOINT, 0, 1, &cn[2]), K_ERR_OK);
   struct tcb *t = (struct tcb *)cn[1].cap.obj;
   cte_insert(&t->slots[0], &cn[2].cap, &cn[2]);
   cap_delete(&cn[2]); /* the TCB's copy keeps the endpoint */
@@ -193,21 +193,21 @@ static void tcb_slots_are_emptied_when_it_dies(void **state) {
 
 static void usage_reads_the_tree(void **state) {
   (void)state;
-  struct untyped_usage u;
-  assert_int_equal(retype(&root_ut, OBJ_UNTYPED, 16, 1, &cn[1]), ERR_OK);
-  assert_int_equal(retype(&cn[1], OBJ_ENDPOINT, 0, 2, &cn[2]), ERR_OK);
+  struct k_untyped_usage u;
+  assert_int_equal(retype(&root_ut, K_OBJ_UNTYPED, 16, 1, &cn[1]), K_ERR_OK);
+  assert_int_equal(retype(&cn[1], K_OBJ_ENDPOINT, 0, 2, &cn[2]), K_ERR_OK);
   cte_insert(&cn[4], &cn[2].cap, &cn[2]);
-  assert_int_equal(retype(&root_ut, OBJ_PT, 0, 1, &cn[5]), ERR_OK);
-  assert_int_equal(ut_usage(&root_ut, 0, &u, &u), ERR_OK);
-  assert_int_equal(u.count[OBJ_CNODE], 1);
-  assert_int_equal(u.count[OBJ_UNTYPED], 1);
-  assert_int_equal(u.bytes[OBJ_UNTYPED], 65536);
-  assert_int_equal(u.count[OBJ_PT], 1);
-  assert_int_equal(u.count[OBJ_ENDPOINT], 0);
-  assert_int_equal(ut_usage(&root_ut, 1, 0, &u), ERR_OK);
-  assert_int_equal(u.count[OBJ_ENDPOINT], 2);
-  assert_int_equal(u.bytes[OBJ_ENDPOINT], 128);
-  assert_int_equal(ut_usage(&cn[1], 0, 0, &u), ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_PT, 0, 1, &cn[5]), K_ERR_OK);
+  assert_int_equal(ut_usage(&root_ut, 0, &u, &u), K_ERR_OK);
+  assert_int_equal(u.count[K_OBJ_CNODE], 1);
+  assert_int_equal(u.count[K_OBJ_UNTYPED], 1);
+  assert_int_equal(u.bytes[K_OBJ_UNTYPED], 65536);
+  assert_int_equal(u.count[K_OBJ_PT], 1);
+  assert_int_equal(u.count[K_OBJ_ENDPOINT], 0);
+  assert_int_equal(ut_usage(&root_ut, 1, 0, &u), K_ERR_OK);
+  assert_int_equal(u.count[K_OBJ_ENDPOINT], 2);
+  assert_int_equal(u.bytes[K_OBJ_ENDPOINT], 128);
+  assert_int_equal(ut_usage(&cn[1], 0, 0, &u), K_ERR_OK);
   assert_int_equal(u.label, 5);
   assert_int_equal(u.size - u.free, 128);
 }
@@ -224,7 +224,7 @@ static int run_preempted(int (*op)(struct cte *), struct cte *slot) {
     fake_check_links(&root_ut);
     fake_check_links(&cn_slot);
   }
-  assert_int_equal(r, ERR_OK);
+  assert_int_equal(r, K_ERR_OK);
   return restarts;
 }
 
@@ -238,8 +238,8 @@ static void preempted_revoke_ends_where_an_uninterrupted_one_does(void **state) 
   cte_insert(&b[1], &cn[1].cap, &cn[1]);
   cap_delete(&cn[1]); /* the copy in b promoted: b holds a's only capability */
   assert_true(cte_empty(&cn[1]) && cte_empty(&cn[2]));
-  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 2, &a[2]), ERR_OK);
-  assert_int_equal(retype(&root_ut, OBJ_TCB, 0, 1, &b[2]), ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_ENDPOINT, 0, 2, &a[2]), K_ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_TCB, 0, 1, &b[2]), K_ERR_OK);
   struct tcb *t = (struct tcb *)b[2].cap.obj;
   cte_insert(&t->slots[0], &a[2].cap, &a[2]);
   for (int i = 10; i < 200; i++) /* copies of an endpoint */
@@ -249,7 +249,7 @@ static void preempted_revoke_ends_where_an_uninterrupted_one_does(void **state) 
     struct cte *next = fake_cnode(&root_ut, holder, 1);
     holder = &next[1];
   }
-  assert_int_equal(retype(&root_ut, OBJ_NOTIFICATION, 0, 1, holder), ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_NOTIFICATION, 0, 1, holder), K_ERR_OK);
   fake.irq_every = 2;
   assert_true(run_preempted(cap_revoke, &root_ut) > 10);
   assert_null(cpu0.zombies);
@@ -265,7 +265,7 @@ static void preempted_revoke_ends_where_an_uninterrupted_one_does(void **state) 
 static void preempted_promotion_keeps_every_copy(void **state) {
   (void)state;
   struct cte *copies = fake_cnode(&root_ut, &cn[2], 12);
-  assert_int_equal(retype(&root_ut, OBJ_ENDPOINT, 0, 1, &cn[1]), ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_ENDPOINT, 0, 1, &cn[1]), K_ERR_OK);
   for (int i = 1; i < 4000; i++)
     cte_insert(&copies[i], &cn[1].cap, &cn[1]);
   fake.irq_every = 1;
@@ -274,7 +274,7 @@ static void preempted_promotion_keeps_every_copy(void **state) {
   assert_int_equal(fake.ep_destroyed, 0);
   struct cte *heir = 0;
   for (int i = 1; i < 4000; i++)
-    if (copies[i].parent && copies[i].parent->cap.type == OBJ_UNTYPED)
+    if (copies[i].parent && copies[i].parent->cap.type == K_OBJ_UNTYPED)
       heir = &copies[i];
   assert_non_null(heir);
   int n = 0;
@@ -283,7 +283,7 @@ static void preempted_promotion_keeps_every_copy(void **state) {
   assert_int_equal(n, 3998);
   fake_check_links(heir);
   fake.irq_every = 0;
-  assert_int_equal(cap_delete(heir), ERR_OK); /* promotes again */
+  assert_int_equal(cap_delete(heir), K_ERR_OK); /* promotes again */
   assert_int_equal(fake.ep_destroyed, 0);
 }
 
@@ -293,17 +293,17 @@ static void preempted_promotion_keeps_every_copy(void **state) {
 static void preempted_usage_counts_the_same(void **state) {
   (void)state;
   static const int owner;
-  struct untyped_usage whole, part;
-  assert_int_equal(retype(&root_ut, OBJ_UNTYPED, 20, 1, &cn[1]), ERR_OK);
+  struct k_untyped_usage whole, part;
+  assert_int_equal(retype(&root_ut, K_OBJ_UNTYPED, 20, 1, &cn[1]), K_ERR_OK);
   for (int i = 0; i < 10; i++)
-    assert_int_equal(retype(&cn[1], OBJ_ENDPOINT, 0, 20, &cn[2 + 20 * i]), ERR_OK);
-  assert_int_equal(retype(&root_ut, OBJ_NOTIFICATION, 0, 30, &cn[210]), ERR_OK);
-  assert_int_equal(ut_usage(&root_ut, 1, &owner, &whole), ERR_OK);
+    assert_int_equal(retype(&cn[1], K_OBJ_ENDPOINT, 0, 20, &cn[2 + 20 * i]), K_ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_NOTIFICATION, 0, 30, &cn[210]), K_ERR_OK);
+  assert_int_equal(ut_usage(&root_ut, 1, &owner, &whole), K_ERR_OK);
   fake.irq_every = 1;
   int stops = 0, r;
   while ((r = ut_usage(&root_ut, 1, &owner, &part)) == PREEMPTED)
     stops++;
-  assert_int_equal(r, ERR_OK);
+  assert_int_equal(r, K_ERR_OK);
   assert_true(stops >= 3);
   assert_memory_equal(&whole, &part, sizeof(whole));
   /* Stopped once, then its place is deleted: the next call starts over. */
@@ -313,12 +313,12 @@ static void preempted_usage_counts_the_same(void **state) {
     if (cn[i].cap.flags & CAPF_USAGE_MARK)
       at = &cn[i];
   assert_non_null(at);
-  assert_int_equal(at->cap.type, OBJ_ENDPOINT);
+  assert_int_equal(at->cap.type, K_OBJ_ENDPOINT);
   cap_delete(at);
   assert_false(ut_usage_resumes(&root_ut, 1, &owner));
   fake.irq_every = 0;
-  assert_int_equal(ut_usage(&root_ut, 1, &owner, &part), ERR_OK);
-  assert_int_equal(part.count[OBJ_ENDPOINT], whole.count[OBJ_ENDPOINT] - 1);
+  assert_int_equal(ut_usage(&root_ut, 1, &owner, &part), K_ERR_OK);
+  assert_int_equal(part.count[K_OBJ_ENDPOINT], whole.count[K_OBJ_ENDPOINT] - 1);
 }
 
 int main(void) {

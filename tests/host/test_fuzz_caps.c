@@ -29,7 +29,7 @@ static struct cte *any_slot(void) { return &cn[1 + rnd(SLOTS - 1)]; }
 static struct cte *some_cap(u8 type) {
   for (int tries = 0; tries < 64; tries++) {
     struct cte *c = any_slot();
-    if (!cte_empty(c) && (type == OBJ_NULL || c->cap.type == type))
+    if (!cte_empty(c) && (type == K_OBJ_NULL || c->cap.type == type))
       return c;
   }
   return 0;
@@ -44,8 +44,8 @@ static struct cte *empty_slot(void) {
   return 0;
 }
 
-static int is_table(u8 t) { return t == OBJ_PDPT || t == OBJ_PD || t == OBJ_PT; }
-static int is_frame(u8 t) { return t == OBJ_FRAME_4K || t == OBJ_FRAME_2M; }
+static int is_table(u8 t) { return t == K_OBJ_PDPT || t == K_OBJ_PD || t == K_OBJ_PT; }
+static int is_frame(u8 t) { return t == K_OBJ_FRAME_4K || t == K_OBJ_FRAME_2M; }
 
 /* Every invariant the operations must keep. */
 static void check_slot(const struct cte *c) {
@@ -60,12 +60,12 @@ static void check_slot(const struct cte *c) {
   }
   if ((is_frame(c->cap.type) || is_table(c->cap.type)) && c->cap.w1) {
     const struct vs_table *t = (const struct vs_table *)c->cap.w1;
-    int level = c->cap.type == OBJ_FRAME_4K ? 1 : c->cap.type == OBJ_FRAME_2M ? 2 : vs_level(c->cap.type) + 1;
+    int level = c->cap.type == K_OBJ_FRAME_4K ? 1 : c->cap.type == K_OBJ_FRAME_2M ? 2 : vs_level(c->cap.type) + 1;
     unsigned i = pt_index(c->cap.w2, level);
     assert_ptr_equal(t->back[i], c);
     assert_true(t->e[i] & PTE_P);
   }
-  if (c->cap.type == OBJ_UNTYPED)
+  if (c->cap.type == K_OBJ_UNTYPED)
     assert_true(c->cap.w2 <= c->cap.w1);
   assert_int_equal(c->cap.flags & 0x8000, 0); /* no gift mark left behind */
 }
@@ -76,24 +76,24 @@ static void check_all(void) {
   check_slot(&root_ut);
   assert_null(cpu0.zombies);
   u64 n;
-  assert_int_equal(inv_check(&n), ERR_OK); /* the kernel's own checker agrees */
+  assert_int_equal(inv_check(&n), K_ERR_OK); /* the kernel's own checker agrees */
 }
 
-static const u32 types[] = {OBJ_UNTYPED, OBJ_CNODE, OBJ_TCB, OBJ_ENDPOINT, OBJ_NOTIFICATION, OBJ_VSPACE,
-                            OBJ_PDPT, OBJ_PD, OBJ_PT, OBJ_FRAME_4K, OBJ_FRAME_4K, OBJ_FRAME_4K};
+static const u32 types[] = {K_OBJ_UNTYPED, K_OBJ_CNODE, K_OBJ_TCB, K_OBJ_ENDPOINT, K_OBJ_NOTIFICATION, K_OBJ_VSPACE,
+                            K_OBJ_PDPT, K_OBJ_PD, K_OBJ_PT, K_OBJ_FRAME_4K, K_OBJ_FRAME_4K, K_OBJ_FRAME_4K};
 
 static void op_retype(void) {
-  struct cte *ut = rnd(3) ? &root_ut : some_cap(OBJ_UNTYPED), *d = empty_slot();
+  struct cte *ut = rnd(3) ? &root_ut : some_cap(K_OBJ_UNTYPED), *d = empty_slot();
   if (!ut || !d)
     return;
   struct retype_args a = {.type = types[rnd(sizeof(types) / sizeof(types[0]))], .count = 1};
-  a.size_bits = a.type == OBJ_UNTYPED ? 12 + (u32)rnd(6) : a.type == OBJ_CNODE ? 1 + (u32)rnd(3) : 0;
+  a.size_bits = a.type == K_OBJ_UNTYPED ? 12 + (u32)rnd(6) : a.type == K_OBJ_CNODE ? 1 + (u32)rnd(3) : 0;
   ut_retype(ut, &a, d);
 }
 
 static void op_copy(void) {
-  struct cte *s = some_cap(OBJ_NULL), *d = empty_slot();
-  if (!s || !d || cap_derivable(&s->cap) != ERR_OK) /* the kernel's rule for every copy */
+  struct cte *s = some_cap(K_OBJ_NULL), *d = empty_slot();
+  if (!s || !d || cap_derivable(&s->cap) != K_ERR_OK) /* the kernel's rule for every copy */
     return;
   struct cap c = s->cap;
   if (vs_cap_is_mapped(&c))
@@ -102,7 +102,7 @@ static void op_copy(void) {
 }
 
 static void op_move(void) {
-  struct cte *s = some_cap(OBJ_NULL), *d = empty_slot();
+  struct cte *s = some_cap(K_OBJ_NULL), *d = empty_slot();
   if (s && d)
     cte_move(d, s);
 }
@@ -112,8 +112,8 @@ static u64 random_va(void) { return (rnd(2) << 30) | (rnd(2) << 21) | (rnd(8) <<
 /* Like a user's env_map: a missing level is retyped and mapped, then retried. */
 static void map_frame(struct cte *vs, struct cte *f, u64 va) {
   for (int level = 0; level < 4; level++) {
-    int err = vs_map_frame(f, vs, va, MAP_WRITE);
-    u32 t = err == ERR_MISSING_PDPT ? OBJ_PDPT : err == ERR_MISSING_PD ? OBJ_PD : err == ERR_MISSING_PT ? OBJ_PT : 0;
+    int err = vs_map_frame(f, vs, va, K_MAP_WRITE);
+    u32 t = err == K_ERR_MISSING_PDPT ? K_OBJ_PDPT : err == K_ERR_MISSING_PD ? K_OBJ_PD : err == K_ERR_MISSING_PT ? K_OBJ_PT : 0;
     struct cte *d = empty_slot();
     struct retype_args a = {.type = t, .count = 1};
     if (!t || !d || ut_retype(&root_ut, &a, d) || vs_map_table(d, vs, va))
@@ -122,7 +122,7 @@ static void map_frame(struct cte *vs, struct cte *f, u64 va) {
 }
 
 static void op_map(void) {
-  struct cte *vs = some_cap(OBJ_VSPACE), *c = some_cap(OBJ_NULL);
+  struct cte *vs = some_cap(K_OBJ_VSPACE), *c = some_cap(K_OBJ_NULL);
   if (!vs || !c)
     return;
   if (is_table(c->cap.type))
@@ -133,10 +133,10 @@ static void op_map(void) {
 
 static void op_gift(void) {
   static u32 list[8];
-  struct cte *vs = some_cap(OBJ_VSPACE);
+  struct cte *vs = some_cap(K_OBJ_VSPACE);
   u32 n = 1 + (u32)rnd(8);
   for (u32 i = 0; i < n; i++) { /* mostly frames, sometimes anything */
-    struct cte *f = rnd(8) ? some_cap(OBJ_FRAME_4K) : any_slot();
+    struct cte *f = rnd(8) ? some_cap(K_OBJ_FRAME_4K) : any_slot();
     list[i] = f ? (u32)(f - cn) : (u32)rnd(SLOTS);
   }
   u32 first = (u32)(1 + rnd(SLOTS - 9));
@@ -161,7 +161,7 @@ static void op_gift(void) {
 }
 
 static void op_pin(void) {
-  struct cte *c = some_cap(OBJ_NULL);
+  struct cte *c = some_cap(K_OBJ_NULL);
   u64 pa;
   if (c && rnd(2))
     dma_pin(c, &pa);
@@ -180,8 +180,8 @@ static void make_threads(void) {
   for (int i = 0; i < 2; i++) {
     memset(&tcb_cte[i], 0, sizeof(tcb_cte[i]));
     memset(&buf_cte[i], 0, sizeof(buf_cte[i]));
-    assert_int_equal(retype(&root_ut, OBJ_TCB, 0, 1, &tcb_cte[i]), ERR_OK);
-    assert_int_equal(retype(&root_ut, OBJ_FRAME_4K, 0, 1, &buf_cte[i]), ERR_OK);
+    assert_int_equal(retype(&root_ut, K_OBJ_TCB, 0, 1, &tcb_cte[i]), K_ERR_OK);
+    assert_int_equal(retype(&root_ut, K_OBJ_FRAME_4K, 0, 1, &buf_cte[i]), K_ERR_OK);
     thr[i] = (struct tcb *)tcb_cte[i].cap.obj;
     cte_insert(&thr[i]->slots[TCB_SLOT_CSPACE], &cn_slot.cap, &cn_slot);
     cte_insert(&thr[i]->slots[TCB_SLOT_IPC_BUFFER], &buf_cte[i].cap, &buf_cte[i]);
@@ -189,14 +189,14 @@ static void make_threads(void) {
 }
 
 static u32 msg_slot(void) {
-  struct cte *f = rnd(2) ? some_cap(OBJ_FRAME_4K) : some_cap(OBJ_NULL);
+  struct cte *f = rnd(2) ? some_cap(K_OBJ_FRAME_4K) : some_cap(K_OBJ_NULL);
   return f && rnd(8) ? (u32)(f - cn) : (u32)rnd(SLOTS + 4);
 }
 
 static void op_transfer(void) {
   struct tcb *snd = thr[rnd(2)], *rcv = thr[rnd(2)];
-  struct ipc_buffer *sb = ipc_buffer_of(snd), *rb = ipc_buffer_of(rcv);
-  struct cte *vs = some_cap(OBJ_VSPACE);
+  struct k_ipc_buffer *sb = ipc_buffer_of(snd), *rb = ipc_buffer_of(rcv);
+  struct cte *vs = some_cap(K_OBJ_VSPACE);
   if (!sb || !rb)
     return;
   cap_delete(&rcv->slots[TCB_SLOT_VSPACE]);
@@ -216,8 +216,8 @@ static void op_transfer(void) {
   rb->recv_count = rnd(8);
   rb->recv_window = rnd(2) ? random_va() : 0;
   rb->recv_window_size = rnd(32) * 4096;
-  struct msg m = {.info = msg_info(1, words, caps, gifts), .grant = (u8)(rnd(8) != 0)};
-  if (msg_check(snd, m.info) == ERR_OK)
+  struct msg m = {.info = k_msg_info(1, words, caps, gifts), .grant = (u8)(rnd(8) != 0)};
+  if (msg_check(snd, m.info) == K_ERR_OK)
     ipc_transfer(snd, rcv, &m);
 }
 
@@ -237,8 +237,8 @@ static void run(u64 seed, u64 steps) {
     case 0: case 1: case 2: op_retype(); break;
     case 3: op_copy(); break;
     case 4: op_move(); break;
-    case 5: { struct cte *c = some_cap(OBJ_NULL); if (c) cap_delete(c); break; }
-    case 6: { struct cte *c = some_cap(OBJ_NULL); if (c) cap_revoke(c); break; }
+    case 5: { struct cte *c = some_cap(K_OBJ_NULL); if (c) cap_delete(c); break; }
+    case 6: { struct cte *c = some_cap(K_OBJ_NULL); if (c) cap_revoke(c); break; }
     case 7: op_map(); break;
     case 8: op_gift(); break;
     case 9: op_pin(); break;
@@ -247,7 +247,7 @@ static void run(u64 seed, u64 steps) {
   }
   /* Everything goes, pinned memory included once unpinned. */
   for (int i = 1; i < SLOTS; i++)
-    if (cn[i].cap.type == OBJ_PINNED_FRAME || (cn[i].cap.flags & CAPF_PINNED))
+    if (cn[i].cap.type == K_OBJ_PINNED_FRAME || (cn[i].cap.flags & CAPF_PINNED))
       dma_unpin(&cn[i]);
   cap_revoke(&root_ut);
   check_all();

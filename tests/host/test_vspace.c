@@ -12,18 +12,18 @@ enum { VS = 1, PDPT, PD, PT, F1, F2, BIG, COPY };
 static int setup(void **state) {
   (void)state;
   cn = fake_fixture(&root_ut, &cn_slot, 6);
-  static const u32 types[] = {0, OBJ_VSPACE, OBJ_PDPT, OBJ_PD, OBJ_PT, OBJ_FRAME_4K, OBJ_FRAME_4K, OBJ_FRAME_2M};
+  static const u32 types[] = {0, K_OBJ_VSPACE, K_OBJ_PDPT, K_OBJ_PD, K_OBJ_PT, K_OBJ_FRAME_4K, K_OBJ_FRAME_4K, K_OBJ_FRAME_2M};
   for (int i = VS; i <= BIG; i++)
-    assert_int_equal(retype(&root_ut, types[i], 0, 1, &cn[i]), ERR_OK);
+    assert_int_equal(retype(&root_ut, types[i], 0, 1, &cn[i]), K_ERR_OK);
   return 0;
 }
 
 static const struct vs_table *root(void) { return (const struct vs_table *)cn[VS].cap.obj; }
 
 static void map_all_levels(u64 va) {
-  assert_int_equal(vs_map_table(&cn[PDPT], &cn[VS], va), ERR_OK);
-  assert_int_equal(vs_map_table(&cn[PD], &cn[VS], va), ERR_OK);
-  assert_int_equal(vs_map_table(&cn[PT], &cn[VS], va), ERR_OK);
+  assert_int_equal(vs_map_table(&cn[PDPT], &cn[VS], va), K_ERR_OK);
+  assert_int_equal(vs_map_table(&cn[PD], &cn[VS], va), K_ERR_OK);
+  assert_int_equal(vs_map_table(&cn[PT], &cn[VS], va), K_ERR_OK);
 }
 
 static void new_vspace_shares_the_kernel_half(void **state) {
@@ -37,15 +37,15 @@ static void new_vspace_shares_the_kernel_half(void **state) {
 static void missing_levels_are_named(void **state) {
   (void)state;
   u64 va = 0x40001000;
-  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, MAP_WRITE), ERR_MISSING_PDPT);
-  assert_int_equal(vs_map_table(&cn[PT], &cn[VS], va), ERR_MISSING_PDPT);
-  assert_int_equal(vs_map_table(&cn[PDPT], &cn[VS], va), ERR_OK);
-  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, MAP_WRITE), ERR_MISSING_PD);
-  assert_int_equal(vs_map_table(&cn[PT], &cn[VS], va), ERR_MISSING_PD);
-  assert_int_equal(vs_map_table(&cn[PD], &cn[VS], va), ERR_OK);
-  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, MAP_WRITE), ERR_MISSING_PT);
-  assert_int_equal(vs_map_table(&cn[PT], &cn[VS], va), ERR_OK);
-  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, MAP_WRITE), ERR_OK);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, K_MAP_WRITE), K_ERR_MISSING_PDPT);
+  assert_int_equal(vs_map_table(&cn[PT], &cn[VS], va), K_ERR_MISSING_PDPT);
+  assert_int_equal(vs_map_table(&cn[PDPT], &cn[VS], va), K_ERR_OK);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, K_MAP_WRITE), K_ERR_MISSING_PD);
+  assert_int_equal(vs_map_table(&cn[PT], &cn[VS], va), K_ERR_MISSING_PD);
+  assert_int_equal(vs_map_table(&cn[PD], &cn[VS], va), K_ERR_OK);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, K_MAP_WRITE), K_ERR_MISSING_PT);
+  assert_int_equal(vs_map_table(&cn[PT], &cn[VS], va), K_ERR_OK);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, K_MAP_WRITE), K_ERR_OK);
   assert_int_equal(vs_translate(root(), va + 5, 1), kva_to_pa((void *)cn[F1].cap.obj) + 5);
 }
 
@@ -53,20 +53,20 @@ static void bad_mappings_are_refused(void **state) {
   (void)state;
   u64 va = 0x200000;
   map_all_levels(va);
-  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va + 1, 0), ERR_ALIGNMENT);
-  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], USER_VADDR_END, 0), ERR_BAD_ADDRESS);
-  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], 0xffff800000000000ull, 0), ERR_BAD_ADDRESS);
-  assert_int_equal(vs_map_frame(&cn[F1], &cn[PD], va, 0), ERR_WRONG_TYPE);
-  assert_int_equal(vs_map_frame(&cn[PD], &cn[VS], va, 0), ERR_WRONG_TYPE);
-  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, 8), ERR_RANGE);
-  assert_int_equal(vs_map_table(&cn[VS], &cn[VS], va), ERR_WRONG_TYPE);
-  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, 0), ERR_OK);
-  assert_int_equal(vs_map_frame(&cn[F2], &cn[VS], va, 0), ERR_MAPPING_EXISTS);
-  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va + 4096, 0), ERR_ALREADY_MAPPED);
-  assert_int_equal(vs_map_table(&cn[PT], &cn[VS], va), ERR_ALREADY_MAPPED);
-  cn[F2].cap.rights = RIGHT_READ;
-  assert_int_equal(vs_map_frame(&cn[F2], &cn[VS], va + 4096, MAP_WRITE), ERR_NO_RIGHTS);
-  assert_int_equal(vs_map_frame(&cn[F2], &cn[VS], va + 4096, 0), ERR_OK);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va + 1, 0), K_ERR_ALIGNMENT);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], K_USER_VADDR_END, 0), K_ERR_BAD_ADDRESS);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], 0xffff800000000000ull, 0), K_ERR_BAD_ADDRESS);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[PD], va, 0), K_ERR_WRONG_TYPE);
+  assert_int_equal(vs_map_frame(&cn[PD], &cn[VS], va, 0), K_ERR_WRONG_TYPE);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, 8), K_ERR_RANGE);
+  assert_int_equal(vs_map_table(&cn[VS], &cn[VS], va), K_ERR_WRONG_TYPE);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, 0), K_ERR_OK);
+  assert_int_equal(vs_map_frame(&cn[F2], &cn[VS], va, 0), K_ERR_MAPPING_EXISTS);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va + 4096, 0), K_ERR_ALREADY_MAPPED);
+  assert_int_equal(vs_map_table(&cn[PT], &cn[VS], va), K_ERR_ALREADY_MAPPED);
+  cn[F2].cap.rights = K_RIGHT_READ;
+  assert_int_equal(vs_map_frame(&cn[F2], &cn[VS], va + 4096, K_MAP_WRITE), K_ERR_NO_RIGHTS);
+  assert_int_equal(vs_map_frame(&cn[F2], &cn[VS], va + 4096, 0), K_ERR_OK);
   assert_int_equal(vs_translate(root(), va + 4096, 1), 0); /* read-only */
   assert_int_not_equal(vs_translate(root(), va + 4096, 0), 0);
 }
@@ -74,15 +74,15 @@ static void bad_mappings_are_refused(void **state) {
 static void large_frames_use_the_page_directory(void **state) {
   (void)state;
   u64 va = 0x400000;
-  assert_int_equal(vs_map_table(&cn[PDPT], &cn[VS], va), ERR_OK);
-  assert_int_equal(vs_map_table(&cn[PD], &cn[VS], va), ERR_OK);
-  assert_int_equal(vs_map_frame(&cn[BIG], &cn[VS], va + 4096, 0), ERR_ALIGNMENT);
-  assert_int_equal(vs_map_frame(&cn[BIG], &cn[VS], va, MAP_WRITE), ERR_OK);
+  assert_int_equal(vs_map_table(&cn[PDPT], &cn[VS], va), K_ERR_OK);
+  assert_int_equal(vs_map_table(&cn[PD], &cn[VS], va), K_ERR_OK);
+  assert_int_equal(vs_map_frame(&cn[BIG], &cn[VS], va + 4096, 0), K_ERR_ALIGNMENT);
+  assert_int_equal(vs_map_frame(&cn[BIG], &cn[VS], va, K_MAP_WRITE), K_ERR_OK);
   assert_int_equal(vs_translate(root(), va + 0x12345, 1),
                    kva_to_pa((void *)cn[BIG].cap.obj) + 0x12345);
-  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va + 4096, 0), ERR_MAPPING_EXISTS);
-  assert_int_equal(vs_map_table(&cn[PT], &cn[VS], va), ERR_MAPPING_EXISTS);
-  assert_int_equal(vs_unmap(&cn[BIG]), ERR_OK);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va + 4096, 0), K_ERR_MAPPING_EXISTS);
+  assert_int_equal(vs_map_table(&cn[PT], &cn[VS], va), K_ERR_MAPPING_EXISTS);
+  assert_int_equal(vs_unmap(&cn[BIG]), K_ERR_OK);
   assert_int_equal(vs_translate(root(), va, 0), 0);
 }
 
@@ -90,8 +90,8 @@ static void unmap_delete_and_move_keep_both_sides_in_step(void **state) {
   (void)state;
   u64 va = 0x600000;
   map_all_levels(va);
-  assert_int_equal(vs_unmap(&cn[F1]), ERR_NOT_MAPPED);
-  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, MAP_WRITE), ERR_OK);
+  assert_int_equal(vs_unmap(&cn[F1]), K_ERR_NOT_MAPPED);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, K_MAP_WRITE), K_ERR_OK);
   cte_move(&cn[20], &cn[F1]);
   const struct vs_table *pt = (const struct vs_table *)cn[PT].cap.obj;
   assert_ptr_equal(pt->back[pt_index(va, 1)], &cn[20]);
@@ -101,10 +101,10 @@ static void unmap_delete_and_move_keep_both_sides_in_step(void **state) {
   assert_int_equal(vs_translate(root(), va, 0), 0);
   assert_null(pt->back[pt_index(va, 1)]);
   /* A copy maps separately; the original's mapping is its own. */
-  assert_int_equal(vs_map_frame(&cn[F2], &cn[VS], va, 0), ERR_OK);
+  assert_int_equal(vs_map_frame(&cn[F2], &cn[VS], va, 0), K_ERR_OK);
   cte_insert(&cn[COPY], &cn[F2].cap, &cn[F2]);
   cn[COPY].cap.w1 = cn[COPY].cap.w2 = 0;
-  assert_int_equal(vs_map_frame(&cn[COPY], &cn[VS], va + 4096, 0), ERR_OK);
+  assert_int_equal(vs_map_frame(&cn[COPY], &cn[VS], va + 4096, 0), K_ERR_OK);
   /* Destroying the page table forgets both mappings in the capabilities. */
   cap_delete(&cn[PT]);
   assert_int_equal(cn[F2].cap.w1, 0);
@@ -115,7 +115,7 @@ static void unmap_delete_and_move_keep_both_sides_in_step(void **state) {
 static void destroying_a_vspace_detaches_its_tables(void **state) {
   (void)state;
   map_all_levels(0x800000);
-  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], 0x800000, 0), ERR_OK);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], 0x800000, 0), K_ERR_OK);
   cap_delete(&cn[VS]);
   assert_int_equal(cn[PDPT].cap.w1, 0);
   assert_int_not_equal(cn[PD].cap.w1, 0); /* still in the PDPT */
@@ -127,19 +127,19 @@ static void user_copies_check_every_page(void **state) {
   (void)state;
   u64 va = 0xa00000;
   map_all_levels(va);
-  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, MAP_WRITE), ERR_OK);
-  assert_int_equal(vs_map_frame(&cn[F2], &cn[VS], va + 4096, 0), ERR_OK);
+  assert_int_equal(vs_map_frame(&cn[F1], &cn[VS], va, K_MAP_WRITE), K_ERR_OK);
+  assert_int_equal(vs_map_frame(&cn[F2], &cn[VS], va + 4096, 0), K_ERR_OK);
   char buf[64];
   memset(buf, 'x', sizeof(buf));
-  assert_int_equal(copy_to_user(root(), va + 4090, buf, 4), ERR_OK);
-  assert_int_equal(copy_to_user(root(), va + 4090, buf, 10), ERR_FAULT_ADDRESS); /* 2nd page read-only */
+  assert_int_equal(copy_to_user(root(), va + 4090, buf, 4), K_ERR_OK);
+  assert_int_equal(copy_to_user(root(), va + 4090, buf, 10), K_ERR_FAULT_ADDRESS); /* 2nd page read-only */
   assert_int_equal(*((u8 *)cn[F1].cap.obj + 4095), 0); /* nothing written on failure */
   memcpy((u8 *)cn[F2].cap.obj, "abc", 3);
-  assert_int_equal(copy_from_user(root(), buf, va + 4094, 5), ERR_OK);
+  assert_int_equal(copy_from_user(root(), buf, va + 4094, 5), K_ERR_OK);
   assert_memory_equal(buf, "\0\0abc", 5);
-  assert_int_equal(copy_from_user(root(), buf, va + 8190, 4), ERR_FAULT_ADDRESS);
-  assert_int_equal(copy_from_user(root(), buf, USER_VADDR_END - 2, 4), ERR_BAD_ADDRESS);
-  assert_int_equal(copy_from_user(root(), buf, ~0ull - 1, 4), ERR_BAD_ADDRESS);
+  assert_int_equal(copy_from_user(root(), buf, va + 8190, 4), K_ERR_FAULT_ADDRESS);
+  assert_int_equal(copy_from_user(root(), buf, K_USER_VADDR_END - 2, 4), K_ERR_BAD_ADDRESS);
+  assert_int_equal(copy_from_user(root(), buf, ~0ull - 1, 4), K_ERR_BAD_ADDRESS);
 }
 
 int main(void) {

@@ -11,8 +11,8 @@
 #include <virtio_pci.h>
 #include <abi/bootinfo.h>
 
-#define BLOCKD_PUBLIC_EP BI_SLOT_FIRST_FREE_FIXED     /* from init */
-#define BLOCKD_DEVICE_UT (BI_SLOT_FIRST_FREE_FIXED + 1) /* from init: the disks' memory */
+#define BLOCKD_PUBLIC_EP K_BI_SLOT_FIRST_FREE_FIXED     /* from init */
+#define BLOCKD_DEVICE_UT (K_BI_SLOT_FIRST_FREE_FIXED + 1) /* from init: the disks' memory */
 #define BLOCKD_DEVICE_UTS 7                             /* in slots 9-15 */
 #define BLOCKD_MAX_SESSIONS 16
 
@@ -59,7 +59,7 @@ struct session {
 _Static_assert(GIFT_SLOT + BLK_MAX_FRAMES <= SESSION_SLOTS, "slot ranges overlap");
 
 extern struct env env;
-extern struct ipc_buffer *buf;
+extern struct k_ipc_buffer *buf;
 extern struct blk_counters total; /* closed sessions' counters, and requests of nobody */
 extern int test_hooks;
 

@@ -20,7 +20,7 @@ static struct req_hdr *hdrs;    /* one per descriptor head, in blockd's page */
 /* Each request's descriptors live in an indirect table of blockd's own,
  * one per ring entry: TABLES_PER_PAGE to a pinned page. */
 #define TABLE_ENTRIES (BLK_CHAIN_FRAMES + 2)
-#define TABLES_PER_PAGE (PAGE_SIZE / (TABLE_ENTRIES * sizeof(struct virtq_desc)))
+#define TABLES_PER_PAGE (K_PAGE_SIZE / (TABLE_ENTRIES * sizeof(struct virtq_desc)))
 static struct virtq_desc *tables[VIRTQ_SIZE];
 static u64 tables_phys[VIRTQ_SIZE];
 static volatile u8 *statuses;
@@ -58,14 +58,14 @@ static int found(const struct pci_dev *p, void *ctx) {
 }
 
 static long setup_irqs(void) {
-  long err = env_retype(&env, OBJ_NOTIFICATION, 0, &irq_ntfn);
+  long err = env_retype(&env, K_OBJ_NOTIFICATION, 0, &irq_ntfn);
   u32 claimed = 0;
   for (unsigned i = 0; !err && i < ndisks; i++) {
     u8 irq = disks[i].irq;
     if (claimed & (1u << irq))
       continue;
     cptr_t h = env_slot(&env);
-    if ((err = sys_irq_get(BI_SLOT_IRQ_CONTROL, irq, env.cnode, h)) ||
+    if ((err = sys_irq_get(K_BI_SLOT_IRQ_CONTROL, irq, env.cnode, h)) ||
         (err = sys_irq_set_notification(h, irq_ntfn, 1ull << irq)))
       break;
     claimed |= 1u << irq;
@@ -77,7 +77,7 @@ static long setup_irqs(void) {
 static long setup_tables(void) {
   for (unsigned i = 0; i < VIRTQ_SIZE; i += TABLES_PER_PAGE) {
     u64 va, phys;
-    long err = env_pinned_page(&env, BI_SLOT_DMA, &va, &phys);
+    long err = env_pinned_page(&env, K_BI_SLOT_DMA, &va, &phys);
     if (err)
       return err;
     for (unsigned k = 0; k < TABLES_PER_PAGE && i + k < VIRTQ_SIZE; k++) {
@@ -86,17 +86,17 @@ static long setup_tables(void) {
       tables_phys[i + k] = phys + off;
     }
   }
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 long devices_setup(void) {
-  struct virtio_env ve = {&env, BI_SLOT_IOPORTS, BLOCKD_DEVICE_UT, BLOCKD_DEVICE_UTS, BI_SLOT_DMA, REGS_VA};
+  struct virtio_env ve = {&env, K_BI_SLOT_IOPORTS, BLOCKD_DEVICE_UT, BLOCKD_DEVICE_UTS, K_BI_SLOT_DMA, REGS_VA};
   struct probe pr = {&ve};
-  pci_scan(BI_SLOT_IOPORTS, found, &pr);
+  pci_scan(K_BI_SLOT_IOPORTS, found, &pr);
   if (!ndisks)
-    return ERR_RANGE;
+    return K_ERR_RANGE;
   u64 va;
-  long err = env_pinned_page(&env, BI_SLOT_DMA, &va, &hdrs_phys);
+  long err = env_pinned_page(&env, K_BI_SLOT_DMA, &va, &hdrs_phys);
   if (err)
     return err;
   hdrs = (struct req_hdr *)va;
@@ -147,7 +147,7 @@ static long post_chain(struct disk *d, int write, u64 sector, u64 count, const u
     chain[1 + i] = (struct virtq_buf){phys[i], bytes, !write};
   }
   chain[1 + n] = (struct virtq_buf){hdrs_phys + VIRTQ_SIZE * sizeof(struct req_hdr) + (u64)head, 1, 1};
-  return virtq_add_indirect(&d->q, tables[head], tables_phys[head], chain, n + 2) == head ? ERR_OK : ERR_BAD_STATE;
+  return virtq_add_indirect(&d->q, tables[head], tables_phys[head], chain, n + 2) == head ? K_ERR_OK : K_ERR_BAD_STATE;
 }
 
 /* The frames go out as device requests of up to BLK_CHAIN_FRAMES frames,

@@ -3,7 +3,7 @@
 #ifndef BLOCKD_REQUEST_H
 #define BLOCKD_REQUEST_H
 
-#include <abi/types.h>
+#include <lib/types.h>
 
 enum blk_verdict {
   BLK_REQUEST_OK,

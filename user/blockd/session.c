@@ -12,10 +12,10 @@ struct session sessions[BLOCKD_MAX_SESSIONS];
 long sessions_setup(void) {
   cptr_t pdpt, pd;
   long err;
-  if ((err = env_retype(&env, OBJ_PDPT, 0, &pdpt)) || (err = sys_page_table_map(pdpt, env.vspace, SESSION_VA)) ||
-      (err = env_retype(&env, OBJ_PD, 0, &pd)) || (err = sys_page_table_map(pd, env.vspace, SESSION_VA)))
+  if ((err = env_retype(&env, K_OBJ_PDPT, 0, &pdpt)) || (err = sys_page_table_map(pdpt, env.vspace, SESSION_VA)) ||
+      (err = env_retype(&env, K_OBJ_PD, 0, &pd)) || (err = sys_page_table_map(pd, env.vspace, SESSION_VA)))
     return err;
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 /* A session lives while its donation does: a client that dies (or revokes
@@ -23,7 +23,7 @@ long sessions_setup(void) {
 int session_alive(unsigned i) {
   if (!sessions[i].used)
     return 0;
-  if (sys_cap_type(env.cnode, sessions[i].donated).val != OBJ_UNTYPED) {
+  if (sys_cap_type(env.cnode, sessions[i].donated).val != K_OBJ_UNTYPED) {
     sessions[i].used = 0;
     return 0;
   }
@@ -69,14 +69,14 @@ long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
   unsigned i = 0;
   while (i < BLOCKD_MAX_SESSIONS && session_alive(i))
     i++;
-  if (msg_caps(info) != 1 || disk >= ndisks || i == BLOCKD_MAX_SESSIONS)
-    return ERR_RANGE;
-  struct cap_info ci;
-  if (sys_cap_identify(env.cnode, DONATION_SLOT, &ci) || ci.type != OBJ_UNTYPED)
-    return ERR_WRONG_TYPE;
+  if (k_msg_caps(info) != 1 || disk >= ndisks || i == BLOCKD_MAX_SESSIONS)
+    return K_ERR_RANGE;
+  struct k_cap_info ci;
+  if (sys_cap_identify(env.cnode, DONATION_SLOT, &ci) || ci.type != K_OBJ_UNTYPED)
+    return K_ERR_WRONG_TYPE;
   struct session *s = &sessions[i];
   cptr_t donated = SESSION_SLOTS + SESSION_STRIDE * i, table = donated + 1, frame = donated + 2;
-  u64 va = SESSION_VA + (u64)i * LARGE_PAGE_SIZE;
+  u64 va = SESSION_VA + (u64)i * K_LARGE_PAGE_SIZE;
   long err = server_session_memory(env.cnode, env.vspace, DONATION_SLOT, donated, table, &frame, 1, va);
   if (err)
     return err;
@@ -89,7 +89,7 @@ long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
   s->held = 0;
   s->rec = (struct session_rec *)va;
   s->rec->disk = (u32)disk;
-  err = sys_cnode_mint(env.cnode, TEMP_SLOT, env.cnode, BLOCKD_PUBLIC_EP, RIGHTS_ALL,
+  err = sys_cnode_mint(env.cnode, TEMP_SLOT, env.cnode, BLOCKD_PUBLIC_EP, K_RIGHTS_ALL,
                        server_badge(i, s->generation));
   *reply_cap = TEMP_SLOT;
   return err;
@@ -99,7 +99,7 @@ long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
 long arm_hold(struct session *s, u64 *caps_back) {
   cptr_t n = s->donated + 3;
   if (!s->hold) {
-    long err = sys_retype(s->donated, OBJ_NOTIFICATION, 0, env.cnode, n, 1, 0);
+    long err = sys_retype(s->donated, K_OBJ_NOTIFICATION, 0, env.cnode, n, 1, 0);
     if (err)
       return err;
     s->hold = n;
@@ -107,7 +107,7 @@ long arm_hold(struct session *s, u64 *caps_back) {
   s->held = 1;
   buf->caps[0] = n;
   *caps_back = 1;
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 long close_session(struct session *s, cptr_t *reply_cap) {

@@ -18,7 +18,6 @@
  * revoke the memory a session lives in between the driver's liveness check
  * and its use of that memory. */
 #define DRIVER_PRIORITY 120
-#define DEBUG_EXIT_PORT 0xf4
 
 static int failures;
 
@@ -29,33 +28,33 @@ static void check(int ok, const char *what) {
 }
 
 static void print_usage(const char *name, cptr_t ut) {
-  struct untyped_usage u;
-  long err = sys_untyped_usage(ut, &u, USAGE_RECURSIVE);
+  struct k_untyped_usage u;
+  long err = sys_untyped_usage(ut, &u, K_USAGE_RECURSIVE);
   if (err) {
     printf("init: usage of %s: %s\n", name, err_name(err));
     return;
   }
   printf("init: %s: %llu KiB, %llu KiB free, principal %u\n", name, u.size >> 10, u.free >> 10,
          u.label);
-  for (u32 t = 0; t < OBJ_TYPE_COUNT; t++)
+  for (u32 t = 0; t < K_OBJ_TYPE_COUNT; t++)
     if (u.count[t])
       printf("init:   %-12s %6llu objects %8llu bytes\n", obj_type_name(t), u.count[t], u.bytes[t]);
 }
 
 /* The root task's own objects were made from the boot untyped, so the
  * accounting call must find them there. */
-static void self_check(const struct bootinfo *bi) {
-  check(bi->magic == BOOTINFO_MAGIC, "bootinfo magic");
+static void self_check(const struct k_bootinfo *bi) {
+  check(bi->magic == K_BOOTINFO_MAGIC, "bootinfo magic");
   check(bi->untyped_count > 0, "at least one untyped region");
-  struct untyped_usage u;
-  check(sys_untyped_usage(BI_SLOT_BOOT_UNTYPED, &u, 0) == ERR_OK, "usage of the boot untyped");
-  check(u.count[OBJ_CNODE] == 1 && u.count[OBJ_TCB] == 1 && u.count[OBJ_VSPACE] == 1,
+  struct k_untyped_usage u;
+  check(sys_untyped_usage(K_BI_SLOT_BOOT_UNTYPED, &u, 0) == K_ERR_OK, "usage of the boot untyped");
+  check(u.count[K_OBJ_CNODE] == 1 && u.count[K_OBJ_TCB] == 1 && u.count[K_OBJ_VSPACE] == 1,
         "boot untyped holds the root CNode, TCB and VSpace");
-  check(u.count[OBJ_FRAME_4K] >= 1 + 16, "boot untyped holds the root task's pages");
-  struct cap_info ci;
-  check(sys_cap_identify(BI_SLOT_CNODE, BI_SLOT_TCB, &ci) == ERR_OK && ci.type == OBJ_TCB,
+  check(u.count[K_OBJ_FRAME_4K] >= 1 + 16, "boot untyped holds the root task's pages");
+  struct k_cap_info ci;
+  check(sys_cap_identify(K_BI_SLOT_CNODE, K_BI_SLOT_TCB, &ci) == K_ERR_OK && ci.type == K_OBJ_TCB,
         "slot 3 is the root task's TCB");
-  check(sys_cap_identify(BI_SLOT_CNODE, BI_SLOT_IOPORTS, &ci) == ERR_OK && ci.type == OBJ_IOPORTS &&
+  check(sys_cap_identify(K_BI_SLOT_CNODE, K_BI_SLOT_IOPORTS, &ci) == K_ERR_OK && ci.type == K_OBJ_IOPORTS &&
             ci.size == 0x10000, "slot 4 holds every I/O port");
   u64 total = 0;
   for (u64 i = 0; i < bi->untyped_count; i++)
@@ -63,10 +62,10 @@ static void self_check(const struct bootinfo *bi) {
       total += bi->untyped[i].size;
   printf("init: %llu untyped regions, %llu MiB of RAM; booted in %llu us of kernel time\n",
          bi->untyped_count, total >> 20, bi->boot_ns / 1000);
-  print_usage("boot untyped", BI_SLOT_BOOT_UNTYPED);
+  print_usage("boot untyped", K_BI_SLOT_BOOT_UNTYPED);
 }
 
-static cptr_t largest_ram_untyped(const struct bootinfo *bi) {
+static cptr_t largest_ram_untyped(const struct k_bootinfo *bi) {
   u64 best = 0, size = 0;
   for (u64 i = 0; i < bi->untyped_count; i++)
     if (!bi->untyped[i].is_device && bi->untyped[i].size > size) {
@@ -77,10 +76,10 @@ static cptr_t largest_ram_untyped(const struct bootinfo *bi) {
 }
 
 struct start {
-  const struct bootinfo_module *m;
+  const struct k_bootinfo_module *m;
   u32 principal;
   u32 untyped_bits;
-  cptr_t extra[SPAWN_EXTRA]; /* for the program's slots BI_SLOT_FIRST_FREE_FIXED + i */
+  cptr_t extra[SPAWN_EXTRA]; /* for the program's slots K_BI_SLOT_FIRST_FREE_FIXED + i */
   u64 arg;
   u64 ioport_range; /* first | last << 16 (0: no I/O ports) */
   u32 priority;     /* 0: CHILD_PRIORITY */
@@ -116,7 +115,7 @@ static unsigned authority_of(const char *name) {
 
 static void start_module(struct env *e, const struct start *s) {
   cptr_t ut = env_slot(e);
-  long err = sys_retype(e->untyped, OBJ_UNTYPED, s->untyped_bits, e->cnode, ut, 1, s->principal);
+  long err = sys_retype(e->untyped, K_OBJ_UNTYPED, s->untyped_bits, e->cnode, ut, 1, s->principal);
   if (err) {
     printf("init: no untyped for %s: %s\n", s->m->name, err_name(err));
     failures++;
@@ -124,7 +123,7 @@ static void start_module(struct env *e, const struct start *s) {
   }
   struct spawn_args a = {.image = (const void *)s->m->vaddr, .image_size = s->m->size, .cnode_bits = SPAWN_CNODE_BITS,
                          .priority = s->priority ? s->priority : CHILD_PRIORITY, .untyped = ut,
-                         .ioports = s->ioport_range ? BI_SLOT_IOPORTS : 0, .ioport_range = s->ioport_range,
+                         .ioports = s->ioport_range ? K_BI_SLOT_IOPORTS : 0, .ioport_range = s->ioport_range,
                          .irq_control = s->irq_control, .dma = s->dma, .arg = s->arg};
   for (int i = 0; i < SPAWN_EXTRA; i++)
     a.extra[i] = s->extra[i];
@@ -184,17 +183,17 @@ static int add_bars(const struct pci_dev *p, void *ctx) {
   if (p->irq_line < 16)
     irq_lines[drv] |= 1ull << p->irq_line;
   for (unsigned i = 0; i < 6 && bs->n < 24; i++) {
-    u32 lo = pci_read32(BI_SLOT_IOPORTS, p, (u8)(0x10 + 4 * i));
-    u64 addr = pci_bar_address(BI_SLOT_IOPORTS, p, i), size = pci_bar_size(BI_SLOT_IOPORTS, p, i);
+    u32 lo = pci_read32(K_BI_SLOT_IOPORTS, p, (u8)(0x10 + 4 * i));
+    u64 addr = pci_bar_address(K_BI_SLOT_IOPORTS, p, i), size = pci_bar_size(K_BI_SLOT_IOPORTS, p, i);
     if (addr && size)
-      bs->b[bs->n++] = (struct bar){addr, size < PAGE_SIZE ? PAGE_SIZE : size, (enum driver)drv};
+      bs->b[bs->n++] = (struct bar){addr, size < K_PAGE_SIZE ? K_PAGE_SIZE : size, (enum driver)drv};
     if (!(lo & 1) && (lo & 6) == 4)
       i++; /* the upper half of a 64-bit BAR */
   }
   return 0;
 }
 
-static cptr_t device_untyped(const struct bootinfo *bi, u64 addr, u64 size) {
+static cptr_t device_untyped(const struct k_bootinfo *bi, u64 addr, u64 size) {
   for (u64 i = 0; i < bi->untyped_count; i++)
     if (bi->untyped[i].is_device && addr >= bi->untyped[i].paddr &&
         addr + size <= bi->untyped[i].paddr + bi->untyped[i].size)
@@ -202,9 +201,9 @@ static cptr_t device_untyped(const struct bootinfo *bi, u64 addr, u64 size) {
   return 0;
 }
 
-static void divide_device_memory(struct env *e, const struct bootinfo *bi) {
+static void divide_device_memory(struct env *e, const struct k_bootinfo *bi) {
   static struct bars bs;
-  pci_scan(BI_SLOT_IOPORTS, add_bars, &bs);
+  pci_scan(K_BI_SLOT_IOPORTS, add_bars, &bs);
   for (unsigned i = 1; i < bs.n; i++) /* increasing address: carving moves a watermark up */
     for (unsigned j = i; j > 0 && bs.b[j].addr < bs.b[j - 1].addr; j--) {
       struct bar x = bs.b[j];
@@ -217,9 +216,9 @@ static void divide_device_memory(struct env *e, const struct bootinfo *bi) {
     while ((1ull << bits) < b->size)
       bits++;
     cptr_t dev = device_untyped(bi, b->addr, b->size), ut = 0;
-    long err = dev ? devmem_carve(e, dev, b->addr, bits, &ut) : ERR_RANGE;
+    long err = dev ? devmem_carve(e, dev, b->addr, bits, &ut) : K_ERR_RANGE;
     if (!err && ngrants[b->drv] == DRIVER_GRANTS)
-      err = ERR_RANGE;
+      err = K_ERR_RANGE;
     if (err) {
       printf("init: device memory at %#llx (%llu KiB) given to nobody: %s\n", b->addr, b->size >> 10,
              err_name(err));
@@ -232,14 +231,14 @@ static void divide_device_memory(struct env *e, const struct bootinfo *bi) {
 /* A driver gets the PCI configuration ports, its devices' memory, an IRQ
  * control that claims only its devices' lines, DMA and a public endpoint
  * (init's copy is handed to the driver's clients). */
-static cptr_t start_driver(struct env *e, const struct bootinfo_module *m, u32 principal, enum driver drv) {
+static cptr_t start_driver(struct env *e, const struct k_bootinfo_module *m, u32 principal, enum driver drv) {
   cptr_t ep, irq = env_slot(e);
-  if (env_retype(e, OBJ_ENDPOINT, 0, &ep) ||
-      sys_cnode_mint(e->cnode, irq, e->cnode, BI_SLOT_IRQ_CONTROL, RIGHTS_ALL, irq_lines[drv]))
+  if (env_retype(e, K_OBJ_ENDPOINT, 0, &ep) ||
+      sys_cnode_mint(e->cnode, irq, e->cnode, K_BI_SLOT_IRQ_CONTROL, K_RIGHTS_ALL, irq_lines[drv]))
     return 0;
   struct start s = {.m = m, .principal = principal, .untyped_bits = CHILD_UNTYPED_BITS, .extra = {ep},
                     .arg = name_argument(m->name), .ioport_range = 0xcf8 | 0xcffull << 16,
-                    .priority = DRIVER_PRIORITY, .irq_control = irq, .dma = BI_SLOT_DMA};
+                    .priority = DRIVER_PRIORITY, .irq_control = irq, .dma = K_BI_SLOT_DMA};
   for (unsigned i = 0; i < ngrants[drv]; i++)
     s.extra[1 + i] = grants[drv][i];
   printf("init: %s may claim IRQ lines 0x%llx\n", m->name, irq_lines[drv]);
@@ -250,14 +249,14 @@ static cptr_t start_driver(struct env *e, const struct bootinfo_module *m, u32 p
 /* The CMOS clock's ports: the in-guest tests make it interrupt (IRQ 8). */
 static cptr_t rtc_ports(struct env *e) {
   cptr_t s = env_slot(e);
-  return sys_cnode_mint(e->cnode, s, e->cnode, BI_SLOT_IOPORTS, RIGHTS_ALL, 0x70 | 0x71ull << 16) ? 0 : s;
+  return sys_cnode_mint(e->cnode, s, e->cnode, K_BI_SLOT_IOPORTS, K_RIGHTS_ALL, 0x70 | 0x71ull << 16) ? 0 : s;
 }
 
 /* The benchmark runs as two principals, client and server, joined by an
  * endpoint that init makes (from its own memory) and copies to both. */
-static void start_bench(struct env *e, const struct bootinfo_module *m, u32 principal) {
+static void start_bench(struct env *e, const struct k_bootinfo_module *m, u32 principal) {
   cptr_t ep;
-  long err = env_retype(e, OBJ_ENDPOINT, 0, &ep);
+  long err = env_retype(e, K_OBJ_ENDPOINT, 0, &ep);
   if (err) {
     printf("init: no endpoint for %s: %s\n", m->name, err_name(err));
     failures++;
@@ -272,9 +271,9 @@ static void start_bench(struct env *e, const struct bootinfo_module *m, u32 prin
   start_module(e, &client);
 }
 
-int main(const struct bootinfo *bi) {
+int main(const struct k_bootinfo *bi) {
   printf("init: root task running\n");
-  struct env e = {.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .next_slot = bi->first_free_slot,
+  struct env e = {.cnode = K_BI_SLOT_CNODE, .vspace = K_BI_SLOT_VSPACE, .next_slot = bi->first_free_slot,
                   .end_slot = 1ull << bi->cnode_bits, .next_vaddr = bi->free_vaddr};
   self_check(bi);
   e.untyped = largest_ram_untyped(bi);
@@ -282,7 +281,7 @@ int main(const struct bootinfo *bi) {
   if (bi->module_count > 1)
     divide_device_memory(&e, bi);
   for (u64 i = 1; i < bi->module_count; i++) {
-    const struct bootinfo_module *m = &bi->module[i];
+    const struct k_bootinfo_module *m = &bi->module[i];
     u32 principal = PRINCIPAL_FIRST_CHILD + 2 * (u32)i;
     if (!strcmp(m->name, "bench")) {
       start_bench(&e, m, principal);
@@ -305,8 +304,8 @@ int main(const struct bootinfo *bi) {
       if (auth & AUTH_KERNEL_TESTS) {
         s.untyped_bits = KERNEL_TESTS_UNTYPED_BITS;
         s.extra[0] = rtc_ports(&e);
-        s.irq_control = BI_SLOT_IRQ_CONTROL;
-        s.dma = BI_SLOT_DMA;
+        s.irq_control = K_BI_SLOT_IRQ_CONTROL;
+        s.dma = K_BI_SLOT_DMA;
       }
       start_module(&e, &s);
     }
@@ -315,6 +314,6 @@ int main(const struct bootinfo *bi) {
     return 0; /* the programs started carry on; they decide when QEMU stops */
   printf("init: self-check %s: %d failure%s\n", failures ? "FAILED" : "passed", failures,
          failures == 1 ? "" : "s");
-  sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, failures ? 1 : 0);
+  debug_exit(failures ? 1 : 0);
   return failures;
 }

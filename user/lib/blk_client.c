@@ -3,19 +3,19 @@
 #include <env.h>
 #include <server.h>
 
-static void receive_one_cap(struct env *e, struct ipc_buffer *buf, cptr_t slot) {
+static void receive_one_cap(struct env *e, struct k_ipc_buffer *buf, cptr_t slot) {
   buf->recv_cnode = e->cnode;
   buf->recv_slot = slot;
   buf->recv_count = 1;
   buf->recv_window = 0;
 }
 
-long blk_open(struct env *e, struct ipc_buffer *buf, cptr_t blockd, u32 disk, cptr_t *session) {
+long blk_open(struct env *e, struct k_ipc_buffer *buf, cptr_t blockd, u32 disk, cptr_t *session) {
   return session_open(e, buf, blockd, BLK_OPEN, BLK_DONATION_BITS, disk, session);
 }
 
-long blk_close(struct env *e, struct ipc_buffer *buf, cptr_t session) {
+long blk_close(struct env *e, struct k_ipc_buffer *buf, cptr_t session) {
   receive_one_cap(e, buf, env_slot(e));
-  struct msg_regs r = sys_call(session, msg_info(BLK_CLOSE, 0, 0, 0), 0, 0, 0, 0);
+  struct msg_regs r = sys_call(session, k_msg_info(BLK_CLOSE, 0, 0, 0), 0, 0, 0, 0);
   return r.err ? r.err : (long)r.w[0];
 }

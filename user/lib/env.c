@@ -11,21 +11,21 @@ long env_retype(struct env *e, u32 type, u32 size_bits, cptr_t *out) {
 long env_retype_from(struct env *e, cptr_t ut, u32 type, u32 size_bits, cptr_t *out) {
   cptr_t s = env_slot(e);
   if (!s)
-    return ERR_RANGE;
+    return K_ERR_RANGE;
   long err = sys_retype(ut, type, size_bits, e->cnode, s, 1, 0);
   if (err) {
     e->next_slot--;
     return err;
   }
   *out = s;
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 static u32 missing_table(long err) {
   switch (err) {
-  case ERR_MISSING_PDPT: return OBJ_PDPT;
-  case ERR_MISSING_PD: return OBJ_PD;
-  case ERR_MISSING_PT: return OBJ_PT;
+  case K_ERR_MISSING_PDPT: return K_OBJ_PDPT;
+  case K_ERR_MISSING_PD: return K_OBJ_PD;
+  case K_ERR_MISSING_PT: return K_OBJ_PT;
   default: return 0;
   }
 }
@@ -50,31 +50,31 @@ long env_alloc_pages(struct env *e, u64 pages, void **out) {
   u64 va = e->next_vaddr;
   for (u64 i = 0; i < pages; i++) {
     cptr_t f;
-    long err = env_retype(e, OBJ_FRAME_4K, 0, &f);
+    long err = env_retype(e, K_OBJ_FRAME_4K, 0, &f);
     if (!err)
-      err = env_map(e, e->vspace, f, va + i * PAGE_SIZE, MAP_WRITE);
+      err = env_map(e, e->vspace, f, va + i * K_PAGE_SIZE, K_MAP_WRITE);
     if (err)
       return err;
   }
-  e->next_vaddr += pages * PAGE_SIZE;
+  e->next_vaddr += pages * K_PAGE_SIZE;
   *out = (void *)va;
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 static long thread_at(struct env *e, void (*fn)(void), u32 below, cptr_t *tcb) {
   void *stack;
-  struct tcb_info self;
+  struct k_tcb_info self;
   long err = env_alloc_pages(e, 2, &stack);
   if (!err)
-    err = env_retype(e, OBJ_TCB, 0, tcb);
+    err = env_retype(e, K_OBJ_TCB, 0, tcb);
   if (!err)
-    err = sys_tcb_info(BI_SLOT_TCB, &self);
+    err = sys_tcb_info(K_BI_SLOT_TCB, &self);
   if (!err && self.priority < below)
-    err = ERR_RANGE;
+    err = K_ERR_RANGE;
   if (!err)
     err = sys_tcb_configure(*tcb, e->cnode, e->vspace, self.priority - below);
   if (!err) /* as if called: rsp + 8 is 16-byte aligned at entry */
-    err = sys_tcb_write_regs(*tcb, (u64)fn, (u64)stack + 2 * PAGE_SIZE - 8, 0);
+    err = sys_tcb_write_regs(*tcb, (u64)fn, (u64)stack + 2 * K_PAGE_SIZE - 8, 0);
   if (!err)
     err = sys_tcb_resume(*tcb);
   return err;
@@ -87,7 +87,7 @@ long env_thread_below(struct env *e, void (*fn)(void), cptr_t *tcb) { return thr
 static volatile cptr_t when_blocked_slot;
 
 static void revoke_when_blocked(void) {
-  sys_cnode_revoke(BI_SLOT_CNODE, when_blocked_slot);
+  sys_cnode_revoke(K_BI_SLOT_CNODE, when_blocked_slot);
   for (;;)
     sys_thread_exit();
 }
@@ -105,8 +105,8 @@ long env_when_blocked(struct env *e, int revoke, cptr_t slot, cptr_t *tcb) {
 
 long env_prepare_tables(struct env *e, cptr_t vspace, u64 va, u64 size) {
   cptr_t f;
-  long err = env_retype(e, OBJ_FRAME_4K, 0, &f);
-  for (u64 p = va & ~(LARGE_PAGE_SIZE - 1); !err && p < va + size; p += LARGE_PAGE_SIZE) {
+  long err = env_retype(e, K_OBJ_FRAME_4K, 0, &f);
+  for (u64 p = va & ~(K_LARGE_PAGE_SIZE - 1); !err && p < va + size; p += K_LARGE_PAGE_SIZE) {
     err = env_map(e, vspace, f, p, 0);
     if (!err)
       err = sys_frame_unmap(f);
@@ -116,11 +116,11 @@ long env_prepare_tables(struct env *e, cptr_t vspace, u64 va, u64 size) {
 
 long env_page(struct env *e, u64 *va, cptr_t *frame) {
   *va = e->next_vaddr;
-  long err = env_retype(e, OBJ_FRAME_4K, 0, frame);
+  long err = env_retype(e, K_OBJ_FRAME_4K, 0, frame);
   if (!err)
-    err = env_map(e, e->vspace, *frame, *va, MAP_WRITE);
+    err = env_map(e, e->vspace, *frame, *va, K_MAP_WRITE);
   if (!err)
-    e->next_vaddr += PAGE_SIZE;
+    e->next_vaddr += K_PAGE_SIZE;
   return err;
 }
 
@@ -134,17 +134,17 @@ long env_pinned_page(struct env *e, cptr_t dma, u64 *va, u64 *phys) {
   return pin.err;
 }
 
-long env_ipc_buffer(struct env *e, cptr_t tcb, struct ipc_buffer **buf) {
+long env_ipc_buffer(struct env *e, cptr_t tcb, struct k_ipc_buffer **buf) {
   u64 va;
   cptr_t f;
   long err = env_page(e, &va, &f);
   if (!err)
     err = sys_tcb_set_ipc_buffer(tcb, f);
-  *buf = (struct ipc_buffer *)va;
+  *buf = (struct k_ipc_buffer *)va;
   return err;
 }
 
 struct env env_of_program(cptr_t first_free) {
-  return (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
+  return (struct env){.cnode = K_BI_SLOT_CNODE, .vspace = K_BI_SLOT_VSPACE, .untyped = K_BI_SLOT_BOOT_UNTYPED,
                       .next_slot = first_free, .end_slot = 1ull << SPAWN_CNODE_BITS, .next_vaddr = ENV_FREE_VA};
 }

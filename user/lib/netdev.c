@@ -12,54 +12,54 @@
 
 static u8 is_page_seg[NET_MAX_SEGS]; /* segment's frame field is a page ordinal */
 
-long net_open(struct env *e, struct ipc_buffer *buf, cptr_t netd, u64 filter, cptr_t *session) {
+long net_open(struct env *e, struct k_ipc_buffer *buf, cptr_t netd, u64 filter, cptr_t *session) {
   return session_open(e, buf, netd, NET_OPEN, NET_DONATION_BITS, filter, session);
 }
 
-long net_close(struct env *e, struct ipc_buffer *buf, cptr_t session) {
+long net_close(struct env *e, struct k_ipc_buffer *buf, cptr_t session) {
   buf->recv_cnode = e->cnode;
   buf->recv_slot = env_slot(e);
   buf->recv_count = 1 + NET_POOL;
   e->next_slot += NET_POOL; /* the pool's frames come back after the donation */
   buf->recv_window = 0;
-  struct msg_regs r = sys_call(session, msg_info(NET_CLOSE, 0, 0, 0), 0, 0, 0, 0);
+  struct msg_regs r = sys_call(session, k_msg_info(NET_CLOSE, 0, 0, 0), 0, 0, 0, 0);
   return r.err ? r.err : (long)r.w[0];
 }
 
 static u64 align_up(u64 v, u64 a) { return (v + a - 1) & ~(a - 1); }
 
-long netdev_open(struct netdev *d, struct env *e, struct ipc_buffer *buf, cptr_t netd, u64 filter,
+long netdev_open(struct netdev *d, struct env *e, struct k_ipc_buffer *buf, cptr_t netd, u64 filter,
                  unsigned frames) {
   memset(d, 0, sizeof *d);
   d->e = e;
   d->buf = buf;
   if (frames > NET_POOL)
-    return ERR_RANGE;
+    return K_ERR_RANGE;
   long err = net_open(e, buf, netd, filter, &d->session);
   if (err)
     return err;
-  d->rx_va = align_up(e->next_vaddr, LARGE_PAGE_SIZE);
-  d->tx_va = d->rx_va + LARGE_PAGE_SIZE;
-  e->next_vaddr = d->tx_va + LARGE_PAGE_SIZE;
+  d->rx_va = align_up(e->next_vaddr, K_LARGE_PAGE_SIZE);
+  d->tx_va = d->rx_va + K_LARGE_PAGE_SIZE;
+  e->next_vaddr = d->tx_va + K_LARGE_PAGE_SIZE;
   d->rx_slot = e->next_slot;
   d->tx_slot = d->rx_slot + NET_POOL;
   e->next_slot += NET_POOL + NETDEV_TX_STAGE;
   if (e->next_slot > e->end_slot)
-    return ERR_RANGE;
-  if ((err = env_prepare_tables(e, e->vspace, d->rx_va, NET_POOL * PAGE_SIZE)) ||
-      (err = sys_retype(e->untyped, OBJ_FRAME_4K, 0, e->cnode, d->rx_slot, frames, 0)) ||
-      (err = sys_retype(e->untyped, OBJ_FRAME_4K, 0, e->cnode, d->tx_slot, NETDEV_TX_STAGE, 0)))
+    return K_ERR_RANGE;
+  if ((err = env_prepare_tables(e, e->vspace, d->rx_va, NET_POOL * K_PAGE_SIZE)) ||
+      (err = sys_retype(e->untyped, K_OBJ_FRAME_4K, 0, e->cnode, d->rx_slot, frames, 0)) ||
+      (err = sys_retype(e->untyped, K_OBJ_FRAME_4K, 0, e->cnode, d->tx_slot, NETDEV_TX_STAGE, 0)))
     return err;
   for (unsigned p = 0; p < frames; p++)
     d->page[p] = FRAME;
   for (unsigned i = 0; i < NETDEV_TX_STAGE; i++)
-    if ((err = env_map(e, e->vspace, d->tx_slot + i, d->tx_va + i * PAGE_SIZE, MAP_WRITE)))
+    if ((err = env_map(e, e->vspace, d->tx_slot + i, d->tx_va + i * K_PAGE_SIZE, K_MAP_WRITE)))
       return err;
-  struct msg_regs r = sys_call(d->session, msg_info(NET_INFO, 0, 0, 0), 0, 0, 0, 0);
+  struct msg_regs r = sys_call(d->session, k_msg_info(NET_INFO, 0, 0, 0), 0, 0, 0, 0);
   if (r.err || r.w[0])
     return r.err ? r.err : (long)r.w[0];
   net_mac_of(r.w[1], d->mac);
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 long netdev_close(struct netdev *d) { return net_close(d->e, d->buf, d->session); }
@@ -92,15 +92,15 @@ static unsigned window(struct netdev *d, unsigned *start) {
 /* After a failed request, which slots really hold a frame. */
 static void resync(struct netdev *d) {
   for (unsigned p = 0; p < NET_POOL; p++) {
-    struct cap_info ci;
-    int has = !sys_cap_identify(d->e->cnode, d->rx_slot + p, &ci) && ci.type == OBJ_FRAME_4K;
+    struct k_cap_info ci;
+    int has = !sys_cap_identify(d->e->cnode, d->rx_slot + p, &ci) && ci.type == K_OBJ_FRAME_4K;
     d->page[p] = (u8)((d->page[p] & ~FRAME) | (has ? FRAME : 0));
   }
 }
 
 long netdev_poll(struct netdev *d, u32 timeout_ms, void (*input)(void *ctx, const struct netdev_pkt *p),
                  void *ctx) {
-  struct ipc_buffer *buf = d->buf;
+  struct k_ipc_buffer *buf = d->buf;
   unsigned n = 0;
   for (unsigned p = 0; p < NET_POOL && n < NET_MAX_GIFTS && !d->refused; p++)
     if (d->page[p] == FRAME) { /* freed by the stack: back to netd */
@@ -111,9 +111,9 @@ long netdev_poll(struct netdev *d, u32 timeout_ms, void (*input)(void *ctx, cons
   buf->recv_cnode = d->e->cnode;
   buf->recv_slot = d->rx_slot + start;
   buf->recv_count = room;
-  buf->recv_window = room ? d->rx_va + start * PAGE_SIZE : 0;
-  buf->recv_window_size = room * PAGE_SIZE;
-  struct msg_regs r = sys_call(d->session, msg_info(NET_RECV, 2, 0, n), timeout_ms, room, 0, 0);
+  buf->recv_window = room ? d->rx_va + start * K_PAGE_SIZE : 0;
+  buf->recv_window_size = room * K_PAGE_SIZE;
+  struct msg_regs r = sys_call(d->session, k_msg_info(NET_RECV, 2, 0, n), timeout_ms, room, 0, 0);
   d->recvs++;
   if (r.err || r.w[0]) {
     resync(d);
@@ -121,7 +121,7 @@ long netdev_poll(struct netdev *d, u32 timeout_ms, void (*input)(void *ctx, cons
     return -(r.err ? r.err : (long)r.w[0]);
   }
   d->refused = 0;
-  u64 words[IPC_MAX_WORDS]; /* the stack may send (and so use the buffer) while we go through them */
+  u64 words[K_IPC_MAX_WORDS]; /* the stack may send (and so use the buffer) while we go through them */
   u64 npk = r.w[1] > 8 ? 8 : r.w[1];
   d->queued = r.w[2];
   memcpy(words, buf->words, sizeof words);
@@ -129,12 +129,12 @@ long netdev_poll(struct netdev *d, u32 timeout_ms, void (*input)(void *ctx, cons
   for (u64 m = 0; m < npk; m++) {
     u64 desc = words[3 + m];
     u32 len = net_pkt_len(desc), head = net_pkt_head(desc), f = net_pkt_frame(desc), w = net_pkt_word(desc);
-    if (w + (head + 7) / 8 > IPC_MAX_WORDS || head > len || (f != NET_NO_FRAME && f >= room))
-      return -ERR_RANGE; /* netd does not send these */
+    if (w + (head + 7) / 8 > K_IPC_MAX_WORDS || head > len || (f != NET_NO_FRAME && f >= room))
+      return -K_ERR_RANGE; /* netd does not send these */
     struct netdev_pkt p = {len, (const u8 *)&words[w], head, -1, 0};
     if (f != NET_NO_FRAME) {
       p.page = (int)(start + f);
-      p.tail = (u8 *)(d->rx_va + (u64)p.page * PAGE_SIZE);
+      p.tail = (u8 *)(d->rx_va + (u64)p.page * K_PAGE_SIZE);
       d->page[p.page] = HELD | FRAME;
     }
     input(ctx, &p);
@@ -144,8 +144,8 @@ long netdev_poll(struct netdev *d, u32 timeout_ms, void (*input)(void *ctx, cons
 
 long netdev_tx_flush(struct netdev *d) {
   if (!d->nseg)
-    return ERR_OK;
-  struct ipc_buffer *buf = d->buf;
+    return K_ERR_OK;
+  struct k_ipc_buffer *buf = d->buf;
   unsigned frames = (d->nstage + 1) / 2, ngifts = frames + d->ngift_pages;
   for (unsigned s = 0; s < d->nseg; s++)
     if (is_page_seg[s]) { /* pages follow the staging frames */
@@ -163,9 +163,9 @@ long netdev_tx_flush(struct netdev *d) {
   buf->recv_slot = d->tx_slot;
   buf->recv_count = frames;
   buf->recv_window = d->tx_va;
-  buf->recv_window_size = frames * PAGE_SIZE;
+  buf->recv_window_size = frames * K_PAGE_SIZE;
   u64 words = 1 + (d->nseg + 1) / 2;
-  struct msg_regs r = sys_call(d->session, msg_info(NET_SEND, words, 0, ngifts), net_send_counts(d->nseg, frames),
+  struct msg_regs r = sys_call(d->session, k_msg_info(NET_SEND, words, 0, ngifts), net_send_counts(d->nseg, frames),
                                buf->words[1], buf->words[2], buf->words[3]);
   d->sends++;
   for (unsigned i = 0; i < d->ngift_pages; i++)
@@ -176,27 +176,27 @@ long netdev_tx_flush(struct netdev *d) {
 
 long netdev_tx_reserve(struct netdev *d, unsigned segs) {
   if (segs > NET_PKT_SEGS)
-    return ERR_RANGE;
+    return K_ERR_RANGE;
   if (d->nseg + segs > NET_MAX_SEGS || d->nstage + 1 > 2 * NETDEV_TX_STAGE ||
       (d->nstage + 2) / 2 + d->ngift_pages + segs > NET_MAX_GIFTS)
     return netdev_tx_flush(d);
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 static long add_seg(struct netdev *d, u32 seg, int page) {
   if (d->pkt_segs == NET_PKT_SEGS || d->nseg == NET_MAX_SEGS)
-    return ERR_RANGE;
+    return K_ERR_RANGE;
   is_page_seg[d->nseg] = (u8)page;
   d->seg[d->nseg++] = seg;
   d->pkt_segs++;
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 long netdev_tx_copy(struct netdev *d, const void *data, u32 len) {
   if (!len)
-    return ERR_OK;
+    return K_ERR_OK;
   if (d->pkt_len + len > NET_MTU_FRAME)
-    return ERR_RANGE;
+    return K_ERR_RANGE;
   /* A packet's copied bytes go to the staging half it started in; the
    * half is taken by the packet's first copy. */
   unsigned half = d->nstage;
@@ -209,30 +209,30 @@ long netdev_tx_copy(struct netdev *d, const void *data, u32 len) {
   }
   if (used == 0) {
     if (d->nstage == 2 * NETDEV_TX_STAGE)
-      return ERR_RANGE;
+      return K_ERR_RANGE;
     half = d->nstage++;
   }
   u32 off = (half % 2) * STAGE_HALF + used;
-  memcpy((u8 *)(d->tx_va + (half / 2) * PAGE_SIZE + off), data, len);
+  memcpy((u8 *)(d->tx_va + (half / 2) * K_PAGE_SIZE + off), data, len);
   d->pkt_len += len;
   if (extend) {
     u32 last = d->seg[d->nseg - 1];
     d->seg[d->nseg - 1] = net_seg(net_seg_frame(last), net_seg_offset(last), net_seg_len(last) + len, 0);
-    return ERR_OK;
+    return K_ERR_OK;
   }
   return add_seg(d, net_seg(half / 2, off, len, 0), 0);
 }
 
 long netdev_tx_page(struct netdev *d, int page, u32 offset, u32 len) {
-  if (page < 0 || page >= NET_POOL || !(d->page[page] & FRAME) || offset + len > PAGE_SIZE || !len ||
+  if (page < 0 || page >= NET_POOL || !(d->page[page] & FRAME) || offset + len > K_PAGE_SIZE || !len ||
       d->pkt_len + len > NET_MTU_FRAME)
-    return ERR_RANGE;
+    return K_ERR_RANGE;
   unsigned ord = 0;
   while (ord < d->ngift_pages && d->gift_page[ord] != page)
     ord++;
   if (ord == d->ngift_pages) {
     if (d->ngift_pages == NET_MAX_GIFTS - NETDEV_TX_STAGE)
-      return ERR_RANGE;
+      return K_ERR_RANGE;
     d->gift_page[d->ngift_pages++] = (u16)page;
     d->page[page] |= BATCH;
   }
@@ -242,19 +242,19 @@ long netdev_tx_page(struct netdev *d, int page, u32 offset, u32 len) {
 
 long netdev_tx_end(struct netdev *d) {
   if (!d->pkt_segs)
-    return ERR_RANGE;
+    return K_ERR_RANGE;
   d->seg[d->nseg - 1] |= 1u << 31;
   d->pkt_segs = d->pkt_len = 0;
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
-long net_stats(struct ipc_buffer *buf, cptr_t session, struct net_stats *out) {
-  struct msg_regs r = sys_call(session, msg_info(NET_STATS, 0, 0, 0), 0, 0, 0, 0);
+long net_stats(struct k_ipc_buffer *buf, cptr_t session, struct net_stats *out) {
+  struct msg_regs r = sys_call(session, k_msg_info(NET_STATS, 0, 0, 0), 0, 0, 0, 0);
   if (r.err || r.w[0])
     return r.err ? r.err : (long)r.w[0];
   buf->words[1] = r.w[1], buf->words[2] = r.w[2], buf->words[3] = r.w[3];
   memcpy(out, &buf->words[1], sizeof *out);
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 long netdev_stats(struct netdev *d, struct net_stats *out) { return net_stats(d->buf, d->session, out); }

@@ -13,7 +13,7 @@ void server_sort_received(cptr_t cnode, cptr_t first, u64 ncaps, u64 ngifts, cpt
     sys_cnode_move(cnode, first + i, cnode, first + ncaps + i);
 }
 
-u64 server_gift_slots(struct ipc_buffer *buf, cptr_t first, u64 n) {
+u64 server_gift_slots(struct k_ipc_buffer *buf, cptr_t first, u64 n) {
   for (u64 i = 0; i < n; i++)
     buf->gifts[i] = (u32)(first + i);
   return n;
@@ -21,7 +21,7 @@ u64 server_gift_slots(struct ipc_buffer *buf, cptr_t first, u64 n) {
 
 void server_drop_leftovers(cptr_t cnode, cptr_t first, u64 count) {
   for (u64 i = 0; i < count; i++)
-    if (sys_cap_type(cnode, first + i).val != OBJ_NULL)
+    if (sys_cap_type(cnode, first + i).val != K_OBJ_NULL)
       sys_cnode_delete(cnode, first + i);
 }
 
@@ -30,11 +30,11 @@ long server_session_memory(cptr_t cnode, cptr_t vspace, cptr_t incoming, cptr_t 
   long err = sys_cnode_move(cnode, donated, cnode, incoming);
   if (err)
     return err;
-  if (!(err = sys_retype(donated, OBJ_PT, 0, cnode, table, 1, 0)))
+  if (!(err = sys_retype(donated, K_OBJ_PT, 0, cnode, table, 1, 0)))
     err = sys_page_table_map(table, vspace, va);
   for (unsigned i = 0; !err && i < n; i++)
-    if (!(err = sys_retype(donated, OBJ_FRAME_4K, 0, cnode, frames[i], 1, 0)))
-      err = sys_frame_map(frames[i], vspace, va + i * PAGE_SIZE, MAP_WRITE);
+    if (!(err = sys_retype(donated, K_OBJ_FRAME_4K, 0, cnode, frames[i], 1, 0)))
+      err = sys_frame_map(frames[i], vspace, va + i * K_PAGE_SIZE, K_MAP_WRITE);
   if (err) {
     sys_cnode_revoke(cnode, donated);
     sys_cnode_move(cnode, incoming, cnode, donated); /* back to the client */
@@ -42,16 +42,16 @@ long server_session_memory(cptr_t cnode, cptr_t vspace, cptr_t incoming, cptr_t 
   return err;
 }
 
-long session_open(struct env *e, struct ipc_buffer *buf, cptr_t server, u32 label, u32 bits, u64 arg,
+long session_open(struct env *e, struct k_ipc_buffer *buf, cptr_t server, u32 label, u32 bits, u64 arg,
                   cptr_t *session) {
   return session_open_from(e, buf, server, label, bits, arg, e->untyped, session);
 }
 
-long session_open_from(struct env *e, struct ipc_buffer *buf, cptr_t server, u32 label, u32 bits, u64 arg,
+long session_open_from(struct env *e, struct k_ipc_buffer *buf, cptr_t server, u32 label, u32 bits, u64 arg,
                        cptr_t from, cptr_t *session) {
   cptr_t donation = env_slot(e);
   *session = env_slot(e);
-  long err = sys_retype(from, OBJ_UNTYPED, bits, e->cnode, donation, 1, 0);
+  long err = sys_retype(from, K_OBJ_UNTYPED, bits, e->cnode, donation, 1, 0);
   if (err)
     return err;
   buf->caps[0] = donation;
@@ -59,6 +59,6 @@ long session_open_from(struct env *e, struct ipc_buffer *buf, cptr_t server, u32
   buf->recv_slot = *session;
   buf->recv_count = 1;
   buf->recv_window = 0;
-  struct msg_regs r = sys_call(server, msg_info(label, 1, 1, 0), arg, 0, 0, 0);
+  struct msg_regs r = sys_call(server, k_msg_info(label, 1, 1, 0), arg, 0, 0, 0);
   return r.err ? r.err : (long)r.w[0];
 }

@@ -9,21 +9,21 @@ static long scratch_page(struct env *e, u64 *va) {
   static u64 scratch;
   if (!scratch) {
     scratch = e->next_vaddr;
-    e->next_vaddr += PAGE_SIZE;
+    e->next_vaddr += K_PAGE_SIZE;
   }
   *va = scratch;
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 static long child_page(struct env *e, cptr_t vs, u64 va, u32 attr, const void *image,
                        const struct elf_segment *seg) {
   cptr_t f;
   u64 scratch;
-  long err = env_retype(e, OBJ_FRAME_4K, 0, &f);
+  long err = env_retype(e, K_OBJ_FRAME_4K, 0, &f);
   if (!err)
     err = scratch_page(e, &scratch);
   if (!err && seg) {
-    err = env_map(e, e->vspace, f, scratch, MAP_WRITE);
+    err = env_map(e, e->vspace, f, scratch, K_MAP_WRITE);
     if (!err) {
       elf_page_fill(image, seg, va, (u8 *)scratch);
       err = sys_frame_unmap(f);
@@ -36,62 +36,62 @@ static long load(struct env *e, cptr_t vs, const struct spawn_args *a, u64 *entr
   struct elf_image img;
   *elf_err = elf_parse(a->image, a->image_size, &img);
   if (*elf_err)
-    return ERR_RANGE;
+    return K_ERR_RANGE;
   for (u32 i = 0; i < img.nsegments; i++) {
     const struct elf_segment *s = &img.segments[i];
-    u32 attr = (s->flags & ELF_SEG_W ? MAP_WRITE : 0) | (s->flags & ELF_SEG_X ? MAP_EXEC : 0);
+    u32 attr = (s->flags & ELF_SEG_W ? K_MAP_WRITE : 0) | (s->flags & ELF_SEG_X ? K_MAP_EXEC : 0);
     u64 first, count;
     elf_segment_pages(s, &first, &count);
     for (u64 p = 0; p < count; p++) {
-      long err = child_page(e, vs, first + p * PAGE_SIZE, attr, a->image, s);
+      long err = child_page(e, vs, first + p * K_PAGE_SIZE, attr, a->image, s);
       if (err)
         return err;
     }
   }
   *entry = img.entry;
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 /* The child's CNode gets the same fixed slots as the root task's. */
 static long fill_cnode(struct env *e, const struct spawn_args *a, const struct child *c) {
-  long err = sys_cnode_copy(c->cnode, BI_SLOT_CNODE, e->cnode, c->cnode, RIGHTS_ALL);
+  long err = sys_cnode_copy(c->cnode, K_BI_SLOT_CNODE, e->cnode, c->cnode, K_RIGHTS_ALL);
   if (!err)
-    err = sys_cnode_copy(c->cnode, BI_SLOT_VSPACE, e->cnode, c->vspace, RIGHTS_ALL);
+    err = sys_cnode_copy(c->cnode, K_BI_SLOT_VSPACE, e->cnode, c->vspace, K_RIGHTS_ALL);
   if (!err)
-    err = sys_cnode_copy(c->cnode, BI_SLOT_TCB, e->cnode, c->tcb, RIGHTS_ALL);
+    err = sys_cnode_copy(c->cnode, K_BI_SLOT_TCB, e->cnode, c->tcb, K_RIGHTS_ALL);
   if (!err && a->ioports)
-    err = sys_cnode_mint(c->cnode, BI_SLOT_IOPORTS, e->cnode, a->ioports, RIGHTS_ALL, a->ioport_range);
+    err = sys_cnode_mint(c->cnode, K_BI_SLOT_IOPORTS, e->cnode, a->ioports, K_RIGHTS_ALL, a->ioport_range);
   if (!err && a->irq_control)
-    err = sys_cnode_copy(c->cnode, BI_SLOT_IRQ_CONTROL, e->cnode, a->irq_control, RIGHTS_ALL);
+    err = sys_cnode_copy(c->cnode, K_BI_SLOT_IRQ_CONTROL, e->cnode, a->irq_control, K_RIGHTS_ALL);
   if (!err && a->dma)
-    err = sys_cnode_copy(c->cnode, BI_SLOT_DMA, e->cnode, a->dma, RIGHTS_ALL);
+    err = sys_cnode_copy(c->cnode, K_BI_SLOT_DMA, e->cnode, a->dma, K_RIGHTS_ALL);
   for (int i = 0; !err && i < SPAWN_EXTRA; i++) {
-    struct cap_info ci;
+    struct k_cap_info ci;
     if (!a->extra[i])
       continue;
     err = sys_cap_identify(e->cnode, a->extra[i], &ci);
-    if (!err && ci.type == OBJ_UNTYPED)
-      err = sys_cnode_move(c->cnode, BI_SLOT_FIRST_FREE_FIXED + i, e->cnode, a->extra[i]);
+    if (!err && ci.type == K_OBJ_UNTYPED)
+      err = sys_cnode_move(c->cnode, K_BI_SLOT_FIRST_FREE_FIXED + i, e->cnode, a->extra[i]);
     else if (!err)
-      err = sys_cnode_copy(c->cnode, BI_SLOT_FIRST_FREE_FIXED + i, e->cnode, a->extra[i], RIGHTS_ALL);
+      err = sys_cnode_copy(c->cnode, K_BI_SLOT_FIRST_FREE_FIXED + i, e->cnode, a->extra[i], K_RIGHTS_ALL);
   }
   if (!err && a->untyped)
-    err = sys_cnode_move(c->cnode, BI_SLOT_BOOT_UNTYPED, e->cnode, a->untyped);
+    err = sys_cnode_move(c->cnode, K_BI_SLOT_BOOT_UNTYPED, e->cnode, a->untyped);
   return err;
 }
 
 long spawn(struct env *e, const struct spawn_args *a, struct child *c, int *elf_err) {
   u64 entry = 0;
   *elf_err = 0;
-  long err = env_retype(e, OBJ_CNODE, a->cnode_bits, &c->cnode);
+  long err = env_retype(e, K_OBJ_CNODE, a->cnode_bits, &c->cnode);
   if (!err)
-    err = env_retype(e, OBJ_VSPACE, 0, &c->vspace);
+    err = env_retype(e, K_OBJ_VSPACE, 0, &c->vspace);
   if (!err)
-    err = env_retype(e, OBJ_TCB, 0, &c->tcb);
+    err = env_retype(e, K_OBJ_TCB, 0, &c->tcb);
   if (!err)
     err = load(e, c->vspace, a, &entry, elf_err);
   for (u64 p = 0; !err && p < SPAWN_STACK_PAGES; p++)
-    err = child_page(e, c->vspace, SPAWN_STACK_TOP - (p + 1) * PAGE_SIZE, MAP_WRITE, 0, 0);
+    err = child_page(e, c->vspace, SPAWN_STACK_TOP - (p + 1) * K_PAGE_SIZE, K_MAP_WRITE, 0, 0);
   if (!err)
     err = fill_cnode(e, a, c);
   if (!err)

@@ -1,25 +1,30 @@
 /* printf over the kernel's debug console, exit, names for codes. */
 #include <ulib.h>
+#include <abi/bootinfo.h>
 #include <lib/fmt.h>
 #include <stdarg.h>
 
 static const char *const err_names[] = {
-#define ERR_NAME(name, text) [ERR_##name] = #name,
-    ABI_ERRORS(ERR_NAME)
+#define ERR_NAME(name, text) [K_ERR_##name] = #name,
+    K_ERRORS(ERR_NAME)
 #undef ERR_NAME
 };
 
 static const char *const type_names[] = {
-#define TYPE_NAME(name, size) [OBJ_##name] = #name,
-    ABI_OBJECT_TYPES(TYPE_NAME)
+#define TYPE_NAME(name, size) [K_OBJ_##name] = #name,
+    K_OBJECT_TYPES(TYPE_NAME)
 #undef TYPE_NAME
 };
 
 const char *err_name(long err) {
-  return err >= 0 && err < ERR_COUNT ? err_names[err] : "UNKNOWN_ERROR";
+  if (err < 0)
+    err = -err; /* the libraries return errors negated beside counts */
+  return err < K_ERR_COUNT ? err_names[err] : "UNKNOWN_ERROR";
 }
 
-const char *obj_type_name(u32 type) { return type < OBJ_TYPE_COUNT ? type_names[type] : "?"; }
+void debug_exit(unsigned verdict) { sys_ioport_out(K_BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, verdict); }
+
+const char *obj_type_name(u32 type) { return type < K_OBJ_TYPE_COUNT ? type_names[type] : "?"; }
 
 struct outbuf {
   char buf[256];

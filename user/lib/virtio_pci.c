@@ -42,7 +42,7 @@ long virtio_attach(struct virtio_env *ve, const struct pci_dev *p, struct virtio
   read_caps(ve->ports, p, &f);
   for (int t = CFG_COMMON; t <= CFG_DEVICE; t++)
     if (!f.r[t].length || f.r[t].bar > 5)
-      return ERR_RANGE; /* not a virtio 1.x device */
+      return K_ERR_RANGE; /* not a virtio 1.x device */
   /* Enable memory decoding and bus mastering. */
   pci_write32(ve->ports, p, 0x04, pci_read32(ve->ports, p, 0x04) | 0x6);
   u64 addr[5];
@@ -60,8 +60,8 @@ long virtio_attach(struct virtio_env *ve, const struct pci_dev *p, struct virtio
   void *va[5];
   for (int i = 0; i < 4; i++) {
     int t = order[i];
-    u64 page = addr[t] & ~(PAGE_SIZE - 1);
-    int shared = i > 0 && page < ((addr[order[i - 1]] + f.r[order[i - 1]].length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1));
+    u64 page = addr[t] & ~(K_PAGE_SIZE - 1);
+    int shared = i > 0 && page < ((addr[order[i - 1]] + f.r[order[i - 1]].length + K_PAGE_SIZE - 1) & ~(K_PAGE_SIZE - 1));
     if (shared) { /* same page as the previous block: already mapped */
       va[t] = (u8 *)va[order[i - 1]] + (addr[t] - addr[order[i - 1]]);
       continue;
@@ -72,10 +72,10 @@ long virtio_attach(struct virtio_env *ve, const struct pci_dev *p, struct virtio
       err = devmem_map(ve->e, ut, addr[t], f.r[t].length, ve->map_vaddr, &va[t]);
     if (err)
       return err;
-    ve->map_vaddr += ((f.r[t].length + (addr[t] & (PAGE_SIZE - 1)) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)) + PAGE_SIZE;
+    ve->map_vaddr += ((f.r[t].length + (addr[t] & (K_PAGE_SIZE - 1)) + K_PAGE_SIZE - 1) & ~(K_PAGE_SIZE - 1)) + K_PAGE_SIZE;
   }
   *d = (struct virtio_dev){*p, va[CFG_COMMON], va[CFG_NOTIFY], f.notify_mult, va[CFG_ISR], va[CFG_DEVICE]};
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 long virtio_negotiate(struct virtio_dev *d, u64 extra) {
@@ -90,15 +90,15 @@ long virtio_negotiate(struct virtio_dev *d, u64 extra) {
   offered |= d->common->device_feature;
   u64 want = (1ull << VIRTIO_F_VERSION_1) | extra;
   if ((offered & want) != want)
-    return ERR_RANGE;
+    return K_ERR_RANGE;
   d->common->driver_feature_select = 0;
   d->common->driver_feature = (u32)want;
   d->common->driver_feature_select = 1;
   d->common->driver_feature = (u32)(want >> 32);
   d->common->device_status = VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK;
   if (!(d->common->device_status & VIRTIO_STATUS_FEATURES_OK))
-    return ERR_BAD_STATE;
-  return ERR_OK;
+    return K_ERR_BAD_STATE;
+  return K_ERR_OK;
 }
 
 long virtio_queue(struct virtio_env *ve, struct virtio_dev *d, u16 index, struct virtq *q) {
@@ -108,7 +108,7 @@ long virtio_queue(struct virtio_env *ve, struct virtio_dev *d, u16 index, struct
     return err;
   d->common->queue_select = index;
   if (d->common->queue_size < VIRTQ_SIZE)
-    return ERR_RANGE;
+    return K_ERR_RANGE;
   d->common->queue_size = VIRTQ_SIZE;
   virtq_init(q, (void *)va, phys);
   d->common->queue_desc = phys + VIRTQ_DESC_OFF;
@@ -116,7 +116,7 @@ long virtio_queue(struct virtio_env *ve, struct virtio_dev *d, u16 index, struct
   d->common->queue_device = phys + VIRTQ_USED_OFF;
   d->common->queue_msix_vector = 0xffff;
   d->common->queue_enable = 1;
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 void virtio_ready(struct virtio_dev *d) {

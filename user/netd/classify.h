@@ -3,7 +3,7 @@
 #ifndef NETD_CLASSIFY_H
 #define NETD_CLASSIFY_H
 
-#include <abi/types.h>
+#include <lib/types.h>
 
 enum pkt_class {
   PKT_MALFORMED, /* too short for Ethernet, or a broken IPv4 header */

@@ -41,12 +41,12 @@ void echo_account(int start_of_event) {
 long echo_setup(struct env *e) {
   for (unsigned k = 0; k < RX_ENTRIES; k++) {
     u64 va, phys;
-    long err = env_pinned_page(e, BI_SLOT_DMA, &va, &phys);
+    long err = env_pinned_page(e, K_BI_SLOT_DMA, &va, &phys);
     if (err)
       return err;
     rx[k] = (struct rx_entry){RX_HOLD, RX_OWNER_NETD, 0, RX_NO_POOL, phys};
   }
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 static void swap(u8 *a, u8 *b, unsigned n) {

@@ -13,7 +13,7 @@
 #define REGS_VA 0x0000300000000000ull
 _Static_assert(VNET_HDR + NET_HEAD <= HDR_SLOT, "header buffer");
 struct env env;
-struct ipc_buffer *buf;
+struct k_ipc_buffer *buf;
 struct virtio_dev dev;
 struct virtq rxq, txq;
 u8 mac[6];
@@ -64,21 +64,21 @@ static int found(const struct pci_dev *p, void *ctx) {
 static long setup_buffers(void) {
   u64 va, phys;
   for (unsigned k = 0; k < RX_ENTRIES; k++) {
-    if (k % (PAGE_SIZE / HDR_SLOT) == 0) {
-      long err = env_pinned_page(&env, BI_SLOT_DMA, &va, &phys);
+    if (k % (K_PAGE_SIZE / HDR_SLOT) == 0) {
+      long err = env_pinned_page(&env, K_BI_SLOT_DMA, &va, &phys);
       if (err)
         return err;
       if (k == 0)
         rx_hdr = (u8 *)va;
     }
-    rx_hdr_phys[k] = phys + (k % (PAGE_SIZE / HDR_SLOT)) * HDR_SLOT;
+    rx_hdr_phys[k] = phys + (k % (K_PAGE_SIZE / HDR_SLOT)) * HDR_SLOT;
     rx[k] = RX_NONE;
   }
   /* The header pages are consecutive in netd's address space (env hands out addresses upward). */
-  const unsigned per_page = PAGE_SIZE / (TX_TABLE_ENTRIES * sizeof(struct virtq_desc));
+  const unsigned per_page = K_PAGE_SIZE / (TX_TABLE_ENTRIES * sizeof(struct virtq_desc));
   for (unsigned i = 0; i < VIRTQ_SIZE; i++) {
     if (i % per_page == 0) {
-      long err = env_pinned_page(&env, BI_SLOT_DMA, &va, &phys);
+      long err = env_pinned_page(&env, K_BI_SLOT_DMA, &va, &phys);
       if (err)
         return err;
     }
@@ -86,32 +86,32 @@ static long setup_buffers(void) {
     tx_tables[i] = (struct virtq_desc *)(va + off);
     tx_tables_phys[i] = phys + off;
   }
-  return env_pinned_page(&env, BI_SLOT_DMA, &va, &vnet_zero_phys); /* stays zero */
+  return env_pinned_page(&env, K_BI_SLOT_DMA, &va, &vnet_zero_phys); /* stays zero */
 }
 
 static long setup(void) {
-  venv = (struct virtio_env){&env, BI_SLOT_IOPORTS, NETD_DEVICE_UT, NETD_DEVICE_UTS, BI_SLOT_DMA, REGS_VA};
+  venv = (struct virtio_env){&env, K_BI_SLOT_IOPORTS, NETD_DEVICE_UT, NETD_DEVICE_UTS, K_BI_SLOT_DMA, REGS_VA};
   int have = 0;
-  pci_scan(BI_SLOT_IOPORTS, found, &have);
+  pci_scan(K_BI_SLOT_IOPORTS, found, &have);
   if (!have) {
     printf("netd: no usable virtio-net device (1af4:1041 or 1af4:1000) on PCI bus 0\n");
-    return ERR_RANGE;
+    return K_ERR_RANGE;
   }
   long err = setup_buffers();
   if (err)
     return err;
   cptr_t pdpt, pd;
-  if ((err = env_retype(&env, OBJ_PDPT, 0, &pdpt)) || (err = sys_page_table_map(pdpt, env.vspace, SESSION_VA)) ||
-      (err = env_retype(&env, OBJ_PD, 0, &pd)) || (err = sys_page_table_map(pd, env.vspace, SESSION_VA)))
+  if ((err = env_retype(&env, K_OBJ_PDPT, 0, &pdpt)) || (err = sys_page_table_map(pdpt, env.vspace, SESSION_VA)) ||
+      (err = env_retype(&env, K_OBJ_PD, 0, &pd)) || (err = sys_page_table_map(pd, env.vspace, SESSION_VA)))
     return err;
   irq_handler = env_slot(&env);
-  if ((err = env_retype(&env, OBJ_NOTIFICATION, 0, &irq_ntfn)) ||
-      (err = sys_irq_get(BI_SLOT_IRQ_CONTROL, irq_line, env.cnode, irq_handler)) ||
+  if ((err = env_retype(&env, K_OBJ_NOTIFICATION, 0, &irq_ntfn)) ||
+      (err = sys_irq_get(K_BI_SLOT_IRQ_CONTROL, irq_line, env.cnode, irq_handler)) ||
       (err = sys_irq_set_notification(irq_handler, irq_ntfn, 1ull << irq_line)) ||
-      (err = sys_tcb_bind_notification(BI_SLOT_TCB, irq_ntfn)))
+      (err = sys_tcb_bind_notification(K_BI_SLOT_TCB, irq_ntfn)))
     return err;
   virtio_ready(&dev);
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 void device_event(void) {
@@ -156,8 +156,8 @@ static void timers(void) {
 
 
 static u64 netd_memory(void) {
-  struct untyped_usage u;
-  return sys_untyped_usage(BI_SLOT_BOOT_UNTYPED, &u, USAGE_RECURSIVE) ? 0 : u.size - u.free;
+  struct k_untyped_usage u;
+  return sys_untyped_usage(K_BI_SLOT_BOOT_UNTYPED, &u, K_USAGE_RECURSIVE) ? 0 : u.size - u.free;
 }
 
 /* ---- the service loop ---- */
@@ -179,17 +179,17 @@ struct outcome {
  * not take must: left in the receive slots, they would make the kernel
  * refuse every later message that brings frames (RECV_SLOTS_FULL). */
 static void frames_back(const struct msg_regs *m, struct outcome *o) {
-  o->gifts = server_gift_slots(buf, GIFT_SLOT, msg_gifts(m->info));
+  o->gifts = server_gift_slots(buf, GIFT_SLOT, k_msg_gifts(m->info));
 }
 
 static void handle(const struct msg_regs *m, struct outcome *o) {
-  u32 op = msg_label(m->info);
+  u32 op = k_msg_label(m->info);
   if (m->badge == 0) { /* the public endpoint: only OPEN */
     frames_back(m, o);
     cptr_t cap = 0;
-    o->err = (u64)(op == NET_OPEN ? open_session(m->info, m->w[0], &cap) : ERR_BAD_STATE);
-    struct cap_info ci;
-    if (o->err && !sys_cap_identify(env.cnode, DONATION_SLOT, &ci) && ci.type != OBJ_NULL)
+    o->err = (u64)(op == NET_OPEN ? open_session(m->info, m->w[0], &cap) : K_ERR_BAD_STATE);
+    struct k_cap_info ci;
+    if (o->err && !sys_cap_identify(env.cnode, DONATION_SLOT, &ci) && ci.type != K_OBJ_NULL)
       cap = DONATION_SLOT; /* a refused donation goes back */
     if (cap) {
       buf->caps[0] = cap;
@@ -200,15 +200,15 @@ static void handle(const struct msg_regs *m, struct outcome *o) {
   int i = session_of(m->badge);
   if (i < 0) { /* closed, or its memory went before netd saw the request */
     total.closed_session++;
-    o->err = ERR_BAD_STATE;
+    o->err = K_ERR_BAD_STATE;
     frames_back(m, o);
     return;
   }
   charge_to(i);
   struct record *r = sessions[i].rec;
-  if (msg_gifts(m->info) && op != NET_RECV && op != NET_SEND) {
+  if (k_msg_gifts(m->info) && op != NET_RECV && op != NET_SEND) {
     r->c.bad_requests++; /* frames only come with these two: they go back */
-    o->err = ERR_RANGE;
+    o->err = K_ERR_RANGE;
     frames_back(m, o);
     return;
   }
@@ -248,7 +248,7 @@ static void handle(const struct msg_regs *m, struct outcome *o) {
   case NET_HOLD:
     if (!test_hooks) { /* elsewhere it is an unknown request */
       r->c.bad_requests++;
-      o->err = ERR_BAD_SYSCALL;
+      o->err = K_ERR_BAD_SYSCALL;
       return;
     }
     o->err = (u64)arm_hold((unsigned)i);
@@ -263,7 +263,7 @@ static void handle(const struct msg_regs *m, struct outcome *o) {
     return;
   default:
     r->c.bad_requests++;
-    o->err = ERR_BAD_SYSCALL;
+    o->err = K_ERR_BAD_SYSCALL;
   }
 }
 
@@ -283,7 +283,7 @@ int main(u64 arg) {
   rx_init();
   for (unsigned h = 0; h < VIRTQ_SIZE; h++)
     echo_of_head[h] = -1;
-  long err = env_ipc_buffer(&env, BI_SLOT_TCB, &buf);
+  long err = env_ipc_buffer(&env, K_BI_SLOT_TCB, &buf);
   if (!err)
     err = setup();
   if (err) {
@@ -308,7 +308,7 @@ int main(u64 arg) {
       m = next_message();
       continue;
     }
-    if (msg_label(m.info) == MSG_LABEL_NOTIFY && msg_words(m.info) == 0 && !msg_gifts(m.info)) {
+    if (k_msg_label(m.info) == K_MSG_LABEL_NOTIFY && k_msg_words(m.info) == 0 && !k_msg_gifts(m.info)) {
       if (echo_port)
         echo_account(1);
       if (m.badge & ~TIMER_BIT)
@@ -320,10 +320,10 @@ int main(u64 arg) {
       continue;
     }
     struct outcome o = {0, 0, 0, 0, 4, 0, 0, 0};
-    server_sort_received(env.cnode, GIFT_SLOT, msg_caps(m.info), msg_gifts(m.info),
-                         m.badge == 0 && msg_label(m.info) == NET_OPEN ? DONATION_SLOT : 0);
+    server_sort_received(env.cnode, GIFT_SLOT, k_msg_caps(m.info), k_msg_gifts(m.info),
+                         m.badge == 0 && k_msg_label(m.info) == NET_OPEN ? DONATION_SLOT : 0);
     /* Only opening and closing leave capabilities in these two slots. */
-    int opened_or_closed = m.badge == 0 || msg_label(m.info) == NET_CLOSE;
+    int opened_or_closed = m.badge == 0 || k_msg_label(m.info) == NET_CLOSE;
     handle(&m, &o);
     if (o.saved) {
       timers();
@@ -331,7 +331,7 @@ int main(u64 arg) {
       continue;
     }
     charge_before_block();
-    m = sys_reply_recv(NETD_PUBLIC_EP, msg_info(0, o.words, o.caps, o.gifts), o.err, o.w1, o.w2, o.w3);
+    m = sys_reply_recv(NETD_PUBLIC_EP, k_msg_info(0, o.words, o.caps, o.gifts), o.err, o.w1, o.w2, o.w3);
     netd_woke();
     answer_replied(m.err); /* an error may be the receive's, not the reply's: answer_replied copes */
     if (opened_or_closed) {

@@ -12,8 +12,8 @@
 #include <virtio_pci.h>
 #include <abi/bootinfo.h>
 
-#define NETD_PUBLIC_EP BI_SLOT_FIRST_FREE_FIXED        /* from init */
-#define NETD_DEVICE_UT (BI_SLOT_FIRST_FREE_FIXED + 1)  /* the card's memory, slots 9-15 */
+#define NETD_PUBLIC_EP K_BI_SLOT_FIRST_FREE_FIXED        /* from init */
+#define NETD_DEVICE_UT (K_BI_SLOT_FIRST_FREE_FIXED + 1)  /* the card's memory, slots 9-15 */
 #define NETD_DEVICE_UTS 7
 #define NETD_MAX_SESSIONS 16
 
@@ -115,7 +115,7 @@ struct session {
 
 /* netd's state, shared by its files. */
 extern struct env env;
-extern struct ipc_buffer *buf;
+extern struct k_ipc_buffer *buf;
 extern cptr_t irq_ntfn;                /* device interrupts and netd's timer */
 extern struct session sessions[NETD_MAX_SESSIONS];
 extern struct net_counters total;      /* what closed sessions counted, and driver-wide */

@@ -11,7 +11,7 @@ void rx_init(void) {
 }
 
 static void post_rx(unsigned k) {
-  struct virtq_buf chain[2] = {{rx_hdr_phys[k], VNET_HDR + NET_HEAD, 1}, {rx[k].phys, PAGE_SIZE, 1}};
+  struct virtq_buf chain[2] = {{rx_hdr_phys[k], VNET_HDR + NET_HEAD, 1}, {rx[k].phys, K_PAGE_SIZE, 1}};
   int head = virtq_add(&rxq, chain, 2);
   if (head < 0)
     return;
@@ -50,7 +50,7 @@ int owner_current(unsigned k) {
 static void release_entry(unsigned k) {
   cptr_t s = ring_frame_slot(k);
   unsigned o = (unsigned)rx[k].session;
-  sys_dma_unpin(BI_SLOT_DMA, s);
+  sys_dma_unpin(K_BI_SLOT_DMA, s);
   sys_cnode_delete(env.cnode, s);
   sessions[o].ring_refs--;
   if (owner_current(k) && session_alive(o)) { /* its memory went, not the session */
@@ -95,7 +95,7 @@ int refill(void) {
 static int release_if_orphan(unsigned k) {
   int o = rx[k].session;
   if (o >= 0 && owner_current(k) && session_alive((unsigned)o) &&
-      sys_cap_type(env.cnode, ring_frame_slot(k)).val == OBJ_FRAME_4K)
+      sys_cap_type(env.cnode, ring_frame_slot(k)).val == K_OBJ_FRAME_4K)
     return 0;
   release_entry(k);
   return 1;
@@ -180,7 +180,7 @@ static void receive_one(unsigned k, u32 used_len) {
   if (echo_port && echo_receive(k, used_len))
     return;
   rx[k].state = RX_HOLD;
-  if (used_len < VNET_HDR || used_len - VNET_HDR > NET_HEAD + PAGE_SIZE) {
+  if (used_len < VNET_HDR || used_len - VNET_HDR > NET_HEAD + K_PAGE_SIZE) {
     total.malformed++; /* the device reports a length it cannot have written */
     return;
   }
@@ -218,7 +218,7 @@ static struct answer build_answer(unsigned i) {
   while (n < r->nqueued) {
     struct queued *q = &r->q[(r->qhead + n) % NET_QUEUE];
     unsigned hw = (q->head + 7u) / 8;
-    if (word + 1 + hw > IPC_MAX_WORDS || (q->pool != 0xff && frames == r->max_frames))
+    if (word + 1 + hw > K_IPC_MAX_WORDS || (q->pool != 0xff && frames == r->max_frames))
       break;
     word += 1 + hw;
     n++;
@@ -231,7 +231,7 @@ static struct answer build_answer(unsigned i) {
     u32 f = (u32)NET_NO_FRAME;
     if (q->pool != 0xff) {
       cptr_t s = slot_of(i, S_POOL + q->pool);
-      sys_dma_unpin(BI_SLOT_DMA, s);
+      sys_dma_unpin(K_BI_SLOT_DMA, s);
       buf->gifts[frames] = (u32)s;
       f = frames++;
     }
@@ -254,7 +254,7 @@ static void answer_sent(const struct answer *a, long err) {
     r->queued_frames--;
     cptr_t s = slot_of(a->session, S_POOL + q->pool);
     if (err) {
-      struct sysret pin = sys_dma_pin(BI_SLOT_DMA, s); /* fails where the frame went after all */
+      struct sysret pin = sys_dma_pin(K_BI_SLOT_DMA, s); /* fails where the frame went after all */
       if (!pin.err) {
         r->state[q->pool] = SLOT_SPARE;
         r->spare[r->nspare++] = q->pool;
@@ -277,7 +277,7 @@ static void answer_sent(const struct answer *a, long err) {
 void answer(unsigned i) {
   int was = charge_to((int)i);
   struct answer a = build_answer(i);
-  long err = sys_reply_to(slot_of(i, S_REPLY), msg_info(0, a.words, 0, a.frames), ERR_OK, a.w1, a.w2, a.w3);
+  long err = sys_reply_to(slot_of(i, S_REPLY), k_msg_info(0, a.words, 0, a.frames), K_ERR_OK, a.w1, a.w2, a.w3);
   answer_sent(&a, err);
   sys_cnode_delete(env.cnode, slot_of(i, S_REPLY));
   charge_to(was);
@@ -321,8 +321,8 @@ void answer_waiting(void) {
 long recv_request(unsigned i, const struct msg_regs *m, int *saved) {
   struct record *r = sessions[i].rec;
   if (r->waiting)
-    return ERR_SLOT_OCCUPIED; /* another thread of the client already waits */
-  long err = take_donations(i, 0, msg_gifts(m->info));
+    return K_ERR_SLOT_OCCUPIED; /* another thread of the client already waits */
+  long err = take_donations(i, 0, k_msg_gifts(m->info));
   if (err)
     return err; /* the donation goes back with the error */
   if (refill())
@@ -330,12 +330,12 @@ long recv_request(unsigned i, const struct msg_regs *m, int *saved) {
   r->max_frames = m->w[1] > NET_MAX_GIFTS ? NET_MAX_GIFTS : (u32)m->w[1];
   if (r->nqueued || m->w[0] == 0) { /* an answer now: the ordinary reply */
     direct_answer = build_answer(i);
-    return ERR_OK;
+    return K_ERR_OK;
   }
   if ((err = sys_reply_save(env.cnode, slot_of(i, S_REPLY))))
     return err;
   *saved = 1;
   r->waiting = 1;
   r->deadline = m->w[0] == NET_WAIT_FOREVER ? ~0ull : sys_time_ns() + m->w[0] * 1000000ull;
-  return ERR_OK;
+  return K_ERR_OK;
 }

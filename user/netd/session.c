@@ -15,7 +15,7 @@ int session_alive(unsigned i) {
     return 0;
   if (sessions[i].alive_at == wake_count)
     return 1;
-  if (sys_cap_type(env.cnode, slot_of(i, S_DONATION)).val != OBJ_UNTYPED) {
+  if (sys_cap_type(env.cnode, slot_of(i, S_DONATION)).val != K_OBJ_UNTYPED) {
     sessions[i].used = 0;
     /* Its frames: pinned remains now, or gone. Those on the device stay
      * pinned until it hands them back (refill releases them then). */
@@ -27,7 +27,7 @@ int session_alive(unsigned i) {
     for (unsigned j = 0; j < NET_POOL; j++) {
       if (on_device[j])
         continue;
-      sys_dma_unpin(BI_SLOT_DMA, slot_of(i, S_POOL + j));
+      sys_dma_unpin(K_BI_SLOT_DMA, slot_of(i, S_POOL + j));
       sys_cnode_delete(env.cnode, slot_of(i, S_POOL + j));
     }
     sys_cnode_delete(env.cnode, slot_of(i, S_REPLY));
@@ -62,12 +62,12 @@ long take_donations(unsigned i, u64 first, u64 n) {
   struct record *r = sessions[i].rec;
   if (frames_held(r) + n > NET_POOL) {
     r->c.bad_requests++;
-    return ERR_RANGE;
+    return K_ERR_RANGE;
   }
   static u64 phys[NET_MAX_GIFTS];
   if (!n)
-    return ERR_OK;
-  long err = sys_dma_pin_range(BI_SLOT_DMA, GIFT_SLOT + first, n, phys).err; /* 4 KiB frames, all or none */
+    return K_ERR_OK;
+  long err = sys_dma_pin_range(K_BI_SLOT_DMA, GIFT_SLOT + first, n, phys).err; /* 4 KiB frames, all or none */
   if (err) {
     r->c.bad_requests++;
     return err;
@@ -79,7 +79,7 @@ long take_donations(unsigned i, u64 first, u64 n) {
     r->phys[j] = phys[g];
     r->spare[r->nspare++] = (u16)j;
   }
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 
@@ -87,22 +87,22 @@ long open_session(u64 info, u64 filter, cptr_t *cap_back) {
   unsigned i = 0; /* a free index whose pool slots hold nothing of a closed session's */
   while (i < NETD_MAX_SESSIONS && (session_alive(i) || sessions[i].ring_refs))
     i++;
-  if (msg_caps(info) != 1 || i == NETD_MAX_SESSIONS || (filter >> 34))
-    return ERR_RANGE;
-  struct cap_info ci;
-  if (sys_cap_identify(env.cnode, DONATION_SLOT, &ci) || ci.type != OBJ_UNTYPED || ci.size < (1ull << NET_DONATION_BITS))
-    return ERR_WRONG_TYPE;
+  if (k_msg_caps(info) != 1 || i == NETD_MAX_SESSIONS || (filter >> 34))
+    return K_ERR_RANGE;
+  struct k_cap_info ci;
+  if (sys_cap_identify(env.cnode, DONATION_SLOT, &ci) || ci.type != K_OBJ_UNTYPED || ci.size < (1ull << NET_DONATION_BITS))
+    return K_ERR_WRONG_TYPE;
   for (unsigned j = 0; j < NETD_MAX_SESSIONS; j++) { /* one session per port and protocol */
     u64 g = sessions[j].used && session_alive(j) ? sessions[j].rec->filter : 0;
     u64 pa = filter >> 16 & 0xff, pb = g >> 16 & 0xff;
     if ((filter & 0xffff) && (g & 0xffff) == (filter & 0xffff) && (!pa || !pb || pa == pb))
-      return ERR_SLOT_OCCUPIED;
+      return K_ERR_SLOT_OCCUPIED;
     if ((filter & NET_F_DEFAULT) && (g & NET_F_DEFAULT))
-      return ERR_SLOT_OCCUPIED;
+      return K_ERR_SLOT_OCCUPIED;
   }
   struct session *s = &sessions[i];
   s->base = SESSION_SLOTS + i * SESSION_STRIDE;
-  u64 va = SESSION_VA + (u64)i * LARGE_PAGE_SIZE;
+  u64 va = SESSION_VA + (u64)i * K_LARGE_PAGE_SIZE;
   const cptr_t frames[3] = {slot_of(i, S_RECORD), slot_of(i, S_QUEUE), slot_of(i, S_QUEUE2)};
   long err = server_session_memory(env.cnode, env.vspace, DONATION_SLOT, slot_of(i, S_DONATION),
                                    slot_of(i, S_TABLE), frames, 3, va);
@@ -112,9 +112,9 @@ long open_session(u64 info, u64 filter, cptr_t *cap_back) {
   s->generation++;
   s->has_hold = s->held = 0;
   s->rec = (struct record *)va;
-  s->heads = (u8(*)[128])(va + PAGE_SIZE);
+  s->heads = (u8(*)[128])(va + K_PAGE_SIZE);
   s->rec->filter = filter;
-  err = sys_cnode_mint(env.cnode, TEMP_SLOT, env.cnode, NETD_PUBLIC_EP, RIGHTS_ALL,
+  err = sys_cnode_mint(env.cnode, TEMP_SLOT, env.cnode, NETD_PUBLIC_EP, K_RIGHTS_ALL,
                        server_badge(i, s->generation));
   *cap_back = TEMP_SLOT;
   return err;
@@ -123,14 +123,14 @@ long open_session(u64 info, u64 filter, cptr_t *cap_back) {
 /* NET_HOLD: the notification is made once per session, from its memory. */
 long arm_hold(unsigned i) {
   if (!sessions[i].has_hold) {
-    long err = sys_retype(slot_of(i, S_DONATION), OBJ_NOTIFICATION, 0, env.cnode, slot_of(i, S_HOLD), 1, 0);
+    long err = sys_retype(slot_of(i, S_DONATION), K_OBJ_NOTIFICATION, 0, env.cnode, slot_of(i, S_HOLD), 1, 0);
     if (err)
       return err;
     sessions[i].has_hold = 1;
   }
   sessions[i].held = 1;
   buf->caps[0] = slot_of(i, S_HOLD);
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 void add_counters(struct net_counters *to, const struct net_counters *c) {
@@ -149,7 +149,7 @@ long close_session(unsigned i, u64 *ngifts) {
    * whatever a failed reply leaves there is cleaned up with them. */
   for (unsigned j = 0; j < NET_POOL; j++)
     if (r->state[j] != SLOT_FREE && r->state[j] != SLOT_RING) {
-      sys_dma_unpin(BI_SLOT_DMA, slot_of(i, S_POOL + j));
+      sys_dma_unpin(K_BI_SLOT_DMA, slot_of(i, S_POOL + j));
       sys_cnode_move(env.cnode, GIFT_SLOT + n++, env.cnode, slot_of(i, S_POOL + j));
     }
   /* Its frames on the device stay there, each traded for a spare of
@@ -166,7 +166,7 @@ long close_session(unsigned i, u64 *ngifts) {
       break;
     struct record *rd = sessions[donor].rec;
     u16 sj = rd->spare[--rd->nspare];
-    sys_dma_unpin(BI_SLOT_DMA, slot_of((unsigned)donor, S_POOL + sj));
+    sys_dma_unpin(K_BI_SLOT_DMA, slot_of((unsigned)donor, S_POOL + sj));
     sys_cnode_move(env.cnode, GIFT_SLOT + n++, env.cnode, slot_of((unsigned)donor, S_POOL + sj));
     /* the frame on the device takes the spare's slot */
     sys_cnode_move(env.cnode, slot_of((unsigned)donor, S_POOL + sj), env.cnode, ring_frame_slot(k));

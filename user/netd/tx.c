@@ -47,57 +47,57 @@ static long check_segments(const u32 *seg, u32 nseg, u32 ngifts, u32 *npkts) {
   u32 pkts = 0, in_pkt = 0, pkt_len = 0;
   u8 used[NET_MAX_GIFTS] = {0};
   if (nseg == 0 || nseg > NET_MAX_SEGS || ngifts == 0)
-    return ERR_RANGE;
+    return K_ERR_RANGE;
   for (u32 s = 0; s < nseg; s++) {
     u32 f = net_seg_frame(seg[s]), off = net_seg_offset(seg[s]), len = net_seg_len(seg[s]);
-    if (f >= ngifts || off + len > PAGE_SIZE)
-      return ERR_RANGE;
+    if (f >= ngifts || off + len > K_PAGE_SIZE)
+      return K_ERR_RANGE;
     used[f] = 1;
     pkt_len += len;
     if (++in_pkt > NET_PKT_SEGS || pkt_len > NET_MTU_FRAME)
-      return ERR_RANGE;
+      return K_ERR_RANGE;
     if (net_seg_end(seg[s])) {
       if (pkt_len < 14)
-        return ERR_RANGE;
+        return K_ERR_RANGE;
       pkts++;
       in_pkt = pkt_len = 0;
     }
   }
   if (in_pkt)
-    return ERR_RANGE; /* the last packet is not closed */
+    return K_ERR_RANGE; /* the last packet is not closed */
   for (u32 f = 0; f < ngifts; f++)
     if (!used[f])
-      return ERR_RANGE; /* a frame no segment is in */
+      return K_ERR_RANGE; /* a frame no segment is in */
   *npkts = pkts;
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 /* Sends the packets and waits until the device has them all. */
 long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out) {
   struct record *r = sessions[i].rec;
-  u32 nseg = net_send_nseg(m->w[0]), keep = net_send_keep(m->w[0]), n = (u32)msg_gifts(m->info);
+  u32 nseg = net_send_nseg(m->w[0]), keep = net_send_keep(m->w[0]), n = (u32)k_msg_gifts(m->info);
   u32 seg[NET_MAX_SEGS], npkts = 0;
   *keep_out = n;
-  if (nseg > NET_MAX_SEGS || 1 + (nseg + 1) / 2 > msg_words(m->info)) {
+  if (nseg > NET_MAX_SEGS || 1 + (nseg + 1) / 2 > k_msg_words(m->info)) {
     r->c.bad_segments++;
-    return ERR_RANGE;
+    return K_ERR_RANGE;
   }
   for (u32 s = 0; s < nseg; s++) { /* words 1-3 came in registers */
     u32 w = 1 + s / 2;
-    seg[s] = (u32)((w < IPC_REG_WORDS ? m->w[w] : buf->words[w]) >> (32 * (s % 2)));
+    seg[s] = (u32)((w < K_IPC_REG_WORDS ? m->w[w] : buf->words[w]) >> (32 * (s % 2)));
   }
   static u64 phys[NET_MAX_GIFTS];
   long err = check_segments(seg, nseg, n, &npkts);
   if (!err && keep > n)
-    err = ERR_RANGE;
+    err = K_ERR_RANGE;
   if (!err && frames_held(r) + (n - keep) > NET_POOL)
-    err = ERR_RANGE;
+    err = K_ERR_RANGE;
   if (err) {
     r->c.bad_segments++;
     return err;
   }
   /* One call pins them all (4 KiB frames only), or none. */
-  err = sys_dma_pin_range(BI_SLOT_DMA, GIFT_SLOT, n, phys).err;
+  err = sys_dma_pin_range(K_BI_SLOT_DMA, GIFT_SLOT, n, phys).err;
   u32 pinned = err ? 0 : n;
   u64 sent_bytes = 0;
   if (!err) {
@@ -142,11 +142,11 @@ long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out
    * the main loop drops what is left). */
   if (!session_alive(i)) {
     for (u32 f = 0; f < pinned; f++)
-      sys_dma_unpin(BI_SLOT_DMA, GIFT_SLOT + f);
+      sys_dma_unpin(K_BI_SLOT_DMA, GIFT_SLOT + f);
     total.closed_session++;
     total.gone_waiting++;
     *keep_out = n;
-    return ERR_BAD_STATE;
+    return K_ERR_BAD_STATE;
   }
   if (!err) {
     r->c.tx_packets += *sent;
@@ -160,7 +160,7 @@ long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out
       r->phys[j] = phys[f];
       r->spare[r->nspare++] = (u16)j;
     } else {
-      sys_dma_unpin(BI_SLOT_DMA, GIFT_SLOT + f);
+      sys_dma_unpin(K_BI_SLOT_DMA, GIFT_SLOT + f);
     }
   }
   *keep_out = err ? n : keep;

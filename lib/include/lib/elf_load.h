@@ -4,7 +4,7 @@
 #ifndef LIB_ELF_LOAD_H
 #define LIB_ELF_LOAD_H
 
-#include <abi/types.h>
+#include <lib/types.h>
 
 #define ELF_MAX_SEGMENTS 8
 #define ELF_SEG_X 1u

@@ -4,7 +4,7 @@
 #ifndef LIB_FMT_H
 #define LIB_FMT_H
 
-#include <abi/types.h>
+#include <lib/types.h>
 #include <stdarg.h>
 
 typedef void (*fmt_out_fn)(void *ctx, char c);

@@ -5,7 +5,7 @@
 #ifndef LIB_STRING_H
 #define LIB_STRING_H
 
-#include <abi/types.h>
+#include <lib/types.h>
 
 void *memcpy(void *dst, const void *src, unsigned long n);
 void *memset(void *dst, int c, unsigned long n);

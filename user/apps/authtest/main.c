@@ -6,7 +6,6 @@
 #include <env.h>
 #include <abi/bootinfo.h>
 
-#define DEBUG_EXIT_PORT 0xf4
 
 static int passed, failed;
 
@@ -25,20 +24,20 @@ int main(u64 principal) {
   printf("authtest: an ordinary application's authority, principal %llu\n", principal);
   struct env e = env_of_program(32);
   cptr_t f, h = env_slot(&e), wide = env_slot(&e);
-  long err = env_retype(&e, OBJ_FRAME_4K, 0, &f);
-  check(err == ERR_OK, "it can make a frame from its own memory");
-  expect_err(sys_dma_pin(BI_SLOT_DMA, f).err, ERR_EMPTY_SLOT, "no DMA capability: it cannot pin a frame");
-  expect_err(sys_irq_get(BI_SLOT_IRQ_CONTROL, 11, BI_SLOT_CNODE, h), ERR_EMPTY_SLOT,
+  long err = env_retype(&e, K_OBJ_FRAME_4K, 0, &f);
+  check(err == K_ERR_OK, "it can make a frame from its own memory");
+  expect_err(sys_dma_pin(K_BI_SLOT_DMA, f).err, K_ERR_EMPTY_SLOT, "no DMA capability: it cannot pin a frame");
+  expect_err(sys_irq_get(K_BI_SLOT_IRQ_CONTROL, 11, K_BI_SLOT_CNODE, h), K_ERR_EMPTY_SLOT,
              "no IRQ control: it cannot claim a device's line");
-  expect_err(sys_ioport_in(BI_SLOT_IOPORTS, 0xcf8, 4).err, ERR_RANGE, "no PCI configuration ports");
-  expect_err(sys_ioport_in(BI_SLOT_IOPORTS, 0x70, 1).err, ERR_RANGE, "no CMOS clock ports");
-  expect_err(sys_ioport_in(BI_SLOT_IOPORTS, 0x3f8, 1).err, ERR_RANGE, "no serial ports");
-  expect_err(sys_cnode_mint(BI_SLOT_CNODE, wide, BI_SLOT_CNODE, BI_SLOT_IOPORTS, RIGHTS_ALL, 0x0 | 0xffffull << 16),
-             ERR_RANGE, "its ports cannot be minted wider");
-  struct cap_info ci;
-  check(sys_cap_identify(BI_SLOT_CNODE, BI_SLOT_IOPORTS, &ci) == ERR_OK && ci.base == DEBUG_EXIT_PORT && ci.size == 4,
+  expect_err(sys_ioport_in(K_BI_SLOT_IOPORTS, 0xcf8, 4).err, K_ERR_RANGE, "no PCI configuration ports");
+  expect_err(sys_ioport_in(K_BI_SLOT_IOPORTS, 0x70, 1).err, K_ERR_RANGE, "no CMOS clock ports");
+  expect_err(sys_ioport_in(K_BI_SLOT_IOPORTS, 0x3f8, 1).err, K_ERR_RANGE, "no serial ports");
+  expect_err(sys_cnode_mint(K_BI_SLOT_CNODE, wide, K_BI_SLOT_CNODE, K_BI_SLOT_IOPORTS, K_RIGHTS_ALL, 0x0 | 0xffffull << 16),
+             K_ERR_RANGE, "its ports cannot be minted wider");
+  struct k_cap_info ci;
+  check(sys_cap_identify(K_BI_SLOT_CNODE, K_BI_SLOT_IOPORTS, &ci) == K_ERR_OK && ci.base == DEBUG_EXIT_PORT && ci.size == 4,
         "its one port range is the debug-exit port");
   printf("authtest: %d passed, %d failed\n", passed, failed);
-  sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, failed ? 1 : 0);
+  debug_exit(failed ? 1 : 0);
   return failed;
 }

@@ -10,7 +10,7 @@
 
 #define ROLE_CLIENT 1
 #define ROLE_SERVER 2
-#define BENCH_EP BI_SLOT_FIRST_FREE_FIXED
+#define BENCH_EP K_BI_SLOT_FIRST_FREE_FIXED
 
 /* Requests from A to B (message labels). */
 enum bench_cmd {
@@ -39,8 +39,8 @@ static inline u64 rdtsc(void) {
   return ((u64)hi << 32) | lo;
 }
 
-int bench_client(struct env *e, struct ipc_buffer *buf);
-int bench_server(struct env *e, struct ipc_buffer *buf);
+int bench_client(struct env *e, struct k_ipc_buffer *buf);
+int bench_server(struct env *e, struct k_ipc_buffer *buf);
 /* The receiver's work on each page: read one word, or sum every byte
  * (MODE_SUM), and the giver's: write one word per page. */
 void bench_touch(u64 va, u64 pages, u32 mode);

@@ -51,7 +51,7 @@ static void report(const struct result *r) {
 }
 
 static struct msg_regs call(u32 label, u64 w0, u64 w1, u64 gifts, u64 caps) {
-  struct msg_regs r = sys_call(BENCH_EP, msg_info(label, 2, caps, gifts), w0, w1, 0, 0);
+  struct msg_regs r = sys_call(BENCH_EP, k_msg_info(label, 2, caps, gifts), w0, w1, 0, 0);
   if (r.err || r.w[0]) {
     printf("bench: request %u failed: %s (server said %llu)\n", label, err_name(r.err), r.w[0]);
     failures++;
@@ -62,11 +62,11 @@ static struct msg_regs call(u32 label, u64 w0, u64 w1, u64 gifts, u64 caps) {
 static void ipc_roundtrip(void) {
   const u64 n = 20000;
   for (int i = 0; i < 100; i++)
-    sys_call(BENCH_EP, msg_info(CMD_PING, 1, 0, 0), i, 0, 0, 0);
+    sys_call(BENCH_EP, k_msg_info(CMD_PING, 1, 0, 0), i, 0, 0, 0);
   struct stopwatch w;
   stopwatch_start(&w);
   for (u64 i = 0; i < n; i++)
-    sys_call(BENCH_EP, msg_info(CMD_PING, 1, 0, 0), i, 0, 0, 0);
+    sys_call(BENCH_EP, k_msg_info(CMD_PING, 1, 0, 0), i, 0, 0, 0);
   stopwatch_stop(&w);
   struct result r = {"ipc_roundtrip", 8, n, w.tsc, w.ns, 0, 0};
   report(&r);
@@ -74,12 +74,12 @@ static void ipc_roundtrip(void) {
 
 /* Each iteration is two transfers: A writes a word per page and gifts the
  * batch to B, B reads, writes and gifts it back, A reads. */
-static void page_transfer(struct ipc_buffer *b, u64 pages, u32 mode) {
+static void page_transfer(struct k_ipc_buffer *b, u64 pages, u32 mode) {
   int big = pages == 0;
-  u64 n = big ? 1 : pages, bytes = big ? LARGE_PAGE_SIZE : pages * PAGE_SIZE;
-  u64 va = big ? BENCH_BIG_VA : BENCH_GIFT_VA, touched = bytes / PAGE_SIZE;
+  u64 n = big ? 1 : pages, bytes = big ? K_LARGE_PAGE_SIZE : pages * K_PAGE_SIZE;
+  u64 va = big ? BENCH_BIG_VA : BENCH_GIFT_VA, touched = bytes / K_PAGE_SIZE;
   call(CMD_SETUP, pages, mode, 0, 0);
-  b->recv_cnode = BI_SLOT_CNODE;
+  b->recv_cnode = K_BI_SLOT_CNODE;
   b->recv_slot = big ? BENCH_GIFT_SLOTS - 4 : BENCH_GIFT_SLOTS;
   b->recv_count = n;
   b->recv_window = va;
@@ -92,8 +92,8 @@ static void page_transfer(struct ipc_buffer *b, u64 pages, u32 mode) {
     if (i == WARMUP)
       stopwatch_start(&w);
     bench_write_words(va, touched);
-    struct msg_regs r = sys_call(BENCH_EP, msg_info(CMD_GIFT, 0, 0, n), 0, 0, 0, 0);
-    if (r.err || msg_gifts(r.info) != n) {
+    struct msg_regs r = sys_call(BENCH_EP, k_msg_info(CMD_GIFT, 0, 0, n), 0, 0, 0, 0);
+    if (r.err || k_msg_gifts(r.info) != n) {
       printf("bench: gift of %llu failed: %s (entry %llu)\n", n, err_name(r.err), b->gift_error_index);
       failures++;
       return;
@@ -110,7 +110,7 @@ static void page_transfer(struct ipc_buffer *b, u64 pages, u32 mode) {
  * B copies out (as write() and read() through a pipe do). One transfer per
  * call. */
 static void copy_transfer(u64 bytes, u32 mode) {
-  u64 pages = bytes / PAGE_SIZE;
+  u64 pages = bytes / K_PAGE_SIZE;
   call(CMD_SETUP, pages, mode, 0, 0);
   u64 iters = iterations(pages);
   struct stopwatch w = {0, 0};
@@ -119,7 +119,7 @@ static void copy_transfer(u64 bytes, u32 mode) {
       stopwatch_start(&w);
     bench_write_words(BENCH_GIFT_VA, pages);
     memcpy((void *)BENCH_SHARED_VA, (const void *)BENCH_GIFT_VA, bytes);
-    sys_call(BENCH_EP, msg_info(CMD_COPY, 1, 0, 0), bytes, 0, 0, 0);
+    sys_call(BENCH_EP, k_msg_info(CMD_COPY, 1, 0, 0), bytes, 0, 0, 0);
   }
   stopwatch_stop(&w);
   struct result r = {mode == MODE_SUM ? "copy_transfer_sum" : "copy_transfer", bytes, iters - WARMUP,
@@ -129,40 +129,40 @@ static void copy_transfer(u64 bytes, u32 mode) {
 
 /* 512 frames at BENCH_GIFT_VA, a 2 MiB frame at BENCH_BIG_VA, and a shared
  * 2 MiB copy buffer whose capability B gets a copy of. */
-static long setup(struct env *e, struct ipc_buffer *b) {
-  long err = ERR_OK;
+static long setup(struct env *e, struct k_ipc_buffer *b) {
+  long err = K_ERR_OK;
   for (u64 i = 0; !err && i < BENCH_MAX_PAGES; i++) {
-    err = sys_retype(e->untyped, OBJ_FRAME_4K, 0, e->cnode, BENCH_GIFT_SLOTS + i, 1, 0);
+    err = sys_retype(e->untyped, K_OBJ_FRAME_4K, 0, e->cnode, BENCH_GIFT_SLOTS + i, 1, 0);
     if (!err)
-      err = env_map(e, e->vspace, BENCH_GIFT_SLOTS + i, BENCH_GIFT_VA + i * PAGE_SIZE, MAP_WRITE);
+      err = env_map(e, e->vspace, BENCH_GIFT_SLOTS + i, BENCH_GIFT_VA + i * K_PAGE_SIZE, K_MAP_WRITE);
   }
   cptr_t big = BENCH_GIFT_SLOTS - 4, shared = BENCH_SHARED_SLOT, copy = BENCH_SHARED_SLOT + 1;
   cptr_t t1, t2, t3;
   if (!err)
-    err = sys_retype(e->untyped, OBJ_FRAME_2M, 0, e->cnode, big, 1, 0);
+    err = sys_retype(e->untyped, K_OBJ_FRAME_2M, 0, e->cnode, big, 1, 0);
   if (!err)
-    err = sys_retype(e->untyped, OBJ_FRAME_2M, 0, e->cnode, shared, 1, 0);
-  if (!err && !(err = env_retype(e, OBJ_PDPT, 0, &t1)) && !(err = env_retype(e, OBJ_PD, 0, &t2)) &&
-      !(err = env_retype(e, OBJ_PD, 0, &t3))) {
+    err = sys_retype(e->untyped, K_OBJ_FRAME_2M, 0, e->cnode, shared, 1, 0);
+  if (!err && !(err = env_retype(e, K_OBJ_PDPT, 0, &t1)) && !(err = env_retype(e, K_OBJ_PD, 0, &t2)) &&
+      !(err = env_retype(e, K_OBJ_PD, 0, &t3))) {
     sys_page_table_map(t1, e->vspace, BENCH_BIG_VA); /* the same PDPT as GIFT_VA's: may exist */
     err = sys_page_table_map(t2, e->vspace, BENCH_BIG_VA);
     if (!err)
       err = sys_page_table_map(t3, e->vspace, BENCH_SHARED_VA);
   }
   if (!err)
-    err = sys_frame_map(big, e->vspace, BENCH_BIG_VA, MAP_WRITE);
+    err = sys_frame_map(big, e->vspace, BENCH_BIG_VA, K_MAP_WRITE);
   if (!err)
-    err = sys_frame_map(shared, e->vspace, BENCH_SHARED_VA, MAP_WRITE);
+    err = sys_frame_map(shared, e->vspace, BENCH_SHARED_VA, K_MAP_WRITE);
   if (!err)
-    err = sys_cnode_copy(e->cnode, copy, e->cnode, shared, RIGHTS_ALL);
+    err = sys_cnode_copy(e->cnode, copy, e->cnode, shared, K_RIGHTS_ALL);
   if (err)
     return err;
   b->caps[0] = copy;
-  struct msg_regs r = sys_call(BENCH_EP, msg_info(CMD_SHARE, 0, 1, 0), 0, 0, 0, 0);
+  struct msg_regs r = sys_call(BENCH_EP, k_msg_info(CMD_SHARE, 0, 1, 0), 0, 0, 0, 0);
   return r.err ? r.err : (long)r.w[0];
 }
 
-int bench_client(struct env *e, struct ipc_buffer *b) {
+int bench_client(struct env *e, struct k_ipc_buffer *b) {
   printf("bench: guest benchmarks (A and B in two address spaces)\n");
   long err = setup(e, b);
   if (err) {
@@ -175,9 +175,9 @@ int bench_client(struct env *e, struct ipc_buffer *b) {
     for (u32 i = 0; i < sizeof(batches) / sizeof(batches[0]); i++)
       page_transfer(b, batches[i], mode);
     for (u32 i = 0; i < 4; i++) /* the last is 2 MiB, the large frame's size too */
-      copy_transfer(batches[i] * PAGE_SIZE, mode);
+      copy_transfer(batches[i] * K_PAGE_SIZE, mode);
   }
-  sys_call(BENCH_EP, msg_info(CMD_DONE, 0, 0, 0), 0, 0, 0, 0);
+  sys_call(BENCH_EP, k_msg_info(CMD_DONE, 0, 0, 0), 0, 0, 0, 0);
   printf("bench: done, %d failure%s\n", failures, failures == 1 ? "" : "s");
   return failures;
 }

@@ -6,18 +6,17 @@
 #include <blk.h>
 #include <abi/bootinfo.h>
 
-#define BLOCKD_EP BI_SLOT_FIRST_FREE_FIXED
-#define DEBUG_EXIT_PORT 0xf4
+#define BLOCKD_EP K_BI_SLOT_FIRST_FREE_FIXED
 #define FRAMES 256 /* 1 MiB: the largest request */
 #define COPY_FRAMES 32
 #define FRAME_SLOT 64
 #define WINDOW 0x0000100000000000ull
 
 static struct env env;
-static struct ipc_buffer *buf;
+static struct k_ipc_buffer *buf;
 
 static long info(cptr_t session, u64 *sectors) {
-  struct msg_regs r = sys_call(session, msg_info(BLK_INFO, 0, 0, 0), 0, 0, 0, 0);
+  struct msg_regs r = sys_call(session, k_msg_info(BLK_INFO, 0, 0, 0), 0, 0, 0, 0);
   *sectors = r.w[1];
   return r.err ? r.err : (long)r.w[0];
 }
@@ -30,19 +29,19 @@ static long io(cptr_t session, u32 op, u64 sector, u64 count, u64 n) {
   buf->recv_slot = FRAME_SLOT;
   buf->recv_count = n;
   buf->recv_window = WINDOW;
-  buf->recv_window_size = n * PAGE_SIZE;
-  struct msg_regs r = sys_call(session, msg_info(op, 2, 0, n), sector, count, 0, 0);
-  if (!r.err && msg_gifts(r.info) != n)
-    return ERR_BAD_STATE; /* our frames did not all come back */
+  buf->recv_window_size = n * K_PAGE_SIZE;
+  struct msg_regs r = sys_call(session, k_msg_info(op, 2, 0, n), sector, count, 0, 0);
+  if (!r.err && k_msg_gifts(r.info) != n)
+    return K_ERR_BAD_STATE; /* our frames did not all come back */
   return r.err ? r.err : (long)r.w[0];
 }
 
 static long setup(void) {
-  long err = env_ipc_buffer(&env, BI_SLOT_TCB, &buf);
+  long err = env_ipc_buffer(&env, K_BI_SLOT_TCB, &buf);
   if (!err)
-    err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, FRAME_SLOT, FRAMES, 0);
+    err = sys_retype(env.untyped, K_OBJ_FRAME_4K, 0, env.cnode, FRAME_SLOT, FRAMES, 0);
   if (!err)
-    err = env_prepare_tables(&env, env.vspace, WINDOW, FRAMES * PAGE_SIZE);
+    err = env_prepare_tables(&env, env.vspace, WINDOW, FRAMES * K_PAGE_SIZE);
   return err;
 }
 
@@ -59,7 +58,7 @@ static long echo(cptr_t in, cptr_t out, u64 sectors, u64 frames, u64 *ns) {
       return err;
   }
   *ns = sys_time_ns() - t0;
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 /* Echo throughput by request size: a BENCH line per size. Rewriting disk 1
@@ -75,14 +74,14 @@ static long benchmark(cptr_t in, cptr_t out, u64 sectors) {
       return err;
     u64 ops = span / (sizes[i] * BLK_SECTORS_PER_FRAME), kbps = ns ? span * BLK_SECTOR * 1000000ull / ns : 0;
     printf("BENCH name=blk_echo size=%llu ops=%llu instr=- ns=%llu mbps=%llu.%03llu accel=guest\n",
-           sizes[i] * PAGE_SIZE, ops, ns / ops, kbps / 1000, kbps % 1000);
+           sizes[i] * K_PAGE_SIZE, ops, ns / ops, kbps / 1000, kbps % 1000);
   }
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 static int fail(const char *what, long err) {
   printf("blkecho: %s failed: %s\n", what, err_name(err));
-  sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, 1);
+  debug_exit(1);
   return 1;
 }
 
@@ -98,7 +97,7 @@ int main(void) {
   if ((err = info(in, &sectors)) || (err = info(out, &out_sectors)))
     return fail("asking the disk sizes", err);
   if (out_sectors < sectors)
-    return fail("disk 1 is smaller than disk 0", ERR_RANGE);
+    return fail("disk 1 is smaller than disk 0", K_ERR_RANGE);
   printf("blkecho: copying %llu sectors (%llu KiB) from disk 0 to disk 1\n", sectors, sectors / 2);
   u64 ns;
   if ((err = echo(in, out, sectors, COPY_FRAMES, &ns)))
@@ -110,6 +109,6 @@ int main(void) {
     return fail("the benchmark", err);
   blk_close(&env, buf, in);
   blk_close(&env, buf, out);
-  sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, 0);
+  debug_exit(0);
   return 0;
 }

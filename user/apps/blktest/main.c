@@ -7,14 +7,13 @@
 #include <blk.h>
 #include <abi/bootinfo.h>
 
-#define BLOCKD_EP BI_SLOT_FIRST_FREE_FIXED
-#define DEBUG_EXIT_PORT 0xf4
+#define BLOCKD_EP K_BI_SLOT_FIRST_FREE_FIXED
 #define FRAME_SLOT 200
 #define NFRAMES 260
 #define WINDOW 0x0000100000000000ull
 
 static struct env env;
-static struct ipc_buffer *buf;
+static struct k_ipc_buffer *buf;
 static int passed, failed;
 
 static void check(int ok, const char *what) {
@@ -28,8 +27,8 @@ struct reply {
 };
 
 static struct reply call(cptr_t ep, u32 op, u64 w0, u64 w1, u64 ncaps, u64 ngifts) {
-  struct msg_regs r = sys_call(ep, msg_info(op, 2, ncaps, ngifts), w0, w1, 0, 0);
-  struct reply out = {r.err ? r.err : (long)r.w[0], r.w[1], r.w[2], msg_gifts(r.info)};
+  struct msg_regs r = sys_call(ep, k_msg_info(op, 2, ncaps, ngifts), w0, w1, 0, 0);
+  struct reply out = {r.err ? r.err : (long)r.w[0], r.w[1], r.w[2], k_msg_gifts(r.info)};
   return out;
 }
 
@@ -38,7 +37,7 @@ static void expect_back(u64 n) { /* where frames come back */
   buf->recv_slot = FRAME_SLOT;
   buf->recv_count = n;
   buf->recv_window = WINDOW;
-  buf->recv_window_size = n * PAGE_SIZE;
+  buf->recv_window_size = n * K_PAGE_SIZE;
   for (u64 i = 0; i < n; i++)
     buf->gifts[i] = (u32)(FRAME_SLOT + i);
 }
@@ -48,9 +47,9 @@ static long open_disk(u32 disk, cptr_t *session) { return blk_open(&env, buf, BL
 static long close_session(cptr_t s) { return blk_close(&env, buf, s); }
 
 static int frames_home(u64 n) {
-  struct cap_info ci;
+  struct k_cap_info ci;
   for (u64 i = 0; i < n; i++)
-    if (sys_cap_identify(env.cnode, FRAME_SLOT + i, &ci) || ci.type != OBJ_FRAME_4K)
+    if (sys_cap_identify(env.cnode, FRAME_SLOT + i, &ci) || ci.type != K_OBJ_FRAME_4K)
       return 0;
   return 1;
 }
@@ -72,54 +71,54 @@ static void bad_requests(cptr_t s, u64 capacity) {
   struct reply r;
   expect_back(8);
   r = call(s, BLK_READ, 0, 0, 0, 0);
-  check(r.err == ERR_RANGE, "a read of zero frames is refused");
+  check(r.err == K_ERR_RANGE, "a read of zero frames is refused");
   expect_back(8);
   r = call(s, BLK_READ, capacity, 0, 0, 8);
-  check(r.err == ERR_RANGE && r.gifts == 8 && frames_home(8), "a read past the end is refused, frames come back");
+  check(r.err == K_ERR_RANGE && r.gifts == 8 && frames_home(8), "a read past the end is refused, frames come back");
   expect_back(8);
   r = call(s, BLK_READ, ~0ull - 7, 0, 0, 8);
-  check(r.err == ERR_RANGE && frames_home(8), "a read whose range overflows is refused");
+  check(r.err == K_ERR_RANGE && frames_home(8), "a read whose range overflows is refused");
   expect_back(8);
   r = call(s, BLK_READ, 0, 65, 0, 8);
-  check(r.err == ERR_RANGE && frames_home(8), "more sectors than the frames hold is refused");
+  check(r.err == K_ERR_RANGE && frames_home(8), "more sectors than the frames hold is refused");
   expect_back(8);
   r = call(s, BLK_READ, 0, 56, 0, 8);
-  check(r.err == ERR_RANGE && frames_home(8), "fewer sectors than the frames need is refused");
+  check(r.err == K_ERR_RANGE && frames_home(8), "fewer sectors than the frames need is refused");
   expect_back(NFRAMES);
   r = call(s, BLK_READ, 0, 0, 0, BLK_MAX_FRAMES + 1);
-  check(r.err == ERR_RECV_SLOTS_FULL && frames_home(NFRAMES), "an oversized request does not even reach blockd");
+  check(r.err == K_ERR_RECV_SLOTS_FULL && frames_home(NFRAMES), "an oversized request does not even reach blockd");
   expect_back(BLK_MAX_FRAMES);
   r = call(s, BLK_READ, 0, 0, 0, BLK_MAX_FRAMES);
-  check(r.err == ERR_OK && r.gifts == BLK_MAX_FRAMES && frames_home(BLK_MAX_FRAMES), "a 1 MiB read in one request");
+  check(r.err == K_ERR_OK && r.gifts == BLK_MAX_FRAMES && frames_home(BLK_MAX_FRAMES), "a 1 MiB read in one request");
   expect_back(8);
   r = call(s, BLK_WRITE, capacity - 8, 16, 0, 8);
-  check(r.err == ERR_RANGE && frames_home(8), "a write past the end is refused");
+  check(r.err == K_ERR_RANGE && frames_home(8), "a write past the end is refused");
   expect_back(1);
-  buf->caps[0] = BI_SLOT_TCB; /* a capability where a frame belongs */
+  buf->caps[0] = K_BI_SLOT_TCB; /* a capability where a frame belongs */
   r = call(s, BLK_READ, 0, 0, 1, 1);
-  check(r.err == ERR_OK && frames_home(1), "a stray capability is dropped, the request still served");
+  check(r.err == K_ERR_OK && frames_home(1), "a stray capability is dropped, the request still served");
   cptr_t big = env_slot(&env);
-  long e = sys_retype(env.untyped, OBJ_FRAME_2M, 0, env.cnode, big, 1, 0);
+  long e = sys_retype(env.untyped, K_OBJ_FRAME_2M, 0, env.cnode, big, 1, 0);
   buf->gifts[0] = (u32)big;
   buf->recv_cnode = env.cnode;
   buf->recv_slot = big;
   buf->recv_count = 1;
   buf->recv_window = 0;
   r = e ? (struct reply){e, 0, 0, 0} : call(s, BLK_READ, 0, 0, 0, 1);
-  struct cap_info ci;
-  check(r.err == ERR_WRONG_TYPE && !sys_cap_identify(env.cnode, big, &ci) && ci.type == OBJ_FRAME_2M,
+  struct k_cap_info ci;
+  check(r.err == K_ERR_WRONG_TYPE && !sys_cap_identify(env.cnode, big, &ci) && ci.type == K_OBJ_FRAME_2M,
         "a frame that is not a 4 KiB frame is refused and comes back");
   cptr_t ro;
   e = open_disk(0, &ro); /* the read-only disk: the device fails writes */
   expect_back(4);
   r = e ? (struct reply){e, 0, 0, 0} : call(ro, BLK_WRITE, 0, 0, 0, 4);
   struct reply st = call(ro, BLK_STATS, 0, 0, 0, 0);
-  check(r.err == ERR_IO && frames_home(4) && st.w1 == 1, "a device error is reported, counted, frames back");
+  check(r.err == K_ERR_IO && frames_home(4) && st.w1 == 1, "a device error is reported, counted, frames back");
   close_session(ro);
   r = call(s, 99, 0, 0, 0, 0);
-  check(r.err == ERR_BAD_SYSCALL, "an unknown request is refused");
+  check(r.err == K_ERR_BAD_SYSCALL, "an unknown request is refused");
   r = call(s, BLK_STATS, 0, 0, 0, 0);
-  check(r.err == ERR_OK && r.w1 == 8, "every refused request was counted");
+  check(r.err == K_ERR_OK && r.w1 == 8, "every refused request was counted");
 }
 
 /* The frame and sector counts agree and the first sector is on the disk,
@@ -129,15 +128,15 @@ static void ends_past_the_end(cptr_t s, u64 capacity) {
   struct stats st0 = stats_of(s);
   expect_back(1);
   struct reply r = call(s, BLK_READ, capacity - 1, 0, 0, 1);
-  check(r.err == ERR_RANGE && r.gifts == 1 && frames_home(1),
+  check(r.err == K_ERR_RANGE && r.gifts == 1 && frames_home(1),
         "a one-frame read from the last sector (8 sectors, 7 past the end) is refused");
   expect_back(1);
   r = call(s, BLK_WRITE, capacity - 4, 5, 0, 1);
-  check(r.err == ERR_RANGE && r.gifts == 1 && frames_home(1),
+  check(r.err == K_ERR_RANGE && r.gifts == 1 && frames_home(1),
         "a write of 5 sectors from 4 before the end is refused");
   expect_back(2);
   r = call(s, BLK_READ, capacity - 8, 9, 0, 2);
-  check(r.err == ERR_RANGE && r.gifts == 2 && frames_home(2),
+  check(r.err == K_ERR_RANGE && r.gifts == 2 && frames_home(2),
         "a two-frame read of 9 sectors from 8 before the end is refused");
   struct stats st1 = stats_of(s);
   check(!st0.err && !st1.err && st1.bad_range == st0.bad_range + 3 && st1.bad_count == st0.bad_count &&
@@ -149,16 +148,16 @@ static void ends_past_the_end(cptr_t s, u64 capacity) {
 static void data_round_trip(cptr_t a, cptr_t b) {
   expect_back(8);
   for (u64 i = 0; i < 8; i++)
-    *(volatile u64 *)(WINDOW + i * PAGE_SIZE) = 0xb10c0000 + i;
+    *(volatile u64 *)(WINDOW + i * K_PAGE_SIZE) = 0xb10c0000 + i;
   struct reply r = call(a, BLK_WRITE, 64, 0, 0, 8);
-  check(r.err == ERR_OK && r.gifts == 8, "a write of 8 frames");
+  check(r.err == K_ERR_OK && r.gifts == 8, "a write of 8 frames");
   for (u64 i = 0; i < 8; i++)
-    *(volatile u64 *)(WINDOW + i * PAGE_SIZE) = 0;
+    *(volatile u64 *)(WINDOW + i * K_PAGE_SIZE) = 0;
   expect_back(8);
   r = call(b, BLK_READ, 64, 0, 0, 8);
-  int same = r.err == ERR_OK;
+  int same = r.err == K_ERR_OK;
   for (u64 i = 0; same && i < 8; i++)
-    same = *(volatile u64 *)(WINDOW + i * PAGE_SIZE) == 0xb10c0000 + i;
+    same = *(volatile u64 *)(WINDOW + i * K_PAGE_SIZE) == 0xb10c0000 + i;
   check(same, "another session reads back what was written");
 }
 
@@ -181,7 +180,7 @@ static long hold_next(cptr_t sess, cptr_t *n) {
  * or -1 if anything went wrong. */
 static int dies_mid_read(cptr_t first, u64 memory, int revoke) {
   cptr_t parent = env_slot(&env), sess = 0, tcb = 0, n = 0;
-  long err = sys_retype(env.untyped, OBJ_UNTYPED, BLK_DONATION_BITS + 1, env.cnode, parent, 1, 0);
+  long err = sys_retype(env.untyped, K_OBJ_UNTYPED, BLK_DONATION_BITS + 1, env.cnode, parent, 1, 0);
   if (!err)
     err = session_open_from(&env, buf, BLOCKD_EP, BLK_OPEN, BLK_DONATION_BITS, 1, parent, &sess);
   if (!err)
@@ -195,11 +194,11 @@ static int dies_mid_read(cptr_t first, u64 memory, int revoke) {
     expect_back(BLK_MAX_FRAMES);
     r = call(sess, BLK_READ, 0, 0, 0, BLK_MAX_FRAMES);
   }
-  int hit = r.err == ERR_BAD_STATE;
-  int ok = !err && (r.err == ERR_OK || hit) && r.gifts == BLK_MAX_FRAMES && frames_home(BLK_MAX_FRAMES);
+  int hit = r.err == K_ERR_BAD_STATE;
+  int ok = !err && (r.err == K_ERR_OK || hit) && r.gifts == BLK_MAX_FRAMES && frames_home(BLK_MAX_FRAMES);
   if (!revoke) /* the client goes after the read */
     ok = ok && !sys_cnode_revoke(env.cnode, parent);
-  ok = ok && call(sess, BLK_INFO, 0, 0, 0, 0).err == ERR_BAD_STATE && blockd_memory(first) == memory;
+  ok = ok && call(sess, BLK_INFO, 0, 0, 0, 0).err == K_ERR_BAD_STATE && blockd_memory(first) == memory;
   sys_cnode_delete(env.cnode, tcb);
   sys_cnode_delete(env.cnode, parent);
   sys_cnode_delete(env.cnode, n);
@@ -220,8 +219,8 @@ static void blockd_time_goes_to_whom_it_worked_for(void) {
   if (!err)
     err = call(quiet, BLK_INFO, 0, 0, 0, 0).err;
   /* a session's time is settled when blockd takes its next request */
-  struct msg_regs a = sys_call(busy, msg_info(BLK_STATS, 0, 0, 0), 0, 0, 0, 0);
-  struct msg_regs b = sys_call(quiet, msg_info(BLK_STATS, 0, 0, 0), 0, 0, 0, 0);
+  struct msg_regs a = sys_call(busy, k_msg_info(BLK_STATS, 0, 0, 0), 0, 0, 0, 0);
+  struct msg_regs b = sys_call(quiet, k_msg_info(BLK_STATS, 0, 0, 0), 0, 0, 0, 0);
   u64 busy_ns = a.w[3], quiet_ns = b.w[3];
   printf("blktest:      blockd's time: %llu us for 8 MiB read, %llu us for a size and a count\n", busy_ns / 1000,
          quiet_ns / 1000);
@@ -250,9 +249,9 @@ static void sessions(cptr_t first) {
   ok = 1;
   for (int i = 0; i < 20 && ok; i++) {
     cptr_t parent = env_slot(&env), sess = 0;
-    ok = !sys_retype(env.untyped, OBJ_UNTYPED, BLK_DONATION_BITS + 1, env.cnode, parent, 1, 0) &&
+    ok = !sys_retype(env.untyped, K_OBJ_UNTYPED, BLK_DONATION_BITS + 1, env.cnode, parent, 1, 0) &&
          !session_open_from(&env, buf, BLOCKD_EP, BLK_OPEN, BLK_DONATION_BITS, 1, parent, &sess) &&
-         !sys_cnode_revoke(env.cnode, parent) && call(sess, BLK_INFO, 0, 0, 0, 0).err == ERR_BAD_STATE;
+         !sys_cnode_revoke(env.cnode, parent) && call(sess, BLK_INFO, 0, 0, 0, 0).err == K_ERR_BAD_STATE;
   }
   check(ok && blockd_memory(first) == before, "20 clients died: sessions went with them, memory unchanged");
   struct stats st0 = stats_of(first);
@@ -275,23 +274,23 @@ static void sessions(cptr_t first) {
   open_disk(1, &s);
   close_session(s);
   struct reply r = call(s, BLK_INFO, 0, 0, 0, 0);
-  check(r.err == ERR_BAD_STATE, "a closed session is refused");
+  check(r.err == K_ERR_BAD_STATE, "a closed session is refused");
   r = call(BLOCKD_EP, BLK_READ, 0, 0, 0, 0);
-  check(r.err == ERR_BAD_STATE, "I/O on the public endpoint is refused");
-  buf->caps[0] = BI_SLOT_TCB;
+  check(r.err == K_ERR_BAD_STATE, "I/O on the public endpoint is refused");
+  buf->caps[0] = K_BI_SLOT_TCB;
   buf->recv_count = 1;
   r = call(BLOCKD_EP, BLK_OPEN, 1, 0, 1, 0);
-  check(r.err == ERR_WRONG_TYPE, "a donation that is not memory is refused");
+  check(r.err == K_ERR_WRONG_TYPE, "a donation that is not memory is refused");
 }
 
 int main(void) {
   env = env_of_program(FRAME_SLOT + NFRAMES);
   cptr_t a, b;
-  long err = env_ipc_buffer(&env, BI_SLOT_TCB, &buf);
+  long err = env_ipc_buffer(&env, K_BI_SLOT_TCB, &buf);
   if (!err)
-    err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, FRAME_SLOT, NFRAMES, 0);
+    err = sys_retype(env.untyped, K_OBJ_FRAME_4K, 0, env.cnode, FRAME_SLOT, NFRAMES, 0);
   if (!err)
-    err = env_prepare_tables(&env, env.vspace, WINDOW, NFRAMES * PAGE_SIZE);
+    err = env_prepare_tables(&env, env.vspace, WINDOW, NFRAMES * K_PAGE_SIZE);
   if (!err)
     err = open_disk(1, &a);
   if (!err)
@@ -299,7 +298,7 @@ int main(void) {
   struct reply info = err ? (struct reply){0} : call(a, BLK_INFO, 0, 0, 0, 0);
   if (err || info.err) {
     printf("blktest: cannot start: %s\n", err_name(err ? err : info.err));
-    sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, 1);
+    debug_exit(1);
     return 1;
   }
   /* map every frame once so that the window layout is the same each time */
@@ -309,6 +308,6 @@ int main(void) {
   sessions(a);
   blockd_time_goes_to_whom_it_worked_for();
   printf("blktest: %d passed, %d failed\n", passed, failed);
-  sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, failed ? 1 : 0);
+  debug_exit(failed ? 1 : 0);
   return failed;
 }

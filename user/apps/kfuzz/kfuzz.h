@@ -89,9 +89,9 @@ _Static_assert(sizeof(struct shared) <= SHARED_PAGES * 4096, "shared pages");
 
 static inline struct shared *shared(void) { return (struct shared *)SHARED_VA; }
 
-static inline u64 stack_top(u32 g) { return STACK_VA + g * STACK_STRIDE + STACK_PAGES * PAGE_SIZE; }
-static inline struct ipc_buffer *worker_buffer(u32 g) {
-  return (struct ipc_buffer *)(STACK_VA + g * STACK_STRIDE + BUF_OFFSET);
+static inline u64 stack_top(u32 g) { return STACK_VA + g * STACK_STRIDE + STACK_PAGES * K_PAGE_SIZE; }
+static inline struct k_ipc_buffer *worker_buffer(u32 g) {
+  return (struct k_ipc_buffer *)(STACK_VA + g * STACK_STRIDE + BUF_OFFSET);
 }
 
 /* xorshift64*, seeded per worker and incarnation. */

@@ -9,7 +9,6 @@
 #include <abi/bootinfo.h>
 
 #define CTRL_VA 0x10000000ull
-#define DEBUG_EXIT_PORT 0xf4
 #define UT_BITS 21       /* each principal's untyped */
 #define PLAY_UT_BITS 19  /* the part its workers retype from */
 #define CHECK_EVERY 1000
@@ -20,7 +19,7 @@
 
 const char *const syscall_names[] = {
 #define SYS_NAME(name, args) #name,
-    ABI_SYSCALLS(SYS_NAME)
+    K_SYSCALLS(SYS_NAME)
 #undef SYS_NAME
 };
 
@@ -52,7 +51,7 @@ static u64 rnd(u64 n) {
 }
 
 static void quit(int failed) {
-  sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, failed ? 1 : 0);
+  debug_exit(failed ? 1 : 0);
   exit(failed);
 }
 
@@ -71,20 +70,20 @@ static long copy_image(cptr_t vspace) {
   static u64 scratch;
   if (!scratch) {
     scratch = ce.next_vaddr;
-    ce.next_vaddr += PAGE_SIZE;
+    ce.next_vaddr += K_PAGE_SIZE;
   }
-  for (u64 va = IMAGE_VA; va < (u64)_end; va += PAGE_SIZE) {
+  for (u64 va = IMAGE_VA; va < (u64)_end; va += K_PAGE_SIZE) {
     cptr_t f;
-    long err = env_retype(&ce, OBJ_FRAME_4K, 0, &f);
+    long err = env_retype(&ce, K_OBJ_FRAME_4K, 0, &f);
     if (!err)
-      err = env_map(&ce, BI_SLOT_VSPACE, f, scratch, MAP_WRITE);
+      err = env_map(&ce, K_BI_SLOT_VSPACE, f, scratch, K_MAP_WRITE);
     if (err)
       return err;
-    memcpy((void *)scratch, (const void *)va, PAGE_SIZE);
-    if ((err = sys_frame_unmap(f)) || (err = env_map(&ce, vspace, f, va, MAP_WRITE | MAP_EXEC)))
+    memcpy((void *)scratch, (const void *)va, K_PAGE_SIZE);
+    if ((err = sys_frame_unmap(f)) || (err = env_map(&ce, vspace, f, va, K_MAP_WRITE | K_MAP_EXEC)))
       return err;
   }
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 /* Pages the workers of p need, from the controller's memory: they survive
@@ -92,32 +91,32 @@ static long copy_image(cptr_t vspace) {
  * mapped into the next VSpace. */
 static long map_infrastructure(u32 p) {
   cptr_t vs = pslot(p, P_VSPACE), pdpt = pslot(p, P_PDPT);
-  long err = sys_retype(ce.untyped, OBJ_PDPT, 0, ce.cnode, pdpt, 1, 0);
+  long err = sys_retype(ce.untyped, K_OBJ_PDPT, 0, ce.cnode, pdpt, 1, 0);
   if (!err)
     err = sys_page_table_map(pdpt, vs, 0);
   if (!err)
     err = copy_image(vs);
   for (u32 i = 0; !err && i < SHARED_PAGES; i++) {
     cptr_t c = env_slot(&ce);
-    err = sys_cnode_copy(ce.cnode, c, ce.cnode, C_SHARED_FRAME + i, RIGHTS_ALL);
+    err = sys_cnode_copy(ce.cnode, c, ce.cnode, C_SHARED_FRAME + i, K_RIGHTS_ALL);
     if (!err)
-      err = env_map(&ce, vs, c, SHARED_VA + i * PAGE_SIZE, MAP_WRITE);
+      err = env_map(&ce, vs, c, SHARED_VA + i * K_PAGE_SIZE, K_MAP_WRITE);
   }
   for (u32 k = 0; !err && k < TPP; k++) {
     u32 g = p * TPP + k;
     for (u64 i = 0; !err && i < STACK_PAGES; i++) {
       cptr_t f;
-      err = env_retype(&ce, OBJ_FRAME_4K, 0, &f);
+      err = env_retype(&ce, K_OBJ_FRAME_4K, 0, &f);
       if (!err)
-        err = env_map(&ce, vs, f, STACK_VA + g * STACK_STRIDE + i * PAGE_SIZE, MAP_WRITE);
+        err = env_map(&ce, vs, f, STACK_VA + g * STACK_STRIDE + i * K_PAGE_SIZE, K_MAP_WRITE);
     }
     if (!err)
-      err = sys_retype(ce.untyped, OBJ_FRAME_4K, 0, ce.cnode, pslot(p, P_BUF + k), 1, 0);
+      err = sys_retype(ce.untyped, K_OBJ_FRAME_4K, 0, ce.cnode, pslot(p, P_BUF + k), 1, 0);
     if (!err)
-      err = env_map(&ce, vs, pslot(p, P_BUF + k), (u64)worker_buffer(g), MAP_WRITE);
+      err = env_map(&ce, vs, pslot(p, P_BUF + k), (u64)worker_buffer(g), K_MAP_WRITE);
   }
   if (!err)
-    err = sys_retype(ce.untyped, OBJ_FRAME_4K, 0, ce.cnode, pslot(p, P_SPARE), 1, 0);
+    err = sys_retype(ce.untyped, K_OBJ_FRAME_4K, 0, ce.cnode, pslot(p, P_SPARE), 1, 0);
   if (!err)
     err = env_prepare_tables(&ce, vs, WIN_VA, WIN_SIZE);
   return err;
@@ -126,17 +125,17 @@ static long map_infrastructure(u32 p) {
 /* The principal's kernel objects, all from its own untyped. */
 static long make_objects(u32 p) {
   cptr_t ut = pslot(p, P_UT), cn = pslot(p, P_CNODE);
-  long err = sys_retype(ut, OBJ_CNODE, CN_BITS, ce.cnode, cn, 1, 0);
+  long err = sys_retype(ut, K_OBJ_CNODE, CN_BITS, ce.cnode, cn, 1, 0);
   if (!err)
-    err = sys_retype(ut, OBJ_VSPACE, 0, ce.cnode, pslot(p, P_VSPACE), 1, 0);
+    err = sys_retype(ut, K_OBJ_VSPACE, 0, ce.cnode, pslot(p, P_VSPACE), 1, 0);
   if (!err)
-    err = sys_retype(ut, OBJ_TCB, 0, ce.cnode, pslot(p, P_TCB), TPP, 0);
+    err = sys_retype(ut, K_OBJ_TCB, 0, ce.cnode, pslot(p, P_TCB), TPP, 0);
   if (!err)
-    err = sys_retype(ut, OBJ_ENDPOINT, 0, ce.cnode, pslot(p, P_EP), 2, 0);
+    err = sys_retype(ut, K_OBJ_ENDPOINT, 0, ce.cnode, pslot(p, P_EP), 2, 0);
   if (!err)
-    err = sys_retype(ut, OBJ_NOTIFICATION, 0, ce.cnode, pslot(p, P_NTFN), 1, 0);
+    err = sys_retype(ut, K_OBJ_NOTIFICATION, 0, ce.cnode, pslot(p, P_NTFN), 1, 0);
   if (!err)
-    err = sys_retype(ut, OBJ_UNTYPED, PLAY_UT_BITS, cn, S_PLAY_UT, 1, 100 + p);
+    err = sys_retype(ut, K_OBJ_UNTYPED, PLAY_UT_BITS, cn, S_PLAY_UT, 1, 100 + p);
   return err;
 }
 
@@ -145,25 +144,25 @@ static long make_objects(u32 p) {
 static void fill_cspace(u32 p) {
   cptr_t cn = pslot(p, P_CNODE);
   u32 q = (p + 1) % NP, r = (p + 2) % NP;
-  sys_cnode_copy(cn, S_CNODE, ce.cnode, cn, RIGHTS_ALL);
-  sys_cnode_copy(cn, S_VSPACE, ce.cnode, pslot(p, P_VSPACE), RIGHTS_ALL);
+  sys_cnode_copy(cn, S_CNODE, ce.cnode, cn, K_RIGHTS_ALL);
+  sys_cnode_copy(cn, S_VSPACE, ce.cnode, pslot(p, P_VSPACE), K_RIGHTS_ALL);
   for (u32 i = 0; i < N_SHARED_EP; i++)
-    sys_cnode_mint(cn, S_SHARED_EP + i, ce.cnode, C_SHARED_EP + i, RIGHTS_ALL, 1 + p * 16 + i);
+    sys_cnode_mint(cn, S_SHARED_EP + i, ce.cnode, C_SHARED_EP + i, K_RIGHTS_ALL, 1 + p * 16 + i);
   for (u32 i = 0; i < N_SHARED_NTFN; i++)
-    sys_cnode_mint(cn, S_SHARED_NTFN + i, ce.cnode, C_SHARED_NTFN + i, RIGHTS_ALL, 1ull << (p + 8 * i));
+    sys_cnode_mint(cn, S_SHARED_NTFN + i, ce.cnode, C_SHARED_NTFN + i, K_RIGHTS_ALL, 1ull << (p + 8 * i));
   for (u32 i = 0; i < 2; i++)
-    sys_cnode_copy(cn, S_OWN_EP + i, ce.cnode, pslot(p, P_EP + i), RIGHTS_ALL);
-  sys_cnode_copy(cn, S_OWN_NTFN, ce.cnode, pslot(p, P_NTFN), RIGHTS_ALL);
-  sys_cnode_copy(cn, S_OTHER_EP, ce.cnode, pslot(q, P_EP), RIGHTS_ALL);
-  sys_cnode_copy(cn, S_OTHER_EP + 1, ce.cnode, pslot(r, P_EP), RIGHTS_ALL);
-  sys_cnode_copy(cn, S_OTHER_NTFN, ce.cnode, pslot(q, P_NTFN), RIGHTS_ALL);
+    sys_cnode_copy(cn, S_OWN_EP + i, ce.cnode, pslot(p, P_EP + i), K_RIGHTS_ALL);
+  sys_cnode_copy(cn, S_OWN_NTFN, ce.cnode, pslot(p, P_NTFN), K_RIGHTS_ALL);
+  sys_cnode_copy(cn, S_OTHER_EP, ce.cnode, pslot(q, P_EP), K_RIGHTS_ALL);
+  sys_cnode_copy(cn, S_OTHER_EP + 1, ce.cnode, pslot(r, P_EP), K_RIGHTS_ALL);
+  sys_cnode_copy(cn, S_OTHER_NTFN, ce.cnode, pslot(q, P_NTFN), K_RIGHTS_ALL);
   for (u32 k = 0; k < TPP; k++) {
-    sys_cnode_copy(cn, S_TCB + k, ce.cnode, pslot(p, P_TCB + k), RIGHTS_ALL);
-    sys_cnode_copy(cn, S_BUF + k, ce.cnode, pslot(p, P_BUF + k), RIGHTS_ALL);
+    sys_cnode_copy(cn, S_TCB + k, ce.cnode, pslot(p, P_TCB + k), K_RIGHTS_ALL);
+    sys_cnode_copy(cn, S_BUF + k, ce.cnode, pslot(p, P_BUF + k), K_RIGHTS_ALL);
   }
-  sys_cnode_copy(cn, S_OTHER_TCB, ce.cnode, pslot(q, P_TCB), RIGHTS_ALL);
-  sys_cnode_copy(cn, S_SPARE_FRAME, ce.cnode, pslot(p, P_SPARE), RIGHTS_ALL);
-  sys_cnode_copy(cn, S_DMA, ce.cnode, BI_SLOT_DMA, RIGHTS_ALL);
+  sys_cnode_copy(cn, S_OTHER_TCB, ce.cnode, pslot(q, P_TCB), K_RIGHTS_ALL);
+  sys_cnode_copy(cn, S_SPARE_FRAME, ce.cnode, pslot(p, P_SPARE), K_RIGHTS_ALL);
+  sys_cnode_copy(cn, S_DMA, ce.cnode, K_BI_SLOT_DMA, K_RIGHTS_ALL);
 }
 
 static long start_worker(u32 g) {
@@ -212,7 +211,7 @@ static void recreate_shared(void) {
   cptr_t s = C_SHARED_EP + i;
   sys_cnode_revoke(ce.cnode, s);
   sys_cnode_delete(ce.cnode, s);
-  must(sys_retype(ce.untyped, i < N_SHARED_EP ? OBJ_ENDPOINT : OBJ_NOTIFICATION, 0, ce.cnode, s, 1, 0),
+  must(sys_retype(ce.untyped, i < N_SHARED_EP ? K_OBJ_ENDPOINT : K_OBJ_NOTIFICATION, 0, ce.cnode, s, 1, 0),
        "shared object");
   shared_recreated++;
 }
@@ -220,7 +219,7 @@ static void recreate_shared(void) {
 /* ---- supervision ---- */
 
 static void check(void) {
-  struct sysret r = syscall6(SYS_DEBUG_CHECK_INVARIANTS, 0, 0, 0, 0, 0, 0);
+  struct sysret r = syscall6(K_SYS_DEBUG_CHECK_INVARIANTS, 0, 0, 0, 0, 0, 0);
   checks++;
   checked_caps = r.val;
   if (r.err) {
@@ -233,17 +232,17 @@ static void check(void) {
  * CSpace or VSpace (the scheduler makes them inactive), faulted ones. */
 static void supervise(void) {
   for (u32 g = 0; g < NW; g++) {
-    struct tcb_info ti;
+    struct k_tcb_info ti;
     u32 p = g / TPP;
     cptr_t t = pslot(p, P_TCB + g % TPP);
-    if (sys_tcb_info(t, &ti) != ERR_OK)
+    if (sys_tcb_info(t, &ti) != K_ERR_OK)
       continue;
-    if (ti.state == TCB_FAULTED) {
+    if (ti.state == K_TCB_FAULTED) {
       faults++;
       printf("kfuzz: worker %u faulted: vector %llu rip 0x%llx address 0x%llx\n", g, ti.fault_vector, ti.fault_rip,
              ti.fault_addr);
       start_worker(g);
-    } else if (ti.state == TCB_INACTIVE) {
+    } else if (ti.state == K_TCB_INACTIVE) {
       sys_tcb_configure(t, pslot(p, P_CNODE), pslot(p, P_VSPACE), prio_of(g));
       sys_tcb_resume(t);
     }
@@ -270,14 +269,14 @@ static void unblocker(void) {
   for (u64 i = 0;; i++) {
     u32 g = (u32)(i % NW);
     cptr_t t = pslot(g / TPP, P_TCB + g % TPP);
-    struct tcb_info ti;
-    if (!sh->stop && sys_tcb_info(t, &ti) == ERR_OK && ti.state == TCB_BLOCKED) {
+    struct k_tcb_info ti;
+    if (!sh->stop && sys_tcb_info(t, &ti) == K_ERR_OK && ti.state == K_TCB_BLOCKED) {
       if (i & 1) {
         sys_tcb_suspend(t);
         sys_tcb_resume(t);
       } else {
         for (u32 e = 0; e < N_SHARED_EP; e++)
-          sys_nbsend(C_SHARED_EP + e, msg_info(7, 1, 0, 0), i, 0, 0, 0);
+          sys_nbsend(C_SHARED_EP + e, k_msg_info(7, 1, 0, 0), i, 0, 0, 0);
         for (u32 n = 0; n < N_SHARED_NTFN; n++)
           sys_signal(C_SHARED_NTFN + n);
       }
@@ -290,18 +289,18 @@ static void unblocker(void) {
 /* ---- setup and figures ---- */
 
 static void setup(void) {
-  must(sys_retype(ce.untyped, OBJ_NOTIFICATION, 0, ce.cnode, C_TIMER, 1, 0), "timer");
-  must(sys_retype(ce.untyped, OBJ_ENDPOINT, 0, ce.cnode, C_SHARED_EP, N_SHARED_EP, 0), "shared endpoints");
-  must(sys_retype(ce.untyped, OBJ_NOTIFICATION, 0, ce.cnode, C_SHARED_NTFN, N_SHARED_NTFN, 0), "shared notifications");
-  must(sys_retype(ce.untyped, OBJ_FRAME_4K, 0, ce.cnode, C_SHARED_FRAME, SHARED_PAGES, 0), "shared pages");
+  must(sys_retype(ce.untyped, K_OBJ_NOTIFICATION, 0, ce.cnode, C_TIMER, 1, 0), "timer");
+  must(sys_retype(ce.untyped, K_OBJ_ENDPOINT, 0, ce.cnode, C_SHARED_EP, N_SHARED_EP, 0), "shared endpoints");
+  must(sys_retype(ce.untyped, K_OBJ_NOTIFICATION, 0, ce.cnode, C_SHARED_NTFN, N_SHARED_NTFN, 0), "shared notifications");
+  must(sys_retype(ce.untyped, K_OBJ_FRAME_4K, 0, ce.cnode, C_SHARED_FRAME, SHARED_PAGES, 0), "shared pages");
   for (u32 i = 0; i < SHARED_PAGES; i++)
-    must(env_map(&ce, BI_SLOT_VSPACE, C_SHARED_FRAME + i, SHARED_VA + i * PAGE_SIZE, MAP_WRITE), "map shared");
+    must(env_map(&ce, K_BI_SLOT_VSPACE, C_SHARED_FRAME + i, SHARED_VA + i * K_PAGE_SIZE, K_MAP_WRITE), "map shared");
   sh = shared();
   sh->seed = seed;
   sh->flags = flags;
   sh->budget = budget;
   for (u32 p = 0; p < NP; p++)
-    must(sys_retype(ce.untyped, OBJ_UNTYPED, UT_BITS, ce.cnode, pslot(p, P_UT), 1, 100 + p), "principal untyped");
+    must(sys_retype(ce.untyped, K_OBJ_UNTYPED, UT_BITS, ce.cnode, pslot(p, P_UT), 1, 100 + p), "principal untyped");
   for (u32 p = 0; p < NP; p++)
     must(make_objects(p), "principal objects");
   for (u32 p = 0; p < NP; p++) {
@@ -342,7 +341,7 @@ static void figures(u64 ns) {
          "frames gifted %llu (%llu pages mapped in receive windows)\n", seed, total.msgs_rx, total.words_rx,
          total.caps_rx, total.gifts_rx, total.mapped_rx);
   printf("kfuzz: seed %llu: sends, calls and reply-receives by result:", seed);
-  for (int e = 0; e < 64 && e < ERR_COUNT; e++) {
+  for (int e = 0; e < 64 && e < K_ERR_COUNT; e++) {
     u64 n = 0;
     for (u32 g = 0; g < NW; g++)
       n += sh->w[g].send_err[e];
@@ -353,7 +352,7 @@ static void figures(u64 ns) {
   printf("kfuzz: %-24s %10s %10s\n", "system call", "success", "error");
   for (int i = 0; i < SYS_SLOTS; i++)
     if (total.ok[i] || total.err[i])
-      printf("kfuzz: %-24s %10llu %10llu\n", i < SYS_COUNT ? syscall_names[i] : "(no such call)", total.ok[i],
+      printf("kfuzz: %-24s %10llu %10llu\n", i < K_SYS_COUNT ? syscall_names[i] : "(no such call)", total.ok[i],
              total.err[i]);
 }
 
@@ -368,7 +367,7 @@ int main(u64 arg) {
   flags = (arg >> 24) & 0xff;
   budget = arg >> 32 ? arg >> 32 : 100000;
   rng = mix64(seed + 0x51ed) | 1;
-  ce = (struct env){.cnode = BI_SLOT_CNODE, .vspace = BI_SLOT_VSPACE, .untyped = BI_SLOT_BOOT_UNTYPED,
+  ce = (struct env){.cnode = K_BI_SLOT_CNODE, .vspace = K_BI_SLOT_VSPACE, .untyped = K_BI_SLOT_BOOT_UNTYPED,
                     .next_slot = C_PRINCIPAL + NP * C_STRIDE, .end_slot = 1ull << SPAWN_CNODE_BITS, .next_vaddr = CTRL_VA};
   printf("kfuzz: seed %llu, %llu operations, flags 0x%llx: %u principals, %u worker threads\n", seed, budget,
          flags, NP, NW);

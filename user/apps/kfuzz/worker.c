@@ -9,7 +9,7 @@ struct worker {
   u64 rng;
   u32 g, p, k; /* global index, principal, index in the principal */
   u32 prio;
-  struct ipc_buffer *buf;
+  struct k_ipc_buffer *buf;
   struct wstat *st;
   struct shared *sh;
   u8 frames[8]; /* slots where frames were seen lately: likely gifts */
@@ -29,7 +29,7 @@ static int chance(struct worker *w, u64 n) { return rnd(w, n) == 0; }
 
 static void unexpected(struct worker *w, u64 op, u64 nr, long err) {
   printf("kfuzz: FAIL seed %llu op %llu: worker %u: %s returned %ld, not an error code\n", w->sh->seed, op,
-         w->g, nr < SYS_COUNT ? syscall_names[nr] : "bad syscall", err);
+         w->g, nr < K_SYS_COUNT ? syscall_names[nr] : "bad syscall", err);
   w->sh->fail_op = op;
   w->sh->failed = 1;
 }
@@ -50,13 +50,13 @@ static struct msg_regs sc(struct worker *w, u64 nr, u64 a0, u64 a1, u64 a2, u64 
                    : "rcx", "r11", "memory");
   struct msg_regs r = {(long)rax, rdi, rsi, {rdx, r10, r8, r9}};
   u64 row = nr < SYS_SLOTS - 1 ? nr : SYS_SLOTS - 1;
-  if (r.err < 0 || r.err >= ERR_COUNT)
+  if (r.err < 0 || r.err >= K_ERR_COUNT)
     unexpected(w, op, nr, r.err);
-  else if (r.err == ERR_OK)
+  else if (r.err == K_ERR_OK)
     w->st->ok[row]++;
   else
     w->st->err[row]++;
-  if ((nr == SYS_SEND || nr == SYS_NBSEND || nr == SYS_CALL || nr == SYS_REPLY_RECV) && r.err >= 0 && r.err < 64)
+  if ((nr == K_SYS_SEND || nr == K_SYS_NBSEND || nr == K_SYS_CALL || nr == K_SYS_REPLY_RECV) && r.err >= 0 && r.err < 64)
     w->st->send_err[r.err]++;
   w->st->ops++;
   return r;
@@ -99,21 +99,21 @@ static u64 frame_slot(struct worker *w) {
 static u64 window(struct worker *w) {
   switch (rnd(w, 8)) {
   case 0: return 0;
-  case 1: return PLAY_VA + rnd(w, PLAY_SIZE / PAGE_SIZE) * PAGE_SIZE;
+  case 1: return PLAY_VA + rnd(w, PLAY_SIZE / K_PAGE_SIZE) * K_PAGE_SIZE;
   case 2: return rnd(w, 1ull << 48);
-  default: return WIN_VA + rnd(w, 16) * PAGE_SIZE;
+  default: return WIN_VA + rnd(w, 16) * K_PAGE_SIZE;
   }
 }
 
 /* Where received capabilities and gifts land, set before every receive. */
 static void set_receive(struct worker *w) {
-  struct ipc_buffer *b = w->buf;
+  struct k_ipc_buffer *b = w->buf;
   u64 skip = chance(w, 4) ? rnd(w, 4) : 0;
   b->recv_cnode = chance(w, 16) ? any_slot(w) : S_CNODE;
   b->recv_slot = chance(w, 16) ? any_slot(w) : recv_first(w) + skip;
   b->recv_count = chance(w, 8) ? rnd(w, 16) : RECV_SLOTS - skip;
   b->recv_window = window(w);
-  b->recv_window_size = chance(w, 8) ? rnd(w, 1ull << 40) : (chance(w, 8) ? rnd(w, 4) : 16) * PAGE_SIZE;
+  b->recv_window_size = chance(w, 8) ? rnd(w, 1ull << 40) : (chance(w, 8) ? rnd(w, 4) : 16) * K_PAGE_SIZE;
 }
 
 /* Received capabilities are deleted, moved on to the play area, or stay
@@ -122,21 +122,21 @@ static void op_tidy(struct worker *w) {
   u64 first = recv_first(w);
   if (chance(w, 6)) {
     for (u64 i = 0; i < RECV_SLOTS; i++)
-      SC(w, SYS_CNODE_DELETE, S_CNODE, first + i, 0, 0, 0, 0);
+      SC(w, K_SYS_CNODE_DELETE, S_CNODE, first + i, 0, 0, 0, 0);
   } else if (chance(w, 2)) {
-    SC(w, SYS_CNODE_MOVE, S_CNODE, play_slot(w), S_CNODE, first + rnd(w, RECV_SLOTS), 0, 0);
+    SC(w, K_SYS_CNODE_MOVE, S_CNODE, play_slot(w), S_CNODE, first + rnd(w, RECV_SLOTS), 0, 0);
   } else {
-    SC(w, SYS_CNODE_DELETE, S_CNODE, first + rnd(w, RECV_SLOTS), 0, 0, 0, 0);
+    SC(w, K_SYS_CNODE_DELETE, S_CNODE, first + rnd(w, RECV_SLOTS), 0, 0, 0, 0);
   }
 }
 
 static void note_received(struct worker *w, const struct msg_regs *r) {
-  u64 caps = msg_caps(r->info), gifts = msg_gifts(r->info);
+  u64 caps = k_msg_caps(r->info), gifts = k_msg_gifts(r->info);
   w->st->msgs_rx++;
-  w->st->words_rx += msg_words(r->info) > IPC_REG_WORDS;
+  w->st->words_rx += k_msg_words(r->info) > K_IPC_REG_WORDS;
   w->st->caps_rx += caps;
   w->st->gifts_rx += gifts;
-  w->st->mapped_rx += gifts ? w->buf->recv_mapped / PAGE_SIZE : 0;
+  w->st->mapped_rx += gifts ? w->buf->recv_mapped / K_PAGE_SIZE : 0;
   for (u64 i = 0; i < gifts && i < 4; i++)
     saw_frame(w, w->buf->recv_slot + caps + i);
 }
@@ -146,7 +146,7 @@ static void note_received(struct worker *w, const struct msg_regs *r) {
 static u64 find_frame(struct worker *w) {
   for (int i = 0; i < 3; i++) {
     u64 s = frame_slot(w);
-    if (SC(w, SYS_CAP_TYPE, S_CNODE, s, 0, 0, 0, 0).w[0] == OBJ_FRAME_4K)
+    if (SC(w, K_SYS_CAP_TYPE, S_CNODE, s, 0, 0, 0, 0).w[0] == K_OBJ_FRAME_4K)
       return s;
   }
   return frame_slot(w);
@@ -164,7 +164,7 @@ static u64 cap_slot(struct worker *w) {
 
 /* A message: words, capabilities and gifts named in the IPC buffer. */
 static u64 compose(struct worker *w) {
-  struct ipc_buffer *b = w->buf;
+  struct k_ipc_buffer *b = w->buf;
   u64 words = chance(w, 2) ? rnd(w, 5) : rnd(w, 12), caps = 0, gifts = 0;
   if (chance(w, 32))
     words = rnd(w, 128);
@@ -172,7 +172,7 @@ static u64 compose(struct worker *w) {
     caps = rnd(w, 3);
   if (chance(w, 2))
     gifts = chance(w, 8) ? rnd(w, 8) : 1 + rnd(w, 3);
-  for (u64 i = 4; i < words && i < IPC_MAX_WORDS; i++)
+  for (u64 i = 4; i < words && i < K_IPC_MAX_WORDS; i++)
     b->words[i] = rnd(w, 0);
   for (u64 i = 0; i < caps; i++)
     b->caps[i] = cap_slot(w);
@@ -186,132 +186,132 @@ static u64 compose(struct worker *w) {
   } else if (caps && gifts && chance(w, 6)) {
     b->caps[0] = b->gifts[0]; /* one frame both copied and gifted */
   }
-  return msg_info((u32)rnd(w, 4), words, caps, gifts);
+  return k_msg_info((u32)rnd(w, 4), words, caps, gifts);
 }
 
 /* ---- operations ---- */
 
 static void op_send(struct worker *w) {
-  static const u64 nrs[] = {SYS_SEND, SYS_NBSEND, SYS_NBSEND, SYS_CALL};
+  static const u64 nrs[] = {K_SYS_SEND, K_SYS_NBSEND, K_SYS_NBSEND, K_SYS_CALL};
   u64 nr = nrs[rnd(w, 4)];
-  if (nr == SYS_CALL)
+  if (nr == K_SYS_CALL)
     set_receive(w);
   u64 info = compose(w);
   struct msg_regs r = SC(w, nr, ep_slot(w), info, rnd(w, 0), rnd(w, 0), rnd(w, 0), rnd(w, 0));
-  if (nr == SYS_CALL && r.err == ERR_OK)
+  if (nr == K_SYS_CALL && r.err == K_ERR_OK)
     note_received(w, &r);
 }
 
 static void op_recv(struct worker *w) {
-  static const u64 nrs[] = {SYS_RECV, SYS_NBRECV, SYS_NBRECV, SYS_REPLY_RECV};
-  u64 nr = nrs[rnd(w, 4)], info = nr == SYS_REPLY_RECV ? compose(w) : 0;
+  static const u64 nrs[] = {K_SYS_RECV, K_SYS_NBRECV, K_SYS_NBRECV, K_SYS_REPLY_RECV};
+  u64 nr = nrs[rnd(w, 4)], info = nr == K_SYS_REPLY_RECV ? compose(w) : 0;
   set_receive(w);
   struct msg_regs r = SC(w, nr, ep_slot(w), info, rnd(w, 0), 0, 0, 0);
-  if (r.err == ERR_OK)
+  if (r.err == K_ERR_OK)
     note_received(w, &r);
 }
 
 static void op_reply(struct worker *w) {
   switch (rnd(w, 3)) {
   case 0:
-    SC(w, SYS_REPLY, 0, compose(w), rnd(w, 0), 0, 0, 0);
+    SC(w, K_SYS_REPLY, 0, compose(w), rnd(w, 0), 0, 0, 0);
     break;
   case 1: {
     u64 s = play_slot(w);
-    if (SC(w, SYS_REPLY_SAVE, S_CNODE, s, 0, 0, 0, 0).err == ERR_OK)
+    if (SC(w, K_SYS_REPLY_SAVE, S_CNODE, s, 0, 0, 0, 0).err == K_ERR_OK)
       w->replies[w->nreplies++ % 4] = (u8)s;
     break;
   }
   default: {
     u64 s = w->nreplies && !chance(w, 4) ? w->replies[rnd(w, w->nreplies < 4 ? w->nreplies : 4)] : any_slot(w);
-    SC(w, SYS_REPLY_TO, s, compose(w), rnd(w, 0), 0, 0, 0);
+    SC(w, K_SYS_REPLY_TO, s, compose(w), rnd(w, 0), 0, 0, 0);
   }
   }
 }
 
 static void op_notification(struct worker *w) {
-  u64 now = syscall6(SYS_TIME, 0, 0, 0, 0, 0, 0).val;
+  u64 now = syscall6(K_SYS_TIME, 0, 0, 0, 0, 0, 0).val;
   switch (rnd(w, 6)) {
   case 0:
   case 1:
-    SC(w, SYS_SIGNAL, ntfn_slot(w), 0, 0, 0, 0, 0);
+    SC(w, K_SYS_SIGNAL, ntfn_slot(w), 0, 0, 0, 0, 0);
     break;
   case 2:
-    SC(w, SYS_WAIT, ntfn_slot(w), 0, 0, 0, 0, 0);
+    SC(w, K_SYS_WAIT, ntfn_slot(w), 0, 0, 0, 0, 0);
     break;
   case 3:
-    SC(w, SYS_POLL, ntfn_slot(w), 0, 0, 0, 0, 0);
+    SC(w, K_SYS_POLL, ntfn_slot(w), 0, 0, 0, 0, 0);
     break;
   case 4: {
     u64 deadline = chance(w, 8) ? 0 : chance(w, 4) ? now - rnd(w, 1000) : now + rnd(w, 30000000);
-    SC(w, SYS_NTFN_SET_TIMER, ntfn_slot(w), deadline, 1 + rnd(w, 255), 0, 0, 0);
+    SC(w, K_SYS_NTFN_SET_TIMER, ntfn_slot(w), deadline, 1 + rnd(w, 255), 0, 0, 0);
     break;
   }
   default:
-    SC(w, SYS_TCB_BIND_NOTIFICATION, tcb_slot(w), chance(w, 4) ? 0 : ntfn_slot(w), 0, 0, 0, 0);
+    SC(w, K_SYS_TCB_BIND_NOTIFICATION, tcb_slot(w), chance(w, 4) ? 0 : ntfn_slot(w), 0, 0, 0, 0);
   }
 }
 
 static void op_cnode(struct worker *w) {
   switch (rnd(w, 6)) {
   case 0:
-    SC(w, SYS_CNODE_COPY, S_CNODE, play_slot(w), S_CNODE, any_slot(w), rnd(w, 8), 0);
+    SC(w, K_SYS_CNODE_COPY, S_CNODE, play_slot(w), S_CNODE, any_slot(w), rnd(w, 8), 0);
     break;
   case 1:
-    SC(w, SYS_CNODE_MINT, S_CNODE, play_slot(w), S_CNODE, any_slot(w), rnd(w, 8), chance(w, 2) ? rnd(w, 0) : rnd(w, 16));
+    SC(w, K_SYS_CNODE_MINT, S_CNODE, play_slot(w), S_CNODE, any_slot(w), rnd(w, 8), chance(w, 2) ? rnd(w, 0) : rnd(w, 16));
     break;
   case 2:
-    SC(w, SYS_CNODE_MOVE, S_CNODE, play_slot(w), S_CNODE, chance(w, 2) ? play_slot(w) : any_slot(w), 0, 0);
+    SC(w, K_SYS_CNODE_MOVE, S_CNODE, play_slot(w), S_CNODE, chance(w, 2) ? play_slot(w) : any_slot(w), 0, 0);
     break;
   case 3:
   case 4: {
     u64 s = chance(w, 2) ? play_slot(w) : any_slot(w);
-    SC(w, SYS_CNODE_DELETE, S_CNODE, s, 0, 0, 0, 0);
+    SC(w, K_SYS_CNODE_DELETE, S_CNODE, s, 0, 0, 0, 0);
     break;
   }
   default: {
     u64 s = chance(w, 2) ? play_slot(w) : any_slot(w);
     if (s == S_VSPACE && (w->sh->flags & F_NO_VSPACE_REVOKE))
       s = play_slot(w);
-    SC(w, SYS_CNODE_REVOKE, S_CNODE, s, 0, 0, 0, 0);
+    SC(w, K_SYS_CNODE_REVOKE, S_CNODE, s, 0, 0, 0, 0);
   }
   }
 }
 
-static const u32 retype_types[] = {OBJ_FRAME_4K, OBJ_FRAME_4K, OBJ_FRAME_4K, OBJ_FRAME_4K, OBJ_ENDPOINT,
-                                   OBJ_NOTIFICATION, OBJ_CNODE, OBJ_TCB, OBJ_VSPACE, OBJ_PDPT, OBJ_PD,
-                                   OBJ_PT, OBJ_PT, OBJ_UNTYPED, OBJ_FRAME_2M, 99};
+static const u32 retype_types[] = {K_OBJ_FRAME_4K, K_OBJ_FRAME_4K, K_OBJ_FRAME_4K, K_OBJ_FRAME_4K, K_OBJ_ENDPOINT,
+                                   K_OBJ_NOTIFICATION, K_OBJ_CNODE, K_OBJ_TCB, K_OBJ_VSPACE, K_OBJ_PDPT, K_OBJ_PD,
+                                   K_OBJ_PT, K_OBJ_PT, K_OBJ_UNTYPED, K_OBJ_FRAME_2M, 99};
 
 static void op_retype(struct worker *w) {
   u32 type = retype_types[rnd(w, sizeof(retype_types) / sizeof(retype_types[0]))];
-  u32 bits = type == OBJ_CNODE ? 1 + (u32)rnd(w, 5) : type == OBJ_UNTYPED ? 12 + (u32)rnd(w, 6) : 0;
+  u32 bits = type == K_OBJ_CNODE ? 1 + (u32)rnd(w, 5) : type == K_OBJ_UNTYPED ? 12 + (u32)rnd(w, 6) : 0;
   u64 ut = chance(w, 4) ? any_slot(w) : S_PLAY_UT, dest = play_slot(w), count = 1 + (chance(w, 4) ? rnd(w, 4) : 0);
   if (dest + count > CN_SLOTS && !chance(w, 8))
     count = 1;
-  if (SC(w, SYS_UNTYPED_RETYPE, ut, type | bits << 8, S_CNODE, dest, count, rnd(w, 100)).err == ERR_OK &&
-      type == OBJ_FRAME_4K)
+  if (SC(w, K_SYS_UNTYPED_RETYPE, ut, type | bits << 8, S_CNODE, dest, count, rnd(w, 100)).err == K_ERR_OK &&
+      type == K_OBJ_FRAME_4K)
     saw_frame(w, dest);
 }
 
 static u64 play_va(struct worker *w) {
-  return chance(w, 4) ? WIN_VA + rnd(w, WIN_SIZE / PAGE_SIZE) * PAGE_SIZE
-                      : PLAY_VA + rnd(w, PLAY_SIZE / PAGE_SIZE) * PAGE_SIZE;
+  return chance(w, 4) ? WIN_VA + rnd(w, WIN_SIZE / K_PAGE_SIZE) * K_PAGE_SIZE
+                      : PLAY_VA + rnd(w, PLAY_SIZE / K_PAGE_SIZE) * K_PAGE_SIZE;
 }
 
 static void op_map(struct worker *w) {
   switch (rnd(w, 5)) {
   case 0:
   case 1:
-    SC(w, SYS_FRAME_MAP, frame_slot(w), chance(w, 8) ? any_slot(w) : S_VSPACE, play_va(w), rnd(w, 4), 0, 0);
+    SC(w, K_SYS_FRAME_MAP, frame_slot(w), chance(w, 8) ? any_slot(w) : S_VSPACE, play_va(w), rnd(w, 4), 0, 0);
     break;
   case 2:
-    SC(w, SYS_PAGE_TABLE_MAP, chance(w, 2) ? play_slot(w) : any_slot(w), S_VSPACE, play_va(w), 0, 0, 0);
+    SC(w, K_SYS_PAGE_TABLE_MAP, chance(w, 2) ? play_slot(w) : any_slot(w), S_VSPACE, play_va(w), 0, 0, 0);
     break;
   case 3:
-    SC(w, SYS_FRAME_UNMAP, frame_slot(w), 0, 0, 0, 0, 0);
+    SC(w, K_SYS_FRAME_UNMAP, frame_slot(w), 0, 0, 0, 0, 0);
     break;
   default:
-    SC(w, SYS_PAGE_TABLE_UNMAP, play_slot(w), 0, 0, 0, 0, 0);
+    SC(w, K_SYS_PAGE_TABLE_UNMAP, play_slot(w), 0, 0, 0, 0, 0);
   }
 }
 
@@ -321,10 +321,10 @@ static void op_tcb(struct worker *w) {
   u64 t = tcb_slot(w);
   switch (rnd(w, 7)) {
   case 0:
-    SC(w, SYS_TCB_SUSPEND, t, 0, 0, 0, 0, 0);
+    SC(w, K_SYS_TCB_SUSPEND, t, 0, 0, 0, 0, 0);
     break;
   case 1:
-    SC(w, SYS_TCB_RESUME, t, 0, 0, 0, 0, 0);
+    SC(w, K_SYS_TCB_RESUME, t, 0, 0, 0, 0, 0);
     break;
   case 2:
   case 3: {
@@ -335,42 +335,42 @@ static void op_tcb(struct worker *w) {
       t = S_TCB + w->k; /* its own, back */
       f = S_BUF + w->k;
     }
-    SC(w, SYS_TCB_SET_IPC_BUFFER, t, f, 0, 0, 0, 0);
+    SC(w, K_SYS_TCB_SET_IPC_BUFFER, t, f, 0, 0, 0, 0);
     break;
   }
   case 4: {
     u64 prio = chance(w, 16) ? rnd(w, 300) : 10 + rnd(w, w->prio - 9);
     /* Only its own principal's threads: another principal's would run
      * in this VSpace, without its stack. */
-    SC(w, SYS_TCB_CONFIGURE, S_TCB + rnd(w, TPP), S_CNODE, S_VSPACE, prio, 0, 0);
+    SC(w, K_SYS_TCB_CONFIGURE, S_TCB + rnd(w, TPP), S_CNODE, S_VSPACE, prio, 0, 0);
     break;
   }
   case 5:
-    SC(w, SYS_TCB_SET_FAULT_ENDPOINT, t, chance(w, 2) ? 0 : ep_slot(w), 0, 0, 0, 0);
+    SC(w, K_SYS_TCB_SET_FAULT_ENDPOINT, t, chance(w, 2) ? 0 : ep_slot(w), 0, 0, 0, 0);
     break;
   default: {
-    struct tcb_info ti;
-    SC(w, SYS_TCB_INFO, t, &ti, 0, 0, 0, 0);
+    struct k_tcb_info ti;
+    SC(w, K_SYS_TCB_INFO, t, &ti, 0, 0, 0, 0);
   }
   }
 }
 
 static void op_query(struct worker *w) {
   union {
-    struct cap_info ci;
-    struct untyped_usage u;
+    struct k_cap_info ci;
+    struct k_untyped_usage u;
   } out;
   switch (rnd(w, 3)) {
   case 0:
-    SC(w, SYS_CAP_IDENTIFY, S_CNODE, any_slot(w), &out.ci, 0, 0, 0);
+    SC(w, K_SYS_CAP_IDENTIFY, S_CNODE, any_slot(w), &out.ci, 0, 0, 0);
     break;
   case 1: {
-    struct msg_regs r = SC(w, SYS_CAP_TYPE, S_CNODE, any_slot(w), 0, 0, 0, 0);
+    struct msg_regs r = SC(w, K_SYS_CAP_TYPE, S_CNODE, any_slot(w), 0, 0, 0, 0);
     (void)r;
     break;
   }
   default:
-    SC(w, SYS_UNTYPED_USAGE, chance(w, 2) ? S_PLAY_UT : any_slot(w), &out.u, rnd(w, 2), 0, 0, 0);
+    SC(w, K_SYS_UNTYPED_USAGE, chance(w, 2) ? S_PLAY_UT : any_slot(w), &out.u, rnd(w, 2), 0, 0, 0);
   }
 }
 
@@ -380,13 +380,13 @@ static void op_dma(struct worker *w) {
     return;
   switch (rnd(w, 3)) {
   case 0:
-    SC(w, SYS_DMA_PIN, S_DMA, frame_slot(w), 0, 0, 0, 0);
+    SC(w, K_SYS_DMA_PIN, S_DMA, frame_slot(w), 0, 0, 0, 0);
     break;
   case 1:
-    SC(w, SYS_DMA_UNPIN, S_DMA, chance(w, 2) ? frame_slot(w) : any_slot(w), 0, 0, 0, 0);
+    SC(w, K_SYS_DMA_UNPIN, S_DMA, chance(w, 2) ? frame_slot(w) : any_slot(w), 0, 0, 0, 0);
     break;
   default:
-    SC(w, SYS_DMA_PIN_RANGE, S_DMA, frame_slot(w), 1 + rnd(w, 4), phys, 0, 0);
+    SC(w, K_SYS_DMA_PIN_RANGE, S_DMA, frame_slot(w), 1 + rnd(w, 4), phys, 0, 0);
   }
 }
 
@@ -394,10 +394,10 @@ static void op_dma(struct worker *w) {
  * send a thread elsewhere (new registers, another address space),
  * with arguments small enough to mean something now and then. */
 static void op_random(struct worker *w) {
-  u64 nr = rnd(w, SYS_COUNT + 3);
-  if (nr == SYS_THREAD_EXIT || nr == SYS_DEBUG_PUTS || nr == SYS_DEBUG_CHECK_INVARIANTS ||
-      nr == SYS_IOPORT_OUT || nr == SYS_IOPORT_IN || nr == SYS_TCB_WRITE_REGS || nr == SYS_TCB_CONFIGURE)
-    nr = SYS_YIELD;
+  u64 nr = rnd(w, K_SYS_COUNT + 3);
+  if (nr == K_SYS_THREAD_EXIT || nr == K_SYS_DEBUG_PUTS || nr == K_SYS_DEBUG_CHECK_INVARIANTS ||
+      nr == K_SYS_IOPORT_OUT || nr == K_SYS_IOPORT_IN || nr == K_SYS_TCB_WRITE_REGS || nr == K_SYS_TCB_CONFIGURE)
+    nr = K_SYS_YIELD;
   u64 a[6];
   for (int i = 0; i < 6; i++)
     a[i] = chance(w, 2) ? rnd(w, CN_SLOTS) : rnd(w, 0);

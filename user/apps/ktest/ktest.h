@@ -43,7 +43,7 @@ void ktest_fail(struct t *t, int line, const char *what, long got, long want);
       return;                                                                  \
     }                                                                          \
   } while (0)
-#define EXPECT_OK(expr) EXPECT_ERR(expr, ERR_OK)
+#define EXPECT_OK(expr) EXPECT_ERR(expr, K_ERR_OK)
 #define EXPECT(cond)                                                           \
   do {                                                                         \
     if (!(cond)) {                                                             \
@@ -56,12 +56,12 @@ void ktest_fail(struct t *t, int line, const char *what, long got, long want);
 #define TEST_UT_BITS 25 /* 32 MiB per test: the revoke latency test fills 16 MiB */
 
 /* The suite's main thread has an IPC buffer for the whole run. */
-extern struct ipc_buffer *main_buf;
+extern struct k_ipc_buffer *main_buf;
 extern cptr_t main_buf_frame;
 
 /* Helpers shared by the test files. */
 void *new_page(struct t *t, cptr_t *frame);               /* mapped writable, 0 on failure */
-long start_thread_ipc(struct t *t, void (*fn)(void), cptr_t *tcb, struct ipc_buffer **buf);
+long start_thread_ipc(struct t *t, void (*fn)(void), cptr_t *tcb, struct k_ipc_buffer **buf);
 /* Page tables for [va, va + size) so gifts can be mapped there. */
 long prepare_window(struct t *t, u64 va, u64 size);
 cptr_t new_obj(struct t *t, u32 type, u32 bits);       /* 0 on failure (test marked failed) */
@@ -69,7 +69,7 @@ long start_thread(struct t *t, void (*fn)(void), cptr_t *tcb);
 /* The same with a CSpace, VSpace, priority and IPC buffer (0: none) of the caller's choice. */
 long start_thread_with(struct t *t, void (*fn)(void), cptr_t cspace, cptr_t vspace, u32 priority,
                        cptr_t ipc_buffer, cptr_t *tcb);
-u32 wait_not_runnable(cptr_t tcb, struct tcb_info *info);
-long type_of(cptr_t slot, struct cap_info *ci);
+u32 wait_not_runnable(cptr_t tcb, struct k_tcb_info *info);
+long type_of(cptr_t slot, struct k_cap_info *ci);
 
 #endif

@@ -8,7 +8,7 @@
 static volatile cptr_t a_ep;
 static volatile long a_err;
 static volatile int a_done;
-static struct ipc_buffer *a_buf;
+static struct k_ipc_buffer *a_buf;
 
 static void __attribute__((noreturn)) finish(void) {
   a_done = 1;
@@ -38,60 +38,60 @@ static long receiver_up(struct t *t, cptr_t ep, u64 slots, cptr_t *tcb) {
   long err = start_thread_ipc(t, receiver, tcb, &a_buf);
   if (err)
     return err;
-  a_buf->recv_cnode = BI_SLOT_CNODE;
+  a_buf->recv_cnode = K_BI_SLOT_CNODE;
   a_buf->recv_slot = a_recv_first;
   a_buf->recv_count = slots;
   for (int i = 0; i < 3; i++)
     sys_yield(); /* it blocks in recv */
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 static int slot_empty(cptr_t s) {
-  struct cap_info ci;
-  return type_of(s, &ci) == OBJ_NULL;
+  struct k_cap_info ci;
+  return type_of(s, &ci) == K_OBJ_NULL;
 }
 
 /* Was: the copy went to the receiver as a child of the frame, then the gift
  * moved the frame as if it had no children, leaving the copy with a dead
  * parent that revoke could not reach: a capability to memory reused later. */
 KTEST(frame_sent_and_gifted_in_one_message_is_refused) {
-  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), rtcb, f;
+  cptr_t ep = new_obj(t, K_OBJ_ENDPOINT, 0), rtcb, f;
   EXPECT(ep && new_page(t, &f));
   EXPECT_OK(receiver_up(t, ep, 2, &rtcb));
   main_buf->caps[0] = f;
   main_buf->gifts[0] = (u32)f;
-  EXPECT_ERR(sys_send(ep, msg_info(1, 0, 1, 1), 0, 0, 0, 0), ERR_NAMED_TWICE);
-  struct cap_info ci;
-  EXPECT(type_of(f, &ci) == OBJ_FRAME_4K && ci.mapped); /* nothing moved */
+  EXPECT_ERR(sys_send(ep, k_msg_info(1, 0, 1, 1), 0, 0, 0, 0), K_ERR_NAMED_TWICE);
+  struct k_cap_info ci;
+  EXPECT(type_of(f, &ci) == K_OBJ_FRAME_4K && ci.mapped); /* nothing moved */
   EXPECT(slot_empty(a_recv_first) && slot_empty(a_recv_first + 1));
   /* The receiver still waits; a correct message reaches it. */
-  EXPECT_OK(sys_send(ep, msg_info(1, 0, 1, 0), 0, 0, 0, 0));
+  EXPECT_OK(sys_send(ep, k_msg_info(1, 0, 1, 0), 0, 0, 0, 0));
   wait_done();
-  EXPECT(a_err == ERR_OK && type_of(a_recv_first, &ci) == OBJ_FRAME_4K);
+  EXPECT(a_err == K_ERR_OK && type_of(a_recv_first, &ci) == K_OBJ_FRAME_4K);
 }
 
 /* Was: the first move emptied the slot, the second "copied" the empty slot
  * into the receiver, linked under a slot that no longer held anything. */
 KTEST(untyped_sent_twice_in_one_message_is_refused) {
-  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), u = new_obj(t, OBJ_UNTYPED, 16), rtcb;
+  cptr_t ep = new_obj(t, K_OBJ_ENDPOINT, 0), u = new_obj(t, K_OBJ_UNTYPED, 16), rtcb;
   EXPECT(ep && u);
   EXPECT_OK(receiver_up(t, ep, 2, &rtcb));
   main_buf->caps[0] = u;
   main_buf->caps[1] = u;
-  EXPECT_ERR(sys_send(ep, msg_info(1, 0, 2, 0), 0, 0, 0, 0), ERR_NAMED_TWICE);
-  struct cap_info ci;
-  EXPECT(type_of(u, &ci) == OBJ_UNTYPED);
+  EXPECT_ERR(sys_send(ep, k_msg_info(1, 0, 2, 0), 0, 0, 0, 0), K_ERR_NAMED_TWICE);
+  struct k_cap_info ci;
+  EXPECT(type_of(u, &ci) == K_OBJ_UNTYPED);
   EXPECT(slot_empty(a_recv_first) && slot_empty(a_recv_first + 1));
 }
 
 /* A sender that queues a long message, then loses its IPC buffer. */
 static volatile long s_err;
 static volatile int s_done;
-static struct ipc_buffer *s_buf;
+static struct k_ipc_buffer *s_buf;
 static void long_sender(void) {
   s_buf->words[5] = 55;
   s_buf->caps[0] = a_ep;
-  s_err = sys_send(a_ep, msg_info(2, 6, 0, 0), 1, 2, 3, 4);
+  s_err = sys_send(a_ep, k_msg_info(2, 6, 0, 0), 1, 2, 3, 4);
   s_done = 1;
   for (;;)
     sys_thread_exit();
@@ -99,7 +99,7 @@ static void long_sender(void) {
 
 static void cap_sender(void) {
   s_buf->caps[0] = a_ep;
-  s_err = sys_send(a_ep, msg_info(2, 0, 1, 0), 1, 2, 3, 4);
+  s_err = sys_send(a_ep, k_msg_info(2, 0, 1, 0), 1, 2, 3, 4);
   s_done = 1;
   for (;;)
     sys_thread_exit();
@@ -118,39 +118,39 @@ static long sender_queued(struct t *t, void (*fn)(void), cptr_t ep, cptr_t *tcb)
 /* Was: the receiver's recv read the words from a null buffer (a kernel
  * page fault, or a page the receiver mapped at address 0). */
 KTEST(queued_sender_that_lost_its_ipc_buffer_learns_why) {
-  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), stcb;
+  cptr_t ep = new_obj(t, K_OBJ_ENDPOINT, 0), stcb;
   EXPECT(ep);
   EXPECT_OK(sender_queued(t, long_sender, ep, &stcb));
   EXPECT(!s_done);
   EXPECT_OK(sys_tcb_set_ipc_buffer(stcb, 0));
-  EXPECT_ERR(sys_nbrecv(ep).err, ERR_WOULD_BLOCK); /* its message could not be delivered */
+  EXPECT_ERR(sys_nbrecv(ep).err, K_ERR_WOULD_BLOCK); /* its message could not be delivered */
   for (int i = 0; i < 10 && !s_done; i++)
     sys_yield();
-  EXPECT(s_done && s_err == ERR_NO_IPC_BUFFER);
+  EXPECT(s_done && s_err == K_ERR_NO_IPC_BUFFER);
 }
 
 /* The same through a revoke of the buffer's frame: the TCB's copy goes. */
 KTEST(queued_sender_whose_buffer_frame_was_revoked_learns_why) {
-  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), stcb;
+  cptr_t ep = new_obj(t, K_OBJ_ENDPOINT, 0), stcb;
   EXPECT(ep);
   u64 frame_slot = t->e.next_slot; /* start_thread_ipc's frame comes first */
   EXPECT_OK(sender_queued(t, long_sender, ep, &stcb));
-  struct cap_info ci;
-  EXPECT(type_of(frame_slot, &ci) == OBJ_FRAME_4K);
-  EXPECT_OK(sys_cnode_revoke(BI_SLOT_CNODE, frame_slot));
-  EXPECT_ERR(sys_nbrecv(ep).err, ERR_WOULD_BLOCK);
+  struct k_cap_info ci;
+  EXPECT(type_of(frame_slot, &ci) == K_OBJ_FRAME_4K);
+  EXPECT_OK(sys_cnode_revoke(K_BI_SLOT_CNODE, frame_slot));
+  EXPECT_ERR(sys_nbrecv(ep).err, K_ERR_WOULD_BLOCK);
   for (int i = 0; i < 10 && !s_done; i++)
     sys_yield();
-  EXPECT(s_done && s_err == ERR_NO_IPC_BUFFER);
+  EXPECT(s_done && s_err == K_ERR_NO_IPC_BUFFER);
 }
 
 /* A thread whose CSpace and VSpace are the suite's, reached through the
  * given copies: revoking a copy empties the thread's own slot. */
 static long start_through(struct t *t, void (*fn)(void), cptr_t cspace, cptr_t vspace, cptr_t *tcb,
-                          struct ipc_buffer **buf) {
+                          struct k_ipc_buffer **buf) {
   cptr_t f;
   *buf = new_page(t, &f);
-  long err = *buf ? start_thread_with(t, fn, cspace, vspace, TEST_PRIORITY, f, tcb) : ERR_NO_MEMORY;
+  long err = *buf ? start_thread_with(t, fn, cspace, vspace, TEST_PRIORITY, f, tcb) : K_ERR_NO_MEMORY;
   for (int i = 0; i < 3 && !err; i++)
     sys_yield();
   return err;
@@ -158,37 +158,37 @@ static long start_through(struct t *t, void (*fn)(void), cptr_t cspace, cptr_t v
 
 static cptr_t copy_of(struct t *t, cptr_t src) {
   cptr_t s = env_slot(&t->e);
-  return sys_cnode_copy(BI_SLOT_CNODE, s, BI_SLOT_CNODE, src, RIGHTS_ALL) ? 0 : s;
+  return sys_cnode_copy(K_BI_SLOT_CNODE, s, K_BI_SLOT_CNODE, src, K_RIGHTS_ALL) ? 0 : s;
 }
 
 /* A queued sender of capabilities whose CSpace went: nothing is looked up
  * in a CNode that is no longer its own, and it leaves the queue. */
 KTEST(queued_sender_that_lost_its_cspace_leaves_the_queue) {
-  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), stcb, cs = copy_of(t, BI_SLOT_CNODE);
+  cptr_t ep = new_obj(t, K_OBJ_ENDPOINT, 0), stcb, cs = copy_of(t, K_BI_SLOT_CNODE);
   EXPECT(ep && cs);
   a_ep = ep;
   s_done = 0;
-  EXPECT_OK(start_through(t, cap_sender, cs, BI_SLOT_VSPACE, &stcb, &s_buf));
+  EXPECT_OK(start_through(t, cap_sender, cs, K_BI_SLOT_VSPACE, &stcb, &s_buf));
   EXPECT(!s_done);
-  EXPECT_OK(sys_cnode_revoke(BI_SLOT_CNODE, cs)); /* the thread's CSpace slot was a copy of cs */
-  main_buf->recv_cnode = BI_SLOT_CNODE;
+  EXPECT_OK(sys_cnode_revoke(K_BI_SLOT_CNODE, cs)); /* the thread's CSpace slot was a copy of cs */
+  main_buf->recv_cnode = K_BI_SLOT_CNODE;
   main_buf->recv_slot = env_slot(&t->e);
   main_buf->recv_count = 1;
   long err = sys_nbrecv(ep).err;
   main_buf->recv_count = 0;
-  EXPECT_ERR(err, ERR_WOULD_BLOCK);
+  EXPECT_ERR(err, K_ERR_WOULD_BLOCK);
   EXPECT(slot_empty(main_buf->recv_slot));
-  struct tcb_info info;
+  struct k_tcb_info info;
   EXPECT_OK(sys_tcb_info(stcb, &info));
-  EXPECT(info.state != TCB_BLOCKED && !s_done);
-  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, cs)); /* a copy of the suite's CNode: not the test's to revoke */
+  EXPECT(info.state != K_TCB_BLOCKED && !s_done);
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, cs)); /* a copy of the suite's CNode: not the test's to revoke */
 }
 
 /* Receives once with a window, then reports. */
 static volatile u64 w_window;
 static void window_receiver(void) {
   a_buf->recv_window = w_window;
-  a_buf->recv_window_size = PAGE_SIZE;
+  a_buf->recv_window_size = K_PAGE_SIZE;
   a_err = sys_recv(a_ep).err;
   finish();
 }
@@ -197,56 +197,56 @@ static void window_receiver(void) {
  * page at address 0 the sender mapped would have served as one, and the
  * kernel would have written a user-writable entry into it). */
 KTEST(gift_to_a_receiver_that_lost_its_vspace_is_refused) {
-  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), rtcb, vs = copy_of(t, BI_SLOT_VSPACE), f;
+  cptr_t ep = new_obj(t, K_OBJ_ENDPOINT, 0), rtcb, vs = copy_of(t, K_BI_SLOT_VSPACE), f;
   EXPECT(ep && vs && new_page(t, &f));
-  w_window = (t->e.next_vaddr + LARGE_PAGE_SIZE) & ~(LARGE_PAGE_SIZE - 1);
-  t->e.next_vaddr = w_window + 2 * LARGE_PAGE_SIZE;
-  EXPECT_OK(prepare_window(t, w_window, PAGE_SIZE));
+  w_window = (t->e.next_vaddr + K_LARGE_PAGE_SIZE) & ~(K_LARGE_PAGE_SIZE - 1);
+  t->e.next_vaddr = w_window + 2 * K_LARGE_PAGE_SIZE;
+  EXPECT_OK(prepare_window(t, w_window, K_PAGE_SIZE));
   a_ep = ep;
   a_done = 0;
   cptr_t first;
-  EXPECT_OK(start_through(t, window_receiver, BI_SLOT_CNODE, vs, &rtcb, &a_buf));
-  a_buf->recv_cnode = BI_SLOT_CNODE;
+  EXPECT_OK(start_through(t, window_receiver, K_BI_SLOT_CNODE, vs, &rtcb, &a_buf));
+  a_buf->recv_cnode = K_BI_SLOT_CNODE;
   a_buf->recv_slot = first = env_slot(&t->e);
   a_buf->recv_count = 1;
   EXPECT(!a_done);
-  EXPECT_OK(sys_cnode_revoke(BI_SLOT_CNODE, vs)); /* the receiver's VSpace slot was a copy of vs */
+  EXPECT_OK(sys_cnode_revoke(K_BI_SLOT_CNODE, vs)); /* the receiver's VSpace slot was a copy of vs */
   main_buf->gifts[0] = (u32)f;
-  EXPECT_ERR(sys_nbsend(ep, msg_info(1, 0, 0, 1), 0, 0, 0, 0), ERR_WINDOW_NO_TABLES);
-  struct cap_info ci;
-  EXPECT(type_of(f, &ci) == OBJ_FRAME_4K && ci.mapped && slot_empty(first));
-  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, vs));
+  EXPECT_ERR(sys_nbsend(ep, k_msg_info(1, 0, 0, 1), 0, 0, 0, 0), K_ERR_WINDOW_NO_TABLES);
+  struct k_cap_info ci;
+  EXPECT(type_of(f, &ci) == K_OBJ_FRAME_4K && ci.mapped && slot_empty(first));
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, vs));
 }
 
 /* Was: TCB_SET_IPC_BUFFER copied a pinned frame, so the pin no longer
  * travelled with one capability; a revoke left the PINNED_FRAME in the TCB
  * where DMA_UNPIN could not reach it. */
 KTEST(pinned_frame_cannot_become_a_thread_slot) {
-  cptr_t f = new_obj(t, OBJ_FRAME_4K, 0), tcb = new_obj(t, OBJ_TCB, 0);
+  cptr_t f = new_obj(t, K_OBJ_FRAME_4K, 0), tcb = new_obj(t, K_OBJ_TCB, 0);
   EXPECT(f && tcb);
-  EXPECT_OK(sys_dma_pin(BI_SLOT_DMA, f).err);
-  EXPECT_ERR(sys_tcb_set_ipc_buffer(tcb, f), ERR_PINNED);
-  EXPECT_OK(sys_dma_unpin(BI_SLOT_DMA, f));
+  EXPECT_OK(sys_dma_pin(K_BI_SLOT_DMA, f).err);
+  EXPECT_ERR(sys_tcb_set_ipc_buffer(tcb, f), K_ERR_PINNED);
+  EXPECT_OK(sys_dma_unpin(K_BI_SLOT_DMA, f));
   EXPECT_OK(sys_tcb_set_ipc_buffer(tcb, f));
-  EXPECT_ERR(sys_dma_pin(BI_SLOT_DMA, f).err, ERR_GIFT_HAS_COPIES); /* and no pin once copied */
+  EXPECT_ERR(sys_dma_pin(K_BI_SLOT_DMA, f).err, K_ERR_GIFT_HAS_COPIES); /* and no pin once copied */
 }
 
 /* Was: a copy of a page table could be mapped in a second address space, so
  * frames gifted into one principal's window showed in another's. */
 KTEST(page_tables_have_one_capability) {
-  static const u32 types[] = {OBJ_PDPT, OBJ_PD, OBJ_PT};
-  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), rtcb;
+  static const u32 types[] = {K_OBJ_PDPT, K_OBJ_PD, K_OBJ_PT};
+  cptr_t ep = new_obj(t, K_OBJ_ENDPOINT, 0), rtcb;
   EXPECT(ep);
   for (unsigned i = 0; i < 3; i++) {
     cptr_t tab = new_obj(t, types[i], 0), d = env_slot(&t->e);
     EXPECT(tab);
-    EXPECT_ERR(sys_cnode_copy(BI_SLOT_CNODE, d, BI_SLOT_CNODE, tab, RIGHTS_ALL), ERR_CANNOT_DERIVE);
-    EXPECT_ERR(sys_cnode_mint(BI_SLOT_CNODE, d, BI_SLOT_CNODE, tab, RIGHTS_ALL, 0), ERR_CANNOT_DERIVE);
+    EXPECT_ERR(sys_cnode_copy(K_BI_SLOT_CNODE, d, K_BI_SLOT_CNODE, tab, K_RIGHTS_ALL), K_ERR_CANNOT_DERIVE);
+    EXPECT_ERR(sys_cnode_mint(K_BI_SLOT_CNODE, d, K_BI_SLOT_CNODE, tab, K_RIGHTS_ALL, 0), K_ERR_CANNOT_DERIVE);
     main_buf->caps[i] = tab;
   }
   EXPECT_OK(receiver_up(t, ep, 1, &rtcb));
   main_buf->caps[0] = main_buf->caps[2];
-  EXPECT_ERR(sys_send(ep, msg_info(1, 0, 1, 0), 0, 0, 0, 0), ERR_CANNOT_DERIVE);
+  EXPECT_ERR(sys_send(ep, k_msg_info(1, 0, 1, 0), 0, 0, 0, 0), K_ERR_CANNOT_DERIVE);
   EXPECT(slot_empty(a_recv_first));
 }
 
@@ -264,35 +264,35 @@ static void faulter(void) {
  * PEER_DIED when the endpoint went, ran again from the faulting instruction
  * with rax overwritten, as if its fault had been handled. */
 KTEST(faulted_thread_whose_handler_went_stays_stopped) {
-  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), tcb, f;
+  cptr_t ep = new_obj(t, K_OBJ_ENDPOINT, 0), tcb, f;
   EXPECT(ep);
   f_va = t->e.next_vaddr;
-  t->e.next_vaddr += PAGE_SIZE;
+  t->e.next_vaddr += K_PAGE_SIZE;
   f_survived = 0;
-  EXPECT_OK(env_retype(&t->e, OBJ_FRAME_4K, 0, &f));
+  EXPECT_OK(env_retype(&t->e, K_OBJ_FRAME_4K, 0, &f));
   EXPECT_OK(start_thread(t, faulter, &tcb));
   EXPECT_OK(sys_tcb_set_fault_endpoint(tcb, ep));
-  struct tcb_info info;
-  EXPECT(wait_not_runnable(tcb, &info) == TCB_BLOCKED); /* queued with its fault message */
-  EXPECT_OK(env_map(&t->e, BI_SLOT_VSPACE, f, f_va, MAP_WRITE)); /* now the read would succeed */
-  EXPECT_OK(sys_cnode_revoke(BI_SLOT_CNODE, ep)); /* the thread's copy, */
-  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, ep)); /* then the endpoint itself */
+  struct k_tcb_info info;
+  EXPECT(wait_not_runnable(tcb, &info) == K_TCB_BLOCKED); /* queued with its fault message */
+  EXPECT_OK(env_map(&t->e, K_BI_SLOT_VSPACE, f, f_va, K_MAP_WRITE)); /* now the read would succeed */
+  EXPECT_OK(sys_cnode_revoke(K_BI_SLOT_CNODE, ep)); /* the thread's copy, */
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, ep)); /* then the endpoint itself */
   for (int i = 0; i < 5; i++)
     sys_yield();
   EXPECT_OK(sys_tcb_info(tcb, &info));
-  EXPECT(info.state == TCB_FAULTED && !f_survived && info.fault_addr == f_va);
+  EXPECT(info.state == K_TCB_FAULTED && !f_survived && info.fault_addr == f_va);
 }
 
 /* Least authority for drivers: init mints each one an IRQ control that
  * claims only its devices' lines. */
 KTEST(irq_control_minted_narrow_claims_only_its_lines) {
   cptr_t narrow = env_slot(&t->e), wider = env_slot(&t->e), h = env_slot(&t->e);
-  EXPECT_OK(sys_cnode_mint(BI_SLOT_CNODE, narrow, BI_SLOT_CNODE, BI_SLOT_IRQ_CONTROL, RIGHTS_ALL, 1u << 5));
-  struct cap_info ci;
-  EXPECT(type_of(narrow, &ci) == OBJ_IRQ_CONTROL && ci.badge == 1u << 5);
-  EXPECT_ERR(sys_irq_get(narrow, 8, BI_SLOT_CNODE, h), ERR_NO_RIGHTS);
-  EXPECT_ERR(sys_cnode_mint(BI_SLOT_CNODE, wider, BI_SLOT_CNODE, narrow, RIGHTS_ALL, 1u << 5 | 1u << 8), ERR_RANGE);
-  EXPECT_OK(sys_irq_get(narrow, 5, BI_SLOT_CNODE, h));
-  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, h));
-  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, narrow));
+  EXPECT_OK(sys_cnode_mint(K_BI_SLOT_CNODE, narrow, K_BI_SLOT_CNODE, K_BI_SLOT_IRQ_CONTROL, K_RIGHTS_ALL, 1u << 5));
+  struct k_cap_info ci;
+  EXPECT(type_of(narrow, &ci) == K_OBJ_IRQ_CONTROL && ci.badge == 1u << 5);
+  EXPECT_ERR(sys_irq_get(narrow, 8, K_BI_SLOT_CNODE, h), K_ERR_NO_RIGHTS);
+  EXPECT_ERR(sys_cnode_mint(K_BI_SLOT_CNODE, wider, K_BI_SLOT_CNODE, narrow, K_RIGHTS_ALL, 1u << 5 | 1u << 8), K_ERR_RANGE);
+  EXPECT_OK(sys_irq_get(narrow, 5, K_BI_SLOT_CNODE, h));
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, h));
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, narrow));
 }

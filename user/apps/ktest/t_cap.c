@@ -2,11 +2,11 @@
 #include "ktest.h"
 
 KTEST(retype_makes_every_object_type) {
-  static const u32 types[] = {OBJ_CNODE, OBJ_TCB, OBJ_ENDPOINT, OBJ_NOTIFICATION, OBJ_VSPACE,
-                              OBJ_PDPT, OBJ_PD, OBJ_PT, OBJ_FRAME_4K, OBJ_UNTYPED};
-  struct cap_info ci;
+  static const u32 types[] = {K_OBJ_CNODE, K_OBJ_TCB, K_OBJ_ENDPOINT, K_OBJ_NOTIFICATION, K_OBJ_VSPACE,
+                              K_OBJ_PDPT, K_OBJ_PD, K_OBJ_PT, K_OBJ_FRAME_4K, K_OBJ_UNTYPED};
+  struct k_cap_info ci;
   for (u32 i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-    cptr_t s = new_obj(t, types[i], types[i] == OBJ_CNODE ? 4 : 12);
+    cptr_t s = new_obj(t, types[i], types[i] == K_OBJ_CNODE ? 4 : 12);
     EXPECT(s != 0);
     EXPECT(type_of(s, &ci) == (long)types[i]);
   }
@@ -14,264 +14,264 @@ KTEST(retype_makes_every_object_type) {
 
 KTEST(retype_rejects_bad_capability_addresses) {
   cptr_t dest = env_slot(&t->e);
-  EXPECT_ERR(sys_retype(0, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_INVALID_CAP);
-  EXPECT_ERR(sys_retype(1 << 20, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_INVALID_CAP);
-  EXPECT_ERR(sys_retype(~0ull, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_INVALID_CAP);
-  EXPECT_ERR(sys_retype(1000, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_EMPTY_SLOT);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, 0, 1, 0), ERR_INVALID_CAP);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, 4096, 1, 0), ERR_INVALID_CAP);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, 4092, 8, 0), ERR_INVALID_CAP);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_TCB, dest, 1, 0), ERR_WRONG_TYPE);
+  EXPECT_ERR(sys_retype(0, K_OBJ_ENDPOINT, 0, K_BI_SLOT_CNODE, dest, 1, 0), K_ERR_INVALID_CAP);
+  EXPECT_ERR(sys_retype(1 << 20, K_OBJ_ENDPOINT, 0, K_BI_SLOT_CNODE, dest, 1, 0), K_ERR_INVALID_CAP);
+  EXPECT_ERR(sys_retype(~0ull, K_OBJ_ENDPOINT, 0, K_BI_SLOT_CNODE, dest, 1, 0), K_ERR_INVALID_CAP);
+  EXPECT_ERR(sys_retype(1000, K_OBJ_ENDPOINT, 0, K_BI_SLOT_CNODE, dest, 1, 0), K_ERR_EMPTY_SLOT);
+  EXPECT_ERR(sys_retype(t->ut, K_OBJ_ENDPOINT, 0, K_BI_SLOT_CNODE, 0, 1, 0), K_ERR_INVALID_CAP);
+  EXPECT_ERR(sys_retype(t->ut, K_OBJ_ENDPOINT, 0, K_BI_SLOT_CNODE, 4096, 1, 0), K_ERR_INVALID_CAP);
+  EXPECT_ERR(sys_retype(t->ut, K_OBJ_ENDPOINT, 0, K_BI_SLOT_CNODE, 4092, 8, 0), K_ERR_INVALID_CAP);
+  EXPECT_ERR(sys_retype(t->ut, K_OBJ_ENDPOINT, 0, K_BI_SLOT_TCB, dest, 1, 0), K_ERR_WRONG_TYPE);
 }
 
 KTEST(retype_rejects_wrong_type_and_bad_sizes) {
   cptr_t dest = env_slot(&t->e);
-  EXPECT_ERR(sys_retype(BI_SLOT_VSPACE, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_WRONG_TYPE);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_TYPE_COUNT, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_RANGE);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_NULL, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_RANGE);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_IOPORTS, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_RANGE);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_CNODE, 0, BI_SLOT_CNODE, dest, 1, 0), ERR_RANGE);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_CNODE, 17, BI_SLOT_CNODE, dest, 1, 0), ERR_RANGE);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_UNTYPED, 11, BI_SLOT_CNODE, dest, 1, 0), ERR_RANGE);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, dest, 0, 0), ERR_RANGE);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, dest, 5000, 0), ERR_RANGE);
+  EXPECT_ERR(sys_retype(K_BI_SLOT_VSPACE, K_OBJ_ENDPOINT, 0, K_BI_SLOT_CNODE, dest, 1, 0), K_ERR_WRONG_TYPE);
+  EXPECT_ERR(sys_retype(t->ut, K_OBJ_TYPE_COUNT, 0, K_BI_SLOT_CNODE, dest, 1, 0), K_ERR_RANGE);
+  EXPECT_ERR(sys_retype(t->ut, K_OBJ_NULL, 0, K_BI_SLOT_CNODE, dest, 1, 0), K_ERR_RANGE);
+  EXPECT_ERR(sys_retype(t->ut, K_OBJ_IOPORTS, 0, K_BI_SLOT_CNODE, dest, 1, 0), K_ERR_RANGE);
+  EXPECT_ERR(sys_retype(t->ut, K_OBJ_CNODE, 0, K_BI_SLOT_CNODE, dest, 1, 0), K_ERR_RANGE);
+  EXPECT_ERR(sys_retype(t->ut, K_OBJ_CNODE, 17, K_BI_SLOT_CNODE, dest, 1, 0), K_ERR_RANGE);
+  EXPECT_ERR(sys_retype(t->ut, K_OBJ_UNTYPED, 11, K_BI_SLOT_CNODE, dest, 1, 0), K_ERR_RANGE);
+  EXPECT_ERR(sys_retype(t->ut, K_OBJ_ENDPOINT, 0, K_BI_SLOT_CNODE, dest, 0, 0), K_ERR_RANGE);
+  EXPECT_ERR(sys_retype(t->ut, K_OBJ_ENDPOINT, 0, K_BI_SLOT_CNODE, dest, 5000, 0), K_ERR_RANGE);
 }
 
 KTEST(retype_beyond_the_untyped_fails_and_changes_nothing) {
   cptr_t dest = env_slot(&t->e);
-  struct untyped_usage u;
+  struct k_untyped_usage u;
   u64 frames = 1ull << (TEST_UT_BITS - 21); /* 2 MiB frames that fill it */
-  EXPECT_ERR(sys_retype(t->ut, OBJ_UNTYPED, TEST_UT_BITS + 1, BI_SLOT_CNODE, dest, 1, 0), ERR_NO_MEMORY);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_UNTYPED, 21, BI_SLOT_CNODE, dest, frames + 1, 0), ERR_NO_MEMORY);
+  EXPECT_ERR(sys_retype(t->ut, K_OBJ_UNTYPED, TEST_UT_BITS + 1, K_BI_SLOT_CNODE, dest, 1, 0), K_ERR_NO_MEMORY);
+  EXPECT_ERR(sys_retype(t->ut, K_OBJ_UNTYPED, 21, K_BI_SLOT_CNODE, dest, frames + 1, 0), K_ERR_NO_MEMORY);
   EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
   EXPECT(u.free == u.size && u.size == 1ull << TEST_UT_BITS);
   /* Fill it exactly, then one byte more is too much. */
-  EXPECT_OK(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, dest, 1, 0));
+  EXPECT_OK(sys_retype(t->ut, K_OBJ_FRAME_2M, 0, K_BI_SLOT_CNODE, dest, 1, 0));
   cptr_t d2 = env_slot(&t->e);
   t->e.next_slot += frames - 2;
   cptr_t d3 = env_slot(&t->e);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, d2, 9, 0), ERR_RANGE); /* > RETYPE_MAX_ZEROED */
+  EXPECT_ERR(sys_retype(t->ut, K_OBJ_FRAME_2M, 0, K_BI_SLOT_CNODE, d2, 9, 0), K_ERR_RANGE); /* > K_RETYPE_MAX_ZEROED */
   for (u64 i = 0; i < frames - 1; i += 8) /* at most 16 MiB zeroed per call */
-    EXPECT_OK(sys_retype(t->ut, OBJ_FRAME_2M, 0, BI_SLOT_CNODE, d2 + i, frames - 1 - i < 8 ? frames - 1 - i : 8, 0));
-  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, d3, 1, 0), ERR_NO_MEMORY);
+    EXPECT_OK(sys_retype(t->ut, K_OBJ_FRAME_2M, 0, K_BI_SLOT_CNODE, d2 + i, frames - 1 - i < 8 ? frames - 1 - i : 8, 0));
+  EXPECT_ERR(sys_retype(t->ut, K_OBJ_ENDPOINT, 0, K_BI_SLOT_CNODE, d3, 1, 0), K_ERR_NO_MEMORY);
 }
 
 KTEST(retype_into_occupied_slot_fails_as_a_whole) {
   cptr_t a = env_slot(&t->e), b = env_slot(&t->e), c = env_slot(&t->e);
   (void)a;
-  struct untyped_usage u;
-  EXPECT_OK(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, c, 1, 0));
-  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, a, 3, 0), ERR_SLOT_OCCUPIED);
-  struct cap_info ci;
-  EXPECT(type_of(a, &ci) == OBJ_NULL && type_of(b, &ci) == OBJ_NULL);
+  struct k_untyped_usage u;
+  EXPECT_OK(sys_retype(t->ut, K_OBJ_ENDPOINT, 0, K_BI_SLOT_CNODE, c, 1, 0));
+  EXPECT_ERR(sys_retype(t->ut, K_OBJ_ENDPOINT, 0, K_BI_SLOT_CNODE, a, 3, 0), K_ERR_SLOT_OCCUPIED);
+  struct k_cap_info ci;
+  EXPECT(type_of(a, &ci) == K_OBJ_NULL && type_of(b, &ci) == K_OBJ_NULL);
   EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
-  EXPECT(u.count[OBJ_ENDPOINT] == 1);
+  EXPECT(u.count[K_OBJ_ENDPOINT] == 1);
 }
 
 KTEST(untyped_usage_counts_objects_by_type_and_principal) {
-  struct untyped_usage u;
+  struct k_untyped_usage u;
   cptr_t child = env_slot(&t->e);
-  EXPECT_OK(sys_retype(t->ut, OBJ_UNTYPED, 16, BI_SLOT_CNODE, child, 1, 77));
+  EXPECT_OK(sys_retype(t->ut, K_OBJ_UNTYPED, 16, K_BI_SLOT_CNODE, child, 1, 77));
   cptr_t eps = t->e.next_slot;
   t->e.next_slot += 3;
-  EXPECT_OK(sys_retype(child, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, eps, 3, 0));
-  cptr_t tcb = new_obj(t, OBJ_TCB, 0);
+  EXPECT_OK(sys_retype(child, K_OBJ_ENDPOINT, 0, K_BI_SLOT_CNODE, eps, 3, 0));
+  cptr_t tcb = new_obj(t, K_OBJ_TCB, 0);
   EXPECT(tcb);
   EXPECT_OK(sys_untyped_usage(child, &u, 0));
-  EXPECT(u.label == 77 && u.size == 65536 && u.count[OBJ_ENDPOINT] == 3 && u.bytes[OBJ_ENDPOINT] == 192);
+  EXPECT(u.label == 77 && u.size == 65536 && u.count[K_OBJ_ENDPOINT] == 3 && u.bytes[K_OBJ_ENDPOINT] == 192);
   EXPECT(u.free == 65536 - 192);
   EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
-  EXPECT(u.count[OBJ_UNTYPED] == 1 && u.bytes[OBJ_UNTYPED] == 65536 && u.count[OBJ_TCB] == 1);
-  EXPECT(u.count[OBJ_ENDPOINT] == 0);
-  EXPECT_OK(sys_untyped_usage(t->ut, &u, USAGE_RECURSIVE));
-  EXPECT(u.count[OBJ_ENDPOINT] == 3);
-  struct cap_info ci;
-  EXPECT(type_of(eps, &ci) == OBJ_ENDPOINT && ci.label == 77);
+  EXPECT(u.count[K_OBJ_UNTYPED] == 1 && u.bytes[K_OBJ_UNTYPED] == 65536 && u.count[K_OBJ_TCB] == 1);
+  EXPECT(u.count[K_OBJ_ENDPOINT] == 0);
+  EXPECT_OK(sys_untyped_usage(t->ut, &u, K_USAGE_RECURSIVE));
+  EXPECT(u.count[K_OBJ_ENDPOINT] == 3);
+  struct k_cap_info ci;
+  EXPECT(type_of(eps, &ci) == K_OBJ_ENDPOINT && ci.label == 77);
   /* Copies are not objects: they do not count. */
   cptr_t copy = env_slot(&t->e);
-  EXPECT_OK(sys_cnode_copy(BI_SLOT_CNODE, copy, BI_SLOT_CNODE, eps, RIGHTS_ALL));
+  EXPECT_OK(sys_cnode_copy(K_BI_SLOT_CNODE, copy, K_BI_SLOT_CNODE, eps, K_RIGHTS_ALL));
   EXPECT_OK(sys_untyped_usage(child, &u, 0));
-  EXPECT(u.count[OBJ_ENDPOINT] == 3);
-  EXPECT_ERR(sys_untyped_usage(child, &u, 2), ERR_RANGE);
-  EXPECT_ERR(sys_untyped_usage(child, (void *)0x10, 0), ERR_FAULT_ADDRESS);
-  EXPECT_ERR(sys_untyped_usage(child, (void *)0xffff800000000000ull, 0), ERR_BAD_ADDRESS);
-  EXPECT_ERR(sys_untyped_usage(tcb, &u, 0), ERR_WRONG_TYPE);
+  EXPECT(u.count[K_OBJ_ENDPOINT] == 3);
+  EXPECT_ERR(sys_untyped_usage(child, &u, 2), K_ERR_RANGE);
+  EXPECT_ERR(sys_untyped_usage(child, (void *)0x10, 0), K_ERR_FAULT_ADDRESS);
+  EXPECT_ERR(sys_untyped_usage(child, (void *)0xffff800000000000ull, 0), K_ERR_BAD_ADDRESS);
+  EXPECT_ERR(sys_untyped_usage(tcb, &u, 0), K_ERR_WRONG_TYPE);
 }
 
 KTEST(untyped_memory_is_reused_after_its_objects_go) {
-  struct untyped_usage u;
-  cptr_t f = new_obj(t, OBJ_FRAME_4K, 0);
+  struct k_untyped_usage u;
+  cptr_t f = new_obj(t, K_OBJ_FRAME_4K, 0);
   EXPECT(f);
   EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
   EXPECT(u.free == u.size - 4096);
-  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, f));
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, f));
   EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
-  EXPECT(u.free == u.size && u.count[OBJ_FRAME_4K] == 0);
+  EXPECT(u.free == u.size && u.count[K_OBJ_FRAME_4K] == 0);
 }
 
 KTEST(copy_reduces_rights_and_keeps_the_object) {
-  cptr_t f = new_obj(t, OBJ_FRAME_4K, 0), ro = env_slot(&t->e);
+  cptr_t f = new_obj(t, K_OBJ_FRAME_4K, 0), ro = env_slot(&t->e);
   EXPECT(f);
-  EXPECT_OK(sys_cnode_copy(BI_SLOT_CNODE, ro, BI_SLOT_CNODE, f, RIGHT_READ));
-  struct cap_info ci;
-  EXPECT(type_of(ro, &ci) == OBJ_FRAME_4K && ci.rights == RIGHT_READ);
-  EXPECT_ERR(sys_frame_map(ro, BI_SLOT_VSPACE, t->region, MAP_WRITE), ERR_NO_RIGHTS);
-  EXPECT_ERR(sys_cnode_copy(BI_SLOT_CNODE, env_slot(&t->e), BI_SLOT_CNODE, f, 8), ERR_RANGE);
+  EXPECT_OK(sys_cnode_copy(K_BI_SLOT_CNODE, ro, K_BI_SLOT_CNODE, f, K_RIGHT_READ));
+  struct k_cap_info ci;
+  EXPECT(type_of(ro, &ci) == K_OBJ_FRAME_4K && ci.rights == K_RIGHT_READ);
+  EXPECT_ERR(sys_frame_map(ro, K_BI_SLOT_VSPACE, t->region, K_MAP_WRITE), K_ERR_NO_RIGHTS);
+  EXPECT_ERR(sys_cnode_copy(K_BI_SLOT_CNODE, env_slot(&t->e), K_BI_SLOT_CNODE, f, 8), K_ERR_RANGE);
 }
 
 KTEST(copy_and_move_reject_bad_slots) {
-  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), d = env_slot(&t->e), empty = env_slot(&t->e);
+  cptr_t ep = new_obj(t, K_OBJ_ENDPOINT, 0), d = env_slot(&t->e), empty = env_slot(&t->e);
   EXPECT(ep);
-  EXPECT_ERR(sys_cnode_copy(BI_SLOT_CNODE, d, BI_SLOT_CNODE, empty, RIGHTS_ALL), ERR_EMPTY_SLOT);
-  EXPECT_ERR(sys_cnode_copy(BI_SLOT_CNODE, ep, BI_SLOT_CNODE, ep, RIGHTS_ALL), ERR_SAME_SLOT);
-  EXPECT_ERR(sys_cnode_copy(BI_SLOT_CNODE, BI_SLOT_TCB, BI_SLOT_CNODE, ep, RIGHTS_ALL), ERR_SLOT_OCCUPIED);
-  EXPECT_ERR(sys_cnode_copy(BI_SLOT_CNODE, 5000, BI_SLOT_CNODE, ep, RIGHTS_ALL), ERR_INVALID_CAP);
-  EXPECT_ERR(sys_cnode_copy(BI_SLOT_TCB, d, BI_SLOT_CNODE, ep, RIGHTS_ALL), ERR_WRONG_TYPE);
-  EXPECT_ERR(sys_cnode_move(BI_SLOT_CNODE, d, BI_SLOT_CNODE, empty), ERR_EMPTY_SLOT);
-  EXPECT_ERR(sys_cnode_move(BI_SLOT_CNODE, 0, BI_SLOT_CNODE, ep), ERR_INVALID_CAP);
+  EXPECT_ERR(sys_cnode_copy(K_BI_SLOT_CNODE, d, K_BI_SLOT_CNODE, empty, K_RIGHTS_ALL), K_ERR_EMPTY_SLOT);
+  EXPECT_ERR(sys_cnode_copy(K_BI_SLOT_CNODE, ep, K_BI_SLOT_CNODE, ep, K_RIGHTS_ALL), K_ERR_SAME_SLOT);
+  EXPECT_ERR(sys_cnode_copy(K_BI_SLOT_CNODE, K_BI_SLOT_TCB, K_BI_SLOT_CNODE, ep, K_RIGHTS_ALL), K_ERR_SLOT_OCCUPIED);
+  EXPECT_ERR(sys_cnode_copy(K_BI_SLOT_CNODE, 5000, K_BI_SLOT_CNODE, ep, K_RIGHTS_ALL), K_ERR_INVALID_CAP);
+  EXPECT_ERR(sys_cnode_copy(K_BI_SLOT_TCB, d, K_BI_SLOT_CNODE, ep, K_RIGHTS_ALL), K_ERR_WRONG_TYPE);
+  EXPECT_ERR(sys_cnode_move(K_BI_SLOT_CNODE, d, K_BI_SLOT_CNODE, empty), K_ERR_EMPTY_SLOT);
+  EXPECT_ERR(sys_cnode_move(K_BI_SLOT_CNODE, 0, K_BI_SLOT_CNODE, ep), K_ERR_INVALID_CAP);
 }
 
 KTEST(untyped_cannot_be_copied) {
-  cptr_t u = new_obj(t, OBJ_UNTYPED, 12), d = env_slot(&t->e);
+  cptr_t u = new_obj(t, K_OBJ_UNTYPED, 12), d = env_slot(&t->e);
   EXPECT(u);
-  EXPECT_ERR(sys_cnode_copy(BI_SLOT_CNODE, d, BI_SLOT_CNODE, u, RIGHTS_ALL), ERR_CANNOT_DERIVE);
-  EXPECT_ERR(sys_cnode_mint(BI_SLOT_CNODE, d, BI_SLOT_CNODE, u, RIGHTS_ALL, 0), ERR_CANNOT_DERIVE);
-  EXPECT_OK(sys_cnode_move(BI_SLOT_CNODE, d, BI_SLOT_CNODE, u));
+  EXPECT_ERR(sys_cnode_copy(K_BI_SLOT_CNODE, d, K_BI_SLOT_CNODE, u, K_RIGHTS_ALL), K_ERR_CANNOT_DERIVE);
+  EXPECT_ERR(sys_cnode_mint(K_BI_SLOT_CNODE, d, K_BI_SLOT_CNODE, u, K_RIGHTS_ALL, 0), K_ERR_CANNOT_DERIVE);
+  EXPECT_OK(sys_cnode_move(K_BI_SLOT_CNODE, d, K_BI_SLOT_CNODE, u));
 }
 
 KTEST(mint_badges_endpoints_once) {
-  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), b = env_slot(&t->e), bb = env_slot(&t->e);
+  cptr_t ep = new_obj(t, K_OBJ_ENDPOINT, 0), b = env_slot(&t->e), bb = env_slot(&t->e);
   EXPECT(ep);
-  EXPECT_OK(sys_cnode_mint(BI_SLOT_CNODE, b, BI_SLOT_CNODE, ep, RIGHTS_ALL, 0x1234));
-  struct cap_info ci;
-  EXPECT(type_of(b, &ci) == OBJ_ENDPOINT && ci.badge == 0x1234);
-  EXPECT_ERR(sys_cnode_mint(BI_SLOT_CNODE, bb, BI_SLOT_CNODE, b, RIGHTS_ALL, 5), ERR_BAD_STATE);
-  cptr_t f = new_obj(t, OBJ_FRAME_4K, 0);
-  EXPECT_ERR(sys_cnode_mint(BI_SLOT_CNODE, bb, BI_SLOT_CNODE, f, RIGHTS_ALL, 5), ERR_RANGE);
+  EXPECT_OK(sys_cnode_mint(K_BI_SLOT_CNODE, b, K_BI_SLOT_CNODE, ep, K_RIGHTS_ALL, 0x1234));
+  struct k_cap_info ci;
+  EXPECT(type_of(b, &ci) == K_OBJ_ENDPOINT && ci.badge == 0x1234);
+  EXPECT_ERR(sys_cnode_mint(K_BI_SLOT_CNODE, bb, K_BI_SLOT_CNODE, b, K_RIGHTS_ALL, 5), K_ERR_BAD_STATE);
+  cptr_t f = new_obj(t, K_OBJ_FRAME_4K, 0);
+  EXPECT_ERR(sys_cnode_mint(K_BI_SLOT_CNODE, bb, K_BI_SLOT_CNODE, f, K_RIGHTS_ALL, 5), K_ERR_RANGE);
 }
 
 KTEST(move_carries_the_capability_and_its_copies) {
-  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), copy = env_slot(&t->e), moved = env_slot(&t->e);
+  cptr_t ep = new_obj(t, K_OBJ_ENDPOINT, 0), copy = env_slot(&t->e), moved = env_slot(&t->e);
   EXPECT(ep);
-  EXPECT_OK(sys_cnode_copy(BI_SLOT_CNODE, copy, BI_SLOT_CNODE, ep, RIGHTS_ALL));
-  EXPECT_OK(sys_cnode_move(BI_SLOT_CNODE, moved, BI_SLOT_CNODE, ep));
-  struct cap_info ci;
-  EXPECT(type_of(ep, &ci) == OBJ_NULL && type_of(moved, &ci) == OBJ_ENDPOINT);
+  EXPECT_OK(sys_cnode_copy(K_BI_SLOT_CNODE, copy, K_BI_SLOT_CNODE, ep, K_RIGHTS_ALL));
+  EXPECT_OK(sys_cnode_move(K_BI_SLOT_CNODE, moved, K_BI_SLOT_CNODE, ep));
+  struct k_cap_info ci;
+  EXPECT(type_of(ep, &ci) == K_OBJ_NULL && type_of(moved, &ci) == K_OBJ_ENDPOINT);
   /* Revoking the moved capability still reaches the copy made before. */
-  EXPECT_OK(sys_cnode_revoke(BI_SLOT_CNODE, moved));
-  EXPECT(type_of(copy, &ci) == OBJ_NULL && type_of(moved, &ci) == OBJ_ENDPOINT);
+  EXPECT_OK(sys_cnode_revoke(K_BI_SLOT_CNODE, moved));
+  EXPECT(type_of(copy, &ci) == K_OBJ_NULL && type_of(moved, &ci) == K_OBJ_ENDPOINT);
 }
 
 KTEST(delete_original_keeps_object_alive_through_copies) {
-  struct untyped_usage u;
-  cptr_t ep = new_obj(t, OBJ_ENDPOINT, 0), c1 = env_slot(&t->e), c2 = env_slot(&t->e);
+  struct k_untyped_usage u;
+  cptr_t ep = new_obj(t, K_OBJ_ENDPOINT, 0), c1 = env_slot(&t->e), c2 = env_slot(&t->e);
   EXPECT(ep);
-  EXPECT_OK(sys_cnode_copy(BI_SLOT_CNODE, c1, BI_SLOT_CNODE, ep, RIGHTS_ALL));
-  EXPECT_OK(sys_cnode_copy(BI_SLOT_CNODE, c2, BI_SLOT_CNODE, c1, RIGHTS_ALL));
-  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, ep));
+  EXPECT_OK(sys_cnode_copy(K_BI_SLOT_CNODE, c1, K_BI_SLOT_CNODE, ep, K_RIGHTS_ALL));
+  EXPECT_OK(sys_cnode_copy(K_BI_SLOT_CNODE, c2, K_BI_SLOT_CNODE, c1, K_RIGHTS_ALL));
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, ep));
   EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
-  EXPECT(u.count[OBJ_ENDPOINT] == 1);
-  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, c1));
+  EXPECT(u.count[K_OBJ_ENDPOINT] == 1);
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, c1));
   EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
-  EXPECT(u.count[OBJ_ENDPOINT] == 1);
-  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, c2));
+  EXPECT(u.count[K_OBJ_ENDPOINT] == 1);
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, c2));
   EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
-  EXPECT(u.count[OBJ_ENDPOINT] == 0 && u.free == u.size);
-  EXPECT_ERR(sys_cnode_delete(BI_SLOT_CNODE, c2), ERR_EMPTY_SLOT);
-  EXPECT_ERR(sys_cnode_revoke(BI_SLOT_CNODE, c2), ERR_EMPTY_SLOT);
-  EXPECT_ERR(sys_cnode_delete(BI_SLOT_CNODE, 0), ERR_INVALID_CAP);
+  EXPECT(u.count[K_OBJ_ENDPOINT] == 0 && u.free == u.size);
+  EXPECT_ERR(sys_cnode_delete(K_BI_SLOT_CNODE, c2), K_ERR_EMPTY_SLOT);
+  EXPECT_ERR(sys_cnode_revoke(K_BI_SLOT_CNODE, c2), K_ERR_EMPTY_SLOT);
+  EXPECT_ERR(sys_cnode_delete(K_BI_SLOT_CNODE, 0), K_ERR_INVALID_CAP);
 }
 
 KTEST(revoke_reaches_copies_in_other_cnodes) {
-  cptr_t cn = new_obj(t, OBJ_CNODE, 4), ep = new_obj(t, OBJ_ENDPOINT, 0);
+  cptr_t cn = new_obj(t, K_OBJ_CNODE, 4), ep = new_obj(t, K_OBJ_ENDPOINT, 0);
   EXPECT(cn && ep);
-  EXPECT_OK(sys_cnode_copy(cn, 3, BI_SLOT_CNODE, ep, RIGHTS_ALL));
-  EXPECT_OK(sys_cnode_copy(cn, 4, cn, 3, RIGHT_READ));
-  struct cap_info ci;
+  EXPECT_OK(sys_cnode_copy(cn, 3, K_BI_SLOT_CNODE, ep, K_RIGHTS_ALL));
+  EXPECT_OK(sys_cnode_copy(cn, 4, cn, 3, K_RIGHT_READ));
+  struct k_cap_info ci;
   EXPECT_OK(sys_cap_identify(cn, 4, &ci));
-  EXPECT(ci.type == OBJ_ENDPOINT && ci.rights == RIGHT_READ);
-  EXPECT_OK(sys_cnode_revoke(BI_SLOT_CNODE, ep));
+  EXPECT(ci.type == K_OBJ_ENDPOINT && ci.rights == K_RIGHT_READ);
+  EXPECT_OK(sys_cnode_revoke(K_BI_SLOT_CNODE, ep));
   EXPECT_OK(sys_cap_identify(cn, 3, &ci));
-  EXPECT(ci.type == OBJ_NULL);
+  EXPECT(ci.type == K_OBJ_NULL);
   EXPECT_OK(sys_cap_identify(cn, 4, &ci));
-  EXPECT(ci.type == OBJ_NULL);
-  EXPECT_ERR(sys_cap_identify(cn, 16, &ci), ERR_INVALID_CAP);
+  EXPECT(ci.type == K_OBJ_NULL);
+  EXPECT_ERR(sys_cap_identify(cn, 16, &ci), K_ERR_INVALID_CAP);
 }
 
 KTEST(cnode_without_write_right_cannot_be_changed) {
-  cptr_t cn = new_obj(t, OBJ_CNODE, 4), ro = env_slot(&t->e), ep = new_obj(t, OBJ_ENDPOINT, 0);
+  cptr_t cn = new_obj(t, K_OBJ_CNODE, 4), ro = env_slot(&t->e), ep = new_obj(t, K_OBJ_ENDPOINT, 0);
   EXPECT(cn && ep);
-  EXPECT_OK(sys_cnode_copy(BI_SLOT_CNODE, ro, BI_SLOT_CNODE, cn, RIGHT_READ));
-  EXPECT_ERR(sys_cnode_copy(ro, 2, BI_SLOT_CNODE, ep, RIGHTS_ALL), ERR_NO_RIGHTS);
-  EXPECT_ERR(sys_retype(t->ut, OBJ_ENDPOINT, 0, ro, 2, 1, 0), ERR_NO_RIGHTS);
-  EXPECT_ERR(sys_cnode_delete(ro, 2), ERR_NO_RIGHTS);
-  struct cap_info ci;
+  EXPECT_OK(sys_cnode_copy(K_BI_SLOT_CNODE, ro, K_BI_SLOT_CNODE, cn, K_RIGHT_READ));
+  EXPECT_ERR(sys_cnode_copy(ro, 2, K_BI_SLOT_CNODE, ep, K_RIGHTS_ALL), K_ERR_NO_RIGHTS);
+  EXPECT_ERR(sys_retype(t->ut, K_OBJ_ENDPOINT, 0, ro, 2, 1, 0), K_ERR_NO_RIGHTS);
+  EXPECT_ERR(sys_cnode_delete(ro, 2), K_ERR_NO_RIGHTS);
+  struct k_cap_info ci;
   EXPECT_OK(sys_cap_identify(ro, 2, &ci));
 }
 
 KTEST(deleting_a_cnode_deletes_what_it_holds) {
-  struct untyped_usage u;
-  cptr_t cn = new_obj(t, OBJ_CNODE, 3), inner = new_obj(t, OBJ_CNODE, 2);
+  struct k_untyped_usage u;
+  cptr_t cn = new_obj(t, K_OBJ_CNODE, 3), inner = new_obj(t, K_OBJ_CNODE, 2);
   EXPECT(cn && inner);
-  EXPECT_OK(sys_retype(t->ut, OBJ_ENDPOINT, 0, inner, 1, 2, 0));
+  EXPECT_OK(sys_retype(t->ut, K_OBJ_ENDPOINT, 0, inner, 1, 2, 0));
   /* inner holds its own capability, and cn holds inner: a cycle to break. */
-  EXPECT_OK(sys_cnode_copy(inner, 3, BI_SLOT_CNODE, inner, RIGHTS_ALL));
-  EXPECT_OK(sys_cnode_move(cn, 1, BI_SLOT_CNODE, inner));
-  EXPECT_OK(sys_cnode_move(cn, 2, BI_SLOT_CNODE, cn));
+  EXPECT_OK(sys_cnode_copy(inner, 3, K_BI_SLOT_CNODE, inner, K_RIGHTS_ALL));
+  EXPECT_OK(sys_cnode_move(cn, 1, K_BI_SLOT_CNODE, inner));
+  EXPECT_OK(sys_cnode_move(cn, 2, K_BI_SLOT_CNODE, cn));
   EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
-  EXPECT(u.count[OBJ_CNODE] == 2 && u.count[OBJ_ENDPOINT] == 2);
+  EXPECT(u.count[K_OBJ_CNODE] == 2 && u.count[K_OBJ_ENDPOINT] == 2);
   /* cn's only capabilities now live inside cn; revoking the untyped must
    * still find and destroy everything. */
-  EXPECT_OK(sys_cnode_revoke(BI_SLOT_CNODE, t->ut));
+  EXPECT_OK(sys_cnode_revoke(K_BI_SLOT_CNODE, t->ut));
   EXPECT_OK(sys_untyped_usage(t->ut, &u, 0));
-  EXPECT(u.count[OBJ_CNODE] == 0 && u.count[OBJ_ENDPOINT] == 0 && u.free == u.size);
+  EXPECT(u.count[K_OBJ_CNODE] == 0 && u.count[K_OBJ_ENDPOINT] == 0 && u.free == u.size);
 }
 
 /* An untyped (u) with objects made from it, held in other slots, and a
  * child untyped with an endpoint of its own: count = what came from u. */
 static long untyped_with_objects(struct t *t, cptr_t *u, cptr_t *made, int *count) {
   *u = env_slot(&t->e);
-  long err = sys_retype(t->ut, OBJ_UNTYPED, 16, BI_SLOT_CNODE, *u, 1, 0);
+  long err = sys_retype(t->ut, K_OBJ_UNTYPED, 16, K_BI_SLOT_CNODE, *u, 1, 0);
   *made = t->e.next_slot;
   t->e.next_slot += 4;
   if (!err)
-    err = sys_retype(*u, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, *made, 2, 0);
+    err = sys_retype(*u, K_OBJ_ENDPOINT, 0, K_BI_SLOT_CNODE, *made, 2, 0);
   if (!err)
-    err = sys_retype(*u, OBJ_FRAME_4K, 0, BI_SLOT_CNODE, *made + 2, 1, 0);
+    err = sys_retype(*u, K_OBJ_FRAME_4K, 0, K_BI_SLOT_CNODE, *made + 2, 1, 0);
   if (!err)
-    err = sys_retype(*u, OBJ_UNTYPED, 12, BI_SLOT_CNODE, *made + 3, 1, 0);
+    err = sys_retype(*u, K_OBJ_UNTYPED, 12, K_BI_SLOT_CNODE, *made + 3, 1, 0);
   cptr_t grandchild = env_slot(&t->e);
   if (!err)
-    err = sys_retype(*made + 3, OBJ_ENDPOINT, 0, BI_SLOT_CNODE, grandchild, 1, 0);
+    err = sys_retype(*made + 3, K_OBJ_ENDPOINT, 0, K_BI_SLOT_CNODE, grandchild, 1, 0);
   *count = 5;
   return err;
 }
 
 /* Everything made from it is gone, not handed up to the test's untyped. */
 static int all_gone(struct t *t, cptr_t made, int count) {
-  struct cap_info ci;
-  struct untyped_usage u;
+  struct k_cap_info ci;
+  struct k_untyped_usage u;
   for (int i = 0; i < count; i++)
-    if (type_of(made + (cptr_t)i, &ci) != OBJ_NULL)
+    if (type_of(made + (cptr_t)i, &ci) != K_OBJ_NULL)
       return 0;
-  return sys_untyped_usage(t->ut, &u, USAGE_RECURSIVE) == ERR_OK && u.free == u.size &&
-         u.count[OBJ_UNTYPED] == 0 && u.count[OBJ_ENDPOINT] == 0 && u.count[OBJ_FRAME_4K] == 0 &&
-         u.count[OBJ_CNODE] == 0 && u.count[OBJ_TCB] == 0;
+  return sys_untyped_usage(t->ut, &u, K_USAGE_RECURSIVE) == K_ERR_OK && u.free == u.size &&
+         u.count[K_OBJ_UNTYPED] == 0 && u.count[K_OBJ_ENDPOINT] == 0 && u.count[K_OBJ_FRAME_4K] == 0 &&
+         u.count[K_OBJ_CNODE] == 0 && u.count[K_OBJ_TCB] == 0;
 }
 
 /* An untyped whose only capability sits in a CNode that is destroyed goes
  * with everything made from it first (deepest first), wherever their
  * capabilities are; none of it is reattached to the untyped's parent. */
 KTEST(a_dying_cnode_takes_the_objects_of_an_untyped_it_holds) {
-  cptr_t cn = new_obj(t, OBJ_CNODE, 2), u, made;
+  cptr_t cn = new_obj(t, K_OBJ_CNODE, 2), u, made;
   int count;
   EXPECT(cn);
   EXPECT_OK(untyped_with_objects(t, &u, &made, &count));
-  EXPECT_OK(sys_cnode_move(cn, 1, BI_SLOT_CNODE, u));
-  struct untyped_usage us;
-  EXPECT_OK(sys_untyped_usage(t->ut, &us, USAGE_RECURSIVE));
-  EXPECT(us.count[OBJ_ENDPOINT] == 3 && us.count[OBJ_FRAME_4K] == 1 && us.count[OBJ_UNTYPED] == 2);
-  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, cn)); /* its last capability */
+  EXPECT_OK(sys_cnode_move(cn, 1, K_BI_SLOT_CNODE, u));
+  struct k_untyped_usage us;
+  EXPECT_OK(sys_untyped_usage(t->ut, &us, K_USAGE_RECURSIVE));
+  EXPECT(us.count[K_OBJ_ENDPOINT] == 3 && us.count[K_OBJ_FRAME_4K] == 1 && us.count[K_OBJ_UNTYPED] == 2);
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, cn)); /* its last capability */
   EXPECT(all_gone(t, made, count));
 }
 
@@ -280,16 +280,16 @@ KTEST(a_dying_cnode_takes_the_objects_of_an_untyped_it_holds) {
  * the last capability of a CNode holding one can: destroying the TCB then
  * destroys the CNode, the untyped and what came from it. */
 KTEST(a_dying_tcb_takes_its_cnode_and_the_untyped_in_it) {
-  cptr_t cn = new_obj(t, OBJ_CNODE, 2), tcb = new_obj(t, OBJ_TCB, 0), u, made;
+  cptr_t cn = new_obj(t, K_OBJ_CNODE, 2), tcb = new_obj(t, K_OBJ_TCB, 0), u, made;
   int count;
   EXPECT(cn && tcb);
   EXPECT_OK(untyped_with_objects(t, &u, &made, &count));
-  EXPECT_OK(sys_cnode_move(cn, 1, BI_SLOT_CNODE, u));
-  struct cap_info ci;
-  EXPECT_ERR(sys_cnode_copy(BI_SLOT_CNODE, env_slot(&t->e), cn, 1, RIGHTS_ALL), ERR_CANNOT_DERIVE);
-  EXPECT_OK(sys_tcb_configure(tcb, cn, BI_SLOT_VSPACE, TEST_PRIORITY));
-  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, cn)); /* the TCB's copy keeps it */
-  EXPECT(type_of(made, &ci) == OBJ_ENDPOINT);
-  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, tcb));
+  EXPECT_OK(sys_cnode_move(cn, 1, K_BI_SLOT_CNODE, u));
+  struct k_cap_info ci;
+  EXPECT_ERR(sys_cnode_copy(K_BI_SLOT_CNODE, env_slot(&t->e), cn, 1, K_RIGHTS_ALL), K_ERR_CANNOT_DERIVE);
+  EXPECT_OK(sys_tcb_configure(tcb, cn, K_BI_SLOT_VSPACE, TEST_PRIORITY));
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, cn)); /* the TCB's copy keeps it */
+  EXPECT(type_of(made, &ci) == K_OBJ_ENDPOINT);
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, tcb));
   EXPECT(all_gone(t, made, count));
 }

@@ -22,7 +22,7 @@ static cptr_t l_cn[CNODES];
  * gone while the first CNode's first is still there means the revoke is
  * half done, so a thread that sees this ran in the middle of it. */
 static int mid_revoke(void) {
-  return sys_cap_type(l_cn[CNODES - 1], PER_CNODE).val == OBJ_NULL && sys_cap_type(l_cn[0], 1).val == OBJ_ENDPOINT;
+  return sys_cap_type(l_cn[CNODES - 1], PER_CNODE).val == K_OBJ_NULL && sys_cap_type(l_cn[0], 1).val == K_OBJ_ENDPOINT;
 }
 
 /* Sleeps past a deadline a millisecond away, WAKEUPS times; the worst gap
@@ -47,7 +47,7 @@ static void high(void) {
 /* Revokes the untyped (everything made from it goes), timed. */
 static void low(void) {
   u64 t0 = sys_time_ns();
-  l_err = sys_cnode_revoke(BI_SLOT_CNODE, l_ut);
+  l_err = sys_cnode_revoke(K_BI_SLOT_CNODE, l_ut);
   l_ns = sys_time_ns() - t0;
   l_finished = 1;
   for (;;)
@@ -55,22 +55,22 @@ static void low(void) {
 }
 
 static long start_at(struct t *t, void (*fn)(void), u32 priority, cptr_t *tcb) {
-  return start_thread_with(t, fn, BI_SLOT_CNODE, BI_SLOT_VSPACE, priority, 0, tcb);
+  return start_thread_with(t, fn, K_BI_SLOT_CNODE, K_BI_SLOT_VSPACE, priority, 0, tcb);
 }
 
 /* 100,000 endpoints in two CNodes, all from one 16 MiB untyped. */
 static long fill(struct t *t, cptr_t ut) {
   for (int c = 0; c < CNODES; c++) {
     cptr_t cn = l_cn[c] = env_slot(&t->e);
-    long err = sys_retype(ut, OBJ_CNODE, BIG_CNODE_BITS, BI_SLOT_CNODE, cn, 1, 0);
-    for (u64 s = 1; !err && s <= PER_CNODE; s += RETYPE_MAX_COUNT) {
-      u64 n = PER_CNODE + 1 - s < RETYPE_MAX_COUNT ? PER_CNODE + 1 - s : RETYPE_MAX_COUNT;
-      err = sys_retype(ut, OBJ_ENDPOINT, 0, cn, s, n, 0);
+    long err = sys_retype(ut, K_OBJ_CNODE, BIG_CNODE_BITS, K_BI_SLOT_CNODE, cn, 1, 0);
+    for (u64 s = 1; !err && s <= PER_CNODE; s += K_RETYPE_MAX_COUNT) {
+      u64 n = PER_CNODE + 1 - s < K_RETYPE_MAX_COUNT ? PER_CNODE + 1 - s : K_RETYPE_MAX_COUNT;
+      err = sys_retype(ut, K_OBJ_ENDPOINT, 0, cn, s, n, 0);
     }
     if (err)
       return err;
   }
-  return ERR_OK;
+  return K_ERR_OK;
 }
 
 /* Runs the high thread alone or beside the low one's revoke; main waits. */
@@ -91,19 +91,19 @@ static long measure(struct t *t, int with_revoke) {
 
 KTEST(revoke_of_100000_objects_keeps_wakeup_latency_bounded) {
   cptr_t ut = env_slot(&t->e);
-  EXPECT_OK(sys_retype(t->ut, OBJ_UNTYPED, 24, BI_SLOT_CNODE, ut, 1, 0)); /* first: it is aligned to its size */
-  l_timer = new_obj(t, OBJ_NOTIFICATION, 0);
-  l_done = new_obj(t, OBJ_NOTIFICATION, 0);
+  EXPECT_OK(sys_retype(t->ut, K_OBJ_UNTYPED, 24, K_BI_SLOT_CNODE, ut, 1, 0)); /* first: it is aligned to its size */
+  l_timer = new_obj(t, K_OBJ_NOTIFICATION, 0);
+  l_done = new_obj(t, K_OBJ_NOTIFICATION, 0);
   EXPECT(l_timer && l_done);
   l_ut = ut;
   EXPECT_OK(fill(t, ut));
   /* Counting 100,000 objects takes a few ms: the calls a tick interrupts
    * stop and resume, and every count must come out exact. */
-  struct untyped_usage u;
+  struct k_untyped_usage u;
   u64 t0 = sys_time_ns();
   for (int i = 0; i < 20; i++) {
     EXPECT_OK(sys_untyped_usage(ut, &u, 0));
-    EXPECT(u.count[OBJ_ENDPOINT] == OBJECTS && u.count[OBJ_CNODE] == CNODES);
+    EXPECT(u.count[K_OBJ_ENDPOINT] == OBJECTS && u.count[K_OBJ_CNODE] == CNODES);
   }
   printf("ktest:   UNTYPED_USAGE of %u objects: %llu us each\n", OBJECTS, (sys_time_ns() - t0) / 20000);
 
@@ -125,7 +125,7 @@ KTEST(revoke_of_100000_objects_keeps_wakeup_latency_bounded) {
          lat_n);
   EXPECT_OK(l_err);
   EXPECT_OK(sys_untyped_usage(ut, &u, 0));
-  EXPECT(u.count[OBJ_ENDPOINT] == 0 && u.count[OBJ_CNODE] == 0 && u.free == u.size);
+  EXPECT(u.count[K_OBJ_ENDPOINT] == 0 && u.count[K_OBJ_CNODE] == 0 && u.free == u.size);
   /* The race must have happened: the high thread ran while the revoke was
    * under way (impossible if the revoke ran with interrupts off throughout). */
   EXPECT(during >= 1);
@@ -133,7 +133,7 @@ KTEST(revoke_of_100000_objects_keeps_wakeup_latency_bounded) {
    * host that delays QEMU now and then; the proof that the revoke gives
    * way is the check above (without preemption no wake-up lands inside). */
   EXPECT(busy_max <= alone_max + 20000000);
-  EXPECT_OK(sys_cnode_delete(BI_SLOT_CNODE, ut));
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, ut));
 }
 
 /* Timers due at the same tick are signalled a few per kernel entry; the
@@ -142,9 +142,9 @@ KTEST(three_thousand_timers_due_at_once_all_fire) {
   enum { TIMERS = 3000 };
   cptr_t first = t->e.next_slot;
   t->e.next_slot += TIMERS;
-  for (u64 s = 0; s < TIMERS; s += RETYPE_MAX_COUNT)
-    EXPECT_OK(sys_retype(t->ut, OBJ_NOTIFICATION, 0, BI_SLOT_CNODE, first + s,
-                         TIMERS - s < RETYPE_MAX_COUNT ? TIMERS - s : RETYPE_MAX_COUNT, 0));
+  for (u64 s = 0; s < TIMERS; s += K_RETYPE_MAX_COUNT)
+    EXPECT_OK(sys_retype(t->ut, K_OBJ_NOTIFICATION, 0, K_BI_SLOT_CNODE, first + s,
+                         TIMERS - s < K_RETYPE_MAX_COUNT ? TIMERS - s : K_RETYPE_MAX_COUNT, 0));
   u64 deadline = sys_time_ns() + 15000000;
   for (u64 i = 0; i < TIMERS; i++)
     EXPECT_OK(sys_ntfn_set_timer(first + i, deadline + (i % 3), 1ull << (i % 64)));
@@ -153,7 +153,7 @@ KTEST(three_thousand_timers_due_at_once_all_fire) {
   u64 fired = 0;
   for (u64 i = 0; i < TIMERS; i++) {
     struct msg_regs r = sys_poll(first + i);
-    fired += r.err == ERR_OK && r.badge == 1ull << (i % 64);
+    fired += r.err == K_ERR_OK && r.badge == 1ull << (i % 64);
   }
   EXPECT(fired == TIMERS);
 }

@@ -2,7 +2,8 @@
  * running inside an application on this kernel: UDP and TCP echo over
  * lwIP's loopback interface, checked byte for byte. The network stack of
  * netd's clients will be this same library. */
-#include "glue.h"
+#include <ulib.h>
+#include <abi/bootinfo.h>
 #include <lib/string.h>
 #include "lwip/init.h"
 #include "lwip/netif.h"
@@ -22,8 +23,8 @@ static void check(int ok, const char *what) {
 
 /* Runs lwIP until done() holds or the deadline passes. */
 static int run_until(int (*done)(void), u64 ms) {
-  u64 end = glue_time_ns() + ms * 1000000ull;
-  while (!done() && glue_time_ns() < end) {
+  u64 end = sys_time_ns() + ms * 1000000ull;
+  while (!done() && sys_time_ns() < end) {
     netif_poll_all();
     sys_check_timeouts();
   }
@@ -150,9 +151,9 @@ static void test_tcp(void) {
   }
   struct tcp_pcb *c = tcp_new();
   ok = ok && c && tcp_connect(c, &lo, ECHO_PORT, client_connected) == ERR_OK;
-  u64 t0 = glue_time_ns();
+  u64 t0 = sys_time_ns();
   ok = ok && run_until(tcp_done, 20000) && mismatches == 0;
-  u64 ms = (glue_time_ns() - t0) / 1000000;
+  u64 ms = (sys_time_ns() - t0) / 1000000;
   printf("lwiptest:   %llu bytes echoed in %llu ms, %llu wrong\n", echoed, ms, mismatches);
   check(ok, "TCP echo of a 256 KiB stream over lwIP's loopback");
 }
@@ -163,5 +164,6 @@ int main(void) {
   test_udp();
   test_tcp();
   printf("lwiptest: %d passed, %d failed\n", passed, failed);
-  glue_finish(failed);
+  debug_exit(failed ? 1 : 0);
+  exit(failed);
 }

@@ -5,7 +5,9 @@
  * Received UDP datagrams go back without a copy of their tails: the pbuf
  * chain that came in is sent out, so the frame netd gifted is gifted back.
  * TCP data is copied into lwIP's send buffer (tcp_write with copy). */
-#include "glue.h"
+#include <ulib.h>
+#include <env.h>
+#include <abi/bootinfo.h>
 #include <lib/string.h>
 #include "lwip/init.h"
 #include "lwip/netif.h"
@@ -19,6 +21,7 @@
 #define GUEST_IP "198.18.0.15"
 #define GATEWAY "198.18.0.2"
 #define RX_FRAMES 96
+#define NETD_EP K_BI_SLOT_FIRST_FREE_FIXED /* from init */
 #define STATS_EVERY_NS 5000000000ull
 
 static struct netdev dev;
@@ -52,16 +55,16 @@ static inline u64 rdtsc(void) {
 }
 
 static void account(long received, u64 t_before, u64 idle_before) {
-  u64 now = glue_time_ns();
+  u64 now = sys_time_ns();
   if (received > 0) {
     if (!burst.active)
       burst = (typeof(burst)){1, t_before, idle_before, udp_echoed, udp_bytes, 0, 0, 0, 0,
                               rdtsc(), netif_netd_stack_tsc(), 0, 0, dev.recvs, dev.sends, 0, 0,
-                              glue_cpu_ns(), netd_cpu_ns()};
+                              sys_thread_ns(), netd_cpu_ns()};
     burst.tsc_last = rdtsc();
     burst.stack_last = netif_netd_stack_tsc();
     burst.t_last = now;
-    burst.idle_last = glue_idle_ns();
+    burst.idle_last = sys_idle_ns();
     burst.echoed_last = udp_echoed;
     burst.bytes_last = udp_bytes;
     burst.recvs_last = dev.recvs;
@@ -73,7 +76,7 @@ static void account(long received, u64 t_before, u64 idle_before) {
     u64 stack = cycles ? (burst.stack_last - burst.stack0) * ns / cycles : 0;
     /* Run times are read now, a second after the last datagram: what the
      * two threads did meanwhile (a few receive timeouts) is in them. */
-    u64 app = glue_cpu_ns() - burst.app_cpu0, netd = netd_cpu_ns() - burst.netd_cpu0;
+    u64 app = sys_thread_ns() - burst.app_cpu0, netd = netd_cpu_ns() - burst.netd_cpu0;
     if (n >= BURST_MIN)
       printf("COST name=udp_echo size=%llu port=%u datagrams=%llu busy_ns=%llu busy_ns_per_datagram=%llu "
              "app_ns_per_datagram=%llu lwip_ns_per_datagram=%llu netd_ns_per_datagram=%llu "
@@ -186,9 +189,13 @@ static err_t echo_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
 int main(u64 arg) {
   port = arg ? (u16)arg : 7;
   u64 filter = NET_FILTER(NET_PROTO_ANY, port) | NET_F_ARP | (arg ? 0 : NET_F_DEFAULT);
-  long err = glue_open(&dev, filter, RX_FRAMES);
+  struct env env = env_of_program(16);
+  struct k_ipc_buffer *buf;
+  long err = env_ipc_buffer(&env, K_BI_SLOT_TCB, &buf);
+  if (!err)
+    err = netdev_open(&dev, &env, buf, NETD_EP, filter, RX_FRAMES);
   if (err) {
-    printf("netecho: cannot open a netd session: %s\n", glue_err(err));
+    printf("netecho: cannot open a netd session: %s\n", err_name(err));
     return 1;
   }
   lwip_init();
@@ -210,16 +217,16 @@ int main(u64 arg) {
   tcp_accept(t, echo_accept);
   printf("netecho: listening on %s port %u (UDP and TCP echo)%s\n", GUEST_IP, port,
          arg ? "" : ", answering ARP and ping");
-  u64 next_stats = glue_time_ns() + STATS_EVERY_NS;
+  u64 next_stats = sys_time_ns() + STATS_EVERY_NS;
   for (;;) {
-    u64 t_before = glue_time_ns(), idle_before = glue_idle_ns();
+    u64 t_before = sys_time_ns(), idle_before = sys_idle_ns();
     long n = netif_netd_poll(&netif, 100);
     account(n, t_before, idle_before);
     if (n < 0)
-      printf("netecho: receive failed: %s\n", glue_err(n));
+      printf("netecho: receive failed: %s\n", err_name(n));
     sys_check_timeouts();
     netif_netd_flush(&netif);
-    u64 now = glue_time_ns();
+    u64 now = sys_time_ns();
     if (now >= next_stats) {
       next_stats = now + STATS_EVERY_NS;
       struct net_stats st;

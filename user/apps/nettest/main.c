@@ -9,15 +9,14 @@
 #include <abi/bootinfo.h>
 #include <lib/string.h>
 
-#define NETD_EP BI_SLOT_FIRST_FREE_FIXED
-#define DEBUG_EXIT_PORT 0xf4
+#define NETD_EP K_BI_SLOT_FIRST_FREE_FIXED
 #define FRAME_SLOT 200
 #define NFRAMES 300
 #define POOL_TEST 140 /* frames from here on go to a session that closes with some on the device */
 #define WINDOW 0x0000100000000000ull
 
 static struct env env;
-static struct ipc_buffer *buf;
+static struct k_ipc_buffer *buf;
 static int passed, failed;
 static u8 *frame_va[NFRAMES];
 static u8 gateway_mac[6], our_mac[6];
@@ -33,8 +32,8 @@ struct reply {
 };
 
 static struct reply call(cptr_t ep, u32 op, u64 words, u64 w0, u64 w1, u64 w2, u64 w3, u64 ngifts) {
-  struct msg_regs r = sys_call(ep, msg_info(op, words, 0, ngifts), w0, w1, w2, w3);
-  return (struct reply){r.err ? r.err : (long)r.w[0], r.w[1], r.w[2], r.w[3], msg_gifts(r.info)};
+  struct msg_regs r = sys_call(ep, k_msg_info(op, words, 0, ngifts), w0, w1, w2, w3);
+  return (struct reply){r.err ? r.err : (long)r.w[0], r.w[1], r.w[2], r.w[3], k_msg_gifts(r.info)};
 }
 
 /* Frames FRAME_SLOT.. go out as gifts and come back to the same places. */
@@ -42,17 +41,17 @@ static void gifts_out_at(u64 first, u64 n) {
   buf->recv_cnode = env.cnode;
   buf->recv_slot = FRAME_SLOT + first;
   buf->recv_count = n;
-  buf->recv_window = WINDOW + first * PAGE_SIZE;
-  buf->recv_window_size = n * PAGE_SIZE;
+  buf->recv_window = WINDOW + first * K_PAGE_SIZE;
+  buf->recv_window_size = n * K_PAGE_SIZE;
   for (u64 i = 0; i < n; i++)
     buf->gifts[i] = (u32)(FRAME_SLOT + first + i);
 }
 static void gifts_out(u64 n) { gifts_out_at(0, n); }
 
 static int frames_home(u64 n) {
-  struct cap_info ci;
+  struct k_cap_info ci;
   for (u64 i = 0; i < n; i++)
-    if (sys_cap_identify(env.cnode, FRAME_SLOT + i, &ci) || ci.type != OBJ_FRAME_4K || !ci.mapped)
+    if (sys_cap_identify(env.cnode, FRAME_SLOT + i, &ci) || ci.type != K_OBJ_FRAME_4K || !ci.mapped)
       return 0;
   return 1;
 }
@@ -73,10 +72,10 @@ static long stats(cptr_t s) {
 static struct reply send_segs(cptr_t s, const u32 *seg, u32 nseg, u64 ngifts, u32 keep) {
   gifts_out(ngifts);
   u64 words = 1 + (nseg + 1) / 2;
-  if (words > IPC_MAX_WORDS)
-    words = IPC_MAX_WORDS;
-  memset(&buf->words[1], 0, (IPC_MAX_WORDS - 1) * 8);
-  for (u32 i = 0; i < nseg && 1 + i / 2 < IPC_MAX_WORDS; i++)
+  if (words > K_IPC_MAX_WORDS)
+    words = K_IPC_MAX_WORDS;
+  memset(&buf->words[1], 0, (K_IPC_MAX_WORDS - 1) * 8);
+  for (u32 i = 0; i < nseg && 1 + i / 2 < K_IPC_MAX_WORDS; i++)
     buf->words[1 + i / 2] |= (u64)seg[i] << (32 * (i % 2));
   return call(s, NET_SEND, words, net_send_counts(nseg, keep), buf->words[1], buf->words[2], buf->words[3], ngifts);
 }
@@ -86,36 +85,36 @@ static void bad_segments(cptr_t s) {
   stats(s);
   u64 before = mine.bad_segments;
   struct reply r = send_segs(s, seg, 0, 1, 1);
-  check(r.err == ERR_RANGE && r.gifts == 1 && frames_home(1), "an empty segment list is refused, the frame comes back");
+  check(r.err == K_ERR_RANGE && r.gifts == 1 && frames_home(1), "an empty segment list is refused, the frame comes back");
   for (u32 i = 0; i < NET_MAX_SEGS + 1; i++)
     seg[i] = net_seg(0, 0, 60, 1);
   r = send_segs(s, seg, NET_MAX_SEGS + 1, 1, 1);
-  check(r.err == ERR_RANGE && frames_home(1), "a segment list longer than 124 is refused");
+  check(r.err == K_ERR_RANGE && frames_home(1), "a segment list longer than 124 is refused");
   seg[0] = net_seg(0, 4000, 200, 1);
   r = send_segs(s, seg, 1, 1, 1);
-  check(r.err == ERR_RANGE && frames_home(1), "a segment past the end of its frame is refused");
+  check(r.err == K_ERR_RANGE && frames_home(1), "a segment past the end of its frame is refused");
   seg[0] = net_seg(1, 0, 60, 1);
   r = send_segs(s, seg, 1, 1, 1);
-  check(r.err == ERR_RANGE && frames_home(1), "a segment in a frame that was not gifted is refused");
+  check(r.err == K_ERR_RANGE && frames_home(1), "a segment in a frame that was not gifted is refused");
   seg[0] = net_seg(0, 0, 60, 0);
   r = send_segs(s, seg, 1, 1, 1);
-  check(r.err == ERR_RANGE && frames_home(1), "a packet that is never closed is refused");
+  check(r.err == K_ERR_RANGE && frames_home(1), "a packet that is never closed is refused");
   seg[0] = net_seg(0, 0, 60, 1);
   r = send_segs(s, seg, 1, 2, 2);
-  check(r.err == ERR_RANGE && r.gifts == 2 && frames_home(2), "a gifted frame no segment uses is refused");
+  check(r.err == K_ERR_RANGE && r.gifts == 2 && frames_home(2), "a gifted frame no segment uses is refused");
   seg[0] = net_seg(0, 0, 1000, 0), seg[1] = net_seg(1, 0, 1000, 1);
   r = send_segs(s, seg, 2, 2, 2);
-  check(r.err == ERR_RANGE && frames_home(2), "a packet longer than 1514 bytes is refused");
+  check(r.err == K_ERR_RANGE && frames_home(2), "a packet longer than 1514 bytes is refused");
   seg[0] = net_seg(0, 0, 10, 1);
   r = send_segs(s, seg, 1, 1, 1);
-  check(r.err == ERR_RANGE && frames_home(1), "a packet shorter than an Ethernet header is refused");
+  check(r.err == K_ERR_RANGE && frames_home(1), "a packet shorter than an Ethernet header is refused");
   for (u32 i = 0; i < 8; i++)
     seg[i] = net_seg(i, 0, 20, i == 7);
   r = send_segs(s, seg, 8, 8, 8);
-  check(r.err == ERR_RANGE && frames_home(8), "a packet of more than 7 segments is refused");
+  check(r.err == K_ERR_RANGE && frames_home(8), "a packet of more than 7 segments is refused");
   seg[0] = net_seg(0, 0, 60, 1);
   r = send_segs(s, seg, 1, 1, 2);
-  check(r.err == ERR_RANGE && frames_home(1), "keeping back more frames than were gifted is refused");
+  check(r.err == K_ERR_RANGE && frames_home(1), "keeping back more frames than were gifted is refused");
   stats(s);
   check(mine.bad_segments == before + 10, "each refused segment list is counted");
 }
@@ -124,13 +123,13 @@ static void bad_requests(cptr_t s) {
   stats(s);
   u64 before = mine.bad_requests;
   struct reply r = call(s, 99, 0, 0, 0, 0, 0, 0);
-  check(r.err == ERR_BAD_SYSCALL, "an unknown request is refused");
+  check(r.err == K_ERR_BAD_SYSCALL, "an unknown request is refused");
   gifts_out(2);
   r = call(s, NET_INFO, 0, 0, 0, 0, 0, 2);
-  check(r.err == ERR_RANGE && r.gifts == 2 && frames_home(2), "frames sent with NET_INFO come back, refused");
+  check(r.err == K_ERR_RANGE && r.gifts == 2 && frames_home(2), "frames sent with NET_INFO come back, refused");
   gifts_out(NET_POOL + 1);
   r = call(s, NET_RECV, 2, 0, 0, 0, 0, NET_POOL + 1);
-  check(r.err == ERR_RECV_SLOTS_FULL && frames_home(NET_POOL + 1),
+  check(r.err == K_ERR_RECV_SLOTS_FULL && frames_home(NET_POOL + 1),
         "a message of 129 frames is refused by the kernel before netd sees it");
   cptr_t t;
   int ok = !open_session(NET_FILTER(NET_PROTO_UDP, 3000), &t);
@@ -138,10 +137,10 @@ static void bad_requests(cptr_t s) {
   ok = ok && !call(t, NET_RECV, 2, 0, 0, 0, 0, 120).err;
   gifts_out_at(POOL_TEST + 120, 9);
   r = call(t, NET_RECV, 2, 0, 0, 0, 0, 9);
-  ok = ok && r.err == ERR_RANGE && r.gifts == 9;
-  struct cap_info ci;
+  ok = ok && r.err == K_ERR_RANGE && r.gifts == 9;
+  struct k_cap_info ci;
   for (u64 i = POOL_TEST + 120; i < POOL_TEST + 129; i++)
-    ok = ok && !sys_cap_identify(env.cnode, FRAME_SLOT + i, &ci) && ci.type == OBJ_FRAME_4K && ci.mapped;
+    ok = ok && !sys_cap_identify(env.cnode, FRAME_SLOT + i, &ci) && ci.type == K_OBJ_FRAME_4K && ci.mapped;
   check(ok, "donations beyond a pool's 128 frames come back, refused");
   stats(t);
   check(mine.bad_requests == 1, "the refused donation is counted");
@@ -152,7 +151,7 @@ static void bad_requests(cptr_t s) {
   u64 spare = net_info_pool(info.w2), on_device = net_info_on_device(info.w2);
   cptr_t fresh = env.next_slot;
   env.next_slot += on_device;
-  ok = !sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, fresh, on_device, 0);
+  ok = !sys_retype(env.untyped, K_OBJ_FRAME_4K, 0, env.cnode, fresh, on_device, 0);
   for (u64 i = 0; i < on_device; i++)
     buf->gifts[i] = (u32)(fresh + i);
   buf->recv_count = 0;
@@ -162,7 +161,7 @@ static void bad_requests(cptr_t s) {
   ok = ok && !net_close(&env, buf, t);
   u64 returned = 0;
   for (u64 i = 0; i < NET_POOL; i++)
-    returned += !sys_cap_identify(env.cnode, back + i, &ci) && ci.type == OBJ_FRAME_4K;
+    returned += !sys_cap_identify(env.cnode, back + i, &ci) && ci.type == K_OBJ_FRAME_4K;
   struct reply after_close = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
   printf("nettest:      pool of 120: %llu spare, %llu on the device when the session closed; %llu frames back\n",
          spare, on_device, returned);
@@ -175,23 +174,23 @@ static void bad_requests(cptr_t s) {
   stats(s);
   check(mine.bad_requests == before + 2, "the other refused requests are counted");
   r = call(NETD_EP, NET_RECV, 2, 0, 0, 0, 0, 0);
-  check(r.err == ERR_BAD_STATE, "a request on the public endpoint is refused");
+  check(r.err == K_ERR_BAD_STATE, "a request on the public endpoint is refused");
   cptr_t x;
-  check(open_session(NET_FILTER(NET_PROTO_UDP, 7), &x) == ERR_SLOT_OCCUPIED, "a second session for a taken port is refused");
-  check(open_session(NET_F_DEFAULT | 1ull << 40, &x) == ERR_RANGE, "an unknown filter flag is refused");
-  buf->caps[0] = BI_SLOT_TCB;
+  check(open_session(NET_FILTER(NET_PROTO_UDP, 7), &x) == K_ERR_SLOT_OCCUPIED, "a second session for a taken port is refused");
+  check(open_session(NET_F_DEFAULT | 1ull << 40, &x) == K_ERR_RANGE, "an unknown filter flag is refused");
+  buf->caps[0] = K_BI_SLOT_TCB;
   buf->recv_window = 0;
   buf->recv_cnode = env.cnode;
   buf->recv_slot = env_slot(&env);
   buf->recv_count = 1;
-  struct msg_regs m = sys_call(NETD_EP, msg_info(NET_OPEN, 1, 1, 0), 1234, 0, 0, 0);
-  check(!m.err && m.w[0] == ERR_WRONG_TYPE, "a donation that is not memory is refused");
+  struct msg_regs m = sys_call(NETD_EP, k_msg_info(NET_OPEN, 1, 1, 0), 1234, 0, 0, 0);
+  check(!m.err && m.w[0] == K_ERR_WRONG_TYPE, "a donation that is not memory is refused");
   cptr_t small = env_slot(&env);
-  sys_retype(env.untyped, OBJ_UNTYPED, 12, env.cnode, small, 1, 0);
+  sys_retype(env.untyped, K_OBJ_UNTYPED, 12, env.cnode, small, 1, 0);
   buf->caps[0] = small;
   buf->recv_slot = env_slot(&env);
-  m = sys_call(NETD_EP, msg_info(NET_OPEN, 1, 1, 0), 1234, 0, 0, 0);
-  check(!m.err && m.w[0] == ERR_WRONG_TYPE, "a donation smaller than a session needs is refused");
+  m = sys_call(NETD_EP, k_msg_info(NET_OPEN, 1, 1, 0), 1234, 0, 0, 0);
+  check(!m.err && m.w[0] == K_ERR_WRONG_TYPE, "a donation smaller than a session needs is refused");
 }
 
 /* An ARP request for the gateway, sent as two segments (header and body in
@@ -213,7 +212,7 @@ static void arp_exchange(cptr_t s) {
   check(!call(s, NET_RECV, 2, 0, 0, 0, 0, 16).err, "16 frames donated to the session's pool");
   u32 seg[2] = {net_seg(0, 0, 14, 0), net_seg(1, 100, 46, 1)};
   struct reply r = send_segs(s, seg, 2, 2, 2);
-  check(r.err == ERR_OK && r.w1 == 1 && frames_home(2), "an ARP request in two segments goes out, the frames come back");
+  check(r.err == K_ERR_OK && r.w1 == 1 && frames_home(2), "an ARP request in two segments goes out, the frames come back");
   int answered = 0;
   u64 start = sys_time_ns();
   for (int tries = 0; tries < 20 && !answered; tries++) {
@@ -236,7 +235,7 @@ static void arp_exchange(cptr_t s) {
   gifts_out(0);
   r = call(s, NET_RECV, 2, 50, 0, 0, 0, 0);
   u64 waited = sys_time_ns() - t0;
-  check(r.err == ERR_OK && waited >= 40000000ull && waited < 2000000000ull,
+  check(r.err == K_ERR_OK && waited >= 40000000ull && waited < 2000000000ull,
         "a receive with nothing to get returns after its timeout");
   (void)start;
 }
@@ -264,13 +263,13 @@ static void sessions(cptr_t first) {
   ok = 1;
   for (int i = 0; i < 20 && ok; i++) {
     cptr_t parent = env_slot(&env), sess = 0, f = env_slot(&env);
-    ok = !sys_retype(env.untyped, OBJ_UNTYPED, NET_DONATION_BITS + 1, env.cnode, parent, 1, 0) &&
-         !sys_retype(parent, OBJ_FRAME_4K, 0, env.cnode, f, 1, 0) &&
+    ok = !sys_retype(env.untyped, K_OBJ_UNTYPED, NET_DONATION_BITS + 1, env.cnode, parent, 1, 0) &&
+         !sys_retype(parent, K_OBJ_FRAME_4K, 0, env.cnode, f, 1, 0) &&
          !session_open_from(&env, buf, NETD_EP, NET_OPEN, NET_DONATION_BITS, NET_FILTER(NET_PROTO_TCP, 2000),
                             parent, &sess);
     buf->gifts[0] = (u32)f;
     ok = ok && !call(sess, NET_RECV, 2, 0, 0, 0, 0, 1).err; /* the frame is in netd's pool, pinned */
-    ok = ok && !sys_cnode_revoke(env.cnode, parent) && call(sess, NET_INFO, 0, 0, 0, 0, 0, 0).err == ERR_BAD_STATE;
+    ok = ok && !sys_cnode_revoke(env.cnode, parent) && call(sess, NET_INFO, 0, 0, 0, 0, 0, 0).err == K_ERR_BAD_STATE;
     sys_cnode_delete(env.cnode, parent);
   }
   stats(first);
@@ -279,7 +278,7 @@ static void sessions(cptr_t first) {
   ok = !open_session(NET_FILTER(NET_PROTO_TCP, 2000), &c) && !net_close(&env, buf, c);
   struct reply r = call(c, NET_INFO, 0, 0, 0, 0, 0, 0);
   stats(first);
-  check(ok && r.err == ERR_BAD_STATE && all.closed_session > 0, "a closed session is refused and counted");
+  check(ok && r.err == K_ERR_BAD_STATE && all.closed_session > 0, "a closed session is refused and counted");
 }
 
 /* Packets that travel in the message alone hold no frame: a session with
@@ -312,7 +311,7 @@ static void inline_packets_hold_no_frames(cptr_t s) {
   u64 room = NET_POOL - held;
   cptr_t fresh = env.next_slot;
   env.next_slot += room;
-  long err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, fresh, room, 0);
+  long err = sys_retype(env.untyped, K_OBJ_FRAME_4K, 0, env.cnode, fresh, room, 0);
   buf->recv_cnode = env.cnode;
   buf->recv_slot = fresh;
   buf->recv_count = room;
@@ -365,12 +364,12 @@ static long ping_gateway(cptr_t s, unsigned f, u16 seq, u32 payload) {
  * untyped of our own made here (revoking it ends the session), and a
  * frame in slot f to send. */
 static long doomed_session(cptr_t parent, cptr_t *sess, cptr_t f) {
-  long err = sys_retype(env.untyped, OBJ_UNTYPED, NET_DONATION_BITS + 1, env.cnode, parent, 1, 0);
+  long err = sys_retype(env.untyped, K_OBJ_UNTYPED, NET_DONATION_BITS + 1, env.cnode, parent, 1, 0);
   if (!err)
     err = session_open_from(&env, buf, NETD_EP, NET_OPEN, NET_DONATION_BITS, NET_FILTER(NET_PROTO_UDP, 3000),
                             parent, sess);
   if (!err)
-    err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, f, 1, 0);
+    err = sys_retype(env.untyped, K_OBJ_FRAME_4K, 0, env.cnode, f, 1, 0);
   return err;
 }
 
@@ -415,13 +414,13 @@ static int dies_mid_send(cptr_t first, int revoke) {
     buf->recv_window = 0;
     r = call(sess, NET_SEND, 51, net_send_counts(100, 1), buf->words[1], buf->words[2], buf->words[3], 1);
   }
-  int hit = r.err == ERR_BAD_STATE;
-  struct cap_info ci;
-  int ok = !err && (r.err == ERR_OK || hit) && !sys_cap_identify(env.cnode, f, &ci) &&
-           ci.type == OBJ_FRAME_4K;
+  int hit = r.err == K_ERR_BAD_STATE;
+  struct k_cap_info ci;
+  int ok = !err && (r.err == K_ERR_OK || hit) && !sys_cap_identify(env.cnode, f, &ci) &&
+           ci.type == K_OBJ_FRAME_4K;
   if (!revoke) /* the client goes after the send */
     ok = ok && !sys_cnode_revoke(env.cnode, parent);
-  ok = ok && call(sess, NET_INFO, 0, 0, 0, 0, 0, 0).err == ERR_BAD_STATE;
+  ok = ok && call(sess, NET_INFO, 0, 0, 0, 0, 0, 0).err == K_ERR_BAD_STATE;
   ok = ok && !stats(first) && netd_bytes == before && (!hit || all.closed_session > closed0);
   sys_cnode_delete(env.cnode, tcb);
   sys_cnode_delete(env.cnode, parent);
@@ -466,7 +465,7 @@ static void a_receive_with_no_room(cptr_t s) {
   }
   struct reply i1 = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
   stats(s);
-  check(queued0 > 0 && r.err == ERR_RECV_SLOTS_FULL && net_info_pool(i1.w2) > net_info_pool(i0.w2) &&
+  check(queued0 > 0 && r.err == K_ERR_RECV_SLOTS_FULL && net_info_pool(i1.w2) > net_info_pool(i0.w2) &&
             mine.bad_requests == bad0 + 1,
         "a receive with no room for its frames is refused, counted, and the frames stay the session's spares");
   buf->recv_cnode = env.cnode;
@@ -475,7 +474,7 @@ static void a_receive_with_no_room(cptr_t s) {
   buf->recv_count = 4;
   buf->recv_window = 0;
   r = call(s, NET_RECV, 2, 0, 4, 0, 0, 0);
-  check(r.err == ERR_OK, "the next receive with room works");
+  check(r.err == K_ERR_OK, "the next receive with room works");
 }
 
 /* Session b (the default: ping answers are its) donates nothing; session a
@@ -489,7 +488,7 @@ static void a_receive_with_no_room(cptr_t s) {
 static void dies_with_frames_on_the_device(cptr_t memory, cptr_t a, cptr_t b) {
   cptr_t more = env.next_slot;
   env.next_slot += 32;
-  long err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, more, 32, 0);
+  long err = sys_retype(env.untyped, K_OBJ_FRAME_4K, 0, env.cnode, more, 32, 0);
   for (u64 i = 0; i < 32; i++)
     buf->gifts[i] = (u32)(more + i);
   buf->recv_count = 0;
@@ -499,7 +498,7 @@ static void dies_with_frames_on_the_device(cptr_t memory, cptr_t a, cptr_t b) {
   u64 before = netd_bytes, rx0 = mine.rx_packets + mine.drop_queue_full, orphan0 = mine.drop_orphan;
   u64 on_device = net_info_on_device(call(a, NET_INFO, 0, 0, 0, 0, 0, 0).w2);
   err = err ? err : sys_cnode_revoke(env.cnode, memory);
-  int gone = call(a, NET_INFO, 0, 0, 0, 0, 0, 0).err == ERR_BAD_STATE;
+  int gone = call(a, NET_INFO, 0, 0, 0, 0, 0, 0).err == K_ERR_BAD_STATE;
   for (u16 q = 0; q < 100 && !err; q++)
     err = ping_gateway(b, NFRAMES - 2, (u16)(100 + q), 500);
   u64 until = sys_time_ns() + 500000000ull;
@@ -517,14 +516,14 @@ static void dies_with_frames_on_the_device(cptr_t memory, cptr_t a, cptr_t b) {
 
 static void a_client_that_stops_donating(cptr_t old_default) {
   cptr_t a, b, a_memory = env_slot(&env);
-  long err = sys_retype(env.untyped, OBJ_UNTYPED, NET_DONATION_BITS + 1, env.cnode, a_memory, 1, 0);
+  long err = sys_retype(env.untyped, K_OBJ_UNTYPED, NET_DONATION_BITS + 1, env.cnode, a_memory, 1, 0);
   if (!err)
     err = session_open_from(&env, buf, NETD_EP, NET_OPEN, NET_DONATION_BITS, NET_FILTER(NET_PROTO_UDP, 6000), a_memory,
                             &a);
   cptr_t fresh = env.next_slot;
   env.next_slot += 80;
   if (!err)
-    err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, fresh, 80, 0);
+    err = sys_retype(env.untyped, K_OBJ_FRAME_4K, 0, env.cnode, fresh, 80, 0);
   for (u64 i = 0; i < 64; i++)
     buf->gifts[i] = (u32)(fresh + i);
   buf->recv_count = 0;
@@ -591,7 +590,7 @@ static void a_batch_of_100(cptr_t s) {
   u64 tx0 = mine.tx_packets, bytes0 = mine.tx_bytes;
   struct reply r = send_100_to_nobody(s);
   stats(s);
-  check(r.err == ERR_OK && r.w1 == 100 && frames_home(1) && mine.tx_packets == tx0 + 100 &&
+  check(r.err == K_ERR_OK && r.w1 == 100 && frames_home(1) && mine.tx_packets == tx0 + 100 &&
             mine.tx_bytes == bytes0 + 6000,
         "100 packets in one request go out and are counted; the frame comes back");
   check(all.tx_most_in_flight >= 64, "the device held at least 64 of them at once");
@@ -644,15 +643,15 @@ static void gone_before_the_request(cptr_t first) {
     buf->recv_window = 0;
     r = call(sess, NET_SEND, 2, net_send_counts(1, 1), net_seg(0, 0, 60, 1), 0, 0, 1);
   }
-  struct cap_info ci;
-  check(r.err == ERR_BAD_STATE && r.gifts == 1 && !sys_cap_identify(env.cnode, f, &ci) && ci.type == OBJ_FRAME_4K,
+  struct k_cap_info ci;
+  check(r.err == K_ERR_BAD_STATE && r.gifts == 1 && !sys_cap_identify(env.cnode, f, &ci) && ci.type == K_OBJ_FRAME_4K,
         "a send on a session whose memory already went is refused, its frame comes back");
   u8 *p = frame_va[NFRAMES - 1]; /* a frame to nobody, as in send_100_to_nobody */
   memset(p, 0, 60);
   p[0] = 0x02, p[5] = 0x01, p[12] = 0x88, p[13] = 0xb5;
   gifts_out_at(NFRAMES - 1, 1);
   r = call(first, NET_SEND, 2, net_send_counts(1, 1), net_seg(0, 0, 60, 1), 0, 0, 1);
-  check(r.err == ERR_OK && r.w1 == 1 && !sys_cap_identify(env.cnode, FRAME_SLOT + NFRAMES - 1, &ci) && ci.mapped,
+  check(r.err == K_ERR_OK && r.w1 == 1 && !sys_cap_identify(env.cnode, FRAME_SLOT + NFRAMES - 1, &ci) && ci.mapped,
         "and the next request that brings frames is served");
   sys_cnode_delete(env.cnode, parent);
   sys_cnode_delete(env.cnode, f);
@@ -661,20 +660,20 @@ static void gone_before_the_request(cptr_t first) {
 int main(void) {
   env = env_of_program(FRAME_SLOT + NFRAMES);
   cptr_t s = 0;
-  long err = env_ipc_buffer(&env, BI_SLOT_TCB, &buf);
+  long err = env_ipc_buffer(&env, K_BI_SLOT_TCB, &buf);
   if (!err)
-    err = sys_retype(env.untyped, OBJ_FRAME_4K, 0, env.cnode, FRAME_SLOT, NFRAMES, 0);
+    err = sys_retype(env.untyped, K_OBJ_FRAME_4K, 0, env.cnode, FRAME_SLOT, NFRAMES, 0);
   if (!err)
-    err = env_prepare_tables(&env, env.vspace, WINDOW, NFRAMES * PAGE_SIZE);
+    err = env_prepare_tables(&env, env.vspace, WINDOW, NFRAMES * K_PAGE_SIZE);
   for (u64 i = 0; !err && i < NFRAMES; i++) {
-    err = sys_frame_map(FRAME_SLOT + i, env.vspace, WINDOW + i * PAGE_SIZE, MAP_WRITE);
-    frame_va[i] = (u8 *)(WINDOW + i * PAGE_SIZE);
+    err = sys_frame_map(FRAME_SLOT + i, env.vspace, WINDOW + i * K_PAGE_SIZE, K_MAP_WRITE);
+    frame_va[i] = (u8 *)(WINDOW + i * K_PAGE_SIZE);
   }
   if (!err)
     err = open_session(NET_FILTER(NET_PROTO_UDP, 7) | NET_F_ARP | NET_F_DEFAULT, &s);
   if (err) {
     printf("nettest: cannot start: %s\n", err_name(err));
-    sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, 1);
+    debug_exit(1);
     return 1;
   }
   bad_segments(s);
@@ -688,7 +687,7 @@ int main(void) {
   inline_packets_hold_no_frames(s);
   a_client_that_stops_donating(s);
   printf("nettest: %d passed, %d failed\n", passed, failed);
-  sys_ioport_out(BI_SLOT_IOPORTS, DEBUG_EXIT_PORT, 1, failed ? 1 : 0);
+  debug_exit(failed ? 1 : 0);
   return failed;
 }
 

@@ -24,7 +24,7 @@
 #ifndef USER_BLK_H
 #define USER_BLK_H
 
-#include <abi/types.h>
+#include <lib/types.h>
 
 enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS, BLK_HOLD };
 
@@ -47,13 +47,13 @@ enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS,
 #define BLK_STATS_WORDS 8
 
 /* Client side. */
-struct ipc_buffer;
+struct k_ipc_buffer;
 struct env;
 /* Donates an untyped of BLK_DONATION_BITS from e's memory and opens a
  * session on `disk` through blockd's public endpoint; the session's
  * endpoint lands in *session. */
-long blk_open(struct env *e, struct ipc_buffer *buf, cptr_t blockd, u32 disk, cptr_t *session);
+long blk_open(struct env *e, struct k_ipc_buffer *buf, cptr_t blockd, u32 disk, cptr_t *session);
 /* Closes a session; the donation comes back into a fresh slot. */
-long blk_close(struct env *e, struct ipc_buffer *buf, cptr_t session);
+long blk_close(struct env *e, struct k_ipc_buffer *buf, cptr_t session);
 
 #endif

@@ -16,7 +16,7 @@ long devmem_map(struct env *e, cptr_t device_untyped, u64 paddr, u64 size, u64 v
  * among drivers. The same increasing-order rule applies. */
 long devmem_carve(struct env *e, cptr_t device_untyped, u64 paddr, u32 bits, cptr_t *out);
 /* Of the untypeds in slots [first, first + count), the one covering
- * [paddr, paddr + size); ERR_RANGE if none. */
+ * [paddr, paddr + size); K_ERR_RANGE if none. */
 long devmem_find(struct env *e, cptr_t first, unsigned count, u64 paddr, u64 size, cptr_t *out);
 
 #endif

@@ -41,7 +41,7 @@ long env_page(struct env *e, u64 *va, cptr_t *frame);
 /* The same, pinned for DMA through `dma`: its physical address in *phys. */
 long env_pinned_page(struct env *e, cptr_t dma, u64 *va, u64 *phys);
 /* A page of e's memory as the calling thread's IPC buffer. */
-long env_ipc_buffer(struct env *e, cptr_t tcb, struct ipc_buffer **buf);
+long env_ipc_buffer(struct env *e, cptr_t tcb, struct k_ipc_buffer **buf);
 /* A fresh zeroed frame mapped writable at the next free address of e. */
 long env_alloc_pages(struct env *e, u64 pages, void **out);
 /* Another thread in e's address space and CSpace, at the caller's own

@@ -44,7 +44,7 @@
 #define USER_NET_H
 
 #include <abi/ipc.h>
-#include <abi/types.h>
+#include <lib/types.h>
 
 enum net_op { NET_OPEN = 1, NET_RECV, NET_SEND, NET_INFO, NET_STATS, NET_CLOSE, NET_HOLD };
 
@@ -137,7 +137,7 @@ struct net_counters {
 #define NET_COUNTERS_WORDS (sizeof(struct net_counters) / 8)
 /* NET_STATS answers with the session's counters, the totals, netd's memory and time. */
 #define NET_STATS_WORDS (3 + 2 * NET_COUNTERS_WORDS)
-_Static_assert(NET_STATS_WORDS <= IPC_MAX_WORDS, "NET_STATS fits one message");
+_Static_assert(NET_STATS_WORDS <= K_IPC_MAX_WORDS, "NET_STATS fits one message");
 struct net_stats {
   struct net_counters mine, all;
   u64 netd_bytes;  /* netd's own memory */
@@ -145,10 +145,10 @@ struct net_stats {
 };
 
 /* Client side, without lwIP (user/lib/netdev.c). */
-struct ipc_buffer;
+struct k_ipc_buffer;
 struct env;
-long net_open(struct env *e, struct ipc_buffer *buf, cptr_t netd, u64 filter, cptr_t *session);
-long net_close(struct env *e, struct ipc_buffer *buf, cptr_t session);
-long net_stats(struct ipc_buffer *buf, cptr_t session, struct net_stats *out);
+long net_open(struct env *e, struct k_ipc_buffer *buf, cptr_t netd, u64 filter, cptr_t *session);
+long net_close(struct env *e, struct k_ipc_buffer *buf, cptr_t session);
+long net_stats(struct k_ipc_buffer *buf, cptr_t session, struct net_stats *out);
 
 #endif

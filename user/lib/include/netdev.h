@@ -12,17 +12,17 @@
 #ifndef USER_NETDEV_H
 #define USER_NETDEV_H
 
-#include <abi/types.h>
+#include <lib/types.h>
 #include <net.h>
 
 #define NETDEV_TX_STAGE 32 /* staging frames: 64 packets a batch */
 
 struct env;
-struct ipc_buffer;
+struct k_ipc_buffer;
 
 struct netdev {
   struct env *e;
-  struct ipc_buffer *buf;
+  struct k_ipc_buffer *buf;
   cptr_t session;
   u8 mac[6];
   u64 rx_va, rx_slot, tx_va, tx_slot;
@@ -46,7 +46,7 @@ struct netdev_pkt {
 };
 
 /* Opens a session with `filter` and donates `frames` fresh frames of e's. */
-long netdev_open(struct netdev *d, struct env *e, struct ipc_buffer *buf, cptr_t netd, u64 filter,
+long netdev_open(struct netdev *d, struct env *e, struct k_ipc_buffer *buf, cptr_t netd, u64 filter,
                  unsigned frames);
 long netdev_close(struct netdev *d);
 /* One NET_RECV: donates freed pages, waits up to timeout_ms, and calls

@@ -3,7 +3,7 @@
 #ifndef USER_PCI_H
 #define USER_PCI_H
 
-#include <abi/types.h>
+#include <lib/types.h>
 
 struct pci_dev {
   u8 bus, dev, fn;

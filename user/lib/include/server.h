@@ -20,7 +20,7 @@ static inline u8 server_badge_generation(u64 badge) { return (u8)(badge >> 8); }
 
 /* The reply gifts the n frames in the receive slots [first, first + n)
  * (the frames a request brought, back to their owner). Returns n. */
-u64 server_gift_slots(struct ipc_buffer *buf, cptr_t first, u64 n);
+u64 server_gift_slots(struct k_ipc_buffer *buf, cptr_t first, u64 n);
 /* After a reply that could not be delivered, what is left in the receive
  * slots goes back to its owner's untyped rather than block them. */
 void server_drop_leftovers(cptr_t cnode, cptr_t first, u64 count);
@@ -36,11 +36,11 @@ long server_session_memory(cptr_t cnode, cptr_t vspace, cptr_t incoming, cptr_t 
 /* Client: donates an untyped of 2^bits bytes from e's memory with request
  * `label` (w0 = arg) on a server's public endpoint; the session endpoint
  * of the reply lands in *session. */
-long session_open(struct env *e, struct ipc_buffer *buf, cptr_t server, u32 label, u32 bits, u64 arg,
+long session_open(struct env *e, struct k_ipc_buffer *buf, cptr_t server, u32 label, u32 bits, u64 arg,
                   cptr_t *session);
 /* The same, the donation made from the untyped `from` (revoking it ends
  * the session, as a client's death does). */
-long session_open_from(struct env *e, struct ipc_buffer *buf, cptr_t server, u32 label, u32 bits, u64 arg,
+long session_open_from(struct env *e, struct k_ipc_buffer *buf, cptr_t server, u32 label, u32 bits, u64 arg,
                        cptr_t from, cptr_t *session);
 
 #endif

@@ -14,12 +14,12 @@ struct spawn_args {
   u64 image_size;
   u32 cnode_bits;
   u32 priority;
-  cptr_t untyped;   /* moved into the child's slot BI_SLOT_BOOT_UNTYPED (0: none) */
-  cptr_t ioports;   /* minted into the child's slot BI_SLOT_IOPORTS (0: none) */
+  cptr_t untyped;   /* moved into the child's slot K_BI_SLOT_BOOT_UNTYPED (0: none) */
+  cptr_t ioports;   /* minted into the child's slot K_BI_SLOT_IOPORTS (0: none) */
   u64 ioport_range; /* first | last << 16 */
-  cptr_t irq_control; /* copied into BI_SLOT_IRQ_CONTROL (0: none) */
-  cptr_t dma;       /* copied into BI_SLOT_DMA (0: none) */
-  cptr_t extra[SPAWN_EXTRA]; /* into BI_SLOT_FIRST_FREE_FIXED + i (0: none); an
+  cptr_t irq_control; /* copied into K_BI_SLOT_IRQ_CONTROL (0: none) */
+  cptr_t dma;       /* copied into K_BI_SLOT_DMA (0: none) */
+  cptr_t extra[SPAWN_EXTRA]; /* into K_BI_SLOT_FIRST_FREE_FIXED + i (0: none); an
                      * untyped moves there, anything else is copied */
   u64 arg;          /* the child's rdi */
 };
@@ -29,7 +29,7 @@ struct child {
 };
 
 /* Builds the child from e's memory and starts it. Returns an abi error, or
- * ERR_RANGE with *elf_err set when the image is not a loadable ELF. */
+ * K_ERR_RANGE with *elf_err set when the image is not a loadable ELF. */
 long spawn(struct env *e, const struct spawn_args *a, struct child *out, int *elf_err);
 
 #endif

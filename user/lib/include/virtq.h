@@ -7,7 +7,7 @@
 #ifndef USER_VIRTQ_H
 #define USER_VIRTQ_H
 
-#include <abi/types.h>
+#include <lib/types.h>
 
 #define VIRTQ_SIZE 128
 #define VIRTQ_DESC_F_NEXT 1

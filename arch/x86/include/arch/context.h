@@ -36,7 +36,7 @@
 #define USER_SS (GDT_UDATA | 3)
 
 #ifndef __ASSEMBLER__
-#include <abi/types.h>
+#include <lib/types.h>
 
 struct user_ctx {
   u64 r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;

@@ -6,7 +6,7 @@
 #ifndef ARCH_MMU_H
 #define ARCH_MMU_H
 
-#include <abi/types.h>
+#include <lib/types.h>
 
 #define KERNEL_VMA 0xffffffff80000000ull
 #define PHYSMAP_BASE 0xffff800000000000ull

@@ -22,7 +22,7 @@ static inline u64 arch_syscall_arg(const struct user_ctx *ctx, unsigned i) {
 static inline void arch_syscall_set_error(struct user_ctx *ctx, u64 err) { ctx->rax = err; }
 static inline void arch_syscall_set_result(struct user_ctx *ctx, u64 v) { ctx->rdx = v; }
 
-/* IPC: the first message words travel in rdx, r10, r8, r9 (IPC_REG_WORDS of
+/* IPC: the first message words travel in rdx, r10, r8, r9 (K_IPC_REG_WORDS of
  * them); a received message's badge arrives in rdi and its info word in rsi. */
 static inline void arch_copy_msg_regs(struct user_ctx *to, const struct user_ctx *from) {
   to->rdx = from->rdx;

@@ -2,7 +2,7 @@
 #ifndef ARCH_TIMER_H
 #define ARCH_TIMER_H
 
-#include <abi/types.h>
+#include <lib/types.h>
 
 void arch_timer_init(unsigned hz);
 u64 arch_tsc_per_us(void);

@@ -2,7 +2,7 @@
 #ifndef ARCH_TLB_H
 #define ARCH_TLB_H
 
-#include <abi/types.h>
+#include <lib/types.h>
 
 #ifdef HOST_TEST
 void arch_tlb_flush_page(u64 va);
