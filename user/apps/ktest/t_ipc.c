@@ -46,15 +46,26 @@ static void wait_flag(volatile int *flag) {
     sys_yield();
 }
 
+/* Starts receive_once on ep, taking one capability into dest (0: none),
+ * and lets it block in its receive. */
+static long start_receiver(struct t *t, cptr_t ep, cptr_t dest, cptr_t *tcb) {
+  ep_slot = ep;
+  srv_done = 0;
+  long err = start_thread_ipc(t, receive_once, tcb, &srv_buf);
+  if (err)
+    return err;
+  srv_buf->recv_cnode = K_BI_SLOT_CNODE;
+  srv_buf->recv_slot = dest;
+  srv_buf->recv_count = dest ? 1 : 0;
+  struct k_tcb_info info;
+  return wait_not_runnable(*tcb, &info) == K_TCB_BLOCKED ? K_ERR_OK : K_ERR_BAD_STATE;
+}
+
 KTEST(send_delivers_words_label_and_badge) {
   cptr_t ep = new_obj(t, K_OBJ_ENDPOINT, 0), badged = env_slot(&t->e), tcb;
   EXPECT(ep);
   EXPECT_OK(sys_cnode_mint(K_BI_SLOT_CNODE, badged, K_BI_SLOT_CNODE, ep, K_RIGHTS_ALL, 0xb0b));
-  ep_slot = ep;
-  srv_done = 0;
-  EXPECT_OK(start_thread_ipc(t, receive_once, &tcb, &srv_buf));
-  for (int i = 0; i < 3; i++)
-    sys_yield(); /* let it block in recv */
+  EXPECT_OK(start_receiver(t, ep, 0, &tcb));
   for (int i = 4; i < 8; i++)
     main_buf->words[i] = 100 + i;
   EXPECT_OK(sys_send(badged, k_msg_info(77, 8, 0, 0), 10, 11, 12, 13));
@@ -156,14 +167,7 @@ KTEST(capabilities_travel_with_the_grant_right) {
   cptr_t dest = env_slot(&t->e), tcb;
   EXPECT(ep && n);
   EXPECT_OK(sys_cnode_copy(K_BI_SLOT_CNODE, nogrant, K_BI_SLOT_CNODE, ep, K_RIGHT_READ | K_RIGHT_WRITE));
-  ep_slot = ep;
-  srv_done = 0;
-  EXPECT_OK(start_thread_ipc(t, receive_once, &tcb, &srv_buf));
-  srv_buf->recv_cnode = K_BI_SLOT_CNODE;
-  srv_buf->recv_slot = dest;
-  srv_buf->recv_count = 1;
-  for (int i = 0; i < 3; i++)
-    sys_yield();
+  EXPECT_OK(start_receiver(t, ep, dest, &tcb));
   main_buf->caps[0] = n;
   EXPECT_ERR(sys_send(nogrant, k_msg_info(0, 0, 1, 0), 0, 0, 0, 0), K_ERR_NO_RIGHTS);
   main_buf->caps[0] = 999;
@@ -182,14 +186,7 @@ KTEST(capabilities_travel_with_the_grant_right) {
 KTEST(an_untyped_sent_in_a_message_moves) {
   cptr_t ep = new_obj(t, K_OBJ_ENDPOINT, 0), u = new_obj(t, K_OBJ_UNTYPED, 14), dest = env_slot(&t->e), tcb;
   EXPECT(ep && u);
-  ep_slot = ep;
-  srv_done = 0;
-  EXPECT_OK(start_thread_ipc(t, receive_once, &tcb, &srv_buf));
-  srv_buf->recv_cnode = K_BI_SLOT_CNODE;
-  srv_buf->recv_slot = dest;
-  srv_buf->recv_count = 1;
-  for (int i = 0; i < 3; i++)
-    sys_yield();
+  EXPECT_OK(start_receiver(t, ep, dest, &tcb));
   main_buf->caps[0] = u;
   EXPECT_OK(sys_send(ep, k_msg_info(0, 0, 1, 0), 0, 0, 0, 0));
   wait_flag(&srv_done);
@@ -491,13 +488,7 @@ KTEST(capabilities_without_the_grant_right_are_refused_either_way) {
   struct k_cap_info ci;
   struct k_tcb_info info;
   /* The receiver waits first. */
-  ep_slot = ep;
-  srv_done = 0;
-  EXPECT_OK(start_thread_ipc(t, receive_once, &rcv, &srv_buf));
-  srv_buf->recv_cnode = K_BI_SLOT_CNODE;
-  srv_buf->recv_slot = dest;
-  srv_buf->recv_count = 1;
-  EXPECT(wait_not_runnable(rcv, &info) == K_TCB_BLOCKED);
+  EXPECT_OK(start_receiver(t, ep, dest, &rcv));
   main_buf->caps[0] = n;
   EXPECT_ERR(sys_send(nogrant, k_msg_info(0, 0, 1, 0), 0, 0, 0, 0), K_ERR_NO_RIGHTS);
   EXPECT(sys_tcb_info(rcv, &info) == K_ERR_OK && info.state == K_TCB_BLOCKED && !srv_done);
