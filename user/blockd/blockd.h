@@ -10,6 +10,7 @@
 #include <blk.h>
 #include <virtio_pci.h>
 #include <abi/bootinfo.h>
+#include <server.h>
 
 #define BLOCKD_PUBLIC_EP K_BI_SLOT_FIRST_FREE_FIXED     /* from init */
 #define BLOCKD_DEVICE_UT (K_BI_SLOT_FIRST_FREE_FIXED + 1) /* from init: the disks' memory */
@@ -48,15 +49,11 @@ struct session {
   struct session_rec *rec; /* mapped in blockd at a per-session address */
 };
 
-/* blockd's CNode: where requests' frames land, a donation arrives, a
- * session's badged endpoint waits for the reply, and each session keeps
+/* blockd's CNode beyond the server's slots (server.h): each session keeps
  * its donation (+ 4i), its record's table (+ 1), frame (+ 2) and hold (+ 3). */
-#define GIFT_SLOT 64
-#define DONATION_SLOT 40
-#define TEMP_SLOT 41
 #define SESSION_SLOTS 400
 #define SESSION_STRIDE 4
-_Static_assert(GIFT_SLOT + BLK_MAX_FRAMES <= SESSION_SLOTS, "slot ranges overlap");
+_Static_assert(SERVER_GIFT_SLOT + BLK_MAX_FRAMES <= SESSION_SLOTS, "slot ranges overlap");
 
 extern struct env env;
 extern struct k_ipc_buffer *buf;

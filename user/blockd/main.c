@@ -22,7 +22,7 @@ static long check_io(struct session *s, u64 info, u64 sector, u64 *count, u64 *p
   case BLK_REQUEST_OK:
     break;
   }
-  long err = sys_dma_pin_range(K_BI_SLOT_DMA, GIFT_SLOT, n, phys).err; /* 4 KiB frames, all or none */
+  long err = sys_dma_pin_range(K_BI_SLOT_DMA, SERVER_GIFT_SLOT, n, phys).err; /* 4 KiB frames, all or none */
   if (err == K_ERR_WRONG_TYPE)
     c->not_frames++;
   return err;
@@ -39,7 +39,7 @@ static long do_io(struct session *s, int write, u64 info, u64 sector, u64 count)
   s->held = 0;
   unsigned failed = run_io(d, write, sector, count, phys, n, hold);
   for (u64 i = 0; i < n; i++)
-    sys_dma_unpin(K_BI_SLOT_DMA, GIFT_SLOT + i);
+    sys_dma_unpin(K_BI_SLOT_DMA, SERVER_GIFT_SLOT + i);
   /* blockd waited for the device: meanwhile the session's memory may have
    * gone (another thread of the client, or its parent, revoked it), and
    * its record with it. The frames still go back with the answer. */
@@ -57,18 +57,8 @@ static long do_io(struct session *s, int write, u64 info, u64 sector, u64 count)
   return K_ERR_OK;
 }
 
-static void set_receive(void) {
-  buf->recv_cnode = env.cnode;
-  buf->recv_slot = GIFT_SLOT;
-  buf->recv_count = BLK_MAX_FRAMES;
-  buf->recv_window = 0; /* blockd never maps its clients' frames */
-}
-
-static u64 handle(struct msg_regs *r, u64 *w1, u64 *w2, u64 *w3, u64 *words, u64 *caps_back) {
+static u64 request(const struct msg_regs *r, u64 *w1, u64 *w2, u64 *w3, u64 *words, u64 *caps_back) {
   u32 op = k_msg_label(r->info);
-  *w1 = *w2 = *w3 = 0;
-  *words = 4;
-  *caps_back = 0;
   if (r->badge == 0) { /* the public endpoint: only OPEN */
     cptr_t cap;
     long err = op == BLK_OPEN ? open_session(r->info, r->w[0], &cap) : K_ERR_BAD_STATE;
@@ -125,7 +115,12 @@ static u64 handle(struct msg_regs *r, u64 *w1, u64 *w2, u64 *w3, u64 *words, u64
   }
 }
 
-/* Gifted frames always go back with the reply, whatever happened. */
+/* Gifted frames always go back with the answer, whatever happened. */
+static void handle(const struct msg_regs *m, struct server_answer *a) {
+  a->err = request(m, &a->w1, &a->w2, &a->w3, &a->words, &a->caps);
+  a->gifts = server_gift_slots(buf, SERVER_GIFT_SLOT, k_msg_gifts(m->info));
+}
+
 int main(u64 arg) {
   test_hooks = arg == 1;
   env = env_of_program(SESSION_SLOTS + SESSION_STRIDE * BLOCKD_MAX_SESSIONS);
@@ -139,23 +134,8 @@ int main(u64 arg) {
     return 1;
   }
   printf("blockd: ready, %u disk%s%s\n", ndisks, ndisks == 1 ? "" : "s", test_hooks ? ", test hooks on" : "");
-  set_receive();
   time_start(); /* starting up was nobody's work */
-  struct msg_regs r = sys_recv(BLOCKD_PUBLIC_EP);
-  for (;;) {
-    settle_time();
-    if (r.err) {
-      server_drop_leftovers(env.cnode, GIFT_SLOT, BLK_MAX_FRAMES);
-      r = sys_recv(BLOCKD_PUBLIC_EP);
-      continue;
-    }
-    u64 w1, w2, w3, words, ncaps;
-    server_sort_received(env.cnode, GIFT_SLOT, k_msg_caps(r.info), k_msg_gifts(r.info),
-                         r.badge == 0 && k_msg_label(r.info) == BLK_OPEN ? DONATION_SLOT : 0);
-    u64 err_code = handle(&r, &w1, &w2, &w3, &words, &ncaps);
-    u64 gifts = server_gift_slots(buf, GIFT_SLOT, k_msg_gifts(r.info));
-    r = sys_reply_recv(BLOCKD_PUBLIC_EP, k_msg_info(0, words, ncaps, gifts), err_code, w1, w2, w3);
-    sys_cnode_delete(env.cnode, TEMP_SLOT); /* the client's copy of a session stays */
-    sys_cnode_delete(env.cnode, DONATION_SLOT); /* a donation the client would not take back */
-  }
+  static const struct server blockd = {.ep = BLOCKD_PUBLIC_EP, .open_label = BLK_OPEN, .close_label = BLK_CLOSE,
+                                       .recv_slots = BLK_MAX_FRAMES, .handle = handle, .woke = settle_time};
+  server_run(&blockd, &env, buf);
 }

@@ -72,12 +72,12 @@ long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
   if (k_msg_caps(info) != 1 || disk >= ndisks || i == BLOCKD_MAX_SESSIONS)
     return K_ERR_RANGE;
   struct k_cap_info ci;
-  if (sys_cap_identify(env.cnode, DONATION_SLOT, &ci) || ci.type != K_OBJ_UNTYPED)
+  if (sys_cap_identify(env.cnode, SERVER_DONATION_SLOT, &ci) || ci.type != K_OBJ_UNTYPED)
     return K_ERR_WRONG_TYPE;
   struct session *s = &sessions[i];
   cptr_t donated = SESSION_SLOTS + SESSION_STRIDE * i, table = donated + 1, frame = donated + 2;
   u64 va = SESSION_VA + (u64)i * K_LARGE_PAGE_SIZE;
-  long err = server_session_memory(env.cnode, env.vspace, DONATION_SLOT, donated, table, &frame, 1, va);
+  long err = server_session_memory(env.cnode, env.vspace, SERVER_DONATION_SLOT, donated, table, &frame, 1, va);
   if (err)
     return err;
   s->used = 1;
@@ -89,9 +89,9 @@ long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
   s->held = 0;
   s->rec = (struct session_rec *)va;
   s->rec->disk = (u32)disk;
-  err = sys_cnode_mint(env.cnode, TEMP_SLOT, env.cnode, BLOCKD_PUBLIC_EP, K_RIGHTS_ALL,
+  err = sys_cnode_mint(env.cnode, SERVER_TEMP_SLOT, env.cnode, BLOCKD_PUBLIC_EP, K_RIGHTS_ALL,
                        server_badge(i, s->generation));
-  *reply_cap = TEMP_SLOT;
+  *reply_cap = SERVER_TEMP_SLOT;
   return err;
 }
 
@@ -113,9 +113,9 @@ long arm_hold(struct session *s, u64 *caps_back) {
 long close_session(struct session *s, cptr_t *reply_cap) {
   long err = sys_cnode_revoke(env.cnode, s->donated); /* the record, its table */
   if (!err)
-    err = sys_cnode_move(env.cnode, DONATION_SLOT, env.cnode, s->donated);
+    err = sys_cnode_move(env.cnode, SERVER_DONATION_SLOT, env.cnode, s->donated);
   s->used = 0;
-  *reply_cap = DONATION_SLOT;
+  *reply_cap = SERVER_DONATION_SLOT;
   return err;
 }
 

@@ -42,6 +42,63 @@ long server_session_memory(cptr_t cnode, cptr_t vspace, cptr_t incoming, cptr_t 
   return err;
 }
 
+static inline void hook(void (*f)(void)) {
+  if (f)
+    f();
+}
+
+static struct msg_regs next_message(const struct server *s) {
+  hook(s->before_block);
+  struct msg_regs m = sys_recv(s->ep);
+  hook(s->woke);
+  return m;
+}
+
+static int is_notification(const struct msg_regs *m) {
+  return k_msg_label(m->info) == K_MSG_LABEL_NOTIFY && k_msg_words(m->info) == 0 && !k_msg_gifts(m->info);
+}
+
+void server_run(const struct server *s, struct env *e, struct k_ipc_buffer *buf) {
+  buf->recv_cnode = e->cnode;
+  buf->recv_slot = SERVER_GIFT_SLOT;
+  buf->recv_count = s->recv_slots;
+  buf->recv_window = 0; /* a server never maps its clients' frames */
+  struct msg_regs m = next_message(s);
+  for (;;) {
+    if (m.err) {
+      server_drop_leftovers(e->cnode, SERVER_GIFT_SLOT, s->recv_slots);
+      m = next_message(s);
+      continue;
+    }
+    if (s->notified && is_notification(&m)) {
+      s->notified(m.badge);
+      m = next_message(s);
+      continue;
+    }
+    u32 label = k_msg_label(m.info);
+    int opening = m.badge == 0 && label == s->open_label;
+    server_sort_received(e->cnode, SERVER_GIFT_SLOT, k_msg_caps(m.info), k_msg_gifts(m.info),
+                         opening ? SERVER_DONATION_SLOT : 0);
+    /* Only opening and closing leave capabilities in these two slots. */
+    int opened_or_closed = m.badge == 0 || label == s->close_label;
+    struct server_answer a = {.words = 4};
+    s->handle(&m, &a);
+    if (a.saved) {
+      m = next_message(s);
+      continue;
+    }
+    hook(s->before_block);
+    m = sys_reply_recv(s->ep, k_msg_info(0, a.words, a.caps, a.gifts), a.err, a.w1, a.w2, a.w3);
+    hook(s->woke);
+    if (s->replied)
+      s->replied(m.err); /* an error may be the receive's, not the reply's */
+    if (opened_or_closed) {
+      sys_cnode_delete(e->cnode, SERVER_TEMP_SLOT);     /* the client's copy of a session stays */
+      sys_cnode_delete(e->cnode, SERVER_DONATION_SLOT); /* a donation the client would not take back */
+    }
+  }
+}
+
 long session_open(struct env *e, struct k_ipc_buffer *buf, cptr_t server, u32 label, u32 bits, u64 arg,
                   cptr_t *session) {
   return session_open_from(e, buf, server, label, bits, arg, e->untyped, session);

@@ -162,35 +162,20 @@ static u64 netd_memory(void) {
 
 /* ---- the service loop ---- */
 
-static void set_receive(void) {
-  buf->recv_cnode = env.cnode;
-  buf->recv_slot = GIFT_SLOT;
-  buf->recv_count = NET_MAX_GIFTS;
-  buf->recv_window = 0; /* netd never maps its clients' frames */
+/* The frames a request brought go back with its answer (server.h). */
+static void frames_back(const struct msg_regs *m, struct server_answer *o) {
+  o->gifts = server_gift_slots(buf, SERVER_GIFT_SLOT, k_msg_gifts(m->info));
 }
 
-struct outcome {
-  u64 err, w1, w2, w3;
-  u64 words, caps, gifts;
-  int saved; /* answered later, through a saved reply */
-};
-
-/* The frames a request brought go back with its answer. Whatever netd does
- * not take must: left in the receive slots, they would make the kernel
- * refuse every later message that brings frames (RECV_SLOTS_FULL). */
-static void frames_back(const struct msg_regs *m, struct outcome *o) {
-  o->gifts = server_gift_slots(buf, GIFT_SLOT, k_msg_gifts(m->info));
-}
-
-static void handle(const struct msg_regs *m, struct outcome *o) {
+static void handle(const struct msg_regs *m, struct server_answer *o) {
   u32 op = k_msg_label(m->info);
   if (m->badge == 0) { /* the public endpoint: only OPEN */
     frames_back(m, o);
     cptr_t cap = 0;
     o->err = (u64)(op == NET_OPEN ? open_session(m->info, m->w[0], &cap) : K_ERR_BAD_STATE);
     struct k_cap_info ci;
-    if (o->err && !sys_cap_identify(env.cnode, DONATION_SLOT, &ci) && ci.type != K_OBJ_NULL)
-      cap = DONATION_SLOT; /* a refused donation goes back */
+    if (o->err && !sys_cap_identify(env.cnode, SERVER_DONATION_SLOT, &ci) && ci.type != K_OBJ_NULL)
+      cap = SERVER_DONATION_SLOT; /* a refused donation goes back */
     if (cap) {
       buf->caps[0] = cap;
       o->caps = 1;
@@ -222,10 +207,12 @@ static void handle(const struct msg_regs *m, struct outcome *o) {
       o->gifts = direct_answer.frames;
       o->w1 = direct_answer.w1, o->w2 = direct_answer.w2, o->w3 = direct_answer.w3;
     }
+    if (o->saved)
+      timers(); /* its deadline may be the earliest */
     return;
   case NET_SEND:
     o->err = (u64)send_request((unsigned)i, m, &o->w1, &o->gifts);
-    server_gift_slots(buf, GIFT_SLOT, o->gifts);
+    server_gift_slots(buf, SERVER_GIFT_SLOT, o->gifts);
     return;
   case NET_INFO:
     o->w1 = net_mac_word(mac);
@@ -257,7 +244,7 @@ static void handle(const struct msg_regs *m, struct outcome *o) {
   case NET_CLOSE:
     o->err = (u64)close_session((unsigned)i, &o->gifts);
     if (!o->err) {
-      buf->caps[0] = DONATION_SLOT;
+      buf->caps[0] = SERVER_DONATION_SLOT;
       o->caps = 1;
     }
     return;
@@ -267,13 +254,15 @@ static void handle(const struct msg_regs *m, struct outcome *o) {
   }
 }
 
-/* Blocks for the next message or event; what netd did until now is
- * charged first (charge.c). */
-static struct msg_regs next_message(void) {
-  charge_before_block();
-  struct msg_regs m = sys_recv(NETD_PUBLIC_EP);
-  netd_woke();
-  return m;
+/* A device interrupt or netd's timer (TIMER_BIT). */
+static void notified(u64 bits) {
+  if (echo_port)
+    echo_account(1);
+  if (bits & ~TIMER_BIT)
+    device_event();
+  timers();
+  if (echo_port)
+    echo_account(0);
 }
 
 int main(u64 arg) {
@@ -298,45 +287,11 @@ int main(u64 arg) {
     virtio_kick(&dev, RXQ);
   printf("netd: ready, %llu KiB own memory%s\n", netd_memory() >> 10,
          echo_port ? ", answering UDP echo itself (diagnostic ceiling mode)" : "");
-  set_receive();
   charge_start();
   timers();
-  struct msg_regs m = next_message();
-  for (;;) {
-    if (m.err) {
-      server_drop_leftovers(env.cnode, GIFT_SLOT, NET_MAX_GIFTS);
-      m = next_message();
-      continue;
-    }
-    if (k_msg_label(m.info) == K_MSG_LABEL_NOTIFY && k_msg_words(m.info) == 0 && !k_msg_gifts(m.info)) {
-      if (echo_port)
-        echo_account(1);
-      if (m.badge & ~TIMER_BIT)
-        device_event();
-      timers();
-      if (echo_port)
-        echo_account(0);
-      m = next_message();
-      continue;
-    }
-    struct outcome o = {0, 0, 0, 0, 4, 0, 0, 0};
-    server_sort_received(env.cnode, GIFT_SLOT, k_msg_caps(m.info), k_msg_gifts(m.info),
-                         m.badge == 0 && k_msg_label(m.info) == NET_OPEN ? DONATION_SLOT : 0);
-    /* Only opening and closing leave capabilities in these two slots. */
-    int opened_or_closed = m.badge == 0 || k_msg_label(m.info) == NET_CLOSE;
-    handle(&m, &o);
-    if (o.saved) {
-      timers();
-      m = next_message();
-      continue;
-    }
-    charge_before_block();
-    m = sys_reply_recv(NETD_PUBLIC_EP, k_msg_info(0, o.words, o.caps, o.gifts), o.err, o.w1, o.w2, o.w3);
-    netd_woke();
-    answer_replied(m.err); /* an error may be the receive's, not the reply's: answer_replied copes */
-    if (opened_or_closed) {
-      sys_cnode_delete(env.cnode, TEMP_SLOT);     /* the client's copy of a session stays */
-      sys_cnode_delete(env.cnode, DONATION_SLOT); /* a donation the client would not take back */
-    }
-  }
+  static const struct server netd = {.ep = NETD_PUBLIC_EP, .open_label = NET_OPEN, .close_label = NET_CLOSE,
+                                     .recv_slots = NET_MAX_GIFTS, .handle = handle, .notified = notified,
+                                     .before_block = charge_before_block, .woke = netd_woke,
+                                     .replied = answer_replied};
+  server_run(&netd, &env, buf);
 }

@@ -11,6 +11,7 @@
 #include <net.h>
 #include <virtio_pci.h>
 #include <abi/bootinfo.h>
+#include <server.h>
 
 #define NETD_PUBLIC_EP K_BI_SLOT_FIRST_FREE_FIXED        /* from init */
 #define NETD_DEVICE_UT (K_BI_SLOT_FIRST_FREE_FIXED + 1)  /* the card's memory, slots 9-15 */
@@ -18,9 +19,6 @@
 #define NETD_MAX_SESSIONS 16
 
 /* Slots of netd's CNode. */
-#define DONATION_SLOT 40
-#define TEMP_SLOT 41
-#define GIFT_SLOT 64                     /* where a message's caps and gifts land */
 #define SESSION_SLOTS 512                /* session i at + i * SESSION_STRIDE: */
 #define SESSION_STRIDE (8 + NET_POOL)
 #define S_DONATION 0                     /*   the client's untyped */
@@ -31,7 +29,7 @@
 #define S_REPLY 4                        /*   a waiting NET_RECV's saved reply */
 #define S_HOLD 6                         /*   NET_HOLD's notification, from the donation */
 #define S_POOL 8                         /*   pool frame j at + j */
-_Static_assert(GIFT_SLOT + NET_MAX_GIFTS <= SESSION_SLOTS, "slot ranges overlap");
+_Static_assert(SERVER_GIFT_SLOT + NET_MAX_GIFTS <= SESSION_SLOTS, "slot ranges overlap");
 
 #define RX_ENTRIES 64 /* two descriptors each in a ring of 128 */
 #define VNET_HDR 12   /* struct virtio_net_hdr with num_buffers (virtio 1.x) */

@@ -129,12 +129,12 @@ static void deliver(unsigned d, unsigned k, u32 len) {
       /* d's spare and o's ring frame change places: both keep their count. */
       unsigned oj = (unsigned)rx[k].pool;
       j = r->spare[r->nspare - 1];
-      if (sys_cnode_move(env.cnode, TEMP_SLOT, env.cnode, slot_of(o, S_POOL + oj))) {
+      if (sys_cnode_move(env.cnode, SERVER_TEMP_SLOT, env.cnode, slot_of(o, S_POOL + oj))) {
         r->c.drop_orphan++;
         return;
       }
       sys_cnode_move(env.cnode, slot_of(o, S_POOL + oj), env.cnode, slot_of(d, S_POOL + (unsigned)j));
-      sys_cnode_move(env.cnode, slot_of(d, S_POOL + (unsigned)j), env.cnode, TEMP_SLOT);
+      sys_cnode_move(env.cnode, slot_of(d, S_POOL + (unsigned)j), env.cnode, SERVER_TEMP_SLOT);
       r->nspare--;
       ro->state[oj] = SLOT_SPARE;
       ro->phys[oj] = r->phys[j];

@@ -57,7 +57,7 @@ int free_pool_slot(struct record *r) {
 u32 frames_held(const struct record *r) { return (u32)r->nspare + r->queued_frames + r->in_ring; }
 
 
-/* Donated frames (gifts at GIFT_SLOT + first ..) join session i's pool. */
+/* Donated frames (gifts at SERVER_GIFT_SLOT + first ..) join session i's pool. */
 long take_donations(unsigned i, u64 first, u64 n) {
   struct record *r = sessions[i].rec;
   if (frames_held(r) + n > NET_POOL) {
@@ -67,14 +67,14 @@ long take_donations(unsigned i, u64 first, u64 n) {
   static u64 phys[NET_MAX_GIFTS];
   if (!n)
     return K_ERR_OK;
-  long err = sys_dma_pin_range(K_BI_SLOT_DMA, GIFT_SLOT + first, n, phys).err; /* 4 KiB frames, all or none */
+  long err = sys_dma_pin_range(K_BI_SLOT_DMA, SERVER_GIFT_SLOT + first, n, phys).err; /* 4 KiB frames, all or none */
   if (err) {
     r->c.bad_requests++;
     return err;
   }
   for (u64 g = 0; g < n; g++) {
     int j = free_pool_slot(r);
-    sys_cnode_move(env.cnode, slot_of(i, S_POOL + (unsigned)j), env.cnode, GIFT_SLOT + first + g);
+    sys_cnode_move(env.cnode, slot_of(i, S_POOL + (unsigned)j), env.cnode, SERVER_GIFT_SLOT + first + g);
     r->state[j] = SLOT_SPARE;
     r->phys[j] = phys[g];
     r->spare[r->nspare++] = (u16)j;
@@ -90,7 +90,7 @@ long open_session(u64 info, u64 filter, cptr_t *cap_back) {
   if (k_msg_caps(info) != 1 || i == NETD_MAX_SESSIONS || (filter >> 34))
     return K_ERR_RANGE;
   struct k_cap_info ci;
-  if (sys_cap_identify(env.cnode, DONATION_SLOT, &ci) || ci.type != K_OBJ_UNTYPED || ci.size < (1ull << NET_DONATION_BITS))
+  if (sys_cap_identify(env.cnode, SERVER_DONATION_SLOT, &ci) || ci.type != K_OBJ_UNTYPED || ci.size < (1ull << NET_DONATION_BITS))
     return K_ERR_WRONG_TYPE;
   for (unsigned j = 0; j < NETD_MAX_SESSIONS; j++) { /* one session per port and protocol */
     u64 g = sessions[j].used && session_alive(j) ? sessions[j].rec->filter : 0;
@@ -104,7 +104,7 @@ long open_session(u64 info, u64 filter, cptr_t *cap_back) {
   s->base = SESSION_SLOTS + i * SESSION_STRIDE;
   u64 va = SESSION_VA + (u64)i * K_LARGE_PAGE_SIZE;
   const cptr_t frames[3] = {slot_of(i, S_RECORD), slot_of(i, S_QUEUE), slot_of(i, S_QUEUE2)};
-  long err = server_session_memory(env.cnode, env.vspace, DONATION_SLOT, slot_of(i, S_DONATION),
+  long err = server_session_memory(env.cnode, env.vspace, SERVER_DONATION_SLOT, slot_of(i, S_DONATION),
                                    slot_of(i, S_TABLE), frames, 3, va);
   if (err)
     return err;
@@ -114,9 +114,9 @@ long open_session(u64 info, u64 filter, cptr_t *cap_back) {
   s->rec = (struct record *)va;
   s->heads = (u8(*)[128])(va + K_PAGE_SIZE);
   s->rec->filter = filter;
-  err = sys_cnode_mint(env.cnode, TEMP_SLOT, env.cnode, NETD_PUBLIC_EP, K_RIGHTS_ALL,
+  err = sys_cnode_mint(env.cnode, SERVER_TEMP_SLOT, env.cnode, NETD_PUBLIC_EP, K_RIGHTS_ALL,
                        server_badge(i, s->generation));
-  *cap_back = TEMP_SLOT;
+  *cap_back = SERVER_TEMP_SLOT;
   return err;
 }
 
@@ -150,7 +150,7 @@ long close_session(unsigned i, u64 *ngifts) {
   for (unsigned j = 0; j < NET_POOL; j++)
     if (r->state[j] != SLOT_FREE && r->state[j] != SLOT_RING) {
       sys_dma_unpin(K_BI_SLOT_DMA, slot_of(i, S_POOL + j));
-      sys_cnode_move(env.cnode, GIFT_SLOT + n++, env.cnode, slot_of(i, S_POOL + j));
+      sys_cnode_move(env.cnode, SERVER_GIFT_SLOT + n++, env.cnode, slot_of(i, S_POOL + j));
     }
   /* Its frames on the device stay there, each traded for a spare of
    * another session (whose count of frames does not change); with no
@@ -167,7 +167,7 @@ long close_session(unsigned i, u64 *ngifts) {
     struct record *rd = sessions[donor].rec;
     u16 sj = rd->spare[--rd->nspare];
     sys_dma_unpin(K_BI_SLOT_DMA, slot_of((unsigned)donor, S_POOL + sj));
-    sys_cnode_move(env.cnode, GIFT_SLOT + n++, env.cnode, slot_of((unsigned)donor, S_POOL + sj));
+    sys_cnode_move(env.cnode, SERVER_GIFT_SLOT + n++, env.cnode, slot_of((unsigned)donor, S_POOL + sj));
     /* the frame on the device takes the spare's slot */
     sys_cnode_move(env.cnode, slot_of((unsigned)donor, S_POOL + sj), env.cnode, ring_frame_slot(k));
     rd->state[sj] = SLOT_RING;
@@ -181,14 +181,14 @@ long close_session(unsigned i, u64 *ngifts) {
     rx[k].pool = (s16)sj;
   }
   for (unsigned g = 0; g < n; g++)
-    buf->gifts[g] = (u32)(GIFT_SLOT + g);
+    buf->gifts[g] = (u32)(SERVER_GIFT_SLOT + g);
   add_counters(&total, &r->c);
   if (r->waiting)
     sys_cnode_delete(env.cnode, slot_of(i, S_REPLY));
   sessions[i].used = 0;
   long err = sys_cnode_revoke(env.cnode, slot_of(i, S_DONATION)); /* record, queue, table */
   if (!err)
-    err = sys_cnode_move(env.cnode, DONATION_SLOT, env.cnode, slot_of(i, S_DONATION));
+    err = sys_cnode_move(env.cnode, SERVER_DONATION_SLOT, env.cnode, slot_of(i, S_DONATION));
   *ngifts = n;
   return err;
 }

@@ -97,7 +97,7 @@ long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out
     return err;
   }
   /* One call pins them all (4 KiB frames only), or none. */
-  err = sys_dma_pin_range(K_BI_SLOT_DMA, GIFT_SLOT, n, phys).err;
+  err = sys_dma_pin_range(K_BI_SLOT_DMA, SERVER_GIFT_SLOT, n, phys).err;
   u32 pinned = err ? 0 : n;
   u64 sent_bytes = 0;
   if (!err) {
@@ -142,7 +142,7 @@ long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out
    * the main loop drops what is left). */
   if (!session_alive(i)) {
     for (u32 f = 0; f < pinned; f++)
-      sys_dma_unpin(K_BI_SLOT_DMA, GIFT_SLOT + f);
+      sys_dma_unpin(K_BI_SLOT_DMA, SERVER_GIFT_SLOT + f);
     total.closed_session++;
     total.gone_waiting++;
     *keep_out = n;
@@ -155,12 +155,12 @@ long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out
   for (u32 f = 0; f < pinned; f++) {
     if (!err && f >= keep) { /* still pinned: straight into the pool */
       int j = free_pool_slot(r);
-      sys_cnode_move(env.cnode, slot_of(i, S_POOL + (unsigned)j), env.cnode, GIFT_SLOT + f);
+      sys_cnode_move(env.cnode, slot_of(i, S_POOL + (unsigned)j), env.cnode, SERVER_GIFT_SLOT + f);
       r->state[j] = SLOT_SPARE;
       r->phys[j] = phys[f];
       r->spare[r->nspare++] = (u16)j;
     } else {
-      sys_dma_unpin(K_BI_SLOT_DMA, GIFT_SLOT + f);
+      sys_dma_unpin(K_BI_SLOT_DMA, SERVER_GIFT_SLOT + f);
     }
   }
   *keep_out = err ? n : keep;

@@ -5,6 +5,42 @@
 
 #include <env.h>
 
+/* Slots every session server keeps in its CNode. */
+#define SERVER_DONATION_SLOT 40 /* an OPEN's donation moves here */
+#define SERVER_TEMP_SLOT 41     /* a capability an answer carries (a new session's endpoint) */
+#define SERVER_GIFT_SLOT 64     /* a message's capabilities and gifts land from here */
+
+/* A request's answer, as the server's handler decides it. The frames a
+ * request brought must go back with it (server_gift_slots): left in the
+ * receive slots, they would make the kernel refuse every later message
+ * that brings frames (RECV_SLOTS_FULL). */
+struct server_answer {
+  u64 err, w1, w2, w3;
+  u64 words, caps, gifts; /* words from w0 on (4: w0-w3); capabilities in buf->caps; gifts in buf->gifts */
+  int saved;              /* the handler kept the caller (REPLY_SAVE) and answers later */
+};
+
+/* One session server: its public endpoint, the labels that open and close
+ * a session, and what it does. Sessions are told apart by the endpoint's
+ * badge (server_badge; 0 is the public endpoint). */
+struct server {
+  cptr_t ep;
+  u32 open_label, close_label;
+  u64 recv_slots; /* receive slots from SERVER_GIFT_SLOT: the most gifts a request brings */
+  void (*handle)(const struct msg_regs *m, struct server_answer *a);
+  void (*notified)(u64 bits); /* a bound notification's signal (0: none is bound) */
+  void (*before_block)(void); /* before each wait (0: nothing to do) */
+  void (*woke)(void);         /* after each wait (0: nothing to do) */
+  void (*replied)(long err);  /* after a reply-and-receive, with its error (0: nothing to do) */
+};
+
+/* The service loop, for good: receive, sort the received capabilities
+ * (an OPEN's donation to SERVER_DONATION_SLOT), handle, answer and receive
+ * the next in one call, then empty the two slots opening and closing use. A
+ * failed receive or reply drops what it left in the receive slots, so each
+ * frame goes back to its owner's untyped. */
+__attribute__((noreturn)) void server_run(const struct server *s, struct env *e, struct k_ipc_buffer *buf);
+
 /* Capabilities land before gifts in the receive slots [first, ...). A
  * donation (when donation_slot is not 0) moves there; any other
  * capability is dropped, and the gifts move down to `first` so that they
