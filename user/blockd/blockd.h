@@ -1,7 +1,14 @@
 /* blockd: a user-space virtio-blk driver. It reads disk blocks straight
  * into frames its clients gift it (DMA, no copy, no bounce buffer) and
  * writes straight from them, then gifts them back. Per-session state is
- * built from memory the client donates (blk.h). */
+ * built from memory the client donates (blk.h).
+ *
+ * blockd never waits for the device: a request is accepted (its frames
+ * parked in the session's own slots, made from its donation), posted when
+ * the device has room (the frames move to blockd's pool of device slots
+ * and are pinned), and answered when its last device request completes,
+ * to the caller that waits for it (BLK_READ, BLK_WRITE, BLK_IO with wait)
+ * or parked again until the client collects it (BLK_IO). */
 #ifndef BLOCKD_H
 #define BLOCKD_H
 
@@ -30,30 +37,77 @@ struct blk_counters {
   u64 requests, sectors;
   u64 bad_range, bad_count, not_frames, closed_session, device_errors, bad_op;
   u64 blockd_ns; /* blockd's run time spent on it (in the totals: also on nobody) */
-  u64 gone_waiting; /* totals only: requests whose session's memory went while blockd waited for the disk */
+  u64 gone_waiting; /* totals only: requests whose session's memory went while they were in flight */
+  u64 full;         /* requests refused because the session's requests or slots were all in use */
 };
+
+/* A request as the session's record keeps it (client memory). */
+enum { REQ_FREE, REQ_QUEUED, REQ_POSTED, REQ_DONE };
+struct request {
+  u32 tag;
+  u8 state;
+  u8 write;
+  u8 err;      /* once done */
+  u8 inflight; /* while posted: its entry in blockd's table */
+  u16 frames;
+  u16 park;    /* its first slot in the session's CNode */
+  u32 sectors;
+  u32 pad;
+  u64 sector;
+};
+
+/* Where the session's parked frames go: a bitmap over its CNode's slots. */
+#define PARK_MAX_SLOTS (1u << (BLK_DONATION_MAX_BITS - 7))
 
 /* Lives in a frame made from the session's donated untyped. */
 struct session_rec {
   struct blk_counters c;
   u32 disk;
+  u32 next_tag;
+  u32 park_slots;                 /* slots of the session's CNode */
+  u8 queue[BLK_MAX_QUEUED];       /* accepted, not posted: oldest first */
+  u8 qhead, qlen;
+  u8 done[BLK_MAX_QUEUED];        /* completed, parked: oldest first */
+  u8 dhead, dlen;
+  u8 nreq;                        /* entries not REQ_FREE */
+  struct request req[BLK_MAX_QUEUED];
+  u64 park_map[PARK_MAX_SLOTS / 64];
 };
+_Static_assert(sizeof(struct session_rec) <= K_PAGE_SIZE, "a session's record fits its frame");
+
+/* Who waits for an answer: one caller per session. */
+enum { WAIT_NONE, WAIT_TAG, WAIT_ANY };
 
 struct session {
   u8 used;
   u8 generation;
+  u8 held;                 /* BLK_HOLD: its next request waits on the device for a signal */
+  u8 waiting;              /* WAIT_*: a caller's reply is saved in reply_slot */
+  u32 wait_tag;            /* WAIT_TAG: the request it waits for */
+  u32 wait_first;          /* WAIT_ANY: the first tag its BLK_IO submitted (its answer's w1) */
+  u16 on_device;           /* its device requests the device holds */
+  u16 queued;              /* its requests accepted and not yet posted */
   cptr_t donated;          /* the client's untyped, in blockd's CNode */
   cptr_t table, frame;     /* the record's page table and frame, from it */
-  cptr_t hold;             /* BLK_HOLD's notification, from it (0: none) */
-  u8 held;                 /* the next read or write waits on it */
+  cptr_t park;             /* a CNode, from it: where its frames wait */
+  cptr_t reply_slot;       /* the waiting caller's saved reply */
   struct session_rec *rec; /* mapped in blockd at a per-session address */
 };
 
 /* blockd's CNode beyond the server's slots (server.h): each session keeps
- * its donation (+ 4i), its record's table (+ 1), frame (+ 2) and hold (+ 3). */
+ * its donation (+ 8i), its record's table (+ 1), frame (+ 2), parking
+ * CNode (+ 3) and a saved reply (+ 4); frames on the device sit in the
+ * pool, and env hands out the slots between. */
 #define SESSION_SLOTS 400
-#define SESSION_STRIDE 4
+#define SESSION_STRIDE 8
+#define POOL_SLOT 2048
+#define POOL_SLOTS 2048
 _Static_assert(SERVER_GIFT_SLOT + BLK_MAX_FRAMES <= SESSION_SLOTS, "slot ranges overlap");
+_Static_assert(SESSION_SLOTS + SESSION_STRIDE * BLOCKD_MAX_SESSIONS <= POOL_SLOT, "slot ranges overlap");
+
+/* Bits of blockd's notification besides the disks' interrupt lines. */
+#define HOLD_BIT (1ull << 20)  /* the client of a held request says go */
+#define TIMER_BIT (1ull << 21) /* look again at a held request's session */
 
 extern struct env env;
 extern struct k_ipc_buffer *buf;
@@ -63,11 +117,40 @@ extern int test_hooks;
 /* device.c */
 extern struct disk disks[BLK_MAX_DISKS];
 extern unsigned ndisks;
+extern cptr_t blockd_ntfn; /* bound to blockd's thread: interrupts, HOLD_BIT, TIMER_BIT */
 long devices_setup(void);
-/* Posts the n frames of a request to disk d, BLK_IN_FLIGHT device requests
- * at a time, and waits for them; a held request (BLK_HOLD) first waits for
- * `hold` to be signalled. Returns how many device requests failed. */
-unsigned run_io(struct disk *d, int write, u64 sector, u64 count, const u64 *phys, u64 n, cptr_t hold);
+/* Moves a request's frames from (cnode, first) to the pool, pins them and
+ * posts them to the device (it hears of them at device_kick). WOULD_BLOCK
+ * when the ring or the pool has no room; another error when the frames
+ * cannot be pinned (not 4 KiB frames): then they are back where they were. */
+long device_post(struct session *s, struct request *r, cptr_t cnode, cptr_t first);
+void device_kick(void);
+/* Moves n capabilities from (from_cnode, from + i) to (to_cnode, to + i). */
+void move_frames(cptr_t to_cnode, cptr_t to, cptr_t from_cnode, cptr_t from, unsigned n);
+/* The device's completions: each finished request goes to request_done. */
+void device_event(u64 bits);
+
+/* queue.c */
+/* The arithmetic of a request (request.h), counted when refused. */
+long request_check(struct session *s, u64 sector, u64 *sectors, u64 frames);
+/* A checked request takes a table entry and parking slots (0 when the
+ * session has none left); request_unreserve gives them back. */
+struct request *request_reserve(struct session *s, int write, u64 sector, u64 sectors);
+void request_unreserve(struct session *s, struct request *r);
+/* The reserved request's frames are in blockd's slots [first, + frames):
+ * it goes to the device at once if it can, else waits parked. */
+void request_start(struct session *s, struct request *r, cptr_t first);
+/* A posted request finished: the frames are in the pool at [pool, +frames),
+ * unpinned. Session i (of `generation`) may be gone. */
+void request_done(unsigned i, u8 generation, u8 req, u32 tag, u16 pool, u16 frames, u32 errors);
+/* Posts what the sessions have queued, fairly, as long as the device has room. */
+void schedule(void);
+/* BLK_IO's collection: moves up to the limits of done requests' frames to
+ * blockd's gift slots from `first`, their words to buf->words[from..];
+ * returns the count and sets *gifts. */
+u64 collect(struct session *s, u64 from, cptr_t first, u64 *gifts);
+/* Answers the session's waiting caller with `err` and no frames. */
+void answer_gone(struct session *s, long err);
 
 /* session.c */
 extern struct session sessions[BLOCKD_MAX_SESSIONS];

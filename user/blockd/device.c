@@ -1,5 +1,6 @@
-/* blockd's devices: finding the disks, their queues and interrupts, and
- * posting and completing device requests (see blockd.h). */
+/* blockd's devices: finding the disks, their queues and interrupts, the
+ * pool of device slots, posting requests and harvesting completions (see
+ * blockd.h). */
 #include "blockd.h"
 
 #define VIRTIO_BLK_MODERN 0x1042
@@ -13,20 +14,43 @@ struct req_hdr {
   u64 sector;
 };
 
-struct disk disks[BLK_MAX_DISKS];
-unsigned ndisks;
-
-static struct req_hdr *hdrs;    /* one per descriptor head, in blockd's page */
-/* Each request's descriptors live in an indirect table of blockd's own,
- * one per ring entry: TABLES_PER_PAGE to a pinned page. */
+/* Each device request's descriptors live in an indirect table of blockd's
+ * own, one per ring entry: TABLES_PER_PAGE to a pinned page. */
 #define TABLE_ENTRIES (BLK_CHAIN_FRAMES + 2)
 #define TABLES_PER_PAGE (K_PAGE_SIZE / (TABLE_ENTRIES * sizeof(struct virtq_desc)))
-static struct virtq_desc *tables[VIRTQ_SIZE];
-static u64 tables_phys[VIRTQ_SIZE];
-static volatile u8 *statuses;
-static u64 hdrs_phys;
-static cptr_t irq_ntfn;
+
+/* A disk's per-ring-entry memory, blockd's own and pinned: the request
+ * header and status byte, and the indirect table. */
+struct ring_mem {
+  struct req_hdr *hdrs;
+  volatile u8 *statuses;
+  u64 hdrs_phys, statuses_phys;
+  struct virtq_desc *tables[VIRTQ_SIZE];
+  u64 tables_phys[VIRTQ_SIZE];
+  u16 inflight_of[VIRTQ_SIZE]; /* the posted request a ring entry belongs to */
+};
+
+/* A request on the device: blockd's own record of it, which outlives the
+ * session's (a client may revoke its memory while the device writes). */
+struct inflight {
+  u8 used;
+  u8 session, generation, req;
+  u32 tag;
+  u16 pool, frames;
+  u16 chains_left;
+  u16 errors;
+};
+#define MAX_INFLIGHT (VIRTQ_SIZE * BLK_MAX_DISKS)
+
+struct disk disks[BLK_MAX_DISKS];
+unsigned ndisks;
+cptr_t blockd_ntfn;
+static struct ring_mem rings[BLK_MAX_DISKS];
+static struct inflight inflight[MAX_INFLIGHT];
 static cptr_t irq_handler[16]; /* by line: 0 when not ours */
+static u64 pool_map[POOL_SLOTS / 64]; /* bit: the pool slot holds a frame */
+static int held;                      /* a held request waits for its client's word: no kick */
+static int kick_wanted[BLK_MAX_DISKS];
 
 struct probe {
   struct virtio_env *ve;
@@ -57,8 +81,12 @@ static int found(const struct pci_dev *p, void *ctx) {
   return 0;
 }
 
+/* One notification, bound to blockd's thread, takes every disk's interrupt
+ * (bit = line), so that blockd's receive wakes for them. */
 static long setup_irqs(void) {
-  long err = env_retype(&env, K_OBJ_NOTIFICATION, 0, &irq_ntfn);
+  long err = env_retype(&env, K_OBJ_NOTIFICATION, 0, &blockd_ntfn);
+  if (!err)
+    err = sys_tcb_bind_notification(K_BI_SLOT_TCB, blockd_ntfn);
   u32 claimed = 0;
   for (unsigned i = 0; !err && i < ndisks; i++) {
     u8 irq = disks[i].irq;
@@ -66,7 +94,7 @@ static long setup_irqs(void) {
       continue;
     cptr_t h = env_slot(&env);
     if ((err = sys_irq_get(K_BI_SLOT_IRQ_CONTROL, irq, env.cnode, h)) ||
-        (err = sys_irq_set_notification(h, irq_ntfn, 1ull << irq)))
+        (err = sys_irq_set_notification(h, blockd_ntfn, 1ull << irq)))
       break;
     claimed |= 1u << irq;
     irq_handler[irq & 15] = h;
@@ -74,16 +102,22 @@ static long setup_irqs(void) {
   return err;
 }
 
-static long setup_tables(void) {
+static long setup_ring_mem(struct ring_mem *m) {
+  u64 va, phys;
+  long err = env_pinned_page(&env, K_BI_SLOT_DMA, &va, &phys);
+  if (err)
+    return err;
+  m->hdrs = (struct req_hdr *)va;
+  m->hdrs_phys = phys;
+  m->statuses = (volatile u8 *)(va + VIRTQ_SIZE * sizeof(struct req_hdr));
+  m->statuses_phys = phys + VIRTQ_SIZE * sizeof(struct req_hdr);
   for (unsigned i = 0; i < VIRTQ_SIZE; i += TABLES_PER_PAGE) {
-    u64 va, phys;
-    long err = env_pinned_page(&env, K_BI_SLOT_DMA, &va, &phys);
-    if (err)
+    if ((err = env_pinned_page(&env, K_BI_SLOT_DMA, &va, &phys)))
       return err;
     for (unsigned k = 0; k < TABLES_PER_PAGE && i + k < VIRTQ_SIZE; k++) {
       u64 off = k * TABLE_ENTRIES * sizeof(struct virtq_desc);
-      tables[i + k] = (struct virtq_desc *)(va + off);
-      tables_phys[i + k] = phys + off;
+      m->tables[i + k] = (struct virtq_desc *)(va + off);
+      m->tables_phys[i + k] = phys + off;
     }
   }
   return K_ERR_OK;
@@ -95,81 +129,163 @@ long devices_setup(void) {
   pci_scan(K_BI_SLOT_IOPORTS, found, &pr);
   if (!ndisks)
     return K_ERR_RANGE;
-  u64 va;
-  long err = env_pinned_page(&env, K_BI_SLOT_DMA, &va, &hdrs_phys);
-  if (err)
-    return err;
-  hdrs = (struct req_hdr *)va;
-  if ((err = setup_tables()))
-    return err;
-  statuses = (volatile u8 *)(va + VIRTQ_SIZE * sizeof(struct req_hdr));
+  for (unsigned i = 0; i < ndisks; i++) {
+    long err = setup_ring_mem(&rings[i]);
+    if (err)
+      return err;
+  }
   return setup_irqs();
 }
 
-/* Waits until the device has completed `n` chains on disk d; returns how
- * many of them reported an error (or were not ours to begin with). */
-static unsigned complete(struct disk *d, unsigned n) {
-  unsigned done = 0, errors = 0;
-  for (;;) {
-    u32 len;
-    int head;
-    while ((head = virtq_get(&d->q, &len)) != -1) {
-      if (head == -2) { /* the device named a chain we did not post */
-        errors++;
-        continue;
-      }
-      errors += statuses[head] != 0;
-      done++;
+/* The pool: contiguous runs of slots, first fit. */
+static int pool_used(unsigned i) { return (pool_map[i / 64] >> (i % 64)) & 1; }
+static void pool_mark(unsigned first, unsigned n, int used) {
+  for (unsigned i = first; i < first + n; i++)
+    pool_map[i / 64] = used ? pool_map[i / 64] | 1ull << (i % 64) : pool_map[i / 64] & ~(1ull << (i % 64));
+}
+static int pool_take(unsigned n) {
+  for (unsigned i = 0, run = 0; i < POOL_SLOTS; i++) {
+    run = pool_used(i) ? 0 : run + 1;
+    if (run == n) {
+      pool_mark(i + 1 - n, n, 1);
+      return (int)(i + 1 - n);
     }
-    if (done >= n)
-      return errors;
-    u64 lines = sys_wait(irq_ntfn).badge;
-    for (unsigned i = 0; i < ndisks; i++)
-      (void)*disks[i].dev.isr; /* reading the ISR acknowledges the device */
-    for (unsigned irq = 0; irq < 16; irq++)
-      if ((lines & (1ull << irq)) && irq_handler[irq])
-        sys_irq_ack(irq_handler[irq]);
   }
+  return -1;
+}
+
+static int inflight_take(void) {
+  for (int i = 0; i < MAX_INFLIGHT; i++)
+    if (!inflight[i].used)
+      return i;
+  return -1;
 }
 
 /* One device request for `n` frames: header, the frames (scatter-gather,
  * each straight from the client's page), status, in an indirect table so
- * that it takes one ring entry. */
-static long post_chain(struct disk *d, int write, u64 sector, u64 count, const u64 *phys, unsigned n) {
+ * that it takes one ring entry. Returns its head. */
+static int post_chain(unsigned disk, int write, u64 sector, u64 count, const u64 *phys, unsigned n) {
+  struct disk *d = &disks[disk];
+  struct ring_mem *m = &rings[disk];
   struct virtq_buf chain[BLK_CHAIN_FRAMES + 2];
   int head = d->q.free_head; /* the head descriptor indexes the header slot */
-  hdrs[head] = (struct req_hdr){write ? BLK_T_OUT : BLK_T_IN, 0, sector};
-  statuses[head] = 0xff;
-  chain[0] = (struct virtq_buf){hdrs_phys + (u64)head * sizeof(struct req_hdr), sizeof(struct req_hdr), 0};
+  m->hdrs[head] = (struct req_hdr){write ? BLK_T_OUT : BLK_T_IN, 0, sector};
+  m->statuses[head] = 0xff;
+  chain[0] = (struct virtq_buf){m->hdrs_phys + (u64)head * sizeof(struct req_hdr), sizeof(struct req_hdr), 0};
   for (unsigned i = 0; i < n; i++) {
     u64 left = count - (u64)i * BLK_SECTORS_PER_FRAME;
     u32 bytes = (u32)((left < BLK_SECTORS_PER_FRAME ? left : BLK_SECTORS_PER_FRAME) * BLK_SECTOR);
     chain[1 + i] = (struct virtq_buf){phys[i], bytes, !write};
   }
-  chain[1 + n] = (struct virtq_buf){hdrs_phys + VIRTQ_SIZE * sizeof(struct req_hdr) + (u64)head, 1, 1};
-  return virtq_add_indirect(&d->q, tables[head], tables_phys[head], chain, n + 2) == head ? K_ERR_OK : K_ERR_BAD_STATE;
+  chain[1 + n] = (struct virtq_buf){m->statuses_phys + (u64)head, 1, 1};
+  return virtq_add_indirect(&d->q, m->tables[head], m->tables_phys[head], chain, n + 2);
 }
 
-/* The frames go out as device requests of up to BLK_CHAIN_FRAMES frames,
- * BLK_IN_FLIGHT of them at a time. A held request (BLK_HOLD) waits, its
- * first requests on the device, until the client signals `hold` or the
- * session's memory goes (the notification with it, which wakes blockd). */
-unsigned run_io(struct disk *d, int write, u64 sector, u64 count, const u64 *phys, u64 n, cptr_t hold) {
-  unsigned failed = 0;
-  for (u64 i = 0; i < n;) {
-    unsigned chains = 0;
-    for (; i < n && chains < BLK_IN_FLIGHT; chains++) {
-      u64 k = n - i < BLK_CHAIN_FRAMES ? n - i : BLK_CHAIN_FRAMES;
-      if (post_chain(d, write, sector + i * BLK_SECTORS_PER_FRAME, count - i * BLK_SECTORS_PER_FRAME,
-                     phys + i, (unsigned)k))
-        return failed + (unsigned)(n - i);
-      i += k;
-    }
-    virtio_kick(&d->dev, 0);
-    if (hold)
-      sys_wait(hold);
-    hold = 0;
-    failed += complete(d, chains);
+void move_frames(cptr_t to_cnode, cptr_t to, cptr_t from_cnode, cptr_t from, unsigned n) {
+  for (unsigned i = 0; i < n; i++)
+    sys_cnode_move(to_cnode, to + i, from_cnode, from + i);
+}
+
+long device_post(struct session *s, struct request *r, cptr_t cnode, cptr_t first) {
+  static u64 phys[BLK_MAX_FRAMES];
+  unsigned disk = s->rec->disk, chains = (r->frames + BLK_CHAIN_FRAMES - 1) / BLK_CHAIN_FRAMES;
+  if (disks[disk].q.num_free < chains)
+    return K_ERR_WOULD_BLOCK;
+  int f = inflight_take(), pool = f < 0 ? -1 : pool_take(r->frames);
+  if (pool < 0)
+    return K_ERR_WOULD_BLOCK;
+  cptr_t at = POOL_SLOT + (cptr_t)pool;
+  move_frames(env.cnode, at, cnode, first, r->frames);
+  long err = sys_dma_pin_range(K_BI_SLOT_DMA, at, r->frames, phys).err; /* 4 KiB frames, all or none */
+  if (err) {
+    move_frames(cnode, first, env.cnode, at, r->frames);
+    pool_mark((unsigned)pool, r->frames, 0);
+    return err;
   }
-  return failed;
+  unsigned i = (unsigned)(s - sessions);
+  inflight[f] = (struct inflight){1, (u8)i, s->generation, (u8)(r - s->rec->req), r->tag, (u16)pool, r->frames,
+                                  (u16)chains, 0};
+  for (unsigned c = 0; c < chains; c++) {
+    unsigned k = c * BLK_CHAIN_FRAMES, n = r->frames - k < BLK_CHAIN_FRAMES ? r->frames - k : BLK_CHAIN_FRAMES;
+    int head = post_chain(disk, r->write, r->sector + (u64)k * BLK_SECTORS_PER_FRAME,
+                          r->sectors - (u64)k * BLK_SECTORS_PER_FRAME, phys + k, n);
+    rings[disk].inflight_of[head] = (u16)f; /* room was checked: head is valid */
+  }
+  s->on_device = (u16)(s->on_device + chains);
+  r->state = REQ_POSTED;
+  r->inflight = (u8)f;
+  kick_wanted[disk] = 1;
+  if (s->held) { /* BLK_HOLD: the device hears of it when the client says go */
+    s->held = 0;
+    held = 1;
+    sys_ntfn_set_timer(blockd_ntfn, sys_time_ns() + 10000000ull, TIMER_BIT);
+  }
+  return K_ERR_OK;
+}
+
+void device_kick(void) {
+  if (held)
+    return;
+  for (unsigned i = 0; i < ndisks; i++)
+    if (kick_wanted[i]) {
+      kick_wanted[i] = 0;
+      virtio_kick(&disks[i].dev, 0);
+    }
+}
+
+/* A request's last device request completed. */
+static void finish(struct inflight *f) {
+  for (unsigned i = 0; i < f->frames; i++)
+    sys_dma_unpin(K_BI_SLOT_DMA, POOL_SLOT + f->pool + i);
+  struct session *s = &sessions[f->session];
+  if (s->used && s->generation == f->generation)
+    s->on_device = (u16)(s->on_device - (f->frames + BLK_CHAIN_FRAMES - 1) / BLK_CHAIN_FRAMES);
+  f->used = 0;
+  request_done(f->session, f->generation, f->req, f->tag, f->pool, f->frames, f->errors);
+  pool_mark(f->pool, f->frames, 0); /* request_done took the frames out */
+}
+
+static void harvest(unsigned disk) {
+  struct disk *d = &disks[disk];
+  u32 len;
+  int head;
+  while ((head = virtq_get(&d->q, &len)) != -1) {
+    if (head == -2) { /* the device named a chain we did not post */
+      total.device_errors++;
+      continue;
+    }
+    struct inflight *f = &inflight[rings[disk].inflight_of[head]];
+    f->errors = (u16)(f->errors + (rings[disk].statuses[head] != 0));
+    if (--f->chains_left == 0)
+      finish(f);
+  }
+}
+
+/* A held request's client said go, or its session went (the timer looks). */
+static void unhold(u64 bits) {
+  if (!held || !(bits & (HOLD_BIT | TIMER_BIT)))
+    return;
+  int go = (bits & HOLD_BIT) != 0;
+  for (unsigned i = 0; !go && i < MAX_INFLIGHT; i++)
+    if (inflight[i].used && !session_alive(inflight[i].session))
+      go = 1;
+  if (go)
+    held = 0;
+  else
+    sys_ntfn_set_timer(blockd_ntfn, sys_time_ns() + 10000000ull, TIMER_BIT);
+}
+
+void device_event(u64 bits) {
+  if (bits & 0xffff) {
+    for (unsigned i = 0; i < ndisks; i++)
+      (void)*disks[i].dev.isr; /* reading the ISR acknowledges the device */
+    for (unsigned irq = 0; irq < 16; irq++)
+      if ((bits & (1ull << irq)) && irq_handler[irq])
+        sys_irq_ack(irq_handler[irq]);
+  }
+  unhold(bits);
+  for (unsigned i = 0; i < ndisks; i++)
+    harvest(i);
+  schedule();
+  device_kick();
 }

@@ -1,129 +1,200 @@
-/* blockd: the service loop, and reads and writes (see blockd.h). */
+/* blockd: the requests of the session protocol, and the service loop
+ * (see blockd.h). */
 #include "blockd.h"
-#include "request.h"
-#include <server.h>
 
 struct env env;
 struct k_ipc_buffer *buf;
 struct blk_counters total;
 int test_hooks; /* BLK_HOLD is honoured: started as "blockd:1" */
 
-/* Checks a read or write; on success the frames are pinned, phys filled. */
-static long check_io(struct session *s, u64 info, u64 sector, u64 *count, u64 *phys) {
-  u64 n = k_msg_gifts(info);
-  struct blk_counters *c = &s->rec->c;
-  switch (blk_check_request(n, sector, count, disks[s->rec->disk].capacity)) {
-  case BLK_REQUEST_BAD_COUNT:
-    c->bad_count++;
-    return K_ERR_RANGE;
-  case BLK_REQUEST_BAD_RANGE:
-    c->bad_range++;
-    return K_ERR_RANGE;
-  case BLK_REQUEST_OK:
-    break;
+/* The frames a request brought go back with its answer, unless blockd
+ * took them. */
+static void frames_back(const struct msg_regs *m, struct server_answer *a) {
+  a->gifts = server_gift_slots(buf, SERVER_GIFT_SLOT, k_msg_gifts(m->info));
+}
+
+/* The caller's reply is kept; the answer comes when `how` is met. */
+static long wait_here(struct session *s, u8 how, u32 tag) {
+  long err = sys_reply_save(env.cnode, s->reply_slot);
+  if (!err) {
+    s->waiting = how;
+    s->wait_tag = s->wait_first = tag;
   }
-  long err = sys_dma_pin_range(K_BI_SLOT_DMA, SERVER_GIFT_SLOT, n, phys).err; /* 4 KiB frames, all or none */
-  if (err == K_ERR_WRONG_TYPE)
-    c->not_frames++;
   return err;
 }
 
-static long do_io(struct session *s, int write, u64 info, u64 sector, u64 count) {
-  static u64 phys[BLK_MAX_FRAMES];
-  u64 n = k_msg_gifts(info);
-  long err = check_io(s, info, sector, &count, phys);
-  if (err)
-    return err;
-  struct disk *d = &disks[s->rec->disk];
-  cptr_t hold = s->held ? s->hold : 0;
-  s->held = 0;
-  unsigned failed = run_io(d, write, sector, count, phys, n, hold);
-  for (u64 i = 0; i < n; i++)
-    sys_dma_unpin(K_BI_SLOT_DMA, SERVER_GIFT_SLOT + i);
-  /* blockd waited for the device: meanwhile the session's memory may have
-   * gone (another thread of the client, or its parent, revoked it), and
-   * its record with it. The frames still go back with the answer. */
-  if (!session_alive((unsigned)(s - sessions))) {
-    total.closed_session++;
-    total.gone_waiting++;
-    return K_ERR_BAD_STATE;
+/* BLK_READ, BLK_WRITE: one request, answered when the device is done
+ * (or at once, when it fails before the device sees it). */
+static void one_request(struct session *s, int write, const struct msg_regs *m, struct server_answer *a) {
+  u64 sectors = m->w[1], n = k_msg_gifts(m->info);
+  long err = s->waiting ? K_ERR_BAD_STATE : request_check(s, m->w[0], &sectors, n);
+  struct request *r = err ? 0 : request_reserve(s, write, m->w[0], sectors);
+  if (r && (err = wait_here(s, WAIT_TAG, r->tag)))
+    request_unreserve(s, r);
+  if (err || !r) {
+    a->err = (u64)(err ? err : K_ERR_NO_MEMORY);
+    frames_back(m, a);
+    return;
   }
-  s->rec->c.requests++;
-  s->rec->c.sectors += count;
-  if (failed) {
-    s->rec->c.device_errors += failed;
-    return K_ERR_IO;
+  request_start(s, r, SERVER_GIFT_SLOT);
+  a->saved = 1;
+}
+
+/* BLK_IO's requests: all checked, then all reserved, or none. Returns the
+ * index of the first refused one in *bad. */
+static long submit(struct session *s, const struct msg_regs *m, u64 nreq, u32 *first_tag, u64 *bad) {
+  static struct request *taken[BLK_IO_MAX_REQUESTS];
+  u64 frames = 0, i;
+  long err = K_ERR_OK;
+  for (i = 0; i < nreq && !err; i++) {
+    u64 sector = buf->words[1 + 2 * i], w = buf->words[2 + 2 * i], sectors = blk_req_sectors(w);
+    u64 n = sectors ? blk_frames_for(sectors) : 0;
+    if (!(err = request_check(s, sector, &sectors, n)))
+      frames += n;
+  }
+  if (!err && frames != k_msg_gifts(m->info)) {
+    s->rec->c.bad_count++;
+    *bad = nreq; /* the frames do not add up */
+    return K_ERR_RANGE;
+  }
+  for (i = 0; i < nreq && !err; i++) {
+    u64 w = buf->words[2 + 2 * i];
+    taken[i] = request_reserve(s, blk_req_write(w), buf->words[1 + 2 * i], blk_req_sectors(w));
+    if (!taken[i])
+      err = K_ERR_NO_MEMORY;
+  }
+  if (err) {
+    *bad = i - 1;
+    for (u64 j = 0; j + 1 < i; j++)
+      request_unreserve(s, taken[j]);
+    return err;
+  }
+  *first_tag = nreq ? taken[0]->tag : s->rec->next_tag;
+  for (i = 0, frames = 0; i < nreq; i++) {
+    request_start(s, taken[i], SERVER_GIFT_SLOT + frames);
+    frames += taken[i]->frames;
   }
   return K_ERR_OK;
 }
 
-static u64 request(const struct msg_regs *r, u64 *w1, u64 *w2, u64 *w3, u64 *words, u64 *caps_back) {
-  u32 op = k_msg_label(r->info);
-  if (r->badge == 0) { /* the public endpoint: only OPEN */
+static void io(struct session *s, const struct msg_regs *m, struct server_answer *a) {
+  u64 nreq = blk_io_requests(m->w[0]), bad = 0;
+  u32 first = 0;
+  long err = K_ERR_OK;
+  if (s->waiting)
+    err = K_ERR_BAD_STATE; /* one caller waits per session */
+  else if (nreq > BLK_IO_MAX_REQUESTS || k_msg_words(m->info) < 1 + 2 * nreq)
+    err = K_ERR_RANGE, s->rec->c.bad_count++;
+  else
+    err = submit(s, m, nreq, &first, &bad);
+  if (err) {
+    a->err = (u64)err;
+    a->w1 = bad;
+    frames_back(m, a);
+    return;
+  }
+  u64 done = collect(s, 3, SERVER_GIFT_SLOT, &a->gifts);
+  struct session_rec *rec = s->rec;
+  if (!done && blk_io_wait(m->w[0]) && rec->nreq > rec->dlen) {
+    a->saved = !(err = wait_here(s, WAIT_ANY, first));
+    a->err = (u64)err;
+    return;
+  }
+  a->w1 = first;
+  a->w2 = done;
+  a->w3 = buf->words[3];
+  a->words = 3 + done;
+}
+
+static void stats(struct session *s, struct server_answer *a) {
+  struct blk_counters c = s->rec->c;
+  struct k_untyped_usage u;
+  a->w1 = c.bad_range + c.bad_count + c.not_frames + c.device_errors + c.bad_op;
+  a->w2 = sys_untyped_usage(K_BI_SLOT_BOOT_UNTYPED, &u, K_USAGE_RECURSIVE) ? 0 : u.size - u.free;
+  a->w3 = c.blockd_ns;
+  buf->words[4] = c.bad_range;
+  buf->words[5] = c.bad_count;
+  buf->words[6] = c.not_frames;
+  buf->words[7] = total.gone_waiting;
+  buf->words[8] = c.full;
+  a->words = BLK_STATS_WORDS;
+}
+
+static void handle(const struct msg_regs *m, struct server_answer *a) {
+  u32 op = k_msg_label(m->info);
+  if (m->badge == 0) { /* the public endpoint: only OPEN */
+    frames_back(m, a);
     cptr_t cap;
-    long err = op == BLK_OPEN ? open_session(r->info, r->w[0], &cap) : K_ERR_BAD_STATE;
+    long err = op == BLK_OPEN ? open_session(m->info, m->w[0], &cap) : K_ERR_BAD_STATE;
     if (!err) {
       buf->caps[0] = cap;
-      *caps_back = 1;
+      a->caps = 1;
     }
-    return (u64)err;
+    a->err = (u64)err;
+    return;
   }
-  struct session *s = session_of(r->badge);
+  struct session *s = session_of(m->badge);
   if (!s) {
     total.closed_session++;
-    return K_ERR_BAD_STATE;
+    a->err = K_ERR_BAD_STATE;
+    frames_back(m, a);
+    return;
   }
   time_for(s);
+  if (k_msg_gifts(m->info) && op != BLK_READ && op != BLK_WRITE && op != BLK_IO) {
+    s->rec->c.bad_op++; /* frames only come with these: they go back */
+    a->err = K_ERR_RANGE;
+    frames_back(m, a);
+    return;
+  }
   switch (op) {
   case BLK_INFO:
-    *w1 = disks[s->rec->disk].capacity;
-    return K_ERR_OK;
+    a->w1 = disks[s->rec->disk].capacity;
+    return;
   case BLK_READ:
   case BLK_WRITE:
-    return (u64)do_io(s, op == BLK_WRITE, r->info, r->w[0], r->w[1]);
-  case BLK_STATS: {
-    struct blk_counters c = s->rec->c;
-    struct k_untyped_usage u;
-    *w1 = c.bad_range + c.bad_count + c.not_frames + c.device_errors + c.bad_op;
-    *w2 = sys_untyped_usage(K_BI_SLOT_BOOT_UNTYPED, &u, K_USAGE_RECURSIVE) ? 0 : u.size - u.free;
-    *w3 = c.blockd_ns;
-    buf->words[4] = c.bad_range;
-    buf->words[5] = c.bad_count;
-    buf->words[6] = c.not_frames;
-    buf->words[7] = total.gone_waiting;
-    *words = BLK_STATS_WORDS;
-    return K_ERR_OK;
-  }
+    one_request(s, op == BLK_WRITE, m, a);
+    return;
+  case BLK_IO:
+    io(s, m, a);
+    return;
+  case BLK_STATS:
+    stats(s, a);
+    return;
   case BLK_CLOSE: {
     cptr_t cap;
     add_counters(&total, &s->rec->c);
-    long err = close_session(s, &cap);
-    if (!err) {
+    a->err = (u64)close_session(s, &cap);
+    if (!a->err) {
       buf->caps[0] = cap;
-      *caps_back = 1;
+      a->caps = 1;
     }
-    return (u64)err;
+    return;
   }
   case BLK_HOLD:
-    if (test_hooks)
-      return (u64)arm_hold(s, caps_back);
+    if (test_hooks) {
+      a->err = (u64)arm_hold(s, &a->caps);
+      return;
+    }
     s->rec->c.bad_op++; /* elsewhere it is an unknown request */
-    return K_ERR_BAD_SYSCALL;
+    a->err = K_ERR_BAD_SYSCALL;
+    return;
   default:
     s->rec->c.bad_op++;
-    return K_ERR_BAD_SYSCALL;
+    a->err = K_ERR_BAD_SYSCALL;
   }
 }
 
-/* Gifted frames always go back with the answer, whatever happened. */
-static void handle(const struct msg_regs *m, struct server_answer *a) {
-  a->err = request(m, &a->w1, &a->w2, &a->w3, &a->words, &a->caps);
-  a->gifts = server_gift_slots(buf, SERVER_GIFT_SLOT, k_msg_gifts(m->info));
+/* Whatever the handler did may have made work for the device. */
+static void handle_and_post(const struct msg_regs *m, struct server_answer *a) {
+  handle(m, a);
+  device_kick();
 }
 
 int main(u64 arg) {
   test_hooks = arg == 1;
   env = env_of_program(SESSION_SLOTS + SESSION_STRIDE * BLOCKD_MAX_SESSIONS);
+  env.end_slot = POOL_SLOT - BLK_MAX_FRAMES; /* the stage and the pool are not env's */
   long err = env_ipc_buffer(&env, K_BI_SLOT_TCB, &buf);
   if (!err)
     err = devices_setup();
@@ -136,6 +207,7 @@ int main(u64 arg) {
   printf("blockd: ready, %u disk%s%s\n", ndisks, ndisks == 1 ? "" : "s", test_hooks ? ", test hooks on" : "");
   time_start(); /* starting up was nobody's work */
   static const struct server blockd = {.ep = BLOCKD_PUBLIC_EP, .open_label = BLK_OPEN, .close_label = BLK_CLOSE,
-                                       .recv_slots = BLK_MAX_FRAMES, .handle = handle, .woke = settle_time};
+                                       .recv_slots = BLK_MAX_FRAMES, .handle = handle_and_post,
+                                       .notified = device_event, .woke = settle_time};
   server_run(&blockd, &env, buf);
 }

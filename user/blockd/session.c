@@ -65,6 +65,16 @@ struct session *session_of(u64 badge) {
   return &sessions[i];
 }
 
+/* The donation's size says how many frames the session may park: after
+ * its record's table and frame, half of it becomes a CNode of
+ * 2^(bits - 7) slots. */
+static u32 donation_bits(u64 size) {
+  for (u32 b = BLK_DONATION_BITS; b <= BLK_DONATION_MAX_BITS; b++)
+    if (size == 1ull << b)
+      return b;
+  return 0;
+}
+
 long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
   unsigned i = 0;
   while (i < BLOCKD_MAX_SESSIONS && session_alive(i))
@@ -74,47 +84,54 @@ long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
   struct k_cap_info ci;
   if (sys_cap_identify(env.cnode, SERVER_DONATION_SLOT, &ci) || ci.type != K_OBJ_UNTYPED)
     return K_ERR_WRONG_TYPE;
+  u32 bits = donation_bits(ci.size);
+  if (!bits)
+    return K_ERR_RANGE;
   struct session *s = &sessions[i];
-  cptr_t donated = SESSION_SLOTS + SESSION_STRIDE * i, table = donated + 1, frame = donated + 2;
+  cptr_t donated = SESSION_SLOTS + SESSION_STRIDE * i, table = donated + 1, frame = donated + 2, park = donated + 3;
   u64 va = SESSION_VA + (u64)i * K_LARGE_PAGE_SIZE;
   long err = server_session_memory(env.cnode, env.vspace, SERVER_DONATION_SLOT, donated, table, &frame, 1, va);
   if (err)
     return err;
-  s->used = 1;
-  s->generation++;
-  s->donated = donated;
-  s->table = table;
-  s->frame = frame;
-  s->hold = 0;
-  s->held = 0;
-  s->rec = (struct session_rec *)va;
+  if ((err = sys_retype(donated, K_OBJ_CNODE, bits - 7, env.cnode, park, 1, 0))) {
+    sys_cnode_revoke(env.cnode, donated);
+    sys_cnode_move(env.cnode, SERVER_DONATION_SLOT, env.cnode, donated); /* back to the client */
+    return err;
+  }
+  sys_cnode_delete(env.cnode, donated + 4); /* a saved reply of the index's last session that went */
+  *s = (struct session){.used = 1, .generation = (u8)(s->generation + 1), .donated = donated, .table = table,
+                        .frame = frame, .park = park, .reply_slot = donated + 4,
+                        .rec = (struct session_rec *)va};
   s->rec->disk = (u32)disk;
+  s->rec->park_slots = 1u << (bits - 7);
+  s->rec->park_map[0] = 1; /* slot 0 of every CNode is the kernel's */
   err = sys_cnode_mint(env.cnode, SERVER_TEMP_SLOT, env.cnode, BLOCKD_PUBLIC_EP, K_RIGHTS_ALL,
                        server_badge(i, s->generation));
   *reply_cap = SERVER_TEMP_SLOT;
   return err;
 }
 
-/* BLK_HOLD: the notification is made once per session, from its memory. */
+/* BLK_HOLD: the client's word to go is a signal on blockd's own
+ * notification (HOLD_BIT). */
 long arm_hold(struct session *s, u64 *caps_back) {
-  cptr_t n = s->donated + 3;
-  if (!s->hold) {
-    long err = sys_retype(s->donated, K_OBJ_NOTIFICATION, 0, env.cnode, n, 1, 0);
-    if (err)
-      return err;
-    s->hold = n;
-  }
+  long err = sys_cnode_mint(env.cnode, SERVER_TEMP_SLOT, env.cnode, blockd_ntfn, K_RIGHT_WRITE, HOLD_BIT);
+  if (err)
+    return err;
   s->held = 1;
-  buf->caps[0] = n;
+  buf->caps[0] = SERVER_TEMP_SLOT;
   *caps_back = 1;
   return K_ERR_OK;
 }
 
+/* Requests on the device finish without the session (request_done);
+ * parked frames go with its memory. */
 long close_session(struct session *s, cptr_t *reply_cap) {
-  long err = sys_cnode_revoke(env.cnode, s->donated); /* the record, its table */
+  answer_gone(s, K_ERR_BAD_STATE);
+  long err = sys_cnode_revoke(env.cnode, s->donated); /* the record, its table, the parking CNode */
   if (!err)
     err = sys_cnode_move(env.cnode, SERVER_DONATION_SLOT, env.cnode, s->donated);
   s->used = 0;
+  s->queued = 0;
   *reply_cap = SERVER_DONATION_SLOT;
   return err;
 }
@@ -129,4 +146,5 @@ void add_counters(struct blk_counters *to, const struct blk_counters *c) {
   to->device_errors += c->device_errors;
   to->bad_op += c->bad_op;
   to->blockd_ns += c->blockd_ns;
+  to->full += c->full;
 }

@@ -11,7 +11,11 @@ static void receive_one_cap(struct env *e, struct k_ipc_buffer *buf, cptr_t slot
 }
 
 long blk_open(struct env *e, struct k_ipc_buffer *buf, cptr_t blockd, u32 disk, cptr_t *session) {
-  return session_open(e, buf, blockd, BLK_OPEN, BLK_DONATION_BITS, disk, session);
+  return blk_open_sized(e, buf, blockd, disk, BLK_DONATION_BITS, session);
+}
+
+long blk_open_sized(struct env *e, struct k_ipc_buffer *buf, cptr_t blockd, u32 disk, u32 bits, cptr_t *session) {
+  return session_open(e, buf, blockd, BLK_OPEN, bits, disk, session);
 }
 
 long blk_close(struct env *e, struct k_ipc_buffer *buf, cptr_t session) {

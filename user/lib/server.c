@@ -79,10 +79,11 @@ void server_run(const struct server *s, struct env *e, struct k_ipc_buffer *buf)
     int opening = m.badge == 0 && label == s->open_label;
     server_sort_received(e->cnode, SERVER_GIFT_SLOT, k_msg_caps(m.info), k_msg_gifts(m.info),
                          opening ? SERVER_DONATION_SLOT : 0);
-    /* Only opening and closing leave capabilities in these two slots. */
-    int opened_or_closed = m.badge == 0 || label == s->close_label;
     struct server_answer a = {.words = 4};
     s->handle(&m, &a);
+    /* Only opening, closing and answers that carry a capability leave
+     * anything in these two slots. */
+    int cleanup = m.badge == 0 || label == s->close_label || a.caps;
     if (a.saved) {
       m = next_message(s);
       continue;
@@ -92,7 +93,7 @@ void server_run(const struct server *s, struct env *e, struct k_ipc_buffer *buf)
     hook(s->woke);
     if (s->replied)
       s->replied(m.err); /* an error may be the receive's, not the reply's */
-    if (opened_or_closed) {
+    if (cleanup) {
       sys_cnode_delete(e->cnode, SERVER_TEMP_SLOT);     /* the client's copy of a session stays */
       sys_cnode_delete(e->cnode, SERVER_DONATION_SLOT); /* a donation the client would not take back */
     }

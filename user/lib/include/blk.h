@@ -11,6 +11,18 @@
  *             last may hold fewer when w1 says so)
  *   BLK_WRITE w0 = sector, w1 = sectors, gifts = n filled frames -> the
  *             frames back when the device has written them
+ *   BLK_IO    w0 = blk_io_word(requests, wait), then two words per request
+ *             (buf->words[1 + 2i], [2 + 2i]: sector, blk_req_word(sectors,
+ *             write)), gifts = the requests' frames one request after the
+ *             other -> submits them all or none (w1 = the first bad one,
+ *             every frame back), then collects: w1 = the tag of the first
+ *             submitted request (the others follow, one each), w2 = how
+ *             many completions follow in buf->words[3..] (blk_done_*), and
+ *             the gifts = their frames one request after the other. With
+ *             `wait`, when nothing has completed and something is in
+ *             flight, the answer waits for the next completion. A session
+ *             has at most BLK_MAX_QUEUED requests in flight, and as many
+ *             frames as its donation's slots hold (blk_open_sized).
  *   BLK_CLOSE              -> the donated untyped back (capability 0)
  *   BLK_HOLD               -> a notification (capability 0), made from the
  *             session's memory: blockd's next read or write of this
@@ -26,14 +38,18 @@
 
 #include <lib/types.h>
 
-enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS, BLK_HOLD };
+enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS, BLK_HOLD, BLK_IO };
 
 #define BLK_SECTOR 512
 #define BLK_SECTORS_PER_FRAME 8
 #define BLK_MAX_FRAMES 256      /* per request: 1 MiB */
 #define BLK_CHAIN_FRAMES 8      /* frames in one device request (scatter-gather) */
 #define BLK_IN_FLIGHT 64        /* device requests blockd keeps in flight */
-#define BLK_DONATION_BITS 16    /* a session needs 64 KiB */
+#define BLK_DONATION_BITS 16    /* a session needs 64 KiB: 4 KiB record, 8 KiB table, 512 frame slots */
+#define BLK_DONATION_MAX_BITS 20 /* 1 MiB: 8192 frame slots (depth 32 of 1 MiB requests) */
+#define BLK_MAX_QUEUED 64       /* requests of one session in flight */
+#define BLK_IO_MAX_REQUESTS 30  /* in one BLK_IO message (two words each) */
+#define BLK_IO_MAX_DONE 60      /* completions in one answer */
 #define BLK_MAX_DISKS 4
 
 /* Reply words: w0 = error, w1 = result (capacity for INFO). BLK_STATS:
@@ -42,9 +58,25 @@ enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS,
  * nanoseconds blockd has run for this session (up to its last request);
  * in the IPC buffer, words 4-7 = this session's refusals by kind (range
  * past the disk's end, frame and sector counts, not frames) and, driver-
- * wide, the requests whose session's memory went while blockd waited for
- * the disk. */
-#define BLK_STATS_WORDS 8
+ * wide, the requests whose session's memory went while they were in flight;
+ * word 8 = this session's requests refused because its requests or slots
+ * were all in use (NO_MEMORY). */
+#define BLK_STATS_WORDS 9
+
+/* BLK_IO's words. */
+static inline u64 blk_io_word(u64 requests, int wait) { return requests << 8 | (wait ? 1 : 0); }
+static inline u64 blk_io_requests(u64 w) { return w >> 8; }
+static inline int blk_io_wait(u64 w) { return (int)(w & 1); }
+#define BLK_REQ_WRITE (1ull << 63)
+static inline u64 blk_req_word(u64 sectors, int write) { return sectors | (write ? BLK_REQ_WRITE : 0); }
+static inline u64 blk_req_sectors(u64 w) { return w & ~BLK_REQ_WRITE; }
+static inline int blk_req_write(u64 w) { return (w & BLK_REQ_WRITE) != 0; }
+/* A completion: the request's tag, its error, how many frames come back for it. */
+static inline u64 blk_done_word(u32 tag, u32 err, u32 frames) { return tag | (u64)(err & 0xff) << 32 | (u64)frames << 40; }
+static inline u32 blk_done_tag(u64 w) { return (u32)w; }
+static inline u32 blk_done_err(u64 w) { return (u32)(w >> 32) & 0xff; }
+static inline u32 blk_done_frames(u64 w) { return (u32)(w >> 40); }
+static inline u64 blk_frames_for(u64 sectors) { return (sectors + BLK_SECTORS_PER_FRAME - 1) / BLK_SECTORS_PER_FRAME; }
 
 /* Client side. */
 struct k_ipc_buffer;
@@ -53,6 +85,10 @@ struct env;
  * session on `disk` through blockd's public endpoint; the session's
  * endpoint lands in *session. */
 long blk_open(struct env *e, struct k_ipc_buffer *buf, cptr_t blockd, u32 disk, cptr_t *session);
+/* The same with a donation of 2^bits bytes (BLK_DONATION_BITS to
+ * BLK_DONATION_MAX_BITS): half of it holds the frames of the session's
+ * requests while they wait, 2^(bits - 7) of them. */
+long blk_open_sized(struct env *e, struct k_ipc_buffer *buf, cptr_t blockd, u32 disk, u32 bits, cptr_t *session);
 /* Closes a session; the donation comes back into a fresh slot. */
 long blk_close(struct env *e, struct k_ipc_buffer *buf, cptr_t session);
 

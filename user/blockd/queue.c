@@ -1,0 +1,234 @@
+/* A session's requests from acceptance to answer: the request table and
+ * the parking slots in the session's record, fair posting across sessions,
+ * and answering the caller that waits (see blockd.h). */
+#include "blockd.h"
+#include "request.h"
+
+/* Where a waiting caller's frames are gathered when they are not in
+ * blockd's root CNode already (a parked request's). */
+#define STAGE_SLOT (POOL_SLOT - BLK_MAX_FRAMES)
+
+/* Parking slots: contiguous runs of the session's CNode, first fit. */
+static int park_used(const struct session_rec *rec, unsigned i) { return (rec->park_map[i / 64] >> (i % 64)) & 1; }
+static void park_mark(struct session_rec *rec, unsigned first, unsigned n, int used) {
+  for (unsigned i = first; i < first + n; i++)
+    rec->park_map[i / 64] = used ? rec->park_map[i / 64] | 1ull << (i % 64) : rec->park_map[i / 64] & ~(1ull << (i % 64));
+}
+static int park_take(struct session_rec *rec, unsigned n) {
+  for (unsigned i = 0, run = 0; i < rec->park_slots; i++) {
+    run = park_used(rec, i) ? 0 : run + 1;
+    if (run == n) {
+      park_mark(rec, i + 1 - n, n, 1);
+      return (int)(i + 1 - n);
+    }
+  }
+  return -1;
+}
+
+long request_check(struct session *s, u64 sector, u64 *sectors, u64 frames) {
+  struct blk_counters *c = &s->rec->c;
+  switch (blk_check_request(frames, sector, sectors, disks[s->rec->disk].capacity)) {
+  case BLK_REQUEST_BAD_COUNT:
+    c->bad_count++;
+    return K_ERR_RANGE;
+  case BLK_REQUEST_BAD_RANGE:
+    c->bad_range++;
+    return K_ERR_RANGE;
+  case BLK_REQUEST_OK:
+    break;
+  }
+  return K_ERR_OK;
+}
+
+struct request *request_reserve(struct session *s, int write, u64 sector, u64 sectors) {
+  struct session_rec *rec = s->rec;
+  u16 frames = (u16)blk_frames_for(sectors);
+  struct request *r = 0;
+  for (unsigned i = 0; i < BLK_MAX_QUEUED && !r; i++)
+    if (rec->req[i].state == REQ_FREE)
+      r = &rec->req[i];
+  int park = r ? park_take(rec, frames) : -1;
+  if (park < 0) {
+    rec->c.full++;
+    return 0;
+  }
+  *r = (struct request){.tag = rec->next_tag++, .state = REQ_QUEUED, .write = (u8)write, .frames = frames,
+                        .park = (u16)park, .sectors = (u32)sectors, .sector = sector};
+  rec->nreq++;
+  return r;
+}
+
+static void request_free(struct session *s, struct request *r) {
+  park_mark(s->rec, r->park, r->frames, 0);
+  r->state = REQ_FREE;
+  s->rec->nreq--;
+}
+
+void request_unreserve(struct session *s, struct request *r) { request_free(s, r); }
+
+static u8 index_of(const struct session *s, const struct request *r) { return (u8)(r - s->rec->req); }
+
+static void push(u8 *ring, u8 head, u8 *len, u8 v) { ring[(head + (*len)++) % BLK_MAX_QUEUED] = v; }
+static u8 pop(const u8 *ring, u8 *head, u8 *len) {
+  u8 v = ring[*head];
+  *head = (u8)((*head + 1) % BLK_MAX_QUEUED);
+  (*len)--;
+  return v;
+}
+
+/* Answers the session's waiting caller: the words, and n frames from
+ * blockd's slots [first, first + n). A caller that went leaves the frames
+ * with blockd: they go back to their owner's memory. */
+static void reply_waiter(struct session *s, u64 words, u64 w0, u64 w1, u64 w2, u64 w3, cptr_t first, u64 n) {
+  server_gift_slots(buf, first, n);
+  long err = sys_reply_to(s->reply_slot, k_msg_info(0, words, 0, n), w0, w1, w2, w3);
+  sys_cnode_delete(env.cnode, s->reply_slot);
+  s->waiting = WAIT_NONE;
+  if (err)
+    server_drop_leftovers(env.cnode, first, n);
+}
+
+void answer_gone(struct session *s, long err) {
+  if (s->waiting)
+    reply_waiter(s, 4, (u64)err, 0, 0, 0, 0, 0);
+}
+
+/* Whether the session's waiting caller waits for r. */
+static int waits_for(const struct session *s, const struct request *r) {
+  return s->waiting == WAIT_ANY || (s->waiting == WAIT_TAG && s->wait_tag == r->tag);
+}
+
+/* r is done and its caller waits: the answer, its frames from (cnode, first). */
+static void deliver(struct session *s, struct request *r, cptr_t cnode, cptr_t first) {
+  if (cnode != env.cnode) {
+    move_frames(env.cnode, STAGE_SLOT, cnode, first, r->frames);
+    first = STAGE_SLOT;
+  }
+  u32 tag = r->tag, frames = r->frames;
+  long err = r->err;
+  request_free(s, r);
+  if (s->waiting == WAIT_TAG)
+    reply_waiter(s, 4, (u64)err, 0, 0, 0, first, frames);
+  else
+    reply_waiter(s, 4, K_ERR_OK, s->wait_first, 1, blk_done_word(tag, (u32)err, frames), first, frames);
+}
+
+/* r failed before the device saw it; its frames are parked. */
+static void fail_parked(struct session *s, struct request *r, long err) {
+  if (err == K_ERR_WRONG_TYPE)
+    s->rec->c.not_frames++;
+  r->err = (u8)err;
+  r->state = REQ_DONE;
+  if (waits_for(s, r))
+    deliver(s, r, s->park, r->park);
+  else
+    push(s->rec->done, s->rec->dhead, &s->rec->dlen, index_of(s, r));
+}
+
+static int any_queued(void) {
+  for (unsigned i = 0; i < BLOCKD_MAX_SESSIONS; i++)
+    if (sessions[i].queued)
+      return 1;
+  return 0;
+}
+
+/* Straight to the device when nobody's requests wait before it. */
+void request_start(struct session *s, struct request *r, cptr_t first) {
+  struct session_rec *rec = s->rec;
+  long err = any_queued() ? K_ERR_WOULD_BLOCK : device_post(s, r, env.cnode, first);
+  if (err == K_ERR_OK)
+    return;
+  move_frames(s->park, r->park, env.cnode, first, r->frames);
+  if (err == K_ERR_WOULD_BLOCK) {
+    push(rec->queue, rec->qhead, &rec->qlen, index_of(s, r));
+    s->queued++;
+    schedule();
+  } else {
+    fail_parked(s, r, err);
+  }
+}
+
+void request_done(unsigned i, u8 generation, u8 req, u32 tag, u16 pool, u16 frames, u32 errors) {
+  struct session *s = &sessions[i];
+  cptr_t at = POOL_SLOT + pool;
+  if (s->generation != generation || !session_alive(i)) {
+    total.gone_waiting++;
+    if (s->generation == generation && s->waiting == WAIT_TAG && s->wait_tag == tag)
+      reply_waiter(s, 4, K_ERR_BAD_STATE, 0, 0, 0, at, frames); /* its frames still go back */
+    else if (s->generation == generation)
+      answer_gone(s, K_ERR_BAD_STATE);
+    server_drop_leftovers(env.cnode, at, frames);
+    return;
+  }
+  struct request *r = &s->rec->req[req];
+  struct blk_counters *c = &s->rec->c;
+  r->err = errors ? K_ERR_IO : K_ERR_OK;
+  r->state = REQ_DONE;
+  c->requests++;
+  c->sectors += r->sectors;
+  c->device_errors += errors;
+  if (waits_for(s, r)) {
+    deliver(s, r, env.cnode, at);
+    return;
+  }
+  move_frames(s->park, r->park, env.cnode, at, frames);
+  push(s->rec->done, s->rec->dhead, &s->rec->dlen, req);
+}
+
+/* Sessions share the device: while several have work, one may hold at
+ * most its share of the ring (a request larger than that still goes when
+ * the session has nothing on the device). */
+static int within_share(const struct session *s, unsigned chains, unsigned busy) {
+  return s->on_device == 0 || s->on_device + chains <= VIRTQ_SIZE / busy;
+}
+
+void schedule(void) {
+  static unsigned next;
+  unsigned busy = 0;
+  for (unsigned i = 0; i < BLOCKD_MAX_SESSIONS; i++)
+    busy += sessions[i].used && (sessions[i].queued || sessions[i].on_device);
+  for (int progress = 1; progress;) {
+    progress = 0;
+    for (unsigned k = 0; k < BLOCKD_MAX_SESSIONS; k++) {
+      unsigned i = (next + k) % BLOCKD_MAX_SESSIONS;
+      struct session *s = &sessions[i];
+      if (!s->queued)
+        continue;
+      if (!session_alive(i)) {
+        s->queued = 0;
+        answer_gone(s, K_ERR_BAD_STATE);
+        continue;
+      }
+      struct session_rec *rec = s->rec;
+      struct request *r = &rec->req[rec->queue[rec->qhead]];
+      if (!within_share(s, (r->frames + BLK_CHAIN_FRAMES - 1) / BLK_CHAIN_FRAMES, busy))
+        continue;
+      long err = device_post(s, r, s->park, r->park);
+      if (err == K_ERR_WOULD_BLOCK)
+        continue;
+      pop(rec->queue, &rec->qhead, &rec->qlen);
+      s->queued--;
+      if (err)
+        fail_parked(s, r, err);
+      progress = 1;
+      next = i + 1;
+    }
+  }
+}
+
+u64 collect(struct session *s, u64 from, cptr_t first, u64 *gifts) {
+  struct session_rec *rec = s->rec;
+  u64 n = 0;
+  *gifts = 0;
+  while (rec->dlen && n < BLK_IO_MAX_DONE) {
+    struct request *r = &rec->req[rec->done[rec->dhead]];
+    if (*gifts + r->frames > K_IPC_MAX_GIFTS)
+      break;
+    pop(rec->done, &rec->dhead, &rec->dlen);
+    move_frames(env.cnode, first + *gifts, s->park, r->park, r->frames);
+    buf->words[from + n++] = blk_done_word(r->tag, r->err, r->frames);
+    *gifts += r->frames;
+    request_free(s, r);
+  }
+  return n;
+}
