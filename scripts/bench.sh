@@ -35,13 +35,13 @@ run() { # mode log
   if [ "$status" -ne 0 ]; then
     echo "bench: the $mode run failed (status $status); see $log; its figures are left out" >&2
     failed+=("the guest benchmarks ($mode)|bench|$mode|status $status, see $log")
-    rm -f "$log"
     return 1
   fi
 }
 
-run tcg-icount build/bench-icount.log
-run tcg build/bench-wall.log
+icount_ok=0 wall_ok=0
+run tcg-icount build/bench-icount.log && icount_ok=1
+run tcg build/bench-wall.log && wall_ok=1
 # Block echo through blockd: I/O bound, so wall-clock only (icount would
 # count the guest's idle loop while QEMU's I/O thread works).
 echo "bench: running the block echo benchmark (tcg)..." >&2
@@ -59,12 +59,12 @@ for f in "${failed[@]}"; do
   case $f in "the block echo"*) echo "bench: the block echo run failed (${f##*|}); its figures are left out" >&2 ;; esac
 done
 
-# Keep instr from the icount run and ns/mbps from the wall run; a failed
-# run's log was removed above, so only this run's figures are read.
+# Keep instr from the icount run and ns/mbps from the wall run; only the
+# logs of this run's parts that succeeded are read.
 {
-  [ -f build/bench-icount.log ] && tr -d '\r' < build/bench-icount.log | grep '^BENCH' |
+  [ "$icount_ok" = 1 ] && tr -d '\r' < build/bench-icount.log | grep '^BENCH' |
     sed -E 's/ ns=[0-9]+/ ns=-/; s/ mbps=[0-9.]+/ mbps=-/; s/accel=guest/accel=tcg-icount/'
-  [ -f build/bench-wall.log ] && tr -d '\r' < build/bench-wall.log | grep '^BENCH' |
+  [ "$wall_ok" = 1 ] && tr -d '\r' < build/bench-wall.log | grep '^BENCH' |
     sed -E 's/ instr=[0-9]+/ instr=-/; s/ instr_per_4k=[0-9]+/ instr_per_4k=-/; s/accel=guest/accel=tcg/'
   [ "$blk_ok" = 1 ] && tr -d '\r' < build/demo-blk.log | grep '^BENCH' | sed -E 's/accel=guest/accel=tcg/'
   for f in "${failed[@]}"; do
@@ -99,7 +99,7 @@ awk '
     if ("blk_echo tcg" in bad)
       printf "%-32s %9s %14s %12s %12s %12s\n", "blk_echo", "all", "-", "-", "failed", "failed"
     if ("bench tcg-icount" in bad) print "(the tcg-icount run failed: no instruction counts)"
-    if ("bench tcg" in bad) print "(the tcg run failed: no wall-clock figures but the block echo)"
+    if ("bench tcg" in bad) print "(the tcg run failed: no wall-clock figures)"
   }' "$out_dir/ours.log"
 echo "bench: TCG figures are emulator figures, not hardware figures; BENCH lines in bench/results/ours.log"
 if [ ${#failed[@]} -gt 0 ]; then
