@@ -6,6 +6,7 @@
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/futex.h>
 #include <linux/perf_event.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -118,6 +119,35 @@ static inline int bad_argument(const char *prog, const char *arg, void (*usage)(
   fprintf(stderr, "%s: unknown argument '%s'\n", prog, arg);
   usage(stderr);
   return 2;
+}
+
+static inline long futex_op(uint32_t *w, int op, uint32_t val) {
+  return syscall(SYS_futex, w, op, val, (void *)0, (void *)0, 0);
+}
+
+/* A one-word mailbox between one sender and one receiver on memory both
+ * map: 0 empty, 1 posted, 2 empty with the receiver asleep in FUTEX_WAIT.
+ * The sender makes a system call only when the receiver sleeps, and the
+ * receiver only when nothing is posted yet: the fewest system calls a
+ * blocking hand-over can make. `priv` is FUTEX_PRIVATE_FLAG between
+ * threads of one process, 0 between processes. */
+static inline void mbox_post(uint32_t *w, int priv) {
+  if (__atomic_exchange_n(w, 1, __ATOMIC_SEQ_CST) == 2)
+    futex_op(w, FUTEX_WAKE | priv, 1);
+}
+
+static inline void mbox_take(uint32_t *w, int priv) {
+  for (;;) {
+    uint32_t v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+    if (v == 1) {
+      if (__atomic_compare_exchange_n(w, &v, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        return;
+      continue;
+    }
+    if (v == 0 && !__atomic_compare_exchange_n(w, &v, 2, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+      continue;
+    futex_op(w, FUTEX_WAIT | priv, 2); /* EAGAIN (already posted) and EINTR: look again */
+  }
 }
 
 /* "host" natively; the guest runner sets BENCH_ACCEL to tcg or tcg-icount. */

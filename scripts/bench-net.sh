@@ -8,13 +8,15 @@
 #            halted time left out; netecho and netd:7 print COST lines;
 #            netecho's split them by the kernel's count of each thread's
 #            run time into netecho's and netd's, and say how many were lwIP's).
-# Writes BENCH lines to bench/results/ours-net.log and prints them.
+# Writes BENCH lines to bench/results/ours-net.log (emptied first) and
+# prints them; a guest that does not come up or a load run that fails is
+# left out, named at the end, and the exit status is 1.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
 count=20000
 case ${1:-} in
-  -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   --count) count=$2 ;;
 esac
 out=bench/results/ours-net.log
@@ -24,13 +26,22 @@ make -s build/net.iso build/netceil.iso build/netload >/dev/null || exit 1
 port=$((40000 + $$ % 10000))
 net="-netdev user,id=n0,net=198.18.0.0/24,host=198.18.0.2,dhcpstart=198.18.0.15,hostfwd=udp:127.0.0.1:$port-198.18.0.15:7 -device virtio-net-pci,netdev=n0,disable-legacy=on"
 : > "$out"
+failed=()
 run() { # label iso ready-line extra-qemu-args count accel
   local label=$1 iso=$2 ready=$3 extra=$4 n=$5 accel=$6 log=build/bench-net-$1-$6.log
   echo "bench-net: $label ($accel)..." >&2
-  net_guest_start "$iso" "$log" 600 "$net $extra" "$ready" || { echo "bench-net: the guest did not come up; see $log" >&2; return 1; }
+  rm -f "$log"
+  net_guest_start "$iso" "$log" 600 "$net $extra" "$ready" || {
+    echo "bench-net: the guest did not come up; see $log" >&2
+    failed+=("$label ($accel): the guest did not come up, see $log")
+    return 1
+  }
   for size in 64 512 1472; do
-    line=$(build/netload udp-bench --port "$port" --size "$size" --count "$n" --window 64 --timeout 120)
-    [ "$accel" = tcg ] && echo "$line system=$label accel=$accel" | tee -a "$out"
+    if ! line=$(build/netload udp-bench --port "$port" --size "$size" --count "$n" --window 64 --timeout 120); then
+      failed+=("$label ($accel): netload udp-bench --size $size failed")
+      line=""
+    fi
+    [ "$accel" = tcg ] && [ -n "$line" ] && echo "$line system=$label accel=$accel" | tee -a "$out"
     sleep 2 # a second without packets closes netecho's COST burst
   done
   tr -d '\r' < "$log" | grep -a '^COST' | sed "s/^COST/BENCH/; s/ (netd alone)//; s/\$/ system=$label accel=$accel/" |
@@ -42,3 +53,8 @@ run ceiling build/netceil.iso "netd: ready" "" "$count" tcg
 run ours build/net.iso "netecho: listening" "-icount shift=0,sleep=off" "$count" tcg-icount
 run ceiling build/netceil.iso "netd: ready" "-icount shift=0,sleep=off" "$count" tcg-icount
 echo "bench-net: results in $out (wall-clock figures are TCG emulator figures)" >&2
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "bench-net: FAILED (left out of $out):" >&2
+  for f in "${failed[@]}"; do echo "bench-net:   $f" >&2; done
+  exit 1
+fi

@@ -3,6 +3,7 @@
 # guest's initramfs, the static C library for the harness, and Debian's
 # kernel image (downloaded, not installed, into build/linux).
 set -euo pipefail
+case ${1:-} in -h|--help) sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 "$(dirname "$0")/deps.sh" busybox-static libc6-dev gnuplot-nox
 dir=build/linux
 mkdir -p "$dir"

@@ -21,6 +21,7 @@ while [ $# -gt 0 ]; do
 done
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
+[ -z "$out" ] || rm -f "$out" # a guest that fails leaves no earlier run's figures behind
 kernel=$(ls build/linux/boot/vmlinuz-* 2>/dev/null | head -1)
 [ -n "$kernel" ] || { echo "linux-guest-net: no kernel in build/linux: run scripts/deps-compare.sh" >&2; exit 1; }
 make -s build/netload >/dev/null || exit 1

@@ -4,18 +4,26 @@
 # our kernel) with an initramfs holding busybox and the compare-linux
 # harness linked statically, runs the scenarios and collects their BENCH
 # lines (accel=tcg, or tcg-icount with --icount, where the harness reports
-# rdtsc ticks, which count instructions exactly there).
+# rdtsc ticks, which count instructions exactly there): ipc_roundtrip via
+# pipe, eventfd, futex and futex-thread; page_transfer in every mode
+# (touch sum devnull copy splice-nogift memfd-futex memfd-eventfd phases)
+# for 4 KiB-2 MiB; without --icount also blk_echo on two virtio-blk disks
+# for 4 KiB-1 MiB requests at depths 1, 8 and 32. FILE is removed first and
+# written only by a finished guest; a harness run that fails in the guest
+# is named on stderr and the exit status is 3 (its line is missing, the
+# others are kept); a guest that does not finish: status 1, no FILE.
 set -uo pipefail
 icount=0 out=""
 while [ $# -gt 0 ]; do
   case $1 in
     --icount) icount=1; shift ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "linux-guest: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 cd "$(dirname "$0")/.."
+[ -z "$out" ] || rm -f "$out"
 kernel=$(ls build/linux/boot/vmlinuz-* 2>/dev/null | head -1)
 [ -n "$kernel" ] || { echo "linux-guest: no kernel in build/linux: run scripts/deps-compare.sh" >&2; exit 1; }
 root=build/linux/initramfs
@@ -30,7 +38,7 @@ for m in virtio/virtio virtio/virtio_ring virtio/virtio_pci_modern_dev virtio/vi
   cp "$mods/$m.ko" "$root/lib/modules/"
 done
 for p in page_transfer ipc_roundtrip blk_echo; do
-  gcc -O2 -static -o "$root/bin/$p" "compare-linux/$p.c" || exit 1
+  gcc -O2 -Wall -Wextra -Werror -static -o "$root/bin/$p" "compare-linux/$p.c" || exit 1
 done
 cat > "$root/init" <<'INIT'
 #!/bin/sh
@@ -42,18 +50,26 @@ export BENCH_ACCEL=$mode
 for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk; do  # dependency order
   insmod /lib/modules/$m.ko
 done
-ipc_roundtrip --iters 20000 $tsc
-ipc_roundtrip --iters 20000 --via eventfd $tsc
-for mode_ in touch sum devnull copy; do
+run() { "$@" || echo "LINUX-GUEST-FAILED $*"; }
+for via in pipe eventfd futex futex-thread; do
+  run ipc_roundtrip --iters 20000 --via $via $tsc
+done
+for mode_ in touch sum devnull copy splice-nogift memfd-futex memfd-eventfd phases; do
   for size in 4096 32768 262144 2097152; do
     iters=$((33554432 / size)); [ $iters -gt 4000 ] && iters=4000
-    page_transfer --size $size --iters $iters --mode $mode_ $tsc
+    run page_transfer --size $size --iters $iters --mode $mode_ $tsc
   done
 done
-if [ $mode = tcg ] && [ -b /dev/vda ] && [ -b /dev/vdb ]; then
-  for size in 4096 16384 65536 262144 1048576; do
-    blk_echo --in /dev/vda --out /dev/vdb --size $size
-  done
+if [ $mode = tcg ]; then
+  if [ -b /dev/vda ] && [ -b /dev/vdb ]; then
+    for depth in 1 8 32; do
+      for size in 4096 16384 65536 262144 1048576; do
+        run blk_echo --in /dev/vda --out /dev/vdb --size $size --depth $depth
+      done
+    done
+  else
+    echo "LINUX-GUEST-FAILED blk_echo: no /dev/vda and /dev/vdb"
+  fi
 fi
 echo LINUX-GUEST-DONE
 poweroff -f
@@ -77,3 +93,5 @@ log=build/linux/guest-$([ "$icount" = 1 ] && echo icount || echo wall).log
 timeout -k 5 "${LINUX_TIMEOUT:-900}" qemu-system-x86_64 "${args[@]}" -append "$append" < /dev/null > "$log" 2>&1
 grep -q LINUX-GUEST-DONE "$log" || { echo "linux-guest: the guest did not finish; see $log" >&2; exit 1; }
 if [ -n "$out" ]; then tr -d '\r' < "$log" | grep '^BENCH' > "$out"; else tr -d '\r' < "$log" | grep '^BENCH'; fi
+failed=$(tr -d '\r' < "$log" | grep '^LINUX-GUEST-FAILED' | sed 's/^LINUX-GUEST-FAILED /  /')
+[ -z "$failed" ] || { printf 'linux-guest: these failed in the guest (see %s):\n%s\n' "$log" "$failed" >&2; exit 3; }
