@@ -49,10 +49,11 @@ struct request {
   u8 write;
   u8 err;      /* once done */
   u8 inflight; /* while posted: its entry in blockd's table */
+  u8 disk;
+  u8 pad0;
   u16 frames;
   u16 park;    /* its first slot in the session's CNode */
   u32 sectors;
-  u32 pad;
   u64 sector;
 };
 
@@ -85,6 +86,7 @@ struct session {
   u8 waiting;              /* WAIT_*: a caller's reply is saved in reply_slot */
   u32 wait_tag;            /* WAIT_TAG: the request it waits for */
   u32 wait_first;          /* WAIT_ANY: the first tag its BLK_IO submitted (its answer's w1) */
+  u16 wait_room;           /* WAIT_ANY: the most frames its answer may carry */
   u16 on_device;           /* its device requests the device holds */
   u16 queued;              /* its requests accepted and not yet posted */
   cptr_t donated;          /* the client's untyped, in blockd's CNode */
@@ -98,11 +100,12 @@ struct session {
  * its donation (+ 8i), its record's table (+ 1), frame (+ 2), parking
  * CNode (+ 3) and a saved reply (+ 4); frames on the device sit in the
  * pool, and env hands out the slots between. */
-#define SESSION_SLOTS 400
+#define SESSION_SLOTS 1024
 #define SESSION_STRIDE 8
+#define BLOCKD_RECV_SLOTS K_IPC_MAX_GIFTS /* a BLK_IO batch brings up to 512 frames */
 #define POOL_SLOT 2048
 #define POOL_SLOTS 2048
-_Static_assert(SERVER_GIFT_SLOT + BLK_MAX_FRAMES <= SESSION_SLOTS, "slot ranges overlap");
+_Static_assert(SERVER_GIFT_SLOT + BLOCKD_RECV_SLOTS <= SESSION_SLOTS, "slot ranges overlap");
 _Static_assert(SESSION_SLOTS + SESSION_STRIDE * BLOCKD_MAX_SESSIONS <= POOL_SLOT, "slot ranges overlap");
 
 /* Bits of blockd's notification besides the disks' interrupt lines. */
@@ -131,11 +134,11 @@ void move_frames(cptr_t to_cnode, cptr_t to, cptr_t from_cnode, cptr_t from, uns
 void device_event(u64 bits);
 
 /* queue.c */
-/* The arithmetic of a request (request.h), counted when refused. */
-long request_check(struct session *s, u64 sector, u64 *sectors, u64 frames);
+/* The arithmetic of a request on disk (request.h), counted when refused. */
+long request_check(struct session *s, u32 disk, u64 sector, u64 *sectors, u64 frames);
 /* A checked request takes a table entry and parking slots (0 when the
  * session has none left); request_unreserve gives them back. */
-struct request *request_reserve(struct session *s, int write, u64 sector, u64 sectors);
+struct request *request_reserve(struct session *s, u32 disk, int write, u64 sector, u64 sectors);
 void request_unreserve(struct session *s, struct request *r);
 /* The reserved request's frames are in blockd's slots [first, + frames):
  * it goes to the device at once if it can, else waits parked. */
@@ -145,10 +148,10 @@ void request_start(struct session *s, struct request *r, cptr_t first);
 void request_done(unsigned i, u8 generation, u8 req, u32 tag, u16 pool, u16 frames, u32 errors);
 /* Posts what the sessions have queued, fairly, as long as the device has room. */
 void schedule(void);
-/* BLK_IO's collection: moves up to the limits of done requests' frames to
+/* BLK_IO's collection: moves done requests' frames, at most `room`, to
  * blockd's gift slots from `first`, their words to buf->words[from..];
  * returns the count and sets *gifts. */
-u64 collect(struct session *s, u64 from, cptr_t first, u64 *gifts);
+u64 collect(struct session *s, u64 from, cptr_t first, u64 room, u64 *gifts);
 /* Answers the session's waiting caller with `err` and no frames. */
 void answer_gone(struct session *s, long err);
 

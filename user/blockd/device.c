@@ -188,7 +188,7 @@ void move_frames(cptr_t to_cnode, cptr_t to, cptr_t from_cnode, cptr_t from, uns
 
 long device_post(struct session *s, struct request *r, cptr_t cnode, cptr_t first) {
   static u64 phys[BLK_MAX_FRAMES];
-  unsigned disk = s->rec->disk, chains = (r->frames + BLK_CHAIN_FRAMES - 1) / BLK_CHAIN_FRAMES;
+  unsigned disk = r->disk, chains = (r->frames + BLK_CHAIN_FRAMES - 1) / BLK_CHAIN_FRAMES;
   if (disks[disk].q.num_free < chains)
     return K_ERR_WOULD_BLOCK;
   int f = inflight_take(), pool = f < 0 ? -1 : pool_take(r->frames);

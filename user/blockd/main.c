@@ -27,8 +27,9 @@ static long wait_here(struct session *s, u8 how, u32 tag) {
  * (or at once, when it fails before the device sees it). */
 static void one_request(struct session *s, int write, const struct msg_regs *m, struct server_answer *a) {
   u64 sectors = m->w[1], n = k_msg_gifts(m->info);
-  long err = s->waiting ? K_ERR_BAD_STATE : request_check(s, m->w[0], &sectors, n);
-  struct request *r = err ? 0 : request_reserve(s, write, m->w[0], sectors);
+  u32 disk = s->rec->disk;
+  long err = s->waiting ? K_ERR_BAD_STATE : request_check(s, disk, m->w[0], &sectors, n);
+  struct request *r = err ? 0 : request_reserve(s, disk, write, m->w[0], sectors);
   if (r && (err = wait_here(s, WAIT_TAG, r->tag)))
     request_unreserve(s, r);
   if (err || !r) {
@@ -40,6 +41,14 @@ static void one_request(struct session *s, int write, const struct msg_regs *m, 
   a->saved = 1;
 }
 
+/* Word i of a message: the first K_IPC_REG_WORDS came in registers. */
+static u64 word(const struct msg_regs *m, u64 i) { return i < K_IPC_REG_WORDS ? m->w[i] : buf->words[i]; }
+
+static u32 disk_of(const struct session *s, u64 w) {
+  u32 field = blk_req_disk_field(w);
+  return field ? field - 1 : s->rec->disk;
+}
+
 /* BLK_IO's requests: all checked, then all reserved, or none. Returns the
  * index of the first refused one in *bad. */
 static long submit(struct session *s, const struct msg_regs *m, u64 nreq, u32 *first_tag, u64 *bad) {
@@ -47,10 +56,14 @@ static long submit(struct session *s, const struct msg_regs *m, u64 nreq, u32 *f
   u64 frames = 0, i;
   long err = K_ERR_OK;
   for (i = 0; i < nreq && !err; i++) {
-    u64 sector = buf->words[1 + 2 * i], w = buf->words[2 + 2 * i], sectors = blk_req_sectors(w);
+    u64 sector = word(m, 1 + 2 * i), w = word(m, 2 + 2 * i), sectors = blk_req_sectors(w);
     u64 n = sectors ? blk_frames_for(sectors) : 0;
-    if (!(err = request_check(s, sector, &sectors, n)))
+    if (blk_req_reserved_bits(w)) {
+      s->rec->c.bad_op++;
+      err = K_ERR_RANGE;
+    } else if (!(err = request_check(s, disk_of(s, w), sector, &sectors, n))) {
       frames += n;
+    }
   }
   if (!err && frames != k_msg_gifts(m->info)) {
     s->rec->c.bad_count++;
@@ -58,8 +71,8 @@ static long submit(struct session *s, const struct msg_regs *m, u64 nreq, u32 *f
     return K_ERR_RANGE;
   }
   for (i = 0; i < nreq && !err; i++) {
-    u64 w = buf->words[2 + 2 * i];
-    taken[i] = request_reserve(s, blk_req_write(w), buf->words[1 + 2 * i], blk_req_sectors(w));
+    u64 w = word(m, 2 + 2 * i);
+    taken[i] = request_reserve(s, disk_of(s, w), blk_req_write(w), word(m, 1 + 2 * i), blk_req_sectors(w));
     if (!taken[i])
       err = K_ERR_NO_MEMORY;
   }
@@ -93,9 +106,10 @@ static void io(struct session *s, const struct msg_regs *m, struct server_answer
     frames_back(m, a);
     return;
   }
-  u64 done = collect(s, 3, SERVER_GIFT_SLOT, &a->gifts);
+  u64 room = blk_io_room(m->w[0]), done = collect(s, 3, SERVER_GIFT_SLOT, room, &a->gifts);
   struct session_rec *rec = s->rec;
   if (!done && blk_io_wait(m->w[0]) && rec->nreq > rec->dlen) {
+    s->wait_room = (u16)(room < K_IPC_MAX_GIFTS ? room : K_IPC_MAX_GIFTS);
     a->saved = !(err = wait_here(s, WAIT_ANY, first));
     a->err = (u64)err;
     return;
@@ -207,7 +221,7 @@ int main(u64 arg) {
   printf("blockd: ready, %u disk%s%s\n", ndisks, ndisks == 1 ? "" : "s", test_hooks ? ", test hooks on" : "");
   time_start(); /* starting up was nobody's work */
   static const struct server blockd = {.ep = BLOCKD_PUBLIC_EP, .open_label = BLK_OPEN, .close_label = BLK_CLOSE,
-                                       .recv_slots = BLK_MAX_FRAMES, .handle = handle_and_post,
+                                       .recv_slots = BLOCKD_RECV_SLOTS, .handle = handle_and_post,
                                        .notified = device_event, .woke = settle_time};
   server_run(&blockd, &env, buf);
 }

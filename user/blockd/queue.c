@@ -25,9 +25,13 @@ static int park_take(struct session_rec *rec, unsigned n) {
   return -1;
 }
 
-long request_check(struct session *s, u64 sector, u64 *sectors, u64 frames) {
+long request_check(struct session *s, u32 disk, u64 sector, u64 *sectors, u64 frames) {
   struct blk_counters *c = &s->rec->c;
-  switch (blk_check_request(frames, sector, sectors, disks[s->rec->disk].capacity)) {
+  if (disk >= ndisks) {
+    c->bad_range++;
+    return K_ERR_RANGE;
+  }
+  switch (blk_check_request(frames, sector, sectors, disks[disk].capacity)) {
   case BLK_REQUEST_BAD_COUNT:
     c->bad_count++;
     return K_ERR_RANGE;
@@ -40,7 +44,7 @@ long request_check(struct session *s, u64 sector, u64 *sectors, u64 frames) {
   return K_ERR_OK;
 }
 
-struct request *request_reserve(struct session *s, int write, u64 sector, u64 sectors) {
+struct request *request_reserve(struct session *s, u32 disk, int write, u64 sector, u64 sectors) {
   struct session_rec *rec = s->rec;
   u16 frames = (u16)blk_frames_for(sectors);
   struct request *r = 0;
@@ -52,7 +56,7 @@ struct request *request_reserve(struct session *s, int write, u64 sector, u64 se
     rec->c.full++;
     return 0;
   }
-  *r = (struct request){.tag = rec->next_tag++, .state = REQ_QUEUED, .write = (u8)write, .frames = frames,
+  *r = (struct request){.tag = rec->next_tag++, .state = REQ_QUEUED, .write = (u8)write, .disk = (u8)disk, .frames = frames,
                         .park = (u16)park, .sectors = (u32)sectors, .sector = sector};
   rec->nreq++;
   return r;
@@ -93,8 +97,13 @@ void answer_gone(struct session *s, long err) {
     reply_waiter(s, 4, (u64)err, 0, 0, 0, 0, 0);
 }
 
-/* Whether the session's waiting caller waits for r. */
-static int waits_for(const struct session *s, const struct request *r) {
+/* Whether the session's waiting caller waits for r. A BLK_IO caller whose
+ * room is too small for it hears so; r waits to be collected. */
+static int waits_for(struct session *s, const struct request *r) {
+  if (s->waiting == WAIT_ANY && r->frames > s->wait_room) {
+    reply_waiter(s, 4, K_ERR_WINDOW_TOO_SMALL, s->wait_first, 0, 0, 0, 0);
+    return 0;
+  }
   return s->waiting == WAIT_ANY || (s->waiting == WAIT_TAG && s->wait_tag == r->tag);
 }
 
@@ -216,13 +225,13 @@ void schedule(void) {
   }
 }
 
-u64 collect(struct session *s, u64 from, cptr_t first, u64 *gifts) {
+u64 collect(struct session *s, u64 from, cptr_t first, u64 room, u64 *gifts) {
   struct session_rec *rec = s->rec;
   u64 n = 0;
   *gifts = 0;
   while (rec->dlen && n < BLK_IO_MAX_DONE) {
     struct request *r = &rec->req[rec->done[rec->dhead]];
-    if (*gifts + r->frames > K_IPC_MAX_GIFTS)
+    if (*gifts + r->frames > room || *gifts + r->frames > K_IPC_MAX_GIFTS)
       break;
     pop(rec->done, &rec->dhead, &rec->dlen);
     move_frames(env.cnode, first + *gifts, s->park, r->park, r->frames);
@@ -230,5 +239,6 @@ u64 collect(struct session *s, u64 from, cptr_t first, u64 *gifts) {
     *gifts += r->frames;
     request_free(s, r);
   }
+  server_gift_slots(buf, first, *gifts);
   return n;
 }

@@ -13,6 +13,8 @@
 #define CHILD_UNTYPED_BITS 24 /* 16 MiB for each started program */
 #define BENCH_UNTYPED_BITS 25 /* 32 MiB for each side of the benchmark */
 #define KERNEL_TESTS_UNTYPED_BITS 26 /* 64 MiB: one test revokes 100,000 objects */
+#define BLKECHO_UNTYPED_BITS 26 /* 64 MiB: 16 MiB of requests in flight, twice */
+#define BLKECHO_CNODE_BITS 14   /* and a slot for each of their frames */
 #define CHILD_PRIORITY 100
 /* Drivers run above their clients: while a driver runs, no client can
  * revoke the memory a session lives in between the driver's liveness check
@@ -83,6 +85,7 @@ struct start {
   u64 arg;
   u64 ioport_range; /* first | last << 16 (0: no I/O ports) */
   u32 priority;     /* 0: CHILD_PRIORITY */
+  u32 cnode_bits;   /* 0: SPAWN_CNODE_BITS */
   cptr_t irq_control, dma; /* 0: none */
 };
 
@@ -121,7 +124,7 @@ static void start_module(struct env *e, const struct start *s) {
     failures++;
     return;
   }
-  struct spawn_args a = {.image = (const void *)s->m->vaddr, .image_size = s->m->size, .cnode_bits = SPAWN_CNODE_BITS,
+  struct spawn_args a = {.image = (const void *)s->m->vaddr, .image_size = s->m->size, .cnode_bits = s->cnode_bits ? s->cnode_bits : SPAWN_CNODE_BITS,
                          .priority = s->priority ? s->priority : CHILD_PRIORITY, .untyped = ut,
                          .ioports = s->ioport_range ? K_BI_SLOT_IOPORTS : 0, .ioport_range = s->ioport_range,
                          .irq_control = s->irq_control, .dma = s->dma, .arg = s->arg};
@@ -295,6 +298,10 @@ int main(const struct k_bootinfo *bi) {
                         .ioport_range = (auth & AUTH_EXIT) ? DEBUG_EXIT_PORTS : 0};
       if (!strncmp(m->name, "blk", 3)) {
         s.extra[0] = blockd_ep;
+        if (!strcmp(m->name, "blkecho")) {
+          s.untyped_bits = BLKECHO_UNTYPED_BITS;
+          s.cnode_bits = BLKECHO_CNODE_BITS;
+        }
       } else if (!strncmp(m->name, "net", 3)) { /* "name:N" passes N */
         s.extra[0] = netd_ep;
         s.arg = name_argument(m->name);

@@ -1,6 +1,8 @@
 /* blkecho: copies disk 0 to disk 1 through blockd only, and prints MB/s.
  * Its frames go to blockd empty and come back full (read), then go back
- * full and come back when the device has written them (write). */
+ * full and come back when the device has written them (write). The
+ * benchmark does it one request at a time (BLK_READ, BLK_WRITE) and with
+ * 8 and 32 in flight (BLK_IO through a blk_queue). */
 #include <ulib.h>
 #include <env.h>
 #include <blk.h>
@@ -11,6 +13,12 @@
 #define COPY_FRAMES 32
 #define FRAME_SLOT 64
 #define WINDOW 0x0000100000000000ull
+/* The queued echo's frames: beyond env's slots (init gives blkecho a CNode
+ * of 2^14 slots), one for each frame of 16 MiB in flight. */
+#define RING_SLOT 4096
+#define RING_FRAMES 4096
+#define RING_VA 0x0000110000000000ull
+#define QUEUE_DONATION_BITS 20 /* parking for RING_FRAMES at blockd */
 
 static struct env env;
 static struct k_ipc_buffer *buf;
@@ -42,6 +50,8 @@ static long setup(void) {
     err = sys_retype(env.untyped, K_OBJ_FRAME_4K, 0, env.cnode, FRAME_SLOT, FRAMES, 0);
   if (!err)
     err = env_prepare_tables(&env, env.vspace, WINDOW, FRAMES * K_PAGE_SIZE);
+  if (!err)
+    err = blk_ring_make(&env, RING_SLOT, RING_VA, RING_FRAMES);
   return err;
 }
 
@@ -61,21 +71,106 @@ static long echo(cptr_t in, cptr_t out, u64 sectors, u64 frames, u64 *ns) {
   return K_ERR_OK;
 }
 
-/* Echo throughput by request size: a BENCH line per size. Rewriting disk 1
- * with disk 0's data leaves the verified copy as it was. */
-static long benchmark(cptr_t in, cptr_t out, u64 sectors) {
-  static const u64 sizes[] = {1, 4, 16, 64, 256}; /* frames: 4 KiB to 1 MiB */
-  for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-    u64 span = sectors & ~(sizes[i] * BLK_SECTORS_PER_FRAME - 1), ns;
-    if (span == 0)
-      continue;
-    long err = echo(in, out, span, sizes[i], &ns);
-    if (err)
-      return err;
-    u64 ops = span / (sizes[i] * BLK_SECTORS_PER_FRAME), kbps = ns ? span * BLK_SECTOR * 1000000ull / ns : 0;
-    printf("BENCH name=blk_echo size=%llu ops=%llu instr=- ns=%llu mbps=%llu.%03llu accel=guest\n",
-           sizes[i] * K_PAGE_SIZE, ops, ns / ops, kbps / 1000, kbps % 1000);
+/* What a queued request was for, by tag. */
+static struct {
+  u8 write;
+  u64 sector;
+} what[256];
+
+struct echo {
+  struct blk_queue q;
+  u64 per, next, span, written;
+  u32 batch;                 /* requests in the batch being built */
+  u8 batch_write[BLK_IO_MAX_REQUESTS];
+  u64 batch_sector[BLK_IO_MAX_REQUESTS];
+  struct blk_done done[4 * BLK_IO_MAX_DONE];
+  u32 ndone;
+};
+
+/* Sends the batch; its completions join the ones to handle. */
+static long send(struct echo *x, int wait) {
+  u32 n;
+  long err = blk_queue_call(&x->q, wait, x->done + x->ndone, &n);
+  for (u32 i = 0; !err && i < x->batch; i++) {
+    what[(x->q.first_tag + i) & 255].write = x->batch_write[i];
+    what[(x->q.first_tag + i) & 255].sector = x->batch_sector[i];
   }
+  x->batch = 0;
+  x->ndone += err ? 0 : n;
+  return err;
+}
+
+static long add(struct echo *x, int write, u64 sector, u32 frame) {
+  long err = blk_queue_add(&x->q, write, write, sector, x->per, frame); /* reads disk 0, writes disk 1 */
+  if (err == K_ERR_RANGE && x->batch) { /* the batch is full */
+    if ((err = send(x, 0)))
+      return err;
+    err = blk_queue_add(&x->q, write, write, sector, x->per, frame);
+  }
+  if (!err) {
+    x->batch_write[x->batch] = (u8)write;
+    x->batch_sector[x->batch++] = sector;
+  }
+  return err;
+}
+
+/* A read came back: its span goes out to disk 1 from the same frames. A
+ * write came back: the frames read the next span. */
+static long handle(struct echo *x, const struct blk_done *d) {
+  if (d->err)
+    return d->err;
+  if (!what[d->tag & 255].write)
+    return add(x, 1, what[d->tag & 255].sector, d->frame);
+  x->written++;
+  if (x->next >= x->span)
+    return K_ERR_OK;
+  x->next += x->per;
+  return add(x, 0, x->next - x->per, d->frame);
+}
+
+/* Copies [0, span) from disk 0 to disk 1 with `depth` requests of `frames`
+ * frames in flight through one session. */
+static long echo_queued(cptr_t session, u64 span, u32 frames, u32 depth, u64 *ns) {
+  static struct echo x;
+  x = (struct echo){.per = frames * BLK_SECTORS_PER_FRAME, .span = span};
+  long err = blk_queue_init(&x.q, buf, env.cnode, session, RING_SLOT, RING_VA, frames * depth);
+  u64 t0 = sys_time_ns(), spans = span / x.per;
+  for (u32 d = 0; !err && d < depth && x.next < span; d++, x.next += x.per)
+    err = add(&x, 0, x.next, d * frames);
+  while (!err && x.written < spans) {
+    if (!x.ndone && (err = send(&x, 1)))
+      break;
+    struct blk_done d = x.done[--x.ndone];
+    err = handle(&x, &d);
+  }
+  *ns = sys_time_ns() - t0;
+  return err;
+}
+
+/* Echo throughput by request size and requests in flight: a BENCH line
+ * each. Rewriting disk 1 with disk 0's data leaves the verified copy as it
+ * was (the host compares them after). */
+static long benchmark(cptr_t in, cptr_t out, cptr_t queued, u64 sectors) {
+  static const u64 sizes[] = {1, 4, 16, 64, 256}; /* frames: 4 KiB to 1 MiB */
+  static const u32 depths[] = {1, 8, 32};
+  for (unsigned k = 0; k < sizeof(depths) / sizeof(depths[0]); k++)
+    for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+      u64 per = sizes[i] * BLK_SECTORS_PER_FRAME, span = sectors & ~(per - 1), ns;
+      if (span == 0)
+        continue;
+      u32 depth = depths[k];
+      if (depth * per > span) /* no more in flight than the disk holds */
+        depth = (u32)(span / per);
+      if (depth * sizes[i] > RING_FRAMES)
+        depth = (u32)(RING_FRAMES / sizes[i]);
+      long err = depths[k] == 1 ? echo(in, out, span, sizes[i], &ns)
+                                : echo_queued(queued, span, (u32)sizes[i], depth, &ns);
+      if (err)
+        return err;
+      u64 ops = span / per, kbps = ns ? span * BLK_SECTOR * 1000000ull / ns : 0;
+      printf("BENCH name=blk_echo size=%llu ops=%llu instr=- ns=%llu mbps=%llu.%03llu depth=%u in_flight=%u accel=guest\n",
+             sizes[i] * K_PAGE_SIZE, ops, ns / ops, kbps / 1000, kbps % 1000, depths[k], depth);
+    }
   return K_ERR_OK;
 }
 
@@ -90,9 +185,11 @@ int main(void) {
   cptr_t in, out;
   u64 sectors, out_sectors;
   long err;
+  cptr_t queued;
   if ((err = setup()))
     return fail("setup", err);
-  if ((err = blk_open(&env, buf, BLOCKD_EP, 0, &in)) || (err = blk_open(&env, buf, BLOCKD_EP, 1, &out)))
+  if ((err = blk_open(&env, buf, BLOCKD_EP, 0, &in)) || (err = blk_open(&env, buf, BLOCKD_EP, 1, &out)) ||
+      (err = blk_open_sized(&env, buf, BLOCKD_EP, 0, QUEUE_DONATION_BITS, &queued)))
     return fail("opening the disks", err);
   if ((err = info(in, &sectors)) || (err = info(out, &out_sectors)))
     return fail("asking the disk sizes", err);
@@ -105,10 +202,11 @@ int main(void) {
   u64 kbps = ns ? sectors * BLK_SECTOR * 1000000ull / ns : 0;
   printf("blkecho: copied %llu bytes in %llu ms: %llu.%03llu MB/s (read + write, wall clock of the guest)\n",
          sectors * BLK_SECTOR, ns / 1000000, kbps / 1000, kbps % 1000);
-  if ((err = benchmark(in, out, sectors))) /* after the copy: it leaves it as it was */
+  if ((err = benchmark(in, out, queued, sectors))) /* after the copy: it leaves it as it was */
     return fail("the benchmark", err);
   blk_close(&env, buf, in);
   blk_close(&env, buf, out);
+  blk_close(&env, buf, queued);
   debug_exit(0);
   return 0;
 }

@@ -11,16 +11,19 @@
  *             last may hold fewer when w1 says so)
  *   BLK_WRITE w0 = sector, w1 = sectors, gifts = n filled frames -> the
  *             frames back when the device has written them
- *   BLK_IO    w0 = blk_io_word(requests, wait), then two words per request
+ *   BLK_IO    w0 = blk_io_word(requests, wait, room), then two words per request
  *             (buf->words[1 + 2i], [2 + 2i]: sector, blk_req_word(sectors,
  *             write)), gifts = the requests' frames one request after the
  *             other -> submits them all or none (w1 = the first bad one,
  *             every frame back), then collects: w1 = the tag of the first
  *             submitted request (the others follow, one each), w2 = how
  *             many completions follow in buf->words[3..] (blk_done_*), and
- *             the gifts = their frames one request after the other. With
+ *             the gifts = their frames one request after the other, never
+ *             more than `room` (the caller's receive slots and window). With
  *             `wait`, when nothing has completed and something is in
- *             flight, the answer waits for the next completion. A session
+ *             flight, the answer waits for the next completion (a request
+ *             larger than `room` completing then: WINDOW_TOO_SMALL, and
+ *             it waits to be collected with more room). A session
  *             has at most BLK_MAX_QUEUED requests in flight, and as many
  *             frames as its donation's slots hold (blk_open_sized).
  *   BLK_CLOSE              -> the donated untyped back (capability 0)
@@ -64,13 +67,22 @@ enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS,
 #define BLK_STATS_WORDS 9
 
 /* BLK_IO's words. */
-static inline u64 blk_io_word(u64 requests, int wait) { return requests << 8 | (wait ? 1 : 0); }
-static inline u64 blk_io_requests(u64 w) { return w >> 8; }
+static inline u64 blk_io_word(u64 requests, int wait, u64 room) {
+  return (wait ? 1 : 0) | (requests & 0xff) << 8 | room << 16;
+}
+static inline u64 blk_io_requests(u64 w) { return (w >> 8) & 0xff; }
 static inline int blk_io_wait(u64 w) { return (int)(w & 1); }
+static inline u64 blk_io_room(u64 w) { return w >> 16; }
+/* A request's second word: sectors (bits 0-31), the disk + 1 (bits
+ * 48-55; 0: the session's own disk) and the direction (bit 63). Any disk
+ * blockd serves may be named: a copy from one to another is one session. */
 #define BLK_REQ_WRITE (1ull << 63)
-static inline u64 blk_req_word(u64 sectors, int write) { return sectors | (write ? BLK_REQ_WRITE : 0); }
-static inline u64 blk_req_sectors(u64 w) { return w & ~BLK_REQ_WRITE; }
+static inline u64 blk_req_word(u64 sectors, int write) { return (sectors & 0xffffffffull) | (write ? BLK_REQ_WRITE : 0); }
+static inline u64 blk_req_on_disk(u64 w, u32 disk) { return w | (u64)((disk + 1) & 0xff) << 48; }
+static inline u64 blk_req_sectors(u64 w) { return w & 0xffffffffull; }
 static inline int blk_req_write(u64 w) { return (w & BLK_REQ_WRITE) != 0; }
+static inline u32 blk_req_disk_field(u64 w) { return (u32)(w >> 48) & 0xff; } /* disk + 1, 0: the session's */
+static inline int blk_req_reserved_bits(u64 w) { return (w & 0x7f00ffff00000000ull) != 0; }
 /* A completion: the request's tag, its error, how many frames come back for it. */
 static inline u64 blk_done_word(u32 tag, u32 err, u32 frames) { return tag | (u64)(err & 0xff) << 32 | (u64)frames << 40; }
 static inline u32 blk_done_tag(u64 w) { return (u32)w; }
@@ -79,6 +91,7 @@ static inline u32 blk_done_frames(u64 w) { return (u32)(w >> 40); }
 static inline u64 blk_frames_for(u64 sectors) { return (sectors + BLK_SECTORS_PER_FRAME - 1) / BLK_SECTORS_PER_FRAME; }
 
 /* Client side. */
+#define BLK_QUEUE_MAX_FRAMES 8192
 struct k_ipc_buffer;
 struct env;
 /* Donates an untyped of BLK_DONATION_BITS from e's memory and opens a
@@ -89,6 +102,44 @@ long blk_open(struct env *e, struct k_ipc_buffer *buf, cptr_t blockd, u32 disk, 
  * BLK_DONATION_MAX_BITS): half of it holds the frames of the session's
  * requests while they wait, 2^(bits - 7) of them. */
 long blk_open_sized(struct env *e, struct k_ipc_buffer *buf, cptr_t blockd, u32 disk, u32 bits, cptr_t *session);
+/* Many requests in flight on one session (BLK_IO). The queue's frames
+ * live in a ring of `size` slots from `slot` and as many pages from `va`
+ * (page tables ready); a request names the ring's frames it sends, and its
+ * completion says where they came back. */
+struct blk_queue {
+  struct k_ipc_buffer *buf;
+  cptr_t cnode, session, slot;
+  u64 va;
+  u32 size, cursor;
+  u32 nreq, nframes;        /* the batch the next blk_queue_call sends */
+  u32 in_flight, largest;   /* requests out, and the most frames a request has had */
+  u32 first_tag;            /* the tag blockd gave the last batch's first request */
+  u32 back_frame, back_frames; /* a refused batch's frames came back here */
+  u64 present[BLK_QUEUE_MAX_FRAMES / 64]; /* bit i: the ring's frame i is here */
+};
+struct blk_done {
+  u32 tag, err;
+  u32 frame, frames; /* its frames are now the ring's [frame, frame + frames) */
+};
+/* Makes n frames from e's memory in slots [slot, + n), mapped from va. */
+long blk_ring_make(struct env *e, cptr_t slot, u64 va, u32 n);
+/* A queue on the session whose ring is the `size` frames (all here) in
+ * cnode's slots [slot, + size), mapped from va. */
+long blk_queue_init(struct blk_queue *q, struct k_ipc_buffer *buf, cptr_t cnode, cptr_t session, cptr_t slot,
+                    u64 va, u32 size);
+/* Adds a request on `disk` to the next batch: its frames are the ring's
+ * [frame, frame + blk_frames_for(sectors)). K_ERR_RANGE when they are not
+ * here, or the batch is full (send it first). */
+long blk_queue_add(struct blk_queue *q, u32 disk, int write, u64 sector, u64 sectors, u32 frame);
+/* Sends the batch and collects completions into done[BLK_IO_MAX_DONE] (*n
+ * of them); with `wait`, waits for one when none is ready and something
+ * is in flight. The batch's requests have tags q->first_tag on, in order.
+ * A refused batch (blockd's error) comes back at the ring's [back_frame,
+ * + back_frames). */
+long blk_queue_call(struct blk_queue *q, int wait, struct blk_done *done, u32 *n);
+/* The address of the ring's frame i. */
+static inline u64 blk_queue_page(const struct blk_queue *q, u32 i) { return q->va + (u64)i * 4096; }
+
 /* Closes a session; the donation comes back into a fresh slot. */
 long blk_close(struct env *e, struct k_ipc_buffer *buf, cptr_t session);
 
