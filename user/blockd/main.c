@@ -56,6 +56,7 @@ static long submit(struct session *s, const struct msg_regs *m, u64 nreq, u32 *f
   u64 frames = 0, i;
   long err = K_ERR_OK;
   for (i = 0; i < nreq && !err; i++) {
+    *bad = i;
     u64 sector = word(m, 1 + 2 * i), w = word(m, 2 + 2 * i), sectors = blk_req_sectors(w);
     u64 n = sectors ? blk_frames_for(sectors) : 0;
     if (blk_req_reserved_bits(w)) {
@@ -65,22 +66,22 @@ static long submit(struct session *s, const struct msg_regs *m, u64 nreq, u32 *f
       frames += n;
     }
   }
-  if (!err && frames != k_msg_gifts(m->info)) {
+  if (err)
+    return err;
+  if (frames != k_msg_gifts(m->info)) {
     s->rec->c.bad_count++;
     *bad = nreq; /* the frames do not add up */
     return K_ERR_RANGE;
   }
-  for (i = 0; i < nreq && !err; i++) {
+  for (i = 0; i < nreq; i++) {
     u64 w = word(m, 2 + 2 * i);
     taken[i] = request_reserve(s, disk_of(s, w), blk_req_write(w), word(m, 1 + 2 * i), blk_req_sectors(w));
-    if (!taken[i])
-      err = K_ERR_NO_MEMORY;
-  }
-  if (err) {
-    *bad = i - 1;
-    for (u64 j = 0; j + 1 < i; j++)
-      request_unreserve(s, taken[j]);
-    return err;
+    if (!taken[i]) { /* the session's requests or slots are all in use: none of the batch */
+      *bad = i;
+      while (i--)
+        request_unreserve(s, taken[i]);
+      return K_ERR_NO_MEMORY;
+    }
   }
   *first_tag = nreq ? taken[0]->tag : s->rec->next_tag;
   for (i = 0, frames = 0; i < nreq; i++) {
@@ -203,6 +204,7 @@ static void handle(const struct msg_regs *m, struct server_answer *a) {
 static void handle_and_post(const struct msg_regs *m, struct server_answer *a) {
   handle(m, a);
   device_kick();
+
 }
 
 int main(u64 arg) {

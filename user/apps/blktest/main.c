@@ -11,6 +11,9 @@
 #define FRAME_SLOT 200
 #define NFRAMES 260
 #define WINDOW 0x0000100000000000ull
+#define RING_SLOT 3000 /* BLK_IO's frames: the ring [RING_SLOT, + RING) */
+#define RING 512
+#define RING_VA 0x0000120000000000ull
 
 static struct env env;
 static struct k_ipc_buffer *buf;
@@ -284,14 +287,202 @@ static void sessions(cptr_t first) {
   check(r.err == K_ERR_WRONG_TYPE, "a donation that is not memory is refused");
 }
 
+/* BLK_IO by hand: nreq requests (sector, word pairs in req), `words`
+ * message words, the ring's frames [0, ngifts) sent, the answer's frames
+ * into the ring from 0 (room of them). */
+static struct reply io_raw(cptr_t s, u64 nreq, u64 words, int wait, u64 room, u64 ngifts, const u64 *req) {
+  for (u64 i = 0; i < 2 * nreq && i + 1 < K_IPC_MAX_WORDS; i++)
+    buf->words[1 + i] = req[i];
+  for (u64 i = 0; i < ngifts; i++)
+    buf->gifts[i] = (u32)(RING_SLOT + i);
+  buf->recv_cnode = env.cnode;
+  buf->recv_slot = RING_SLOT;
+  buf->recv_count = room;
+  buf->recv_window = room ? RING_VA : 0;
+  buf->recv_window_size = room * K_PAGE_SIZE;
+  struct msg_regs r = sys_call(s, k_msg_info(BLK_IO, words, 0, ngifts), blk_io_word(nreq, wait, room),
+                               buf->words[1], buf->words[2], buf->words[3]);
+  struct reply out = {r.err ? r.err : (long)r.w[0], r.w[1], r.w[2], k_msg_gifts(r.info)};
+  return out;
+}
+
+static int ring_home(u64 n) {
+  struct k_cap_info ci;
+  for (u64 i = 0; i < n; i++)
+    if (sys_cap_identify(env.cnode, RING_SLOT + i, &ci) || ci.type != K_OBJ_FRAME_4K)
+      return 0;
+  return 1;
+}
+
+static u64 one_frame_read(u64 sector) { return blk_req_word(BLK_SECTORS_PER_FRAME, 0) | 0 * sector; }
+
+/* Every kind of malformed BLK_IO: refused whole, counted, frames back. */
+static void bad_batches(cptr_t s, u64 capacity) {
+  static u64 req[2 * BLK_IO_MAX_REQUESTS + 2];
+  struct stats st0 = stats_of(s);
+  for (u64 i = 0; i < BLK_IO_MAX_REQUESTS + 1; i++)
+    req[2 * i] = i * BLK_SECTORS_PER_FRAME, req[2 * i + 1] = one_frame_read(0);
+  struct reply r = io_raw(s, BLK_IO_MAX_REQUESTS + 1, 63, 0, 31, 31, req);
+  check(r.err == K_ERR_RANGE && r.gifts == 31 && ring_home(31), "a batch of 31 requests is refused, its frames come back");
+  r = io_raw(s, 2, 3, 0, 2, 2, req);
+  check(r.err == K_ERR_RANGE && r.gifts == 2 && ring_home(2), "a batch with fewer words than its requests need is refused");
+  r = io_raw(s, 1, 3, 0, 2, 2, req);
+  check(r.err == K_ERR_RANGE && r.w1 == 1 && r.gifts == 2 && ring_home(2),
+        "a batch whose frames do not add up to its requests' is refused (w1 = the count)");
+  req[1] = one_frame_read(0) | 1ull << 40;
+  r = io_raw(s, 1, 3, 0, 1, 1, req);
+  check(r.err == K_ERR_RANGE && r.w1 == 0 && ring_home(1), "a request word with reserved bits set is refused");
+  req[1] = blk_req_on_disk(one_frame_read(0), 9);
+  r = io_raw(s, 1, 3, 0, 1, 1, req);
+  check(r.err == K_ERR_RANGE && ring_home(1), "a request on a disk blockd does not have is refused");
+  req[1] = blk_req_word(0, 0);
+  r = io_raw(s, 1, 3, 0, 1, 1, req);
+  check(r.err == K_ERR_RANGE && ring_home(1), "a request of no sectors is refused");
+  req[0] = 0, req[1] = one_frame_read(0), req[2] = capacity, req[3] = one_frame_read(0);
+  r = io_raw(s, 2, 5, 0, 2, 2, req);
+  check(r.err == K_ERR_RANGE && r.w1 == 1 && ring_home(2), "one bad request refuses the whole batch and names it");
+  req[0] = 0, req[1] = blk_req_word(2048, 0), req[2] = 0, req[3] = blk_req_word(2048, 0);
+  r = io_raw(s, 2, 5, 0, 512, 512, req);
+  struct stats st1 = stats_of(s);
+  check(r.err == K_ERR_NO_MEMORY && r.w1 == 1 && r.gifts == 512 && ring_home(512) && buf->words[8] >= 1,
+        "2 MiB at once exceed a 64 KiB session's 511 parking slots: NO_MEMORY, counted, nothing taken");
+  check(st1.refused >= st0.refused + 7, "each refused batch was counted");
+  r = io_raw(s, 0, 1, 1, 8, 0, req);
+  check(r.err == K_ERR_OK && r.w2 == 0, "a collect with nothing in flight answers at once, empty");
+}
+
+/* BLK_IO with the ring's frames [first, + n) out and up to `room` back
+ * into the ring's slots from `back` (not mapped). */
+static struct reply io_slots(cptr_t s, u64 nreq, int wait, u64 first, u64 n, u64 back, u64 room) {
+  for (u64 i = 0; i < n; i++)
+    buf->gifts[i] = (u32)(RING_SLOT + first + i);
+  buf->recv_cnode = env.cnode;
+  buf->recv_slot = RING_SLOT + back;
+  buf->recv_count = room;
+  buf->recv_window = 0;
+  struct msg_regs m = sys_call(s, k_msg_info(BLK_IO, 1 + 2 * nreq, 0, n), blk_io_word(nreq, wait, room),
+                               buf->words[1], buf->words[2], buf->words[3]);
+  struct reply out = {m.err ? m.err : (long)m.w[0], m.w[1], m.w[2], k_msg_gifts(m.info)};
+  return out;
+}
+
+/* A held session keeps its requests on the device until we say go: 64
+ * requests in flight (the most a session has), a 65th refused, then all
+ * collected, several to an answer. */
+static void many_in_flight(void) {
+  cptr_t s = 0, hold = 0;
+  long err = open_disk(1, &s);
+  if (!err)
+    err = hold_next(s, &hold);
+  struct reply r = {err, 0, 0, 0};
+  static const u64 batch[] = {30, 30, 4};
+  u64 sent = 0;
+  for (unsigned b = 0; b < 3 && !r.err; b++) {
+    for (u64 i = 0; i < batch[b]; i++)
+      buf->words[1 + 2 * i] = (sent + i) * BLK_SECTORS_PER_FRAME, buf->words[2 + 2 * i] = one_frame_read(0);
+    r = io_slots(s, batch[b], 0, sent, batch[b], 0, 0);
+    sent += batch[b];
+  }
+  check(!r.err && sent == BLK_MAX_QUEUED, "64 requests in flight on one session, in three batches");
+  buf->words[1] = 0, buf->words[2] = one_frame_read(0);
+  r = io_slots(s, 1, 0, sent, 1, sent, 1);
+  struct k_cap_info ci;
+  check(r.err == K_ERR_NO_MEMORY && r.gifts == 1 && !sys_cap_identify(env.cnode, RING_SLOT + sent, &ci) &&
+            ci.type == K_OBJ_FRAME_4K,
+        "a 65th is refused (NO_MEMORY), its frame comes back");
+  sys_signal(hold);
+  u64 got = 0, calls = 0, most = 0;
+  while (got < sent && calls < 100) {
+    r = io_slots(s, 0, 1, 0, 0, got, sent - got);
+    calls++;
+    if (r.err)
+      break;
+    got += r.w2;
+    most = r.w2 > most ? r.w2 : most;
+  }
+  printf("blktest:      64 completions collected in %llu answers (at most %llu in one)\n", calls, most);
+  check(!r.err && got == sent && ring_home(sent + 1), "all 64 complete and are collected, several in one answer");
+  close_session(s);
+  sys_cnode_delete(env.cnode, hold);
+}
+
+/* A BLK_IO caller that waits with room for fewer frames than the request
+ * that completes hears WINDOW_TOO_SMALL; the request waits for a caller
+ * with room enough. */
+static void room_too_small(void) {
+  cptr_t s = 0, hold = 0, tcb = 0;
+  long err = open_disk(1, &s);
+  if (!err)
+    err = hold_next(s, &hold);
+  buf->words[1] = 0, buf->words[2] = blk_req_word(4 * BLK_SECTORS_PER_FRAME, 0);
+  struct reply r = err ? (struct reply){err, 0, 0, 0} : io_slots(s, 1, 0, 0, 4, 0, 0);
+  if (!r.err)
+    r.err = env_when_blocked(&env, 0, hold, &tcb); /* go, once we wait */
+  struct reply small = r.err ? r : io_slots(s, 0, 1, 0, 0, 0, 1);
+  check(small.err == K_ERR_WINDOW_TOO_SMALL && small.gifts == 0,
+        "a waiting collect with room for 1 frame hears that the 4-frame request that completed does not fit");
+  r = io_slots(s, 0, 1, 0, 0, 0, 4);
+  check(r.err == K_ERR_OK && r.w2 == 1 && r.gifts == 4 && ring_home(4), "collected with room for 4, its frames come back");
+  sys_cnode_delete(env.cnode, tcb);
+  sys_cnode_delete(env.cnode, hold);
+  close_session(s);
+}
+
+static void pause_ms(u64 ms) {
+  for (u64 end = sys_time_ns() + ms * 1000000ull; sys_time_ns() < end;)
+    sys_yield();
+}
+
+/* A client that goes with requests out: on the device (held), or done and
+ * waiting to be collected. blockd's memory is as it was, the frames went
+ * back to the client's memory, and blockd serves the next client. */
+static void gone_with_requests_out(cptr_t first) {
+  u64 memory = blockd_memory(first);
+  struct stats st0 = stats_of(first);
+  int ok = 1;
+  for (int held = 0; held < 2 && ok; held++) {
+    cptr_t parent = env_slot(&env), s = 0, hold = 0;
+    ok = !sys_retype(env.untyped, K_OBJ_UNTYPED, BLK_DONATION_BITS + 1, env.cnode, parent, 1, 0) &&
+         !session_open_from(&env, buf, BLOCKD_EP, BLK_OPEN, BLK_DONATION_BITS, 1, parent, &s) &&
+         (!held || !hold_next(s, &hold));
+    buf->words[1] = 0, buf->words[2] = blk_req_word(4 * BLK_SECTORS_PER_FRAME, 0);
+    buf->words[3] = 8, buf->words[4] = blk_req_word(4 * BLK_SECTORS_PER_FRAME, 1);
+    ok = ok && io_slots(s, 2, 0, 0, 8, 0, 0).err == K_ERR_OK;
+    if (!held)
+      pause_ms(50); /* both complete and wait, parked, to be collected */
+    ok = ok && !sys_cnode_revoke(env.cnode, parent);
+    if (held)
+      pause_ms(50); /* blockd notices the session went and lets the device go */
+    struct k_cap_info ci;
+    for (u64 i = 0; i < 8; i++) /* the frames went with the session: make them again */
+      ok = ok && sys_cap_identify(env.cnode, RING_SLOT + i, &ci) == K_ERR_OK && ci.type == K_OBJ_NULL &&
+           !sys_retype(env.untyped, K_OBJ_FRAME_4K, 0, env.cnode, RING_SLOT + i, 1, 0);
+    sys_cnode_delete(env.cnode, parent);
+    sys_cnode_delete(env.cnode, hold);
+  }
+  struct stats st1 = stats_of(first);
+  check(ok && blockd_memory(first) == memory && st1.gone_waiting == st0.gone_waiting + 2,
+        "clients gone with requests on the device or uncollected: frames back to their memory, blockd's as it was");
+  cptr_t s;
+  struct reply r = {open_disk(1, &s), 0, 0, 0};
+  expect_back(8);
+  if (!r.err)
+    r = call(s, BLK_READ, 0, 0, 0, 8);
+  check(r.err == K_ERR_OK && frames_home(8), "and blockd serves the next client");
+  close_session(s);
+}
+
 int main(void) {
   env = env_of_program(FRAME_SLOT + NFRAMES);
+  env.end_slot = RING_SLOT;
   cptr_t a, b;
   long err = env_ipc_buffer(&env, K_BI_SLOT_TCB, &buf);
   if (!err)
     err = sys_retype(env.untyped, K_OBJ_FRAME_4K, 0, env.cnode, FRAME_SLOT, NFRAMES, 0);
   if (!err)
     err = env_prepare_tables(&env, env.vspace, WINDOW, NFRAMES * K_PAGE_SIZE);
+  if (!err)
+    err = blk_ring_make(&env, RING_SLOT, RING_VA, RING);
   if (!err)
     err = open_disk(1, &a);
   if (!err)
@@ -306,6 +497,10 @@ int main(void) {
   bad_requests(a, info.w1);
   ends_past_the_end(a, info.w1);
   data_round_trip(a, b);
+  bad_batches(b, info.w1);
+  many_in_flight();
+  room_too_small();
+  gone_with_requests_out(a);
   sessions(a);
   blockd_time_goes_to_whom_it_worked_for();
   printf("blktest: %d passed, %d failed\n", passed, failed);
