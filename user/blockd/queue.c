@@ -141,10 +141,29 @@ static int any_queued(void) {
   return 0;
 }
 
-/* Straight to the device when nobody's requests wait before it. */
+/* Sessions share the device: one may have at most DEVICE_SHARE device
+ * requests on it, and while several have work, a share of that (a request
+ * larger than its share still goes when the session has nothing on the
+ * device). What the device holds, a newcomer's request waits behind. */
+#define DEVICE_SHARE 32
+static int within_share(const struct session *s, unsigned chains, unsigned busy) {
+  return s->on_device == 0 || s->on_device + chains <= DEVICE_SHARE / busy;
+}
+
+static unsigned busy_sessions(void) {
+  unsigned busy = 0;
+  for (unsigned i = 0; i < BLOCKD_MAX_SESSIONS; i++)
+    busy += sessions[i].used && (sessions[i].queued || sessions[i].on_device);
+  return busy ? busy : 1;
+}
+
+/* Straight to the device when nobody's requests wait before it and the
+ * session is within its share. */
 void request_start(struct session *s, struct request *r, cptr_t first) {
   struct session_rec *rec = s->rec;
-  long err = any_queued() ? K_ERR_WOULD_BLOCK : device_post(s, r, env.cnode, first);
+  long err = any_queued() || !within_share(s, (r->frames + BLK_CHAIN_FRAMES - 1) / BLK_CHAIN_FRAMES, busy_sessions())
+                 ? K_ERR_WOULD_BLOCK
+                 : device_post(s, r, env.cnode, first);
   if (err == K_ERR_OK)
     return;
   move_frames(s->park, r->park, env.cnode, first, r->frames);
@@ -184,18 +203,9 @@ void request_done(unsigned i, u8 generation, u8 req, u32 tag, u16 pool, u16 fram
   push(s->rec->done, s->rec->dhead, &s->rec->dlen, req);
 }
 
-/* Sessions share the device: while several have work, one may hold at
- * most its share of the ring (a request larger than that still goes when
- * the session has nothing on the device). */
-static int within_share(const struct session *s, unsigned chains, unsigned busy) {
-  return s->on_device == 0 || s->on_device + chains <= VIRTQ_SIZE / busy;
-}
-
 void schedule(void) {
   static unsigned next;
-  unsigned busy = 0;
-  for (unsigned i = 0; i < BLOCKD_MAX_SESSIONS; i++)
-    busy += sessions[i].used && (sessions[i].queued || sessions[i].on_device);
+  unsigned busy = busy_sessions();
   for (int progress = 1; progress;) {
     progress = 0;
     for (unsigned k = 0; k < BLOCKD_MAX_SESSIONS; k++) {
