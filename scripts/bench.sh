@@ -5,12 +5,14 @@
 # and print one table. Every result is also kept as a BENCH line in
 # bench/results/ours.log, one line per mode, with accel=tcg-icount or
 # accel=tcg, and a field that mode does not measure set to `-`. Then the
-# block echo (scripts/demo-blk.sh, wall clock only). The logs of an earlier
+# block echo (scripts/demo-blk.sh, wall clock only, at depths 1, 8 and 32,
+# and a 4 KiB reader's latency beside a stream) and the same against
+# null-co disks (demo-blk.sh --null: name=blk_ceiling). The logs of an earlier
 # run are removed first: a part that fails is left out of ours.log (a line
 # `FAILED name=... accel=...` says so), shown as "failed" in the table, named
 # at the end, and the exit status is 1.
 set -uo pipefail
-case ${1:-} in -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case ${1:-} in -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 iso=${1:-build/bench.iso}
 here=$(cd "$(dirname "$0")" && pwd)
 out_dir=$here/../bench/results
@@ -18,7 +20,7 @@ mkdir -p "$out_dir" build
 [ "${ACCEL:-tcg}" = tcg ] || echo "bench: figures are taken under TCG; ACCEL=${ACCEL} is ignored here" >&2
 
 # Nothing of an earlier run may pass for this one's.
-rm -f build/bench-icount.log build/bench-wall.log build/demo-blk.log "$out_dir/ours.log"
+rm -f build/bench-icount.log build/bench-wall.log build/demo-blk.log build/demo-blk-null.log "$out_dir/ours.log"
 failed=() # "what|name|accel|why" of each part that failed
 
 run() { # mode log
@@ -55,8 +57,21 @@ elif ! tr -d '\r' < build/demo-blk.log | grep -q '^BENCH name=blk_echo'; then
 else
   blk_ok=1
 fi
+# The same driver against QEMU's null-co backend: what the driver path
+# allows when the device does no I/O (the block ceiling).
+echo "bench: running the block echo against null-co disks (the ceiling, tcg)..." >&2
+ceil_ok=0
+if [ ! -f "$blk_iso" ]; then
+  failed+=("the block ceiling|blk_ceiling|tcg|no $blk_iso")
+elif ! "$here/demo-blk.sh" --null --size 16 "$blk_iso" > /dev/null 2>&1; then
+  failed+=("the block ceiling|blk_ceiling|tcg|demo-blk --null failed, see build/demo-blk-null.log")
+elif ! tr -d '\r' < build/demo-blk-null.log | grep -q '^BENCH name=blk_echo'; then
+  failed+=("the block ceiling|blk_ceiling|tcg|no BENCH lines in build/demo-blk-null.log")
+else
+  ceil_ok=1
+fi
 for f in "${failed[@]}"; do
-  case $f in "the block echo"*) echo "bench: the block echo run failed (${f##*|}); its figures are left out" >&2 ;; esac
+  case $f in "the block"*) echo "bench: ${f%%|*} run failed (${f##*|}); its figures are left out" >&2 ;; esac
 done
 
 # Keep instr from the icount run and ns/mbps from the wall run; only the
@@ -67,6 +82,8 @@ done
   [ "$wall_ok" = 1 ] && tr -d '\r' < build/bench-wall.log | grep '^BENCH' |
     sed -E 's/ instr=[0-9]+/ instr=-/; s/ instr_per_4k=[0-9]+/ instr_per_4k=-/; s/accel=guest/accel=tcg/'
   [ "$blk_ok" = 1 ] && tr -d '\r' < build/demo-blk.log | grep '^BENCH' | sed -E 's/accel=guest/accel=tcg/'
+  [ "$ceil_ok" = 1 ] && tr -d '\r' < build/demo-blk-null.log | grep '^BENCH name=blk_echo' |
+    sed -E 's/name=blk_echo/name=blk_ceiling/; s/accel=guest/accel=tcg backend=null-co/'
   for f in "${failed[@]}"; do
     IFS='|' read -r _ name accel _ <<< "$f"
     echo "FAILED name=$name accel=$accel"
@@ -81,8 +98,9 @@ awk '
   }
   /^FAILED/ { bad[field($0, "name") " " field($0, "accel")] = 1; next }
   /^BENCH/ {
-    f = field($0, "frame")
-    k = field($0, "name") (f == "2m" ? "(2MiB-frame)" : "") " " field($0, "size")
+    f = field($0, "frame"); d = field($0, "depth")
+    if (field($0, "name") == "blk_latency") { lat = $0; next }
+    k = field($0, "name") (f == "2m" ? "(2MiB-frame)" : "") (d != "-" ? "/depth" d : "") " " field($0, "size")
     if (!(k in seen)) { seen[k] = 1; order[++n] = k }
     if (field($0, "accel") == "tcg-icount") { instr[k] = field($0, "instr"); per4k[k] = field($0, "instr_per_4k") }
     else { ns[k] = field($0, "ns"); mbps[k] = field($0, "mbps") }
@@ -96,6 +114,10 @@ awk '
       printf "%-32s %9s %14s %12s %12s %12s\n", p[1], p[2], (k in instr) ? instr[k] : "-",
              (k in per4k) ? per4k[k] : "-", (k in ns) ? ns[k] : "-", (k in mbps) ? mbps[k] : "-"
     }
+    if (lat != "")
+      printf "4 KiB read latency, median: %s us alone, %s us beside a 1 MiB x 32 stream (%sx; p90 %s / %s us)\n",
+             field(lat, "alone_us"), field(lat, "loaded_us"), field(lat, "loaded_over_alone"),
+             field(lat, "alone_p90_us"), field(lat, "loaded_p90_us")
     if ("blk_echo tcg" in bad)
       printf "%-32s %9s %14s %12s %12s %12s\n", "blk_echo", "all", "-", "-", "failed", "failed"
     if ("bench tcg-icount" in bad) print "(the tcg-icount run failed: no instruction counts)"
