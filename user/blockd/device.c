@@ -229,7 +229,8 @@ void device_kick(void) {
   for (unsigned i = 0; i < ndisks; i++)
     if (kick_wanted[i]) {
       kick_wanted[i] = 0;
-      virtio_kick(&disks[i].dev, 0);
+      if (virtq_kick_needed(&disks[i].q))
+        virtio_kick(&disks[i].dev, 0);
     }
 }
 
@@ -278,7 +279,8 @@ static void unhold(u64 bits) {
 void device_event(u64 bits) {
   if (bits & 0xffff) {
     for (unsigned i = 0; i < ndisks; i++)
-      (void)*disks[i].dev.isr; /* reading the ISR acknowledges the device */
+      if (bits & (1ull << disks[i].irq))
+        (void)*disks[i].dev.isr; /* reading the ISR acknowledges the device */
     for (unsigned irq = 0; irq < 16; irq++)
       if ((bits & (1ull << irq)) && irq_handler[irq])
         sys_irq_ack(irq_handler[irq]);

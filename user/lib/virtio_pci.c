@@ -74,7 +74,9 @@ long virtio_attach(struct virtio_env *ve, const struct pci_dev *p, struct virtio
       return err;
     ve->map_vaddr += ((f.r[t].length + (addr[t] & (K_PAGE_SIZE - 1)) + K_PAGE_SIZE - 1) & ~(K_PAGE_SIZE - 1)) + K_PAGE_SIZE;
   }
-  *d = (struct virtio_dev){*p, va[CFG_COMMON], va[CFG_NOTIFY], f.notify_mult, va[CFG_ISR], va[CFG_DEVICE]};
+  *d = (struct virtio_dev){.pci = *p, .common = (volatile struct virtio_common_cfg *)va[CFG_COMMON],
+                           .notify_base = (volatile u8 *)va[CFG_NOTIFY], .notify_mult = f.notify_mult,
+                           .isr = (volatile u8 *)va[CFG_ISR], .device_cfg = (volatile u8 *)va[CFG_DEVICE]};
   return K_ERR_OK;
 }
 
@@ -116,6 +118,8 @@ long virtio_queue(struct virtio_env *ve, struct virtio_dev *d, u16 index, struct
   d->common->queue_device = phys + VIRTQ_USED_OFF;
   d->common->queue_msix_vector = 0xffff;
   d->common->queue_enable = 1;
+  if (index < VIRTIO_MAX_QUEUES)
+    d->notify[index] = (volatile u16 *)(d->notify_base + (u64)d->common->queue_notify_off * d->notify_mult);
   return K_ERR_OK;
 }
 
@@ -125,6 +129,10 @@ void virtio_ready(struct virtio_dev *d) {
 }
 
 void virtio_kick(struct virtio_dev *d, u16 index) {
+  if (index < VIRTIO_MAX_QUEUES && d->notify[index]) {
+    *d->notify[index] = index;
+    return;
+  }
   d->common->queue_select = index;
   u16 off = d->common->queue_notify_off;
   *(volatile u16 *)(d->notify_base + (u64)off * d->notify_mult) = index;

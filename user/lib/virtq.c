@@ -101,3 +101,8 @@ int virtq_get(struct virtq *q, u32 *len) {
   *len = e.len;
   return (int)e.id;
 }
+
+int virtq_kick_needed(const struct virtq *q) {
+  __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the new avail index before the device's flags */
+  return !(*(volatile u16 *)&q->used->flags & VIRTQ_USED_F_NO_NOTIFY);
+}

@@ -147,6 +147,26 @@ static long echo_queued(cptr_t session, u64 span, u32 frames, u32 depth, u64 *ns
   return err;
 }
 
+/* Where a run's time went: the guest's busy time (halted time left out)
+ * and the parts of it blkecho's thread and blockd (for these sessions)
+ * ran. Under -icount shift=0 a busy ns is one guest instruction. */
+struct cost {
+  u64 t, idle, self, blockd;
+};
+
+static u64 blockd_ns_of(cptr_t session) {
+  struct msg_regs r = sys_call(session, k_msg_info(BLK_STATS, 0, 0, 0), 0, 0, 0, 0);
+  return r.err || r.w[0] ? 0 : r.w[3];
+}
+
+static struct cost cost_now(const cptr_t *sessions, unsigned n) {
+  struct cost c = {0, 0, 0, 0};
+  for (unsigned i = 0; i < n; i++)
+    c.blockd += blockd_ns_of(sessions[i]);
+  c.t = sys_time_ns(), c.idle = sys_idle_ns(), c.self = sys_thread_ns();
+  return c;
+}
+
 /* Echo throughput by request size and requests in flight: a BENCH line
  * each. Rewriting disk 1 with disk 0's data leaves the verified copy as it
  * was (the host compares them after). */
@@ -163,13 +183,23 @@ static long benchmark(cptr_t in, cptr_t out, cptr_t queued, u64 sectors) {
         depth = (u32)(span / per);
       if (depth * sizes[i] > RING_FRAMES)
         depth = (u32)(RING_FRAMES / sizes[i]);
+      cptr_t used[2] = {in, out};
+      unsigned nused = depths[k] == 1 ? 2 : 1;
+      if (depths[k] != 1)
+        used[0] = queued;
+      struct cost c0 = cost_now(used, nused);
       long err = depths[k] == 1 ? echo(in, out, span, sizes[i], &ns)
                                 : echo_queued(queued, span, (u32)sizes[i], depth, &ns);
+      struct cost c1 = cost_now(used, nused);
       if (err)
         return err;
-      u64 ops = span / per, kbps = ns ? span * BLK_SECTOR * 1000000ull / ns : 0;
-      printf("BENCH name=blk_echo size=%llu ops=%llu instr=- ns=%llu mbps=%llu.%03llu depth=%u in_flight=%u accel=guest\n",
-             sizes[i] * K_PAGE_SIZE, ops, ns / ops, kbps / 1000, kbps % 1000, depths[k], depth);
+      /* an op is one request: a read or a write */
+      u64 ops = span / per, reqs = 2 * ops, kbps = ns ? span * BLK_SECTOR * 1000000ull / ns : 0;
+      u64 busy = (c1.t - c0.t) - (c1.idle - c0.idle);
+      printf("BENCH name=blk_echo size=%llu ops=%llu instr=- ns=%llu mbps=%llu.%03llu depth=%u in_flight=%u "
+             "busy_ns_per_request=%llu client_ns_per_request=%llu blockd_ns_per_request=%llu accel=guest\n",
+             sizes[i] * K_PAGE_SIZE, ops, ns / ops, kbps / 1000, kbps % 1000, depths[k], depth, busy / reqs,
+             (c1.self - c0.self) / reqs, (c1.blockd - c0.blockd) / reqs);
     }
   return K_ERR_OK;
 }

@@ -35,11 +35,13 @@ struct virtio_common_cfg {
   u64 queue_device;
 };
 
+#define VIRTIO_MAX_QUEUES 2
 struct virtio_dev {
   struct pci_dev pci;
   volatile struct virtio_common_cfg *common;
   volatile u8 *notify_base;
   u32 notify_mult;
+  volatile u16 *notify[VIRTIO_MAX_QUEUES]; /* each queue's notify address, found once */
   volatile u8 *isr;
   volatile u8 *device_cfg;
 };
@@ -61,6 +63,7 @@ long virtio_negotiate(struct virtio_dev *d, u64 extra);
 /* Queue `index` in a fresh page of the driver's memory, pinned for DMA. */
 long virtio_queue(struct virtio_env *ve, struct virtio_dev *d, u16 index, struct virtq *q);
 void virtio_ready(struct virtio_dev *d);
+/* Tells the device queue `index` has new buffers: one register write. */
 void virtio_kick(struct virtio_dev *d, u16 index);
 
 #endif

@@ -14,6 +14,7 @@
 #define VIRTQ_DESC_F_WRITE 2
 #define VIRTQ_DESC_F_INDIRECT 4
 #define VIRTIO_F_INDIRECT_DESC 28
+#define VIRTQ_USED_F_NO_NOTIFY 1 /* the device: no need to notify me now */
 
 struct virtq_desc {
   u64 addr;
@@ -77,5 +78,8 @@ int virtq_add_indirect(struct virtq *q, struct virtq_desc *table, u64 table_phys
  * *len) and frees its descriptors, or -1 when there is none. A head the
  * device reports that is out of range or not posted is refused (-2). */
 int virtq_get(struct virtq *q, u32 *len);
+/* After posting: whether the device wants to be told (it says it does not
+ * while it is still taking buffers from the ring, virtio 1.x 2.7.7). */
+int virtq_kick_needed(const struct virtq *q);
 
 #endif
