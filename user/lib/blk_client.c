@@ -68,16 +68,22 @@ long blk_queue_add(struct blk_queue *q, u32 disk, int write, u64 sector, u64 sec
   return K_ERR_OK;
 }
 
-/* The longest run of slots whose frames are away, from the cursor on
- * (then from the start): where the answer's frames may land. */
+/* The longest run of slots whose frames are away: where the answer's
+ * frames may land. Whole words of the bitmap at a time where it can. */
 static u32 free_run(const struct blk_queue *q, u32 *at) {
   u32 best = 0, run = 0;
-  for (u32 k = 0; k < q->size; k++) {
-    u32 i = (q->cursor + k) % q->size;
-    run = (i == 0 || present(q, i)) ? 0 : run;
-    if (!present(q, i) && ++run > best) {
+  for (u32 i = 0; i < q->size;) {
+    u64 w = q->present[i / 64];
+    if (i % 64 == 0 && i + 64 <= q->size && (w == 0 || w == ~0ull)) {
+      run = w ? 0 : run + 64;
+      i += 64;
+    } else {
+      run = present(q, i) ? 0 : run + 1;
+      i++;
+    }
+    if (run > best) {
       best = run;
-      *at = i + 1 - run;
+      *at = i - run;
     }
   }
   return best < K_IPC_MAX_GIFTS ? best : K_IPC_MAX_GIFTS;
@@ -117,7 +123,6 @@ long blk_queue_call(struct blk_queue *q, int wait, struct blk_done *done, u32 *n
     at += done[i].frames;
     q->in_flight--;
   }
-  q->cursor = at % q->size;
   *n = count;
   return K_ERR_OK;
 }

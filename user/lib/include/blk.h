@@ -110,7 +110,7 @@ struct blk_queue {
   struct k_ipc_buffer *buf;
   cptr_t cnode, session, slot;
   u64 va;
-  u32 size, cursor;
+  u32 size;
   u32 nreq, nframes;        /* the batch the next blk_queue_call sends */
   u32 in_flight, largest;   /* requests out, and the most frames a request has had */
   u32 first_tag;            /* the tag blockd gave the last batch's first request */
