@@ -23,15 +23,21 @@ int dma_pin(struct cte *f, u64 *paddr) {
   return K_ERR_OK;
 }
 
-int dma_unpin(struct cte *f) {
-  if (f->cap.type == K_OBJ_PINNED_FRAME) {
-    cap_release_pinned(f);
+int dma_unpin_check(const struct cte *f) {
+  if (f->cap.type == K_OBJ_PINNED_FRAME)
     return K_ERR_OK;
-  }
   if (!is_frame(&f->cap))
     return K_ERR_WRONG_TYPE;
-  if (!(f->cap.flags & CAPF_PINNED))
-    return K_ERR_NOT_PINNED;
-  f->cap.flags &= (u16)~CAPF_PINNED;
+  return f->cap.flags & CAPF_PINNED ? K_ERR_OK : K_ERR_NOT_PINNED;
+}
+
+int dma_unpin(struct cte *f) {
+  int err = dma_unpin_check(f);
+  if (err)
+    return err;
+  if (f->cap.type == K_OBJ_PINNED_FRAME)
+    cap_release_pinned(f);
+  else
+    f->cap.flags &= (u16)~CAPF_PINNED;
   return K_ERR_OK;
 }

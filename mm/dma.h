@@ -24,5 +24,7 @@ int dma_pin(struct cte *frame, u64 *paddr);
 /* The error dma_pin would give, pinning nothing. */
 int dma_pin_check(const struct cte *frame);
 int dma_unpin(struct cte *frame);
+/* The error dma_unpin would give, unpinning nothing. */
+int dma_unpin_check(const struct cte *frame);
 
 #endif

@@ -86,3 +86,30 @@ int sys_DMA_UNPIN(struct call *c) {
     err = lookup_cap(c, arg(c, 1), 0, &f);
   return err ? err : dma_unpin(f);
 }
+
+/* A driver's batch the other way: everything is checked before anything
+ * is unpinned. */
+int sys_DMA_UNPIN_RANGE(struct call *c) {
+  struct cte *dma, *f;
+  u64 first = arg(c, 1), n = arg(c, 2);
+  set_result(c, 0);
+  int err = lookup_typed(c, arg(c, 0), K_OBJ_DMA, K_RIGHT_WRITE, &dma);
+  if (err)
+    return err;
+  if (n == 0 || n > K_DMA_PIN_RANGE_MAX || first + n < first)
+    return K_ERR_RANGE;
+  for (u64 i = 0; i < n; i++) {
+    err = lookup_cap(c, first + i, 0, &f);
+    if (!err)
+      err = dma_unpin_check(f);
+    if (err) {
+      set_result(c, i);
+      return err;
+    }
+  }
+  for (u64 i = 0; i < n; i++) {
+    lookup_cap(c, first + i, 0, &f);
+    dma_unpin(f);
+  }
+  return K_ERR_OK;
+}

@@ -62,7 +62,9 @@
   X(THREAD_TIME, "-> ns the calling thread has run in rdx (TCB_INFO's cpu_ns, without the copy)") \
   X(CAP_TYPE, "cnode, slot -> the capability's type in rdx (CAP_IDENTIFY's type, without the copy)") \
   X(DEBUG_CHECK_INVARIANTS, "-> capabilities checked in rdx; INVARIANT (and a console line) on a violation; " \
-                            "BAD_SYSCALL unless the kernel was built with KERNEL_CHECKS")
+                            "BAD_SYSCALL unless the kernel was built with KERNEL_CHECKS") \
+  X(DMA_UNPIN_RANGE, "dma, first, count: unpins the frames (or releases the remnants) in slots [first, first + count), " \
+                     "all or none (then the first bad one's offset in rdx)")
 
 enum k_syscall {
 #define K_SYS_ENUM(name, args) K_SYS_##name,

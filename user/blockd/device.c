@@ -234,11 +234,14 @@ void device_kick(void) {
     }
 }
 
-/* A request's last device request completed. */
+/* A request's last device request completed: the work that follows is
+ * its session's. */
 static void finish(struct inflight *f) {
-  for (unsigned i = 0; i < f->frames; i++)
-    sys_dma_unpin(K_BI_SLOT_DMA, POOL_SLOT + f->pool + i);
   struct session *s = &sessions[f->session];
+  settle_time();
+  if (s->used && s->generation == f->generation)
+    time_for(s);
+  sys_dma_unpin_range(K_BI_SLOT_DMA, POOL_SLOT + f->pool, f->frames);
   if (s->used && s->generation == f->generation)
     s->on_device = (u16)(s->on_device - (f->frames + BLK_CHAIN_FRAMES - 1) / BLK_CHAIN_FRAMES);
   f->used = 0;

@@ -378,12 +378,15 @@ static void op_dma(struct worker *w) {
   u64 phys[4];
   if (w->sh->flags & F_NO_DMA)
     return;
-  switch (rnd(w, 3)) {
+  switch (rnd(w, 4)) {
   case 0:
     SC(w, K_SYS_DMA_PIN, S_DMA, frame_slot(w), 0, 0, 0, 0);
     break;
   case 1:
     SC(w, K_SYS_DMA_UNPIN, S_DMA, chance(w, 2) ? frame_slot(w) : any_slot(w), 0, 0, 0, 0);
+    break;
+  case 2:
+    SC(w, K_SYS_DMA_UNPIN_RANGE, S_DMA, chance(w, 2) ? frame_slot(w) : any_slot(w), 1 + rnd(w, 4), 0, 0, 0);
     break;
   default:
     SC(w, K_SYS_DMA_PIN_RANGE, S_DMA, frame_slot(w), 1 + rnd(w, 4), phys, 0, 0);

@@ -397,6 +397,39 @@ KTEST(dma_pin_range_is_all_or_nothing) {
   EXPECT(r.err == K_ERR_WRONG_TYPE && r.val == 0); /* 4 KiB frames only */
 }
 
+/* DMA_UNPIN_RANGE unpins a run of frames in one call, or none of them; a
+ * pinned frame's remnant in the run is released. */
+KTEST(dma_unpin_range_is_all_or_nothing) {
+  enum { N = 8 };
+  cptr_t pg;
+  u64 *phys = new_page(t, &pg);
+  EXPECT(phys);
+  cptr_t f = env_slot(&t->e);
+  t->e.next_slot += N - 1;
+  EXPECT_OK(sys_retype(t->ut, K_OBJ_FRAME_4K, 0, K_BI_SLOT_CNODE, f, N, 0));
+  EXPECT_OK(sys_dma_pin_range(K_BI_SLOT_DMA, f, N, phys).err);
+  EXPECT_ERR(sys_dma_unpin_range(K_BI_SLOT_DMA, f, 0).err, K_ERR_RANGE);
+  EXPECT_ERR(sys_dma_unpin_range(K_BI_SLOT_DMA, f, K_DMA_PIN_RANGE_MAX + 1).err, K_ERR_RANGE);
+  EXPECT_ERR(sys_dma_unpin_range(K_BI_SLOT_DMA, ~0ull - 2, N).err, K_ERR_RANGE);
+  EXPECT_ERR(sys_dma_unpin_range(K_BI_SLOT_TCB, f, N).err, K_ERR_WRONG_TYPE);
+  /* one frame in the run not pinned: nothing unpinned, its offset reported */
+  EXPECT_OK(sys_dma_unpin(K_BI_SLOT_DMA, f + 3));
+  struct sysret r = sys_dma_unpin_range(K_BI_SLOT_DMA, f, N);
+  EXPECT(r.err == K_ERR_NOT_PINNED && r.val == 3);
+  EXPECT_ERR(sys_dma_pin(K_BI_SLOT_DMA, f + 2).err, K_ERR_PINNED); /* still pinned */
+  EXPECT_OK(sys_dma_pin(K_BI_SLOT_DMA, f + 3).err);
+  cptr_t tcb = new_obj(t, K_OBJ_TCB, 0);
+  r = sys_dma_unpin_range(K_BI_SLOT_DMA, tcb, 1);
+  EXPECT(r.err == K_ERR_WRONG_TYPE && r.val == 0);
+  /* frame 7 deleted while pinned leaves a remnant: the run releases it too */
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, f + N - 1));
+  struct k_cap_info ci;
+  EXPECT(type_of(f + N - 1, &ci) == K_OBJ_PINNED_FRAME);
+  EXPECT_OK(sys_dma_unpin_range(K_BI_SLOT_DMA, f, N).err);
+  EXPECT(none_pinned(f, N - 1));
+  EXPECT(type_of(f + N - 1, &ci) == K_OBJ_NULL);
+}
+
 /* Revoking memory under a pinned frame must not let it be reused while a
  * device may still write it: the untyped stays reserved until the unpin. */
 KTEST(revoke_defers_reuse_of_pinned_memory) {

@@ -157,6 +157,9 @@ static inline struct sysret sys_dma_pin_range(cptr_t dma, cptr_t first, u64 coun
   return syscall6(K_SYS_DMA_PIN_RANGE, dma, first, count, (u64)phys, 0, 0);
 }
 static inline long sys_dma_unpin(cptr_t dma, cptr_t frame) { return SC(K_SYS_DMA_UNPIN, dma, frame, 0, 0, 0, 0); }
+static inline struct sysret sys_dma_unpin_range(cptr_t dma, cptr_t first, u64 count) {
+  return syscall6(K_SYS_DMA_UNPIN_RANGE, dma, first, count, 0, 0, 0);
+}
 
 static inline long sys_ntfn_set_timer(cptr_t n, u64 deadline_ns, u64 bits) {
   return SC(K_SYS_NTFN_SET_TIMER, n, deadline_ns, bits, 0, 0, 0);
