@@ -428,6 +428,71 @@ static void room_too_small(void) {
   close_session(s);
 }
 
+/* One caller waits per session: while one thread of the client waits in
+ * BLK_IO, another's BLK_IO or read on the same session is refused. */
+static struct {
+  cptr_t session;
+  struct k_ipc_buffer *buf;
+  volatile long err;
+  volatile u64 got;
+  volatile int done;
+} waiter;
+
+static void waiter_thread(void) {
+  struct k_ipc_buffer *b = waiter.buf;
+  b->recv_cnode = env.cnode, b->recv_slot = RING_SLOT + RING, b->recv_count = 4, b->recv_window = 0;
+  struct msg_regs m = sys_call(waiter.session, k_msg_info(BLK_IO, 1, 0, 0), blk_io_word(0, 1, 4), 0, 0, 0);
+  waiter.err = m.err ? m.err : (long)m.w[0];
+  waiter.got = m.w[2];
+  waiter.done = 1;
+  for (;;)
+    sys_thread_exit();
+}
+
+static void one_waiter_per_session(void) {
+  cptr_t hold = 0, tcb = 0, buf_frame;
+  u64 buf_va;
+  waiter.done = 0;
+  long err = open_disk(1, &waiter.session);
+  if (!err)
+    err = hold_next(waiter.session, &hold);
+  buf->words[1] = 0, buf->words[2] = blk_req_word(4 * BLK_SECTORS_PER_FRAME, 0);
+  if (!err)
+    err = io_slots(waiter.session, 1, 0, 0, 4, 0, 0).err;
+  if (!err)
+    err = env_page(&env, &buf_va, &buf_frame);
+  waiter.buf = (struct k_ipc_buffer *)buf_va;
+  if (!err)
+    err = env_thread(&env, waiter_thread, &tcb);
+  if (!err)
+    err = sys_tcb_set_ipc_buffer(tcb, buf_frame);
+  struct k_tcb_info ti = {0};
+  for (int i = 0; !err && i < 100 && ti.state != K_TCB_BLOCKED; i++) {
+    sys_yield();
+    err = sys_tcb_info(tcb, &ti);
+  }
+  struct reply r = err ? (struct reply){err, 0, 0, 0} : io_slots(waiter.session, 0, 0, 0, 0, 50, 4);
+  check(ti.state == K_TCB_BLOCKED && r.err == K_ERR_BAD_STATE,
+        "while one thread waits in BLK_IO, another's BLK_IO on the session is refused");
+  expect_back(4);
+  r = call(waiter.session, BLK_READ, 0, 0, 0, 4);
+  check(r.err == K_ERR_BAD_STATE && r.gifts == 4 && frames_home(4), "and so is its read, the frames back");
+  sys_signal(hold);
+  for (int i = 0; i < 1000 && !waiter.done; i++)
+    sys_yield();
+  check(waiter.done && waiter.err == K_ERR_OK && waiter.got == 1,
+        "the waiting thread gets its completion when the device is done");
+  struct k_cap_info ci;
+  int back = 1;
+  for (u64 i = 0; i < 4; i++) /* its frames came to the slots it named: home again */
+    back = back && !sys_cap_identify(env.cnode, RING_SLOT + RING + i, &ci) && ci.type == K_OBJ_FRAME_4K &&
+           !sys_cnode_move(env.cnode, RING_SLOT + i, env.cnode, RING_SLOT + RING + i);
+  check(back && ring_home(4), "with its 4 frames");
+  sys_cnode_delete(env.cnode, tcb);
+  sys_cnode_delete(env.cnode, hold);
+  close_session(waiter.session);
+}
+
 static void pause_ms(u64 ms) {
   for (u64 end = sys_time_ns() + ms * 1000000ull; sys_time_ns() < end;)
     sys_yield();
@@ -500,6 +565,7 @@ int main(void) {
   bad_batches(b, info.w1);
   many_in_flight();
   room_too_small();
+  one_waiter_per_session();
   gone_with_requests_out(a);
   sessions(a);
   blockd_time_goes_to_whom_it_worked_for();
