@@ -45,35 +45,55 @@ int sys_DMA_PIN(struct call *c) {
   return err;
 }
 
-/* A driver's batch: one call for the frames a client gifted in one message.
- * Everything is checked before anything is pinned. */
-int sys_DMA_PIN_RANGE(struct call *c) {
+/* DMA_PIN_RANGE and DMA_UNPIN_RANGE: the DMA capability and a run of
+ * slots [first, first + n), every one of which passes `check` (else the
+ * first that does not: its error, its offset as the result). */
+static int dma_run(struct call *c, int (*check)(const struct cte *), u64 *first, u64 *n) {
   struct cte *dma, *f;
-  u64 first = arg(c, 1), n = arg(c, 2), out = arg(c, 3);
+  *first = arg(c, 1), *n = arg(c, 2);
   set_result(c, 0);
   int err = lookup_typed(c, arg(c, 0), K_OBJ_DMA, K_RIGHT_WRITE, &dma);
   if (err)
     return err;
-  if (n == 0 || n > K_DMA_PIN_RANGE_MAX || first + n < first)
+  if (*n == 0 || *n > K_DMA_PIN_RANGE_MAX || *first + *n < *first)
     return K_ERR_RANGE;
-  if ((err = user_range_check(own_root(c), out, n * sizeof(u64), 1)))
-    return err;
-  for (u64 i = 0; i < n; i++) {
-    err = lookup_cap(c, first + i, 0, &f);
+  for (u64 i = 0; i < *n; i++) {
+    err = lookup_cap(c, *first + i, 0, &f);
     if (!err)
-      err = f->cap.type == K_OBJ_FRAME_4K ? dma_pin_check(f) : K_ERR_WRONG_TYPE;
+      err = check(f);
     if (err) {
       set_result(c, i);
       return err;
     }
   }
+  return K_ERR_OK;
+}
+
+/* A slot of a run dma_run checked. */
+static struct cte *run_slot(struct call *c, u64 slot) {
+  struct cte *f = 0;
+  lookup_cap(c, slot, 0, &f);
+  return f;
+}
+
+static int pin_check_4k(const struct cte *f) {
+  return f->cap.type == K_OBJ_FRAME_4K ? dma_pin_check(f) : K_ERR_WRONG_TYPE;
+}
+
+/* A driver's batch: one call for the frames a client gifted in one message.
+ * Everything is checked before anything is pinned. */
+int sys_DMA_PIN_RANGE(struct call *c) {
+  u64 first, n, out = arg(c, 3);
+  int err = dma_run(c, pin_check_4k, &first, &n);
+  if (!err)
+    err = user_range_check(own_root(c), out, n * sizeof(u64), 1);
+  if (err)
+    return err;
   u64 pa[64];
   for (u64 i = 0; i < n; i += 64) {
     u64 m = n - i < 64 ? n - i : 64;
-    for (u64 j = 0; j < m; j++) {
-      lookup_cap(c, first + i + j, 0, &f);
-      dma_pin(f, &pa[j]);
-    }
+    for (u64 j = 0; j < m; j++)
+      dma_pin(run_slot(c, first + i + j), &pa[j]);
     copy_to_user(own_root(c), out + i * sizeof(u64), pa, m * sizeof(u64));
   }
   return K_ERR_OK;
@@ -87,29 +107,11 @@ int sys_DMA_UNPIN(struct call *c) {
   return err ? err : dma_unpin(f);
 }
 
-/* A driver's batch the other way: everything is checked before anything
- * is unpinned. */
+/* The batch the other way. */
 int sys_DMA_UNPIN_RANGE(struct call *c) {
-  struct cte *dma, *f;
-  u64 first = arg(c, 1), n = arg(c, 2);
-  set_result(c, 0);
-  int err = lookup_typed(c, arg(c, 0), K_OBJ_DMA, K_RIGHT_WRITE, &dma);
-  if (err)
-    return err;
-  if (n == 0 || n > K_DMA_PIN_RANGE_MAX || first + n < first)
-    return K_ERR_RANGE;
-  for (u64 i = 0; i < n; i++) {
-    err = lookup_cap(c, first + i, 0, &f);
-    if (!err)
-      err = dma_unpin_check(f);
-    if (err) {
-      set_result(c, i);
-      return err;
-    }
-  }
-  for (u64 i = 0; i < n; i++) {
-    lookup_cap(c, first + i, 0, &f);
-    dma_unpin(f);
-  }
-  return K_ERR_OK;
+  u64 first, n;
+  int err = dma_run(c, dma_unpin_check, &first, &n);
+  for (u64 i = 0; !err && i < n; i++)
+    dma_unpin(run_slot(c, first + i));
+  return err;
 }

@@ -132,6 +132,7 @@ static void stats(struct session *s, struct server_answer *a) {
   buf->words[6] = c.not_frames;
   buf->words[7] = total.gone_waiting;
   buf->words[8] = c.full;
+  buf->words[9] = c.requests;
   a->words = BLK_STATS_WORDS;
 }
 

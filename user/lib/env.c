@@ -61,7 +61,7 @@ long env_alloc_pages(struct env *e, u64 pages, void **out) {
   return K_ERR_OK;
 }
 
-static long thread_at(struct env *e, void (*fn)(void), u32 below, cptr_t *tcb) {
+static long thread_at(struct env *e, void (*fn)(void), u32 below, cptr_t ipc_frame, cptr_t *tcb) {
   void *stack;
   struct k_tcb_info self;
   long err = env_alloc_pages(e, 2, &stack);
@@ -75,14 +75,24 @@ static long thread_at(struct env *e, void (*fn)(void), u32 below, cptr_t *tcb) {
     err = sys_tcb_configure(*tcb, e->cnode, e->vspace, self.priority - below);
   if (!err) /* as if called: rsp + 8 is 16-byte aligned at entry */
     err = sys_tcb_write_regs(*tcb, (u64)fn, (u64)stack + 2 * K_PAGE_SIZE - 8, 0);
+  if (!err && ipc_frame)
+    err = sys_tcb_set_ipc_buffer(*tcb, ipc_frame);
   if (!err)
     err = sys_tcb_resume(*tcb);
   return err;
 }
 
-long env_thread(struct env *e, void (*fn)(void), cptr_t *tcb) { return thread_at(e, fn, 0, tcb); }
+long env_thread(struct env *e, void (*fn)(void), cptr_t *tcb) { return thread_at(e, fn, 0, 0, tcb); }
 
-long env_thread_below(struct env *e, void (*fn)(void), cptr_t *tcb) { return thread_at(e, fn, 1, tcb); }
+long env_thread_below(struct env *e, void (*fn)(void), cptr_t *tcb) { return thread_at(e, fn, 1, 0, tcb); }
+
+long env_thread_ipc(struct env *e, void (*fn)(void), cptr_t *tcb, struct k_ipc_buffer **buf) {
+  u64 va;
+  cptr_t frame;
+  long err = env_page(e, &va, &frame);
+  *buf = (struct k_ipc_buffer *)va;
+  return err ? err : thread_at(e, fn, 0, frame, tcb);
+}
 
 static volatile cptr_t when_blocked_slot;
 

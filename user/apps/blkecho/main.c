@@ -247,19 +247,13 @@ static u64 median(u64 *v, u64 n) { /* sorts v */
 }
 
 static long latency_under_load(cptr_t queued, u64 sectors) {
-  cptr_t tcb, buf_frame;
-  u64 buf_va;
+  cptr_t tcb;
   lat.span = sectors & ~(u64)(BLK_SECTORS_PER_FRAME - 1);
   long err = blk_open(&env, buf, BLOCKD_EP, 0, &lat.session);
   if (!err)
     err = env_page(&env, &lat.va, &lat.frame);
   if (!err)
-    err = env_page(&env, &buf_va, &buf_frame);
-  lat.buf = (struct k_ipc_buffer *)buf_va;
-  if (!err)
-    err = env_thread(&env, latency_thread, &tcb);
-  if (!err)
-    err = sys_tcb_set_ipc_buffer(tcb, buf_frame);
+    err = env_thread_ipc(&env, latency_thread, &tcb, &lat.buf);
   if (err)
     return err;
   lat.go = 1;

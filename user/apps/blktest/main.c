@@ -450,8 +450,7 @@ static void waiter_thread(void) {
 }
 
 static void one_waiter_per_session(void) {
-  cptr_t hold = 0, tcb = 0, buf_frame;
-  u64 buf_va;
+  cptr_t hold = 0, tcb = 0;
   waiter.done = 0;
   long err = open_disk(1, &waiter.session);
   if (!err)
@@ -460,12 +459,7 @@ static void one_waiter_per_session(void) {
   if (!err)
     err = io_slots(waiter.session, 1, 0, 0, 4, 0, 0).err;
   if (!err)
-    err = env_page(&env, &buf_va, &buf_frame);
-  waiter.buf = (struct k_ipc_buffer *)buf_va;
-  if (!err)
-    err = env_thread(&env, waiter_thread, &tcb);
-  if (!err)
-    err = sys_tcb_set_ipc_buffer(tcb, buf_frame);
+    err = env_thread_ipc(&env, waiter_thread, &tcb, &waiter.buf);
   struct k_tcb_info ti = {0};
   for (int i = 0; !err && i < 100 && ti.state != K_TCB_BLOCKED; i++) {
     sys_yield();
@@ -478,8 +472,8 @@ static void one_waiter_per_session(void) {
   r = call(waiter.session, BLK_READ, 0, 0, 0, 4);
   check(r.err == K_ERR_BAD_STATE && r.gifts == 4 && frames_home(4), "and so is its read, the frames back");
   sys_signal(hold);
-  for (int i = 0; i < 1000 && !waiter.done; i++)
-    sys_yield();
+  for (u64 end = sys_time_ns() + 2000000000ull; !waiter.done && sys_time_ns() < end;)
+    sys_yield(); /* the device takes its time: up to 2 s */
   check(waiter.done && waiter.err == K_ERR_OK && waiter.got == 1,
         "the waiting thread gets its completion when the device is done");
   struct k_cap_info ci;
@@ -493,9 +487,14 @@ static void one_waiter_per_session(void) {
   close_session(waiter.session);
 }
 
-static void pause_ms(u64 ms) {
-  for (u64 end = sys_time_ns() + ms * 1000000ull; sys_time_ns() < end;)
-    sys_yield();
+/* Waits (2 s at most) until BLK_STATS word `word` of session s reaches `at_least`. */
+static int stat_reaches(cptr_t s, unsigned word, u64 at_least) {
+  for (u64 end = sys_time_ns() + 2000000000ull; sys_time_ns() < end; sys_yield()) {
+    struct reply r = call(s, BLK_STATS, 0, 0, 0, 0);
+    if (!r.err && buf->words[word] >= at_least)
+      return 1;
+  }
+  return 0;
 }
 
 /* A client that goes with requests out: on the device (held), or done and
@@ -513,11 +512,11 @@ static void gone_with_requests_out(cptr_t first) {
     buf->words[1] = 0, buf->words[2] = blk_req_word(4 * BLK_SECTORS_PER_FRAME, 0);
     buf->words[3] = 8, buf->words[4] = blk_req_word(4 * BLK_SECTORS_PER_FRAME, 1);
     ok = ok && io_slots(s, 2, 0, 0, 8, 0, 0).err == K_ERR_OK;
-    if (!held)
-      pause_ms(50); /* both complete and wait, parked, to be collected */
+    if (!held) /* both complete and wait, parked, to be collected */
+      ok = ok && stat_reaches(s, 9, 2);
     ok = ok && !sys_cnode_revoke(env.cnode, parent);
-    if (held)
-      pause_ms(50); /* blockd notices the session went and lets the device go */
+    if (held) /* blockd notices the session went (its timer) and lets the device go */
+      ok = ok && stat_reaches(first, 7, st0.gone_waiting + 2);
     struct k_cap_info ci;
     for (u64 i = 0; i < 8; i++) /* the frames went with the session: make them again */
       ok = ok && sys_cap_identify(env.cnode, RING_SLOT + i, &ci) == K_ERR_OK && ci.type == K_OBJ_NULL &&

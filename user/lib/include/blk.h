@@ -63,8 +63,8 @@ enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS,
  * past the disk's end, frame and sector counts, not frames) and, driver-
  * wide, the requests whose session's memory went while they were in flight;
  * word 8 = this session's requests refused because its requests or slots
- * were all in use (NO_MEMORY). */
-#define BLK_STATS_WORDS 9
+ * were all in use (NO_MEMORY); word 9 = its requests the device completed. */
+#define BLK_STATS_WORDS 10
 
 /* BLK_IO's words. */
 static inline u64 blk_io_word(u64 requests, int wait, u64 room) {

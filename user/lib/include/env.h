@@ -47,6 +47,9 @@ long env_alloc_pages(struct env *e, u64 pages, void **out);
 /* Another thread in e's address space and CSpace, at the caller's own
  * priority, running fn on a two-page stack of e's memory (no IPC buffer). */
 long env_thread(struct env *e, void (*fn)(void), cptr_t *tcb);
+/* The same with an IPC buffer of its own (a page of e's memory, at *buf),
+ * in place before it first runs. */
+long env_thread_ipc(struct env *e, void (*fn)(void), cptr_t *tcb, struct k_ipc_buffer **buf);
 /* The same one step below the caller's priority: it runs only while the
  * caller is blocked (and nothing else is ready above it). */
 long env_thread_below(struct env *e, void (*fn)(void), cptr_t *tcb);
