@@ -170,6 +170,7 @@ HOST_SRC_test_virtq := user/lib/virtq.c
 HOST_SRC_test_classify := user/netd/classify.c
 HOST_SRC_test_timers := ipc/timers.c
 HOST_SRC_test_blk_request := user/blockd/request.c
+HOST_SRC_test_blk_runs := user/blockd/runs.c
 
 $(B)/host/%: tests/host/%.c $(wildcard tests/host/*.h) $(KERNEL_SRC) $(wildcard lib/*.c user/*/*.c user/*/*.h)
 	@mkdir -p $(dir $@)

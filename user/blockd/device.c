@@ -2,6 +2,7 @@
  * pool of device slots, posting requests and harvesting completions (see
  * blockd.h). */
 #include "blockd.h"
+#include "runs.h"
 
 #define VIRTIO_BLK_MODERN 0x1042
 #define VIRTIO_BLK_TRANSITIONAL 0x1001
@@ -137,23 +138,6 @@ long devices_setup(void) {
   return setup_irqs();
 }
 
-/* The pool: contiguous runs of slots, first fit. */
-static int pool_used(unsigned i) { return (pool_map[i / 64] >> (i % 64)) & 1; }
-static void pool_mark(unsigned first, unsigned n, int used) {
-  for (unsigned i = first; i < first + n; i++)
-    pool_map[i / 64] = used ? pool_map[i / 64] | 1ull << (i % 64) : pool_map[i / 64] & ~(1ull << (i % 64));
-}
-static int pool_take(unsigned n) {
-  for (unsigned i = 0, run = 0; i < POOL_SLOTS; i++) {
-    run = pool_used(i) ? 0 : run + 1;
-    if (run == n) {
-      pool_mark(i + 1 - n, n, 1);
-      return (int)(i + 1 - n);
-    }
-  }
-  return -1;
-}
-
 static int inflight_take(void) {
   for (int i = 0; i < MAX_INFLIGHT; i++)
     if (!inflight[i].used)
@@ -191,7 +175,7 @@ long device_post(struct session *s, struct request *r, cptr_t cnode, cptr_t firs
   unsigned disk = r->disk, chains = (r->frames + BLK_CHAIN_FRAMES - 1) / BLK_CHAIN_FRAMES;
   if (disks[disk].q.num_free < chains)
     return K_ERR_WOULD_BLOCK;
-  int f = inflight_take(), pool = f < 0 ? -1 : pool_take(r->frames);
+  int f = inflight_take(), pool = f < 0 ? -1 : runs_take(pool_map, POOL_SLOTS, r->frames);
   if (pool < 0)
     return K_ERR_WOULD_BLOCK;
   cptr_t at = POOL_SLOT + (cptr_t)pool;
@@ -199,7 +183,7 @@ long device_post(struct session *s, struct request *r, cptr_t cnode, cptr_t firs
   long err = sys_dma_pin_range(K_BI_SLOT_DMA, at, r->frames, phys).err; /* 4 KiB frames, all or none */
   if (err) {
     move_frames(cnode, first, env.cnode, at, r->frames);
-    pool_mark((unsigned)pool, r->frames, 0);
+    runs_mark(pool_map, (unsigned)pool, r->frames, 0);
     return err;
   }
   unsigned i = (unsigned)(s - sessions);
@@ -246,7 +230,7 @@ static void finish(struct inflight *f) {
     s->on_device = (u16)(s->on_device - (f->frames + BLK_CHAIN_FRAMES - 1) / BLK_CHAIN_FRAMES);
   f->used = 0;
   request_done(f->session, f->generation, f->req, f->tag, f->pool, f->frames, f->errors);
-  pool_mark(f->pool, f->frames, 0); /* request_done took the frames out */
+  runs_mark(pool_map, f->pool, f->frames, 0); /* request_done took the frames out */
 }
 
 static void harvest(unsigned disk) {

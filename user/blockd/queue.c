@@ -3,27 +3,11 @@
  * and answering the caller that waits (see blockd.h). */
 #include "blockd.h"
 #include "request.h"
+#include "runs.h"
 
 /* Where a waiting caller's frames are gathered when they are not in
  * blockd's root CNode already (a parked request's). */
 #define STAGE_SLOT (POOL_SLOT - BLK_MAX_FRAMES)
-
-/* Parking slots: contiguous runs of the session's CNode, first fit. */
-static int park_used(const struct session_rec *rec, unsigned i) { return (rec->park_map[i / 64] >> (i % 64)) & 1; }
-static void park_mark(struct session_rec *rec, unsigned first, unsigned n, int used) {
-  for (unsigned i = first; i < first + n; i++)
-    rec->park_map[i / 64] = used ? rec->park_map[i / 64] | 1ull << (i % 64) : rec->park_map[i / 64] & ~(1ull << (i % 64));
-}
-static int park_take(struct session_rec *rec, unsigned n) {
-  for (unsigned i = 0, run = 0; i < rec->park_slots; i++) {
-    run = park_used(rec, i) ? 0 : run + 1;
-    if (run == n) {
-      park_mark(rec, i + 1 - n, n, 1);
-      return (int)(i + 1 - n);
-    }
-  }
-  return -1;
-}
 
 long request_check(struct session *s, u32 disk, u64 sector, u64 *sectors, u64 frames) {
   struct blk_counters *c = &s->rec->c;
@@ -51,7 +35,7 @@ struct request *request_reserve(struct session *s, u32 disk, int write, u64 sect
   for (unsigned i = 0; i < BLK_MAX_QUEUED && !r; i++)
     if (rec->req[i].state == REQ_FREE)
       r = &rec->req[i];
-  int park = r ? park_take(rec, frames) : -1;
+  int park = r ? runs_take(rec->park_map, rec->park_slots, frames) : -1;
   if (park < 0) {
     rec->c.full++;
     return 0;
@@ -63,7 +47,7 @@ struct request *request_reserve(struct session *s, u32 disk, int write, u64 sect
 }
 
 static void request_free(struct session *s, struct request *r) {
-  park_mark(s->rec, r->park, r->frames, 0);
+  runs_mark(s->rec->park_map, r->park, r->frames, 0);
   r->state = REQ_FREE;
   s->rec->nreq--;
 }
