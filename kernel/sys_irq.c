@@ -11,7 +11,10 @@ int sys_IRQ_GET(struct call *c) {
     return err;
   if (!cte_empty(dest))
     return K_ERR_SLOT_OCCUPIED;
-  return irq_get(ctl, arg(c, 1), dest);
+  u64 data = 0;
+  err = irq_get(ctl, arg(c, 1), dest, &data);
+  set_result(c, data);
+  return err;
 }
 
 int sys_IRQ_SET_NOTIFICATION(struct call *c) {

@@ -41,7 +41,7 @@ struct idt_entry {
 } __attribute__((packed));
 
 static struct idt_entry idt[256];
-extern const u64 trap_vector_table[48];
+extern const u64 trap_vector_table[256];
 extern void syscall_entry(void);
 extern u64 boot_pml4[];
 
@@ -64,7 +64,7 @@ static void gdt_init(void) {
 }
 
 static void idt_init(void) {
-  for (int v = 0; v < 48; v++) {
+  for (int v = 0; v < 256; v++) {
     u64 a = trap_vector_table[v];
     idt[v] = (struct idt_entry){.off0 = (u16)a, .sel = GDT_KCODE, .attr = 0x8e,
                                 .off1 = (u16)(a >> 16), .off2 = (u32)(a >> 32)};

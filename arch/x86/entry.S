@@ -76,7 +76,7 @@ trap_common:
 trap_vectors_start:
 .altmacro
 .set i, 0
-.rept 48
+.rept 256
   VECTOR %i
   .set i, i + 1
 .endr
@@ -87,7 +87,7 @@ trap_vectors_start:
 .align 8
 trap_vector_table:
 .set i, 0
-.rept 48
+.rept 256
   .quad trap_vectors_start + i * 16
   .set i, i + 1
 .endr

@@ -1,6 +1,7 @@
 /* The 8259 PICs, the PIT as the scheduler tick, and TSC calibration. */
 #include <arch/cpu.h>
 #include <arch/x86.h>
+#include <arch/irq.h>
 
 #define PIC1 0x20
 #define PIC2 0xa0
@@ -46,7 +47,8 @@ int arch_irq_pending(void) {
   outb(PIC1, 0x0a); /* OCW3: the next read gives the request register */
   outb(PIC2, 0x0a);
   u16 irr = (u16)(inb(PIC1) | inb(PIC2) << 8), imr = (u16)(inb(PIC1 + 1) | inb(PIC2 + 1) << 8);
-  return (irr & ~imr & ~(1u << 2)) != 0; /* line 2 is the cascade: the slave's own lines tell */
+  return (irr & ~imr & ~(1u << 2)) != 0 /* line 2 is the cascade: the slave's own lines tell */
+         || lapic_msi_pending();
 }
 
 void arch_irq_eoi(unsigned irq) {
@@ -72,6 +74,7 @@ static void tsc_calibrate(void) {
 
 void arch_timer_init(unsigned hz) {
   pic_init();
+  lapic_init();
   tsc_calibrate();
   u16 div = (u16)(PIT_HZ / hz);
   outb(0x43, 0x34); /* channel 0, rate generator */

@@ -2,6 +2,7 @@
 #include <arch/cpu.h>
 #include <arch/x86.h>
 #include <arch/fault.h>
+#include <arch/irq.h>
 #include <arch/sched.h>
 #include "kernel/cpu.h"
 #include "kernel/print.h"
@@ -32,6 +33,29 @@ static void handle_irq(unsigned irq) {
   else
     irq_deliver(irq);
   arch_irq_eoi(irq);
+}
+
+/* A message-signalled interrupt: an edge, nothing to mask. */
+static void handle_msi(unsigned vector) {
+  irq_deliver(K_IRQ_MSI_FIRST + (vector - ARCH_MSI_VECTOR_BASE));
+  lapic_eoi();
+}
+
+/* Interrupt vectors: the 8259s' lines, the message-signalled ones, the
+ * local APIC's spurious vector (nothing to do, no EOI), and any other a
+ * device was told to send: a driver programs its device's MSI-X table,
+ * and without interrupt remapping it can name any vector (as it can DMA
+ * anywhere without an IOMMU); above the kernel's own it is ignored. */
+static int handle_interrupt(u64 vector) {
+  if (vector >= IRQ_BASE && vector < IRQ_BASE + 16)
+    handle_irq((unsigned)(vector - IRQ_BASE));
+  else if (vector >= ARCH_MSI_VECTOR_BASE && vector < ARCH_SPURIOUS_VECTOR)
+    handle_msi((unsigned)vector);
+  else if (vector > ARCH_SPURIOUS_VECTOR && vector < 256)
+    lapic_eoi();
+  else if (vector != ARCH_SPURIOUS_VECTOR)
+    return 0;
+  return 1;
 }
 
 static const char *const exception_names[32] = {
@@ -69,17 +93,15 @@ __attribute__((noreturn)) void trap_user(struct user_ctx *ctx) {
     syscall_dispatch(cur, ctx);
   else if (ctx->vector < IRQ_BASE)
     user_fault(cur, ctx);
-  else if (ctx->vector < IRQ_BASE + 16)
-    handle_irq((unsigned)(ctx->vector - IRQ_BASE));
+  else
+    handle_interrupt(ctx->vector);
   sched_return_to_user();
 }
 
 /* Interrupts arrive here only while idle; an exception here is a kernel bug. */
 void trap_kernel(struct user_ctx *frame) {
-  if (frame->vector >= IRQ_BASE && frame->vector < IRQ_BASE + 16) {
-    handle_irq((unsigned)(frame->vector - IRQ_BASE));
+  if (frame->vector >= IRQ_BASE && handle_interrupt(frame->vector))
     return;
-  }
   kprintf("\nkernel %s (vector %llu) error 0x%llx cr2 0x%llx\n", arch_exception_name(frame->vector),
           frame->vector, frame->err, read_cr2());
   arch_print_user_ctx(frame);

@@ -48,7 +48,7 @@
   X(TCB_BIND_NOTIFICATION, "tcb, ntfn (0: unbind)")                            \
   X(TCB_SET_IPC_BUFFER, "tcb, frame (0: none)")                               \
   X(TCB_SET_FAULT_ENDPOINT, "tcb, ep (0: none)")                               \
-  X(IRQ_GET, "irq_control, irq, dest_cnode, dest_slot")                        \
+  X(IRQ_GET, "irq_control, irq, dest_cnode, dest_slot -> for a message-signalled line, the data in rdx")   \
   X(IRQ_SET_NOTIFICATION, "irq_handler, ntfn, bits")                           \
   X(IRQ_ACK, "irq_handler")                                                    \
   X(DMA_PIN, "dma, frame -> physical address in rdx")                        \
@@ -74,6 +74,15 @@ enum k_syscall {
 };
 
 #define K_DMA_PIN_RANGE_MAX 512 /* frames in one DMA_PIN_RANGE */
+
+/* Interrupt lines: 0-15 are the legacy lines (level, acknowledged with
+ * IRQ_ACK); K_IRQ_MSI_FIRST on are message-signalled: a device that
+ * writes the data IRQ_GET returned to K_MSI_ADDRESS raises the line; an
+ * edge, which needs no IRQ_ACK (it is accepted and does nothing). */
+#define K_IRQ_MSI_FIRST 16
+#define K_IRQ_MSI_LINES 15
+#define K_IRQ_LINES (K_IRQ_MSI_FIRST + K_IRQ_MSI_LINES)
+#define K_MSI_ADDRESS 0xfee00000ull
 
 /* UNTYPED_USAGE flags */
 #define K_USAGE_RECURSIVE 1u  /* include everything made from child untypeds */

@@ -28,7 +28,7 @@ struct disk {
   struct virtio_dev dev;
   struct virtq q;
   u64 capacity; /* sectors */
-  u8 irq;
+  u8 irq;       /* its line: a message-signalled one when dev.msix */
 };
 
 /* Counters of refused and failed requests, kept in the session (client
@@ -109,8 +109,8 @@ _Static_assert(SERVER_GIFT_SLOT + BLOCKD_RECV_SLOTS <= SESSION_SLOTS, "slot rang
 _Static_assert(SESSION_SLOTS + SESSION_STRIDE * BLOCKD_MAX_SESSIONS <= POOL_SLOT, "slot ranges overlap");
 
 /* Bits of blockd's notification besides the disks' interrupt lines. */
-#define HOLD_BIT (1ull << 20)  /* the client of a held request says go */
-#define TIMER_BIT (1ull << 21) /* look again at a held request's session */
+#define HOLD_BIT (1ull << 40)  /* the client of a held request says go */
+#define TIMER_BIT (1ull << 41) /* look again at a held request's session */
 
 extern struct env env;
 extern struct k_ipc_buffer *buf;

@@ -48,7 +48,7 @@ unsigned ndisks;
 cptr_t blockd_ntfn;
 static struct ring_mem rings[BLK_MAX_DISKS];
 static struct inflight inflight[MAX_INFLIGHT];
-static cptr_t irq_handler[16]; /* by line: 0 when not ours */
+static cptr_t irq_handler[K_IRQ_LINES]; /* by line: 0 when not ours */
 static u64 pool_map[POOL_SLOTS / 64]; /* bit: the pool slot holds a frame */
 static int held;                      /* a held request waits for its client's word: no kick */
 static int kick_wanted[BLK_MAX_DISKS];
@@ -57,6 +57,25 @@ struct probe {
   struct virtio_env *ve;
 };
 
+/* A message-signalled line of those init granted, for the disk's MSI-X
+ * entry 0; the disk keeps its legacy line when there is none (or the
+ * device has no MSI-X). */
+static void use_msi(struct virtio_env *ve, struct disk *d) {
+  cptr_t h = env_slot(&env);
+  for (unsigned line = K_IRQ_MSI_FIRST; line < K_IRQ_LINES; line++) {
+    struct sysret r = sys_irq_get_msi(K_BI_SLOT_IRQ_CONTROL, line, env.cnode, h);
+    if (r.err)
+      continue; /* not ours, or taken */
+    if (!sys_irq_set_notification(h, blockd_ntfn, 1ull << line) && !virtio_msix(ve, &d->dev, r.val)) {
+      d->irq = (u8)line;
+      irq_handler[line] = h;
+      return;
+    }
+    sys_cnode_delete(env.cnode, h);
+    return;
+  }
+}
+
 static int found(const struct pci_dev *p, void *ctx) {
   struct probe *pr = ctx;
   if (p->vendor != VIRTIO_VENDOR || (p->device != VIRTIO_BLK_MODERN && p->device != VIRTIO_BLK_TRANSITIONAL))
@@ -64,9 +83,12 @@ static int found(const struct pci_dev *p, void *ctx) {
   if (ndisks == BLK_MAX_DISKS)
     return 1;
   struct disk *d = &disks[ndisks];
+  d->irq = p->irq_line;
   long err = virtio_attach(pr->ve, p, &d->dev);
   if (!err)
     err = virtio_negotiate(&d->dev, 1ull << VIRTIO_F_INDIRECT_DESC);
+  if (!err)
+    use_msi(pr->ve, d);
   if (!err)
     err = virtio_queue(pr->ve, &d->dev, 0, &d->q);
   if (err) {
@@ -75,30 +97,34 @@ static int found(const struct pci_dev *p, void *ctx) {
   }
   virtio_ready(&d->dev);
   d->capacity = *(volatile u64 *)d->dev.device_cfg;
-  d->irq = p->irq_line;
-  printf("blockd: disk %u: virtio-blk %04x at 00:%02x.%x, %llu sectors, irq %u\n", ndisks, p->device,
-         p->dev, p->fn, d->capacity, d->irq);
+  printf("blockd: disk %u: virtio-blk %04x at 00:%02x.%x, %llu sectors, %s %u\n", ndisks, p->device,
+         p->dev, p->fn, d->capacity, d->dev.msix ? "MSI-X line" : "irq", d->irq);
   ndisks++;
   return 0;
 }
 
 /* One notification, bound to blockd's thread, takes every disk's interrupt
- * (bit = line), so that blockd's receive wakes for them. */
-static long setup_irqs(void) {
+ * (bit = line), so that blockd's receive wakes for them: made before the
+ * disks are found, for their message-signalled lines; the legacy lines
+ * after. */
+static long setup_notification(void) {
   long err = env_retype(&env, K_OBJ_NOTIFICATION, 0, &blockd_ntfn);
-  if (!err)
-    err = sys_tcb_bind_notification(K_BI_SLOT_TCB, blockd_ntfn);
+  return err ? err : sys_tcb_bind_notification(K_BI_SLOT_TCB, blockd_ntfn);
+}
+
+static long setup_irqs(void) {
+  long err = K_ERR_OK;
   u32 claimed = 0;
   for (unsigned i = 0; !err && i < ndisks; i++) {
     u8 irq = disks[i].irq;
-    if (claimed & (1u << irq))
+    if (disks[i].dev.msix || (claimed & (1u << irq)))
       continue;
     cptr_t h = env_slot(&env);
     if ((err = sys_irq_get(K_BI_SLOT_IRQ_CONTROL, irq, env.cnode, h)) ||
         (err = sys_irq_set_notification(h, blockd_ntfn, 1ull << irq)))
       break;
     claimed |= 1u << irq;
-    irq_handler[irq & 15] = h;
+    irq_handler[irq] = h;
   }
   return err;
 }
@@ -127,14 +153,15 @@ static long setup_ring_mem(struct ring_mem *m) {
 long devices_setup(void) {
   struct virtio_env ve = {&env, K_BI_SLOT_IOPORTS, BLOCKD_DEVICE_UT, BLOCKD_DEVICE_UTS, K_BI_SLOT_DMA, REGS_VA};
   struct probe pr = {&ve};
+  long err = setup_notification();
+  if (err)
+    return err;
   pci_scan(K_BI_SLOT_IOPORTS, found, &pr);
   if (!ndisks)
     return K_ERR_RANGE;
-  for (unsigned i = 0; i < ndisks; i++) {
-    long err = setup_ring_mem(&rings[i]);
-    if (err)
+  for (unsigned i = 0; i < ndisks; i++)
+    if ((err = setup_ring_mem(&rings[i])))
       return err;
-  }
   return setup_irqs();
 }
 
@@ -264,9 +291,9 @@ static void unhold(u64 bits) {
 }
 
 void device_event(u64 bits) {
-  if (bits & 0xffff) {
+  if (bits & 0xffff) { /* legacy lines: a level, until the device hears and the line is acknowledged */
     for (unsigned i = 0; i < ndisks; i++)
-      if (bits & (1ull << disks[i].irq))
+      if (!disks[i].dev.msix && (bits & (1ull << disks[i].irq)))
         (void)*disks[i].dev.isr; /* reading the ISR acknowledges the device */
     for (unsigned irq = 0; irq < 16; irq++)
       if ((bits & (1ull << irq)) && irq_handler[irq])

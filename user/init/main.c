@@ -183,8 +183,11 @@ static int add_bars(const struct pci_dev *p, void *ctx) {
   int drv = p->vendor == 0x1af4 ? driver_of(p->device) : -1;
   if (drv < 0)
     return 0;
+  static unsigned next_msi = K_IRQ_MSI_FIRST; /* each device a message-signalled line too */
   if (p->irq_line < 16)
     irq_lines[drv] |= 1ull << p->irq_line;
+  if (next_msi < K_IRQ_LINES)
+    irq_lines[drv] |= 1ull << next_msi++;
   for (unsigned i = 0; i < 6 && bs->n < 24; i++) {
     u32 lo = pci_read32(K_BI_SLOT_IOPORTS, p, (u8)(0x10 + 4 * i));
     u64 addr = pci_bar_address(K_BI_SLOT_IOPORTS, p, i), size = pci_bar_size(K_BI_SLOT_IOPORTS, p, i);

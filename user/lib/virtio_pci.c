@@ -4,6 +4,10 @@
 
 #define PCI_CAP_PTR 0x34
 #define PCI_CAP_VENDOR 0x09
+#define PCI_CAP_MSIX 0x11
+#define MSIX_ENABLE (1u << 31)        /* message control bit 15, in the capability's first dword */
+#define MSIX_FUNCTION_MASK (1u << 30) /* bit 14 */
+#define VIRTIO_MSI_NO_VECTOR 0xffff
 #define CFG_COMMON 1
 #define CFG_NOTIFY 2
 #define CFG_ISR 3
@@ -37,6 +41,28 @@ static void read_caps(cptr_t ports, const struct pci_dev *p, struct found *f) {
   }
 }
 
+static u8 find_cap(cptr_t ports, const struct pci_dev *p, u8 want) {
+  u8 off = pci_read8(ports, p, PCI_CAP_PTR) & 0xfc;
+  for (int guard = 0; off && guard < 48; guard++) {
+    if (pci_read8(ports, p, off) == want)
+      return off;
+    off = pci_read8(ports, p, (u8)(off + 1)) & 0xfc;
+  }
+  return 0;
+}
+
+/* Maps `length` bytes of device memory at physical `addr` at the next
+ * address ve hands out. */
+static long map_device(struct virtio_env *ve, u64 addr, u32 length, void **va) {
+  cptr_t ut;
+  long err = devmem_find(ve->e, ve->device_first, ve->device_count, addr, length, &ut);
+  if (!err)
+    err = devmem_map(ve->e, ut, addr, length, ve->map_vaddr, va);
+  if (!err)
+    ve->map_vaddr += ((length + (addr & (K_PAGE_SIZE - 1)) + K_PAGE_SIZE - 1) & ~(K_PAGE_SIZE - 1)) + K_PAGE_SIZE;
+  return err;
+}
+
 long virtio_attach(struct virtio_env *ve, const struct pci_dev *p, struct virtio_dev *d) {
   struct found f = {0};
   read_caps(ve->ports, p, &f);
@@ -66,13 +92,9 @@ long virtio_attach(struct virtio_env *ve, const struct pci_dev *p, struct virtio
       va[t] = (u8 *)va[order[i - 1]] + (addr[t] - addr[order[i - 1]]);
       continue;
     }
-    cptr_t ut;
-    long err = devmem_find(ve->e, ve->device_first, ve->device_count, addr[t], f.r[t].length, &ut);
-    if (!err)
-      err = devmem_map(ve->e, ut, addr[t], f.r[t].length, ve->map_vaddr, &va[t]);
+    long err = map_device(ve, addr[t], f.r[t].length, &va[t]);
     if (err)
       return err;
-    ve->map_vaddr += ((f.r[t].length + (addr[t] & (K_PAGE_SIZE - 1)) + K_PAGE_SIZE - 1) & ~(K_PAGE_SIZE - 1)) + K_PAGE_SIZE;
   }
   *d = (struct virtio_dev){.pci = *p, .common = (volatile struct virtio_common_cfg *)va[CFG_COMMON],
                            .notify_base = (volatile u8 *)va[CFG_NOTIFY], .notify_mult = f.notify_mult,
@@ -116,10 +138,35 @@ long virtio_queue(struct virtio_env *ve, struct virtio_dev *d, u16 index, struct
   d->common->queue_desc = phys + VIRTQ_DESC_OFF;
   d->common->queue_driver = phys + VIRTQ_AVAIL_OFF;
   d->common->queue_device = phys + VIRTQ_USED_OFF;
-  d->common->queue_msix_vector = 0xffff;
+  d->common->queue_msix_vector = d->msix ? 0 : VIRTIO_MSI_NO_VECTOR;
+  if (d->msix && d->common->queue_msix_vector != 0)
+    return K_ERR_RANGE; /* the device would not take the vector */
   d->common->queue_enable = 1;
   if (index < VIRTIO_MAX_QUEUES)
     d->notify[index] = (volatile u16 *)(d->notify_base + (u64)d->common->queue_notify_off * d->notify_mult);
+  return K_ERR_OK;
+}
+
+long virtio_msix(struct virtio_env *ve, struct virtio_dev *d, u64 data) {
+  const struct pci_dev *p = &d->pci;
+  u8 cap = find_cap(ve->ports, p, PCI_CAP_MSIX);
+  if (!cap)
+    return K_ERR_RANGE;
+  u32 table = pci_read32(ve->ports, p, (u8)(cap + 4));
+  u64 bar = (table & 7) <= 5 ? pci_bar_address(ve->ports, p, table & 7) : 0;
+  void *va;
+  long err = bar ? map_device(ve, bar + (table & ~7u), 16, &va) : K_ERR_RANGE;
+  if (err)
+    return err;
+  volatile u32 *entry = va; /* table entry 0: address, data, control (0: not masked) */
+  entry[0] = (u32)K_MSI_ADDRESS;
+  entry[1] = (u32)(K_MSI_ADDRESS >> 32);
+  entry[2] = (u32)data;
+  entry[3] = 0;
+  u32 ctl = pci_read32(ve->ports, p, cap);
+  pci_write32(ve->ports, p, cap, (ctl & ~MSIX_FUNCTION_MASK) | MSIX_ENABLE);
+  d->common->msix_config = VIRTIO_MSI_NO_VECTOR; /* no interrupt for configuration changes */
+  d->msix = 1;
   return K_ERR_OK;
 }
 

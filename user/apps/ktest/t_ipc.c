@@ -301,7 +301,7 @@ KTEST(irq_handlers_are_handed_out_once) {
   cptr_t h = env_slot(&t->e), h2 = env_slot(&t->e), n = new_obj(t, K_OBJ_NOTIFICATION, 0);
   EXPECT(n);
   EXPECT_ERR(sys_irq_get(K_BI_SLOT_IRQ_CONTROL, 0, K_BI_SLOT_CNODE, h), K_ERR_RANGE); /* the timer */
-  EXPECT_ERR(sys_irq_get(K_BI_SLOT_IRQ_CONTROL, 16, K_BI_SLOT_CNODE, h), K_ERR_RANGE);
+  EXPECT_ERR(sys_irq_get(K_BI_SLOT_IRQ_CONTROL, K_IRQ_LINES, K_BI_SLOT_CNODE, h), K_ERR_RANGE);
   EXPECT_ERR(sys_irq_get(n, 5, K_BI_SLOT_CNODE, h), K_ERR_WRONG_TYPE);
   EXPECT_OK(sys_irq_get(K_BI_SLOT_IRQ_CONTROL, 5, K_BI_SLOT_CNODE, h));
   EXPECT_ERR(sys_irq_get(K_BI_SLOT_IRQ_CONTROL, 5, K_BI_SLOT_CNODE, h2), K_ERR_IRQ_IN_USE);
@@ -313,6 +313,28 @@ KTEST(irq_handlers_are_handed_out_once) {
   EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, h));
   EXPECT_OK(sys_irq_get(K_BI_SLOT_IRQ_CONTROL, 5, K_BI_SLOT_CNODE, h2));
   EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, h2));
+}
+
+/* Message-signalled lines: IRQ_GET says what a device writes to raise the
+ * line; each line once; an IRQ control minted without a line cannot claim
+ * it; IRQ_ACK is accepted and does nothing (an edge needs no unmasking). */
+KTEST(msi_lines_are_handed_out_once_with_their_data) {
+  cptr_t h = env_slot(&t->e), h2 = env_slot(&t->e), narrow = env_slot(&t->e), n = new_obj(t, K_OBJ_NOTIFICATION, 0);
+  EXPECT(n);
+  struct sysret a = sys_irq_get_msi(K_BI_SLOT_IRQ_CONTROL, K_IRQ_MSI_FIRST, K_BI_SLOT_CNODE, h);
+  struct sysret b = sys_irq_get_msi(K_BI_SLOT_IRQ_CONTROL, K_IRQ_LINES - 1, K_BI_SLOT_CNODE, h2);
+  EXPECT(a.err == K_ERR_OK && b.err == K_ERR_OK && a.val && b.val && a.val != b.val);
+  EXPECT(b.val - a.val == K_IRQ_MSI_LINES - 1 && a.val < 256 && b.val < 256); /* one vector each */
+  EXPECT_ERR(sys_irq_get(K_BI_SLOT_IRQ_CONTROL, K_IRQ_MSI_FIRST, K_BI_SLOT_CNODE, env_slot(&t->e)), K_ERR_IRQ_IN_USE);
+  EXPECT_ERR(sys_irq_ack(h), K_ERR_BAD_STATE); /* no notification yet */
+  EXPECT_OK(sys_irq_set_notification(h, n, 0x4));
+  EXPECT_OK(sys_irq_ack(h));
+  EXPECT(sys_poll(n).badge == 0); /* nothing raised it */
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, h));
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, h2));
+  EXPECT_OK(sys_cnode_mint(K_BI_SLOT_CNODE, narrow, K_BI_SLOT_CNODE, K_BI_SLOT_IRQ_CONTROL, K_RIGHTS_ALL, 1ull << 5));
+  EXPECT_ERR(sys_irq_get(narrow, K_IRQ_MSI_FIRST, K_BI_SLOT_CNODE, h), K_ERR_NO_RIGHTS);
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, narrow));
 }
 
 /* A real interrupt: the CMOS clock's periodic interrupt on IRQ 8 arrives as

@@ -143,6 +143,10 @@ static inline long sys_tcb_set_fault_endpoint(cptr_t tcb, cptr_t ep) {
 static inline long sys_irq_get(cptr_t ctl, u64 irq, cptr_t cnode, u64 slot) {
   return SC(K_SYS_IRQ_GET, ctl, irq, cnode, slot, 0, 0);
 }
+/* The same, with a message-signalled line's data (IRQ_GET's second result). */
+static inline struct sysret sys_irq_get_msi(cptr_t ctl, u64 irq, cptr_t cnode, u64 slot) {
+  return syscall6(K_SYS_IRQ_GET, ctl, irq, cnode, slot, 0, 0);
+}
 static inline long sys_irq_set_notification(cptr_t h, cptr_t n, u64 bits) {
   return SC(K_SYS_IRQ_SET_NOTIFICATION, h, n, bits, 0, 0, 0);
 }

@@ -44,6 +44,7 @@ struct virtio_dev {
   volatile u16 *notify[VIRTIO_MAX_QUEUES]; /* each queue's notify address, found once */
   volatile u8 *isr;
   volatile u8 *device_cfg;
+  u8 msix; /* its queues interrupt through MSI-X entry 0 (then the ISR is not used) */
 };
 
 /* What the transport needs from the driver's environment. */
@@ -60,6 +61,11 @@ struct virtio_env {
 long virtio_attach(struct virtio_env *ve, const struct pci_dev *pci, struct virtio_dev *d);
 /* Reset, acknowledge, and accept only VIRTIO_F_VERSION_1 (plus `extra`). */
 long virtio_negotiate(struct virtio_dev *d, u64 extra);
+/* Message-signalled interrupts: MSI-X entry 0 writes `data` (IRQ_GET's
+ * for a line of K_IRQ_MSI_FIRST on) to K_MSI_ADDRESS, and every queue set
+ * up after this uses it. Between virtio_negotiate and virtio_queue; RANGE
+ * when the device has no MSI-X. */
+long virtio_msix(struct virtio_env *ve, struct virtio_dev *d, u64 data);
 /* Queue `index` in a fresh page of the driver's memory, pinned for DMA. */
 long virtio_queue(struct virtio_env *ve, struct virtio_dev *d, u16 index, struct virtq *q);
 void virtio_ready(struct virtio_dev *d);
