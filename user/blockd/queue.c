@@ -70,10 +70,11 @@ static u8 pop(const u8 *ring, u8 *head, u8 *len) {
 static void reply_waiter(struct session *s, u64 words, u64 w0, u64 w1, u64 w2, u64 w3, cptr_t first, u64 n) {
   server_gift_slots(buf, first, n);
   long err = sys_reply_to(s->reply_slot, k_msg_info(0, words, 0, n), w0, w1, w2, w3);
-  sys_cnode_delete(env.cnode, s->reply_slot);
   s->waiting = WAIT_NONE;
-  if (err)
+  if (err) { /* a reply that went empties its slot itself */
+    sys_cnode_delete(env.cnode, s->reply_slot);
     server_drop_leftovers(env.cnode, first, n);
+  }
 }
 
 void answer_gone(struct session *s, long err) {
