@@ -125,6 +125,7 @@ awk -v res="$res" '
       d = field($0, "depth"); if (d == "-") d = 1
       if (name == "blk_ceiling") { if (s2 == "ow") blk["oc", d, size] = field($0, "mbps"); next }
       if (s2 == "gw" || s2 == "ow") blk[s2, d, size] = field($0, "mbps")
+      if (s2 == "oi") blk["oi", d, size] = field($0, "instr_per_request") " (" field($0, "blockd_instr_per_request") "; " field($0, "client_instr_per_request") ")"
       blksize[size] = 1; next
     }
     if (name == "blk_latency") { if (s2 == "ow") blklat = $0; next }
@@ -206,19 +207,20 @@ awk -v res="$res" '
 
     # Block echo per queue depth.
     kcsv = res "/compare-blk.csv"
-    print "depth,bytes,linux_guest_MBps,ours_MBps,ours_over_guest,ours_ceiling_MBps,ours_over_ceiling" > kcsv
-    print "\nBlock echo, MB/s (tcg, wall clock) per queue depth; the ceiling is ours against null-co disks\n" > md
-    print "| depth | bytes | Linux guest MB/s | ours MB/s | ours / guest | ours, null-co MB/s | ours / null-co |" > md
-    sep(md, 7)
-    printf "\nblock echo, MB/s (tcg) per queue depth\n%-6s %8s %12s %10s %8s %12s %9s\n", "depth", "bytes", "Linux guest", "ours", "ours/gst", "ours null-co", "ours/ceil"
+    print "depth,bytes,linux_guest_MBps,ours_MBps,ours_over_guest,ours_ceiling_MBps,ours_over_ceiling,ours_instr_per_request" > kcsv
+    print "\nBlock echo, MB/s (tcg, wall clock) per queue depth; the ceiling is ours against null-co disks; our guest instructions per request (icount: all; blockd; the client)\n" > md
+    print "| depth | bytes | Linux guest MB/s | ours MB/s | ours / guest | ours, null-co MB/s | ours / null-co | ours instr/request (blockd; client) |" > md
+    sep(md, 8)
+    printf "\nblock echo, MB/s (tcg) per queue depth\n%-6s %8s %12s %10s %8s %12s %9s  %s\n", "depth", "bytes", "Linux guest", "ours", "ours/gst", "ours null-co", "ours/ceil", "ours instr/request (blockd; client)"
     split("1 8 32", ds, " "); split("4096 16384 65536 262144 1048576", bs, " ")
     for (i = 1; i <= 3; i++) for (j = 1; j <= 5; j++) {
       d = ds[i]; z = bs[j]
       l = get(blk, "gw" SUBSEP d SUBSEP z); o = get(blk, "ow" SUBSEP d SUBSEP z); c = get(blk, "oc" SUBSEP d SUBSEP z)
       if (("blk_echo tcg" in oursfail) && o == "-") o = "failed"
       if (("blk_ceiling tcg" in oursfail) && c == "-") c = "failed"
-      printf "%-6s %8s %12s %10s %8s %12s %9s\n", d, z, l, o, ratio(o, l), c, ratio(o, c)
-      row(md, kcsv, d "\t" z "\t" l "\t" o "\t" ratio(o, l) "\t" c "\t" ratio(o, c))
+      ic = get(blk, "oi" SUBSEP d SUBSEP z)
+      printf "%-6s %8s %12s %10s %8s %12s %9s  %s\n", d, z, l, o, ratio(o, l), c, ratio(o, c), ic
+      row(md, kcsv, d "\t" z "\t" l "\t" o "\t" ratio(o, l) "\t" c "\t" ratio(o, c) "\t" ic)
     }
     if (blklat != "") {
       lt = sprintf("4 KiB read latency through blockd, median: %s us alone, %s us beside a 1 MiB x 32 stream of another session (%sx; p90 %s / %s us)", field(blklat, "alone_us"), field(blklat, "loaded_us"), field(blklat, "loaded_over_alone"), field(blklat, "alone_p90_us"), field(blklat, "loaded_p90_us"))

@@ -6,13 +6,14 @@
 # bench/results/ours.log, one line per mode, with accel=tcg-icount or
 # accel=tcg, and a field that mode does not measure set to `-`. Then the
 # block echo (scripts/demo-blk.sh, wall clock only, at depths 1, 8 and 32,
-# and a 4 KiB reader's latency beside a stream) and the same against
-# null-co disks (demo-blk.sh --null: name=blk_ceiling). The logs of an earlier
+# and a 4 KiB reader's latency beside a stream; once more under -icount for
+# instructions per request, split into blockd's and the client's) and the
+# same against null-co disks (demo-blk.sh --null: name=blk_ceiling). The logs of an earlier
 # run are removed first: a part that fails is left out of ours.log (a line
 # `FAILED name=... accel=...` says so), shown as "failed" in the table, named
 # at the end, and the exit status is 1.
 set -uo pipefail
-case ${1:-} in -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case ${1:-} in -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 iso=${1:-build/bench.iso}
 here=$(cd "$(dirname "$0")" && pwd)
 out_dir=$here/../bench/results
@@ -20,7 +21,8 @@ mkdir -p "$out_dir" build
 [ "${ACCEL:-tcg}" = tcg ] || echo "bench: figures are taken under TCG; ACCEL=${ACCEL} is ignored here" >&2
 
 # Nothing of an earlier run may pass for this one's.
-rm -f build/bench-icount.log build/bench-wall.log build/demo-blk.log build/demo-blk-null.log "$out_dir/ours.log"
+rm -f build/bench-icount.log build/bench-wall.log build/demo-blk.log build/demo-blk-null.log build/demo-blk-wall.log \
+      build/demo-blk-icount.log "$out_dir/ours.log"
 failed=() # "what|name|accel|why" of each part that failed
 
 run() { # mode log
@@ -56,7 +58,19 @@ elif ! tr -d '\r' < build/demo-blk.log | grep -q '^BENCH name=blk_echo'; then
   failed+=("the block echo|blk_echo|tcg|no BENCH lines in build/demo-blk.log")
 else
   blk_ok=1
+  cp build/demo-blk.log build/demo-blk-wall.log
 fi
+# The block echo again under -icount: where a request's instructions go
+# (busy, blockd's, the client's; wall figures from this run mean nothing).
+echo "bench: running the block echo under icount (instructions per request)..." >&2
+blkic_ok=0
+if [ -f "$blk_iso" ] && "$here/demo-blk.sh" --icount --size 16 "$blk_iso" > /dev/null 2>&1 &&
+   cp build/demo-blk.log build/demo-blk-icount.log && tr -d '\r' < build/demo-blk-icount.log | grep -q '^BENCH name=blk_echo'; then
+  blkic_ok=1
+else
+  failed+=("the block echo under icount|blk_echo|tcg-icount|see build/demo-blk.log")
+fi
+
 # The same driver against QEMU's null-co backend: what the driver path
 # allows when the device does no I/O (the block ceiling).
 echo "bench: running the block echo against null-co disks (the ceiling, tcg)..." >&2
@@ -81,7 +95,10 @@ done
     sed -E 's/ ns=[0-9]+/ ns=-/; s/ mbps=[0-9.]+/ mbps=-/; s/accel=guest/accel=tcg-icount/'
   [ "$wall_ok" = 1 ] && tr -d '\r' < build/bench-wall.log | grep '^BENCH' |
     sed -E 's/ instr=[0-9]+/ instr=-/; s/ instr_per_4k=[0-9]+/ instr_per_4k=-/; s/accel=guest/accel=tcg/'
-  [ "$blk_ok" = 1 ] && tr -d '\r' < build/demo-blk.log | grep '^BENCH' | sed -E 's/accel=guest/accel=tcg/'
+  [ "$blk_ok" = 1 ] && tr -d '\r' < build/demo-blk-wall.log | grep '^BENCH' |
+    sed -E 's/ busy_ns_per_request=[0-9]+ client_ns_per_request=[0-9]+ blockd_ns_per_request=[0-9]+//; s/accel=guest/accel=tcg/'
+  [ "$blkic_ok" = 1 ] && tr -d '\r' < build/demo-blk-icount.log | grep '^BENCH name=blk_echo' |
+    sed -E 's/ ns=[0-9]+/ ns=-/; s/ mbps=[0-9.]+/ mbps=-/; s/busy_ns_per_request/instr_per_request/; s/client_ns_per_request/client_instr_per_request/; s/blockd_ns_per_request/blockd_instr_per_request/; s/accel=guest/accel=tcg-icount/'
   [ "$ceil_ok" = 1 ] && tr -d '\r' < build/demo-blk-null.log | grep '^BENCH name=blk_echo' |
     sed -E 's/name=blk_echo/name=blk_ceiling/; s/accel=guest/accel=tcg backend=null-co/'
   for f in "${failed[@]}"; do
@@ -102,7 +119,10 @@ awk '
     if (field($0, "name") == "blk_latency") { lat = $0; next }
     k = field($0, "name") (f == "2m" ? "(2MiB-frame)" : "") (d != "-" ? "/depth" d : "") " " field($0, "size")
     if (!(k in seen)) { seen[k] = 1; order[++n] = k }
-    if (field($0, "accel") == "tcg-icount") { instr[k] = field($0, "instr"); per4k[k] = field($0, "instr_per_4k") }
+    if (field($0, "accel") == "tcg-icount") {
+      instr[k] = field($0, "instr"); per4k[k] = field($0, "instr_per_4k")
+      if (instr[k] == "-" && field($0, "instr_per_request") != "-") instr[k] = field($0, "instr_per_request") "/req"
+    }
     else { ns[k] = field($0, "ns"); mbps[k] = field($0, "mbps") }
   }
   END {
