@@ -9,6 +9,7 @@
 #define BATCH 4  /* the frame is in the transmit batch being built */
 #define STAGE_HALF 2048
 #define RX_WINDOW_MAX 32
+enum { ST_HERE, ST_BATCH, ST_OUT }; /* a staging place */
 
 static u8 is_page_seg[NET_MAX_SEGS]; /* segment's frame field is a page ordinal */
 
@@ -19,8 +20,8 @@ long net_open(struct env *e, struct k_ipc_buffer *buf, cptr_t netd, u64 filter, 
 long net_close(struct env *e, struct k_ipc_buffer *buf, cptr_t session) {
   buf->recv_cnode = e->cnode;
   buf->recv_slot = env_slot(e);
-  buf->recv_count = 1 + NET_POOL;
-  e->next_slot += NET_POOL; /* the pool's frames come back after the donation */
+  buf->recv_count = 1 + NET_POOL + NET_TX_FRAMES;
+  e->next_slot += NET_POOL + NET_TX_FRAMES; /* the pool's and the sent frames come back after the donation */
   buf->recv_window = 0;
   struct msg_regs r = sys_call(session, k_msg_info(NET_CLOSE, 0, 0, 0), 0, 0, 0, 0);
   return r.err ? r.err : (long)r.w[0];
@@ -142,6 +143,79 @@ long netdev_poll(struct netdev *d, u32 timeout_ms, void (*input)(void *ctx, cons
   return (long)npk;
 }
 
+/* The longest run of staging places whose frames are with netd: where
+ * frames it returns land. */
+static unsigned out_run(struct netdev *d, unsigned *start) {
+  unsigned best = 0;
+  *start = 0;
+  for (unsigned p = 0; p < NETDEV_TX_STAGE;) {
+    unsigned run = 0;
+    while (p + run < NETDEV_TX_STAGE && d->stage[p + run] == ST_OUT)
+      run++;
+    if (run > best)
+      best = run, *start = p;
+    p += run + 1;
+  }
+  return best;
+}
+
+static void window_at(struct netdev *d, unsigned start, unsigned room) {
+  struct k_ipc_buffer *buf = d->buf;
+  buf->recv_cnode = d->e->cnode;
+  buf->recv_slot = d->tx_slot + start;
+  buf->recv_count = room;
+  buf->recv_window = room ? d->tx_va + start * K_PAGE_SIZE : 0;
+  buf->recv_window_size = room * K_PAGE_SIZE;
+}
+
+static void came_back(struct netdev *d, unsigned start, u64 n) {
+  for (u64 k = 0; k < n; k++)
+    d->stage[start + k] = ST_HERE;
+  d->nout -= (unsigned)n;
+}
+
+/* After a refused request: which staging places hold a frame (mapped). */
+static void resync_stage(struct netdev *d) {
+  d->nout = 0;
+  for (unsigned p = 0; p < NETDEV_TX_STAGE; p++) {
+    struct k_cap_info ci;
+    int has = !sys_cap_identify(d->e->cnode, d->tx_slot + p, &ci) && ci.type == K_OBJ_FRAME_4K;
+    if (has && !ci.mapped)
+      has = !sys_frame_map(d->tx_slot + p, d->e->vspace, d->tx_va + p * K_PAGE_SIZE, K_MAP_WRITE);
+    d->stage[p] = has ? ST_HERE : ST_OUT;
+    d->nout += !has;
+  }
+}
+
+static int stage_free(const struct netdev *d) {
+  for (unsigned p = 0; p < NETDEV_TX_STAGE; p++)
+    if (d->stage[p] == ST_HERE)
+      return (int)p;
+  return -1;
+}
+
+/* NET_COLLECT: staging frames the device is done with come back; with
+ * `wait`, netd answers when some do. Places whose frames netd no longer
+ * has (a refused answer lost them) get new frames. */
+static long collect(struct netdev *d, int wait) {
+  unsigned start, room = out_run(d, &start);
+  if (!room)
+    return K_ERR_OK;
+  window_at(d, start, room);
+  struct msg_regs r = sys_call(d->session, k_msg_info(NET_COLLECT, 2, 0, 0), (u64)wait, room, 0, 0);
+  if (r.err || r.w[0]) {
+    resync_stage(d);
+    return r.err ? r.err : (long)r.w[0];
+  }
+  came_back(d, start, r.w[1]);
+  if (wait && !r.w[1] && !net_tx_sending(r.w[2]) && !net_tx_done(r.w[2]))
+    for (unsigned p = 0; p < NETDEV_TX_STAGE; p++)
+      if (d->stage[p] == ST_OUT && !sys_retype(d->e->untyped, K_OBJ_FRAME_4K, 0, d->e->cnode, d->tx_slot + p, 1, 0) &&
+          !sys_frame_map(d->tx_slot + p, d->e->vspace, d->tx_va + p * K_PAGE_SIZE, K_MAP_WRITE))
+        d->stage[p] = ST_HERE, d->nout--;
+  return K_ERR_OK;
+}
+
 long netdev_tx_flush(struct netdev *d) {
   if (!d->nseg)
     return K_ERR_OK;
@@ -152,35 +226,48 @@ long netdev_tx_flush(struct netdev *d) {
       u32 ord = net_seg_frame(d->seg[s]);
       d->seg[s] = (d->seg[s] & ~(0x7fu << 24)) | (frames + ord) << 24;
     }
-  for (unsigned i = 0; i < frames; i++)
-    buf->gifts[i] = (u32)(d->tx_slot + i);
+  for (unsigned i = 0; i < frames; i++) {
+    buf->gifts[i] = (u32)(d->tx_slot + d->bframe[i]);
+    d->stage[d->bframe[i]] = ST_OUT;
+  }
+  d->nout += frames;
   for (unsigned i = 0; i < d->ngift_pages; i++)
     buf->gifts[frames + i] = (u32)(d->rx_slot + d->gift_page[i]);
   memset(&buf->words[1], 0, ((d->nseg + 1) / 2) * 8);
   for (unsigned s = 0; s < d->nseg; s++)
     buf->words[1 + s / 2] |= (u64)d->seg[s] << (32 * (s % 2));
-  buf->recv_cnode = d->e->cnode;
-  buf->recv_slot = d->tx_slot;
-  buf->recv_count = frames;
-  buf->recv_window = d->tx_va;
-  buf->recv_window_size = frames * K_PAGE_SIZE;
+  unsigned start, room = out_run(d, &start); /* earlier sends' frames come back there */
+  window_at(d, start, room);
   u64 words = 1 + (d->nseg + 1) / 2;
-  struct msg_regs r = sys_call(d->session, k_msg_info(NET_SEND, words, 0, ngifts), net_send_counts(d->nseg, frames),
-                               buf->words[1], buf->words[2], buf->words[3]);
+  struct msg_regs r = sys_call(d->session, k_msg_info(NET_SEND, words, 0, ngifts),
+                               net_send_counts(d->nseg, frames) | net_send_room(room), buf->words[1], buf->words[2],
+                               buf->words[3]);
   d->sends++;
   for (unsigned i = 0; i < d->ngift_pages; i++)
     d->page[d->gift_page[i]] &= (u8)~(BATCH | FRAME);
   d->nseg = d->nstage = d->ngift_pages = d->pkt_segs = d->pkt_len = 0;
-  return r.err ? r.err : (long)r.w[0];
+  if (r.err || r.w[0]) { /* the frames came back with the refusal, or were lost */
+    resync_stage(d);
+    resync(d);
+    return r.err ? r.err : (long)r.w[0];
+  }
+  came_back(d, start, r.w[2]);
+  return K_ERR_OK;
 }
 
 long netdev_tx_reserve(struct netdev *d, unsigned segs) {
   if (segs > NET_PKT_SEGS)
     return K_ERR_RANGE;
-  if (d->nseg + segs > NET_MAX_SEGS || d->nstage + 1 > 2 * NETDEV_TX_STAGE ||
+  long err = K_ERR_OK;
+  if (d->nseg + segs > NET_MAX_SEGS || d->nstage + 1 > 2 * NETDEV_TX_BATCH ||
       (d->nstage + 2) / 2 + d->ngift_pages + segs > NET_MAX_GIFTS)
-    return netdev_tx_flush(d);
-  return K_ERR_OK;
+    err = netdev_tx_flush(d);
+  if (!err && d->nstage % 2 == 0 && stage_free(d) < 0) { /* the packet may need a staging frame */
+    err = netdev_tx_flush(d);
+    while (!err && stage_free(d) < 0)
+      err = collect(d, 1);
+  }
+  return err;
 }
 
 static long add_seg(struct netdev *d, u32 seg, int page) {
@@ -208,12 +295,19 @@ long netdev_tx_copy(struct netdev *d, const void *data, u32 len) {
         used += net_seg_len(d->seg[s]), half = d->nstage - 1;
   }
   if (used == 0) {
-    if (d->nstage == 2 * NETDEV_TX_STAGE)
+    if (d->nstage == 2 * NETDEV_TX_BATCH)
       return K_ERR_RANGE;
+    if (d->nstage % 2 == 0) { /* a new staging frame */
+      int p = stage_free(d);
+      if (p < 0)
+        return K_ERR_RANGE; /* netdev_tx_reserve makes sure of one */
+      d->bframe[d->nstage / 2] = (u8)p;
+      d->stage[p] = ST_BATCH;
+    }
     half = d->nstage++;
   }
   u32 off = (half % 2) * STAGE_HALF + used;
-  memcpy((u8 *)(d->tx_va + (half / 2) * K_PAGE_SIZE + off), data, len);
+  memcpy((u8 *)(d->tx_va + d->bframe[half / 2] * K_PAGE_SIZE + off), data, len);
   d->pkt_len += len;
   if (extend) {
     u32 last = d->seg[d->nseg - 1];
@@ -231,7 +325,7 @@ long netdev_tx_page(struct netdev *d, int page, u32 offset, u32 len) {
   while (ord < d->ngift_pages && d->gift_page[ord] != page)
     ord++;
   if (ord == d->ngift_pages) {
-    if (d->ngift_pages == NET_MAX_GIFTS - NETDEV_TX_STAGE)
+    if (d->ngift_pages == NET_MAX_GIFTS - NETDEV_TX_BATCH)
       return K_ERR_RANGE;
     d->gift_page[d->ngift_pages++] = (u16)page;
     d->page[page] |= BATCH;

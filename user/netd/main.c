@@ -8,7 +8,6 @@
 #define VIRTIO_NET_MODERN 0x1041
 #define VIRTIO_NET_TRANSITIONAL 0x1000
 #define VIRTIO_NET_F_MAC 5
-#define TIMER_BIT (1ull << 20)
 #define SWEEP_NS 500000000ull
 #define REGS_VA 0x0000300000000000ull
 _Static_assert(VNET_HDR + NET_HEAD <= HDR_SLOT, "header buffer");
@@ -118,10 +117,9 @@ void device_event(void) {
   int was = charge_to(-1);
   (void)*dev.isr; /* reading the ISR acknowledges the device */
   receive_all();
-  if (echo_port) {
+  if (echo_port && !tx_held)
     virtio_kick(&dev, TXQ);
-    tx_harvest();
-  }
+  tx_harvest();
   if (refill())
     virtio_kick(&dev, RXQ);
   answer_waiting();
@@ -139,7 +137,9 @@ static void timers(void) {
       session_alive(i);
     next_sweep = now + SWEEP_NS;
   }
-  u64 earliest = next_sweep;
+  u64 earliest = next_sweep, hold = tx_hold_deadline();
+  if (hold < earliest)
+    earliest = hold;
   for (unsigned i = 0; i < NETD_MAX_SESSIONS; i++) {
     if (!session_alive(i) || !sessions[i].rec->waiting)
       continue;
@@ -210,13 +210,23 @@ static void handle(const struct msg_regs *m, struct server_answer *o) {
     if (o->saved)
       timers(); /* its deadline may be the earliest */
     return;
-  case NET_SEND:
-    o->err = (u64)send_request((unsigned)i, m, &o->w1, &o->gifts);
-    server_gift_slots(buf, SERVER_GIFT_SLOT, o->gifts);
+  case NET_SEND: {
+    int was_held = tx_held;
+    o->err = (u64)send_request((unsigned)i, m, o);
+    if (o->err)
+      frames_back(m, o);
+    if (tx_held && !was_held)
+      timers(); /* look at the hold again in a while */
+    return;
+  }
+  case NET_COLLECT:
+    o->err = (u64)collect_request((unsigned)i, m, o);
     return;
   case NET_INFO:
+    tx_harvest();
     o->w1 = net_mac_word(mac);
     o->w2 = net_info_frames(r->nspare, r->in_ring, r->nqueued);
+    o->w3 = tx_word((unsigned)i);
     return;
   case NET_STATS: {
     charge_settle();
@@ -258,18 +268,26 @@ static void handle(const struct msg_regs *m, struct server_answer *o) {
 static void notified(u64 bits) {
   if (echo_port)
     echo_account(1);
-  if (bits & ~TIMER_BIT)
+  tx_unhold(bits);
+  if (bits & ~(TIMER_BIT | HOLD_BIT))
     device_event();
   timers();
   if (echo_port)
     echo_account(0);
 }
 
+static void replied(long err) {
+  answer_replied(err);
+  tx_replied(err);
+}
+
 int main(u64 arg) {
   echo_port = (u16)arg;
   test_hooks = (arg & NETD_TEST_HOOKS) != 0;
   env = env_of_program(SESSION_SLOTS + SESSION_STRIDE * NETD_MAX_SESSIONS);
+  env.end_slot = TX_SLOT; /* the sessions' sent frames are not env's */
   rx_init();
+  tx_init();
   for (unsigned h = 0; h < VIRTQ_SIZE; h++)
     echo_of_head[h] = -1;
   long err = env_ipc_buffer(&env, K_BI_SLOT_TCB, &buf);
@@ -292,6 +310,6 @@ int main(u64 arg) {
   static const struct server netd = {.ep = NETD_PUBLIC_EP, .open_label = NET_OPEN, .close_label = NET_CLOSE,
                                      .recv_slots = NET_MAX_GIFTS, .handle = handle, .notified = notified,
                                      .before_block = charge_before_block, .woke = netd_woke,
-                                     .replied = answer_replied};
+                                     .replied = replied};
   server_run(&netd, &env, buf);
 }

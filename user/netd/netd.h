@@ -27,9 +27,18 @@
 #define S_QUEUE 3                        /*   the queued packets' head bytes, two frames: */
 #define S_QUEUE2 5                       /*   this is the second */
 #define S_REPLY 4                        /*   a waiting NET_RECV's saved reply */
-#define S_HOLD 6                         /*   NET_HOLD's notification, from the donation */
+#define S_COLLECT 6                      /*   a waiting NET_COLLECT's saved reply */
+#define S_SEND 7                         /*   a waiting NET_SEND's saved reply */
 #define S_POOL 8                         /*   pool frame j at + j */
 _Static_assert(SERVER_GIFT_SLOT + NET_MAX_GIFTS <= SESSION_SLOTS, "slot ranges overlap");
+/* Session i's sent frames that come back (keep), from their send until
+ * they are returned: a ring of TX_STRIDE slots at TX_SLOT + i * TX_STRIDE,
+ * in netd's own CNode (pinned frames never sit in memory a client can
+ * revoke). env hands out the slots between the sessions' and these. */
+#define TX_SLOT 4096
+#define TX_STRIDE NET_TX_FRAMES
+_Static_assert(SESSION_SLOTS + SESSION_STRIDE * NETD_MAX_SESSIONS <= TX_SLOT - 256, "room for env's slots");
+_Static_assert(TX_SLOT + TX_STRIDE * NETD_MAX_SESSIONS <= 1u << NETD_CNODE_BITS, "netd's CNode holds the sent frames");
 
 #define RX_ENTRIES 64 /* two descriptors each in a ring of 128 */
 #define VNET_HDR 12   /* struct virtio_net_hdr with num_buffers (virtio 1.x) */
@@ -76,7 +85,10 @@ int echo_receive(unsigned k, u32 used_len);
 /* Around each event: start (1) and end (0); prints a COST line per burst. */
 void echo_account(int start_of_event);
 
-enum slot_state { SLOT_FREE, SLOT_SPARE, SLOT_QUEUED, SLOT_RING };
+enum slot_state { SLOT_FREE, SLOT_SPARE, SLOT_QUEUED, SLOT_RING, SLOT_SENDING };
+/* SLOT_SENDING: a frame of a send (one of [keep, n)) on the device, pinned
+ * in the pool slot it joins once the device is done; netd marks it in its
+ * own memory too (session.pool_sending), since the record may go first. */
 
 struct queued {
   u16 len;
@@ -99,15 +111,40 @@ struct record {
 _Static_assert(sizeof(struct record) <= 4096, "record fits a frame");
 _Static_assert(NET_QUEUE * 128 <= 2 * 4096, "queued heads fit two frames");
 
+/* One NET_SEND whose frames netd holds: its `keep` frames that come back
+ * take places [first, first + keep) of the session's TX_SLOT ring; its
+ * other frames sit in the pool slots they join (SLOT_SENDING, marked in
+ * pool_sending with the send in sending_batch). */
+struct tx_batch {
+  u8 generation, done;
+  u16 first, frames, keep, returned, pkts_left;
+};
+
 struct session {
   u8 used, generation;
   u32 alive_at;         /* the wake-up at which its memory was last seen there */
   u8 ring_refs;         /* receive entries whose frames are in its pool slots:
                            while any is, its slots are not handed to a new session */
-  u8 has_hold, held;    /* NET_HOLD: its notification is made; the next send waits on it */
+  u8 held;              /* NET_HOLD: its next send's packets wait for the client's word */
+  u8 collecting;        /* a NET_COLLECT waits (its reply in S_COLLECT) */
+  u16 collect_room;
   cptr_t base;          /* first of its slots */
   struct record *rec;   /* mapped in netd */
   u8 (*heads)[128];     /* NET_QUEUE head buffers, mapped in netd */
+  /* Its sends, in netd's memory: they outlive the record (a session that
+   * goes with packets on the device keeps its index until they are done). */
+  u16 on_ring;          /* its packets on the device */
+  u16 to_pool;          /* frames that join its pool once the device is done */
+  u16 tx_used, tx_next; /* places of its ring in use; where the next send starts */
+  u8 bhead, blen;       /* its sends, oldest first */
+  u64 pool_sending[NET_POOL / 64]; /* pool slots SLOT_SENDING */
+  u8 sending_batch[NET_POOL]; /* the send a SLOT_SENDING pool slot's frame is in */
+  /* A send that waits for room on the device (its caller in S_SEND). */
+  u8 send_waiting, wait_batch;
+  u16 wait_npkts, wait_room;
+  u32 wait_seg[NET_MAX_SEGS];
+  u64 wait_phys[NET_MAX_GIFTS];
+  struct tx_batch b[NET_TX_BATCHES];
 };
 #define SESSION_VA 0x0000310000000000ull /* session i's record at + i * 2 MiB, queue after it */
 
@@ -143,11 +180,12 @@ static inline cptr_t slot_of(unsigned i, unsigned which) { return sessions[i].ba
 int session_alive(unsigned i);
 int session_of(u64 badge);
 int free_pool_slot(struct record *r);
-u32 frames_held(const struct record *r);
+u32 frames_held(unsigned i); /* of its pool's NET_POOL, sending ones included */
 long take_donations(unsigned i, u64 first, u64 n);
 long open_session(u64 info, u64 filter, cptr_t *cap_back);
 long close_session(unsigned i, u64 *ngifts);
 long arm_hold(unsigned i);
+void session_gone(unsigned i); /* its memory went: what netd held for it goes */
 void add_counters(struct net_counters *to, const struct net_counters *c);
 
 /* rx.c */
@@ -168,8 +206,19 @@ void answer_waiting(void);
 long recv_request(unsigned i, const struct msg_regs *m, int *saved);
 
 /* tx.c */
+#define TIMER_BIT (1ull << 20)  /* on irq_ntfn: netd's timer */
+#define HOLD_BIT (1ull << 21)   /* on irq_ntfn: a held send's client says go */
+extern int tx_held;             /* a held send: the device hears of no transmit */
+void tx_init(void);
 unsigned tx_harvest(void);      /* completions; returns a client's packets done */
-long send_request(unsigned i, const struct msg_regs *m, u64 *sent, u64 *keep_out);
+long send_request(unsigned i, const struct msg_regs *m, struct server_answer *o);
+long collect_request(unsigned i, const struct msg_regs *m, struct server_answer *o);
+u64 tx_word(unsigned i);        /* NET_SEND's w3 */
+void tx_replied(long err);      /* the reply that returned frames went (or not) */
+void tx_unhold(u64 bits);       /* HOLD_BIT, or the timer: is the hold over? */
+u64 tx_hold_deadline(void);     /* when the timer must look at a hold again (~0: none) */
+void tx_session_gone(unsigned i);
+u64 tx_close(unsigned i, u64 first_gift); /* done frames to the gift slots from first_gift: returns how many */
 
 /* main.c */
 void device_event(void);        /* interrupt work: receive, refill, answer */

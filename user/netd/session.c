@@ -17,26 +17,32 @@ int session_alive(unsigned i) {
     return 1;
   if (sys_cap_type(env.cnode, slot_of(i, S_DONATION)).val != K_OBJ_UNTYPED) {
     sessions[i].used = 0;
-    /* Its frames: pinned remains now, or gone. Those on the device stay
-     * pinned until it hands them back (refill releases them then). */
-    u8 on_device[NET_POOL] = {0};
-    for (unsigned k = 0; k < RX_ENTRIES; k++)
-      if (rx[k].session == (s8)i && rx[k].generation == sessions[i].generation && rx[k].pool >= 0 &&
-          rx[k].state != RX_EMPTY)
-        on_device[rx[k].pool] = 1;
-    for (unsigned j = 0; j < NET_POOL; j++) {
-      if (on_device[j])
-        continue;
-      sys_dma_unpin(K_BI_SLOT_DMA, slot_of(i, S_POOL + j));
-      sys_cnode_delete(env.cnode, slot_of(i, S_POOL + j));
-    }
-    sys_cnode_delete(env.cnode, slot_of(i, S_REPLY));
-    sys_cnode_revoke(env.cnode, slot_of(i, S_DONATION));
-    sys_cnode_delete(env.cnode, slot_of(i, S_DONATION));
+    session_gone(i);
     return 0;
   }
   sessions[i].alive_at = wake_count;
   return 1;
+}
+
+/* Its frames: pinned remains now, or gone. Those on the device (received
+ * into, or being sent) stay pinned until it hands them back (refill and
+ * tx_harvest release them then). */
+void session_gone(unsigned i) {
+  u8 on_device[NET_POOL] = {0};
+  for (unsigned k = 0; k < RX_ENTRIES; k++)
+    if (rx[k].session == (s8)i && rx[k].generation == sessions[i].generation && rx[k].pool >= 0 &&
+        rx[k].state != RX_EMPTY)
+      on_device[rx[k].pool] = 1;
+  for (unsigned j = 0; j < NET_POOL; j++) {
+    if (on_device[j] || (sessions[i].pool_sending[j / 64] >> (j % 64) & 1))
+      continue;
+    sys_dma_unpin(K_BI_SLOT_DMA, slot_of(i, S_POOL + j));
+    sys_cnode_delete(env.cnode, slot_of(i, S_POOL + j));
+  }
+  sys_cnode_delete(env.cnode, slot_of(i, S_REPLY));
+  tx_session_gone(i);
+  sys_cnode_revoke(env.cnode, slot_of(i, S_DONATION));
+  sys_cnode_delete(env.cnode, slot_of(i, S_DONATION));
 }
 
 int session_of(u64 badge) {
@@ -54,13 +60,16 @@ int free_pool_slot(struct record *r) {
 }
 
 /* Frames of the session's that netd holds (packets in the message alone hold none). */
-u32 frames_held(const struct record *r) { return (u32)r->nspare + r->queued_frames + r->in_ring; }
+u32 frames_held(unsigned i) {
+  const struct record *r = sessions[i].rec;
+  return (u32)r->nspare + r->queued_frames + r->in_ring + sessions[i].to_pool;
+}
 
 
 /* Donated frames (gifts at SERVER_GIFT_SLOT + first ..) join session i's pool. */
 long take_donations(unsigned i, u64 first, u64 n) {
   struct record *r = sessions[i].rec;
-  if (frames_held(r) + n > NET_POOL) {
+  if (frames_held(i) + n > NET_POOL) {
     r->c.bad_requests++;
     return K_ERR_RANGE;
   }
@@ -85,7 +94,7 @@ long take_donations(unsigned i, u64 first, u64 n) {
 
 long open_session(u64 info, u64 filter, cptr_t *cap_back) {
   unsigned i = 0; /* a free index whose pool slots hold nothing of a closed session's */
-  while (i < NETD_MAX_SESSIONS && (session_alive(i) || sessions[i].ring_refs))
+  while (i < NETD_MAX_SESSIONS && (session_alive(i) || sessions[i].ring_refs || sessions[i].blen))
     i++;
   if (k_msg_caps(info) != 1 || i == NETD_MAX_SESSIONS || (filter >> 34))
     return K_ERR_RANGE;
@@ -110,7 +119,10 @@ long open_session(u64 info, u64 filter, cptr_t *cap_back) {
     return err;
   s->used = 1;
   s->generation++;
-  s->has_hold = s->held = 0;
+  s->held = s->collecting = s->send_waiting = 0;
+  s->on_ring = s->to_pool = s->tx_used = s->tx_next = 0; /* blen is 0: the index was free */
+  s->bhead = 0;
+  s->pool_sending[0] = s->pool_sending[1] = 0;
   s->rec = (struct record *)va;
   s->heads = (u8(*)[128])(va + K_PAGE_SIZE);
   s->rec->filter = filter;
@@ -120,16 +132,14 @@ long open_session(u64 info, u64 filter, cptr_t *cap_back) {
   return err;
 }
 
-/* NET_HOLD: the notification is made once per session, from its memory. */
+/* NET_HOLD: the client's word to go is a signal on netd's own
+ * notification (HOLD_BIT). */
 long arm_hold(unsigned i) {
-  if (!sessions[i].has_hold) {
-    long err = sys_retype(slot_of(i, S_DONATION), K_OBJ_NOTIFICATION, 0, env.cnode, slot_of(i, S_HOLD), 1, 0);
-    if (err)
-      return err;
-    sessions[i].has_hold = 1;
-  }
+  long err = sys_cnode_mint(env.cnode, SERVER_TEMP_SLOT, env.cnode, irq_ntfn, K_RIGHT_WRITE, HOLD_BIT);
+  if (err)
+    return err;
   sessions[i].held = 1;
-  buf->caps[0] = slot_of(i, S_HOLD);
+  buf->caps[0] = SERVER_TEMP_SLOT;
   return K_ERR_OK;
 }
 
@@ -148,7 +158,7 @@ long close_session(unsigned i, u64 *ngifts) {
   /* Everything goes back through the receive slots, which are empty now:
    * whatever a failed reply leaves there is cleaned up with them. */
   for (unsigned j = 0; j < NET_POOL; j++)
-    if (r->state[j] != SLOT_FREE && r->state[j] != SLOT_RING) {
+    if (r->state[j] != SLOT_FREE && r->state[j] != SLOT_RING && r->state[j] != SLOT_SENDING) {
       sys_dma_unpin(K_BI_SLOT_DMA, slot_of(i, S_POOL + j));
       sys_cnode_move(env.cnode, SERVER_GIFT_SLOT + n++, env.cnode, slot_of(i, S_POOL + j));
     }
@@ -180,12 +190,14 @@ long close_session(unsigned i, u64 *ngifts) {
     rx[k].generation = sessions[donor].generation;
     rx[k].pool = (s16)sj;
   }
+  n += (unsigned)tx_close(i, n); /* its sent frames the device is done with */
   for (unsigned g = 0; g < n; g++)
     buf->gifts[g] = (u32)(SERVER_GIFT_SLOT + g);
   add_counters(&total, &r->c);
   if (r->waiting)
     sys_cnode_delete(env.cnode, slot_of(i, S_REPLY));
   sessions[i].used = 0;
+  tx_session_gone(i);
   long err = sys_cnode_revoke(env.cnode, slot_of(i, S_DONATION)); /* record, queue, table */
   if (!err)
     err = sys_cnode_move(env.cnode, SERVER_DONATION_SLOT, env.cnode, slot_of(i, S_DONATION));

@@ -80,6 +80,21 @@ static struct reply send_segs(cptr_t s, const u32 *seg, u32 nseg, u64 ngifts, u3
   return call(s, NET_SEND, words, net_send_counts(nseg, keep), buf->words[1], buf->words[2], buf->words[3], ngifts);
 }
 
+/* netd answers a send at once and keeps the frames until the device is
+ * done: frames [first, first + n) of ours that a send kept come back with
+ * NET_COLLECT (waiting), to the same slots, in the order they were sent. */
+static long collect_at(cptr_t s, u64 first, u64 n) {
+  u64 got = 0;
+  for (int tries = 0; got < n && tries < 100; tries++) {
+    gifts_out_at(first + got, n - got);
+    struct reply r = call(s, NET_COLLECT, 2, 1, n - got, 0, 0, 0);
+    if (r.err)
+      return r.err;
+    got += r.w1;
+  }
+  return got == n ? K_ERR_OK : K_ERR_RANGE;
+}
+
 static void bad_segments(cptr_t s) {
   u32 seg[NET_MAX_SEGS + 2] = {0};
   stats(s);
@@ -212,7 +227,8 @@ static void arp_exchange(cptr_t s) {
   check(!call(s, NET_RECV, 2, 0, 0, 0, 0, 16).err, "16 frames donated to the session's pool");
   u32 seg[2] = {net_seg(0, 0, 14, 0), net_seg(1, 100, 46, 1)};
   struct reply r = send_segs(s, seg, 2, 2, 2);
-  check(r.err == K_ERR_OK && r.w1 == 1 && frames_home(2), "an ARP request in two segments goes out, the frames come back");
+  check(r.err == K_ERR_OK && r.w1 == 1 && r.gifts == 0 && !collect_at(s, 0, 2) && frames_home(2),
+        "an ARP request in two segments goes out at once, the frames come back when the device is done");
   int answered = 0;
   u64 start = sys_time_ns();
   for (int tries = 0; tries < 20 && !answered; tries++) {
@@ -302,6 +318,7 @@ static void inline_packets_hold_no_frames(cptr_t s) {
     gifts_out_at(NFRAMES - 1, 1);
     memset(&buf->words[1], 0, 8);
     call(s, NET_SEND, 2, net_send_counts(1, 1), seg, 0, 0, 1);
+    collect_at(s, NFRAMES - 1, 1);
   }
   u64 until = sys_time_ns() + 200000000ull;
   while (sys_time_ns() < until)
@@ -357,7 +374,8 @@ static long ping_gateway(cptr_t s, unsigned f, u16 seq, u32 payload) {
   u32 seg = net_seg(0, 0, 14 + total, 1);
   gifts_out_at(f, 1);
   memset(&buf->words[1], 0, 8);
-  return call(s, NET_SEND, 2, net_send_counts(1, 1), seg, 0, 0, 1).err;
+  long err = call(s, NET_SEND, 2, net_send_counts(1, 1), seg, 0, 0, 1).err;
+  return err ? err : collect_at(s, f, 1);
 }
 
 /* A session on UDP port 3000 whose donation comes from `parent`, an
@@ -384,24 +402,31 @@ static long hold_next(cptr_t sess, cptr_t *n) {
   return call(sess, NET_HOLD, 0, 0, 0, 0, 0, 0).err;
 }
 
-/* Another thread of the client revokes the session's memory (or, when not
- * `revoke`, says go) while netd, held by NET_HOLD, waits for the device to
- * send this thread's 100 packets: the revoke lands in that wait every
- * time. netd must not touch the record that went with it: the caller gets
- * an error and its frame back, and netd goes on. Returns whether the
- * session's memory went during the send (1), not (0), or -1 if anything
- * went wrong. */
+/* What is left of `parent`'s frames: pinned remains (a frame deleted, or
+ * its memory revoked, while pinned for the device). */
+static u64 pinned_remains(cptr_t parent) {
+  struct k_untyped_usage u;
+  return sys_untyped_usage(parent, &u, 0) ? ~0ull : u.count[K_OBJ_PINNED_FRAME];
+}
+
+/* netd answers a send at once; NET_HOLD keeps its 100 packets on the
+ * device (netd does not tell the device of them). The client then revokes
+ * the memory its session and its frame came from (`revoke`), or says go.
+ * Revoked: the frame stays a pinned remain in netd's slot, its memory not
+ * reusable, until the device is done with it (netd notices the dead
+ * session within 10 ms and lets the device go); then the remain goes and
+ * netd's memory is as it was. Go: the frame comes back with a collect.
+ * Returns 1 if the frame's memory came back only after the device was
+ * done, 0 after a go, -1 if anything went wrong. */
 static int dies_mid_send(cptr_t first, int revoke) {
   stats(first);
-  u64 before = netd_bytes, closed0 = all.closed_session;
-  cptr_t parent = env_slot(&env), sess = 0, tcb = 0, f = env_slot(&env), n = 0;
+  u64 before = netd_bytes, closed0 = all.closed_session, gone0 = all.gone_waiting;
+  cptr_t parent = env_slot(&env), sess = 0, f = env_slot(&env), n = 0;
   long err = doomed_session(parent, &sess, f);
+  if (!err) /* the frame from the same memory as the session */
+    err = sys_cnode_delete(env.cnode, f) ? K_ERR_RANGE : sys_retype(parent, K_OBJ_FRAME_4K, 0, env.cnode, f, 1, 0);
   if (!err)
     err = hold_next(sess, &n);
-  /* Below our priority: it runs only while we wait for our request, and
-   * so while netd holds it (at our priority, a tick could run it first). */
-  if (!err)
-    err = env_when_blocked(&env, revoke, revoke ? parent : n, &tcb);
   struct reply r = {err, 0, 0, 0, 0};
   if (!err) {
     memset(&buf->words[1], 0, 50 * 8);
@@ -412,21 +437,41 @@ static int dies_mid_send(cptr_t first, int revoke) {
     buf->recv_slot = f;
     buf->recv_count = 1;
     buf->recv_window = 0;
-    r = call(sess, NET_SEND, 51, net_send_counts(100, 1), buf->words[1], buf->words[2], buf->words[3], 1);
+    r = call(sess, NET_SEND, 51, net_send_counts(100, 1) | net_send_room(1), buf->words[1], buf->words[2],
+             buf->words[3], 1);
   }
-  int hit = r.err == K_ERR_BAD_STATE;
-  struct k_cap_info ci;
-  int ok = !err && (r.err == K_ERR_OK || hit) && !sys_cap_identify(env.cnode, f, &ci) &&
-           ci.type == K_OBJ_FRAME_4K;
-  if (!revoke) /* the client goes after the send */
+  struct reply info = call(sess, NET_INFO, 0, 0, 0, 0, 0, 0);
+  int ok = !err && r.err == K_ERR_OK && r.w1 == 100 && r.gifts == 0 && net_tx_on_device(info.w3) == 100 &&
+           net_tx_sending(info.w3) == 1;
+  buf->recv_count = 1;
+  struct reply c = call(sess, NET_COLLECT, 2, 0, 1, 0, 0, 0);
+  ok = ok && !c.err && c.w1 == 0 && net_tx_sending(c.w2) == 1; /* still on the device */
+  int after = 0;
+  if (revoke) {
     ok = ok && !sys_cnode_revoke(env.cnode, parent);
+    ok = ok && pinned_remains(parent) == 1; /* the frame, until the device lets go */
+    u64 until = sys_time_ns() + 1000000000ull;
+    while (ok && pinned_remains(parent) && sys_time_ns() < until)
+      sys_yield();
+    after = ok && pinned_remains(parent) == 0;
+  } else {
+    ok = ok && !sys_signal(n);
+    buf->recv_cnode = env.cnode;
+    buf->recv_slot = f;
+    buf->recv_count = 1;
+    buf->recv_window = 0;
+    c = call(sess, NET_COLLECT, 2, 1, 1, 0, 0, 0);
+    struct k_cap_info ci;
+    ok = ok && !c.err && c.w1 == 1 && !sys_cap_identify(env.cnode, f, &ci) && ci.type == K_OBJ_FRAME_4K;
+    ok = ok && !sys_cnode_revoke(env.cnode, parent);
+  }
   ok = ok && call(sess, NET_INFO, 0, 0, 0, 0, 0, 0).err == K_ERR_BAD_STATE;
-  ok = ok && !stats(first) && netd_bytes == before && (!hit || all.closed_session > closed0);
-  sys_cnode_delete(env.cnode, tcb);
+  ok = ok && !stats(first) && netd_bytes == before && all.closed_session > closed0 &&
+       all.gone_waiting == gone0 + (u64)revoke;
   sys_cnode_delete(env.cnode, parent);
   sys_cnode_delete(env.cnode, f);
   sys_cnode_delete(env.cnode, n);
-  return ok ? hit : -1;
+  return ok ? after : -1;
 }
 
 static void a_session_that_dies_mid_send(cptr_t first) {
@@ -439,13 +484,93 @@ static void a_session_that_dies_mid_send(cptr_t first) {
   }
   ok = ok && !stats(first);
   u64 gone1 = all.gone_waiting;
-  printf("nettest:      5 tries, the memory went while netd waited for the device in %d (netd counted %llu)\n",
+  printf("nettest:      5 tries, the frame's memory came back only after the device was done in %d (netd counted %llu)\n",
          hits, gone1 - gone0);
   check(ok && hits == 5 && gone1 == gone0 + 5,
-        "sessions whose memory goes during a send: each caller gets its frame back and an answer, "
-        "the session is gone, netd goes on with its memory as it was");
+        "clients that go with a send on the device: the send was answered at once, the frame's memory comes back "
+        "only when the device is done, the session is gone, netd's memory as it was");
   check(dies_mid_send(first, 0) == 0 && !stats(first) && all.gone_waiting == gone1,
-        "a held send goes on when the client says go");
+        "a held send goes on when the client says go, and its frame comes back with a collect");
+}
+
+/* The bounds of sending: a send of more packets than a session may have
+ * on the device is malformed; a session that holds NET_TX_BATCHES sends'
+ * frames uncollected is refused with WOULD_BLOCK until it collects; a send
+ * that finds the device full (another session's held packets on it) is
+ * kept until there is room, and then answered. */
+static void sends_past_the_bounds(cptr_t first) {
+  u32 seg[NET_TX_SHARE + 1];
+  for (u32 i = 0; i <= NET_TX_SHARE; i++)
+    seg[i] = net_seg(0, 0, 60, 1);
+  /* Frames 28-99 are ours still (the others went to sessions that closed). */
+  const u64 base = 93, at = 28;
+  u8 *nobody = frame_va[base];
+  memset(nobody, 0, 60);
+  nobody[0] = 0x02, nobody[5] = 0x01, nobody[12] = 0x88, nobody[13] = 0xb5; /* to nobody */
+  stats(first);
+  u64 bad0 = mine.bad_segments, full0 = mine.tx_full, waited0 = mine.tx_waited;
+  gifts_out_at(base, 1);
+  memset(&buf->words[1], 0, (K_IPC_MAX_WORDS - 1) * 8);
+  for (u32 i = 0; i <= NET_TX_SHARE; i++)
+    buf->words[1 + i / 2] |= (u64)seg[i] << (32 * (i % 2));
+  struct reply r = call(first, NET_SEND, 1 + (NET_TX_SHARE + 2) / 2, net_send_counts(NET_TX_SHARE + 1, 1),
+                        buf->words[1], buf->words[2], buf->words[3], 1);
+  struct k_cap_info ci;
+  stats(first);
+  check(r.err == K_ERR_RANGE && r.gifts == 1 && !sys_cap_identify(env.cnode, FRAME_SLOT + base, &ci) && ci.mapped &&
+            mine.bad_segments == bad0 + 1,
+        "a send of more packets than a session may have on the device is refused, counted, its frame back");
+  /* 64 sends of one frame each, never collected, then a 65th. */
+  int ok = 1;
+  for (u64 k = 0; k < NET_TX_BATCHES && ok; k++) {
+    memcpy(frame_va[at + k], nobody, 60);
+    gifts_out_at(at + k, 1);
+    ok = call(first, NET_SEND, 2, net_send_counts(1, 1), net_seg(0, 0, 60, 1), 0, 0, 1).err == K_ERR_OK;
+  }
+  memcpy(frame_va[at + NET_TX_BATCHES], nobody, 60);
+  gifts_out_at(at + NET_TX_BATCHES, 1);
+  r = call(first, NET_SEND, 2, net_send_counts(1, 1), net_seg(0, 0, 60, 1), 0, 0, 1);
+  stats(first);
+  check(ok && r.err == K_ERR_WOULD_BLOCK && r.gifts == 1 && mine.tx_full == full0 + 1 &&
+            !sys_cap_identify(env.cnode, FRAME_SLOT + at + NET_TX_BATCHES, &ci) && ci.mapped,
+        "a session holding 64 sends' frames uncollected is refused the 65th (WOULD_BLOCK, counted), its frame back");
+  check(!collect_at(first, at, NET_TX_BATCHES), "and collecting brings the 64 frames back, in order, to their places");
+  /* Another session's held send fills the device: ours waits for room. */
+  cptr_t other, n = 0, tcb = 0;
+  long err = open_session(NET_FILTER(NET_PROTO_UDP, 5000), &other);
+  if (!err)
+    err = hold_next(other, &n);
+  if (!err) {
+    u32 many[100];
+    for (u32 i = 0; i < 100; i++)
+      many[i] = net_seg(0, 0, 60, 1);
+    gifts_out_at(base + 1, 1);
+    memcpy(frame_va[base + 1], nobody, 60);
+    u64 words = 1 + 50;
+    memset(&buf->words[1], 0, 50 * 8);
+    for (u32 i = 0; i < 100; i++)
+      buf->words[1 + i / 2] |= (u64)many[i] << (32 * (i % 2));
+    err = call(other, NET_SEND, words, net_send_counts(100, 1), buf->words[1], buf->words[2], buf->words[3], 1).err;
+  }
+  /* Below our priority: it says go only once our send waits in netd. */
+  if (!err)
+    err = env_when_blocked(&env, 0, n, &tcb);
+  u32 many[100];
+  for (u32 i = 0; i < 100; i++)
+    many[i] = net_seg(0, 0, 60, 1);
+  gifts_out_at(base, 1);
+  memset(&buf->words[1], 0, 50 * 8);
+  for (u32 i = 0; i < 100; i++)
+    buf->words[1 + i / 2] |= (u64)many[i] << (32 * (i % 2));
+  r = err ? (struct reply){err, 0, 0, 0, 0}
+          : call(first, NET_SEND, 51, net_send_counts(100, 1), buf->words[1], buf->words[2], buf->words[3], 1);
+  stats(first);
+  check(!err && r.err == K_ERR_OK && r.w1 == 100 && mine.tx_waited == waited0 + 1 && !collect_at(first, base, 1) &&
+            !collect_at(other, base + 1, 1),
+        "a send that finds the device full waits for room, then is answered; both frames come back");
+  net_close(&env, buf, other);
+  sys_cnode_delete(env.cnode, tcb);
+  sys_cnode_delete(env.cnode, n);
 }
 
 /* A receive that leaves no room for the frames its packets are in (no
@@ -582,7 +707,10 @@ static struct reply send_100_to_nobody(cptr_t s) {
   u32 seg[100];
   for (int i = 0; i < 100; i++)
     seg[i] = net_seg(0, 0, 60, 1);
-  return send_segs(s, seg, 100, 1, 1);
+  struct reply r = send_segs(s, seg, 100, 1, 1);
+  if (!r.err && r.gifts == 0)
+    r.err = collect_at(s, 0, 1);
+  return r;
 }
 
 static void a_batch_of_100(cptr_t s) {
@@ -651,6 +779,8 @@ static void gone_before_the_request(cptr_t first) {
   p[0] = 0x02, p[5] = 0x01, p[12] = 0x88, p[13] = 0xb5;
   gifts_out_at(NFRAMES - 1, 1);
   r = call(first, NET_SEND, 2, net_send_counts(1, 1), net_seg(0, 0, 60, 1), 0, 0, 1);
+  if (!r.err)
+    r.err = collect_at(first, NFRAMES - 1, 1);
   check(r.err == K_ERR_OK && r.w1 == 1 && !sys_cap_identify(env.cnode, FRAME_SLOT + NFRAMES - 1, &ci) && ci.mapped,
         "and the next request that brings frames is served");
   sys_cnode_delete(env.cnode, parent);
@@ -684,6 +814,7 @@ int main(void) {
   sessions(s);
   gone_before_the_request(s);
   a_session_that_dies_mid_send(s);
+  sends_past_the_bounds(s);
   inline_packets_hold_no_frames(s);
   a_client_that_stops_donating(s);
   printf("nettest: %d passed, %d failed\n", passed, failed);

@@ -14,28 +14,59 @@
  *             Reply: w1 = packets, w2 = packets still queued, then one
  *             descriptor word per packet (net_pkt_*), then the packets'
  *             head bytes; gifts = frames holding the packets' tails.
- *   NET_SEND  w0 = segments | keep << 16, then the segments two to a word
- *             (net_seg), gifts = the frames they are in. Frames [0, keep)
- *             come back with the reply when the device has sent them;
- *             frames [keep, n) join the receive pool instead (a received
- *             frame echoed back is not returned to be donated again).
- *             Reply: w1 = packets sent.
+ *   NET_SEND  w0 = segments | keep << 16 | room << 32 (net_send_room),
+ *             then the segments two to a word (net_seg), gifts = the
+ *             frames they are in. netd posts the packets to the device
+ *             and answers without waiting for it: w1 = packets accepted
+ *             (all of them), w2 = frames returned with this answer (at
+ *             most `room`, as gifts: frames of earlier sends the device is
+ *             done with, oldest first), w3 = the session's sends after it
+ *             (net_tx_*). Frames [0, keep) come back with a later answer
+ *             (a NET_SEND's, a NET_COLLECT's or NET_CLOSE's) once the
+ *             device has sent them; frames [keep, n) join the receive pool
+ *             when the device is done (a received frame echoed back is not
+ *             returned to be donated again). Until then the frames stay
+ *             pinned in netd's own slots: a client that revokes their
+ *             memory meanwhile leaves pinned remains, which go (back to
+ *             that memory) when the device is done.
+ *             A session has at most NET_TX_SHARE packets on the device,
+ *             and while other sessions have packets there too, at most
+ *             NET_TX_SHARE / (sessions with packets there) unless it has
+ *             none there. A send past that (or past the ring's room, or
+ *             behind another session's waiting send) is accepted, its
+ *             frames taken, and its caller kept until the packets are on
+ *             the device (tx_waited): the answer is the same then.
+ *             Refused: more than NET_TX_SHARE packets, or frames [keep, n)
+ *             the pool could not take (RANGE, bad_segments); more than
+ *             NET_TX_FRAMES frames to come back held by netd, more than
+ *             NET_TX_BATCHES sends held, or a second send while one waits
+ *             (WOULD_BLOCK, tx_full: collect first). A refused send's
+ *             frames come back with the refusal.
+ *   NET_COLLECT w0 = wait (0: answer at once), w1 = room. Reply: w1 =
+ *             frames returned (gifts, oldest first), w2 = as NET_SEND's w3.
+ *             With wait, and nothing to return yet but frames on the
+ *             device, the answer comes when some of them are done.
  *   NET_INFO  -> w1 = MAC address (byte 0 in bits 0-7), w2 = frames in the
- *             pool | frames on the device << 16 | packets queued << 32.
+ *             pool | frames on the device << 16 | packets queued << 32,
+ *             w3 = the session's sends as NET_SEND's w3 says.
  *   NET_STATS -> w1.. = struct net_counters of the session, then the
  *             driver's totals; then bytes of netd's own memory and the
  *             nanoseconds netd's thread has run (the kernel's count).
  *   NET_CLOSE -> the donated untyped back (capability 0), the pool's
  *             frames back as gifts; for each of its frames on the device,
  *             a spare frame of another session if there is one (that
- *             session's count of frames does not change).
- *   NET_HOLD  -> a notification (capability 0) made from the session's
- *             memory: netd's next NET_SEND of this session, its packets
- *             on the device, waits until the client signals it or the
- *             session's memory goes. A test hook, so that a revoke lands
- *             while netd waits for the device every time: honoured only
- *             by a netd started with NETD_TEST_HOOKS in its argument
- *             (nettest's image); elsewhere an unknown request.
+ *             session's count of frames does not change); then its sent
+ *             frames the device is done with. Frames of its sends still on
+ *             the device go back to their memory (their capability is
+ *             deleted) when the device is done.
+ *   NET_HOLD  -> a notification capability (capability 0): the packets
+ *             of this session's next NET_SEND stay on the device, netd
+ *             telling it of no transmit at all, until the client signals
+ *             it or a session with packets on the device goes (netd looks
+ *             every 10 ms). A test hook, so that a revoke lands while the
+ *             packets are on the device every time: honoured only by a
+ *             netd started with NETD_TEST_HOOKS in its argument (nettest's
+ *             image); elsewhere an unknown request.
  *
  * A packet of up to NET_HEAD bytes travels in the message alone and uses
  * no frame. A longer one has its first NET_HEAD bytes in the message and
@@ -46,7 +77,7 @@
 #include <abi/ipc.h>
 #include <lib/types.h>
 
-enum net_op { NET_OPEN = 1, NET_RECV, NET_SEND, NET_INFO, NET_STATS, NET_CLOSE, NET_HOLD };
+enum net_op { NET_OPEN = 1, NET_RECV, NET_SEND, NET_INFO, NET_STATS, NET_CLOSE, NET_HOLD, NET_COLLECT };
 
 #define NET_DONATION_BITS 16   /* 64 KiB: record, queue, page table */
 #define NET_HEAD 112           /* packet bytes in netd's header buffer */
@@ -56,7 +87,11 @@ enum net_op { NET_OPEN = 1, NET_RECV, NET_SEND, NET_INFO, NET_STATS, NET_CLOSE, 
 #define NET_MAX_GIFTS 128      /* frames in one message */
 #define NET_MAX_SEGS 124       /* segments in one NET_SEND */
 #define NET_PKT_SEGS 7         /* segments in one packet */
+#define NET_TX_SHARE 112      /* packets of one session on the device (of 128) */
+#define NET_TX_FRAMES 128     /* frames of one session's sends netd holds */
+#define NET_TX_BATCHES 64     /* sends of one session netd holds frames of */
 #define NET_WAIT_FOREVER 0xffffffffull
+#define NETD_CNODE_BITS 13    /* netd's CNode (init makes it): sessions' slots and their sent frames */
 #define NETD_TEST_HOOKS (1ull << 16) /* in netd's argument (its module name "netd:65536"): NET_HOLD */
 
 /* Filters: a destination port, for one protocol or (0) both UDP and TCP,
@@ -75,6 +110,8 @@ static inline u64 net_pkt(u64 len, u64 head, u64 frame, u64 word) {
 #define NET_NO_FRAME 0xffull
 /* NET_SEND's w0: segments, and how many of the frames come back. */
 static inline u64 net_send_counts(u64 nseg, u64 keep) { return nseg | keep << 16; }
+static inline u64 net_send_room(u64 room) { return room << 32; } /* or'ed into the counts */
+static inline u32 net_send_room_of(u64 w) { return (u32)((w >> 32) & 0xffff); }
 static inline u32 net_send_nseg(u64 w) { return (u32)(w & 0xffff); }
 static inline u32 net_send_keep(u64 w) { return (u32)((w >> 16) & 0xffff); }
 
@@ -95,6 +132,13 @@ static inline u64 net_info_frames(u64 pool, u64 on_device, u64 queued) {
 static inline u64 net_info_pool(u64 w) { return w & 0xffff; }
 static inline u64 net_info_on_device(u64 w) { return (w >> 16) & 0xffff; }
 static inline u64 net_info_queued(u64 w) { return w >> 32; }
+/* A session's sends (NET_SEND's and NET_COLLECT's last word, NET_INFO's w3):
+ * packets on the device, frames to come back that the device still has,
+ * frames to come back that it is done with. */
+static inline u64 net_tx_word(u64 on_device, u64 sending, u64 done) { return on_device | sending << 16 | done << 32; }
+static inline u64 net_tx_on_device(u64 w) { return w & 0xffff; }
+static inline u64 net_tx_sending(u64 w) { return (w >> 16) & 0xffff; }
+static inline u64 net_tx_done(u64 w) { return (w >> 32) & 0xffff; }
 
 static inline u32 net_pkt_len(u64 d) { return (u32)(d & 0xffff); }
 static inline u32 net_pkt_head(u64 d) { return (u32)((d >> 16) & 0xff); }
@@ -125,6 +169,9 @@ struct net_counters {
   u64 bad_requests;    /* unknown op, bad donation, pool overflow */
   u64 close_exchanged; /* spares given to a closing session for its frames on the device */
   u64 drop_orphan;     /* for it, in a frame whose owner closed or died with no spare to trade */
+  u64 tx_full;         /* NET_SEND refused with WOULD_BLOCK: its share of the device or of netd's slots is taken */
+  u64 tx_returned;     /* frames of its sends given back once the device was done */
+  u64 tx_waited;       /* sends that waited (their caller kept) for room on the device */
   u64 netd_ns;         /* netd's run time spent on it (in the totals: on all, and on nobody in particular) */
   /* Driver-wide only (0 in a session's counters). */
   u64 malformed;       /* runts, bad IPv4 headers, lengths the device made up */
@@ -132,7 +179,7 @@ struct net_counters {
   u64 closed_session;  /* requests on a session that is gone */
   u64 rx_frames;       /* everything the device handed in */
   u64 tx_most_in_flight; /* the most packets the device held for sending at once */
-  u64 gone_waiting;    /* sends whose session's memory went while netd waited for the device */
+  u64 gone_waiting;    /* sends whose session went while their packets were on the device */
 };
 #define NET_COUNTERS_WORDS (sizeof(struct net_counters) / 8)
 /* NET_STATS answers with the session's counters, the totals, netd's memory and time. */

@@ -8,14 +8,19 @@
  * client's until the stack frees it; then it is donated back to netd with
  * the next request. Transmit: packets are copied into staging frames
  * (2 KiB each) except received tails, which are sent as they are: their
- * frames go to netd's pool (zero copy) and are not used again here. */
+ * frames go to netd's pool (zero copy) and are not used again here.
+ * netd answers a send before the device has sent it: staging frames come
+ * back with later answers, into whichever staging places are empty (any
+ * staging frame is as good as another); with none left, the client asks
+ * netd for them (NET_COLLECT) and waits. */
 #ifndef USER_NETDEV_H
 #define USER_NETDEV_H
 
 #include <lib/types.h>
 #include <net.h>
 
-#define NETDEV_TX_STAGE 32 /* staging frames: 64 packets a batch */
+#define NETDEV_TX_STAGE 64 /* staging frames, here or with netd */
+#define NETDEV_TX_BATCH 32 /* staging frames in one send: 64 packets */
 
 struct env;
 struct k_ipc_buffer;
@@ -34,6 +39,9 @@ struct netdev {
   u32 seg[NET_MAX_SEGS];
   unsigned nseg, nstage, ngift_pages, pkt_segs, pkt_len;
   u16 gift_page[NET_MAX_GIFTS]; /* received pages sent in this batch */
+  u8 stage[NETDEV_TX_STAGE];    /* staging place: here, in the batch, or with netd */
+  u8 bframe[NETDEV_TX_BATCH];   /* the batch's staging frames: their places */
+  unsigned nout;                /* staging frames with netd */
   u64 sends, recvs;
 };
 
