@@ -36,13 +36,35 @@ s8 echo_of_head[VIRTQ_SIZE]; /* transmit head -> receive entry it echoes, -1 */
 
 static struct virtio_env venv;
 
+/* A message-signalled line of those init granted, for the card's MSI-X
+ * entry 0 (both queues); the card keeps its legacy line when there is
+ * none. */
+static void use_msi(void) {
+  cptr_t h = env_slot(&env);
+  for (unsigned line = K_IRQ_MSI_FIRST; line < K_IRQ_LINES; line++) {
+    struct sysret r = sys_irq_get_msi(K_BI_SLOT_IRQ_CONTROL, line, env.cnode, h);
+    if (r.err)
+      continue; /* not ours */
+    if (!sys_irq_set_notification(h, irq_ntfn, 1ull << line) && !virtio_msix(&venv, &dev, r.val)) {
+      irq_line = (u8)line;
+      irq_handler = h;
+      return;
+    }
+    sys_cnode_delete(env.cnode, h);
+    return;
+  }
+}
+
 static int found(const struct pci_dev *p, void *ctx) {
   int *done = ctx;
   if (p->vendor != VIRTIO_VENDOR || (p->device != VIRTIO_NET_MODERN && p->device != VIRTIO_NET_TRANSITIONAL))
     return 0;
+  irq_line = p->irq_line;
   long err = virtio_attach(&venv, p, &dev);
   if (!err)
     err = virtio_negotiate(&dev, 1ull << VIRTIO_F_INDIRECT_DESC | 1ull << VIRTIO_NET_F_MAC);
+  if (!err)
+    use_msi();
   if (!err)
     err = virtio_queue(&venv, &dev, RXQ, &rxq);
   if (!err)
@@ -53,9 +75,8 @@ static int found(const struct pci_dev *p, void *ctx) {
   }
   for (int i = 0; i < 6; i++)
     mac[i] = dev.device_cfg[i];
-  irq_line = p->irq_line;
-  printf("netd: virtio-net %04x at 00:%02x.%x, MAC %02x:%02x:%02x:%02x:%02x:%02x, irq %u\n", p->device, p->dev,
-         p->fn, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], irq_line);
+  printf("netd: virtio-net %04x at 00:%02x.%x, MAC %02x:%02x:%02x:%02x:%02x:%02x, %s %u\n", p->device, p->dev,
+         p->fn, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], dev.msix ? "MSI-X line" : "irq", irq_line);
   *done = 1;
   return 1;
 }
@@ -91,23 +112,24 @@ static long setup_buffers(void) {
 static long setup(void) {
   venv = (struct virtio_env){&env, K_BI_SLOT_IOPORTS, NETD_DEVICE_UT, NETD_DEVICE_UTS, K_BI_SLOT_DMA, REGS_VA};
   int have = 0;
+  long err = env_retype(&env, K_OBJ_NOTIFICATION, 0, &irq_ntfn); /* before the card: its MSI line signals it */
+  if (err)
+    return err;
   pci_scan(K_BI_SLOT_IOPORTS, found, &have);
   if (!have) {
     printf("netd: no usable virtio-net device (1af4:1041 or 1af4:1000) on PCI bus 0\n");
     return K_ERR_RANGE;
   }
-  long err = setup_buffers();
-  if (err)
+  if ((err = setup_buffers()))
     return err;
   cptr_t pdpt, pd;
   if ((err = env_retype(&env, K_OBJ_PDPT, 0, &pdpt)) || (err = sys_page_table_map(pdpt, env.vspace, SESSION_VA)) ||
       (err = env_retype(&env, K_OBJ_PD, 0, &pd)) || (err = sys_page_table_map(pd, env.vspace, SESSION_VA)))
     return err;
-  irq_handler = env_slot(&env);
-  if ((err = env_retype(&env, K_OBJ_NOTIFICATION, 0, &irq_ntfn)) ||
-      (err = sys_irq_get(K_BI_SLOT_IRQ_CONTROL, irq_line, env.cnode, irq_handler)) ||
-      (err = sys_irq_set_notification(irq_handler, irq_ntfn, 1ull << irq_line)) ||
-      (err = sys_tcb_bind_notification(K_BI_SLOT_TCB, irq_ntfn)))
+  if (!dev.msix && ((err = sys_irq_get(K_BI_SLOT_IRQ_CONTROL, irq_line, env.cnode, irq_handler = env_slot(&env))) ||
+                    (err = sys_irq_set_notification(irq_handler, irq_ntfn, 1ull << irq_line))))
+    return err;
+  if ((err = sys_tcb_bind_notification(K_BI_SLOT_TCB, irq_ntfn)))
     return err;
   virtio_ready(&dev);
   return K_ERR_OK;
@@ -115,7 +137,8 @@ static long setup(void) {
 
 void device_event(void) {
   int was = charge_to(-1);
-  (void)*dev.isr; /* reading the ISR acknowledges the device */
+  if (!dev.msix)
+    (void)*dev.isr; /* reading the ISR acknowledges the device (its line's level) */
   receive_all();
   if (echo_port && !tx_held)
     virtio_kick(&dev, TXQ);
@@ -123,7 +146,8 @@ void device_event(void) {
   if (refill())
     virtio_kick(&dev, RXQ);
   answer_waiting();
-  sys_irq_ack(irq_handler);
+  if (!dev.msix) /* a message-signalled line is an edge: nothing to acknowledge */
+    sys_irq_ack(irq_handler);
   charge_to(was);
 }
 

@@ -206,8 +206,8 @@ void answer_waiting(void);
 long recv_request(unsigned i, const struct msg_regs *m, int *saved);
 
 /* tx.c */
-#define TIMER_BIT (1ull << 20)  /* on irq_ntfn: netd's timer */
-#define HOLD_BIT (1ull << 21)   /* on irq_ntfn: a held send's client says go */
+#define TIMER_BIT (1ull << 40)  /* on irq_ntfn: netd's timer (beside the card's line, < 31) */
+#define HOLD_BIT (1ull << 41)   /* on irq_ntfn: a held send's client says go */
 extern int tx_held;             /* a held send: the device hears of no transmit */
 void tx_init(void);
 unsigned tx_harvest(void);      /* completions; returns a client's packets done */
