@@ -349,14 +349,21 @@ static int none_pinned(cptr_t first, u64 n) {
   return 1;
 }
 
+/* n fresh 4 KiB frames in consecutive slots (the first returned, 0 if
+ * they could not be made) and a page for their physical addresses. */
+static cptr_t frame_run(struct t *t, u64 n, u64 **phys) {
+  cptr_t pg;
+  *phys = new_page(t, &pg);
+  cptr_t f = env_slot(&t->e); /* the slot after the run stays free */
+  t->e.next_slot += n - 1;
+  return *phys && !sys_retype(t->ut, K_OBJ_FRAME_4K, 0, K_BI_SLOT_CNODE, f, n, 0) ? f : 0;
+}
+
 KTEST(dma_pin_range_is_all_or_nothing) {
   enum { N = 8 };
-  cptr_t pg;
-  u64 *phys = new_page(t, &pg);
-  EXPECT(phys);
-  cptr_t f = env_slot(&t->e);
-  t->e.next_slot += N - 1;
-  EXPECT_OK(sys_retype(t->ut, K_OBJ_FRAME_4K, 0, K_BI_SLOT_CNODE, f, N, 0));
+  u64 *phys;
+  cptr_t f = frame_run(t, N, &phys);
+  EXPECT(f);
   struct sysret r = sys_dma_pin_range(K_BI_SLOT_DMA, f, N, phys);
   EXPECT_OK(r.err);
   for (u64 i = 0; i < N; i++) { /* the same addresses one at a time */
@@ -401,12 +408,9 @@ KTEST(dma_pin_range_is_all_or_nothing) {
  * pinned frame's remnant in the run is released. */
 KTEST(dma_unpin_range_is_all_or_nothing) {
   enum { N = 8 };
-  cptr_t pg;
-  u64 *phys = new_page(t, &pg);
-  EXPECT(phys);
-  cptr_t f = env_slot(&t->e);
-  t->e.next_slot += N - 1;
-  EXPECT_OK(sys_retype(t->ut, K_OBJ_FRAME_4K, 0, K_BI_SLOT_CNODE, f, N, 0));
+  u64 *phys;
+  cptr_t f = frame_run(t, N, &phys);
+  EXPECT(f);
   EXPECT_OK(sys_dma_pin_range(K_BI_SLOT_DMA, f, N, phys).err);
   EXPECT_ERR(sys_dma_unpin_range(K_BI_SLOT_DMA, f, 0).err, K_ERR_RANGE);
   EXPECT_ERR(sys_dma_unpin_range(K_BI_SLOT_DMA, f, K_DMA_PIN_RANGE_MAX + 1).err, K_ERR_RANGE);
