@@ -93,6 +93,7 @@ struct session {
   cptr_t table, frame;     /* the record's page table and frame, from it */
   cptr_t park;             /* a CNode, from it: where its frames wait */
   cptr_t reply_slot;       /* the waiting caller's saved reply */
+  u64 seen_alive;          /* the wake-up in which its donation was last seen */
   struct session_rec *rec; /* mapped in blockd at a per-session address */
 };
 
@@ -159,6 +160,7 @@ void answer_gone(struct session *s, long err);
 extern struct session sessions[BLOCKD_MAX_SESSIONS];
 long sessions_setup(void);
 int session_alive(unsigned i);
+void sessions_woke(void); /* blockd waited: a session may have gone meanwhile */
 struct session *session_of(u64 badge);
 long open_session(u64 info, u64 disk, cptr_t *reply_cap);
 long arm_hold(struct session *s, u64 *caps_back);

@@ -201,6 +201,11 @@ static void handle(const struct msg_regs *m, struct server_answer *a) {
   }
 }
 
+static void woke(void) {
+  sessions_woke();
+  settle_time();
+}
+
 /* Whatever the handler did may have made work for the device. */
 static void handle_and_post(const struct msg_regs *m, struct server_answer *a) {
   handle(m, a);
@@ -225,6 +230,6 @@ int main(u64 arg) {
   time_start(); /* starting up was nobody's work */
   static const struct server blockd = {.ep = BLOCKD_PUBLIC_EP, .open_label = BLK_OPEN, .close_label = BLK_CLOSE,
                                        .recv_slots = BLOCKD_RECV_SLOTS, .handle = handle_and_post,
-                                       .notified = device_event, .woke = settle_time};
+                                       .notified = device_event, .woke = woke};
   server_run(&blockd, &env, buf);
 }

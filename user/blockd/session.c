@@ -19,14 +19,24 @@ long sessions_setup(void) {
 }
 
 /* A session lives while its donation does: a client that dies (or revokes
- * the memory it lent) takes the session's record and table with it. */
+ * the memory it lent) takes the session's record and table with it. That
+ * can only happen while blockd waits (it runs above every client), so one
+ * look per session and wake-up is enough. */
+static u64 wake_count = 1;
+
+void sessions_woke(void) { wake_count++; }
+
 int session_alive(unsigned i) {
-  if (!sessions[i].used)
+  struct session *s = &sessions[i];
+  if (!s->used)
     return 0;
-  if (sys_cap_type(env.cnode, sessions[i].donated).val != K_OBJ_UNTYPED) {
-    sessions[i].used = 0;
+  if (s->seen_alive == wake_count)
+    return 1;
+  if (sys_cap_type(env.cnode, s->donated).val != K_OBJ_UNTYPED) {
+    s->used = 0;
     return 0;
   }
+  s->seen_alive = wake_count;
   return 1;
 }
 
