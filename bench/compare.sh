@@ -238,8 +238,8 @@ compare: (the ours column of their rows is our page_transfer); the memfd peers s
 compare: and nothing keeps A from writing what B reads. _phases is one process with no receiver.
 compare: ipc_roundtrip/futex-thread is one address space (no page-table switch); ours is two.
 compare: block echo: both sides keep 1, 8 or 32 requests in flight (Linux AIO, O_DIRECT; ours BLK_IO), fewer
-compare: at 1 MiB where the 16 MiB disk holds 16; blockd splits a request into device requests of up to 32 KiB
-compare: (8 frames each) posted together, Linux's virtio-blk sends one per I/O up to its segment limits.
+compare: at 1 MiB where the 16 MiB disk holds 16; blockd splits a request into device requests of up to 128 KiB
+compare: (32 frames each) posted together, Linux's virtio-blk sends one per I/O up to its segment limits.
 compare: tables in bench/results/compare.md and compare*.csv, plots in bench/results/*.png
 NOTE
 if [ "$reuse" = 0 ]; then

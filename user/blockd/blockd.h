@@ -87,7 +87,7 @@ struct session {
   u32 wait_tag;            /* WAIT_TAG: the request it waits for */
   u32 wait_first;          /* WAIT_ANY: the first tag its BLK_IO submitted (its answer's w1) */
   u16 wait_room;           /* WAIT_ANY: the most frames its answer may carry */
-  u16 on_device;           /* its device requests the device holds */
+  u16 on_device;           /* its frames the device holds */
   u16 queued;              /* its requests accepted and not yet posted */
   cptr_t donated;          /* the client's untyped, in blockd's CNode */
   cptr_t table, frame;     /* the record's page table and frame, from it */

@@ -222,7 +222,7 @@ long device_post(struct session *s, struct request *r, cptr_t cnode, cptr_t firs
                           r->sectors - (u64)k * BLK_SECTORS_PER_FRAME, phys + k, n);
     rings[disk].inflight_of[head] = (u16)f; /* room was checked: head is valid */
   }
-  s->on_device = (u16)(s->on_device + chains);
+  s->on_device = (u16)(s->on_device + r->frames);
   r->state = REQ_POSTED;
   r->inflight = (u8)f;
   kick_wanted[disk] = 1;
@@ -254,7 +254,7 @@ static void finish(struct inflight *f) {
     time_for(s);
   sys_dma_unpin_range(K_BI_SLOT_DMA, POOL_SLOT + f->pool, f->frames);
   if (s->used && s->generation == f->generation)
-    s->on_device = (u16)(s->on_device - (f->frames + BLK_CHAIN_FRAMES - 1) / BLK_CHAIN_FRAMES);
+    s->on_device = (u16)(s->on_device - f->frames);
   f->used = 0;
   request_done(f->session, f->generation, f->req, f->tag, f->pool, f->frames, f->errors);
   runs_mark(pool_map, f->pool, f->frames, 0); /* request_done took the frames out */

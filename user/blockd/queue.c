@@ -126,13 +126,13 @@ static int any_queued(void) {
   return 0;
 }
 
-/* Sessions share the device: one may have at most DEVICE_SHARE device
- * requests on it, and while several have work, a share of that (a request
+/* Sessions share the device: one may have at most DEVICE_SHARE frames (1
+ * MiB) on it, and while several have work, a share of that (a request
  * larger than its share still goes when the session has nothing on the
  * device). What the device holds, a newcomer's request waits behind. */
-#define DEVICE_SHARE 32
-static int within_share(const struct session *s, unsigned chains, unsigned busy) {
-  return s->on_device == 0 || s->on_device + chains <= DEVICE_SHARE / busy;
+#define DEVICE_SHARE 256
+static int within_share(const struct session *s, unsigned frames, unsigned busy) {
+  return s->on_device == 0 || s->on_device + frames <= DEVICE_SHARE / busy;
 }
 
 static unsigned busy_sessions(void) {
@@ -146,7 +146,7 @@ static unsigned busy_sessions(void) {
  * session is within its share. */
 void request_start(struct session *s, struct request *r, cptr_t first) {
   struct session_rec *rec = s->rec;
-  long err = any_queued() || !within_share(s, (r->frames + BLK_CHAIN_FRAMES - 1) / BLK_CHAIN_FRAMES, busy_sessions())
+  long err = any_queued() || !within_share(s, r->frames, busy_sessions())
                  ? K_ERR_WOULD_BLOCK
                  : device_post(s, r, env.cnode, first);
   if (err == K_ERR_OK)
@@ -205,7 +205,7 @@ void schedule(void) {
       }
       struct session_rec *rec = s->rec;
       struct request *r = &rec->req[rec->queue[rec->qhead]];
-      if (!within_share(s, (r->frames + BLK_CHAIN_FRAMES - 1) / BLK_CHAIN_FRAMES, busy))
+      if (!within_share(s, r->frames, busy))
         continue;
       long err = device_post(s, r, s->park, r->park);
       if (err == K_ERR_WOULD_BLOCK)

@@ -46,7 +46,7 @@ enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS,
 #define BLK_SECTOR 512
 #define BLK_SECTORS_PER_FRAME 8
 #define BLK_MAX_FRAMES 256      /* per request: 1 MiB */
-#define BLK_CHAIN_FRAMES 8      /* frames in one device request (scatter-gather) */
+#define BLK_CHAIN_FRAMES 32     /* frames in one device request (scatter-gather): 128 KiB */
 #define BLK_IN_FLIGHT 64        /* device requests blockd keeps in flight */
 #define BLK_DONATION_BITS 16    /* a session needs 64 KiB: 4 KiB record, 8 KiB table, 512 frame slots */
 #define BLK_DONATION_MAX_BITS 20 /* 1 MiB: 8192 frame slots (depth 32 of 1 MiB requests) */
