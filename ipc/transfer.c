@@ -10,7 +10,12 @@ struct k_ipc_buffer *ipc_buffer_of(const struct tcb *t) {
 }
 
 int msg_check(const struct tcb *self, u64 info) {
-  if ((info & 0xffffffffull) <= K_IPC_REG_WORDS) /* registers only: always fine */
+  if (info <= K_IPC_REG_WORDS) /* label 0, registers only: the common case */
+    return K_ERR_OK;
+  u32 label = k_msg_label(info);
+  if (label == K_MSG_LABEL_FAULT || label == K_MSG_LABEL_NOTIFY)
+    return K_ERR_RANGE; /* the kernel's own labels: a receiver can trust them */
+  if ((info & 0xffffffffull) <= K_IPC_REG_WORDS) /* registers only */
     return K_ERR_OK;
   u64 words = k_msg_words(info), caps = k_msg_caps(info), gifts = k_msg_gifts(info);
   if (words > K_IPC_MAX_WORDS || caps > K_IPC_MAX_CAPS || gifts > K_IPC_MAX_GIFTS)

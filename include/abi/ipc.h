@@ -40,7 +40,8 @@ static inline k_u64 k_msg_words(k_u64 info) { return (info >> K_MSG_WORDS_SHIFT)
 static inline k_u64 k_msg_caps(k_u64 info) { return (info >> K_MSG_CAPS_SHIFT) & K_MSG_CAPS_MASK; }
 static inline k_u64 k_msg_gifts(k_u64 info) { return (info >> K_MSG_GIFTS_SHIFT) & K_MSG_GIFTS_MASK; }
 
-/* Labels the kernel uses for messages it makes. */
+/* Labels the kernel uses for messages it makes; a message a thread sends
+ * or replies with cannot carry them (RANGE), so a receiver can trust them. */
 #define K_MSG_LABEL_FAULT 0xfa017u   /* words: vector, error, rip, address */
 #define K_MSG_LABEL_NOTIFY 0x0b17u   /* bound notification: badge = bits */
 

@@ -108,6 +108,9 @@ KTEST(ipc_rejects_bad_arguments) {
   EXPECT_ERR(sys_nbsend(ep, k_msg_info(0, 1, 5, 0), 0, 0, 0, 0), K_ERR_MESSAGE_TOO_LONG);
   EXPECT_ERR(sys_nbsend(ep, k_msg_info(0, 1, 0, 513), 0, 0, 0, 0), K_ERR_MESSAGE_TOO_LONG);
   EXPECT_ERR(sys_reply(k_msg_info(0, 1, 0, 0), 1, 0, 0, 0), K_ERR_NO_CALLER);
+  /* the labels of the kernel's own messages are the kernel's */
+  EXPECT_ERR(sys_nbsend(ep, k_msg_info(K_MSG_LABEL_NOTIFY, 0, 0, 0), 0, 0, 0, 0), K_ERR_RANGE);
+  EXPECT_ERR(sys_nbsend(ep, k_msg_info(K_MSG_LABEL_FAULT, 4, 0, 0), 14, 0, 0, 0), K_ERR_RANGE);
   EXPECT_ERR(sys_signal(ep), K_ERR_WRONG_TYPE);
   EXPECT_ERR(sys_wait(ep).err, K_ERR_WRONG_TYPE);
   EXPECT_ERR(sys_tcb_set_ipc_buffer(K_BI_SLOT_TCB, ep), K_ERR_WRONG_TYPE);
