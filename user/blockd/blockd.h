@@ -171,5 +171,6 @@ void add_counters(struct blk_counters *to, const struct blk_counters *c);
 void time_for(const struct session *s);
 void settle_time(void);
 void time_start(void);
+void settle_shared(const u8 *who, const u8 *generation, unsigned n);
 
 #endif

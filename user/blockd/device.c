@@ -245,13 +245,15 @@ void device_kick(void) {
     }
 }
 
-/* A request's last device request completed: the work that follows is
- * its session's. */
+/* The sessions whose requests completed in this wake-up: its time is theirs. */
+static u8 done_who[MAX_INFLIGHT], done_generation[MAX_INFLIGHT];
+static unsigned ndone;
+
+/* A request's last device request completed. */
 static void finish(struct inflight *f) {
   struct session *s = &sessions[f->session];
-  settle_time();
-  if (s->used && s->generation == f->generation)
-    time_for(s);
+  done_who[ndone] = f->session;
+  done_generation[ndone++] = f->generation;
   sys_dma_unpin_range(K_BI_SLOT_DMA, POOL_SLOT + f->pool, f->frames);
   if (s->used && s->generation == f->generation)
     s->on_device = (u16)(s->on_device - f->frames);
@@ -300,8 +302,10 @@ void device_event(u64 bits) {
         sys_irq_ack(irq_handler[irq]);
   }
   unhold(bits);
+  ndone = 0;
   for (unsigned i = 0; i < ndisks; i++)
     harvest(i);
   schedule();
   device_kick();
+  settle_shared(done_who, done_generation, ndone);
 }

@@ -68,6 +68,26 @@ void settle_time(void) {
   serving.at_ns = now;
 }
 
+
+/* A wake-up's completions: the time since it began goes to the sessions
+ * whose requests completed, in equal parts (one look at the clock, not
+ * one per request). */
+void settle_shared(const u8 *who, const u8 *generation, unsigned n) {
+  if (n == 0)
+    return;
+  u64 now = sys_thread_ns(), share = (now - serving.at_ns) / n;
+  for (unsigned k = 0; k < n; k++) {
+    struct session *s = &sessions[who[k]];
+    if (s->generation == generation[k] && session_alive(who[k]))
+      s->rec->c.blockd_ns += share;
+    else
+      total.blockd_ns += share;
+  }
+  total.blockd_ns += (now - serving.at_ns) - share * n;
+  serving.session = -1;
+  serving.at_ns = now;
+}
+
 struct session *session_of(u64 badge) {
   unsigned i = server_badge_index(badge);
   if (i >= BLOCKD_MAX_SESSIONS || sessions[i].generation != server_badge_generation(badge) || !session_alive(i))
