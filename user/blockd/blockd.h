@@ -50,7 +50,7 @@ struct request {
   u8 err;      /* once done */
   u8 inflight; /* while posted: its entry in blockd's table */
   u8 disk;
-  u8 pad0;
+  u8 held;     /* done: 0 its frames are parked, else they wait in the pool (blockd's hold h - 1) */
   u16 frames;
   u16 park;    /* its first slot in the session's CNode */
   u32 sectors;
@@ -129,6 +129,8 @@ long devices_setup(void);
  * cannot be pinned (not 4 KiB frames): then they are back where they were. */
 long device_post(struct session *s, struct request *r, cptr_t cnode, cptr_t first);
 void device_kick(void);
+/* The pool's slots [pool, + frames) are free again. */
+void pool_release(unsigned pool, unsigned frames);
 /* Moves n capabilities from (from_cnode, from + i) to (to_cnode, to + i). */
 void move_frames(cptr_t to_cnode, cptr_t to, cptr_t from_cnode, cptr_t from, unsigned n);
 /* The device's completions: each finished request goes to request_done. */
@@ -145,8 +147,11 @@ void request_unreserve(struct session *s, struct request *r);
  * it goes to the device at once if it can, else waits parked. */
 void request_start(struct session *s, struct request *r, cptr_t first);
 /* A posted request finished: the frames are in the pool at [pool, +frames),
- * unpinned. Session i (of `generation`) may be gone. */
-void request_done(unsigned i, u8 generation, u8 req, u32 tag, u16 pool, u16 frames, u32 errors);
+ * unpinned. Session i (of `generation`) may be gone. Returns 1 when the
+ * frames stay there (until collected), 0 when they left the pool. */
+int request_done(unsigned i, u8 generation, u8 req, u32 tag, u16 pool, u16 frames, u32 errors);
+/* Session i went: what it left waiting in the pool goes back to its owner. */
+void held_release(unsigned i);
 /* Posts what the sessions have queued, fairly, as long as the device has room. */
 void schedule(void);
 /* BLK_IO's collection: moves done requests' frames, at most `room`, to

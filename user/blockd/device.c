@@ -165,6 +165,8 @@ long devices_setup(void) {
   return setup_irqs();
 }
 
+void pool_release(unsigned pool, unsigned frames) { runs_mark(pool_map, pool, frames, 0); }
+
 static int inflight_take(void) {
   for (int i = 0; i < MAX_INFLIGHT; i++)
     if (!inflight[i].used)
@@ -258,8 +260,8 @@ static void finish(struct inflight *f) {
   if (s->used && s->generation == f->generation)
     s->on_device = (u16)(s->on_device - f->frames);
   f->used = 0;
-  request_done(f->session, f->generation, f->req, f->tag, f->pool, f->frames, f->errors);
-  runs_mark(pool_map, f->pool, f->frames, 0); /* request_done took the frames out */
+  if (!request_done(f->session, f->generation, f->req, f->tag, f->pool, f->frames, f->errors))
+    runs_mark(pool_map, f->pool, f->frames, 0); /* request_done took the frames out */
 }
 
 static void harvest(unsigned disk) {

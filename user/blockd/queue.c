@@ -161,7 +161,45 @@ void request_start(struct session *s, struct request *r, cptr_t first) {
   }
 }
 
-void request_done(unsigned i, u8 generation, u8 req, u32 tag, u16 pool, u16 frames, u32 errors) {
+/* Done requests whose frames wait in the pool until collected (one move
+ * fewer a frame than parking them): blockd's own list, so that a session
+ * that goes leaves nothing behind, and at most half the pool. */
+#define HELD_MAX 64
+#define HELD_FRAMES_MAX (POOL_SLOTS / 2)
+static struct {
+  u8 used, session;
+  u16 pool, frames;
+} held[HELD_MAX];
+static unsigned held_frames;
+
+static int hold_in_pool(unsigned i, struct request *r, u16 pool, u16 frames) {
+  if (held_frames + frames > HELD_FRAMES_MAX)
+    return 0;
+  for (unsigned h = 0; h < HELD_MAX; h++)
+    if (!held[h].used) {
+      held[h].used = 1, held[h].session = (u8)i, held[h].pool = pool, held[h].frames = frames;
+      held_frames += frames;
+      r->held = (u8)(h + 1);
+      return 1;
+    }
+  return 0;
+}
+
+static void unhold(unsigned h) {
+  pool_release(held[h].pool, held[h].frames);
+  held_frames -= held[h].frames;
+  held[h].used = 0;
+}
+
+void held_release(unsigned i) {
+  for (unsigned h = 0; h < HELD_MAX; h++)
+    if (held[h].used && held[h].session == i) {
+      server_drop_leftovers(env.cnode, POOL_SLOT + held[h].pool, held[h].frames);
+      unhold(h);
+    }
+}
+
+int request_done(unsigned i, u8 generation, u8 req, u32 tag, u16 pool, u16 frames, u32 errors) {
   struct session *s = &sessions[i];
   cptr_t at = POOL_SLOT + pool;
   if (s->generation != generation || !session_alive(i)) {
@@ -171,7 +209,7 @@ void request_done(unsigned i, u8 generation, u8 req, u32 tag, u16 pool, u16 fram
     else if (s->generation == generation)
       answer_gone(s, K_ERR_BAD_STATE);
     server_drop_leftovers(env.cnode, at, frames);
-    return;
+    return 0;
   }
   struct request *r = &s->rec->req[req];
   struct blk_counters *c = &s->rec->c;
@@ -182,10 +220,13 @@ void request_done(unsigned i, u8 generation, u8 req, u32 tag, u16 pool, u16 fram
   c->device_errors += errors;
   if (waits_for(s, r)) {
     deliver(s, r, env.cnode, at);
-    return;
+    return 0;
   }
-  move_frames(s->park, r->park, env.cnode, at, frames);
+  int kept = hold_in_pool(i, r, pool, frames);
+  if (!kept)
+    move_frames(s->park, r->park, env.cnode, at, frames);
   push(s->rec->done, s->rec->dhead, &s->rec->dlen, req);
+  return kept;
 }
 
 void schedule(void) {
@@ -229,7 +270,14 @@ u64 collect(struct session *s, u64 from, cptr_t first, u64 room, u64 *gifts) {
     if (*gifts + r->frames > room || *gifts + r->frames > K_IPC_MAX_GIFTS)
       break;
     pop(rec->done, &rec->dhead, &rec->dlen);
-    move_frames(env.cnode, first + *gifts, s->park, r->park, r->frames);
+    if (r->held) { /* waiting in the pool: straight out */
+      unsigned h = r->held - 1u;
+      move_frames(env.cnode, first + *gifts, env.cnode, POOL_SLOT + held[h].pool, r->frames);
+      unhold(h);
+      r->held = 0;
+    } else {
+      move_frames(env.cnode, first + *gifts, s->park, r->park, r->frames);
+    }
     buf->words[from + n++] = blk_done_word(r->tag, r->err, r->frames);
     *gifts += r->frames;
     request_free(s, r);

@@ -34,6 +34,7 @@ int session_alive(unsigned i) {
     return 1;
   if (sys_cap_type(env.cnode, s->donated).val != K_OBJ_UNTYPED) {
     s->used = 0;
+    held_release(i);
     return 0;
   }
   s->seen_alive = wake_count;
@@ -157,6 +158,7 @@ long arm_hold(struct session *s, u64 *caps_back) {
  * parked frames go with its memory. */
 long close_session(struct session *s, cptr_t *reply_cap) {
   answer_gone(s, K_ERR_BAD_STATE);
+  held_release((unsigned)(s - sessions)); /* uncollected frames go back to their owner's memory */
   long err = sys_cnode_revoke(env.cnode, s->donated); /* the record, its table, the parking CNode */
   if (!err)
     err = sys_cnode_move(env.cnode, SERVER_DONATION_SLOT, env.cnode, s->donated);
