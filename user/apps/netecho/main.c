@@ -18,6 +18,7 @@
 #include "lwip/udp.h"
 #include "netif/ethernet.h"
 #include <netif_netd.h>
+#include <lwip_port.h>
 
 #define GUEST_IP "198.18.0.15"
 #define GATEWAY "198.18.0.2"
@@ -111,7 +112,7 @@ struct conn {
   int used, closing;
 };
 static struct conn conns[CONNS];
-static u8 rings[CONNS][TCP_WND];
+static u8 (*rings)[TCP_WND]; /* CONNS of them, mapped at start */
 static u64 tcp_refused; /* connections refused: every slot taken */
 
 static u8 *ring_of(const struct conn *c) { return rings[c - conns]; }
@@ -203,6 +204,11 @@ int main(u64 arg) {
   long err = env_ipc_buffer(&env, K_BI_SLOT_TCB, &buf);
   if (!err)
     err = netdev_open(&dev, &env, buf, NETD_EP, filter, RX_FRAMES);
+  void *ring_pages = 0;
+  if (!err)
+    err = lwip_port_heap_init(&env);
+  if (!err && !(err = env_alloc_pages(&env, (CONNS * TCP_WND + K_PAGE_SIZE - 1) / K_PAGE_SIZE, &ring_pages)))
+    rings = ring_pages;
   if (err) {
     printf("netecho: cannot open a netd session: %s\n", err_name(err));
     return 1;

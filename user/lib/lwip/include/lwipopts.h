@@ -39,10 +39,16 @@
  * so a heap of 3 MiB always keeps about a MiB for packets that come in
  * (heads, ARP, ICMP, UDP) even when every connection's peer stops
  * reading. netecho serves NETECHO_CONNS of them at once (its rings:
- * 32 * 23,360 bytes); the rest are lwIP's closing and TIME_WAIT ones. */
+ * 32 * 23,360 bytes, also mapped at start); the rest are lwIP's closing
+ * and TIME_WAIT ones. */
 #define NETECHO_CONNS 32
 #define MEM_ALIGNMENT 8
 #define MEM_SIZE (3 * 1024 * 1024)
+/* The heap is not in the program's image (init loads images through its
+ * own CNode, whose slots eight programs would exhaust): lwip_port_heap_init
+ * maps it from the application's memory before lwip_init. */
+extern unsigned char *lwip_port_heap;
+#define LWIP_RAM_HEAP_POINTER lwip_port_heap
 #define MEMP_NUM_PBUF 256
 #define MEMP_NUM_UDP_PCB 8
 #define MEMP_NUM_TCP_PCB 40
