@@ -30,6 +30,7 @@ run "block echo through blockd" scripts/demo-blk.sh --size 4 build/blk.iso
 run "lwIP in an application" scripts/run-suite.sh lwip build/lwiptest.iso lwiptest 120
 run "netd sessions and bad requests" scripts/run-net-tests.sh build/nettest.iso
 run "network echo through netd" scripts/demo-net.sh --bytes 4194304 build/net.iso
+run "a peer that never reads stalls only its connection" scripts/run-net-stall.sh --timeout 120 build/net.iso
 run "eight applications, a flood of malformed frames" scripts/run-net-load-tests.sh build/net8.iso
 run "ping -c 100 from a network namespace (root)" scripts/run-net-ping.sh build/net.iso
 printf '\n%s' "$summaries"

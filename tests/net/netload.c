@@ -7,6 +7,11 @@
  *   netload interleave --ports P1,P2[,..P8] --count N    up to 8 echo servers, in turn
  *   netload flood --port P --count N [--rate R]          malformed Ethernet frames
  *   netload send --port P --text STRING                  one datagram (stops compare-linux's udp_echo)
+ *   netload stall --port P --udp-port U [--streams N] [--bytes B] [--conns C] [--stall-bytes S]
+ *       N concurrent TCP echoes of B bytes, then a connection that sends S
+ *       bytes and never reads its echo; beside it (still open) a fresh TCP
+ *       echo of B bytes, C concurrent short ones and a UDP echo must all be
+ *       answered; then the stalled one is reset and a last echo checked
  * Common: --seed N, --timeout SEC (default 60). Every loop is bounded in
  * count and in time. Exit status 0 when the check passed. */
 #define _GNU_SOURCE
@@ -24,13 +29,15 @@
 #include <unistd.h>
 
 static struct {
-  long port, min, max, size, count, window, rate, timeout;
+  long port, udp_port, min, max, size, count, window, rate, timeout, streams, conns;
+  long long stall_bytes;
   long ports[8];
   int nports;
   long long bytes;
   unsigned long long seed;
   const char *sent, *received, *text;
-} o = {.min = 1, .max = 1472, .window = 64, .rate = 20000, .timeout = 60, .seed = 1};
+} o = {.min = 1, .max = 1472, .window = 64, .rate = 20000, .timeout = 60, .seed = 1, .streams = 12,
+       .conns = 6, .stall_bytes = 4 << 20};
 
 static uint64_t rng;
 static uint64_t next_rand(void) {
@@ -58,6 +65,8 @@ static void usage(FILE *f) {
              "  netload interleave --ports P1,P2[,...,P8] --count N\n"
              "  netload flood --port P --count N [--rate 20000 frames/s, 0: unpaced]\n"
              "  netload send --port P --text STRING\n"
+             "  netload stall --port P --udp-port U [--streams 12] [--bytes 262144] [--conns 6]\n"
+             "                [--stall-bytes 4194304]\n"
              "common options: --seed N, --timeout SEC (default 60)\n"
              "Traffic goes to 127.0.0.1 only.\n");
 }
@@ -396,6 +405,136 @@ static int flood(void) {
   return n == o.count ? 0 : 1;
 }
 
+
+/* ---- stall: echoes beside a connection whose peer never reads ---- */
+
+static int tcp_connect(long port, int rcvbuf, double deadline) {
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  while (now() < deadline) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0)
+      return -1;
+    if (rcvbuf)
+      setsockopt(s, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    if (connect(s, (struct sockaddr *)&a, sizeof a) == 0) {
+      fcntl(s, F_SETFL, O_NONBLOCK);
+      return s;
+    }
+    close(s);
+    usleep(200000);
+  }
+  return -1;
+}
+
+/* n concurrent TCP echoes of `bytes` each, until `seconds` have passed:
+ * how many came back whole and identical (each stream's bytes differ). */
+static int tcp_streams(int n, long long bytes, double seconds, const char *what) {
+  double start = now(), deadline = start + seconds;
+  int s[64], done[64] = {0}, shut[64] = {0}, ok = 0, finished = 0;
+  long long sent[64] = {0}, got[64] = {0};
+  uint8_t *out = malloc((size_t)bytes + 64), *in = malloc((size_t)bytes);
+  if (!out || !in)
+    return 0;
+  fill_random(out, (size_t)bytes + 64);
+  for (int i = 0; i < n; i++)
+    if ((s[i] = tcp_connect(o.port, 0, deadline)) < 0)
+      done[i] = 1, finished++;
+  double last_done = start;
+  while (finished < n && now() < deadline) {
+    struct pollfd pf[64];
+    for (int i = 0; i < n; i++)
+      pf[i] = (struct pollfd){done[i] ? -1 : s[i], (short)(POLLIN | (sent[i] < bytes ? POLLOUT : 0)), 0};
+    if (poll(pf, (nfds_t)n, 200) < 0)
+      break;
+    for (int i = 0; i < n; i++) {
+      if (done[i])
+        continue;
+      if ((pf[i].revents & POLLOUT) && sent[i] < bytes) {
+        ssize_t w = send(s[i], out + i + sent[i], (size_t)(bytes - sent[i] < 65536 ? bytes - sent[i] : 65536), 0);
+        if (w > 0)
+          sent[i] += w;
+      }
+      if (sent[i] == bytes && !shut[i])
+        shutdown(s[i], SHUT_WR), shut[i] = 1;
+      if (pf[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+        ssize_t r = recv(s[i], in, (size_t)(bytes - got[i]), 0);
+        if (r > 0 && memcmp(in, out + i + got[i], (size_t)r))
+          r = 0; /* different bytes: this stream failed */
+        if (r > 0)
+          got[i] += r;
+        if (r == 0 || (r < 0 && errno != EAGAIN) || got[i] == bytes) {
+          ok += got[i] == bytes;
+          if (got[i] != bytes)
+            fprintf(stderr, "netload: %s: stream %d ended after %lld of %lld bytes back (%lld sent)%s%s\n", what, i,
+                    got[i], bytes, sent[i], r < 0 ? ": " : "", r < 0 ? strerror(errno) : "");
+          done[i] = 1, finished++;
+          last_done = now();
+          close(s[i]);
+        }
+      }
+    }
+  }
+  for (int i = 0; i < n; i++)
+    if (!done[i]) {
+      fprintf(stderr, "netload: %s: stream %d timed out with %lld of %lld bytes back (%lld sent)\n", what, i, got[i],
+              bytes, sent[i]);
+      close(s[i]);
+    }
+  printf("stall: %s: %d of %d TCP echoes of %lld bytes came back identical in %.2f s%s\n", what, ok, n, bytes,
+         last_done - start, finished < n ? " (the rest timed out)" : "");
+  fflush(stdout);
+  free(out);
+  free(in);
+  return ok;
+}
+
+static int stall(void) {
+  double start = now(), deadline = start + (double)o.timeout;
+  long long bytes = o.bytes ? o.bytes : 256 * 1024;
+  int failed = 0, us = udp_socket(o.udp_port), retries = 0;
+  long port = o.port;
+  o.port = o.udp_port;
+  wait_for_guest(us, deadline);
+  o.port = port;
+  double phase = (double)o.timeout / 4;
+  tcp_streams((int)o.streams, bytes, phase, "before"); /* the load; its result is only reported */
+  /* The stalled connection: a small receive buffer here, so that the
+   * echo backs up into the guest at once; it sends and never reads. */
+  int st = tcp_connect(o.port, 4096, now() + 10);
+  if (st < 0) {
+    fprintf(stderr, "netload: cannot connect to 127.0.0.1:%ld\n", o.port);
+    return 1;
+  }
+  uint8_t *junk = malloc(65536);
+  fill_random(junk, 65536);
+  long long put = 0;
+  double stall_end = now() + 10, last_put = now();
+  while (put < o.stall_bytes && now() < stall_end && now() - last_put < 3) {
+    struct pollfd pf = {st, POLLOUT, 0};
+    if (poll(&pf, 1, 200) > 0) {
+      ssize_t w = send(st, junk, (size_t)(o.stall_bytes - put < 65536 ? o.stall_bytes - put : 65536), 0);
+      if (w > 0)
+        put += w, last_put = now();
+    }
+  }
+  printf("stall: the stalled connection took %lld bytes and is left unread\n", put);
+  fflush(stdout);
+  failed += tcp_streams(1, bytes, phase, "beside the stalled one") != 1;
+  failed += tcp_streams((int)o.conns, 16384, phase, "many beside the stalled one") != (int)o.conns;
+  uint8_t d[512];
+  fill_random(d, sizeof d);
+  int udp_ok = echo_once(us, d, sizeof d, &retries);
+  printf("stall: a UDP datagram beside the stalled one: %s\n", udp_ok ? "echoed" : "NOT ANSWERED");
+  failed += !udp_ok;
+  struct linger l = {1, 0}; /* the stalled one is reset */
+  setsockopt(st, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  close(st);
+  failed += tcp_streams((int)o.streams, bytes, phase, "after the reset") != (int)o.streams;
+  printf("stall: %s, %.2f s\n", failed ? "FAILED" : "all answered", now() - start);
+  return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
     usage(argc < 2 ? stderr : stdout);
@@ -452,6 +591,14 @@ int main(int argc, char **argv) {
       o.sent = v;
     else if (!strcmp(a, "--received"))
       o.received = v;
+    else if (!strcmp(a, "--udp-port"))
+      o.udp_port = number(a, v, 1, 65535);
+    else if (!strcmp(a, "--streams"))
+      o.streams = number(a, v, 1, 64);
+    else if (!strcmp(a, "--conns"))
+      o.conns = number(a, v, 1, 64);
+    else if (!strcmp(a, "--stall-bytes"))
+      o.stall_bytes = number(a, v, 1, 1L << 30);
     else if (!strcmp(a, "--text"))
       o.text = v;
     else {
@@ -486,6 +633,8 @@ int main(int argc, char **argv) {
     int sk = udp_socket(o.port);
     return send(sk, o.text, strlen(o.text), 0) < 0 ? (perror("netload: send"), 1) : 0;
   }
+  if (!strcmp(mode, "stall"))
+    return o.udp_port ? stall() : (fprintf(stderr, "netload: stall needs --udp-port\n"), 2);
   if (!strcmp(mode, "flood"))
     return o.count ? flood() : (fprintf(stderr, "netload: flood needs --count\n"), 2);
   fprintf(stderr, "netload: unknown mode %s\n", mode);

@@ -53,6 +53,7 @@ long netdev_open(struct netdev *d, struct env *e, struct k_ipc_buffer *buf, cptr
     return err;
   for (unsigned p = 0; p < frames; p++)
     d->page[p] = FRAME;
+  d->frames = frames;
   for (unsigned i = 0; i < NETDEV_TX_STAGE; i++)
     if ((err = env_map(e, e->vspace, d->tx_slot + i, d->tx_va + i * K_PAGE_SIZE, K_MAP_WRITE)))
       return err;
@@ -352,3 +353,18 @@ long net_stats(struct k_ipc_buffer *buf, cptr_t session, struct net_stats *out) 
 }
 
 long netdev_stats(struct netdev *d, struct net_stats *out) { return net_stats(d->buf, d->session, out); }
+
+unsigned netdev_held(const struct netdev *d) {
+  unsigned n = 0;
+  for (unsigned p = 0; p < NET_POOL; p++)
+    n += (d->page[p] & HELD) != 0;
+  return n;
+}
+
+long netdev_info(struct netdev *d, u64 *spare, u64 *on_device, u64 *queued) {
+  struct msg_regs r = sys_call(d->session, k_msg_info(NET_INFO, 0, 0, 0), 0, 0, 0, 0);
+  if (r.err || r.w[0])
+    return r.err ? r.err : (long)r.w[0];
+  *spare = net_info_pool(r.w[2]), *on_device = net_info_on_device(r.w[2]), *queued = net_info_queued(r.w[2]);
+  return K_ERR_OK;
+}

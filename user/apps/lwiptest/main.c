@@ -5,6 +5,8 @@
 #include <ulib.h>
 #include <abi/bootinfo.h>
 #include <lib/string.h>
+#include <env.h>
+#include <lwip_port.h>
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/tcp.h"
@@ -159,6 +161,8 @@ static void test_tcp(void) {
 }
 
 int main(void) {
+  struct env env = env_of_program(16);
+  check(lwip_port_heap_init(&env) == K_ERR_OK, "lwIP's heap mapped from the application's memory");
   lwip_init();
   check(netif_list != 0, "lwIP starts, with its loopback interface");
   test_udp();

@@ -4,7 +4,8 @@
  *
  * Received UDP datagrams go back without a copy of their tails: the pbuf
  * chain that came in is sent out, so the frame netd gifted is gifted back.
- * TCP data is copied into lwIP's send buffer (tcp_write with copy). */
+ * TCP data is copied into the connection's ring, then into lwIP's send
+ * buffer (tcp_write with copy); see the TCP part below. */
 #include <ulib.h>
 #include <env.h>
 #include <abi/bootinfo.h>
@@ -17,6 +18,7 @@
 #include "lwip/udp.h"
 #include "netif/ethernet.h"
 #include <netif_netd.h>
+#include <lwip_port.h>
 
 #define GUEST_IP "198.18.0.15"
 #define GATEWAY "198.18.0.2"
@@ -96,38 +98,41 @@ static void udp_echo(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_ad
   pbuf_free(p);
 }
 
-/* ---- TCP: what does not fit the send buffer waits in `pending` ---- */
+/* ---- TCP: what does not fit the send buffer waits in the connection's
+ * ring. The ring is as large as lwIP's receive window and the window is
+ * opened (tcp_recved) only by what leaves the ring, so the window lwIP
+ * advertises is the room the ring has: a connection whose peer never
+ * reads its echo holds one ring, TCP_SND_BUF of lwIP's heap and its
+ * out-of-order queue (TCP_OOSEQ_MAX_*), and stalls alone. Received pbufs
+ * are freed as soon as their bytes are in the ring. ---- */
 
+#define CONNS NETECHO_CONNS
 struct conn {
-  struct pbuf *pending;
+  u32 head, len; /* bytes [head, head + len) of ring, modulo its size */
   int used, closing;
 };
-static struct conn conns[8];
+static struct conn conns[CONNS];
+static u8 (*rings)[TCP_WND]; /* CONNS of them, mapped at start */
+static u64 tcp_refused; /* connections refused: every slot taken */
+
+static u8 *ring_of(const struct conn *c) { return rings[c - conns]; }
 
 static void tcp_drain(struct tcp_pcb *pcb, struct conn *c) {
-  while (c->pending) {
-    struct pbuf *p = c->pending;
-    u16_t room = tcp_sndbuf(pcb), n = p->len < room ? p->len : room;
-    if (!n || tcp_write(pcb, p->payload, n, TCP_WRITE_FLAG_COPY) != ERR_OK)
+  while (c->len) {
+    u32 run = TCP_WND - c->head < c->len ? TCP_WND - c->head : c->len;
+    u16_t room = tcp_sndbuf(pcb), n = (u16_t)(run < room ? run : room);
+    if (!n || tcp_write(pcb, ring_of(c) + c->head, n, TCP_WRITE_FLAG_COPY) != ERR_OK)
       break;
+    c->head = (c->head + n) % TCP_WND;
+    c->len -= n;
     tcp_recved(pcb, n);
     tcp_bytes += n;
-    if (n < p->len) {
-      pbuf_remove_header(p, n);
-      break;
-    }
-    c->pending = p->next;
-    if (p->next)
-      pbuf_ref(p->next);
-    pbuf_free(p);
   }
   tcp_output(pcb);
 }
 
 static void tcp_finish(struct tcp_pcb *pcb, struct conn *c) {
-  if (c->pending)
-    pbuf_free(c->pending);
-  c->pending = 0;
+  c->head = c->len = 0;
   c->used = c->closing = 0;
   tcp_arg(pcb, 0);
   tcp_recv(pcb, 0);
@@ -141,14 +146,18 @@ static err_t tcp_got(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) 
   struct conn *c = arg;
   if (!p) {
     c->closing = 1;
-    if (!c->pending)
+    if (!c->len)
       tcp_finish(pcb, c); /* the peer is done and so are we */
     return ERR_OK;
   }
-  if (c->pending)
-    pbuf_cat(c->pending, p);
-  else
-    c->pending = p;
+  if (p->tot_len > TCP_WND - c->len)
+    return ERR_MEM; /* more than the window said: lwIP keeps it and offers it again */
+  u32 tail = (c->head + c->len) % TCP_WND, first = TCP_WND - tail < p->tot_len ? TCP_WND - tail : p->tot_len;
+  pbuf_copy_partial(p, ring_of(c) + tail, (u16_t)first, 0);
+  if (first < p->tot_len)
+    pbuf_copy_partial(p, ring_of(c), (u16_t)(p->tot_len - first), (u16_t)first);
+  c->len += p->tot_len;
+  pbuf_free(p);
   tcp_drain(pcb, c);
   return ERR_OK;
 }
@@ -157,27 +166,28 @@ static err_t tcp_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len) {
   struct conn *c = arg;
   (void)len;
   tcp_drain(pcb, c);
-  if (c->closing && !c->pending)
+  if (c->closing && !c->len)
     tcp_finish(pcb, c);
   return ERR_OK;
 }
 
 static void echo_error(void *arg, err_t err) {
   struct conn *c = arg;
-  if (c && c->pending)
-    pbuf_free(c->pending);
   if (c)
-    c->pending = 0, c->used = c->closing = 0; /* lwIP freed the pcb */
+    c->head = c->len = 0, c->used = c->closing = 0; /* lwIP freed the pcb */
 }
 
 static err_t echo_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
   struct conn *c = 0;
-  for (unsigned i = 0; i < 8 && !c; i++)
+  for (unsigned i = 0; i < CONNS && !c; i++)
     if (!conns[i].used)
       c = &conns[i];
-  if (err != ERR_OK || !pcb || !c)
+  if (err != ERR_OK || !pcb || !c) {
+    tcp_refused++;
     return ERR_MEM;
+  }
   c->used = 1;
+  c->head = c->len = 0;
   tcp_conns++;
   tcp_arg(pcb, c);
   tcp_recv(pcb, tcp_got);
@@ -194,6 +204,11 @@ int main(u64 arg) {
   long err = env_ipc_buffer(&env, K_BI_SLOT_TCB, &buf);
   if (!err)
     err = netdev_open(&dev, &env, buf, NETD_EP, filter, RX_FRAMES);
+  void *ring_pages = 0;
+  if (!err)
+    err = lwip_port_heap_init(&env);
+  if (!err && !(err = env_alloc_pages(&env, (CONNS * TCP_WND + K_PAGE_SIZE - 1) / K_PAGE_SIZE, &ring_pages)))
+    rings = ring_pages;
   if (err) {
     printf("netecho: cannot open a netd session: %s\n", err_name(err));
     return 1;
@@ -231,13 +246,24 @@ int main(u64 arg) {
       next_stats = now + STATS_EVERY_NS;
       struct net_stats st;
       const struct net_counters *mine = &st.mine, *all = &st.all;
+      u64 spare = 0, on_device = 0, queued = 0, in_rings = 0, open = 0;
+      for (unsigned i = 0; i < CONNS; i++)
+        if (conns[i].used)
+          open++, in_rings += conns[i].len;
+      struct netif_netd_counters nc;
+      netif_netd_counters(&nc);
+      netdev_info(&dev, &spare, &on_device, &queued);
       if (!netdev_stats(&dev, &st))
         printf("netecho:%u udp %llu echoed, tcp %llu bytes in %llu connections; session: %llu rx (%llu inline, "
                "%llu own frame, %llu exchanged), dropped %llu no spare, %llu queue full; netd: %llu frames, "
-               "%llu malformed, %llu for nobody, %llu KiB own memory, %llu us of its time for this session\n",
+               "%llu malformed, %llu for nobody, %llu KiB own memory, %llu us of its time for this session; "
+               "frames: %llu held by lwIP, %llu spare in netd, %llu on the device, %llu packets queued; "
+               "tails kept by lwIP moved to its heap %llu (%llu could not be), copied at input %llu, dropped %llu; "
+               "%llu connections open, %llu bytes in their rings, %llu refused\n",
                port, udp_echoed, tcp_bytes, tcp_conns, mine->rx_packets, mine->rx_inline, mine->rx_own_frame,
                mine->rx_exchanged, mine->drop_no_spare, mine->drop_queue_full, all->rx_frames, all->malformed,
-               all->no_session, st.netd_bytes >> 10, mine->netd_ns / 1000);
+               all->no_session, st.netd_bytes >> 10, mine->netd_ns / 1000, nc.pages_held, spare, on_device, queued, nc.detached, nc.detach_failed, nc.copied, nc.dropped, open,
+               in_rings, tcp_refused);
     }
   }
 }

@@ -34,6 +34,7 @@ struct netdev {
   u8 page[NET_POOL];       /* flags, see netdev.c */
   unsigned cursor;         /* where the next receive window search starts */
   int refused;             /* netd refused the last donation */
+  unsigned frames;         /* the session's receive frames (here or with netd) */
   u64 queued;              /* packets netd still held for us at the last receive */
   /* The transmit batch. */
   u32 seg[NET_MAX_SEGS];
@@ -70,6 +71,10 @@ long netdev_tx_end(struct netdev *d);
 /* Room for a packet of up to `segs` segments, flushing first if needed. */
 long netdev_tx_reserve(struct netdev *d, unsigned segs);
 long netdev_tx_flush(struct netdev *d);
+/* Frames of the session: held by the stack here, and (NET_INFO) netd's
+ * spares, on the device, and packets queued. */
+unsigned netdev_held(const struct netdev *d);
+long netdev_info(struct netdev *d, u64 *spare, u64 *on_device, u64 *queued);
 /* NET_STATS: the session's counters, the totals, netd's memory and time. */
 long netdev_stats(struct netdev *d, struct net_stats *out);
 

@@ -1,6 +1,18 @@
 /* The rest of lwIP's port: time from the kernel, a random source. */
 #include <ulib.h>
-#include <lwip/arch.h>
+#include <env.h>
+#include <lwip/opt.h>
+#include <lwip_port.h>
+
+unsigned char *lwip_port_heap;
+
+long lwip_port_heap_init(struct env *e) {
+  void *at;
+  long err = env_alloc_pages(e, (MEM_SIZE + 2 * K_PAGE_SIZE - 1) / K_PAGE_SIZE, &at);
+  if (!err)
+    lwip_port_heap = at; /* fresh frames: zeroed; one page more than MEM_SIZE for lwIP's headers */
+  return err;
+}
 
 void lwip_port_abort(const char *what, const char *file, int line) {
   printf("lwip: assertion \"%s\" failed at %s:%d\n", what, file, line);

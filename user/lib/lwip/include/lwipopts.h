@@ -24,17 +24,42 @@
 #define LWIP_NETIF_LOOPBACK 1
 #define LWIP_LOOPBACK_MAX_PBUFS 64
 
+/* Sizes, from the memory an application has (16 MiB each, netecho's
+ * case; lwIP's memory is static, in the program's image). Received frames
+ * are netd's and never stay with lwIP (netif_netd.c copies what it keeps
+ * into the heap), so what TCP holds is bounded here, per connection:
+ *   receive: TCP_WND, in the application's own buffer (netecho's ring:
+ *            the window is opened only by what leaves it), plus an
+ *            out-of-order queue of at most TCP_OOSEQ_MAX_BYTES in at most
+ *            TCP_OOSEQ_MAX_PBUFS pbufs (a packet is two: head and tail);
+ *   send:    TCP_SND_BUF in at most TCP_SND_QUEUELEN pbufs.
+ * For MEMP_NUM_TCP_PCB connections that is at most
+ *   40 * (23,360 + 23,360 + 64 * ~48 bytes of pbuf and heap headers)
+ *   + the out-of-order heads (40 * 32 * ~160 bytes) = ~2.1 MiB,
+ * so a heap of 3 MiB always keeps about a MiB for packets that come in
+ * (heads, ARP, ICMP, UDP) even when every connection's peer stops
+ * reading. netecho serves NETECHO_CONNS of them at once (its rings:
+ * 32 * 23,360 bytes, also mapped at start); the rest are lwIP's closing
+ * and TIME_WAIT ones. */
+#define NETECHO_CONNS 32
 #define MEM_ALIGNMENT 8
-#define MEM_SIZE (256 * 1024)
+#define MEM_SIZE (3 * 1024 * 1024)
+/* The heap is not in the program's image (init loads images through its
+ * own CNode, whose slots eight programs would exhaust): lwip_port_heap_init
+ * maps it from the application's memory before lwip_init. */
+extern unsigned char *lwip_port_heap;
+#define LWIP_RAM_HEAP_POINTER lwip_port_heap
 #define MEMP_NUM_PBUF 256
 #define MEMP_NUM_UDP_PCB 8
-#define MEMP_NUM_TCP_PCB 16
-#define MEMP_NUM_TCP_SEG 256
+#define MEMP_NUM_TCP_PCB 40
+#define MEMP_NUM_TCP_SEG (40 * (64 + 32))
 #define PBUF_POOL_SIZE 128
 #define TCP_MSS 1460
-#define TCP_WND (32 * TCP_MSS)
-#define TCP_SND_BUF (32 * TCP_MSS)
+#define TCP_WND (16 * TCP_MSS)
+#define TCP_SND_BUF (16 * TCP_MSS)
 #define TCP_SND_QUEUELEN 64
+#define TCP_OOSEQ_MAX_BYTES TCP_WND
+#define TCP_OOSEQ_MAX_PBUFS 64
 #define LWIP_SUPPORT_CUSTOM_PBUF 1 /* zero-copy receive into gifted frames */
 
 #define LWIP_CHKSUM_ALGORITHM 3 /* 32 bits at a time */

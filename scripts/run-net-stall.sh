@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# run-net-stall.sh [--streams N] [--bytes B] [--conns C] [--timeout S] [NET.iso]
+# A peer that never reads must stall only its own connection (issue 15):
+# boots netd and netecho with QEMU user networking (ports on 127.0.0.1
+# forwarded to the guest's echo port 7), then `netload stall`: N
+# concurrent TCP echoes of B bytes, a connection that sends and never
+# reads its echo, and beside it (still open) a fresh TCP echo, C
+# concurrent short ones and a UDP datagram, all to be answered; then the
+# stalled one is reset and N echoes run again. Prints netecho's last
+# counters and, last, "net-stall: N passed, M failed".
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/.."
+streams=12 bytes=262144 conns=6 timeout=240 iso=build/net.iso
+while [ $# -gt 0 ]; do
+  case $1 in
+    --streams) streams=$2; shift 2 ;;
+    --bytes) bytes=$2; shift 2 ;;
+    --conns) conns=$2; shift 2 ;;
+    --timeout) timeout=$2; shift 2 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) iso=$1; shift ;;
+  esac
+done
+udp=$((20000 + $$ % 20000)) tcp=$((20001 + $$ % 20000))
+mkdir -p build
+make -s build/netload >/dev/null || exit 1
+log=build/net-stall.log
+# shellcheck source=scripts/net-guest.sh
+. "$here/net-guest.sh"
+net_guest_start "$iso" "$log" $((timeout + 120)) \
+  "-netdev user,id=n0,net=198.18.0.0/24,host=198.18.0.2,dhcpstart=198.18.0.15,hostfwd=udp:127.0.0.1:$udp-198.18.0.15:7,hostfwd=tcp:127.0.0.1:$tcp-198.18.0.15:7 -device virtio-net-pci,netdev=n0,disable-legacy=on" \
+  "netecho: listening" || { echo "net-stall: the guest did not come up; see $log"; echo "net-stall: 0 passed, 1 failed"; exit 1; }
+passed=0 failed=0
+note() { if [ "$1" -eq 0 ]; then passed=$((passed + 1)); echo "net-stall: ok   $2"; else failed=$((failed + 1)); echo "net-stall: FAIL $2"; fi; }
+build/netload stall --port "$tcp" --udp-port "$udp" --streams "$streams" --bytes "$bytes" --conns "$conns" --timeout "$timeout"
+note $? "$streams TCP echoes, then beside a connection that never reads: a TCP echo, $conns more and a UDP datagram; $streams again after its reset"
+sleep 5.5 # netecho prints its counters every 5 s
+grep -a '^netecho' "$log" | tail -2
+grep -aqE 'fault|PANIC|assertion' "$log"
+[ $? -ne 0 ]
+note $? "no fault in the guest"
+net_guest_stop
+echo "net-stall: $passed passed, $failed failed (QEMU ${ACCEL:-tcg})"
+[ "$failed" -eq 0 ]
