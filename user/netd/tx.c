@@ -42,6 +42,19 @@ static int current(unsigned i, const struct tx_batch *b) {
   return sessions[i].used && sessions[i].generation == b->generation && session_alive(i);
 }
 
+/* A send's kept frames are a run of the session's ring (two pieces when
+ * it wraps): one unpin each, frame by frame only if a piece is refused. */
+static void unpin_kept(unsigned i, const struct tx_batch *b) {
+  unsigned start = b->first % TX_STRIDE, n1 = b->keep < TX_STRIDE - start ? b->keep : TX_STRIDE - start;
+  unsigned piece[2][2] = {{start, n1}, {0, b->keep - n1}};
+  for (unsigned p = 0; p < 2; p++) {
+    if (!piece[p][1] || !sys_dma_unpin_range(K_BI_SLOT_DMA, tx_slot(i, piece[p][0]), piece[p][1]).err)
+      continue;
+    for (unsigned f = 0; f < piece[p][1]; f++)
+      sys_dma_unpin(K_BI_SLOT_DMA, tx_slot(i, piece[p][0] + f));
+  }
+}
+
 /* The device is done with send b of session i: frames [keep, n) join the
  * pool (pinned, as pool frames are), frames [0, keep) wait, unpinned, to be
  * returned. A session that went gets nothing: its frames are released (a
@@ -67,11 +80,9 @@ static void send_done(unsigned i, struct tx_batch *b) {
         sys_cnode_delete(env.cnode, slot_of(i, S_POOL + j));
       }
     }
-  for (unsigned f = 0; f < b->keep; f++) {
-    sys_dma_unpin(K_BI_SLOT_DMA, tx_slot(i, b->first + f));
-    if (!alive)
-      sys_cnode_delete(env.cnode, tx_slot(i, b->first + f));
-  }
+  unpin_kept(i, b);
+  for (unsigned f = 0; !alive && f < b->keep; f++)
+    sys_cnode_delete(env.cnode, tx_slot(i, b->first + f));
   s->to_pool = (u16)(s->to_pool - (b->frames - b->keep));
   b->done = 1;
   if (!alive) {
