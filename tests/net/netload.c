@@ -7,6 +7,9 @@
  *   netload interleave --ports P1,P2[,..P8] --count N    up to 8 echo servers, in turn
  *   netload flood --port P --count N [--rate R]          malformed Ethernet frames
  *   netload send --port P --text STRING                  one datagram (stops compare-linux's udp_echo)
+ *   netload fair --port P [--streams N] [--bytes B] [--timeout T]
+ *       N (up to 64) concurrent TCP echoes of B bytes: every one must come
+ *       back identical, none later than twice the median
  *   netload stall --port P --udp-port U [--streams N] [--bytes B] [--conns C] [--stall-bytes S]
  *       N concurrent TCP echoes of B bytes, then a connection that sends S
  *       bytes and never reads its echo; beside it (still open) a fresh TCP
@@ -65,6 +68,7 @@ static void usage(FILE *f) {
              "  netload interleave --ports P1,P2[,...,P8] --count N\n"
              "  netload flood --port P --count N [--rate 20000 frames/s, 0: unpaced]\n"
              "  netload send --port P --text STRING\n"
+             "  netload fair --port P [--streams 64] [--bytes 65536] [--timeout S]\n"
              "  netload stall --port P --udp-port U [--streams 12] [--bytes 262144] [--conns 6]\n"
              "                [--stall-bytes 4194304]\n"
              "common options: --seed N, --timeout SEC (default 60)\n"
@@ -429,7 +433,7 @@ static int tcp_connect(long port, int rcvbuf, double deadline) {
 
 /* n concurrent TCP echoes of `bytes` each, until `seconds` have passed:
  * how many came back whole and identical (each stream's bytes differ). */
-static int tcp_streams(int n, long long bytes, double seconds, const char *what) {
+static int tcp_streams(int n, long long bytes, double seconds, const char *what, double *finish) {
   double start = now(), deadline = start + seconds;
   int s[64], done[64] = {0}, shut[64] = {0}, ok = 0, finished = 0;
   long long sent[64] = {0}, got[64] = {0};
@@ -437,9 +441,14 @@ static int tcp_streams(int n, long long bytes, double seconds, const char *what)
   if (!out || !in)
     return 0;
   fill_random(out, (size_t)bytes + 64);
-  for (int i = 0; i < n; i++)
+  double connected[64];
+  for (int i = 0; i < n; i++) {
     if ((s[i] = tcp_connect(o.port, 0, deadline)) < 0)
       done[i] = 1, finished++;
+    connected[i] = now();
+  }
+  if (finish && n > 1)
+    printf("stall: %s: %d connections made in %.2f s\n", what, n, connected[n - 1] - start);
   double last_done = start;
   while (finished < n && now() < deadline) {
     struct pollfd pf[64];
@@ -470,6 +479,8 @@ static int tcp_streams(int n, long long bytes, double seconds, const char *what)
                     got[i], bytes, sent[i], r < 0 ? ": " : "", r < 0 ? strerror(errno) : "");
           done[i] = 1, finished++;
           last_done = now();
+          if (finish) /* from when all are connected and sending: what netecho's service took */
+            finish[i] = got[i] == bytes ? last_done - connected[n - 1] : -1;
           close(s[i]);
         }
       }
@@ -489,6 +500,29 @@ static int tcp_streams(int n, long long bytes, double seconds, const char *what)
   return ok;
 }
 
+/* ---- fair: many connections at once, each served in turn ---- */
+
+static int by_value(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* n concurrent TCP echoes: all must come back, and none may take more than
+ * twice the median time (netecho serves every connection in turn). */
+static int fair(void) {
+  int n = (int)o.streams;
+  double finish[64], sorted[64];
+  int ok = tcp_streams(n, o.bytes, (double)o.timeout, "at once", finish);
+  memcpy(sorted, finish, sizeof(double) * (size_t)n);
+  qsort(sorted, (size_t)n, sizeof(double), by_value);
+  double median = sorted[n / 2], slowest = sorted[n - 1];
+  int fair_ok = ok == n && sorted[0] >= 0 && slowest <= 2 * median;
+  printf("fair: %d of %d echoes of %lld bytes; each took, once all were connected, %.2f s (fastest), %.2f (median), %.2f (slowest): %s\n", ok, n,
+         o.bytes, sorted[0], median, slowest,
+         fair_ok ? "every one within twice the median" : "NOT within twice the median");
+  return fair_ok ? 0 : 1;
+}
+
 static int stall(void) {
   double start = now(), deadline = start + (double)o.timeout;
   long long bytes = o.bytes ? o.bytes : 256 * 1024;
@@ -498,7 +532,7 @@ static int stall(void) {
   wait_for_guest(us, deadline);
   o.port = port;
   double phase = (double)o.timeout / 4;
-  tcp_streams((int)o.streams, bytes, phase, "before"); /* the load; its result is only reported */
+  tcp_streams((int)o.streams, bytes, phase, "before", 0); /* the load; its result is only reported */
   /* The stalled connection: a small receive buffer here, so that the
    * echo backs up into the guest at once; it sends and never reads. */
   int st = tcp_connect(o.port, 4096, now() + 10);
@@ -520,8 +554,8 @@ static int stall(void) {
   }
   printf("stall: the stalled connection took %lld bytes and is left unread\n", put);
   fflush(stdout);
-  failed += tcp_streams(1, bytes, phase, "beside the stalled one") != 1;
-  failed += tcp_streams((int)o.conns, 16384, phase, "many beside the stalled one") != (int)o.conns;
+  failed += tcp_streams(1, bytes, phase, "beside the stalled one", 0) != 1;
+  failed += tcp_streams((int)o.conns, 16384, phase, "many beside the stalled one", 0) != (int)o.conns;
   uint8_t d[512];
   fill_random(d, sizeof d);
   int udp_ok = echo_once(us, d, sizeof d, &retries);
@@ -530,7 +564,7 @@ static int stall(void) {
   struct linger l = {1, 0}; /* the stalled one is reset */
   setsockopt(st, SOL_SOCKET, SO_LINGER, &l, sizeof l);
   close(st);
-  failed += tcp_streams((int)o.streams, bytes, phase, "after the reset") != (int)o.streams;
+  failed += tcp_streams((int)o.streams, bytes, phase, "after the reset", 0) != (int)o.streams;
   printf("stall: %s, %.2f s\n", failed ? "FAILED" : "all answered", now() - start);
   return failed ? 1 : 0;
 }
@@ -633,6 +667,8 @@ int main(int argc, char **argv) {
     int sk = udp_socket(o.port);
     return send(sk, o.text, strlen(o.text), 0) < 0 ? (perror("netload: send"), 1) : 0;
   }
+  if (!strcmp(mode, "fair"))
+    return fair();
   if (!strcmp(mode, "stall"))
     return o.udp_port ? stall() : (fprintf(stderr, "netload: stall needs --udp-port\n"), 2);
   if (!strcmp(mode, "flood"))

@@ -34,16 +34,16 @@
  *            TCP_OOSEQ_MAX_PBUFS pbufs (a packet is two: head and tail);
  *   send:    TCP_SND_BUF in at most TCP_SND_QUEUELEN pbufs.
  * For MEMP_NUM_TCP_PCB connections that is at most
- *   40 * (23,360 + 23,360 + 64 * ~48 bytes of pbuf and heap headers)
- *   + the out-of-order heads (40 * 32 * ~160 bytes) = ~2.1 MiB,
- * so a heap of 3 MiB always keeps about a MiB for packets that come in
+ *   72 * (23,360 + 23,360 + 64 * ~48 bytes of pbuf and heap headers)
+ *   + the out-of-order heads (72 * 32 * ~160 bytes) = ~3.8 MiB,
+ * so a heap of 5 MiB always keeps about a MiB for packets that come in
  * (heads, ARP, ICMP, UDP) even when every connection's peer stops
  * reading. netecho serves NETECHO_CONNS of them at once (its rings:
- * 32 * 23,360 bytes, also mapped at start); the rest are lwIP's closing
+ * 64 * 23,360 bytes, also mapped at start); the rest are lwIP's closing
  * and TIME_WAIT ones. */
-#define NETECHO_CONNS 32
+#define NETECHO_CONNS 64
 #define MEM_ALIGNMENT 8
-#define MEM_SIZE (3 * 1024 * 1024)
+#define MEM_SIZE (5 * 1024 * 1024)
 /* The heap is not in the program's image (init loads images through its
  * own CNode, whose slots eight programs would exhaust): lwip_port_heap_init
  * maps it from the application's memory before lwip_init. */
@@ -51,8 +51,8 @@ extern unsigned char *lwip_port_heap;
 #define LWIP_RAM_HEAP_POINTER lwip_port_heap
 #define MEMP_NUM_PBUF 256
 #define MEMP_NUM_UDP_PCB 8
-#define MEMP_NUM_TCP_PCB 40
-#define MEMP_NUM_TCP_SEG (40 * (64 + 32))
+#define MEMP_NUM_TCP_PCB 72
+#define MEMP_NUM_TCP_SEG (72 * (64 + 32))
 #define PBUF_POOL_SIZE 128
 #define TCP_MSS 1460
 #define TCP_WND (16 * TCP_MSS)
