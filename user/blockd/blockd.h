@@ -29,6 +29,7 @@ struct disk {
   struct virtq q;
   u64 capacity; /* sectors */
   u8 irq;       /* its line: a message-signalled one when dev.msix */
+  u8 cache;     /* it has a write cache to flush (VIRTIO_BLK_F_FLUSH) */
 };
 
 /* Counters of refused and failed requests, kept in the session (client
@@ -39,14 +40,16 @@ struct blk_counters {
   u64 blockd_ns; /* blockd's run time spent on it (in the totals: also on nobody) */
   u64 gone_waiting; /* totals only: requests whose session's memory went while they were in flight */
   u64 full;         /* requests refused because the session's requests or slots were all in use */
+  u64 flushes;      /* flushes the device completed */
 };
 
 /* A request as the session's record keeps it (client memory). */
 enum { REQ_FREE, REQ_QUEUED, REQ_POSTED, REQ_DONE };
+enum { REQ_READ, REQ_WRITE, REQ_FLUSH }; /* a flush has no frames */
 struct request {
   u32 tag;
   u8 state;
-  u8 write;
+  u8 kind;
   u8 err;      /* once done */
   u8 inflight; /* while posted: its entry in blockd's table */
   u8 disk;
@@ -141,7 +144,7 @@ void device_event(u64 bits);
 long request_check(struct session *s, u32 disk, u64 sector, u64 *sectors, u64 frames);
 /* A checked request takes a table entry and parking slots (0 when the
  * session has none left); request_unreserve gives them back. */
-struct request *request_reserve(struct session *s, u32 disk, int write, u64 sector, u64 sectors);
+struct request *request_reserve(struct session *s, u32 disk, u8 kind, u64 sector, u64 sectors);
 void request_unreserve(struct session *s, struct request *r);
 /* The reserved request's frames are in blockd's slots [first, + frames):
  * it goes to the device at once if it can, else waits parked. */

@@ -8,6 +8,8 @@
 #define VIRTIO_BLK_TRANSITIONAL 0x1001
 #define BLK_T_IN 0
 #define BLK_T_OUT 1
+#define BLK_T_FLUSH 4
+#define VIRTIO_BLK_F_FLUSH 9
 #define REGS_VA 0x0000300000000000ull
 
 struct req_hdr {
@@ -86,7 +88,11 @@ static int found(const struct pci_dev *p, void *ctx) {
   d->irq = p->irq_line;
   long err = virtio_attach(pr->ve, p, &d->dev);
   if (!err)
-    err = virtio_negotiate(&d->dev, 1ull << VIRTIO_F_INDIRECT_DESC);
+    err = virtio_negotiate(&d->dev, 1ull << VIRTIO_F_INDIRECT_DESC, 1ull << VIRTIO_BLK_F_FLUSH);
+  /* Without VIRTIO_BLK_F_FLUSH the device must write through: QEMU then
+   * syncs the image after every write. With it, writes may sit in the
+   * host's cache until a BLK_FLUSH. */
+  d->cache = !err && (d->dev.features >> VIRTIO_BLK_F_FLUSH & 1);
   if (!err)
     use_msi(pr->ve, d);
   if (!err)
@@ -177,12 +183,13 @@ static int inflight_take(void) {
 /* One device request for `n` frames: header, the frames (scatter-gather,
  * each straight from the client's page), status, in an indirect table so
  * that it takes one ring entry. Returns its head. */
-static int post_chain(unsigned disk, int write, u64 sector, u64 count, const u64 *phys, unsigned n) {
+static int post_chain(unsigned disk, u8 kind, u64 sector, u64 count, const u64 *phys, unsigned n) {
   struct disk *d = &disks[disk];
   struct ring_mem *m = &rings[disk];
   struct virtq_buf chain[BLK_CHAIN_FRAMES + 2];
   int head = d->q.free_head; /* the head descriptor indexes the header slot */
-  m->hdrs[head] = (struct req_hdr){write ? BLK_T_OUT : BLK_T_IN, 0, sector};
+  int write = kind == REQ_WRITE;
+  m->hdrs[head] = (struct req_hdr){kind == REQ_FLUSH ? BLK_T_FLUSH : write ? BLK_T_OUT : BLK_T_IN, 0, sector};
   m->statuses[head] = 0xff;
   chain[0] = (struct virtq_buf){m->hdrs_phys + (u64)head * sizeof(struct req_hdr), sizeof(struct req_hdr), 0};
   for (unsigned i = 0; i < n; i++) {
@@ -201,15 +208,15 @@ void move_frames(cptr_t to_cnode, cptr_t to, cptr_t from_cnode, cptr_t from, uns
 
 long device_post(struct session *s, struct request *r, cptr_t cnode, cptr_t first) {
   static u64 phys[BLK_MAX_FRAMES];
-  unsigned disk = r->disk, chains = (r->frames + BLK_CHAIN_FRAMES - 1) / BLK_CHAIN_FRAMES;
+  unsigned disk = r->disk, chains = r->frames ? (r->frames + BLK_CHAIN_FRAMES - 1) / BLK_CHAIN_FRAMES : 1;
   if (disks[disk].q.num_free < chains)
     return K_ERR_WOULD_BLOCK;
-  int f = inflight_take(), pool = f < 0 ? -1 : runs_take(pool_map, POOL_SLOTS, r->frames);
+  int f = inflight_take(), pool = f < 0 ? -1 : r->frames ? runs_take(pool_map, POOL_SLOTS, r->frames) : 0;
   if (pool < 0)
     return K_ERR_WOULD_BLOCK;
   cptr_t at = POOL_SLOT + (cptr_t)pool;
   move_frames(env.cnode, at, cnode, first, r->frames);
-  long err = sys_dma_pin_range(K_BI_SLOT_DMA, at, r->frames, phys).err; /* 4 KiB frames, all or none */
+  long err = r->frames ? sys_dma_pin_range(K_BI_SLOT_DMA, at, r->frames, phys).err : K_ERR_OK; /* 4 KiB frames, all or none */
   if (err) {
     move_frames(cnode, first, env.cnode, at, r->frames);
     runs_mark(pool_map, (unsigned)pool, r->frames, 0);
@@ -220,7 +227,7 @@ long device_post(struct session *s, struct request *r, cptr_t cnode, cptr_t firs
                                   (u16)chains, 0};
   for (unsigned c = 0; c < chains; c++) {
     unsigned k = c * BLK_CHAIN_FRAMES, n = r->frames - k < BLK_CHAIN_FRAMES ? r->frames - k : BLK_CHAIN_FRAMES;
-    int head = post_chain(disk, r->write, r->sector + (u64)k * BLK_SECTORS_PER_FRAME,
+    int head = post_chain(disk, r->kind, r->sector + (u64)k * BLK_SECTORS_PER_FRAME,
                           r->sectors - (u64)k * BLK_SECTORS_PER_FRAME, phys + k, n);
     rings[disk].inflight_of[head] = (u16)f; /* room was checked: head is valid */
   }
@@ -256,7 +263,8 @@ static void finish(struct inflight *f) {
   struct session *s = &sessions[f->session];
   done_who[ndone] = f->session;
   done_generation[ndone++] = f->generation;
-  sys_dma_unpin_range(K_BI_SLOT_DMA, POOL_SLOT + f->pool, f->frames);
+  if (f->frames)
+    sys_dma_unpin_range(K_BI_SLOT_DMA, POOL_SLOT + f->pool, f->frames);
   if (s->used && s->generation == f->generation)
     s->on_device = (u16)(s->on_device - f->frames);
   f->used = 0;

@@ -29,7 +29,7 @@ static void one_request(struct session *s, int write, const struct msg_regs *m, 
   u64 sectors = m->w[1], n = k_msg_gifts(m->info);
   u32 disk = s->rec->disk;
   long err = s->waiting ? K_ERR_BAD_STATE : request_check(s, disk, m->w[0], &sectors, n);
-  struct request *r = err ? 0 : request_reserve(s, disk, write, m->w[0], sectors);
+  struct request *r = err ? 0 : request_reserve(s, disk, write ? REQ_WRITE : REQ_READ, m->w[0], sectors);
   if (r && (err = wait_here(s, WAIT_TAG, r->tag)))
     request_unreserve(s, r);
   if (err || !r) {
@@ -75,7 +75,8 @@ static long submit(struct session *s, const struct msg_regs *m, u64 nreq, u32 *f
   }
   for (i = 0; i < nreq; i++) {
     u64 w = word(m, 2 + 2 * i);
-    taken[i] = request_reserve(s, disk_of(s, w), blk_req_write(w), word(m, 1 + 2 * i), blk_req_sectors(w));
+    taken[i] = request_reserve(s, disk_of(s, w), blk_req_write(w) ? REQ_WRITE : REQ_READ, word(m, 1 + 2 * i),
+                               blk_req_sectors(w));
     if (!taken[i]) { /* the session's requests or slots are all in use: none of the batch */
       *bad = i;
       while (i--)
@@ -89,6 +90,28 @@ static long submit(struct session *s, const struct msg_regs *m, u64 nreq, u32 *f
     frames += taken[i]->frames;
   }
   return K_ERR_OK;
+}
+
+/* BLK_FLUSH: a request without frames, answered when the device is done. */
+static void flush(struct session *s, u64 w0, struct server_answer *a) {
+  struct request *r = 0;
+  long err = K_ERR_OK;
+  if (s->waiting)
+    err = K_ERR_BAD_STATE;
+  else if (w0 > ndisks)
+    err = K_ERR_RANGE, s->rec->c.bad_range++;
+  else if (!disks[w0 ? w0 - 1 : s->rec->disk].cache)
+    return; /* it writes through: nothing to wait for */
+  else if (!(r = request_reserve(s, w0 ? (u32)w0 - 1 : s->rec->disk, REQ_FLUSH, 0, 0)))
+    err = K_ERR_NO_MEMORY;
+  else if ((err = wait_here(s, WAIT_TAG, r->tag)))
+    request_unreserve(s, r);
+  if (err) {
+    a->err = (u64)err;
+    return;
+  }
+  request_start(s, r, SERVER_GIFT_SLOT);
+  a->saved = 1;
 }
 
 static void io(struct session *s, const struct msg_regs *m, struct server_answer *a) {
@@ -133,6 +156,7 @@ static void stats(struct session *s, struct server_answer *a) {
   buf->words[7] = total.gone_waiting;
   buf->words[8] = c.full;
   buf->words[9] = c.requests;
+  buf->words[10] = c.flushes;
   a->words = BLK_STATS_WORDS;
 }
 
@@ -173,6 +197,9 @@ static void handle(const struct msg_regs *m, struct server_answer *a) {
     return;
   case BLK_IO:
     io(s, m, a);
+    return;
+  case BLK_FLUSH:
+    flush(s, m->w[0], a);
     return;
   case BLK_STATS:
     stats(s, a);

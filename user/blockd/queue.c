@@ -28,19 +28,19 @@ long request_check(struct session *s, u32 disk, u64 sector, u64 *sectors, u64 fr
   return K_ERR_OK;
 }
 
-struct request *request_reserve(struct session *s, u32 disk, int write, u64 sector, u64 sectors) {
+struct request *request_reserve(struct session *s, u32 disk, u8 kind, u64 sector, u64 sectors) {
   struct session_rec *rec = s->rec;
   u16 frames = (u16)blk_frames_for(sectors);
   struct request *r = 0;
   for (unsigned i = 0; i < BLK_MAX_QUEUED && !r; i++)
     if (rec->req[i].state == REQ_FREE)
       r = &rec->req[i];
-  int park = r ? runs_take(rec->park_map, rec->park_slots, frames) : -1;
+  int park = !r ? -1 : frames ? runs_take(rec->park_map, rec->park_slots, frames) : 0;
   if (park < 0) {
     rec->c.full++;
     return 0;
   }
-  *r = (struct request){.tag = rec->next_tag++, .state = REQ_QUEUED, .write = (u8)write, .disk = (u8)disk, .frames = frames,
+  *r = (struct request){.tag = rec->next_tag++, .state = REQ_QUEUED, .kind = kind, .disk = (u8)disk, .frames = frames,
                         .park = (u16)park, .sectors = (u32)sectors, .sector = sector};
   rec->nreq++;
   return r;
@@ -218,11 +218,12 @@ int request_done(unsigned i, u8 generation, u8 req, u32 tag, u16 pool, u16 frame
   c->requests++;
   c->sectors += r->sectors;
   c->device_errors += errors;
+  c->flushes += r->kind == REQ_FLUSH;
   if (waits_for(s, r)) {
     deliver(s, r, env.cnode, at);
     return 0;
   }
-  int kept = hold_in_pool(i, r, pool, frames);
+  int kept = frames && hold_in_pool(i, r, pool, frames);
   if (!kept)
     move_frames(s->park, r->park, env.cnode, at, frames);
   push(s->rec->done, s->rec->dhead, &s->rec->dlen, req);

@@ -24,6 +24,11 @@ long blk_close(struct env *e, struct k_ipc_buffer *buf, cptr_t session) {
   return r.err ? r.err : (long)r.w[0];
 }
 
+long blk_flush(cptr_t session, u32 disk_field) {
+  struct msg_regs r = sys_call(session, k_msg_info(BLK_FLUSH, 1, 0, 0), disk_field, 0, 0, 0);
+  return r.err ? r.err : (long)r.w[0];
+}
+
 static int present(const struct blk_queue *q, u32 i) { return (q->present[i / 64] >> (i % 64)) & 1; }
 static void mark(struct blk_queue *q, u32 first, u32 n, int here) {
   for (u32 i = first; i < first + n; i++)

@@ -102,7 +102,7 @@ long virtio_attach(struct virtio_env *ve, const struct pci_dev *p, struct virtio
   return K_ERR_OK;
 }
 
-long virtio_negotiate(struct virtio_dev *d, u64 extra) {
+long virtio_negotiate(struct virtio_dev *d, u64 required, u64 optional) {
   d->common->device_status = 0; /* reset */
   while (d->common->device_status)
     ;
@@ -112,9 +112,11 @@ long virtio_negotiate(struct virtio_dev *d, u64 extra) {
   u64 offered = (u64)d->common->device_feature << 32;
   d->common->device_feature_select = 0;
   offered |= d->common->device_feature;
-  u64 want = (1ull << VIRTIO_F_VERSION_1) | extra;
+  u64 want = (1ull << VIRTIO_F_VERSION_1) | required;
   if ((offered & want) != want)
     return K_ERR_RANGE;
+  want |= offered & optional;
+  d->features = want;
   d->common->driver_feature_select = 0;
   d->common->driver_feature = (u32)want;
   d->common->driver_feature_select = 1;

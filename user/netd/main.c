@@ -62,7 +62,7 @@ static int found(const struct pci_dev *p, void *ctx) {
   irq_line = p->irq_line;
   long err = virtio_attach(&venv, p, &dev);
   if (!err)
-    err = virtio_negotiate(&dev, 1ull << VIRTIO_F_INDIRECT_DESC | 1ull << VIRTIO_NET_F_MAC);
+    err = virtio_negotiate(&dev, 1ull << VIRTIO_F_INDIRECT_DESC | 1ull << VIRTIO_NET_F_MAC, 0);
   if (!err)
     use_msi();
   if (!err)

@@ -536,6 +536,52 @@ static void gone_with_requests_out(cptr_t first) {
   close_session(s);
 }
 
+/* BLK_FLUSH: refused with frames or on a disk blockd lacks; reaches the
+ * device (its count moves) on the session's disk or one it names; and a
+ * client that revokes its memory while its flush is on the device (held
+ * there by BLK_HOLD, so that the revoke lands in that wait) gets an error
+ * and leaves blockd's memory as it was. */
+static void flushes(cptr_t first) {
+  cptr_t s;
+  long err = open_disk(1, &s);
+  if (err) {
+    check(0, "a session for the flushes");
+    return;
+  }
+  expect_back(1);
+  struct reply r = call(s, BLK_FLUSH, 0, 0, 0, 1);
+  check(r.err == K_ERR_RANGE && r.gifts == 1 && frames_home(1), "a flush that brings a frame is refused, the frame back");
+  r = call(s, BLK_FLUSH, BLK_MAX_DISKS + 1, 0, 0, 0);
+  struct stats st = stats_of(s);
+  check(r.err == K_ERR_RANGE && st.bad_range == 1, "a flush of a disk blockd does not have is refused and counted");
+  int ok = call(s, BLK_FLUSH, 0, 0, 0, 0).err == K_ERR_OK && stats_of(s).err == K_ERR_OK && buf->words[10] == 1;
+  ok = ok && call(s, BLK_FLUSH, 1 + 1, 0, 0, 0).err == K_ERR_OK && stats_of(s).err == K_ERR_OK && buf->words[10] == 2;
+  check(ok, "a flush of the session's disk, and of a disk named, each reach the device");
+  close_session(s);
+  u64 memory = blockd_memory(first), gone = stats_of(first).gone_waiting;
+  for (int revoke = 0; revoke < 2; revoke++) {
+    cptr_t parent = env_slot(&env), sess = 0, tcb = 0, n = 0;
+    err = sys_retype(env.untyped, K_OBJ_UNTYPED, BLK_DONATION_BITS + 1, env.cnode, parent, 1, 0);
+    if (!err)
+      err = session_open_from(&env, buf, BLOCKD_EP, BLK_OPEN, BLK_DONATION_BITS, 1, parent, &sess);
+    if (!err)
+      err = hold_next(sess, &n);
+    if (!err) /* below our priority: it acts while our flush waits on the device */
+      err = env_when_blocked(&env, revoke, revoke ? parent : n, &tcb);
+    r = err ? (struct reply){err, 0, 0, 0} : call(sess, BLK_FLUSH, 0, 0, 0, 0);
+    if (revoke)
+      check(r.err == K_ERR_BAD_STATE && stat_reaches(first, 7, gone + 1) && blockd_memory(first) == memory,
+            "a client that revokes its memory while its flush is on the device: an error, blockd's memory as it was");
+    else
+      check(r.err == K_ERR_OK, "a flush held on the device is answered once the device lets it go");
+    if (!revoke)
+      sys_cnode_revoke(env.cnode, parent);
+    sys_cnode_delete(env.cnode, tcb);
+    sys_cnode_delete(env.cnode, parent);
+    sys_cnode_delete(env.cnode, n);
+  }
+}
+
 int main(void) {
   env = env_of_program(FRAME_SLOT + NFRAMES);
   env.end_slot = RING_SLOT;
@@ -566,6 +612,7 @@ int main(void) {
   room_too_small();
   one_waiter_per_session();
   gone_with_requests_out(a);
+  flushes(a);
   sessions(a);
   blockd_time_goes_to_whom_it_worked_for();
   printf("blktest: %d passed, %d failed\n", passed, failed);

@@ -26,6 +26,13 @@
  *             it waits to be collected with more room). A session
  *             has at most BLK_MAX_QUEUED requests in flight, and as many
  *             frames as its donation's slots hold (blk_open_sized).
+ *   BLK_FLUSH w0 = the disk + 1 (0: the session's) -> answered when every
+ *             write to that disk that completed before it was sent is on
+ *             stable storage: blockd asks the device to flush its write
+ *             cache (VIRTIO_BLK_T_FLUSH), or answers at once when the
+ *             device has none to flush (no VIRTIO_BLK_F_FLUSH: it then
+ *             writes through). A write's completion alone says only that
+ *             the device has it, perhaps in a volatile cache.
  *   BLK_CLOSE              -> the donated untyped back (capability 0)
  *   BLK_HOLD               -> a notification (capability 0), made from the
  *             session's memory: blockd's next read or write of this
@@ -41,7 +48,7 @@
 
 #include <lib/types.h>
 
-enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS, BLK_HOLD, BLK_IO };
+enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS, BLK_HOLD, BLK_IO, BLK_FLUSH };
 
 #define BLK_SECTOR 512
 #define BLK_SECTORS_PER_FRAME 8
@@ -63,8 +70,9 @@ enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS,
  * past the disk's end, frame and sector counts, not frames) and, driver-
  * wide, the requests whose session's memory went while they were in flight;
  * word 8 = this session's requests refused because its requests or slots
- * were all in use (NO_MEMORY); word 9 = its requests the device completed. */
-#define BLK_STATS_WORDS 10
+ * were all in use (NO_MEMORY); word 9 = its requests the device completed;
+ * word 10 = its flushes the device completed (BLK_FLUSH). */
+#define BLK_STATS_WORDS 11
 
 /* BLK_IO's words. */
 static inline u64 blk_io_word(u64 requests, int wait, u64 room) {
@@ -139,6 +147,9 @@ long blk_queue_add(struct blk_queue *q, u32 disk, int write, u64 sector, u64 sec
 long blk_queue_call(struct blk_queue *q, int wait, struct blk_done *done, u32 *n);
 /* The address of the ring's frame i. */
 static inline u64 blk_queue_page(const struct blk_queue *q, u32 i) { return q->va + (u64)i * 4096; }
+
+/* BLK_FLUSH of disk_field - 1 (0: the session's own disk). */
+long blk_flush(cptr_t session, u32 disk_field);
 
 /* Closes a session; the donation comes back into a fresh slot. */
 long blk_close(struct env *e, struct k_ipc_buffer *buf, cptr_t session);

@@ -45,6 +45,7 @@ struct virtio_dev {
   volatile u8 *isr;
   volatile u8 *device_cfg;
   u8 msix; /* its queues interrupt through MSI-X entry 0 (then the ISR is not used) */
+  u64 features; /* what was negotiated */
 };
 
 /* What the transport needs from the driver's environment. */
@@ -59,8 +60,10 @@ struct virtio_env {
 
 /* Maps the structures of a device whose PCI function was found. */
 long virtio_attach(struct virtio_env *ve, const struct pci_dev *pci, struct virtio_dev *d);
-/* Reset, acknowledge, and accept only VIRTIO_F_VERSION_1 (plus `extra`). */
-long virtio_negotiate(struct virtio_dev *d, u64 extra);
+/* Reset, acknowledge, and accept VIRTIO_F_VERSION_1 and `required` (RANGE
+ * when the device lacks one), and of `optional` what the device offers;
+ * d->features says what was accepted. */
+long virtio_negotiate(struct virtio_dev *d, u64 required, u64 optional);
 /* Message-signalled interrupts: MSI-X entry 0 writes `data` (IRQ_GET's
  * for a line of K_IRQ_MSI_FIRST on) to K_MSI_ADDRESS, and every queue set
  * up after this uses it. Between virtio_negotiate and virtio_queue; RANGE
