@@ -157,10 +157,13 @@ int request_done(unsigned i, u8 generation, u8 req, u32 tag, u16 pool, u16 frame
 void held_release(unsigned i);
 /* Posts what the sessions have queued, fairly, as long as the device has room. */
 void schedule(void);
-/* BLK_IO's collection: moves done requests' frames, at most `room`, to
- * blockd's gift slots from `first`, their words to buf->words[from..];
- * returns the count and sets *gifts. */
+/* BLK_IO's collection: done requests' frames, at most `room`, as the
+ * answer's gifts (parked ones moved to blockd's gift slots from `first`,
+ * those waiting in the pool named where they are), their words to
+ * buf->words[from..]; returns the count and sets *gifts. The answer must
+ * go out (or fail) before collected_replied, with its error. */
 u64 collect(struct session *s, u64 from, cptr_t first, u64 room, u64 *gifts);
+void collected_replied(long err);
 /* Answers the session's waiting caller with `err` and no frames. */
 void answer_gone(struct session *s, long err);
 

@@ -257,6 +257,7 @@ int main(u64 arg) {
   time_start(); /* starting up was nobody's work */
   static const struct server blockd = {.ep = BLOCKD_PUBLIC_EP, .open_label = BLK_OPEN, .close_label = BLK_CLOSE,
                                        .recv_slots = BLOCKD_RECV_SLOTS, .handle = handle_and_post,
-                                       .notified = device_event, .woke = woke};
+                                       .notified = device_event, .woke = woke,
+                                       .replied = collected_replied};
   server_run(&blockd, &env, buf);
 }

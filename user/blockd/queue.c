@@ -262,27 +262,44 @@ void schedule(void) {
   }
 }
 
+/* Held requests collected: their frames go out with the answer straight
+ * from the pool, which gives their slots back once it went. */
+static u8 collected[BLK_IO_MAX_DONE];
+static unsigned ncollected;
+
 u64 collect(struct session *s, u64 from, cptr_t first, u64 room, u64 *gifts) {
   struct session_rec *rec = s->rec;
-  u64 n = 0;
-  *gifts = 0;
+  u64 n = 0, g = 0;
   while (rec->dlen && n < BLK_IO_MAX_DONE) {
     struct request *r = &rec->req[rec->done[rec->dhead]];
-    if (*gifts + r->frames > room || *gifts + r->frames > K_IPC_MAX_GIFTS)
+    if (g + r->frames > room || g + r->frames > K_IPC_MAX_GIFTS)
       break;
     pop(rec->done, &rec->dhead, &rec->dlen);
-    if (r->held) { /* waiting in the pool: straight out */
+    cptr_t at = first + g;
+    if (r->held) { /* waiting in the pool: straight out from there */
       unsigned h = r->held - 1u;
-      move_frames(env.cnode, first + *gifts, env.cnode, POOL_SLOT + held[h].pool, r->frames);
-      unhold(h);
+      at = POOL_SLOT + held[h].pool;
+      collected[ncollected++] = (u8)h;
       r->held = 0;
     } else {
-      move_frames(env.cnode, first + *gifts, s->park, r->park, r->frames);
+      move_frames(env.cnode, at, s->park, r->park, r->frames);
     }
+    for (unsigned i = 0; i < r->frames; i++)
+      buf->gifts[g + i] = (u32)(at + i);
     buf->words[from + n++] = blk_done_word(r->tag, r->err, r->frames);
-    *gifts += r->frames;
+    g += r->frames;
     request_free(s, r);
   }
-  server_gift_slots(buf, first, *gifts);
+  *gifts = g;
   return n;
+}
+
+void collected_replied(long err) {
+  for (unsigned k = 0; k < ncollected; k++) {
+    unsigned h = collected[k];
+    if (err) /* the answer may not have gone: what it left goes back to its owner */
+      server_drop_leftovers(env.cnode, POOL_SLOT + held[h].pool, held[h].frames);
+    unhold(h);
+  }
+  ncollected = 0;
 }

@@ -353,6 +353,16 @@ static void bad_batches(cptr_t s, u64 capacity) {
 
 /* BLK_IO with the ring's frames [first, + n) out and up to `room` back
  * into the ring's slots from `back` (not mapped). */
+/* Waits (2 s at most) until BLK_STATS word `word` of session s reaches `at_least`. */
+static int stat_reaches(cptr_t s, unsigned word, u64 at_least) {
+  for (u64 end = sys_time_ns() + 2000000000ull; sys_time_ns() < end; sys_yield()) {
+    struct reply r = call(s, BLK_STATS, 0, 0, 0, 0);
+    if (!r.err && buf->words[word] >= at_least)
+      return 1;
+  }
+  return 0;
+}
+
 static struct reply io_slots(cptr_t s, u64 nreq, int wait, u64 first, u64 n, u64 back, u64 room) {
   for (u64 i = 0; i < n; i++)
     buf->gifts[i] = (u32)(RING_SLOT + first + i);
@@ -428,6 +438,42 @@ static void room_too_small(void) {
   close_session(s);
 }
 
+/* A client that says it has room for 4 frames but offers 1 receive slot:
+ * blockd's answer with the 4 completed requests' frames (waiting in its
+ * pool, named there) cannot be delivered. The frames go back to the
+ * client's memory, the pool's slots are emptied and free again: the next
+ * requests are served, and blockd's memory is as it was. */
+static void answer_that_cannot_go(cptr_t first) {
+  u64 memory = blockd_memory(first);
+  cptr_t s = 0;
+  long err = open_disk(1, &s);
+  for (u64 i = 0; i < 4; i++)
+    buf->words[1 + 2 * i] = i * BLK_SECTORS_PER_FRAME, buf->words[2 + 2 * i] = one_frame_read(0);
+  struct reply r = err ? (struct reply){err, 0, 0, 0} : io_slots(s, 4, 0, 0, 4, 0, 0);
+  int ok = !r.err && stat_reaches(s, 9, 4);
+  buf->recv_cnode = env.cnode, buf->recv_slot = RING_SLOT, buf->recv_count = 1, buf->recv_window = 0;
+  struct msg_regs m = sys_call(s, k_msg_info(BLK_IO, 1, 0, 0), blk_io_word(0, 0, 4), 0, 0, 0);
+  struct k_cap_info ci;
+  for (u64 i = 0; i < 4; i++) /* gone back to our memory: make them again */
+    ok = ok && !sys_cap_identify(env.cnode, RING_SLOT + i, &ci) && ci.type == K_OBJ_NULL &&
+         !sys_retype(env.untyped, K_OBJ_FRAME_4K, 0, env.cnode, RING_SLOT + i, 1, 0);
+  check(ok && m.err != K_ERR_OK, "an answer whose frames the client has no room for fails, the frames back to its memory");
+  for (int round = 0; ok && round < 3; round++) { /* the pool's slots are usable again */
+    for (u64 i = 0; i < 4; i++)
+      buf->words[1 + 2 * i] = i * BLK_SECTORS_PER_FRAME, buf->words[2 + 2 * i] = one_frame_read(0);
+    ok = io_slots(s, 4, 0, 0, 4, 0, 0).err == K_ERR_OK;
+    u64 got = 0;
+    for (int calls = 0; ok && got < 4 && calls < 100; calls++) {
+      r = io_slots(s, 0, 1, 0, 0, got, 4 - got);
+      ok = r.err == K_ERR_OK && r.gifts == r.w2;
+      got += r.w2;
+    }
+    ok = ok && got == 4 && ring_home(4);
+  }
+  close_session(s);
+  check(ok && blockd_memory(first) == memory, "and blockd serves the next requests, its memory as it was");
+}
+
 /* One caller waits per session: while one thread of the client waits in
  * BLK_IO, another's BLK_IO or read on the same session is refused. */
 static struct {
@@ -485,16 +531,6 @@ static void one_waiter_per_session(void) {
   sys_cnode_delete(env.cnode, tcb);
   sys_cnode_delete(env.cnode, hold);
   close_session(waiter.session);
-}
-
-/* Waits (2 s at most) until BLK_STATS word `word` of session s reaches `at_least`. */
-static int stat_reaches(cptr_t s, unsigned word, u64 at_least) {
-  for (u64 end = sys_time_ns() + 2000000000ull; sys_time_ns() < end; sys_yield()) {
-    struct reply r = call(s, BLK_STATS, 0, 0, 0, 0);
-    if (!r.err && buf->words[word] >= at_least)
-      return 1;
-  }
-  return 0;
 }
 
 /* A client that goes with requests out: on the device (held), or done and
@@ -610,6 +646,7 @@ int main(void) {
   bad_batches(b, info.w1);
   many_in_flight();
   room_too_small();
+  answer_that_cannot_go(a);
   one_waiter_per_session();
   gone_with_requests_out(a);
   flushes(a);
