@@ -17,6 +17,12 @@ long net_open(struct env *e, struct k_ipc_buffer *buf, cptr_t netd, u64 filter, 
   return session_open(e, buf, netd, NET_OPEN, NET_DONATION_BITS, filter, session);
 }
 
+long net_open_sized(struct env *e, struct k_ipc_buffer *buf, cptr_t netd, u64 filter, u32 bits, cptr_t *session) {
+  if (bits < NET_DONATION_BITS || bits > NET_DONATION_MAX_BITS)
+    return K_ERR_RANGE;
+  return session_open(e, buf, netd, NET_OPEN, bits, filter, session);
+}
+
 long net_close(struct env *e, struct k_ipc_buffer *buf, cptr_t session) {
   buf->recv_cnode = e->cnode;
   buf->recv_slot = env_slot(e);
@@ -31,12 +37,17 @@ static u64 align_up(u64 v, u64 a) { return (v + a - 1) & ~(a - 1); }
 
 long netdev_open(struct netdev *d, struct env *e, struct k_ipc_buffer *buf, cptr_t netd, u64 filter,
                  unsigned frames) {
+  return netdev_open_sized(d, e, buf, netd, filter, frames, NET_DONATION_BITS);
+}
+
+long netdev_open_sized(struct netdev *d, struct env *e, struct k_ipc_buffer *buf, cptr_t netd, u64 filter,
+                       unsigned frames, u32 donation_bits) {
   memset(d, 0, sizeof *d);
   d->e = e;
   d->buf = buf;
   if (frames > NET_POOL)
     return K_ERR_RANGE;
-  long err = net_open(e, buf, netd, filter, &d->session);
+  long err = net_open_sized(e, buf, netd, filter, donation_bits, &d->session);
   if (err)
     return err;
   d->rx_va = align_up(e->next_vaddr, K_LARGE_PAGE_SIZE);

@@ -20,16 +20,19 @@
 
 /* Slots of netd's CNode. */
 #define SESSION_SLOTS 512                /* session i at + i * SESSION_STRIDE: */
-#define SESSION_STRIDE (8 + NET_POOL)
+#define SESSION_STRIDE (8 + NET_POOL + QUEUE_FRAMES_MAX)
 #define S_DONATION 0                     /*   the client's untyped */
 #define S_TABLE 1                        /*   page table for the record */
 #define S_RECORD 2                       /*   the record's frame */
-#define S_QUEUE 3                        /*   the queued packets' head bytes, two frames: */
-#define S_QUEUE2 5                       /*   this is the second */
 #define S_REPLY 4                        /*   a waiting NET_RECV's saved reply */
 #define S_COLLECT 6                      /*   a waiting NET_COLLECT's saved reply */
 #define S_SEND 7                         /*   a waiting NET_SEND's saved reply */
 #define S_POOL 8                         /*   pool frame j at + j */
+#define S_HEADS (S_POOL + NET_POOL)      /*   its queue: up to QUEUE_FRAMES_MAX frames */
+#define QUEUE_SLOT_BYTES 128
+#define QUEUE_PER_FRAME (K_PAGE_SIZE / QUEUE_SLOT_BYTES)
+#define QUEUE_FRAMES_MAX (NET_QUEUE_MAX / QUEUE_PER_FRAME)
+#define SESSION_FIXED_BYTES (8192 + K_PAGE_SIZE) /* of a donation: the page table, the record; the rest is queue */
 _Static_assert(SERVER_GIFT_SLOT + NET_MAX_GIFTS <= SESSION_SLOTS, "slot ranges overlap");
 /* Session i's sent frames that come back (keep), from their send until
  * they are returned: a ring of TX_STRIDE slots at TX_SLOT + i * TX_STRIDE,
@@ -95,6 +98,14 @@ struct queued {
   u8 head;
   u8 pool;  /* pool index of the frame holding the tail, 0xff if none */
 };
+/* An entry of a session's queue (in frames made from its donation): the
+ * packet's first bytes and what it is. */
+struct queue_slot {
+  u8 head[NET_HEAD];
+  struct queued q;
+  u8 unused[QUEUE_SLOT_BYTES - NET_HEAD - sizeof(struct queued)];
+};
+_Static_assert(sizeof(struct queue_slot) == QUEUE_SLOT_BYTES, "queue slots tile their frames");
 
 /* A session's state, in a frame made from its donation. */
 struct record {
@@ -106,10 +117,11 @@ struct record {
   u16 spare[NET_POOL];
   u8 state[NET_POOL];
   u64 phys[NET_POOL];
-  struct queued q[NET_QUEUE];
 };
 _Static_assert(sizeof(struct record) <= 4096, "record fits a frame");
-_Static_assert(NET_QUEUE * 128 <= 2 * 4096, "queued heads fit two frames");
+_Static_assert(NET_QUEUE_MAX % QUEUE_PER_FRAME == 0, "the longest queue fills its frames");
+_Static_assert(SESSION_FIXED_BYTES + QUEUE_FRAMES_MAX * K_PAGE_SIZE <= 1u << NET_DONATION_MAX_BITS, "the largest donation holds the longest queue");
+_Static_assert((1 + QUEUE_FRAMES_MAX) * K_PAGE_SIZE <= K_LARGE_PAGE_SIZE, "a session's memory fits its 2 MiB of netd's space");
 
 /* One NET_SEND whose frames netd holds: its `keep` frames that come back
  * take places [first, first + keep) of the session's TX_SLOT ring; its
@@ -130,7 +142,8 @@ struct session {
   u16 collect_room;
   cptr_t base;          /* first of its slots */
   struct record *rec;   /* mapped in netd */
-  u8 (*heads)[128];     /* NET_QUEUE head buffers, mapped in netd */
+  struct queue_slot *queue; /* queue_len entries, mapped in netd */
+  u16 queue_len;        /* from its donation, in netd's memory */
   /* Its sends, in netd's memory: they outlive the record (a session that
    * goes with packets on the device keeps its index until they are done). */
   u16 on_ring;          /* its packets on the device */

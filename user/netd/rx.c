@@ -105,7 +105,7 @@ static int release_if_orphan(unsigned k) {
  * from d's own frame or in exchange for one of d's spares. */
 static void deliver(unsigned d, unsigned k, u32 len) {
   struct record *r = sessions[d].rec;
-  if (r->nqueued == NET_QUEUE) {
+  if (r->nqueued == sessions[d].queue_len) {
     r->c.drop_queue_full++;
     return;
   }
@@ -155,10 +155,10 @@ static void deliver(unsigned d, unsigned k, u32 len) {
   } else {
     r->c.rx_inline++;
   }
-  unsigned q = (r->qhead + r->nqueued) % NET_QUEUE;
+  struct queue_slot *q = &sessions[d].queue[(r->qhead + r->nqueued) % sessions[d].queue_len];
   u32 head = len < NET_HEAD ? len : NET_HEAD;
-  memcpy(sessions[d].heads[q], rx_hdr + k * HDR_SLOT + VNET_HDR, head);
-  r->q[q] = (struct queued){(u16)len, (u8)head, pool};
+  memcpy(q->head, rx_hdr + k * HDR_SLOT + VNET_HDR, head);
+  q->q = (struct queued){(u16)len, (u8)head, pool};
   r->nqueued++;
   r->queued_frames += pool != 0xff;
   r->c.rx_packets++;
@@ -212,11 +212,15 @@ static void receive_one(unsigned k, u32 used_len) {
 /* Lays out the answer to session i's NET_RECV from what is queued: packet
  * descriptors and head bytes in the IPC buffer, the packets' frames
  * (unpinned) as gifts. */
+static struct queue_slot *queued_at(unsigned i, unsigned m) {
+  return &sessions[i].queue[(sessions[i].rec->qhead + m) % sessions[i].queue_len];
+}
+
 static struct answer build_answer(unsigned i) {
   struct record *r = sessions[i].rec;
   unsigned n = 0, frames = 0, word = 3;
   while (n < r->nqueued) {
-    struct queued *q = &r->q[(r->qhead + n) % NET_QUEUE];
+    struct queued *q = &queued_at(i, n)->q;
     unsigned hw = (q->head + 7u) / 8;
     if (word + 1 + hw > K_IPC_MAX_WORDS || (q->pool != 0xff && frames == r->max_frames))
       break;
@@ -227,7 +231,8 @@ static struct answer build_answer(unsigned i) {
   word = 3 + n;
   frames = 0;
   for (unsigned m = 0; m < n; m++) {
-    struct queued *q = &r->q[(r->qhead + m) % NET_QUEUE];
+    struct queue_slot *slot = queued_at(i, m);
+    struct queued *q = &slot->q;
     u32 f = (u32)NET_NO_FRAME;
     if (q->pool != 0xff) {
       cptr_t s = slot_of(i, S_POOL + q->pool);
@@ -236,7 +241,7 @@ static struct answer build_answer(unsigned i) {
       f = frames++;
     }
     buf->words[3 + m] = net_pkt(q->len, q->head, f, word);
-    memcpy(&buf->words[word], sessions[i].heads[(r->qhead + m) % NET_QUEUE], q->head);
+    memcpy(&buf->words[word], slot->head, q->head);
     word += (q->head + 7u) / 8;
   }
   return (struct answer){1, i, n, word, frames, n, r->nqueued - n, buf->words[3]};
@@ -248,7 +253,7 @@ static void answer_sent(const struct answer *a, long err) {
   struct record *r = sessions[a->session].rec;
   int refused = 0;
   for (unsigned m = 0; m < a->packets; m++) {
-    struct queued *q = &r->q[(r->qhead + m) % NET_QUEUE];
+    struct queued *q = &queued_at(a->session, m)->q;
     if (q->pool == 0xff)
       continue;
     r->queued_frames--;
@@ -267,7 +272,7 @@ static void answer_sent(const struct answer *a, long err) {
   }
   if (refused)
     r->c.bad_requests++;
-  r->qhead = (u16)((r->qhead + a->packets) % NET_QUEUE);
+  r->qhead = (u16)((r->qhead + a->packets) % sessions[a->session].queue_len);
   r->nqueued = (u16)(r->nqueued - a->packets);
   r->waiting = 0;
   r->deadline = 0;

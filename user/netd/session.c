@@ -112,9 +112,15 @@ long open_session(u64 info, u64 filter, cptr_t *cap_back) {
   struct session *s = &sessions[i];
   s->base = SESSION_SLOTS + i * SESSION_STRIDE;
   u64 va = SESSION_VA + (u64)i * K_LARGE_PAGE_SIZE;
-  const cptr_t frames[3] = {slot_of(i, S_RECORD), slot_of(i, S_QUEUE), slot_of(i, S_QUEUE2)};
+  /* Its queue: what the donation holds beyond the record and the table. */
+  u64 queue_frames = (ci.size - SESSION_FIXED_BYTES) / K_PAGE_SIZE;
+  if (queue_frames > QUEUE_FRAMES_MAX)
+    queue_frames = QUEUE_FRAMES_MAX;
+  cptr_t frames[1 + QUEUE_FRAMES_MAX] = {slot_of(i, S_RECORD)};
+  for (unsigned f = 0; f < queue_frames; f++)
+    frames[1 + f] = slot_of(i, S_HEADS + f);
   long err = server_session_memory(env.cnode, env.vspace, SERVER_DONATION_SLOT, slot_of(i, S_DONATION),
-                                   slot_of(i, S_TABLE), frames, 3, va);
+                                   slot_of(i, S_TABLE), frames, 1 + (unsigned)queue_frames, va);
   if (err)
     return err;
   s->used = 1;
@@ -124,7 +130,8 @@ long open_session(u64 info, u64 filter, cptr_t *cap_back) {
   s->bhead = 0;
   s->pool_sending[0] = s->pool_sending[1] = 0;
   s->rec = (struct record *)va;
-  s->heads = (u8(*)[128])(va + K_PAGE_SIZE);
+  s->queue = (struct queue_slot *)(va + K_PAGE_SIZE);
+  s->queue_len = (u16)(queue_frames * QUEUE_PER_FRAME);
   s->rec->filter = filter;
   err = sys_cnode_mint(env.cnode, SERVER_TEMP_SLOT, env.cnode, NETD_PUBLIC_EP, K_RIGHTS_ALL,
                        server_badge(i, s->generation));

@@ -203,7 +203,7 @@ int main(u64 arg) {
   struct k_ipc_buffer *buf;
   long err = env_ipc_buffer(&env, K_BI_SLOT_TCB, &buf);
   if (!err)
-    err = netdev_open(&dev, &env, buf, NETD_EP, filter, RX_FRAMES);
+    err = netdev_open_sized(&dev, &env, buf, NETD_EP, filter, RX_FRAMES, NET_DONATION_MAX_BITS);
   void *ring_pages = 0;
   if (!err)
     err = lwip_port_heap_init(&env);

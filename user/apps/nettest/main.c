@@ -790,6 +790,72 @@ static void gone_before_the_request(cptr_t first) {
   sys_cnode_delete(env.cnode, f);
 }
 
+/* n ARP requests to the gateway from session s, 100 to a NET_SEND (one
+ * frame, sent 100 times): n small answers, each queued for every session
+ * that asked for ARP. */
+static long arp_requests(cptr_t s, unsigned n) {
+  u8 *f = frame_va[NFRAMES - 1];
+  memset(f, 0, 60);
+  memset(f, 0xff, 6);
+  memcpy(f + 6, our_mac, 6);
+  const u8 arp[28] = {0, 1, 8, 0, 6, 4, 0, 1, our_mac[0], our_mac[1], our_mac[2], our_mac[3], our_mac[4], our_mac[5],
+                      198, 18, 0, 15, 0, 0, 0, 0, 0, 0, 198, 18, 0, 2};
+  f[12] = 8, f[13] = 6;
+  memcpy(f + 14, arp, 28);
+  long err = K_ERR_OK;
+  for (unsigned sent = 0; !err && sent < n;) {
+    unsigned k = n - sent < 100 ? n - sent : 100;
+    memset(&buf->words[1], 0, 50 * 8);
+    for (unsigned i = 0; i < k; i++)
+      buf->words[1 + i / 2] |= (u64)net_seg(0, 0, 60, 1) << (32 * (i % 2));
+    gifts_out_at(NFRAMES - 1, 1);
+    struct reply r = call(s, NET_SEND, 1 + (k + 1) / 2, net_send_counts(k, 1), buf->words[1], buf->words[2],
+                          buf->words[3], 1);
+    err = r.err ? r.err : r.gifts ? K_ERR_OK : collect_at(s, NFRAMES - 1, 1);
+    sent += k;
+    for (u64 until = sys_time_ns() + 20000000ull; sys_time_ns() < until;)
+      sys_yield(); /* the gateway answers in its time */
+  }
+  return err;
+}
+
+/* Takes everything queued for s (inline packets: no frames). */
+static void drain(cptr_t s) {
+  for (int i = 0; i < 200; i++) {
+    buf->recv_cnode = env.cnode, buf->recv_slot = FRAME_SLOT, buf->recv_count = 0, buf->recv_window = 0;
+    struct reply r = call(s, NET_RECV, 2, 0, 0, 0, 0, 0);
+    if (r.err || r.w2 == 0)
+      return;
+  }
+}
+
+/* A session's queue is as long as its donation makes it: the least
+ * donation queues 416 packets the client does not collect, a 128 KiB one
+ * 928; the packets past that are dropped and counted, never queued. */
+static void the_queue_follows_the_donation(cptr_t s) {
+  static const u32 bits[2] = {NET_DONATION_BITS, NET_DONATION_BITS + 1};
+  static const u64 expect[2] = {416, 928};
+  for (int k = 0; k < 2; k++) {
+    cptr_t parent = env_slot(&env), q = 0;
+    long err = sys_retype(env.untyped, K_OBJ_UNTYPED, bits[k], env.cnode, parent, 1, 0);
+    if (!err)
+      err = session_open_from(&env, buf, NETD_EP, NET_OPEN, bits[k], NET_FILTER(NET_PROTO_UDP, 4000 + k) | NET_F_ARP,
+                              parent, &q);
+    if (!err)
+      err = arp_requests(s, (unsigned)expect[k] + 40);
+    drain(s);
+    struct reply info = err ? (struct reply){0} : call(q, NET_INFO, 0, 0, 0, 0, 0, 0);
+    err = err ? err : info.err ? info.err : stats(q);
+    printf("nettest: a %u KiB donation: %llu packets queued, %llu dropped as the queue was full\n", 1u << (bits[k] - 10),
+           net_info_queued(info.w2), mine.drop_queue_full);
+    check(!err && net_info_queued(info.w2) == expect[k] && mine.rx_packets == expect[k] && mine.drop_queue_full > 0,
+          k ? "a 128 KiB donation: 928 packets wait uncollected, the rest are dropped and counted"
+            : "the least donation: 416 packets wait uncollected, the rest are dropped and counted");
+    sys_cnode_revoke(env.cnode, parent);
+    sys_cnode_delete(env.cnode, parent);
+  }
+}
+
 int main(void) {
   env = env_of_program(FRAME_SLOT + NFRAMES);
   cptr_t s = 0;
@@ -819,6 +885,7 @@ int main(void) {
   a_session_that_dies_mid_send(s);
   sends_past_the_bounds(s);
   inline_packets_hold_no_frames(s);
+  the_queue_follows_the_donation(s);
   a_client_that_stops_donating(s);
   printf("nettest: %d passed, %d failed\n", passed, failed);
   debug_exit(failed ? 1 : 0);

@@ -4,7 +4,8 @@
  * TCP/IP stack. Packets arrive in frames the receiving client donated.
  *
  * NET_OPEN on netd's public endpoint: capability 0 is an untyped of
- * NET_DONATION_BITS the client donates (its session's memory), w0 is the
+ * NET_DONATION_BITS or more the client donates (its session's memory:
+ * the more, the longer its queue, see NET_QUEUE_MAX), w0 is the
  * filter (below). The reply carries the session: a badged endpoint.
  *
  * On the session endpoint (every reply has an abi error in w0):
@@ -79,11 +80,19 @@
 
 enum net_op { NET_OPEN = 1, NET_RECV, NET_SEND, NET_INFO, NET_STATS, NET_CLOSE, NET_HOLD, NET_COLLECT };
 
-#define NET_DONATION_BITS 16   /* 64 KiB: record, queue, page table */
+#define NET_DONATION_BITS 16   /* 64 KiB: record, page table, queue (the least a session takes) */
 #define NET_HEAD 112           /* packet bytes in netd's header buffer */
 #define NET_MTU_FRAME 1514     /* largest Ethernet frame (no FCS) */
 #define NET_POOL 128           /* frames a session's pool holds */
-#define NET_QUEUE 64           /* packets queued for a session: as many as the device can hold */
+/* Packets queued for a session until it collects them: 32 for each 4 KiB
+ * of its donation beyond 12 KiB (its record and page table), at most
+ * NET_QUEUE_MAX: 416 with the least donation. A queued packet longer than
+ * NET_HEAD also holds one of the session's frames; a shorter one (an ACK)
+ * only its entry. A client that serves many connections donates more
+ * (net_open_sized): a peer sends up to a window on each, and each packet
+ * past the queue is dropped (for TCP, a retransmission timeout). */
+#define NET_QUEUE_MAX 2048
+#define NET_DONATION_MAX_BITS 19 /* 512 KiB: the longest queue and then some */
 #define NET_MAX_GIFTS 128      /* frames in one message */
 #define NET_MAX_SEGS 124       /* segments in one NET_SEND */
 #define NET_PKT_SEGS 7         /* segments in one packet */
@@ -195,6 +204,8 @@ struct net_stats {
 struct k_ipc_buffer;
 struct env;
 long net_open(struct env *e, struct k_ipc_buffer *buf, cptr_t netd, u64 filter, cptr_t *session);
+/* The same with a donation of 2^bits bytes (NET_DONATION_BITS to NET_DONATION_MAX_BITS; RANGE else). */
+long net_open_sized(struct env *e, struct k_ipc_buffer *buf, cptr_t netd, u64 filter, u32 bits, cptr_t *session);
 long net_close(struct env *e, struct k_ipc_buffer *buf, cptr_t session);
 long net_stats(struct k_ipc_buffer *buf, cptr_t session, struct net_stats *out);
 

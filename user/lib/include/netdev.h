@@ -57,6 +57,10 @@ struct netdev_pkt {
 /* Opens a session with `filter` and donates `frames` fresh frames of e's. */
 long netdev_open(struct netdev *d, struct env *e, struct k_ipc_buffer *buf, cptr_t netd, u64 filter,
                  unsigned frames);
+/* The same with a donation of 2^donation_bits bytes (NET_DONATION_BITS to
+ * NET_DONATION_MAX_BITS): the larger, the more packets netd queues for it. */
+long netdev_open_sized(struct netdev *d, struct env *e, struct k_ipc_buffer *buf, cptr_t netd, u64 filter,
+                       unsigned frames, u32 donation_bits);
 long netdev_close(struct netdev *d);
 /* One NET_RECV: donates freed pages, waits up to timeout_ms, and calls
  * input() for each packet. Returns packets received, or -error. */
