@@ -6,8 +6,11 @@
 # concurrent TCP echoes of B bytes, a connection that sends and never
 # reads its echo, and beside it (still open) a fresh TCP echo, C
 # concurrent short ones and a UDP datagram, all to be answered; then the
-# stalled one is reset and N echoes run again. Prints netecho's last
-# counters and, last, "net-stall: N passed, M failed".
+# stalled one is reset and N echoes run again. Then 64 concurrent echoes
+# of 64 KiB, each within twice the median time (netload fair), and the
+# limit: 64 connections held open, 4 more refused and counted by
+# netecho, 64 new ones served once those closed (netload limit). Prints
+# netecho's last counters and, last, "net-stall: N passed, M failed".
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
@@ -35,8 +38,15 @@ passed=0 failed=0
 note() { if [ "$1" -eq 0 ]; then passed=$((passed + 1)); echo "net-stall: ok   $2"; else failed=$((failed + 1)); echo "net-stall: FAIL $2"; fi; }
 build/netload stall --port "$tcp" --udp-port "$udp" --streams "$streams" --bytes "$bytes" --conns "$conns" --timeout "$timeout"
 note $? "$streams TCP echoes, then beside a connection that never reads: a TCP echo, $conns more and a UDP datagram; $streams again after its reset"
+build/netload fair --port "$tcp" --streams 64 --bytes 65536 --timeout 120
+note $? "64 concurrent TCP echoes of 64 KiB, each finished within twice the median"
+build/netload limit --port "$tcp" --streams 64 --conns 4 --timeout 120
+note $? "64 connections held open, 4 more refused, 64 new ones served after they closed"
 sleep 5.5 # netecho prints its counters every 5 s
 grep -a '^netecho' "$log" | tail -2
+refused=$(grep -a '^netecho' "$log" | tail -1 | grep -o '[0-9]* refused' | cut -d' ' -f1)
+[ "${refused:-0}" -ge 4 ]
+note $? "netecho counted the refused connections (${refused:-none})"
 grep -aqE 'fault|PANIC|assertion' "$log"
 [ $? -ne 0 ]
 note $? "no fault in the guest"

@@ -10,6 +10,10 @@
  *   netload fair --port P [--streams N] [--bytes B] [--timeout T]
  *       N (up to 64) concurrent TCP echoes of B bytes: every one must come
  *       back identical, none later than twice the median
+ *   netload limit --port P [--streams N] [--conns C]
+ *       N connections held open (the most the guest serves), each echoing;
+ *       C more must each be refused (closed or reset by the far end); once
+ *       the N close, N new ones must each echo again (no wedge)
  *   netload stall --port P --udp-port U [--streams N] [--bytes B] [--conns C] [--stall-bytes S]
  *       N concurrent TCP echoes of B bytes, then a connection that sends S
  *       bytes and never reads its echo; beside it (still open) a fresh TCP
@@ -69,6 +73,7 @@ static void usage(FILE *f) {
              "  netload flood --port P --count N [--rate 20000 frames/s, 0: unpaced]\n"
              "  netload send --port P --text STRING\n"
              "  netload fair --port P [--streams 64] [--bytes 65536] [--timeout S]\n"
+             "  netload limit --port P [--streams 64] [--conns 4]\n"
              "  netload stall --port P --udp-port U [--streams 12] [--bytes 262144] [--conns 6]\n"
              "                [--stall-bytes 4194304]\n"
              "common options: --seed N, --timeout SEC (default 60)\n"
@@ -446,6 +451,10 @@ static int tcp_streams(int n, long long bytes, double seconds, const char *what,
     if ((s[i] = tcp_connect(o.port, 0, deadline)) < 0)
       done[i] = 1, finished++;
     connected[i] = now();
+    /* QEMU's user network listens with a backlog of 1 (ss -ltn shows it):
+     * a burst of connects overflows it and the host's TCP retries the SYN
+     * a second later. A pause lets QEMU accept each one first. */
+    usleep(5000);
   }
   if (finish && n > 1)
     printf("stall: %s: %d connections made in %.2f s\n", what, n, connected[n - 1] - start);
@@ -521,6 +530,81 @@ static int fair(void) {
          o.bytes, sorted[0], median, slowest,
          fair_ok ? "every one within twice the median" : "NOT within twice the median");
   return fair_ok ? 0 : 1;
+}
+
+/* ---- limit: past what the guest serves, a refused connection ---- */
+
+/* A short echo on connected socket s (non-blocking), by `deadline`. */
+static int echo_on(int s, double deadline) {
+  uint8_t out[64], in[64];
+  size_t got = 0;
+  fill_random(out, sizeof out);
+  if (send(s, out, sizeof out, 0) != (ssize_t)sizeof out)
+    return 0;
+  while (got < sizeof in && now() < deadline) {
+    struct pollfd pf = {s, POLLIN, 0};
+    if (poll(&pf, 1, 100) <= 0)
+      continue;
+    ssize_t r = recv(s, in + got, sizeof in - got, 0);
+    if (r <= 0)
+      return 0;
+    got += (size_t)r;
+  }
+  return got == sizeof in && !memcmp(in, out, sizeof in);
+}
+
+/* Whether the far end closes or resets s by `deadline` (sending nothing). */
+static int refused_by_peer(int s, double deadline) {
+  uint8_t probe = 1, got;
+  send(s, &probe, 1, MSG_NOSIGNAL); /* the guest's answer to a refused connection may wait for data */
+  while (now() < deadline) {
+    struct pollfd pf = {s, POLLIN, 0};
+    if (poll(&pf, 1, 100) <= 0)
+      continue;
+    ssize_t r = recv(s, &got, 1, 0);
+    if (r == 0 || (r < 0 && errno != EAGAIN))
+      return 1;
+    if (r > 0)
+      return 0; /* an echo: it was served */
+  }
+  return 0;
+}
+
+static int limit(void) {
+  int n = (int)o.streams, extra = (int)o.conns, s[64], more[64], failed = 0;
+  double start = now(), deadline = start + (double)o.timeout;
+  int served = 0;
+  for (int i = 0; i < n; i++) {
+    s[i] = tcp_connect(o.port, 0, deadline);
+    served += s[i] >= 0 && echo_on(s[i], now() + 10);
+  }
+  printf("limit: %d of %d connections held open, each echoing, in %.1f s\n", served, n, now() - start);
+  failed += served != n;
+  int refused = 0;
+  for (int i = 0; i < extra; i++) {
+    more[i] = tcp_connect(o.port, 0, deadline);
+    refused += more[i] >= 0 && refused_by_peer(more[i], now() + 10);
+  }
+  printf("limit: %d of %d more refused (closed or reset by the guest)\n", refused, extra);
+  failed += refused != extra;
+  for (int i = 0; i < n; i++)
+    if (s[i] >= 0)
+      close(s[i]);
+  for (int i = 0; i < extra; i++)
+    if (more[i] >= 0)
+      close(more[i]);
+  usleep(500000); /* the guest hears of the closes */
+  served = 0;
+  for (int i = 0; i < n; i++) {
+    s[i] = tcp_connect(o.port, 0, deadline);
+    served += s[i] >= 0 && echo_on(s[i], now() + 10);
+  }
+  for (int i = 0; i < n; i++)
+    if (s[i] >= 0)
+      close(s[i]);
+  printf("limit: after they closed, %d of %d new connections each echo; %.1f s\n", served, n, now() - start);
+  failed += served != n;
+  return failed ? 1 : 0;
 }
 
 static int stall(void) {
@@ -669,6 +753,8 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(mode, "fair"))
     return fair();
+  if (!strcmp(mode, "limit"))
+    return limit();
   if (!strcmp(mode, "stall"))
     return o.udp_port ? stall() : (fprintf(stderr, "netload: stall needs --udp-port\n"), 2);
   if (!strcmp(mode, "flood"))
