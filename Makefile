@@ -37,7 +37,7 @@ netd_SRC   := $(wildcard user/netd/*.c)
 nettest_SRC := $(wildcard user/apps/nettest/*.c)
 authtest_SRC := $(wildcard user/apps/authtest/*.c)
 
-.PHONY: all help iso clean test fuzz host-test guest-test demo demo-blk demo-net qemu qemu-net qemu-gdb deps bench bench-net compare \
+.PHONY: all help iso clean test soak fuzz host-test guest-test demo demo-blk demo-net qemu qemu-net qemu-gdb deps bench bench-net compare \
         compare-linux
 all: $(B)/kernel.iso
 
@@ -200,6 +200,13 @@ guest-test: $(B)/test.iso
 test: deps
 	$(MAKE) iso $(HOST_TESTS) $(B)/netload
 	ACCEL=$(ACCEL) scripts/test.sh
+
+# Ten minutes of mixed traffic against the network echo demo (make test
+# runs one); SOAK_SECONDS sets another length.
+SOAK_SECONDS ?= 600
+soak: deps
+	$(MAKE) $(B)/net.iso $(B)/netload
+	ACCEL=$(ACCEL) scripts/soak.sh --seconds $(SOAK_SECONDS) $(B)/net.iso
 
 demo: deps
 	$(MAKE) $(B)/kernel.iso $(B)/blk.iso $(B)/net.iso $(B)/netload

@@ -9,7 +9,8 @@
 # stalled one is reset and N echoes run again. Then 64 concurrent echoes
 # of 64 KiB, each within twice the median time (netload fair), and the
 # limit: 64 connections held open, 4 more refused and counted by
-# netecho, 64 new ones served once those closed (netload limit). Prints
+# netecho, 64 new ones served once those closed (netload limit); and
+# 10,000 short connections in a row (netload churn). Prints
 # netecho's last counters and, last, "net-stall: N passed, M failed".
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -42,6 +43,8 @@ build/netload fair --port "$tcp" --streams 64 --bytes 65536 --timeout 120
 note $? "64 concurrent TCP echoes of 64 KiB, each finished within twice the median"
 build/netload limit --port "$tcp" --streams 64 --conns 4 --timeout 120
 note $? "64 connections held open, 4 more refused, 64 new ones served after they closed"
+build/netload churn --port "$tcp" --count 10000 --timeout 120 2>/dev/null
+note $? "10,000 short TCP connections in a row, each echoing"
 sleep 5.5 # netecho prints its counters every 5 s
 grep -a '^netecho' "$log" | tail -2
 refused=$(grep -a '^netecho' "$log" | tail -1 | grep -o '[0-9]* refused' | cut -d' ' -f1)

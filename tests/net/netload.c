@@ -10,6 +10,10 @@
  *   netload fair --port P [--streams N] [--bytes B] [--timeout T]
  *       N (up to 64) concurrent TCP echoes of B bytes: every one must come
  *       back identical, none later than twice the median
+ *   netload churn --port P --count N
+ *       N short TCP connections one after another: connect, a 64-byte
+ *       echo, close; every one must echo (the guest's closed connections,
+ *       TIME_WAIT included, must not pile up)
  *   netload limit --port P [--streams N] [--conns C]
  *       N connections held open (the most the guest serves), each echoing;
  *       C more must each be refused (closed or reset by the far end); once
@@ -73,6 +77,7 @@ static void usage(FILE *f) {
              "  netload flood --port P --count N [--rate 20000 frames/s, 0: unpaced]\n"
              "  netload send --port P --text STRING\n"
              "  netload fair --port P [--streams 64] [--bytes 65536] [--timeout S]\n"
+             "  netload churn --port P --count N\n"
              "  netload limit --port P [--streams 64] [--conns 4]\n"
              "  netload stall --port P --udp-port U [--streams 12] [--bytes 262144] [--conns 6]\n"
              "                [--stall-bytes 4194304]\n"
@@ -570,6 +575,22 @@ static int refused_by_peer(int s, double deadline) {
   return 0;
 }
 
+static int churn(void) {
+  double start = now(), deadline = start + (double)o.timeout;
+  long ok = 0, n = 0;
+  for (; n < o.count && now() < deadline; n++) {
+    int s = tcp_connect(o.port, 0, deadline);
+    if (s < 0)
+      break;
+    ok += echo_on(s, now() + 10);
+    close(s);
+    if ((n + 1) % 1000 == 0)
+      fprintf(stderr, "netload: %ld connections\n", n + 1);
+  }
+  printf("churn: %ld of %ld short connections in a row echoed, %.1f s\n", ok, o.count, now() - start);
+  return ok == o.count ? 0 : 1;
+}
+
 static int limit(void) {
   int n = (int)o.streams, extra = (int)o.conns, s[64], more[64], failed = 0;
   double start = now(), deadline = start + (double)o.timeout;
@@ -755,6 +776,8 @@ int main(int argc, char **argv) {
     return fair();
   if (!strcmp(mode, "limit"))
     return limit();
+  if (!strcmp(mode, "churn"))
+    return o.count ? churn() : (fprintf(stderr, "netload: churn needs --count\n"), 2);
   if (!strcmp(mode, "stall"))
     return o.udp_port ? stall() : (fprintf(stderr, "netload: stall needs --udp-port\n"), 2);
   if (!strcmp(mode, "flood"))
