@@ -248,7 +248,7 @@ compare: deps
 	bench/compare.sh
 
 # The Linux harness alone, dynamic and static, in build/compare-linux/.
-HARNESS := page_transfer ipc_roundtrip blk_echo udp_echo
+HARNESS := page_transfer ipc_roundtrip blk_echo udp_echo tcp_echo
 compare-linux: $(foreach h,$(HARNESS),$(B)/compare-linux/$(h) $(B)/compare-linux/$(h)-static)
 $(B)/compare-linux/%: compare-linux/%.c compare-linux/common.h
 	@mkdir -p $(dir $@)

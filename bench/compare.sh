@@ -282,6 +282,33 @@ awk -v csv="$res/compare-net.csv" -v md="$res/compare.md" '
       printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s, c, o, ratio(o, c), l, ratio(l, c), oi, oa, ol, on, ci, li >> md
     }
   }' "$res/ours-net.log" "$res/linux-guest-net-tcg.log" "$res/linux-guest-net-icount.log"
+awk -v csv="$res/compare-tcp.csv" -v md="$res/compare.md" '
+  function field(line, key,   i, n, kv) {
+    n = split(line, kv, " ")
+    for (i = 1; i <= n; i++) if (index(kv[i], key "=") == 1) return substr(kv[i], length(key) + 2)
+    return "-"
+  }
+  function d(x) { return x == "" ? "-" : x }
+  function ratio(a, b) { return (a == "-" || b == "-" || b + 0 == 0) ? "-" : sprintf("%.2f", a / b) }
+  /^BENCH name=tcp_echo/ && / accel=tcg( |$)/ { mbps[field($0, "system") " " field($0, "streams")] = field($0, "MBps") }
+  END {
+    print "streams,bytes_each,ours_MBps,linux_guest_MBps,ours_over_linux" > csv
+    printf "\n| TCP echo, 8 MiB in all | ours MB/s | Linux guest MB/s | ours / Linux |\n|---|---|---|---|\n" >> md
+    printf "\n%-22s %10s %12s %10s\n", "TCP echo (8 MiB)", "ours MB/s", "Linux MB/s", "ours/Linux"
+    split("1 8", n, " ")
+    for (i = 1; i <= 2; i++) {
+      o = d(mbps["ours " n[i]]); l = d(mbps["linux-guest " n[i]])
+      what = n[i] == 1 ? "1 stream of 8 MiB" : n[i] " streams of " 8 / n[i] " MiB"
+      printf "%-22s %10s %12s %10s\n", what, o, l, ratio(o, l)
+      print n[i] "," 8388608 / n[i] "," o "," l "," ratio(o, l) > csv
+      printf "| %s | %s | %s | %s |\n", what, o, l, ratio(o, l) >> md
+    }
+  }' "$res/ours-net.log" "$res/linux-guest-net-tcg.log"
+cat >&2 <<'NOTE'
+compare: TCP echo: the host (netload tcp-bench) connects all streams, then sends on all at once and
+compare: reads the echoes back; MB/s from when all were connected until the last echo came back whole.
+compare: Linux answers with one thread and poll() (compare-linux/tcp_echo.c), ours with lwIP in netecho.
+NOTE
 cat >&2 <<'NOTE'
 compare: UDP echo: 64 datagrams in flight from the host (netload udp-bench, sendmmsg/recvmmsg) through
 compare: QEMU user networking; Linux answers with recvmmsg/sendmmsg batches of up to 64, ours with lwIP

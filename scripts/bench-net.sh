@@ -4,6 +4,8 @@
 # QEMU user networking on 127.0.0.1, for payloads of 64, 512 and 1472 bytes:
 #   ours     netd + netecho (lwIP), wall clock under TCG;
 #   ceiling  netd:7 answering echo itself (no client, no IPC, no stack);
+#   TCP      ours (wall clock): TCP echo of 8 MiB in 1 stream and in 8
+#            concurrent streams of 1 MiB (netload tcp-bench);
 #   both under -icount: guest busy instructions per echoed datagram (the
 #            halted time left out; netecho and netd:7 print COST lines;
 #            netecho's split them by the kernel's count of each thread's
@@ -23,10 +25,23 @@ out=bench/results/ours-net.log
 mkdir -p bench/results build
 make -s build/net.iso build/netceil.iso build/netload >/dev/null || exit 1
 . "$here/net-guest.sh"
-port=$((40000 + $$ % 10000))
-net="-netdev user,id=n0,net=198.18.0.0/24,host=198.18.0.2,dhcpstart=198.18.0.15,hostfwd=udp:127.0.0.1:$port-198.18.0.15:7 -device virtio-net-pci,netdev=n0,disable-legacy=on"
+port=$((40000 + $$ % 10000)) tport=$((40001 + $$ % 10000))
+net="-netdev user,id=n0,net=198.18.0.0/24,host=198.18.0.2,dhcpstart=198.18.0.15,hostfwd=udp:127.0.0.1:$port-198.18.0.15:7,hostfwd=tcp:127.0.0.1:$tport-198.18.0.15:7 -device virtio-net-pci,netdev=n0,disable-legacy=on"
 : > "$out"
 failed=()
+# TCP echo, 8 MiB in 1 stream and in 8 streams of 1 MiB (the Linux guest
+# gets the same from scripts/linux-guest-net.sh).
+tcp_bench() { # label accel
+  local streams line
+  for streams in 1 8; do
+    if line=$(build/netload tcp-bench --port "$tport" --streams $streams --bytes $((8388608 / streams)) --timeout 120 |
+      grep '^BENCH'); then
+      echo "$line system=$1 accel=$2" | tee -a "$out"
+    else
+      failed+=("$1 ($2): netload tcp-bench --streams $streams failed")
+    fi
+  done
+}
 run() { # label iso ready-line extra-qemu-args count accel
   local label=$1 iso=$2 ready=$3 extra=$4 n=$5 accel=$6 log=build/bench-net-$1-$6.log
   echo "bench-net: $label ($accel)..." >&2
@@ -46,6 +61,9 @@ run() { # label iso ready-line extra-qemu-args count accel
   done
   tr -d '\r' < "$log" | grep -a '^COST' | sed "s/^COST/BENCH/; s/ (netd alone)//; s/\$/ system=$label accel=$accel/" |
     tee -a "$out"
+  if [ "$label" = ours ] && [ "$accel" = tcg ]; then
+    tcp_bench "$label" "$accel"
+  fi
   net_guest_stop
 }
 run ours build/net.iso "netecho: listening" "" "$count" tcg

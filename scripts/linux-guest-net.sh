@@ -7,6 +7,9 @@
 # with the same netload udp-bench (64 in flight) for 64, 512 and 1472-byte
 # payloads. The guest prints its busy time per size from /proc/stat (in
 # USER_HZ ticks of 10 ms; under --icount a busy ns is one instruction).
+# Then compare-linux's tcp_echo (poll, one thread) for the same TCP echo
+# as ours: 8 MiB in 1 stream and in 8 streams of 1 MiB (netload
+# tcp-bench), without --icount.
 # BENCH lines (system=linux-guest) go to FILE or stdout.
 set -uo pipefail
 icount=0 out="" count=20000
@@ -36,6 +39,7 @@ for m in drivers/virtio/virtio drivers/virtio/virtio_ring drivers/virtio/virtio_
   cp "$mods/$m.ko" "$root/lib/modules/"
 done
 gcc -O2 -static -o "$root/bin/udp_echo" compare-linux/udp_echo.c || exit 1
+gcc -O2 -static -o "$root/bin/tcp_echo" compare-linux/tcp_echo.c || exit 1
 cat > "$root/init" <<'INIT'
 #!/bin/sh
 mount -t proc proc /proc
@@ -54,6 +58,10 @@ for size in 64 512 1472; do
   b1=$(busy)
   echo "COST name=udp_echo size=$size busy_ticks=$((b1 - b0)) user_hz=100"
 done
+if grep -q bench_tcp /proc/cmdline; then
+  echo "LINUX-TCP-READY"
+  tcp_echo --any --port 7 --connections 9
+fi
 echo LINUX-GUEST-DONE
 poweroff -f
 INIT
@@ -62,13 +70,15 @@ chmod +x "$root/init"
 port=$((50000 + $$ % 10000))
 args=(-m 512M -no-reboot -display none -serial stdio -accel tcg -cpu qemu64
       -kernel "$kernel" -initrd build/linux/initramfs-net.cpio.gz
-      -netdev "user,id=n0,net=198.18.0.0/24,host=198.18.0.2,dhcpstart=198.18.0.15,hostfwd=udp:127.0.0.1:$port-198.18.0.15:7"
+      -netdev "user,id=n0,net=198.18.0.0/24,host=198.18.0.2,dhcpstart=198.18.0.15,hostfwd=udp:127.0.0.1:$port-198.18.0.15:7,hostfwd=tcp:127.0.0.1:$((port + 1))-198.18.0.15:7"
       -device virtio-net-pci,netdev=n0,disable-legacy=on)
 accel=tcg
 [ "$icount" = 1 ] && { args+=(-icount shift=0,sleep=off); accel=tcg-icount; }
 log=build/linux/guest-net-$accel.log
 echo "linux-guest-net: booting $(basename "$kernel") under $accel..." >&2
-timeout -k 5 "${LINUX_TIMEOUT:-900}" qemu-system-x86_64 "${args[@]}" -append "console=ttyS0 quiet panic=-1" \
+append="console=ttyS0 quiet panic=-1"
+[ "$icount" = 1 ] || append="$append bench_tcp"
+timeout -k 5 "${LINUX_TIMEOUT:-900}" qemu-system-x86_64 "${args[@]}" -append "$append" \
   < /dev/null > "$log" 2>&1 &
 qpid=$!
 trap 'kill $qpid 2>/dev/null' EXIT
@@ -84,6 +94,19 @@ for size in 64 512 1472; do
   results+=("$line system=linux-guest accel=$accel")
   build/netload send --port "$port" --text STOP-ECHO-SERVER
 done
+if [ "$icount" = 0 ]; then
+  for _ in $(seq 1 3000); do
+    grep -aq "LINUX-TCP-READY" "$log" && break
+    kill -0 $qpid 2>/dev/null || break
+    sleep 0.1
+  done
+  sleep 0.5 # tcp_echo listens a moment after the line
+  for streams in 1 8; do
+    line=$(build/netload tcp-bench --port $((port + 1)) --streams $streams --bytes $((8388608 / streams)) --timeout 120 |
+      grep '^BENCH') || { echo "linux-guest-net: TCP echo with $streams streams failed; see $log" >&2; exit 1; }
+    results+=("$line system=linux-guest accel=$accel")
+  done
+fi
 wait $qpid
 trap - EXIT
 grep -aq LINUX-GUEST-DONE "$log" || { echo "linux-guest-net: the guest did not finish; see $log" >&2; exit 1; }

@@ -10,6 +10,10 @@
  *   netload fair --port P [--streams N] [--bytes B] [--timeout T]
  *       N (up to 64) concurrent TCP echoes of B bytes: every one must come
  *       back identical, none later than twice the median
+ *   netload tcp-bench --port P --streams N --bytes B
+ *       N concurrent TCP echoes of B bytes each (all connected first, then
+ *       all sending): a BENCH line name=tcp_echo with the MB/s echoed from
+ *       when all were connected until the last came back whole
  *   netload churn --port P --count N
  *       N short TCP connections one after another: connect, a 64-byte
  *       echo, close; every one must echo (the guest's closed connections,
@@ -77,6 +81,7 @@ static void usage(FILE *f) {
              "  netload flood --port P --count N [--rate 20000 frames/s, 0: unpaced]\n"
              "  netload send --port P --text STRING\n"
              "  netload fair --port P [--streams 64] [--bytes 65536] [--timeout S]\n"
+             "  netload tcp-bench --port P --streams N --bytes B\n"
              "  netload churn --port P --count N\n"
              "  netload limit --port P [--streams 64] [--conns 4]\n"
              "  netload stall --port P --udp-port U [--streams 12] [--bytes 262144] [--conns 6]\n"
@@ -575,6 +580,21 @@ static int refused_by_peer(int s, double deadline) {
   return 0;
 }
 
+static int tcp_bench(void) {
+  int n = (int)o.streams;
+  double finish[64], last = 0;
+  int ok = tcp_streams(n, o.bytes, (double)o.timeout, "bench", finish);
+  for (int i = 0; i < n; i++)
+    last = finish[i] > last ? finish[i] : last;
+  if (ok != n || last <= 0) {
+    fprintf(stderr, "netload: tcp-bench: %d of %d streams came back whole\n", ok, n);
+    return 1;
+  }
+  printf("BENCH name=tcp_echo streams=%d bytes=%lld total_bytes=%lld seconds=%.3f MBps=%.2f\n", n, o.bytes,
+         (long long)n * o.bytes, last, (double)n * (double)o.bytes / last / 1e6);
+  return 0;
+}
+
 static int churn(void) {
   double start = now(), deadline = start + (double)o.timeout;
   long ok = 0, n = 0;
@@ -776,6 +796,8 @@ int main(int argc, char **argv) {
     return fair();
   if (!strcmp(mode, "limit"))
     return limit();
+  if (!strcmp(mode, "tcp-bench"))
+    return o.bytes ? tcp_bench() : (fprintf(stderr, "netload: tcp-bench needs --bytes\n"), 2);
   if (!strcmp(mode, "churn"))
     return o.count ? churn() : (fprintf(stderr, "netload: churn needs --count\n"), 2);
   if (!strcmp(mode, "stall"))
