@@ -25,7 +25,8 @@ out=bench/results/ours-net.log
 mkdir -p bench/results build
 make -s build/net.iso build/netceil.iso build/netload >/dev/null || exit 1
 . "$here/net-guest.sh"
-port=$((40000 + $$ % 10000)) tport=$((40001 + $$ % 10000))
+net_free_ports 2 || exit 1
+read -r port tport <<<"$NET_PORTS"
 net="-netdev user,id=n0,net=198.18.0.0/24,host=198.18.0.2,dhcpstart=198.18.0.15,hostfwd=udp:127.0.0.1:$port-198.18.0.15:7,hostfwd=tcp:127.0.0.1:$tport-198.18.0.15:7 -device virtio-net-pci,netdev=n0,disable-legacy=on"
 : > "$out"
 failed=()

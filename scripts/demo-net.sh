@@ -11,7 +11,7 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
-udp=$((20000 + $$ % 20000)) tcp=$((20001 + $$ % 20000)) bytes=$((8 * 1024 * 1024)) serve=0 iso=build/net.iso
+udp="" tcp="" bytes=$((8 * 1024 * 1024)) serve=0 iso=build/net.iso
 while [ $# -gt 0 ]; do
   case $1 in
     --udp-port) udp=$2; shift 2 ;;
@@ -22,14 +22,18 @@ while [ $# -gt 0 ]; do
     *) iso=$1; shift ;;
   esac
 done
+# shellcheck source=scripts/net-guest.sh
+. "$here/net-guest.sh"
+if [ -z "$udp$tcp" ]; then
+  net_free_ports 2 || exit 1
+  read -r udp tcp <<<"$NET_PORTS"
+fi
 for p in "$udp" "$tcp"; do
   [[ $p =~ ^[0-9]+$ ]] && [ "$p" -ge 1 ] && [ "$p" -le 65535 ] || { echo "demo-net: bad port '$p'" >&2; exit 2; }
 done
 mkdir -p build
 make -s build/netload >/dev/null || exit 1
 log=build/demo-net.log
-# shellcheck source=scripts/net-guest.sh
-. "$here/net-guest.sh"
 net_guest_start "$iso" "$log" "${DEMO_TIMEOUT:-600}" \
   "-netdev user,id=n0,net=198.18.0.0/24,host=198.18.0.2,dhcpstart=198.18.0.15,hostfwd=udp:127.0.0.1:$udp-198.18.0.15:7,hostfwd=tcp:127.0.0.1:$tcp-198.18.0.15:7 -device virtio-net-pci,netdev=n0,disable-legacy=on" \
   "netecho: listening" || { echo "demo-net: the guest did not come up; see $log"; echo "demo-net: 0 passed, 1 failed"; exit 1; }

@@ -67,7 +67,10 @@ poweroff -f
 INIT
 chmod +x "$root/init"
 (cd "$root" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1) > build/linux/initramfs-net.cpio.gz
-port=$((50000 + $$ % 10000))
+# shellcheck source=scripts/net-guest.sh
+. "$here/net-guest.sh" # for net_free_ports
+net_free_ports 2 || exit 1
+port=${NET_PORTS%% *} # and port + 1 for TCP
 args=(-m 512M -no-reboot -display none -serial stdio -accel tcg -cpu qemu64
       -kernel "$kernel" -initrd build/linux/initramfs-net.cpio.gz
       -netdev "user,id=n0,net=198.18.0.0/24,host=198.18.0.2,dhcpstart=198.18.0.15,hostfwd=udp:127.0.0.1:$port-198.18.0.15:7,hostfwd=tcp:127.0.0.1:$((port + 1))-198.18.0.15:7"

@@ -4,17 +4,38 @@
 # NET_GUEST_WRAP, if set, is a command QEMU runs under (ip netns exec NS).
 net_guest_start() {
   local iso=$1 log=$2 timeout=$3 netargs=$4 ready=$5
-  rm -f "$log"
+  rm -f "$log" "$log.err"
   # shellcheck disable=SC2086
   QEMU_EXTRA="$netargs" ${NET_GUEST_WRAP:-} "$(dirname "${BASH_SOURCE[0]}")/run-qemu.sh" --timeout "$timeout" --log "$log" "$iso" \
-    >/dev/null 2>&1 &
+    >/dev/null 2>"$log.err" &
   NET_GUEST_PID=$!
   trap net_guest_stop EXIT INT TERM
   for _ in $(seq 1 600); do
     grep -aq "$ready" "$log" 2>/dev/null && return 0
-    kill -0 "$NET_GUEST_PID" 2>/dev/null || return 1
+    kill -0 "$NET_GUEST_PID" 2>/dev/null || break
     sleep 0.1
   done
+  [ -s "$log.err" ] && sed 's/^/net-guest: QEMU: /' "$log.err" >&2
+  return 1
+}
+
+# net_free_ports N: sets NET_PORTS to N consecutive TCP and UDP ports on
+# 127.0.0.1 that nothing uses, below Linux's ephemeral range (32768 on),
+# so that no client socket of an earlier test can hold one.
+net_free_ports() {
+  local n=$1 base=$((10000 + ($$ * 7919) % 20000)) i used
+  for _ in $(seq 1 200); do
+    used=0
+    for i in $(seq 0 $((n - 1))); do
+      [ -z "$(ss -Htuan "sport = :$((base + i))" 2>/dev/null)" ] || { used=1; break; }
+    done
+    if [ $used = 0 ]; then
+      NET_PORTS=$(seq "$base" $((base + n - 1)) | tr '\n' ' ')
+      return 0
+    fi
+    base=$((10000 + (base + n + 13 - 10000) % 20000))
+  done
+  echo "net-guest: no $n free ports found" >&2
   return 1
 }
 

@@ -16,12 +16,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
 iso=${1:-build/net8.iso}
 guest_ports=(7 9 2001 2002 2003 2004 2005 2006)
-base=$((30000 + $$ % 10000))
-t7=$base inject=$((base + 1)) sink=$((base + 2))
 flood=${NET_FLOOD:-100000}
 log=build/net-load.log
 make -s build/netload >/dev/null || exit 1
 . "$here/net-guest.sh"
+net_free_ports 18 || exit 1
+base=${NET_PORTS%% *}
+t7=$base inject=$((base + 1)) sink=$((base + 2))
 fwd="" host_ports=()
 for i in "${!guest_ports[@]}"; do
   host_ports+=($((base + 10 + i)))

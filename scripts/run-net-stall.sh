@@ -26,12 +26,13 @@ while [ $# -gt 0 ]; do
     *) iso=$1; shift ;;
   esac
 done
-udp=$((20000 + $$ % 20000)) tcp=$((20001 + $$ % 20000))
 mkdir -p build
 make -s build/netload >/dev/null || exit 1
 log=build/net-stall.log
 # shellcheck source=scripts/net-guest.sh
 . "$here/net-guest.sh"
+net_free_ports 2 || exit 1
+read -r udp tcp <<<"$NET_PORTS"
 net_guest_start "$iso" "$log" $((timeout + 120)) \
   "-netdev user,id=n0,net=198.18.0.0/24,host=198.18.0.2,dhcpstart=198.18.0.15,hostfwd=udp:127.0.0.1:$udp-198.18.0.15:7,hostfwd=tcp:127.0.0.1:$tcp-198.18.0.15:7 -device virtio-net-pci,netdev=n0,disable-legacy=on" \
   "netecho: listening" || { echo "net-stall: the guest did not come up; see $log"; echo "net-stall: 0 passed, 1 failed"; exit 1; }

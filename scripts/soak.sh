@@ -26,13 +26,14 @@ while [ $# -gt 0 ]; do
   esac
 done
 case $seconds in ''|*[!0-9]*) echo "soak: --seconds wants a number, not '$seconds'"; exit 2 ;; esac
-udp=$((20000 + $$ % 20000)) tcp=$((20001 + $$ % 20000))
 mkdir -p build
 make -s build/netload >/dev/null || exit 1
 log=build/soak.log work=build/soak
 rm -rf "$work" && mkdir -p "$work"
 # shellcheck source=scripts/net-guest.sh
 . "$here/net-guest.sh"
+net_free_ports 2 || exit 1
+read -r udp tcp <<<"$NET_PORTS"
 net_guest_start "$iso" "$log" $((seconds + 300)) \
   "-netdev user,id=n0,net=198.18.0.0/24,host=198.18.0.2,dhcpstart=198.18.0.15,hostfwd=udp:127.0.0.1:$udp-198.18.0.15:7,hostfwd=tcp:127.0.0.1:$tcp-198.18.0.15:7 -device virtio-net-pci,netdev=n0,disable-legacy=on" \
   "netecho: listening" || { echo "soak: the guest did not come up; see $log"; echo "soak: 0 passed, 1 failed"; exit 1; }
