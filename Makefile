@@ -154,6 +154,9 @@ iso: $(B)/kfuzz/kernel.elf $(B)/kfuzz.elf $(B)/kernel.iso $(B)/test.iso $(B)/aut
 $(B)/netload: tests/net/netload.c
 	@mkdir -p $(B)
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+$(B)/tcpwire: tests/net/tcpwire.c
+	@mkdir -p $(B)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
 # ---- host unit tests (AddressSanitizer + UndefinedBehaviorSanitizer) ----
 HOST_TESTS := $(patsubst tests/host/%.c,$(B)/host/%,$(wildcard tests/host/test_*.c))
@@ -198,7 +201,7 @@ guest-test: $(B)/test.iso
 
 # One command: install what is missing, build, run every suite, one summary.
 test: deps
-	$(MAKE) iso $(HOST_TESTS) $(B)/netload
+	$(MAKE) iso $(HOST_TESTS) $(B)/netload $(B)/tcpwire
 	ACCEL=$(ACCEL) scripts/test.sh
 
 # Ten minutes of mixed traffic against the network echo demo (make test

@@ -32,6 +32,7 @@ run "netd sessions and bad requests" scripts/run-net-tests.sh build/nettest.iso
 run "network echo through netd" scripts/demo-net.sh --bytes 4194304 build/net.iso
 run "a peer that never reads stalls only its connection" scripts/run-net-stall.sh --timeout 120 build/net.iso
 run "eight applications, a flood of malformed frames" scripts/run-net-load-tests.sh build/net8.iso
+run "TCP corners from a peer on the wire" scripts/run-net-wire.sh build/net.iso
 run "a minute's soak of mixed network traffic (make soak: ten)" scripts/soak.sh --seconds 60 build/net.iso
 run "ping -c 100 from a network namespace (root)" scripts/run-net-ping.sh build/net.iso
 printf '\n%s' "$summaries"
