@@ -11,6 +11,11 @@
  *   reset     a connection reset mid-transfer; a new one is then served
  *   halfclose the peer's FIN right after its data: all of the echo still
  *             comes, then the guest's FIN
+ *   ackstorm  a peer that answers each of the guest's ACKs with an invalid
+ *             one (out of window, acknowledging unsent data), as a peer
+ *             that disagrees about the connection does: the guest answers
+ *             at most a few a second (no ACK storm), and the connection
+ *             still echoes afterwards
  *
  * Usage: tcpwire --inject P --sink Q [--timeout S]. Prints a line per case
  * and "tcpwire: N passed, M failed" last; exit status 0 when all passed.
@@ -75,6 +80,7 @@ struct conn {
   size_t ngot, cap;
   size_t beyond_window;  /* bytes the guest sent past the window we announced */
   int probes;            /* segments the guest sent into a zero window */
+  unsigned segs;         /* segments of this connection from the guest */
 };
 
 static void send_frame(const uint8_t *f, size_t n) {
@@ -147,6 +153,7 @@ static int wait_for(struct conn *c, double secs, int (*until_fn)(const struct co
       continue;
     uint32_t seq = get32(t + 4);
     uint8_t fl = t[13];
+    c->segs++;
     size_t len = iplen - (size_t)(t - ip) - thl;
     const uint8_t *data = t + thl;
     if (fl & F_RST) {
@@ -182,6 +189,8 @@ static int wait_for(struct conn *c, double secs, int (*until_fn)(const struct co
   return 1;
 }
 
+static unsigned segs_wanted;
+static int seg_came(const struct conn *c) { return c->segs >= segs_wanted; }
 static int synack(const struct conn *c) { return c->rcv_nxt != 0 || c->rst_seen; }
 static int fin_or_rst(const struct conn *c) { return c->fin_seen || c->rst_seen; }
 static size_t want_bytes;
@@ -340,6 +349,35 @@ int main(int argc, char **argv) {
       ok = c.ngot >= 2000;
     }
     check(ok && echo_case(40006, 4 * MSS, in_order, 4), "reset: a connection reset mid-transfer; the next one is served");
+  }
+  /* ackstorm: our ACKs acknowledge 56,341 bytes the guest never sent, from
+   * a sequence number 26 MB behind its window (what the soak's storm
+   * looked like), each sent again as soon as the guest answers */
+  {
+    struct conn c;
+    fill(40007);
+    ok = connect_to(&c, 40007, in, sizeof in);
+    unsigned sent = 0, answers = 0;
+    if (ok) {
+      uint32_t rcv = c.rcv_nxt;
+      for (double end = now() + 2; now() < end; sent++) {
+        c.rcv_nxt = rcv + 56341;
+        send_seg(&c, F_ACK, c.snd_nxt - 26000000u, 0, 0);
+        c.rcv_nxt = rcv;
+        segs_wanted = c.segs + 1;
+        answers += (unsigned)wait_for(&c, 0.05, seg_came);
+      }
+      printf("tcpwire:      ackstorm: %u invalid ACKs sent in 2 s, %u answered\n", sent, answers);
+      static const int four[] = {0, 1, 2, 3};
+      send_in_order(&c, out, 4 * MSS, four, 4);
+      send_seg(&c, F_ACK | F_FIN, c.snd_nxt, 0, 0);
+      c.snd_nxt++;
+      wait_for(&c, timeout_s, fin_or_rst);
+      /* lwIP lets one through every 500 ms and answers it with two
+       * segments: at most 10 in 2 s (90,000 without the guard here) */
+      ok = answers <= 10 && sent >= 20 && c.fin_seen && c.ngot == 4 * MSS && !memcmp(in, out, 4 * MSS);
+    }
+    check(ok, "ackstorm: invalid ACKs answered a few times a second, not at once each; the connection then echoes as before");
   }
   printf("tcpwire: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

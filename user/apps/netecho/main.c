@@ -16,6 +16,7 @@
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
 #include "lwip/udp.h"
+#include "lwip_port_hooks.h"
 #include "netif/ethernet.h"
 #include <netif_netd.h>
 #include <lwip_port.h>
@@ -259,11 +260,11 @@ int main(u64 arg) {
                "%llu malformed, %llu for nobody, %llu KiB own memory, %llu us of its time for this session; "
                "frames: %llu held by lwIP, %llu spare in netd, %llu on the device, %llu packets queued; "
                "tails kept by lwIP moved to its heap %llu (%llu could not be), copied at input %llu, dropped %llu; "
-               "%llu connections open, %llu bytes in their rings, %llu refused\n",
+               "%llu connections open, %llu bytes in their rings, %llu refused, %lu invalid ACKs unanswered\n",
                port, udp_echoed, tcp_bytes, tcp_conns, mine->rx_packets, mine->rx_inline, mine->rx_own_frame,
                mine->rx_exchanged, mine->drop_no_spare, mine->drop_queue_full, all->rx_frames, all->malformed,
                all->no_session, st.netd_bytes >> 10, mine->netd_ns / 1000, nc.pages_held, spare, on_device, queued, nc.detached, nc.detach_failed, nc.copied, nc.dropped, open,
-               in_rings, tcp_refused);
+               in_rings, tcp_refused, lwip_port_invalid_acks_unanswered());
     }
   }
 }

@@ -297,6 +297,18 @@ static void sessions(cptr_t first) {
   check(ok && r.err == K_ERR_BAD_STATE && all.closed_session > 0, "a closed session is refused and counted");
 }
 
+/* An ARP request from us (mac, 198.18.0.15) for the gateway 198.18.0.2,
+ * in frame f: 60 bytes. */
+static void arp_request_in(u8 *f, const u8 mac[6]) {
+  memset(f, 0, 60);
+  memset(f, 0xff, 6);
+  memcpy(f + 6, mac, 6);
+  const u8 arp[28] = {0, 1, 8, 0, 6, 4, 0, 1, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+                      198, 18, 0, 15, 0, 0, 0, 0, 0, 0, 198, 18, 0, 2};
+  f[12] = 8, f[13] = 6;
+  memcpy(f + 14, arp, 28);
+}
+
 /* Packets that travel in the message alone hold no frame: a session with
  * such packets queued can still fill its pool to 128 frames. */
 static void inline_packets_hold_no_frames(cptr_t s) {
@@ -306,14 +318,7 @@ static void inline_packets_hold_no_frames(cptr_t s) {
   for (int b = 0; b < 6; b++)
     mac[b] = (u8)(info.w1 >> (8 * b));
   for (int i = 0; i < 8; i++) { /* eight ARP requests: eight small answers */
-    u8 *f = frame_va[NFRAMES - 1];
-    memset(f, 0, 60);
-    memset(f, 0xff, 6);
-    memcpy(f + 6, mac, 6);
-    const u8 arp[28] = {0, 1, 8, 0, 6, 4, 0, 1, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
-                        198, 18, 0, 15, 0, 0, 0, 0, 0, 0, 198, 18, 0, 2};
-    f[12] = 8, f[13] = 6;
-    memcpy(f + 14, arp, 28);
+    arp_request_in(frame_va[NFRAMES - 1], mac);
     u32 seg = net_seg(0, 0, 60, 1);
     gifts_out_at(NFRAMES - 1, 1);
     memset(&buf->words[1], 0, 8);
@@ -794,14 +799,7 @@ static void gone_before_the_request(cptr_t first) {
  * frame, sent 100 times): n small answers, each queued for every session
  * that asked for ARP. */
 static long arp_requests(cptr_t s, unsigned n) {
-  u8 *f = frame_va[NFRAMES - 1];
-  memset(f, 0, 60);
-  memset(f, 0xff, 6);
-  memcpy(f + 6, our_mac, 6);
-  const u8 arp[28] = {0, 1, 8, 0, 6, 4, 0, 1, our_mac[0], our_mac[1], our_mac[2], our_mac[3], our_mac[4], our_mac[5],
-                      198, 18, 0, 15, 0, 0, 0, 0, 0, 0, 198, 18, 0, 2};
-  f[12] = 8, f[13] = 6;
-  memcpy(f + 14, arp, 28);
+  arp_request_in(frame_va[NFRAMES - 1], our_mac);
   long err = K_ERR_OK;
   for (unsigned sent = 0; !err && sent < n;) {
     unsigned k = n - sent < 100 ? n - sent : 100;

@@ -61,6 +61,10 @@ extern unsigned char *lwip_port_heap;
 #define TCP_OOSEQ_MAX_BYTES TCP_WND
 #define TCP_OOSEQ_MAX_PBUFS 64
 #define LWIP_SUPPORT_CUSTOM_PBUF 1 /* zero-copy receive into gifted frames */
+/* Invalid ACKs answered at most twice a second per connection (tcp_guard.c). */
+#define LWIP_TCP_PCB_NUM_EXT_ARGS 1
+#define LWIP_HOOK_FILENAME "lwip_port_hooks.h"
+#define LWIP_HOOK_TCP_INPACKET_PCB lwip_port_tcp_inpacket
 
 #define LWIP_CHKSUM_ALGORITHM 3 /* 32 bits at a time */
 #define LWIP_STATS 0
