@@ -90,10 +90,10 @@ for name in udp stream1 stream2 churn stall; do
   note $? "$name: $rounds rounds, $fails failed (output in $work/$name.out)"
 done
 datagrams=$(grep -ah '^udp-check:' "$work/udp.out" | awk '{s += $8} END {print s + 0}')
-bytes=$(cat "$work/stream1.out" "$work/stream2.out" | grep -a '^tcp-check:.*identical' | awk '{s += $6} END {print s + 0}')
+mib=$(cat "$work/stream1.out" "$work/stream2.out" | grep -a '^tcp-check:.*identical' | awk '{s += $6} END {printf "%d", s / 1048576}')
 conns=$(grep -ah '^churn:' "$work/churn.out" | awk '{s += $2} END {print s + 0}')
 stalls=$(grep -ac '^stall: all answered' "$work/stall.out")
-echo "soak: totals: $datagrams UDP datagrams echoed byte for byte, $((bytes >> 20)) MiB of TCP streams echoed identical, $conns short connections, $stalls rounds of a stalled reader reset beside fresh echoes"
+echo "soak: totals: $datagrams UDP datagrams echoed byte for byte, $mib MiB of TCP streams echoed identical, $conns short connections, $stalls rounds of a stalled reader reset beside fresh echoes"
 
 build/netload udp-check --port "$udp" --min 1 --max 1472 --timeout 60 >/dev/null 2>&1
 note $? "afterwards the guest still answers UDP of every size"
