@@ -35,7 +35,7 @@ mkdir -p build
 make -s build/netload >/dev/null || exit 1
 log=build/demo-net.log
 net_guest_start "$iso" "$log" "${DEMO_TIMEOUT:-600}" \
-  "-netdev user,id=n0,net=198.18.0.0/24,host=198.18.0.2,dhcpstart=198.18.0.15,hostfwd=udp:127.0.0.1:$udp-198.18.0.15:7,hostfwd=tcp:127.0.0.1:$tcp-198.18.0.15:7 -device virtio-net-pci,netdev=n0,disable-legacy=on" \
+  "$(net_user_echo "$udp" "$tcp")" \
   "netecho: listening" || { echo "demo-net: the guest did not come up; see $log"; echo "demo-net: 0 passed, 1 failed"; exit 1; }
 if [ "$serve" = 1 ]; then
   echo "UDP echo: 127.0.0.1:$udp, TCP echo: 127.0.0.1:$tcp (guest port 7); console in $log"

@@ -19,6 +19,12 @@ net_guest_start() {
   return 1
 }
 
+# The echo demo's network: QEMU user networking, 127.0.0.1:UDP and :TCP
+# forwarded to the guest's echo port 7.
+net_user_echo() { # UDP TCP
+  echo "-netdev user,id=n0,net=198.18.0.0/24,host=198.18.0.2,dhcpstart=198.18.0.15,hostfwd=udp:127.0.0.1:$1-198.18.0.15:7,hostfwd=tcp:127.0.0.1:$2-198.18.0.15:7 -device virtio-net-pci,netdev=n0,disable-legacy=on"
+}
+
 # net_free_ports N: sets NET_PORTS to N consecutive TCP and UDP ports on
 # 127.0.0.1 that nothing uses, below Linux's ephemeral range (32768 on),
 # so that no client socket of an earlier test can hold one.

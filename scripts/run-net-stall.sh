@@ -34,7 +34,7 @@ log=build/net-stall.log
 net_free_ports 2 || exit 1
 read -r udp tcp <<<"$NET_PORTS"
 net_guest_start "$iso" "$log" $((timeout + 120)) \
-  "-netdev user,id=n0,net=198.18.0.0/24,host=198.18.0.2,dhcpstart=198.18.0.15,hostfwd=udp:127.0.0.1:$udp-198.18.0.15:7,hostfwd=tcp:127.0.0.1:$tcp-198.18.0.15:7 -device virtio-net-pci,netdev=n0,disable-legacy=on" \
+  "$(net_user_echo "$udp" "$tcp")" \
   "netecho: listening" || { echo "net-stall: the guest did not come up; see $log"; echo "net-stall: 0 passed, 1 failed"; exit 1; }
 passed=0 failed=0
 note() { if [ "$1" -eq 0 ]; then passed=$((passed + 1)); echo "net-stall: ok   $2"; else failed=$((failed + 1)); echo "net-stall: FAIL $2"; fi; }
