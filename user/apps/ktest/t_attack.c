@@ -296,3 +296,64 @@ KTEST(irq_control_minted_narrow_claims_only_its_lines) {
   EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, h));
   EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, narrow));
 }
+
+/* Mach's zalloc panic, tried here: one principal retypes endpoints,
+ * notifications, page tables, CNodes and threads from its own untyped
+ * until nothing more fits. It gets NO_MEMORY, exactly; a second principal
+ * beside it (its objects, its frame's bytes, its notification) sees no
+ * change; revoking the first gives every byte back. */
+KTEST(object_flood_hurts_only_the_flooder) {
+  cptr_t a = env_slot(&t->e), b = env_slot(&t->e), flood = env_slot(&t->e);
+  EXPECT_OK(sys_retype(t->ut, K_OBJ_UNTYPED, 20, K_BI_SLOT_CNODE, a, 1, 91));
+  EXPECT_OK(sys_retype(t->ut, K_OBJ_UNTYPED, 16, K_BI_SLOT_CNODE, b, 1, 92));
+  cptr_t b_ntfn = env_slot(&t->e), b_frame = env_slot(&t->e);
+  EXPECT_OK(sys_retype(b, K_OBJ_NOTIFICATION, 0, K_BI_SLOT_CNODE, b_ntfn, 1, 0));
+  EXPECT_OK(sys_retype(b, K_OBJ_FRAME_4K, 0, K_BI_SLOT_CNODE, b_frame, 1, 0));
+  u64 va = t->region;
+  EXPECT_OK(env_prepare_tables(&t->e, t->e.vspace, va, K_PAGE_SIZE));
+  EXPECT_OK(sys_frame_map(b_frame, t->e.vspace, va, K_MAP_WRITE));
+  u8 *bytes = (u8 *)va;
+  for (unsigned i = 0; i < K_PAGE_SIZE; i++)
+    bytes[i] = (u8)(i * 7 + 3);
+  struct k_untyped_usage b0, b1, a1;
+  EXPECT_OK(sys_untyped_usage(b, &b0, K_USAGE_RECURSIVE));
+  /* The flooder's objects land in a CNode of its own: 4,096 slots. */
+  EXPECT_OK(sys_retype(a, K_OBJ_CNODE, 12, K_BI_SLOT_CNODE, flood, 1, 0));
+  static const struct { u32 type, bits, chunk; } kinds[] = {
+      {K_OBJ_TCB, 0, 64}, {K_OBJ_PT, 0, 16}, {K_OBJ_CNODE, 4, 16}, {K_OBJ_NOTIFICATION, 0, 64}, {K_OBJ_ENDPOINT, 0, 64}};
+  u64 slot = 1, made = 0; /* slot 0 of a CNode is the kernel's */
+  unsigned n = sizeof kinds / sizeof kinds[0], full = 0; /* bit k: kind k no longer fits */
+  while (full != (1u << n) - 1) /* a chunk of each kind in turn, until none fits */
+    for (unsigned k = 0; k < n; k++) {
+      if (full >> k & 1)
+        continue;
+      long err = sys_retype(a, kinds[k].type, kinds[k].bits, flood, slot, kinds[k].chunk, 0);
+      if (err) {
+        EXPECT_ERR(err, K_ERR_NO_MEMORY); /* nothing else, and only when it is full */
+        full |= 1u << k;
+        continue;
+      }
+      slot += kinds[k].chunk, made += kinds[k].chunk;
+      EXPECT(slot + 64 < 4096);
+    }
+  for (long err = K_ERR_OK; !err; slot++, made++) /* the last bytes, one endpoint at a time */
+    if ((err = sys_retype(a, K_OBJ_ENDPOINT, 0, flood, slot, 1, 0)))
+      EXPECT_ERR(err, K_ERR_NO_MEMORY);
+  made--;
+  EXPECT_OK(sys_untyped_usage(a, &a1, K_USAGE_RECURSIVE));
+  EXPECT(a1.free < 64 && a1.count[K_OBJ_TCB] > 0 && a1.count[K_OBJ_PT] > 0 && a1.count[K_OBJ_ENDPOINT] > 0);
+  printf("ktest:      the flooder made %llu objects; %llu of its 1 MiB left\n", made, a1.free);
+  EXPECT_OK(sys_untyped_usage(b, &b1, K_USAGE_RECURSIVE));
+  EXPECT(!memcmp(&b0, &b1, sizeof b0));
+  for (unsigned i = 0; i < K_PAGE_SIZE; i++)
+    EXPECT(bytes[i] == (u8)(i * 7 + 3));
+  EXPECT_OK(sys_signal(b_ntfn));
+  struct msg_regs p = sys_poll(b_ntfn);
+  EXPECT(!p.err && p.badge != 0); /* its notification works as before */
+  EXPECT_OK(sys_cnode_revoke(K_BI_SLOT_CNODE, a));
+  EXPECT_OK(sys_untyped_usage(a, &a1, K_USAGE_RECURSIVE));
+  EXPECT(a1.free == a1.size && a1.size == 1u << 20);
+  EXPECT_OK(sys_untyped_usage(b, &b1, K_USAGE_RECURSIVE));
+  EXPECT(!memcmp(&b0, &b1, sizeof b0));
+  EXPECT_OK(sys_frame_unmap(b_frame));
+}
