@@ -24,6 +24,7 @@ while [ $# -gt 0 ]; do
 done
 # shellcheck source=scripts/net-guest.sh
 . "$here/net-guest.sh"
+NET_SUITE=demo-net
 if [ -z "$udp$tcp" ]; then
   net_free_ports 2 || exit 1
   read -r udp tcp <<<"$NET_PORTS"
@@ -36,7 +37,7 @@ make -s build/netload >/dev/null || exit 1
 log=build/demo-net.log
 net_guest_start "$iso" "$log" "${DEMO_TIMEOUT:-600}" \
   "$(net_user_echo "$udp" "$tcp")" \
-  "netecho: listening" || { echo "demo-net: the guest did not come up; see $log"; echo "demo-net: 0 passed, 1 failed"; exit 1; }
+  "netecho: listening" || net_guest_failed "$log"
 if [ "$serve" = 1 ]; then
   echo "UDP echo: 127.0.0.1:$udp, TCP echo: 127.0.0.1:$tcp (guest port 7); console in $log"
   echo "ready"

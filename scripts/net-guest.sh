@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # net-guest.sh: sourced by the network scripts. Boots a guest in the
 # background and waits until its console shows a line.
 # net_guest_start ISO LOG TIMEOUT "QEMU network arguments" "line to wait for"
@@ -17,6 +18,21 @@ net_guest_start() {
   done
   [ -s "$log.err" ] && sed 's/^/net-guest: QEMU: /' "$log.err" >&2
   return 1
+}
+
+# A suite's verdicts: note STATUS TEXT prints "$NET_SUITE: ok   TEXT" (status
+# 0) or "$NET_SUITE: FAIL TEXT" and counts it in passed or failed.
+passed=0 failed=0
+note() {
+  if [ "$1" -eq 0 ]; then passed=$((passed + 1)); echo "$NET_SUITE: ok   $2"
+  else failed=$((failed + 1)); echo "$NET_SUITE: FAIL $2"; fi
+}
+
+# After net_guest_start failed: says so, with the suite's failed summary.
+net_guest_failed() { # LOG
+  echo "$NET_SUITE: the guest did not come up; see $1"
+  echo "$NET_SUITE: 0 passed, 1 failed"
+  exit 1
 }
 
 # The echo demo's network: QEMU user networking, 127.0.0.1:UDP and :TCP

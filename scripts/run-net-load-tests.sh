@@ -20,6 +20,7 @@ flood=${NET_FLOOD:-100000}
 log=build/net-load.log
 make -s build/netload >/dev/null || exit 1
 . "$here/net-guest.sh"
+NET_SUITE=netload
 net_free_ports 18 || exit 1
 base=${NET_PORTS%% *}
 t7=$base inject=$((base + 1)) sink=$((base + 2))
@@ -32,9 +33,7 @@ u7=${host_ports[0]}
 # Ten programs of 16 MiB each: more than the usual 256 MiB guest holds.
 QEMU_MEM=512M net_guest_start "$iso" "$log" 900 \
   "-net nic,model=virtio-net-pci -net user,net=198.18.0.0/24,host=198.18.0.2,dhcpstart=198.18.0.15$fwd,hostfwd=tcp:127.0.0.1:$t7-198.18.0.15:7 -net socket,udp=127.0.0.1:$sink,localaddr=127.0.0.1:$inject" \
-  "port 2006 (UDP" || { echo "netload: the guest did not come up; see $log"; echo "netload: 0 passed, 1 failed"; exit 1; }
-passed=0 failed=0
-note() { if [ "$1" -eq 0 ]; then passed=$((passed + 1)); echo "netload: ok   $2"; else failed=$((failed + 1)); echo "netload: FAIL $2"; fi; }
+  "port 2006 (UDP" || net_guest_failed "$log"
 all_ports=$(IFS=,; echo "${host_ports[*]}")
 build/netload interleave --ports "$all_ports" --count 800 --timeout 180
 note $? "interleaved datagrams to eight applications each came back from the right one"

@@ -17,6 +17,7 @@ ns=kping$$
 log=build/net-ping.log
 cleanup() { net_guest_stop; ip netns del "$ns" 2>/dev/null; }
 . "$here/net-guest.sh"
+NET_SUITE=ping
 ip netns add "$ns" || skip "cannot make a network namespace"
 trap cleanup EXIT INT TERM
 ip -n "$ns" link set lo up
@@ -25,7 +26,7 @@ ip -n "$ns" addr add 198.18.0.2/24 dev tap0
 ip -n "$ns" link set tap0 up
 NET_GUEST_WRAP="ip netns exec $ns" net_guest_start "$iso" "$log" 300 \
   "-netdev tap,id=n0,ifname=tap0,script=no,downscript=no -device virtio-net-pci,netdev=n0,disable-legacy=on" \
-  "netecho: listening" || { echo "ping: the guest did not come up; see $log"; echo "ping: 0 passed, 1 failed"; exit 1; }
+  "netecho: listening" || net_guest_failed "$log"
 trap cleanup EXIT INT TERM # net_guest_start set its own
 # -i 0.2 rather than ping's 1 s default, to keep the suite short; root may.
 out=$(ip netns exec "$ns" ping -c 100 -i 0.2 -W 2 198.18.0.15 2>&1)

@@ -31,13 +31,12 @@ make -s build/netload >/dev/null || exit 1
 log=build/net-stall.log
 # shellcheck source=scripts/net-guest.sh
 . "$here/net-guest.sh"
+NET_SUITE=net-stall
 net_free_ports 2 || exit 1
 read -r udp tcp <<<"$NET_PORTS"
 net_guest_start "$iso" "$log" $((timeout + 120)) \
   "$(net_user_echo "$udp" "$tcp")" \
-  "netecho: listening" || { echo "net-stall: the guest did not come up; see $log"; echo "net-stall: 0 passed, 1 failed"; exit 1; }
-passed=0 failed=0
-note() { if [ "$1" -eq 0 ]; then passed=$((passed + 1)); echo "net-stall: ok   $2"; else failed=$((failed + 1)); echo "net-stall: FAIL $2"; fi; }
+  "netecho: listening" || net_guest_failed "$log"
 build/netload stall --port "$tcp" --udp-port "$udp" --streams "$streams" --bytes "$bytes" --conns "$conns" --timeout "$timeout"
 note $? "$streams TCP echoes, then beside a connection that never reads: a TCP echo, $conns more and a UDP datagram; $streams again after its reset"
 build/netload fair --port "$tcp" --streams 64 --bytes 65536 --timeout 120

@@ -16,13 +16,12 @@ make -s build/tcpwire >/dev/null || exit 1
 log=build/net-wire.log
 # shellcheck source=scripts/net-guest.sh
 . "$here/net-guest.sh"
+NET_SUITE=net-wire
 net_free_ports 2 || exit 1
 read -r inject sink <<<"$NET_PORTS"
 net_guest_start "$iso" "$log" 300 \
   "-netdev socket,id=n0,udp=127.0.0.1:$sink,localaddr=127.0.0.1:$inject -device virtio-net-pci,netdev=n0,disable-legacy=on" \
-  "netecho: listening" || { echo "net-wire: the guest did not come up; see $log"; echo "net-wire: 0 passed, 1 failed"; exit 1; }
-passed=0 failed=0
-note() { if [ "$1" -eq 0 ]; then passed=$((passed + 1)); echo "net-wire: ok   $2"; else failed=$((failed + 1)); echo "net-wire: FAIL $2"; fi; }
+  "netecho: listening" || net_guest_failed "$log"
 out=$(build/tcpwire --inject "$inject" --sink "$sink" --timeout 20)
 echo "$out"
 p=$(echo "$out" | sed -nE 's/^tcpwire: ([0-9]+) passed, ([0-9]+) failed$/\1/p')

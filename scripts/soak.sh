@@ -32,13 +32,12 @@ log=build/soak.log work=build/soak
 rm -rf "$work" && mkdir -p "$work"
 # shellcheck source=scripts/net-guest.sh
 . "$here/net-guest.sh"
+NET_SUITE=soak
 net_free_ports 2 || exit 1
 read -r udp tcp <<<"$NET_PORTS"
 net_guest_start "$iso" "$log" $((seconds + 300)) \
   "$(net_user_echo "$udp" "$tcp")" \
-  "netecho: listening" || { echo "soak: the guest did not come up; see $log"; echo "soak: 0 passed, 1 failed"; exit 1; }
-passed=0 failed=0
-note() { if [ "$1" -eq 0 ]; then passed=$((passed + 1)); echo "soak: ok   $2"; else failed=$((failed + 1)); echo "soak: FAIL $2"; fi; }
+  "netecho: listening" || net_guest_failed "$log"
 
 # netecho prints its counters every 5 s; these fields of its last line.
 counters() {

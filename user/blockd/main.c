@@ -95,14 +95,15 @@ static long submit(struct session *s, const struct msg_regs *m, u64 nreq, u32 *f
 /* BLK_FLUSH: a request without frames, answered when the device is done. */
 static void flush(struct session *s, u64 w0, struct server_answer *a) {
   struct request *r = 0;
+  u32 disk = w0 ? (u32)w0 - 1 : s->rec->disk;
   long err = K_ERR_OK;
   if (s->waiting)
     err = K_ERR_BAD_STATE;
   else if (w0 > ndisks)
     err = K_ERR_RANGE, s->rec->c.bad_range++;
-  else if (!disks[w0 ? w0 - 1 : s->rec->disk].cache)
+  else if (!disks[disk].cache)
     return; /* it writes through: nothing to wait for */
-  else if (!(r = request_reserve(s, w0 ? (u32)w0 - 1 : s->rec->disk, REQ_FLUSH, 0, 0)))
+  else if (!(r = request_reserve(s, disk, REQ_FLUSH, 0, 0)))
     err = K_ERR_NO_MEMORY;
   else if ((err = wait_here(s, WAIT_TAG, r->tag)))
     request_unreserve(s, r);
