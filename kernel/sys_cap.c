@@ -48,6 +48,39 @@ int sys_UNTYPED_USAGE(struct call *c) {
   return err ? err : done;
 }
 
+/* Records go straight to and from the caller's array, one at a time: the
+ * kernel keeps no more than one record of its own. */
+struct report_user {
+  struct call *c;
+  u64 out;
+};
+
+static int report_load(void *ctx, u32 i, struct k_principal_report *r) {
+  struct report_user *u = ctx;
+  return copy_from_user(own_root(u->c), r, u->out + (u64)i * sizeof(*r), sizeof(*r));
+}
+
+static int report_store(void *ctx, u32 i, const struct k_principal_report *r) {
+  struct report_user *u = ctx;
+  return copy_to_user(own_root(u->c), u->out + (u64)i * sizeof(*r), r, sizeof(*r));
+}
+
+int sys_UNTYPED_REPORT(struct call *c) {
+  struct cte *ut;
+  int err = lookup_typed(c, arg(c, 0), K_OBJ_UNTYPED, K_RIGHT_READ, &ut);
+  if (err)
+    return err;
+  if (arg(c, 2) > K_REPORT_MAX_RECORDS)
+    return K_ERR_RANGE;
+  struct report_user u = {.c = c, .out = arg(c, 1)};
+  struct report_out o = {.max = (u32)arg(c, 2), .ctx = &u, .load = report_load, .store = report_store};
+  u32 records;
+  err = ut_report(ut, c->self, &o, &records);
+  if (err == K_ERR_OK)
+    set_result(c, records);
+  return err;
+}
+
 int sys_CAP_IDENTIFY(struct call *c) {
   struct cte *s;
   int err = lookup_in_cnode(c, arg(c, 0), arg(c, 1), K_RIGHT_READ, &s);

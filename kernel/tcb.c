@@ -111,5 +111,7 @@ void tcb_get_info(const struct tcb *t, struct k_tcb_info *out) {
   out->fault_error = t->fault.error;
   out->fault_rip = t->fault.ip;
   out->fault_addr = t->fault.addr;
-  out->cpu_ns = clock_tsc_to_ns(sched_cpu_tsc(t));
+  out->cpu_ns = tcb_cpu_ns(t);
 }
+
+u64 tcb_cpu_ns(const struct tcb *t) { return clock_tsc_to_ns(sched_cpu_tsc(t)); }

@@ -65,6 +65,8 @@ int tcb_resume(struct tcb *t);
 void tcb_suspend(struct tcb *t);
 void tcb_fault(struct tcb *t, const struct fault *f);
 void tcb_get_info(const struct tcb *t, struct k_tcb_info *out);
+/* The time the thread has run, in nanoseconds. */
+u64 tcb_cpu_ns(const struct tcb *t);
 int tcb_can_run(const struct tcb *t);
 /* Put a copy of src (0: nothing) in one of the TCB's own slots, if src may
  * be copied at all (cap_derivable); the slot is unchanged otherwise. */

@@ -2,6 +2,7 @@
 #include "mm/untyped.h"
 #include "kernel/object.h"
 #include "kernel/preempt.h"
+#include "kernel/tcb.h"
 #include <arch/mmu.h>
 #include <lib/string.h>
 
@@ -60,7 +61,7 @@ static struct cap object_cap(const struct cte *ut, const struct retype_args *a, 
   if (a->type == K_OBJ_UNTYPED) {
     c.obj = pa;
     c.w1 = size;
-    c.label = a->label;
+    c.label = a->label ? a->label : ut->cap.label; /* 0: the parent's principal (a donation) */
     c.flags = ut->cap.flags & CAPF_DEVICE;
   } else {
     c.obj = (u64)pa_to_kva(pa);
@@ -113,13 +114,18 @@ static const struct cte *usage_next(const struct cte *ut, const struct cte *c, i
 
 /* A walk that stopped for an interrupt. Its place carries CAPF_USAGE_MARK,
  * and any tree edit that moves or removes that capability abandons the
- * walk, so `at` is never stale. One walk is kept (one per CPU): another
- * thread's walk takes its place and the first starts over. */
+ * walk, so `at` is never stale. One walk is kept (one per CPU), a usage's
+ * or a report's: another thread's walk takes its place and the first
+ * starts over. */
+enum walk_kind { WALK_USAGE = 1, WALK_REPORT };
 static struct {
   const void *owner;
   const struct cte *ut;
   struct cte *at;
   int recursive;
+  enum walk_kind kind;
+  u32 record; /* report: the record `at` is counted in */
+  u64 slot;   /* report: 0, or 1 + the next slot to look at in the CNode `at` names */
 } walk;
 
 #define USAGE_PREEMPT_EVERY 64
@@ -130,10 +136,20 @@ void ut_usage_abandon(void) {
   walk.owner = 0;
   walk.ut = 0;
   walk.at = 0;
+  walk.kind = 0;
 }
 
 int ut_usage_resumes(const struct cte *ut, int recursive, const void *owner) {
-  return walk.at && walk.owner == owner && walk.ut == ut && walk.recursive == recursive;
+  return walk.at && walk.kind == WALK_USAGE && walk.owner == owner && walk.ut == ut &&
+         walk.recursive == recursive;
+}
+
+static void walk_stop(enum walk_kind kind, const void *owner, const struct cte *ut, const struct cte *at) {
+  walk.kind = kind;
+  walk.owner = owner;
+  walk.ut = ut;
+  walk.at = (struct cte *)at;
+  walk.at->cap.flags |= CAPF_USAGE_MARK;
 }
 
 int ut_usage(const struct cte *ut, int recursive, const void *owner, struct k_untyped_usage *out) {
@@ -149,16 +165,150 @@ int ut_usage(const struct cte *ut, int recursive, const void *owner, struct k_un
   out->is_device = !!(ut->cap.flags & CAPF_DEVICE);
   for (u64 n = 1; c; c = usage_next(ut, c, recursive), n++) {
     if (owner && n % USAGE_PREEMPT_EVERY == 0 && preempt_due()) {
-      walk.owner = owner;
-      walk.ut = ut;
-      walk.at = (struct cte *)c;
+      walk_stop(WALK_USAGE, owner, ut, c);
       walk.recursive = recursive;
-      walk.at->cap.flags |= CAPF_USAGE_MARK;
       return PREEMPTED;
     }
     account(&c->cap, out);
   }
   return K_ERR_OK;
+}
+
+/* ---- the principals' report ---- */
+
+static int holds_pa(const struct cte *root, u64 pa) { return pa - root->cap.obj < ut_size(&root->cap); }
+/* A capability lies in a principal's memory when its slot does: a CNode
+ * (or TCB) made from the principal's untyped or an untyped made from it. */
+static int holds_slot(const struct cte *root, const struct cte *slot) { return holds_pa(root, kva_to_pa(slot)); }
+
+static void report_begin(const struct cte *root, struct k_principal_report *r) {
+  memset(r, 0, sizeof(*r));
+  r->label = root->cap.label;
+  r->is_device = !!(root->cap.flags & CAPF_DEVICE);
+  r->base = root->cap.obj;
+  r->size = ut_size(&root->cap);
+  r->free = ut_size(&root->cap) - ut_watermark(&root->cap);
+}
+
+/* What an object made from the principal adds to its record; `whole` when
+ * the walk covers the principal's whole region (not record 0's). */
+static void report_object(const struct cte *root, const struct cte *c, int whole, struct k_principal_report *r) {
+  const struct cap *k = &c->cap;
+  u64 size = cap_object_size(k);
+  r->count[k->type]++;
+  r->bytes[k->type] += size;
+  if (k->type == K_OBJ_UNTYPED) {
+    if (whole)
+      r->free += ut_size(k) - ut_watermark(k);
+    if (whole && !holds_slot(root, c)) {
+      r->donated++;
+      r->donated_bytes += size;
+    }
+  } else if (is_frame(k->type)) {
+    if (whole && !holds_slot(root, c)) {
+      r->lent_frames++;
+      r->lent_bytes += size;
+    }
+    if (k->flags & CAPF_PINNED) {
+      r->pinned_frames++;
+      r->pinned_bytes += size;
+    }
+  } else if (k->type == K_OBJ_PINNED_FRAME) {
+    r->pinned_frames++;
+    r->pinned_bytes += size;
+  } else if (k->type == K_OBJ_TCB) {
+    r->threads++;
+    r->cpu_ns += tcb_cpu_ns((const struct tcb *)k->obj);
+  }
+}
+
+/* A slot of one of the principal's CNodes: another principal's memory held
+ * there (device memory is its driver's to hold). */
+static void report_slot(const struct cte *root, const struct cap *k, struct k_principal_report *r) {
+  if (k->flags & CAPF_DEVICE)
+    return;
+  if (is_frame(k->type) && !holds_pa(root, kva_to_pa((const void *)k->obj))) {
+    r->held_frames++;
+    r->held_bytes += cap_object_size(k);
+  } else if (k->type == K_OBJ_UNTYPED && !holds_pa(root, k->obj)) {
+    r->held_untypeds++;
+    r->held_untyped_bytes += ut_size(k);
+  }
+}
+
+static const struct cte *next_principal(const struct cte *ut, const struct cte *p) {
+  p = p == ut ? ut->first_child : p->next;
+  while (p && p->cap.type != K_OBJ_UNTYPED)
+    p = p->next;
+  return p;
+}
+
+/* The principal (a child untyped of ut) whose subtree holds c. */
+static const struct cte *principal_of(const struct cte *ut, const struct cte *c) {
+  while (c->parent != ut)
+    c = c->parent;
+  return c;
+}
+
+int ut_report(const struct cte *ut, const void *owner, const struct report_out *o, u32 *records) {
+  struct k_principal_report r;
+  const struct cte *root = ut, *c = ut->first_child;
+  u32 rec = 0;
+  u64 slot = 0, n = 0;
+  if (walk.at && walk.kind == WALK_REPORT && walk.owner == owner && walk.ut == ut) {
+    rec = walk.record;
+    c = walk.at;
+    slot = walk.slot;
+    root = rec ? principal_of(ut, c) : ut;
+    ut_usage_abandon();
+    int err = o->load(o->ctx, rec, &r);
+    if (err)
+      return err;
+  } else {
+    ut_usage_abandon();
+    report_begin(ut, &r);
+  }
+  for (;;) {
+    int whole = root != ut;
+    for (; rec < o->max && c; c = usage_next(root, c, whole), slot = 0) {
+      if (slot == 0) {
+        if (owner && ++n % USAGE_PREEMPT_EVERY == 0 && preempt_due())
+          goto stop;
+        report_object(root, c, whole, &r);
+      }
+      if (!whole || c->cap.type != K_OBJ_CNODE)
+        continue;
+      const struct cte *slots = (const struct cte *)c->cap.obj;
+      for (u64 s = slot ? slot - 1 : 0; s < cnode_slots(&c->cap); s++) {
+        if (owner && ++n % USAGE_PREEMPT_EVERY == 0 && preempt_due()) {
+          slot = s + 1;
+          goto stop;
+        }
+        report_slot(root, &slots[s].cap, &r);
+      }
+    }
+    if (rec < o->max) {
+      int err = o->store(o->ctx, rec, &r);
+      if (err)
+        return err;
+    }
+    root = next_principal(ut, root);
+    if (!root)
+      break;
+    rec++;
+    report_begin(root, &r);
+    c = root->first_child;
+  }
+  *records = rec + 1;
+  return K_ERR_OK;
+stop:
+  walk_stop(WALK_REPORT, owner, ut, c);
+  walk.record = rec;
+  walk.slot = slot;
+  int err = o->store(o->ctx, rec, &r);
+  if (err)
+    ut_usage_abandon();
+  return err ? err : PREEMPTED;
 }
 
 struct cap ut_make_cap(u64 paddr, u64 size, u32 label, u16 flags) {

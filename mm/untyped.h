@@ -40,6 +40,21 @@ int ut_usage_resumes(const struct cte *ut, int recursive, const void *owner);
  * Called by the tree edits for a slot marked CAPF_USAGE_MARK. */
 void ut_usage_abandon(void);
 
+/* The principals of ut, for UNTYPED_REPORT: record 0 counts what was made
+ * from ut itself (its untypeds as objects), record i >= 1 the i-th untyped
+ * made from ut (newest first) and everything made from it, with what its
+ * memory lends to others and holds of theirs (struct k_principal_report).
+ * Records past o->max are counted, not walked. Sums of a walk that stopped
+ * for an interrupt (PREEMPTED) wait in the caller's records, as for
+ * ut_usage; K_ERR_OK sets *records to ut's principals + 1. */
+struct report_out {
+  u32 max;
+  void *ctx;
+  int (*load)(void *ctx, u32 i, struct k_principal_report *r);
+  int (*store)(void *ctx, u32 i, const struct k_principal_report *r);
+};
+int ut_report(const struct cte *ut, const void *owner, const struct report_out *o, u32 *records);
+
 /* A capability for a root region at boot. */
 struct cap ut_make_cap(u64 paddr, u64 size, u32 label, u16 flags);
 

@@ -64,7 +64,9 @@
   X(DEBUG_CHECK_INVARIANTS, "-> capabilities checked in rdx; INVARIANT (and a console line) on a violation; " \
                             "BAD_SYSCALL unless the kernel was built with KERNEL_CHECKS") \
   X(DMA_UNPIN_RANGE, "dma, first, count: unpins the frames (or releases the remnants) in slots [first, first + count), " \
-                     "all or none (then the first bad one's offset in rdx)")
+                     "all or none (then the first bad one's offset in rdx)") \
+  X(UNTYPED_REPORT, "ut, uaddr struct k_principal_report *out, count -> records ut has in rdx: " \
+                    "0 what ut made for itself, then each untyped made from ut (a principal) and all made from it")
 
 enum k_syscall {
 #define K_SYS_ENUM(name, args) K_SYS_##name,
@@ -94,6 +96,27 @@ struct k_untyped_usage {
   k_u32 is_device;
   k_u64 count[24];   /* objects by enum k_object_type */
   k_u64 bytes[24];   /* bytes by enum k_object_type */
+};
+
+/* UNTYPED_REPORT: one principal. A capability lies in the principal's
+ * memory when its slot does (a CNode made from the principal's region).
+ * Record 0 (the objects ut made for itself) has only the counts, free and
+ * threads. */
+#define K_REPORT_MAX_RECORDS 4096
+struct k_principal_report {
+  k_u32 label;       /* the principal's untyped's label */
+  k_u32 is_device;
+  k_u64 base, size;  /* its region */
+  k_u64 free;        /* bytes not yet retyped, in its untyped and in every untyped made from it */
+  k_u64 count[24];   /* objects made from its region by enum k_object_type (untypeds too: their */
+  k_u64 bytes[24];   /* bytes are counted again by the objects made from them) */
+  k_u64 threads;     /* its live TCBs */
+  k_u64 cpu_ns;      /* the time they ran */
+  k_u64 lent_frames, lent_bytes;     /* its frames whose capability lies in another's memory (gifted, sent) */
+  k_u64 donated, donated_bytes;      /* its untypeds whose capability lies in another's memory (donations) */
+  k_u64 pinned_frames, pinned_bytes; /* its frames pinned for DMA, with deleted ones a device may still write */
+  k_u64 held_frames, held_bytes;     /* others' frames whose capability lies in its memory */
+  k_u64 held_untypeds, held_untyped_bytes; /* others' untypeds in its memory (donations it serves) */
 };
 
 struct k_cap_info {

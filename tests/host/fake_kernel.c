@@ -71,6 +71,7 @@ struct cte *fake_fixture(struct cte *root_ut, struct cte *cn_slot, u32 bits) {
 }
 
 void tcb_init(struct tcb *t) { t->state = K_TCB_INACTIVE; }
+u64 tcb_cpu_ns(const struct tcb *t) { return t->cpu_tsc; }
 
 void tcb_destroy(struct tcb *t) {
   fake.tcb_destroyed++;

@@ -321,6 +321,149 @@ static void preempted_usage_counts_the_same(void **state) {
   assert_int_equal(part.count[K_OBJ_ENDPOINT], whole.count[K_OBJ_ENDPOINT] - 1);
 }
 
+/* Report records in a plain array, as the system call keeps them in the
+ * caller's memory. */
+#define REPORT_RECORDS 4
+static struct k_principal_report records[REPORT_RECORDS];
+static int report_load(void *ctx, u32 i, struct k_principal_report *r) {
+  *r = ((struct k_principal_report *)ctx)[i];
+  return K_ERR_OK;
+}
+static int report_store(void *ctx, u32 i, const struct k_principal_report *r) {
+  ((struct k_principal_report *)ctx)[i] = *r;
+  return K_ERR_OK;
+}
+static const struct report_out report_to_records = {REPORT_RECORDS, records, report_load, report_store};
+
+static struct cte *principal(u32 label, u32 bits, struct cte *slot) {
+  struct retype_args a = {.type = K_OBJ_UNTYPED, .size_bits = bits, .count = 1, .label = label};
+  assert_int_equal(ut_retype(&root_ut, &a, slot), K_ERR_OK);
+  return slot;
+}
+
+/* Two principals trade frames and a donation: each record counts its own
+ * objects, what lies in the other's memory (lent, donated) and what it
+ * holds of the other's, and its thread's time. */
+static void report_counts_each_principal(void **state) {
+  (void)state;
+  struct cte *a = principal(20, 20, &cn[1]), *b = principal(21, 20, &cn[2]);
+  struct cte *a_cn = fake_cnode(a, &cn[3], 4), *b_cn = fake_cnode(b, &cn[4], 4);
+  assert_int_equal(retype(&root_ut, K_OBJ_ENDPOINT, 0, 1, &cn[5]), K_ERR_OK);
+  assert_int_equal(retype(a, K_OBJ_FRAME_4K, 0, 3, &a_cn[1]), K_ERR_OK);
+  cte_move(&b_cn[1], &a_cn[1]); /* a frame of a's, gifted to b */
+  a_cn[2].cap.flags |= CAPF_PINNED;
+  struct retype_args donation = {.type = K_OBJ_UNTYPED, .size_bits = 14, .count = 1, .label = 0};
+  assert_int_equal(ut_retype(a, &donation, &a_cn[4]), K_ERR_OK);
+  assert_int_equal(a_cn[4].cap.label, 20); /* label 0: the parent's principal */
+  cte_move(&b_cn[2], &a_cn[4]);
+  assert_int_equal(retype(&b_cn[2], K_OBJ_ENDPOINT, 0, 1, &b_cn[3]), K_ERR_OK); /* b serves a from it */
+  assert_int_equal(retype(b, K_OBJ_FRAME_4K, 0, 1, &a_cn[5]), K_ERR_OK);  /* made by b into a's CNode */
+  assert_int_equal(retype(a, K_OBJ_TCB, 0, 1, &a_cn[6]), K_ERR_OK);
+  ((struct tcb *)a_cn[6].cap.obj)->cpu_tsc = 1234;
+  u32 n = 0;
+  assert_int_equal(ut_report(&root_ut, 0, &report_to_records, &n), K_ERR_OK);
+  assert_int_equal(n, 3);
+  const struct k_principal_report *own = &records[0], *rb = &records[1], *ra = &records[2];
+  assert_int_equal(own->count[K_OBJ_UNTYPED], 2);
+  assert_int_equal(own->count[K_OBJ_ENDPOINT], 1);
+  assert_int_equal(own->count[K_OBJ_CNODE], 1); /* the fixture's */
+  assert_int_equal(ra->label, 20);
+  assert_int_equal(rb->label, 21);
+  assert_int_equal(ra->count[K_OBJ_FRAME_4K], 3);
+  assert_int_equal(ra->count[K_OBJ_ENDPOINT], 1); /* made by b from a's donation: a's memory */
+  assert_int_equal(ra->lent_frames, 1);
+  assert_int_equal(ra->lent_bytes, 4096);
+  assert_int_equal(ra->donated, 1);
+  assert_int_equal(ra->donated_bytes, 16384);
+  assert_int_equal(ra->pinned_frames, 1);
+  assert_int_equal(ra->threads, 1);
+  assert_int_equal(ra->cpu_ns, 1234);
+  assert_int_equal(ra->held_frames, 1);
+  /* CNode 1 KiB, frames from 4 KiB, the donation from 16 KiB, the TCB from
+   * 32 KiB; the donation's unused part is free. */
+  assert_int_equal(ra->size - ra->free, 33792 - (16384 - 64));
+  assert_int_equal(rb->count[K_OBJ_FRAME_4K], 1);
+  assert_int_equal(rb->held_frames, 1);
+  assert_int_equal(rb->held_untypeds, 1);
+  assert_int_equal(rb->lent_frames, 1);
+  assert_int_equal(rb->count[K_OBJ_ENDPOINT], 0);
+}
+
+/* A gift and a donation counted on both sides, and no more once the gift
+ * is back; a caller with room for fewer records than principals. */
+static void report_counts_what_a_principal_holds(void **state) {
+  (void)state;
+  struct cte *a = principal(20, 20, &cn[1]), *b = principal(21, 20, &cn[2]);
+  struct cte *a_cn = fake_cnode(a, &cn[3], 4), *b_cn = fake_cnode(b, &cn[4], 4);
+  assert_int_equal(retype(a, K_OBJ_FRAME_4K, 0, 2, &a_cn[1]), K_ERR_OK);
+  cte_move(&b_cn[1], &a_cn[1]);
+  struct retype_args donation = {.type = K_OBJ_UNTYPED, .size_bits = 14, .count = 1, .label = 0};
+  assert_int_equal(ut_retype(a, &donation, &b_cn[2]), K_ERR_OK);
+  u32 n = 0;
+  assert_int_equal(ut_report(&root_ut, 0, &report_to_records, &n), K_ERR_OK);
+  const struct k_principal_report *rb = &records[1], *ra = &records[2];
+  assert_int_equal(ra->lent_frames, 1);
+  assert_int_equal(ra->donated, 1);
+  assert_int_equal(rb->held_frames, 1);
+  assert_int_equal(rb->held_bytes, 4096);
+  assert_int_equal(rb->held_untypeds, 1);
+  assert_int_equal(rb->held_untyped_bytes, 16384);
+  assert_int_equal(ra->held_frames, 0);
+  /* The gift goes back: nothing lent, nothing held. */
+  cte_move(&a_cn[1], &b_cn[1]);
+  assert_int_equal(ut_report(&root_ut, 0, &report_to_records, &n), K_ERR_OK);
+  assert_int_equal(records[2].lent_frames, 0);
+  assert_int_equal(records[1].held_frames, 0);
+  /* Fewer records than principals: the rest are counted, not walked. */
+  const struct report_out one = {1, records, report_load, report_store};
+  memset(records, 0xee, sizeof(records));
+  assert_int_equal(ut_report(&root_ut, 0, &one, &n), K_ERR_OK);
+  assert_int_equal(n, 3);
+  assert_int_equal(records[0].count[K_OBJ_UNTYPED], 2);
+  assert_int_equal(records[1].label, 0xeeeeeeee);
+}
+
+/* A report stopped at every question ends with the uninterrupted figures,
+ * in the middle of a CNode's slots too; deleting the capability it stopped
+ * at makes it start over. */
+static void preempted_report_counts_the_same(void **state) {
+  (void)state;
+  static const int owner;
+  struct k_principal_report whole[REPORT_RECORDS];
+  struct cte *a = principal(20, 20, &cn[1]), *b = principal(21, 20, &cn[2]);
+  struct cte *a_cn = fake_cnode(a, &cn[3], 8), *b_cn = fake_cnode(b, &cn[4], 8);
+  assert_int_equal(retype(a, K_OBJ_FRAME_4K, 0, 100, &a_cn[1]), K_ERR_OK);
+  for (int i = 1; i < 60; i++)
+    cte_move(&b_cn[i], &a_cn[i]);
+  assert_int_equal(retype(b, K_OBJ_ENDPOINT, 0, 50, &b_cn[100]), K_ERR_OK);
+  u32 n = 0, m = 0;
+  assert_int_equal(ut_report(&root_ut, &owner, &report_to_records, &n), K_ERR_OK);
+  memcpy(whole, records, sizeof(whole));
+  assert_int_equal(whole[1].held_frames, 59);
+  fake.irq_every = 1;
+  int stops = 0, r;
+  memset(records, 0, sizeof(records));
+  while ((r = ut_report(&root_ut, &owner, &report_to_records, &m)) == PREEMPTED)
+    stops++;
+  assert_int_equal(r, K_ERR_OK);
+  assert_true(stops >= 8); /* 256-slot CNodes: stops inside them */
+  assert_int_equal(m, n);
+  assert_memory_equal(whole, records, n * sizeof(whole[0]));
+  assert_int_equal(ut_report(&root_ut, &owner, &report_to_records, &m), PREEMPTED);
+  struct cte *at = 0;
+  for (int i = 1; i < 256; i++)
+    if (a_cn[i].cap.flags & CAPF_USAGE_MARK)
+      at = &a_cn[i];
+  for (int i = 1; i < 256 && !at; i++)
+    if (cn[i].cap.flags & CAPF_USAGE_MARK)
+      at = &cn[i];
+  assert_non_null(at);
+  cap_delete(at);
+  fake.irq_every = 0;
+  assert_int_equal(ut_report(&root_ut, &owner, &report_to_records, &m), K_ERR_OK);
+  assert_true(memcmp(whole, records, n * sizeof(whole[0])) != 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(retype_aligns_objects_naturally, setup),
@@ -338,6 +481,9 @@ int main(void) {
       cmocka_unit_test_setup(preempted_revoke_ends_where_an_uninterrupted_one_does, setup),
       cmocka_unit_test_setup(preempted_promotion_keeps_every_copy, setup),
       cmocka_unit_test_setup(preempted_usage_counts_the_same, setup),
+      cmocka_unit_test_setup(report_counts_each_principal, setup),
+      cmocka_unit_test_setup(report_counts_what_a_principal_holds, setup),
+      cmocka_unit_test_setup(preempted_report_counts_the_same, setup),
   };
   return cmocka_run_group_tests_name("cap", tests, NULL, NULL);
 }

@@ -9,6 +9,8 @@
 #include <devmem.h>
 #include <net.h>
 #include <abi/bootinfo.h>
+#include <acct.h>
+#include "acct.h"
 
 #define PRINCIPAL_FIRST_CHILD 10u
 #define CHILD_UNTYPED_BITS 24 /* 16 MiB for each started program */
@@ -96,7 +98,7 @@ struct start {
  * lines of their devices and DMA (start_driver); a program that ends a test
  * or demo run the debug-exit port; the kernel test suite, which exercises
  * IRQ handlers and DMA pinning, those too. */
-enum authority { AUTH_EXIT = 1, AUTH_KERNEL_TESTS = 2 };
+enum authority { AUTH_EXIT = 1, AUTH_KERNEL_TESTS = 2, AUTH_ACCT = 4 };
 static const struct {
   const char *name;
   unsigned auth;
@@ -104,6 +106,7 @@ static const struct {
     {"ktest", AUTH_EXIT | AUTH_KERNEL_TESTS}, {"bench", AUTH_EXIT},   {"blkecho", AUTH_EXIT},
     {"blktest", AUTH_EXIT},                   {"nettest", AUTH_EXIT}, {"lwiptest", AUTH_EXIT},
     {"authtest", AUTH_EXIT},                  {"kfuzz", AUTH_EXIT | AUTH_KERNEL_TESTS},
+    {"acct", AUTH_ACCT},
 };
 
 static unsigned authority_of(const char *name) {
@@ -139,6 +142,7 @@ static void start_module(struct env *e, const struct start *s) {
     failures++;
     return;
   }
+  acct_name(s->principal, s->m->name);
   printf("init: started %s as principal %u with %u MiB\n", s->m->name, s->principal,
          1u << (s->untyped_bits - 20));
 }
@@ -285,7 +289,10 @@ int main(const struct k_bootinfo *bi) {
                   .end_slot = 1ull << bi->cnode_bits, .next_vaddr = bi->free_vaddr};
   self_check(bi);
   e.untyped = largest_ram_untyped(bi);
-  cptr_t blockd_ep = 0, netd_ep = 0;
+  cptr_t blockd_ep = 0, netd_ep = 0, acct_ep = 0;
+  int acct_given = 0;
+  if (env_retype(&e, K_OBJ_ENDPOINT, 0, &acct_ep))
+    acct_ep = 0;
   if (bi->module_count > 1)
     divide_device_memory(&e, bi);
   for (u64 i = 1; i < bi->module_count; i++) {
@@ -310,8 +317,14 @@ int main(const struct k_bootinfo *bi) {
       } else if (!strncmp(m->name, "net", 3)) { /* "name:N" passes N */
         s.extra[0] = netd_ep;
         s.arg = name_argument(m->name);
-      } else if (!strncmp(m->name, "kfuzz", 5)) { /* "kfuzz:N": N = seed | flags << 24 | operations << 32 */
+      } else if (!strncmp(m->name, "kfuzz", 5) || !strncmp(m->name, "hog", 3)) {
+        /* "kfuzz:N": N = seed | flags << 24 | operations << 32; "hog:N": N MiB */
         s.arg = name_argument(m->name);
+      }
+      if ((auth & AUTH_ACCT) && acct_ep) {
+        s.extra[ACCT_SLOT - K_BI_SLOT_FIRST_FREE_FIXED] = acct_ep;
+        s.arg = name_argument(m->name);
+        acct_given = 1;
       }
       if (auth & AUTH_KERNEL_TESTS) {
         s.untyped_bits = KERNEL_TESTS_UNTYPED_BITS;
@@ -322,6 +335,8 @@ int main(const struct k_bootinfo *bi) {
       start_module(&e, &s);
     }
   }
+  if (bi->module_count > 1 && failures == 0 && acct_given)
+    acct_serve(acct_ep, K_BI_SLOT_BOOT_UNTYPED, e.untyped); /* the report, on request */
   if (bi->module_count > 1 && failures == 0)
     return 0; /* the programs started carry on; they decide when QEMU stops */
   printf("init: self-check %s: %d failure%s\n", failures ? "FAILED" : "passed", failures,

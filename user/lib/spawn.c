@@ -83,6 +83,11 @@ static long fill_cnode(struct env *e, const struct spawn_args *a, const struct c
 long spawn(struct env *e, const struct spawn_args *a, struct child *c, int *elf_err) {
   u64 entry = 0;
   *elf_err = 0;
+  /* The child is made of its own memory: its CNode, VSpace, tables, TCB
+   * and pages are charged to it, and go with it. */
+  cptr_t creator_memory = e->untyped;
+  if (a->untyped)
+    e->untyped = a->untyped;
   long err = env_retype(e, K_OBJ_CNODE, a->cnode_bits, &c->cnode);
   if (!err)
     err = env_retype(e, K_OBJ_VSPACE, 0, &c->vspace);
@@ -92,6 +97,7 @@ long spawn(struct env *e, const struct spawn_args *a, struct child *c, int *elf_
     err = load(e, c->vspace, a, &entry, elf_err);
   for (u64 p = 0; !err && p < SPAWN_STACK_PAGES; p++)
     err = child_page(e, c->vspace, SPAWN_STACK_TOP - (p + 1) * K_PAGE_SIZE, K_MAP_WRITE, 0, 0);
+  e->untyped = creator_memory;
   if (!err)
     err = fill_cnode(e, a, c);
   if (!err)

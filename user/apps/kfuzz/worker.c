@@ -360,7 +360,12 @@ static void op_query(struct worker *w) {
     struct k_cap_info ci;
     struct k_untyped_usage u;
   } out;
-  switch (rnd(w, 3)) {
+  static struct k_principal_report records[4]; /* workers share it: only the kernel's side matters */
+  switch (rnd(w, 4)) {
+  case 3:
+    SC(w, K_SYS_UNTYPED_REPORT, chance(w, 2) ? S_PLAY_UT : any_slot(w), chance(w, 8) ? (void *)0x1000 : records,
+       rnd(w, 5), 0, 0, 0);
+    break;
   case 0:
     SC(w, K_SYS_CAP_IDENTIFY, S_CNODE, any_slot(w), &out.ci, 0, 0, 0);
     break;

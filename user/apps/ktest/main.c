@@ -145,14 +145,17 @@ static int same_usage(const struct k_untyped_usage *a, const struct k_untyped_us
 
 int main(u64 principal) {
   printf("ktest: kernel test suite, principal %llu\n", principal);
-  long err = sys_retype(K_BI_SLOT_BOOT_UNTYPED, K_OBJ_UNTYPED, TEST_UT_BITS, K_BI_SLOT_CNODE, test_ut, 1,
-                        (u32)principal);
+  /* The buffer first: the test untyped is aligned to its size, so it takes
+   * the upper half of the suite's memory (the lower holds the suite itself). */
+  long err = setup_main_buffer();
   if (err) {
-    printf("ktest: cannot make the test untyped: %s\n", err_name(err));
+    printf("ktest: cannot set up the IPC buffer: %s\n", err_name(err));
     debug_exit(2);
   }
-  if ((err = setup_main_buffer())) {
-    printf("ktest: cannot set up the IPC buffer: %s\n", err_name(err));
+  err = sys_retype(K_BI_SLOT_BOOT_UNTYPED, K_OBJ_UNTYPED, TEST_UT_BITS, K_BI_SLOT_CNODE, test_ut, 1,
+                   (u32)principal);
+  if (err) {
+    printf("ktest: cannot make the test untyped: %s\n", err_name(err));
     debug_exit(2);
   }
   struct k_untyped_usage before, after;

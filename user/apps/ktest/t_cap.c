@@ -293,3 +293,46 @@ KTEST(a_dying_tcb_takes_its_cnode_and_the_untyped_in_it) {
   EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, tcb));
   EXPECT(all_gone(t, made, count));
 }
+
+/* UNTYPED_REPORT: one record for what the test untyped made for itself,
+ * then one per untyped made from it (a principal), newest first. A frame
+ * of a's made into a CNode of b's is lent by a and held by b; a thread's
+ * time is its principal's. */
+KTEST(untyped_report_counts_each_principal) {
+  static struct k_principal_report r[4];
+  cptr_t a = env_slot(&t->e), b = env_slot(&t->e), b_cnode = env_slot(&t->e);
+  EXPECT_OK(sys_retype(t->ut, K_OBJ_UNTYPED, 20, K_BI_SLOT_CNODE, a, 1, 31));
+  EXPECT_OK(sys_retype(t->ut, K_OBJ_UNTYPED, 20, K_BI_SLOT_CNODE, b, 1, 32));
+  EXPECT_OK(sys_retype(b, K_OBJ_CNODE, 4, K_BI_SLOT_CNODE, b_cnode, 1, 0));
+  EXPECT_OK(sys_retype(a, K_OBJ_FRAME_4K, 0, b_cnode, 1, 2, 0));
+  cptr_t own = new_obj(t, K_OBJ_ENDPOINT, 0);
+  EXPECT(own);
+  struct sysret s = sys_untyped_report(t->ut, r, 4);
+  EXPECT_OK(s.err);
+  EXPECT(s.val == 3);
+  EXPECT(r[0].count[K_OBJ_UNTYPED] == 2 && r[0].count[K_OBJ_ENDPOINT] == 1);
+  EXPECT(r[1].label == 32 && r[2].label == 31);
+  EXPECT(r[2].count[K_OBJ_FRAME_4K] == 2 && r[2].lent_frames == 2 && r[2].lent_bytes == 8192);
+  EXPECT(r[1].count[K_OBJ_CNODE] == 1 && r[1].held_frames == 2 && r[1].held_bytes == 8192);
+  EXPECT(r[1].lent_frames == 0 && r[2].held_frames == 0);
+  /* A donation made with label 0 is its maker's principal. */
+  cptr_t d = env_slot(&t->e);
+  struct k_cap_info ci;
+  EXPECT_OK(sys_retype(a, K_OBJ_UNTYPED, 12, K_BI_SLOT_CNODE, d, 1, 0));
+  EXPECT(type_of(d, &ci) == K_OBJ_UNTYPED && ci.label == 31);
+  /* A short array: the records that fit, and how many there are. */
+  memset(r, 0, sizeof(r));
+  s = sys_untyped_report(t->ut, r, 1);
+  EXPECT(s.err == K_ERR_OK && s.val == 3 && r[0].count[K_OBJ_UNTYPED] == 2 && r[1].label == 0);
+  s = sys_untyped_report(t->ut, r, 0);
+  EXPECT(s.err == K_ERR_OK && s.val == 3);
+  EXPECT_ERR(sys_untyped_report(t->ut, r, K_REPORT_MAX_RECORDS + 1).err, K_ERR_RANGE);
+  EXPECT_ERR(sys_untyped_report(t->ut, (void *)0x10, 2).err, K_ERR_FAULT_ADDRESS);
+  EXPECT_ERR(sys_untyped_report(t->ut, (void *)0xffff800000000000ull, 2).err, K_ERR_BAD_ADDRESS);
+  EXPECT_ERR(sys_untyped_report(own, r, 2).err, K_ERR_WRONG_TYPE);
+  /* The report sees the test's own threads' time. */
+  cptr_t tcb = new_obj(t, K_OBJ_TCB, 0);
+  EXPECT(tcb);
+  s = sys_untyped_report(t->ut, r, 1);
+  EXPECT(s.err == K_ERR_OK && r[0].threads == 1);
+}

@@ -28,7 +28,7 @@ struct child {
   cptr_t cnode, vspace, tcb; /* in the creator's CNode */
 };
 
-/* Builds the child from e's memory and starts it. Returns an abi error, or
+/* Builds the child from a->untyped (e's memory when 0) and starts it. Returns an abi error, or
  * K_ERR_RANGE with *elf_err set when the image is not a loadable ELF. */
 long spawn(struct env *e, const struct spawn_args *a, struct child *out, int *elf_err);
 

@@ -38,6 +38,10 @@ static inline long sys_retype(cptr_t ut, u32 type, u32 size_bits, cptr_t dest_cn
 static inline long sys_untyped_usage(cptr_t ut, struct k_untyped_usage *out, u32 flags) {
   return SC(K_SYS_UNTYPED_USAGE, ut, (u64)out, flags, 0, 0, 0);
 }
+/* The principals of ut (see UNTYPED_REPORT); val: how many records ut has. */
+static inline struct sysret sys_untyped_report(cptr_t ut, struct k_principal_report *out, u32 count) {
+  return syscall6(K_SYS_UNTYPED_REPORT, ut, (u64)out, count, 0, 0, 0);
+}
 /* The type of the capability in a slot (K_OBJ_NULL if empty), in val. */
 static inline struct sysret sys_cap_type(cptr_t cnode, u64 slot) { return syscall6(K_SYS_CAP_TYPE, cnode, slot, 0, 0, 0, 0); }
 static inline long sys_cap_identify(cptr_t cnode, u64 slot, struct k_cap_info *out) {
