@@ -23,7 +23,7 @@ KERNEL_OBJ := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRC))
 ULIB_SRC   := $(wildcard user/lib/*.S user/lib/*.c lib/*.c)
 ULIB_OBJ   := $(patsubst %,$(B)/u/%.o,$(ULIB_SRC))
 LWIP_APPS  := lwiptest netecho
-PROGRAMS   := init ktest bench blockd blkecho blktest netd nettest authtest kfuzz acct hog $(LWIP_APPS)
+PROGRAMS   := init ktest bench blockd blkecho blktest netd nettest authtest kfuzz acct hog unpackd unpacktest $(LWIP_APPS)
 lwiptest_SRC := user/apps/lwiptest/main.c
 netecho_SRC := user/apps/netecho/main.c
 init_SRC   := $(wildcard user/init/*.c)
@@ -38,6 +38,8 @@ nettest_SRC := $(wildcard user/apps/nettest/*.c)
 authtest_SRC := $(wildcard user/apps/authtest/*.c)
 acct_SRC   := $(wildcard user/apps/acct/*.c)
 hog_SRC    := $(wildcard user/apps/hog/*.c)
+unpackd_SRC := $(wildcard user/apps/unpackd/*.c)
+unpacktest_SRC := $(wildcard user/apps/unpacktest/*.c)
 
 .PHONY: all help iso clean test soak report fuzz host-test guest-test demo demo-blk demo-net qemu qemu-net qemu-gdb deps bench bench-net compare \
         compare-linux
@@ -130,6 +132,10 @@ $(B)/blk.iso: $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blkecho.elf scr
 $(B)/blktest.iso: $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blktest.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf=blockd:1 $(B)/blktest.elf
 
+# unpackd and its clients, a bomb among them (issue 16, attack 7).
+$(B)/unpack.iso: $(B)/kernel.elf $(B)/init.elf $(B)/unpackd.elf $(B)/unpacktest.elf scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/unpackd.elf $(B)/unpacktest.elf
+
 # The per-principal report's scenario: both demos, the object flood, acct.
 $(B)/report.iso: $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blkecho.elf $(B)/netd.elf $(B)/netecho.elf \
                  $(B)/hog.elf $(B)/acct.elf scripts/mkiso.sh
@@ -156,7 +162,7 @@ $(B)/net8.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf scri
 $(B)/nettest.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/nettest.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf=netd:65536 $(B)/nettest.elf
 
-iso: $(B)/kfuzz/kernel.elf $(B)/kfuzz.elf $(B)/kernel.iso $(B)/test.iso $(B)/authtest.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso $(B)/lwiptest.iso $(B)/net.iso $(B)/net8.iso $(B)/nettest.iso $(B)/report.iso
+iso: $(B)/kfuzz/kernel.elf $(B)/kfuzz.elf $(B)/kernel.iso $(B)/test.iso $(B)/authtest.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso $(B)/lwiptest.iso $(B)/net.iso $(B)/net8.iso $(B)/nettest.iso $(B)/report.iso $(B)/unpack.iso
 
 # The host side of the network demo and tests (talks to 127.0.0.1 only).
 $(B)/netload: tests/net/netload.c

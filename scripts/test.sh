@@ -34,6 +34,7 @@ run "a peer that never reads stalls only its connection" scripts/run-net-stall.s
 run "eight applications, a flood of malformed frames" scripts/run-net-load-tests.sh build/net8.iso
 run "TCP corners from a peer on the wire" scripts/run-net-wire.sh build/net.iso
 run "a minute's soak of mixed network traffic (make soak: ten)" scripts/soak.sh --seconds 60 build/net.iso
+run "unpackd: a decompression bomb spends only its own donation" scripts/run-suite.sh unpack build/unpack.iso unpacktest 120
 run "the per-principal report beside both demos and an object flood" scripts/report.sh build/report.iso
 run "ping -c 100 from a network namespace (root)" scripts/run-net-ping.sh build/net.iso
 printf '\n%s' "$summaries"

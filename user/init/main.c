@@ -106,7 +106,7 @@ static const struct {
     {"ktest", AUTH_EXIT | AUTH_KERNEL_TESTS}, {"bench", AUTH_EXIT},   {"blkecho", AUTH_EXIT},
     {"blktest", AUTH_EXIT},                   {"nettest", AUTH_EXIT}, {"lwiptest", AUTH_EXIT},
     {"authtest", AUTH_EXIT},                  {"kfuzz", AUTH_EXIT | AUTH_KERNEL_TESTS},
-    {"acct", AUTH_ACCT},
+    {"acct", AUTH_ACCT},                      {"unpacktest", AUTH_EXIT},
 };
 
 static unsigned authority_of(const char *name) {
@@ -258,6 +258,18 @@ static cptr_t start_driver(struct env *e, const struct k_bootinfo_module *m, u32
   return ep;
 }
 
+/* A server without devices: its memory and a public endpoint (init's copy
+ * is handed to its clients). */
+static cptr_t start_server(struct env *e, const struct k_bootinfo_module *m, u32 principal) {
+  cptr_t ep;
+  if (env_retype(e, K_OBJ_ENDPOINT, 0, &ep))
+    return 0;
+  struct start s = {.m = m, .principal = principal, .untyped_bits = CHILD_UNTYPED_BITS, .extra = {ep},
+                    .priority = DRIVER_PRIORITY};
+  start_module(e, &s);
+  return ep;
+}
+
 /* The CMOS clock's ports: the in-guest tests make it interrupt (IRQ 8). */
 static cptr_t rtc_ports(struct env *e) {
   cptr_t s = env_slot(e);
@@ -289,7 +301,7 @@ int main(const struct k_bootinfo *bi) {
                   .end_slot = 1ull << bi->cnode_bits, .next_vaddr = bi->free_vaddr};
   self_check(bi);
   e.untyped = largest_ram_untyped(bi);
-  cptr_t blockd_ep = 0, netd_ep = 0, acct_ep = 0;
+  cptr_t blockd_ep = 0, netd_ep = 0, acct_ep = 0, unpackd_ep = 0;
   int acct_given = 0;
   if (env_retype(&e, K_OBJ_ENDPOINT, 0, &acct_ep))
     acct_ep = 0;
@@ -304,6 +316,8 @@ int main(const struct k_bootinfo *bi) {
       blockd_ep = start_driver(&e, m, principal, DRV_BLOCK);
     } else if (!strncmp(m->name, "netd", 4) && (m->name[4] == 0 || m->name[4] == ':')) {
       netd_ep = start_driver(&e, m, principal, DRV_NET);
+    } else if (!strcmp(m->name, "unpackd")) {
+      unpackd_ep = start_server(&e, m, principal);
     } else {
       unsigned auth = authority_of(m->name);
       struct start s = {.m = m, .principal = principal, .untyped_bits = CHILD_UNTYPED_BITS, .arg = principal,
@@ -314,6 +328,8 @@ int main(const struct k_bootinfo *bi) {
           s.untyped_bits = BLKECHO_UNTYPED_BITS;
           s.cnode_bits = BLKECHO_CNODE_BITS;
         }
+      } else if (!strncmp(m->name, "unpack", 6)) {
+        s.extra[0] = unpackd_ep;
       } else if (!strncmp(m->name, "net", 3)) { /* "name:N" passes N */
         s.extra[0] = netd_ep;
         s.arg = name_argument(m->name);
