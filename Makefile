@@ -189,7 +189,8 @@ HOST_SRC_test_timers := ipc/timers.c
 HOST_SRC_test_blk_request := user/blockd/request.c
 HOST_SRC_test_blk_runs := user/blockd/runs.c
 
-$(B)/host/%: tests/host/%.c $(wildcard tests/host/*.h) $(KERNEL_SRC) $(wildcard lib/*.c user/*/*.c user/*/*.h)
+$(B)/host/%: tests/host/%.c $(wildcard tests/host/*.h) $(KERNEL_SRC) $(wildcard lib/*.c user/*/*.c user/*/*.h) \
+             $(wildcard kernel/*.h mm/*.h ipc/*.h include/abi/*.h arch/x86/include/arch/*.h user/lib/include/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOSTCFLAGS) -o $@ $< $(HOST_SRC_$*) -lcmocka
 

@@ -90,8 +90,10 @@ void ut_usage_abandon(void);
  * Siblings: `next` ends in 0; the first child's `prev` points at the last
  * child (itself when alone). Inline: the gift path runs it once per page. */
 static inline void cte_relink(struct cte *dst, const struct cte *src) {
-  if (dst->cap.flags & CAPF_USAGE_MARK)
+  if (dst->cap.flags & CAPF_USAGE_MARK) { /* the mark came along with the capability */
     ut_usage_abandon();
+    dst->cap.flags &= (u16)~CAPF_USAGE_MARK;
+  }
   if (!dst->parent) {
     dst->prev = 0;
     return;

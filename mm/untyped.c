@@ -133,6 +133,8 @@ static struct {
 void ut_usage_abandon(void) {
   if (walk.at)
     walk.at->cap.flags &= (u16)~CAPF_USAGE_MARK;
+  if (walk.ut)
+    ((struct cte *)walk.ut)->cap.flags &= (u16)~CAPF_USAGE_MARK;
   walk.owner = 0;
   walk.ut = 0;
   walk.at = 0;
@@ -144,12 +146,16 @@ int ut_usage_resumes(const struct cte *ut, int recursive, const void *owner) {
          walk.recursive == recursive;
 }
 
+/* Both the place and the untyped walked are marked: if the untyped moved
+ * and another took its slot, a walk resumed there would climb from its
+ * place and never meet it. */
 static void walk_stop(enum walk_kind kind, const void *owner, const struct cte *ut, const struct cte *at) {
   walk.kind = kind;
   walk.owner = owner;
   walk.ut = ut;
   walk.at = (struct cte *)at;
   walk.at->cap.flags |= CAPF_USAGE_MARK;
+  ((struct cte *)ut)->cap.flags |= CAPF_USAGE_MARK;
 }
 
 int ut_usage(const struct cte *ut, int recursive, const void *owner, struct k_untyped_usage *out) {

@@ -321,6 +321,28 @@ static void preempted_usage_counts_the_same(void **state) {
   assert_int_equal(part.count[K_OBJ_ENDPOINT], whole.count[K_OBJ_ENDPOINT] - 1);
 }
 
+/* A walk stopped, then its untyped moved away and another took its slot:
+ * the next call starts over on the newcomer (it used to climb from its old
+ * place and never meet it). */
+static void usage_of_a_moved_untyped_starts_over(void **state) {
+  (void)state;
+  static const int owner;
+  struct k_untyped_usage u;
+  assert_int_equal(retype(&root_ut, K_OBJ_UNTYPED, 20, 2, &cn[1]), K_ERR_OK);
+  assert_int_equal(retype(&cn[1], K_OBJ_ENDPOINT, 0, 100, &cn[10]), K_ERR_OK);
+  fake.irq_every = 1;
+  assert_int_equal(ut_usage(&cn[1], 0, &owner, &u), PREEMPTED);
+  cte_move(&cn[3], &cn[1]);
+  cte_move(&cn[1], &cn[2]); /* the other untyped, with nothing made from it */
+  assert_false(ut_usage_resumes(&cn[1], 0, &owner));
+  fake.irq_every = 0;
+  assert_int_equal(ut_usage(&cn[1], 0, &owner, &u), K_ERR_OK);
+  assert_int_equal(u.count[K_OBJ_ENDPOINT], 0);
+  for (int i = 1; i < 256; i++)
+    if (cn[i].cap.flags & CAPF_USAGE_MARK)
+      fail_msg("slot %d keeps the mark", i);
+}
+
 /* Report records in a plain array, as the system call keeps them in the
  * caller's memory. */
 #define REPORT_RECORDS 4
@@ -481,6 +503,7 @@ int main(void) {
       cmocka_unit_test_setup(preempted_revoke_ends_where_an_uninterrupted_one_does, setup),
       cmocka_unit_test_setup(preempted_promotion_keeps_every_copy, setup),
       cmocka_unit_test_setup(preempted_usage_counts_the_same, setup),
+      cmocka_unit_test_setup(usage_of_a_moved_untyped_starts_over, setup),
       cmocka_unit_test_setup(report_counts_each_principal, setup),
       cmocka_unit_test_setup(report_counts_what_a_principal_holds, setup),
       cmocka_unit_test_setup(preempted_report_counts_the_same, setup),
