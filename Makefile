@@ -198,8 +198,7 @@ deps:
 	@scripts/deps.sh
 
 # Memory and CPU per principal over time, drawn (build/report/).
-report:
-	@scripts/deps.sh gnuplot-nox
+report: deps
 	$(MAKE) $(B)/report.iso $(B)/netload
 	ACCEL=$(ACCEL) scripts/report.sh $(B)/report.iso
 

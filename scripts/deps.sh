@@ -5,7 +5,8 @@
 # packages named. libc6-dev gives lwIP its <inttypes.h> (gcc without
 # recommends does not bring it); xz-utils unpacks lwIP's source tarball;
 # procps gives the runners pkill; iproute2 and iputils-ping are for the
-# network namespace test. Safe to run again: it calls apt-get only when
+# network namespace test; gnuplot-nox draws the per-principal report
+# (make report, and its run in make test). Safe to run again: it calls apt-get only when
 # something is missing.
 set -euo pipefail
 
@@ -13,7 +14,7 @@ need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 for p in gcc binutils make qemu-system-x86 grub-pc-bin grub-common xorriso mtools \
-         libc6-dev libcmocka-dev pkg-config xz-utils procps iproute2 iputils-ping "$@"; do
+         libc6-dev libcmocka-dev pkg-config xz-utils procps iproute2 iputils-ping gnuplot-nox "$@"; do
   have "$p" || need_pkgs+=("$p")
 done
 
