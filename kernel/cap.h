@@ -20,7 +20,7 @@
 #define CAPF_DEVICE 1u   /* untyped/frame: device memory, never zeroed, uncached */
 #define CAPF_PRESERVE 2u /* untyped: frames keep the region's contents (boot modules) */
 #define CAPF_PINNED 4u   /* frame: pinned for DMA (see mm/dma.c) */
-#define CAPF_USAGE_MARK 8u /* where a preempted UNTYPED_USAGE walk stands (mm/untyped.c) */
+#define CAPF_USAGE_MARK 8u /* where a preempted usage or report walk stands, and the untyped it walks (mm/untyped.c) */
 
 /* Field use by type (read and written through the accessors below):
  *   UNTYPED   obj = physical base, w1 = size in bytes, w2 = watermark

@@ -73,16 +73,15 @@ u64 acct_print(cptr_t boot_ut, cptr_t ram_ut, u64 tag) {
 void acct_serve(cptr_t ep, cptr_t boot_ut, cptr_t ram_ut) {
   struct msg_regs m = sys_recv(ep);
   for (;;) {
+    if (m.err) {
+      m = sys_recv(ep);
+      continue;
+    }
     u64 err = K_ERR_OK, n = 0;
-    if (m.err)
-      err = (u64)m.err;
-    else if (k_msg_label(m.info) == ACCT_PRINT)
+    if (k_msg_label(m.info) == ACCT_PRINT)
       n = acct_print(boot_ut, ram_ut, k_msg_words(m.info) ? m.w[0] : 0);
     else
       err = K_ERR_RANGE;
-    if (m.err)
-      m = sys_recv(ep);
-    else
-      m = sys_reply_recv(ep, k_msg_info(0, 2, 0, 0), err, n, 0, 0);
+    m = sys_reply_recv(ep, k_msg_info(0, 2, 0, 0), err, n, 0, 0);
   }
 }
