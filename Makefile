@@ -174,7 +174,7 @@ $(B)/tcpwire: tests/net/tcpwire.c
 
 # ---- host unit tests (AddressSanitizer + UndefinedBehaviorSanitizer) ----
 HOST_TESTS := $(patsubst tests/host/%.c,$(B)/host/%,$(wildcard tests/host/test_*.c))
-HOST_KERNEL := kernel/cap.c kernel/invariants.c kernel/object.c mm/untyped.c mm/vspace.c mm/uaccess.c mm/dma.c ipc/gift.c ipc/timers.c \
+HOST_KERNEL := kernel/cap.c kernel/invariants.c kernel/object.c mm/untyped.c mm/vspace.c mm/uaccess.c mm/dma.c mm/frame.c ipc/gift.c ipc/timers.c \
                tests/host/fake_kernel.c
 HOST_SRC_test_cap    := $(HOST_KERNEL)
 HOST_SRC_test_vspace := $(HOST_KERNEL)

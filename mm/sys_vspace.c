@@ -1,8 +1,9 @@
-/* System calls on address spaces and DMA: map, unmap, pin, unpin. */
+/* System calls on address spaces, frames and DMA: map, unmap, copy, pin, unpin. */
 #include "kernel/sys.h"
 #include "mm/vspace.h"
 #include "mm/uaccess.h"
 #include "mm/dma.h"
+#include "mm/frame.h"
 
 int sys_PAGE_TABLE_MAP(struct call *c) {
   struct cte *table, *vs;
@@ -114,4 +115,12 @@ int sys_DMA_UNPIN_RANGE(struct call *c) {
   for (u64 i = 0; !err && i < n; i++)
     dma_unpin(run_slot(c, first + i));
   return err;
+}
+
+int sys_FRAME_COPY(struct call *c) {
+  struct cte *dst, *src;
+  int err = lookup_cap(c, arg(c, 0), 0, &dst);
+  if (!err)
+    err = lookup_cap(c, arg(c, 2), 0, &src);
+  return err ? err : frame_copy(dst, arg(c, 1), src, arg(c, 3), arg(c, 4));
 }

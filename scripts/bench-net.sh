@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench-net.sh [--count N]: the UDP echo benchmark. The host (netload
+# bench-net.sh [--count N] [--apps-only]: the UDP echo benchmark. The host (netload
 # udp-bench, 64 datagrams in flight, sendmmsg/recvmmsg) drives, through
 # QEMU user networking on 127.0.0.1, for payloads of 64, 512 and 1472 bytes:
 #   ours     netd + netecho (lwIP), wall clock under TCG;
@@ -9,7 +9,9 @@
 #   both under -icount: guest busy instructions per echoed datagram (the
 #            halted time left out; netecho and netd:7 print COST lines;
 #            netecho's split them by the kernel's count of each thread's
-#            run time into netecho's and netd's, and say how many were lwIP's).
+#            run time into netecho's and netd's, and say how many were lwIP's);
+#   apps     under -icount: one, then eight netecho applications behind one
+#            netd, 1472-byte datagrams to all at once (--apps-only: just this).
 # Writes BENCH lines to bench/results/ours-net.log (emptied first) and
 # prints them; a guest that does not come up or a load run that fails is
 # left out, named at the end, and the exit status is 1.
@@ -17,11 +19,17 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
 count=20000
-case ${1:-} in
-  -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  --count) count=$2 ;;
-esac
+apps_only=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --count) count=$2; shift 2 ;;
+    --apps-only) apps_only=1; shift ;;
+    *) echo "bench-net: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
 out=bench/results/ours-net.log
+[ "$apps_only" = 1 ] && out=build/bench-net-apps.bench # the reference log stays whole
 mkdir -p bench/results build
 make -s build/net.iso build/netceil.iso build/netload >/dev/null || exit 1
 . "$here/net-guest.sh"
@@ -67,10 +75,64 @@ run() { # label iso ready-line extra-qemu-args count accel
   fi
   net_guest_stop
 }
+# One application (net.iso) and eight (net8.iso: netecho on ports 7, 9 and
+# 2001-2006) under -icount, each driven by its own udp-bench of 1472-byte
+# datagrams, 64 in flight in all (8 each): with eight, most tails land in
+# another application's frame, the case one never meets. A BENCH line each: guest busy
+# instructions per echoed datagram over all eight, netd's share, and how
+# many tails netd moved to their receiver's own frame.
+run_apps() { # applications (1 or 8), datagrams in all
+  local apps=$1 n=$(($2 / $1)) log=build/bench-net-$1apps.log fwd="" hp=() pids=() i iso=build/net8.iso ready="port 2006 (UDP"
+  local ports=(7 9 2001 2002 2003 2004 2005 2006)
+  [ "$apps" = 1 ] && ports=(7) iso=build/net.iso ready="netecho: listening"
+  echo "bench-net: ours, $apps application(s) (tcg-icount)..." >&2
+  net_free_ports "$apps" || { failed+=("$apps applications: no free ports"); return 1; }
+  read -r -a hp <<<"$NET_PORTS"
+  for i in "${!ports[@]}"; do fwd+=",hostfwd=udp:127.0.0.1:${hp[$i]}-198.18.0.15:${ports[$i]}"; done
+  QEMU_MEM=512M net_guest_start "$iso" "$log" 900 \
+    "-net nic,model=virtio-net-pci -net user,net=198.18.0.0/24,host=198.18.0.2,dhcpstart=198.18.0.15$fwd -icount shift=0,sleep=off" \
+    "$ready" || { failed+=("$apps applications: the guest did not come up, see $log"); return 1; }
+  for i in "${!ports[@]}"; do
+    build/netload udp-bench --port "${hp[$i]}" --size 1472 --count "$n" --window $((64 / apps)) --timeout 300 \
+      >"build/bench-net-$1apps.$i" &
+    pids+=($!)
+  done
+  for i in "${!pids[@]}"; do wait "${pids[$i]}" || failed+=("$apps applications: udp-bench to port ${ports[$i]} failed"); done
+  sleep 7 # the COST bursts close, and each netecho prints its counters (every 5 s)
+  local line
+  line=$(tr -d '\r' <"$log" | awk -v apps="$apps" '
+    /^COST name=udp_echo/ {
+      for (f = 1; f <= NF; f++) { split($f, kv, "="); v[kv[1]] = kv[2] }
+      d += v["datagrams"]; lines++
+      # busy time and netd'"'"'s run time are system-wide, over bursts that
+      # overlap: the largest of the eight is the whole run
+      if (v["busy_ns"] > busy) busy = v["busy_ns"]
+      if (v["netd_ns_per_datagram"] * v["datagrams"] > netd) netd = v["netd_ns_per_datagram"] * v["datagrams"]
+    }
+    /^netecho:[0-9]+ / { if (match($0, /[0-9]+ (copied into a spare|exchanged)/)) { split(substr($0, RSTART, RLENGTH), w, " "); moved[$1] = w[1] } }
+    END {
+      for (p in moved) m += moved[p]
+      if (lines == apps && d > 0)
+        printf "BENCH name=udp_echo_apps size=1472 apps=%d datagrams=%d busy_ns_per_datagram=%d netd_ns_per_datagram=%d tails_moved=%d\n", apps, d, busy / d, netd / d, m
+    }')
+  if [ -n "$line" ]; then
+    echo "$line system=ours accel=tcg-icount" | tee -a "$out"
+  else
+    failed+=("$apps applications: not every netecho printed a COST line, see $log")
+  fi
+  net_guest_stop
+}
+if [ "$apps_only" = 1 ]; then
+  make -s build/net8.iso >/dev/null || exit 1
+  run_apps 1 "$count"
+  run_apps 8 "$count"
+else
 run ours build/net.iso "netecho: listening" "" "$count" tcg
 run ceiling build/netceil.iso "netd: ready" "" "$count" tcg
 run ours build/net.iso "netecho: listening" "-icount shift=0,sleep=off" "$count" tcg-icount
 run ceiling build/netceil.iso "netd: ready" "-icount shift=0,sleep=off" "$count" tcg-icount
+make -s build/net8.iso >/dev/null && run_apps 1 "$count" && run_apps 8 "$count"
+fi
 echo "bench-net: results in $out (wall-clock figures are TCG emulator figures)" >&2
 if [ ${#failed[@]} -gt 0 ]; then
   echo "bench-net: FAILED (left out of $out):" >&2

@@ -5,13 +5,21 @@
 # Called by `make test` after the build.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-total_p=0 total_f=0 summaries=
+total_p=0 total_f=0 summaries= failures=
 run() {
   local name=$1
   shift
   echo "== $name"
-  local out
-  out=$("$@" 2>&1 | tee >(cat >&2) | tail -1) # not tee /dev/stderr: that truncates a log file
+  local out log=build/test-suite.out
+  "$@" >"$log" 2>&1 &
+  local pid=$!
+  tail -n +1 --pid=$pid -f "$log" >&2 # not tee /dev/stderr: that truncates a log file
+  wait $pid
+  out=$(tail -1 "$log")
+  # Each failed check's own line, so the last screen of a long run names it.
+  local failed_lines
+  failed_lines=$(grep -aE '(FAIL|not ok|round [0-9]+ failed)' "$log" | head -20 | sed "s/^/  [$name] /")
+  [ -n "$failed_lines" ] && failures+="$failed_lines"$'\n'
   local p f
   p=$(echo "$out" | sed -nE 's/.* ([0-9]+) passed, ([0-9]+) failed.*/\1/p')
   f=$(echo "$out" | sed -nE 's/.* ([0-9]+) passed, ([0-9]+) failed.*/\2/p')
@@ -38,5 +46,6 @@ run "unpackd: a decompression bomb spends only its own donation" scripts/run-sui
 run "the per-principal report beside both demos and an object flood" scripts/report.sh build/report.iso
 run "ping -c 100 from a network namespace (root)" scripts/run-net-ping.sh build/net.iso
 printf '\n%s' "$summaries"
+[ -n "$failures" ] && printf 'what failed:\n%s' "$failures"
 echo "$total_p passed, $total_f failed"
 [ "$total_f" -eq 0 ]

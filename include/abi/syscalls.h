@@ -66,7 +66,9 @@
   X(DMA_UNPIN_RANGE, "dma, first, count: unpins the frames (or releases the remnants) in slots [first, first + count), " \
                      "all or none (then the first bad one's offset in rdx)") \
   X(UNTYPED_REPORT, "ut, uaddr struct k_principal_report *out, count -> records ut has in rdx: " \
-                    "0 what ut made for itself, then each untyped made from ut (a principal) and all made from it")
+                    "0 what ut made for itself, then each untyped made from ut (a principal) and all made from it") \
+  X(FRAME_COPY, "dst_frame, dst_off, src_frame, src_off, len: copies len (at most 4096) bytes between two frames " \
+                "the caller holds (src readable, dst writable), mapping neither")
 
 enum k_syscall {
 #define K_SYS_ENUM(name, args) K_SYS_##name,

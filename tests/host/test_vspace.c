@@ -2,6 +2,7 @@
  * translation and user copies. */
 #include "fake_kernel.h"
 #include "mm/uaccess.h"
+#include "mm/frame.h"
 #include <arch/mmu.h>
 #include <string.h>
 
@@ -142,6 +143,47 @@ static void user_copies_check_every_page(void **state) {
   assert_int_equal(copy_from_user(root(), buf, ~0ull - 1, 4), K_ERR_BAD_ADDRESS);
 }
 
+static void frame_copies_check_types_rights_and_ranges(void **state) {
+  (void)state;
+  u8 *a = (u8 *)cn[F1].cap.obj, *b = (u8 *)cn[F2].cap.obj, *big = (u8 *)cn[BIG].cap.obj;
+  for (int i = 0; i < 4096; i++)
+    a[i] = (u8)i;
+  assert_int_equal(frame_copy(&cn[F2], 100, &cn[F1], 10, 1000), K_ERR_OK);
+  assert_memory_equal(b + 100, a + 10, 1000);
+  assert_int_equal(b[99], 0);
+  assert_int_equal(b[1100], 0);
+  assert_int_equal(frame_copy(&cn[F2], 0, &cn[F1], 0, 4096), K_ERR_OK);
+  assert_memory_equal(b, a, 4096);
+  assert_int_equal(frame_copy(&cn[BIG], K_LARGE_PAGE_SIZE - 4096, &cn[F1], 0, 4096), K_ERR_OK);
+  assert_memory_equal(big + K_LARGE_PAGE_SIZE - 4096, a, 4096);
+  assert_int_equal(frame_copy(&cn[F1], 1, &cn[F1], 0, 100), K_ERR_OK); /* overlapping: as memmove */
+  assert_int_equal(a[1], 0);
+  assert_int_equal(a[100], 99);
+  assert_int_equal(frame_copy(&cn[F2], 0, &cn[F1], 0, 0), K_ERR_OK);
+  /* out of range, by one byte each way, and past the limit of one call */
+  memset(b, 0xee, 4096);
+  assert_int_equal(frame_copy(&cn[F2], 1, &cn[F1], 0, 4096), K_ERR_RANGE);
+  assert_int_equal(frame_copy(&cn[F2], 0, &cn[F1], 1, 4096), K_ERR_RANGE);
+  assert_int_equal(frame_copy(&cn[F2], 4097, &cn[F1], 0, 0), K_ERR_RANGE);
+  assert_int_equal(frame_copy(&cn[F2], ~0ull, &cn[F1], 0, 2), K_ERR_RANGE);
+  assert_int_equal(frame_copy(&cn[F2], 0, &cn[F1], ~0ull - 1, 4), K_ERR_RANGE);
+  assert_int_equal(frame_copy(&cn[BIG], 0, &cn[BIG], 8192, FRAME_COPY_MAX + 1), K_ERR_RANGE);
+  /* not frames, rights, device memory */
+  assert_int_equal(frame_copy(&cn[PT], 0, &cn[F1], 0, 1), K_ERR_WRONG_TYPE);
+  assert_int_equal(frame_copy(&cn[F2], 0, &cn[VS], 0, 1), K_ERR_WRONG_TYPE);
+  struct cte read_only = cn[F1], write_only = cn[F2], device = cn[F2];
+  read_only.cap.rights = K_RIGHT_READ;
+  write_only.cap.rights = K_RIGHT_WRITE;
+  device.cap.flags |= CAPF_DEVICE;
+  assert_int_equal(frame_copy(&read_only, 0, &cn[F2], 0, 1), K_ERR_NO_RIGHTS);
+  assert_int_equal(frame_copy(&cn[F1], 0, &write_only, 0, 1), K_ERR_NO_RIGHTS);
+  assert_int_equal(frame_copy(&write_only, 0, &read_only, 0, 1), K_ERR_OK);
+  assert_int_equal(frame_copy(&device, 0, &cn[F1], 0, 1), K_ERR_DEVICE_MEMORY);
+  assert_int_equal(frame_copy(&cn[F1], 0, &device, 0, 1), K_ERR_DEVICE_MEMORY);
+  for (int i = 1; i < 4096; i++) /* no refused copy wrote a byte; the allowed one wrote one */
+    assert_int_equal(b[i], 0xee);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(new_vspace_shares_the_kernel_half, setup),
@@ -151,6 +193,7 @@ int main(void) {
       cmocka_unit_test_setup(unmap_delete_and_move_keep_both_sides_in_step, setup),
       cmocka_unit_test_setup(destroying_a_vspace_detaches_its_tables, setup),
       cmocka_unit_test_setup(user_copies_check_every_page, setup),
+      cmocka_unit_test_setup(frame_copies_check_types_rights_and_ranges, setup),
   };
   return cmocka_run_group_tests_name("vspace", tests, NULL, NULL);
 }

@@ -299,7 +299,11 @@ static u64 play_va(struct worker *w) {
 }
 
 static void op_map(struct worker *w) {
-  switch (rnd(w, 5)) {
+  switch (rnd(w, 6)) {
+  case 4: /* offsets and lengths mostly in range, sometimes past it */
+    SC(w, K_SYS_FRAME_COPY, frame_slot(w), rnd(w, 4200), chance(w, 8) ? any_slot(w) : frame_slot(w), rnd(w, 4200),
+       chance(w, 8) ? rnd(w, 1u << 22) : rnd(w, 4200), 0);
+    break;
   case 0:
   case 1:
     SC(w, K_SYS_FRAME_MAP, frame_slot(w), chance(w, 8) ? any_slot(w) : S_VSPACE, play_va(w), rnd(w, 4), 0, 0);

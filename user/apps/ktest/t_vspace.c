@@ -126,3 +126,38 @@ KTEST(vspace_of_another_principal) {
   EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, vs));
   EXPECT(type_of(f, &ci) == K_OBJ_FRAME_4K);
 }
+
+/* FRAME_COPY: bytes move between frames neither of which is mapped at the
+ * call; a read-only copy of a capability can be the source but not the
+ * destination; every bad argument is refused without a byte written. */
+KTEST(frame_copy_moves_bytes_between_unmapped_frames) {
+  u64 va = t->region;
+  cptr_t a = new_obj(t, K_OBJ_FRAME_4K, 0), b = new_obj(t, K_OBJ_FRAME_4K, 0), ep = new_obj(t, K_OBJ_ENDPOINT, 0);
+  EXPECT(a && b && ep);
+  EXPECT_OK(env_map(&t->e, K_BI_SLOT_VSPACE, a, va, K_MAP_WRITE));
+  volatile u8 *pa = (volatile u8 *)va;
+  for (int i = 0; i < 4096; i++)
+    pa[i] = (u8)(i * 7);
+  EXPECT_OK(sys_frame_unmap(a));
+  EXPECT_OK(sys_frame_copy(b, 96, a, 3, 1500));
+  cptr_t ro = env_slot(&t->e);
+  EXPECT_OK(sys_cnode_copy(K_BI_SLOT_CNODE, ro, K_BI_SLOT_CNODE, b, K_RIGHT_READ));
+  EXPECT_ERR(sys_frame_copy(ro, 0, a, 0, 1), K_ERR_NO_RIGHTS);
+  EXPECT_ERR(sys_frame_copy(b, 0, a, 0, 4097), K_ERR_RANGE);
+  EXPECT_ERR(sys_frame_copy(b, 4000, a, 0, 97), K_ERR_RANGE);
+  EXPECT_ERR(sys_frame_copy(b, 0, a, ~0ull, 2), K_ERR_RANGE);
+  EXPECT_ERR(sys_frame_copy(b, 0, ep, 0, 1), K_ERR_WRONG_TYPE);
+  EXPECT_ERR(sys_frame_copy(b, 0, t->e.next_slot, 0, 1), K_ERR_EMPTY_SLOT);
+  EXPECT_ERR(sys_frame_copy(b, 0, 1ull << 40, 0, 1), K_ERR_INVALID_CAP);
+  EXPECT_OK(sys_frame_copy(a, 0, ro, 96, 1500)); /* back through the read-only copy: a's bytes shift by 3 */
+  EXPECT_OK(sys_frame_map(b, K_BI_SLOT_VSPACE, va + K_PAGE_SIZE, 0));
+  volatile u8 *pb = (volatile u8 *)(va + K_PAGE_SIZE);
+  int same = 1;
+  for (int i = 0; i < 4096; i++)
+    same &= pb[i] == (i >= 96 && i < 96 + 1500 ? (u8)((i - 93) * 7) : 0);
+  EXPECT(same);
+  EXPECT_OK(sys_frame_map(a, K_BI_SLOT_VSPACE, va, 0));
+  for (int i = 0; i < 1500; i++)
+    same &= pa[i] == (u8)((i + 3) * 7);
+  EXPECT(same);
+}

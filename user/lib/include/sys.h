@@ -83,6 +83,10 @@ static inline long sys_frame_map(cptr_t frame, cptr_t vspace, u64 vaddr, u32 att
   return SC(K_SYS_FRAME_MAP, frame, vspace, vaddr, attr, 0, 0);
 }
 static inline long sys_frame_unmap(cptr_t frame) { return SC(K_SYS_FRAME_UNMAP, frame, 0, 0, 0, 0, 0); }
+/* len bytes (at most 4096) from src at src_off to dst at dst_off, by the kernel: neither is mapped. */
+static inline long sys_frame_copy(cptr_t dst, u64 dst_off, cptr_t src, u64 src_off, u64 len) {
+  return SC(K_SYS_FRAME_COPY, dst, dst_off, src, src_off, len, 0);
+}
 static inline struct sysret sys_ioport_in(cptr_t io, u64 port, u64 width) {
   return syscall6(K_SYS_IOPORT_IN, io, port, width, 0, 0, 0);
 }
