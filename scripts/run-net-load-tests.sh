@@ -7,7 +7,7 @@
 # frames. Checks: interleaved traffic reaches exactly the right
 # application; 100,000 random and malformed frames break nothing (echo is
 # still byte for byte afterwards, drops are counted); the counters show
-# frames exchanged between applications; netd's own memory with eight
+# tails copied from one application's frame into another's; netd's own memory with eight
 # clients is what it was before the first one came; netd's run time is
 # charged most to the application that got the most traffic. Prints
 # "netload: N passed, M failed".
@@ -46,23 +46,23 @@ note $? "TCP echo after the flood"
 sleep 5.5 # the applications print netd's counters every 5 s
 num() { echo "$1" | sed -nE "s/.* ([0-9]+) $2.*/\1/p"; }
 ready_kib=$(grep -a '^netd: ready' "$log" | head -1 | sed -nE 's/.* ([0-9]+) KiB own memory.*/\1/p')
-malformed=0 exchanged=0 mem_same=1 lines=0 busiest="" busiest_us=-1
+malformed=0 copied=0 mem_same=1 lines=0 busiest="" busiest_us=-1
 for p in "${guest_ports[@]}"; do
   l=$(grep -a "^netecho:$p " "$log" | tail -1)
   [ -n "$l" ] || continue
   echo "$l"
   lines=$((lines + 1))
-  m=$(num "$l" malformed) e=$(num "$l" exchanged) k=$(num "$l" "KiB own memory")
+  m=$(num "$l" malformed) e=$(num "$l" "copied into a spare") k=$(num "$l" "KiB own memory")
   [ -n "$m" ] && [ "$m" -gt "$malformed" ] && malformed=$m
-  exchanged=$((exchanged + ${e:-0}))
+  copied=$((copied + ${e:-0}))
   [ -n "$k" ] && [ "$k" = "$ready_kib" ] || mem_same=0
   us=$(num "$l" "us of its time")
   if [ -n "$us" ] && [ "$us" -gt "$busiest_us" ]; then busiest=$p busiest_us=$us; fi
 done
 [ "$malformed" -gt 0 ]
 note $? "netd counted $malformed malformed frames"
-[ "$exchanged" -gt 0 ]
-note $? "frames were exchanged between applications ($exchanged in all)"
+[ "$copied" -gt 0 ]
+note $? "tails that landed in another application's frame were copied into the receiver's own ($copied in all)"
 [ "$lines" -eq 8 ] && [ -n "$ready_kib" ] && [ "$mem_same" -eq 1 ]
 note $? "netd's own memory with 8 clients is what it was with none (${ready_kib:-?} KiB; $lines of 8 applications reported)"
 [ "$busiest" = 7 ]

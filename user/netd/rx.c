@@ -61,10 +61,14 @@ static void release_entry(unsigned k) {
 }
 
 int refill(void) {
-  unsigned posted = 0, added = 0;
-  for (unsigned k = 0; k < RX_ENTRIES; k++)
-    posted += rx[k].state == RX_POSTED;
+  unsigned posted = 0, added = 0, held = 0;
+  int no_donor = 0;
   for (unsigned k = 0; k < RX_ENTRIES; k++) {
+    posted += rx[k].state == RX_POSTED;
+    held += rx[k].state == RX_HOLD;
+  }
+  for (unsigned k = 0; k < RX_ENTRIES && !(no_donor && !held); k++) {
+    held -= rx[k].state == RX_HOLD;
     if (rx[k].state == RX_HOLD && rx[k].session != RX_OWNER_NETD && !owner_current(k))
       release_entry(k);
     if (rx[k].state == RX_HOLD) {
@@ -72,11 +76,13 @@ int refill(void) {
       posted++, added++;
       continue;
     }
-    if (rx[k].state != RX_EMPTY)
-      continue;
+    if (rx[k].state != RX_EMPTY || no_donor)
+      continue; /* entries further on may still be held, to post or release */
     int d = pick_donor(posted);
-    if (d < 0)
-      break;
+    if (d < 0) {
+      no_donor = 1;
+      continue;
+    }
     struct record *r = sessions[d].rec;
     u16 j = r->spare[--r->nspare];
     r->state[j] = SLOT_RING; /* the capability stays in the pool slot */
@@ -89,20 +95,13 @@ int refill(void) {
   return added > 0;
 }
 
-/* A ring frame whose owner is gone, or whose memory was revoked (the
- * frame's memory may be another principal's, after an exchange at close):
- * release it (a pinned remain by now). */
-static int release_if_orphan(unsigned k) {
-  int o = rx[k].session;
-  if (o >= 0 && owner_current(k) && session_alive((unsigned)o) &&
-      sys_cap_type(env.cnode, ring_frame_slot(k)).val == K_OBJ_FRAME_4K)
-    return 0;
-  release_entry(k);
-  return 1;
-}
-
-/* Queues the packet of entry k for session d; its tail frame goes to d,
- * from d's own frame or in exchange for one of d's spares. */
+/* Queues the packet of entry k for session d. Its tail goes to d in a frame
+ * d owns: the frame it landed in, if that is d's, else a copy into one of
+ * d's spares (by the kernel: netd maps neither), and the ring frame stays
+ * on the ring. d never holds its data in another principal's memory, which
+ * that principal could revoke. A frame whose session closed goes back to
+ * its owner's memory once its bytes are out; one whose memory was revoked
+ * holds nothing any more, and the packet is dropped. */
 static void deliver(unsigned d, unsigned k, u32 len) {
   struct record *r = sessions[d].rec;
   if (r->nqueued == sessions[d].queue_len) {
@@ -115,42 +114,37 @@ static void deliver(unsigned d, unsigned k, u32 len) {
     return;
   }
   if (len > NET_HEAD) {
-    if (release_if_orphan(k)) {
+    unsigned o = (unsigned)rx[k].session;
+    int live = owner_current(k) && session_alive(o);
+    if (sys_cap_type(env.cnode, ring_frame_slot(k)).val != K_OBJ_FRAME_4K) {
+      release_entry(k); /* a pinned remnant: its owner's memory went */
       r->c.drop_orphan++;
       return;
     }
-    unsigned o = (unsigned)rx[k].session;
-    struct record *ro = sessions[o].rec;
     int j;
-    if (o == d) { /* the frame is in d's pool already */
+    if (o == d && live) { /* d's own frame leaves the ring */
       j = rx[k].pool;
       r->c.rx_own_frame++;
+      sessions[o].ring_refs--;
+      r->in_ring--;
+      rx[k] = RX_NONE;
     } else if (r->nspare) {
-      /* d's spare and o's ring frame change places: both keep their count. */
-      unsigned oj = (unsigned)rx[k].pool;
       j = r->spare[r->nspare - 1];
-      if (sys_cnode_move(env.cnode, SERVER_TEMP_SLOT, env.cnode, slot_of(o, S_POOL + oj))) {
-        r->c.drop_orphan++;
+      if (sys_frame_copy(slot_of(d, S_POOL + (unsigned)j), 0, ring_frame_slot(k), 0, len - NET_HEAD)) {
+        r->c.drop_orphan++; /* cannot be: both are frames netd holds */
         return;
       }
-      sys_cnode_move(env.cnode, slot_of(o, S_POOL + oj), env.cnode, slot_of(d, S_POOL + (unsigned)j));
-      sys_cnode_move(env.cnode, slot_of(d, S_POOL + (unsigned)j), env.cnode, SERVER_TEMP_SLOT);
       r->nspare--;
-      ro->state[oj] = SLOT_SPARE;
-      ro->phys[oj] = r->phys[j];
-      ro->spare[ro->nspare++] = (u16)oj;
-      ro->in_ring--;
-      r->phys[j] = rx[k].phys;
-      r->in_ring++; /* undone below: the frame left the ring as d's */
-      r->c.rx_exchanged++;
+      r->c.rx_copied++;
+      if (!live)
+        release_entry(k);
     } else {
       r->c.drop_no_spare++;
+      if (!live)
+        release_entry(k);
       return;
     }
-    sessions[o].ring_refs--;
     r->state[j] = SLOT_QUEUED;
-    r->in_ring--;
-    rx[k] = RX_NONE;
     pool = (u8)j;
   } else {
     r->c.rx_inline++;

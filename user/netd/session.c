@@ -169,34 +169,11 @@ long close_session(unsigned i, u64 *ngifts) {
       sys_dma_unpin(K_BI_SLOT_DMA, slot_of(i, S_POOL + j));
       sys_cnode_move(env.cnode, SERVER_GIFT_SLOT + n++, env.cnode, slot_of(i, S_POOL + j));
     }
-  /* Its frames on the device stay there, each traded for a spare of
-   * another session (whose count of frames does not change); with no
-   * spare anywhere, a frame is released when the device hands it back. */
-  for (unsigned k = 0; k < RX_ENTRIES && n < NET_MAX_GIFTS; k++) {
-    if (rx[k].state != RX_POSTED || rx[k].session != (s8)i || rx[k].generation != sessions[i].generation)
-      continue;
-    int donor = -1;
-    for (unsigned j = 0; j < NETD_MAX_SESSIONS && donor < 0; j++)
-      if (j != i && sessions[j].used && session_alive(j) && sessions[j].rec->nspare)
-        donor = (int)j;
-    if (donor < 0)
-      break;
-    struct record *rd = sessions[donor].rec;
-    u16 sj = rd->spare[--rd->nspare];
-    sys_dma_unpin(K_BI_SLOT_DMA, slot_of((unsigned)donor, S_POOL + sj));
-    sys_cnode_move(env.cnode, SERVER_GIFT_SLOT + n++, env.cnode, slot_of((unsigned)donor, S_POOL + sj));
-    /* the frame on the device takes the spare's slot */
-    sys_cnode_move(env.cnode, slot_of((unsigned)donor, S_POOL + sj), env.cnode, ring_frame_slot(k));
-    rd->state[sj] = SLOT_RING;
-    rd->phys[sj] = rx[k].phys;
-    rd->in_ring++;
-    rd->c.close_exchanged++;
-    sessions[i].ring_refs--;
-    sessions[donor].ring_refs++;
-    rx[k].session = (s8)donor;
-    rx[k].generation = sessions[donor].generation;
-    rx[k].pool = (s16)sj;
-  }
+  /* Its frames on the device stay there, in its pool slots, until a packet
+   * lands in each: the packet's bytes are copied to its receiver and the
+   * frame goes back to its owner's memory (rx.c). Trading them for another
+   * session's spares would leave each side holding the other's memory. */
+  r->c.close_left_on_device += r->in_ring;
   n += (unsigned)tx_close(i, n); /* its sent frames the device is done with */
   for (unsigned g = 0; g < n; g++)
     buf->gifts[g] = (u32)(SERVER_GIFT_SLOT + g);

@@ -256,13 +256,13 @@ int main(u64 arg) {
       netdev_info(&dev, &spare, &on_device, &queued);
       if (!netdev_stats(&dev, &st))
         printf("netecho:%u udp %llu echoed, tcp %llu bytes in %llu connections; session: %llu rx (%llu inline, "
-               "%llu own frame, %llu exchanged), dropped %llu no spare, %llu queue full; netd: %llu frames, "
+               "%llu own frame, %llu copied into a spare), dropped %llu no spare, %llu queue full; netd: %llu frames, "
                "%llu malformed, %llu for nobody, %llu KiB own memory, %llu us of its time for this session; "
                "frames: %llu held by lwIP, %llu spare in netd, %llu on the device, %llu packets queued; "
                "tails kept by lwIP moved to its heap %llu (%llu could not be), copied at input %llu, dropped %llu; "
                "%llu connections open, %llu bytes in their rings, %llu refused, %lu invalid ACKs unanswered\n",
                port, udp_echoed, tcp_bytes, tcp_conns, mine->rx_packets, mine->rx_inline, mine->rx_own_frame,
-               mine->rx_exchanged, mine->drop_no_spare, mine->drop_queue_full, all->rx_frames, all->malformed,
+               mine->rx_copied, mine->drop_no_spare, mine->drop_queue_full, all->rx_frames, all->malformed,
                all->no_session, st.netd_bytes >> 10, mine->netd_ns / 1000, nc.pages_held, spare, on_device, queued, nc.detached, nc.detach_failed, nc.copied, nc.dropped, open,
                in_rings, tcp_refused, lwip_port_invalid_acks_unanswered());
     }

@@ -134,6 +134,8 @@ static void bad_segments(cptr_t s) {
   check(mine.bad_segments == before + 10, "each refused segment list is counted");
 }
 
+static void closing_leaves_frames_on_the_device(cptr_t s, cptr_t t);
+
 static void bad_requests(cptr_t s) {
   stats(s);
   u64 before = mine.bad_requests;
@@ -159,33 +161,7 @@ static void bad_requests(cptr_t s) {
   check(ok, "donations beyond a pool's 128 frames come back, refused");
   stats(t);
   check(mine.bad_requests == 1, "the refused donation is counted");
-  /* Closing gives back the pool's frames that are not on the device and,
-   * for each one on the device, a spare of another session (s's here):
-   * every principal keeps its count. */
-  struct reply info = call(t, NET_INFO, 0, 0, 0, 0, 0, 0);
-  u64 spare = net_info_pool(info.w2), on_device = net_info_on_device(info.w2);
-  cptr_t fresh = env.next_slot;
-  env.next_slot += on_device;
-  ok = !sys_retype(env.untyped, K_OBJ_FRAME_4K, 0, env.cnode, fresh, on_device, 0);
-  for (u64 i = 0; i < on_device; i++)
-    buf->gifts[i] = (u32)(fresh + i);
-  buf->recv_count = 0;
-  ok = ok && !call(s, NET_RECV, 2, 0, 0, 0, 0, on_device).err;
-  struct reply before_close = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
-  cptr_t back = env.next_slot + 1;
-  ok = ok && !net_close(&env, buf, t);
-  u64 returned = 0;
-  for (u64 i = 0; i < NET_POOL; i++)
-    returned += !sys_cap_identify(env.cnode, back + i, &ci) && ci.type == K_OBJ_FRAME_4K;
-  struct reply after_close = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
-  printf("nettest:      pool of 120: %llu spare, %llu on the device when the session closed; %llu frames back\n",
-         spare, on_device, returned);
-  check(ok && spare + on_device == 120 && returned == 120, "closing a session gives back as many frames as it had");
-  check(net_info_pool(before_close.w2) - net_info_pool(after_close.w2) == on_device &&
-            net_info_on_device(after_close.w2) - net_info_on_device(before_close.w2) == on_device,
-        "the other session traded spares for frames on the device, one for one");
-  stats(s);
-  check(mine.close_exchanged == on_device, "the trades are counted");
+  closing_leaves_frames_on_the_device(s, t);
   stats(s);
   check(mine.bad_requests == before + 2, "the other refused requests are counted");
   r = call(NETD_EP, NET_RECV, 2, 0, 0, 0, 0, 0);
@@ -611,14 +587,17 @@ static void a_receive_with_no_room(cptr_t s) {
 }
 
 /* Session b (the default: ping answers are its) donates nothing; session a
- * (a port nobody sends to) fills the device with its frames. Answers too
- * long for the message land in a's frames: b loses them, a loses nothing.
- * Once b donates spares, each answer is b's in exchange for a spare. */
-/* Session a dies (its memory revoked) with frames on the device. They stay
- * pinned in its slots until the device hands them back, and then go: the
- * answers that land in them are dropped and counted, the others reach b,
- * and netd's memory does not move. */
-static void dies_with_frames_on_the_device(cptr_t memory, cptr_t a, cptr_t b) {
+ * (a port nobody sends to) has 64 spares, which go on the device as the
+ * old default's frames there are used up. Answers too long for the
+ * message land in others' frames: b loses them, a loses nothing. Once b
+ * donates spares, each answer is copied into one of them. */
+/* Session a dies (its memory revoked: the session's and its frames') with
+ * frames on the device. They stay pinned remains in netd's slots until the
+ * device hands them back, and then go: the memory is whole again only then.
+ * The answers that land in them are dropped and counted (the device wrote
+ * them into memory nobody holds), the others reach b, and netd's memory
+ * does not move. */
+static void dies_with_frames_on_the_device(cptr_t memory, cptr_t frames, cptr_t a, cptr_t b) {
   cptr_t more = env.next_slot;
   env.next_slot += 32;
   long err = sys_retype(env.untyped, K_OBJ_FRAME_4K, 0, env.cnode, more, 32, 0);
@@ -631,18 +610,25 @@ static void dies_with_frames_on_the_device(cptr_t memory, cptr_t a, cptr_t b) {
   u64 before = netd_bytes, rx0 = mine.rx_packets + mine.drop_queue_full, orphan0 = mine.drop_orphan;
   u64 on_device = net_info_on_device(call(a, NET_INFO, 0, 0, 0, 0, 0, 0).w2);
   err = err ? err : sys_cnode_revoke(env.cnode, memory);
-  int gone = call(a, NET_INFO, 0, 0, 0, 0, 0, 0).err == K_ERR_BAD_STATE;
+  err = err ? err : sys_cnode_revoke(env.cnode, frames);
+  int gone = call(a, NET_INFO, 0, 0, 0, 0, 0, 0).err == K_ERR_BAD_STATE; /* netd sees it now */
+  u64 remains0 = pinned_remains(frames);
   for (u16 q = 0; q < 100 && !err; q++)
     err = ping_gateway(b, NFRAMES - 2, (u16)(100 + q), 500);
   u64 until = sys_time_ns() + 500000000ull;
   while (sys_time_ns() < until)
     sys_yield();
   stats(b);
-  printf("nettest:      %llu of the dead session's frames were on the device; b: %llu answers in them dropped, "
-         "%llu received\n", on_device, mine.drop_orphan - orphan0, mine.rx_packets + mine.drop_queue_full - rx0);
-  check(!err && gone && on_device > 0 && mine.drop_orphan > orphan0 && mine.rx_packets + mine.drop_queue_full > rx0 &&
-            netd_bytes == before,
-        "a session that dies with frames on the device: they go when the device gives them back, the others go on");
+  struct k_untyped_usage u;
+  int whole = !sys_untyped_usage(frames, &u, 0) && u.free == u.size;
+  printf("nettest:      %llu of the dead session's frames were on the device, %llu pinned remains after its death, "
+         "%llu after 100 answers; b: %llu answers in them dropped, %llu received\n",
+         on_device, remains0, pinned_remains(frames), mine.drop_orphan - orphan0,
+         mine.rx_packets + mine.drop_queue_full - rx0);
+  check(!err && gone && on_device > 0 && remains0 > 0 && remains0 <= on_device && whole && mine.drop_orphan > orphan0 &&
+            mine.rx_packets + mine.drop_queue_full > rx0 && netd_bytes == before,
+        "a session that dies with frames on the device: their memory is whole only when the device gave them back, "
+        "the others go on");
   cptr_t c;
   check(!open_session(NET_FILTER(NET_PROTO_UDP, 6001), &c) && !net_close(&env, buf, c), "and sessions open and close");
 }
@@ -653,17 +639,23 @@ static void a_client_that_stops_donating(cptr_t old_default) {
   if (!err)
     err = session_open_from(&env, buf, NETD_EP, NET_OPEN, NET_DONATION_BITS, NET_FILTER(NET_PROTO_UDP, 6000), a_memory,
                             &a);
-  cptr_t fresh = env.next_slot;
-  env.next_slot += 80;
+  /* a's 64 frames come from memory of their own, which a's death revokes;
+   * b's 16 spares (below) from ours. */
+  cptr_t fresh = env.next_slot, a_frames = fresh + 80;
+  env.next_slot += 81;
   if (!err)
-    err = sys_retype(env.untyped, K_OBJ_FRAME_4K, 0, env.cnode, fresh, 80, 0);
+    err = sys_retype(env.untyped, K_OBJ_UNTYPED, 18, env.cnode, a_frames, 1, 0);
+  if (!err)
+    err = sys_retype(a_frames, K_OBJ_FRAME_4K, 0, env.cnode, fresh, 64, 0);
+  if (!err)
+    err = sys_retype(env.untyped, K_OBJ_FRAME_4K, 0, env.cnode, fresh + 64, 16, 0);
   for (u64 i = 0; i < 64; i++)
     buf->gifts[i] = (u32)(fresh + i);
   buf->recv_count = 0;
   if (!err)
     err = call(a, NET_RECV, 2, 0, 0, 0, 0, 64).err;
-  /* The old default closes: its frames on the device become a's, for a's
-   * spares; the default is b's now. */
+  /* The old default closes, its frames left on the device; the default is
+   * b's now. */
   net_close(&env, buf, old_default);
   if (!err)
     err = open_session(NET_F_DEFAULT, &b);
@@ -691,12 +683,12 @@ static void a_client_that_stops_donating(cptr_t old_default) {
   stats(b);
   struct reply ia2 = call(a, NET_INFO, 0, 0, 0, 0, 0, 0);
   u64 a_frames2 = net_info_pool(ia2.w2) + net_info_on_device(ia2.w2);
-  printf("nettest:      b: %llu dropped without spares, then %llu traded (%llu own, %llu rx, %llu dropped); a holds %llu, %llu, %llu frames\n", dropped,
-         mine.rx_exchanged, mine.rx_own_frame, mine.rx_packets, mine.drop_no_spare, a_frames0, a_frames1, a_frames2);
-  check(!err && mine.rx_exchanged == 10 && a_frames2 == a_frames0,
-        "with spares, each of its answers is traded for one: the other session keeps its count");
+  printf("nettest:      b: %llu dropped without spares, then %llu copied (%llu own, %llu rx, %llu dropped); a holds %llu, %llu, %llu frames\n", dropped,
+         mine.rx_copied, mine.rx_own_frame, mine.rx_packets, mine.drop_no_spare, a_frames0, a_frames1, a_frames2);
+  check(!err && mine.rx_copied == 10 && a_frames2 == a_frames0,
+        "with spares, each of its answers is copied into one: the other session keeps its count");
   a_receive_with_no_room(b);
-  dies_with_frames_on_the_device(a_memory, a, b);
+  dies_with_frames_on_the_device(a_memory, a_frames, a, b);
 }
 
 /* One NET_SEND of 100 packets, every one a segment of the same frame: netd
@@ -825,6 +817,57 @@ static void drain(cptr_t s) {
     if (r.err || r.w2 == 0)
       return;
   }
+}
+
+/* Frames of 4 KiB made from our own untyped (pinned remains included):
+ * where a frame's memory is. */
+static u64 our_frames(void) {
+  struct k_untyped_usage u;
+  return sys_untyped_usage(env.untyped, &u, 0) ? ~0ull : u.count[K_OBJ_FRAME_4K] + u.count[K_OBJ_PINNED_FRAME];
+}
+
+/* Closing session t (120 frames in its pool) gives back the frames that
+ * are not on the device; those on the device stay there until a packet
+ * lands in each and then go back to our memory, deleted. No other session
+ * trades its spares for them: each would then hold memory the other can
+ * revoke. */
+static void closing_leaves_frames_on_the_device(cptr_t s, cptr_t t) {
+  struct reply info = call(t, NET_INFO, 0, 0, 0, 0, 0, 0);
+  u64 spare = net_info_pool(info.w2), on_device = net_info_on_device(info.w2);
+  cptr_t fresh = env.next_slot; /* s's spares, to go on the device as t's frames leave it */
+  env.next_slot += on_device;
+  int ok = !sys_retype(env.untyped, K_OBJ_FRAME_4K, 0, env.cnode, fresh, on_device, 0);
+  for (u64 i = 0; i < on_device; i++)
+    buf->gifts[i] = (u32)(fresh + i);
+  buf->recv_count = 0;
+  ok = ok && !call(s, NET_RECV, 2, 0, 0, 0, 0, on_device).err;
+  struct reply before_close = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
+  stats(s);
+  u64 left0 = all.close_left_on_device, frames0 = our_frames();
+  cptr_t back = env.next_slot + 1;
+  ok = ok && !net_close(&env, buf, t);
+  u64 returned = 0;
+  struct k_cap_info ci;
+  for (u64 i = 0; i < NET_POOL; i++)
+    returned += !sys_cap_identify(env.cnode, back + i, &ci) && ci.type == K_OBJ_FRAME_4K;
+  struct reply after_close = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
+  stats(s);
+  printf("nettest:      pool of 120: %llu spare, %llu on the device when the session closed; %llu frames back\n",
+         spare, on_device, returned);
+  check(ok && spare + on_device == 120 && on_device > 0 && returned == spare,
+        "closing a session gives back the frames that are not on the device");
+  check(before_close.w2 == after_close.w2 && all.close_left_on_device - left0 == on_device,
+        "no other session's frames were traded for those on the device, and they are counted");
+  u64 frames1 = our_frames();
+  long err = arp_requests(s, 2 * 64); /* each answer takes a posted frame: the ring turns over twice */
+  for (u64 until = sys_time_ns() + 200000000ull; sys_time_ns() < until;)
+    sys_yield(); /* the last answers */
+  drain(s);
+  u64 frames2 = our_frames();
+  printf("nettest:      our frames: %llu before the close, %llu after, %llu once the device turned its ring over\n",
+         frames0, frames1, frames2);
+  check(!err && frames1 == frames0 && frames2 == frames0 - on_device,
+        "the frames left on the device go back to our memory once packets landed in them");
 }
 
 /* A session's queue is as long as its donation makes it: the least

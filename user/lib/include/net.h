@@ -54,12 +54,12 @@
  *             driver's totals; then bytes of netd's own memory and the
  *             nanoseconds netd's thread has run (the kernel's count).
  *   NET_CLOSE -> the donated untyped back (capability 0), the pool's
- *             frames back as gifts; for each of its frames on the device,
- *             a spare frame of another session if there is one (that
- *             session's count of frames does not change); then its sent
- *             frames the device is done with. Frames of its sends still on
- *             the device go back to their memory (their capability is
- *             deleted) when the device is done.
+ *             frames that are not on the device back as gifts, then its
+ *             sent frames the device is done with. Its frames on the
+ *             device stay there until a packet lands in each (the packet's
+ *             bytes are copied to their receiver), and frames of its sends
+ *             still on the device until it is done with them: then each
+ *             goes back to its memory (its capability is deleted).
  *   NET_HOLD  -> a notification capability (capability 0): the packets
  *             of this session's next NET_SEND stay on the device, netd
  *             telling it of no transmit at all, until the client signals
@@ -71,7 +71,11 @@
  *
  * A packet of up to NET_HEAD bytes travels in the message alone and uses
  * no frame. A longer one has its first NET_HEAD bytes in the message and
- * the rest at offset 0 of a gifted frame. */
+ * the rest at offset 0 of a gifted frame, always one the receiving client
+ * donated: the frame the device wrote, if it was the receiver's, else one
+ * of the receiver's spares, into which the kernel copied the bytes
+ * (FRAME_COPY). No client ever holds its data in memory another principal
+ * can revoke. */
 #ifndef USER_NET_H
 #define USER_NET_H
 
@@ -169,15 +173,15 @@ struct net_counters {
   u64 rx_packets;      /* delivered to the session */
   u64 rx_inline;       /* of which in the message alone */
   u64 rx_own_frame;    /* landed in the session's own frame */
-  u64 rx_exchanged;    /* landed in another's frame, swapped for a spare */
+  u64 rx_copied;       /* landed in another's frame, copied into one of its spares */
   u64 drop_no_spare;   /* for it, in another's frame, and it had no spare */
   u64 drop_queue_full; /* it did not collect its packets */
   u64 tx_packets;
   u64 tx_bytes;
   u64 bad_segments;    /* NET_SEND refused: empty, too many, out of frame... */
   u64 bad_requests;    /* unknown op, bad donation, pool overflow */
-  u64 close_exchanged; /* spares given to a closing session for its frames on the device */
-  u64 drop_orphan;     /* for it, in a frame whose owner closed or died with no spare to trade */
+  u64 close_left_on_device; /* its frames on the device when it closed (they go back as packets land in them) */
+  u64 drop_orphan;     /* for it, in a frame whose owner's memory was revoked */
   u64 tx_full;         /* NET_SEND refused with WOULD_BLOCK: its share of the device or of netd's slots is taken */
   u64 tx_returned;     /* frames of its sends given back once the device was done */
   u64 tx_waited;       /* sends that waited (their caller kept) for room on the device */
