@@ -50,7 +50,8 @@ counters() {
   open=$(echo "$line" | grep -o '[0-9]* connections open' | cut -d' ' -f1)
   ringed=$(echo "$line" | grep -o '[0-9]* bytes in their rings' | cut -d' ' -f1)
   memory=$(echo "$line" | grep -o '[0-9]* KiB own memory' | cut -d' ' -f1)
-  echo "held=${held:-?} spare=${spare:-?} device=${device:-?} queued=${queued:-?} open=${open:-?} ringed=${ringed:-?} memory=${memory:-?}"
+  linger=$(echo "$line" | grep -o '[0-9]* reset as their peer closed' | cut -d' ' -f1)
+  echo "held=${held:-?} spare=${spare:-?} device=${device:-?} queued=${queued:-?} open=${open:-?} ringed=${ringed:-?} memory=${memory:-?} lingering-reset=${linger:-?}"
 }
 build/netload udp-check --port "$udp" --min 1 --max 1 --timeout 60 >/dev/null # the guest answers
 sleep 5.5

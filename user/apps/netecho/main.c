@@ -111,10 +111,18 @@ static void udp_echo(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_ad
 struct conn {
   u32 head, len; /* bytes [head, head + len) of ring, modulo its size */
   int used, closing;
+  struct tcp_pcb *pcb;
+  u64 progress_at; /* ns: the peer's close, or the last byte it acknowledged since */
 };
 static struct conn conns[CONNS];
 static u8 (*rings)[TCP_WND]; /* CONNS of them, mapped at start */
 static u64 tcp_refused; /* connections refused: every slot taken */
+/* A peer that closed its side but does not read the echo it still owes
+ * (its window shut) would hold the connection, its ring and lwIP's send
+ * buffer until lwIP gives up probing the window (12 probes, minutes). After
+ * LINGER_NS without an acknowledged byte the connection is reset. */
+#define LINGER_NS 10000000000ull
+static u64 tcp_linger_reset;
 
 static u8 *ring_of(const struct conn *c) { return rings[c - conns]; }
 
@@ -147,6 +155,7 @@ static err_t tcp_got(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) 
   struct conn *c = arg;
   if (!p) {
     c->closing = 1;
+    c->progress_at = sys_time_ns();
     if (!c->len)
       tcp_finish(pcb, c); /* the peer is done and so are we */
     return ERR_OK;
@@ -166,6 +175,7 @@ static err_t tcp_got(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) 
 static err_t tcp_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len) {
   struct conn *c = arg;
   (void)len;
+  c->progress_at = sys_time_ns();
   tcp_drain(pcb, c);
   if (c->closing && !c->len)
     tcp_finish(pcb, c);
@@ -176,6 +186,17 @@ static void echo_error(void *arg, err_t err) {
   struct conn *c = arg;
   if (c)
     c->head = c->len = 0, c->used = c->closing = 0; /* lwIP freed the pcb */
+}
+
+/* Resets the connections whose peer closed and stopped reading (see LINGER_NS). */
+static void reset_lingering(u64 now) {
+  for (unsigned i = 0; i < CONNS; i++) {
+    struct conn *c = &conns[i];
+    if (c->used && c->closing && c->len && now - c->progress_at > LINGER_NS) {
+      tcp_linger_reset++;
+      tcp_abort(c->pcb); /* echo_error frees the slot */
+    }
+  }
 }
 
 static err_t echo_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
@@ -189,6 +210,7 @@ static err_t echo_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
   }
   c->used = 1;
   c->head = c->len = 0;
+  c->pcb = pcb;
   tcp_conns++;
   tcp_arg(pcb, c);
   tcp_recv(pcb, tcp_got);
@@ -243,6 +265,7 @@ int main(u64 arg) {
     sys_check_timeouts();
     netif_netd_flush(&netif);
     u64 now = sys_time_ns();
+    reset_lingering(now);
     if (now >= next_stats) {
       next_stats = now + STATS_EVERY_NS;
       struct net_stats st;
@@ -260,11 +283,12 @@ int main(u64 arg) {
                "%llu malformed, %llu for nobody, %llu KiB own memory, %llu us of its time for this session; "
                "frames: %llu held by lwIP, %llu spare in netd, %llu on the device, %llu packets queued; "
                "tails kept by lwIP moved to its heap %llu (%llu could not be), copied at input %llu, dropped %llu; "
-               "%llu connections open, %llu bytes in their rings, %llu refused, %lu invalid ACKs unanswered\n",
+               "%llu connections open, %llu bytes in their rings, %llu refused, %lu invalid ACKs unanswered, "
+               "%llu reset as their peer closed and stopped reading\n",
                port, udp_echoed, tcp_bytes, tcp_conns, mine->rx_packets, mine->rx_inline, mine->rx_own_frame,
                mine->rx_copied, mine->drop_no_spare, mine->drop_queue_full, all->rx_frames, all->malformed,
                all->no_session, st.netd_bytes >> 10, mine->netd_ns / 1000, nc.pages_held, spare, on_device, queued, nc.detached, nc.detach_failed, nc.copied, nc.dropped, open,
-               in_rings, tcp_refused, lwip_port_invalid_acks_unanswered());
+               in_rings, tcp_refused, lwip_port_invalid_acks_unanswered(), tcp_linger_reset);
     }
   }
 }
