@@ -5,7 +5,12 @@
  * A few words can ask for gigabytes. unpackd writes the output into 4 KiB
  * frames it makes from the session's donation, one after another, so a
  * stream that expands past the donation stops with NO_MEMORY, in the
- * client's memory, and unpackd's own memory never grows. */
+ * client's memory, and unpackd's own memory never grows. A run of more
+ * than 4 KiB of output is done by unpackd's worker thread at the clients'
+ * priority, a frame at a time, round robin with the other sessions' runs
+ * (the CPU half of the bomb): until it is answered, the session's other
+ * requests get BAD_STATE. A session whose memory is revoked mid-run gets
+ * the error the next frame met (EMPTY_SLOT). */
 #ifndef USER_UNPACK_H
 #define USER_UNPACK_H
 
