@@ -327,6 +327,8 @@ int main(const struct k_bootinfo *bi) {
         if (!strcmp(m->name, "blkecho")) {
           s.untyped_bits = BLKECHO_UNTYPED_BITS;
           s.cnode_bits = BLKECHO_CNODE_BITS;
+        } else if (!strcmp(m->name, "blktest")) {
+          s.untyped_bits = BLKECHO_UNTYPED_BITS; /* its sessions' donations are never reused: each test takes more */
         }
       } else if (!strncmp(m->name, "unpack", 6)) {
         s.extra[0] = unpackd_ep;

@@ -572,6 +572,80 @@ static void gone_with_requests_out(cptr_t first) {
   close_session(s);
 }
 
+/* Attack 5: the memory of a client whose reads are on the device (held
+ * there by BLK_HOLD, so that the revoke lands while they are outstanding
+ * every time) is revoked. Its frames stay pinned remains until blockd has
+ * the device's answer, so their memory cannot become anything else
+ * meanwhile: frames made at once from the same untyped lie elsewhere, and
+ * neither they nor another principal's pages (checked byte for byte) change
+ * while the device completes; then the untyped is whole again. */
+#define DMA_VICTIM_FRAMES 32
+#define DMA_OTHER_FRAMES 16
+#define DMA_VA 0x0000140000000000ull
+static void revoked_during_dma(cptr_t first) {
+  u64 memory = blockd_memory(first);
+  struct stats st0 = stats_of(first);
+  cptr_t area = env_slot(&env), victim = env_slot(&env), other = env_slot(&env), s = 0, hold = 0, ours = env.untyped;
+  cptr_t vf = env.next_slot, of = vf + DMA_VICTIM_FRAMES, nf = of + DMA_OTHER_FRAMES;
+  env.next_slot = nf + DMA_VICTIM_FRAMES;
+  /* Everything from one untyped of ours, given back whole at the end. The
+   * victim: its session's 64 KiB, its 32 frames, then 32 more. */
+  int ok = !sys_retype(ours, K_OBJ_UNTYPED, 20, env.cnode, area, 1, 0) &&
+           !sys_retype(area, K_OBJ_UNTYPED, 19, env.cnode, victim, 1, 0) &&
+           !sys_retype(area, K_OBJ_UNTYPED, 16, env.cnode, other, 1, 77); /* another principal */
+  env.untyped = area;
+  ok = ok && !env_prepare_tables(&env, env.vspace, DMA_VA, (DMA_OTHER_FRAMES + DMA_VICTIM_FRAMES) * K_PAGE_SIZE);
+  env.untyped = ours;
+  ok = ok &&
+           !session_open_from(&env, buf, BLOCKD_EP, BLK_OPEN, BLK_DONATION_BITS, 1, victim, &s) && !hold_next(s, &hold) &&
+           !sys_retype(victim, K_OBJ_FRAME_4K, 0, env.cnode, vf, DMA_VICTIM_FRAMES, 0) &&
+           !sys_retype(other, K_OBJ_FRAME_4K, 0, env.cnode, of, DMA_OTHER_FRAMES, 0);
+  u8 *others = (u8 *)DMA_VA, *fresh = others + DMA_OTHER_FRAMES * K_PAGE_SIZE;
+  for (u64 i = 0; ok && i < DMA_OTHER_FRAMES; i++)
+    ok = !env_map(&env, env.vspace, of + i, DMA_VA + i * K_PAGE_SIZE, K_MAP_WRITE);
+  for (u64 i = 0; ok && i < DMA_OTHER_FRAMES * K_PAGE_SIZE; i++)
+    others[i] = (u8)(i * 13 + 7);
+  /* four reads of 8 frames each from disk 1, into the victim's frames */
+  for (u64 r = 0; r < 4; r++)
+    buf->words[1 + 2 * r] = 64 * r, buf->words[2 + 2 * r] = blk_req_word(8 * BLK_SECTORS_PER_FRAME, 0);
+  for (u64 i = 0; i < DMA_VICTIM_FRAMES; i++)
+    buf->gifts[i] = (u32)(vf + i);
+  buf->recv_count = 0;
+  struct msg_regs m = sys_call(s, k_msg_info(BLK_IO, 9, 0, DMA_VICTIM_FRAMES), blk_io_word(4, 0, 0), buf->words[1],
+                               buf->words[2], buf->words[3]);
+  ok = ok && !m.err && m.w[0] == K_ERR_OK;
+  ok = ok && !sys_cnode_revoke(env.cnode, victim);
+  u64 remains = 0;
+  struct k_untyped_usage u;
+  if (!sys_untyped_usage(victim, &u, 0))
+    remains = u.count[K_OBJ_PINNED_FRAME];
+  /* at once: new frames from the revoked memory, filled */
+  ok = ok && !sys_retype(victim, K_OBJ_FRAME_4K, 0, env.cnode, nf, DMA_VICTIM_FRAMES, 0);
+  for (u64 i = 0; ok && i < DMA_VICTIM_FRAMES; i++)
+    ok = !env_map(&env, env.vspace, nf + i, (u64)fresh + i * K_PAGE_SIZE, K_MAP_WRITE);
+  if (ok)
+    memset(fresh, 0x5a, DMA_VICTIM_FRAMES * K_PAGE_SIZE);
+  /* blockd notices the session went (its timer) and lets the device go */
+  ok = ok && stat_reaches(first, 7, st0.gone_waiting + 4);
+  int others_same = ok, fresh_same = ok;
+  for (u64 i = 0; others_same && i < DMA_OTHER_FRAMES * K_PAGE_SIZE; i++)
+    others_same = others[i] == (u8)(i * 13 + 7);
+  for (u64 i = 0; fresh_same && i < DMA_VICTIM_FRAMES * K_PAGE_SIZE; i++)
+    fresh_same = fresh[i] == 0x5a;
+  u64 remains_after = sys_untyped_usage(victim, &u, 0) ? ~0ull : u.count[K_OBJ_PINNED_FRAME];
+  ok = ok && !sys_cnode_revoke(env.cnode, victim) && !sys_untyped_usage(victim, &u, 0) && u.free == u.size;
+  printf("blktest:      %llu of the victim's frames pinned remains right after the revoke, %llu once the device "
+         "answered; another principal's %u pages %s, the %u frames made at once from the revoked memory %s\n",
+         remains, remains_after, DMA_OTHER_FRAMES, others_same ? "unchanged" : "CHANGED", DMA_VICTIM_FRAMES,
+         fresh_same ? "unchanged" : "CHANGED");
+  check(ok && remains == DMA_VICTIM_FRAMES && remains_after == 0 && others_same && fresh_same &&
+            blockd_memory(first) == memory,
+        "memory revoked while the device reads into it: nobody else's bytes change, and it is whole once the device is done");
+  sys_cnode_revoke(env.cnode, area);
+  sys_cnode_delete(env.cnode, area);
+  sys_cnode_delete(env.cnode, hold);
+}
+
 /* BLK_FLUSH: refused with frames or on a disk blockd lacks; reaches the
  * device (its count moves) on the session's disk or one it names; and a
  * client that revokes its memory while its flush is on the device (held
@@ -649,6 +723,7 @@ int main(void) {
   answer_that_cannot_go(a);
   one_waiter_per_session();
   gone_with_requests_out(a);
+  revoked_during_dma(a);
   flushes(a);
   sessions(a);
   blockd_time_goes_to_whom_it_worked_for();
