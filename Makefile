@@ -23,7 +23,7 @@ KERNEL_OBJ := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRC))
 ULIB_SRC   := $(wildcard user/lib/*.S user/lib/*.c lib/*.c)
 ULIB_OBJ   := $(patsubst %,$(B)/u/%.o,$(ULIB_SRC))
 LWIP_APPS  := lwiptest netecho
-PROGRAMS   := init ktest bench blockd blkecho blktest netd nettest authtest kfuzz acct hog unpackd unpacktest $(LWIP_APPS)
+PROGRAMS   := init ktest bench blockd blkecho blktest netd nettest authtest kfuzz acct hog unpackd unpacktest netattack $(LWIP_APPS)
 lwiptest_SRC := user/apps/lwiptest/main.c
 netecho_SRC := user/apps/netecho/main.c
 init_SRC   := $(wildcard user/init/*.c)
@@ -39,6 +39,7 @@ authtest_SRC := $(wildcard user/apps/authtest/*.c)
 acct_SRC   := $(wildcard user/apps/acct/*.c)
 hog_SRC    := $(wildcard user/apps/hog/*.c)
 unpackd_SRC := $(wildcard user/apps/unpackd/*.c)
+netattack_SRC := $(wildcard user/apps/netattack/*.c)
 unpacktest_SRC := $(wildcard user/apps/unpacktest/*.c)
 
 .PHONY: all help iso clean test soak report fuzz host-test guest-test demo demo-blk demo-net qemu qemu-net qemu-gdb deps bench bench-net compare \
@@ -143,6 +144,13 @@ $(B)/report.iso: $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blkecho.elf 
 	  $(B)/netecho.elf $(B)/hog.elf=hog:8 $(B)/acct.elf=acct:250
 
 # The network echo demo: netd and netecho (port 7, the default session).
+# The attacks on netd: netecho beside netattack:N (N: 0 none, 2-5), or hog:8 (N = 1).
+ATTACKS := 0 1 2 3 4 5
+$(B)/attack-1.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf $(B)/hog.elf scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf $(B)/hog.elf=hog:8
+$(B)/attack-%.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf $(B)/netattack.elf scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf $(B)/netattack.elf=netattack:$*
+
 $(B)/net.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf
 
@@ -162,7 +170,7 @@ $(B)/net8.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf scri
 $(B)/nettest.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/nettest.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf=netd:65536 $(B)/nettest.elf
 
-iso: $(B)/kfuzz/kernel.elf $(B)/kfuzz.elf $(B)/kernel.iso $(B)/test.iso $(B)/authtest.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso $(B)/lwiptest.iso $(B)/net.iso $(B)/net8.iso $(B)/nettest.iso $(B)/report.iso $(B)/unpack.iso
+iso: $(B)/kfuzz/kernel.elf $(B)/kfuzz.elf $(B)/kernel.iso $(B)/test.iso $(B)/authtest.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso $(B)/lwiptest.iso $(B)/net.iso $(B)/net8.iso $(B)/nettest.iso $(B)/report.iso $(B)/unpack.iso $(foreach a,$(ATTACKS),$(B)/attack-$(a).iso)
 
 # The host side of the network demo and tests (talks to 127.0.0.1 only).
 $(B)/netload: tests/net/netload.c

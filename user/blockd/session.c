@@ -32,7 +32,10 @@ int session_alive(unsigned i) {
     return 0;
   if (s->seen_alive == wake_count)
     return 1;
-  if (sys_cap_type(env.cnode, s->donated).val != K_OBJ_UNTYPED) {
+  /* A revoke deletes the newest objects first and may stop between two
+   * (an interrupt, and blockd runs): while the parking CNode, the newest
+   * object made from the donation, is there, the record is too. */
+  if (sys_cap_type(env.cnode, s->park).val != K_OBJ_CNODE) {
     s->used = 0;
     held_release(i);
     return 0;

@@ -141,6 +141,7 @@ struct session {
   u8 collecting;        /* a NET_COLLECT waits (its reply in S_COLLECT) */
   u16 collect_room;
   cptr_t base;          /* first of its slots */
+  cptr_t newest;        /* the last object made from its donation (see session_alive) */
   struct record *rec;   /* mapped in netd */
   struct queue_slot *queue; /* queue_len entries, mapped in netd */
   u16 queue_len;        /* from its donation, in netd's memory */

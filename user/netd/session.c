@@ -15,7 +15,10 @@ int session_alive(unsigned i) {
     return 0;
   if (sessions[i].alive_at == wake_count)
     return 1;
-  if (sys_cap_type(env.cnode, slot_of(i, S_DONATION)).val != K_OBJ_UNTYPED) {
+  /* A revoke deletes the newest objects first and may stop between two
+   * (an interrupt, and netd runs): while the newest object made from the
+   * donation is there, everything older is, the record and queue too. */
+  if (sys_cap_type(env.cnode, sessions[i].newest).val != K_OBJ_FRAME_4K) {
     sessions[i].used = 0;
     session_gone(i);
     return 0;
@@ -124,6 +127,7 @@ long open_session(u64 info, u64 filter, cptr_t *cap_back) {
   if (err)
     return err;
   s->used = 1;
+  s->newest = frames[queue_frames];
   s->generation++;
   s->held = s->collecting = s->send_waiting = 0;
   s->on_ring = s->to_pool = s->tx_used = s->tx_next = 0; /* blen is 0: the index was free */
