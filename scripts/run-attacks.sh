@@ -16,7 +16,7 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
-count=6000
+count=30000
 while [ $# -gt 0 ]; do
   case $1 in
     --count) count=$2; shift 2 ;;

@@ -3,6 +3,7 @@
 #include "fake_kernel.h"
 #include "mm/uaccess.h"
 #include "mm/frame.h"
+#include "mm/dma.h"
 #include <arch/mmu.h>
 #include <string.h>
 
@@ -182,6 +183,21 @@ static void frame_copies_check_types_rights_and_ranges(void **state) {
   assert_int_equal(frame_copy(&cn[F1], 0, &device, 0, 1), K_ERR_DEVICE_MEMORY);
   for (int i = 1; i < 4096; i++) /* no refused copy wrote a byte; the allowed one wrote one */
     assert_int_equal(b[i], 0xee);
+  /* A pinned frame deleted leaves a remnant: readable by copy, never written. */
+  u64 pa;
+  assert_int_equal(retype(&root_ut, K_OBJ_FRAME_4K, 0, 1, &cn[COPY]), K_ERR_OK);
+  u8 *c = (u8 *)cn[COPY].cap.obj;
+  memset(c, 0x77, 100);
+  assert_int_equal(dma_pin(&cn[COPY], &pa), K_ERR_OK);
+  assert_int_equal(cap_delete(&cn[COPY]), K_ERR_OK);
+  assert_int_equal(cn[COPY].cap.type, K_OBJ_PINNED_FRAME);
+  assert_int_equal(frame_copy(&cn[F2], 0, &cn[COPY], 0, 100), K_ERR_OK);
+  assert_int_equal(b[0], 0x77);
+  assert_int_equal(b[99], 0x77);
+  assert_int_equal(frame_copy(&cn[F2], 0, &cn[COPY], 4000, 97), K_ERR_RANGE);
+  assert_int_equal(frame_copy(&cn[COPY], 0, &cn[F2], 0, 1), K_ERR_WRONG_TYPE);
+  assert_int_equal(dma_unpin(&cn[COPY]), K_ERR_OK);
+  assert_int_equal(frame_copy(&cn[F2], 0, &cn[COPY], 0, 1), K_ERR_WRONG_TYPE); /* released: nothing left */
 }
 
 int main(void) {

@@ -4,10 +4,18 @@
 #include <lib/string.h>
 
 static s8 rx_of_head[VIRTQ_SIZE]; /* descriptor head -> receive entry, -1 */
+/* The session whose packet emptied the entry, -1: its spare goes there
+ * next, so that the ring holds frames of those that receive, in proportion
+ * (else a session that keeps the most spares and receives nothing would
+ * have its frames on the whole ring, and every packet of the others would
+ * need a copy and a spare). */
+static s8 refill_for[RX_ENTRIES];
 
 void rx_init(void) {
   for (unsigned h = 0; h < VIRTQ_SIZE; h++)
     rx_of_head[h] = -1;
+  for (unsigned k = 0; k < RX_ENTRIES; k++)
+    refill_for[k] = -1;
 }
 
 static void post_rx(unsigned k) {
@@ -76,13 +84,23 @@ int refill(void) {
       posted++, added++;
       continue;
     }
-    if (rx[k].state != RX_EMPTY || no_donor)
-      continue; /* entries further on may still be held, to post or release */
-    int d = pick_donor(posted);
+    if (rx[k].state != RX_EMPTY)
+      continue;
+    int d = refill_for[k];
+    if (d >= 0 && !session_alive((unsigned)d))
+      d = refill_for[k] = -1;
+    if (d >= 0 && sessions[d].rec->nspare <= SPARE_RESERVE) {
+      if (posted >= RX_LOW)
+        continue; /* it waits for that session's spares: another's frame here would only need one of them */
+      d = -1;
+    }
+    if (d < 0)
+      d = no_donor ? -1 : pick_donor(posted);
     if (d < 0) {
       no_donor = 1;
-      continue;
+      continue; /* entries further on may still be held, to post or release */
     }
+    refill_for[k] = -1;
     struct record *r = sessions[d].rec;
     u16 j = r->spare[--r->nspare];
     r->state[j] = SLOT_RING; /* the capability stays in the pool slot */
@@ -97,11 +115,13 @@ int refill(void) {
 
 /* Queues the packet of entry k for session d. Its tail goes to d in a frame
  * d owns: the frame it landed in, if that is d's, else a copy into one of
- * d's spares (by the kernel: netd maps neither), and the ring frame stays
- * on the ring. d never holds its data in another principal's memory, which
- * that principal could revoke. A frame whose session closed goes back to
- * its owner's memory once its bytes are out; one whose memory was revoked
- * holds nothing any more, and the packet is dropped. */
+ * d's spares (by the kernel: netd maps neither), and the ring frame goes
+ * back to its owner's spares (else the ring would fill, for good, with the
+ * frames of sessions that receive least, and every packet of the others
+ * would need a copy and a spare). d never holds its data in another principal's memory, which
+ * that principal could revoke. A frame whose session closed, or whose
+ * memory was revoked (a pinned remnant now), goes back to its owner's
+ * memory once its bytes are out. */
 static void deliver(unsigned d, unsigned k, u32 len) {
   struct record *r = sessions[d].rec;
   if (r->nqueued == sessions[d].queue_len) {
@@ -115,9 +135,12 @@ static void deliver(unsigned d, unsigned k, u32 len) {
   }
   if (len > NET_HEAD) {
     unsigned o = (unsigned)rx[k].session;
-    int live = owner_current(k) && session_alive(o);
-    if (sys_cap_type(env.cnode, ring_frame_slot(k)).val != K_OBJ_FRAME_4K) {
-      release_entry(k); /* a pinned remnant: its owner's memory went */
+    u64 type = sys_cap_type(env.cnode, ring_frame_slot(k)).val;
+    /* A frame whose owner's memory was revoked is a pinned remnant now: the
+     * packet is copied out of it all the same, and it goes (unpinned). */
+    int live = owner_current(k) && session_alive(o) && type == K_OBJ_FRAME_4K;
+    if (type != K_OBJ_FRAME_4K && type != K_OBJ_PINNED_FRAME) {
+      release_entry(k); /* cannot be: netd deletes ring frames only here and in release_entry */
       r->c.drop_orphan++;
       return;
     }
@@ -128,6 +151,7 @@ static void deliver(unsigned d, unsigned k, u32 len) {
       sessions[o].ring_refs--;
       r->in_ring--;
       rx[k] = RX_NONE;
+      refill_for[k] = (s8)d;
     } else if (r->nspare) {
       j = r->spare[r->nspare - 1];
       if (sys_frame_copy(slot_of(d, S_POOL + (unsigned)j), 0, ring_frame_slot(k), 0, len - NET_HEAD)) {
@@ -136,8 +160,17 @@ static void deliver(unsigned d, unsigned k, u32 len) {
       }
       r->nspare--;
       r->c.rx_copied++;
-      if (!live)
+      if (live) { /* back to its owner's spares: refill posts whose frames are spare the most */
+        struct record *ro = sessions[o].rec;
+        ro->state[rx[k].pool] = SLOT_SPARE;
+        ro->spare[ro->nspare++] = (u16)rx[k].pool;
+        ro->in_ring--;
+        sessions[o].ring_refs--;
+        rx[k] = RX_NONE;
+      } else {
         release_entry(k);
+      }
+      refill_for[k] = (s8)d;
     } else {
       r->c.drop_no_spare++;
       if (!live)

@@ -181,7 +181,7 @@ struct net_counters {
   u64 bad_segments;    /* NET_SEND refused: empty, too many, out of frame... */
   u64 bad_requests;    /* unknown op, bad donation, pool overflow */
   u64 close_left_on_device; /* its frames on the device when it closed (they go back as packets land in them) */
-  u64 drop_orphan;     /* for it, in a frame whose owner's memory was revoked */
+  u64 drop_orphan;     /* for it, in a ring frame netd no longer holds (never, unless netd errs) */
   u64 tx_full;         /* NET_SEND refused with WOULD_BLOCK: its share of the device or of netd's slots is taken */
   u64 tx_returned;     /* frames of its sends given back once the device was done */
   u64 tx_waited;       /* sends that waited (their caller kept) for room on the device */
