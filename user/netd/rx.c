@@ -75,6 +75,11 @@ int refill(void) {
     posted += rx[k].state == RX_POSTED;
     held += rx[k].state == RX_HOLD;
   }
+  /* Nothing held and no spare beyond a session's reserve: no entry could be
+   * filled (an empty ring takes any spare: pick_donor), so no need to look. */
+  no_donor = posted >= RX_LOW;
+  for (unsigned i = 0; no_donor && i < NETD_MAX_SESSIONS; i++)
+    no_donor = !(session_alive(i) && sessions[i].rec->nspare > SPARE_RESERVE);
   for (unsigned k = 0; k < RX_ENTRIES && !(no_donor && !held); k++) {
     held -= rx[k].state == RX_HOLD;
     if (rx[k].state == RX_HOLD && rx[k].session != RX_OWNER_NETD && !owner_current(k))
