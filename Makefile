@@ -42,7 +42,7 @@ unpackd_SRC := $(wildcard user/apps/unpackd/*.c)
 netattack_SRC := $(wildcard user/apps/netattack/*.c)
 unpacktest_SRC := $(wildcard user/apps/unpacktest/*.c)
 
-.PHONY: all help iso clean test soak report fuzz host-test guest-test demo demo-blk demo-net qemu qemu-net qemu-gdb deps bench bench-net compare \
+.PHONY: all help iso clean test soak report attacks fuzz host-test guest-test demo demo-blk demo-net qemu qemu-net qemu-gdb deps bench bench-net compare \
         compare-linux
 all: $(B)/kernel.iso
 
@@ -209,6 +209,10 @@ deps:
 report: deps
 	$(MAKE) $(B)/report.iso $(B)/netload
 	ACCEL=$(ACCEL) scripts/report.sh $(B)/report.iso
+
+attacks: deps
+	$(MAKE) $(foreach a,$(ATTACKS),$(B)/attack-$(a).iso) $(B)/netload
+	ACCEL=$(ACCEL) scripts/run-attacks.sh
 
 # The multi-principal fuzzer on the checking kernel: FUZZ_SEEDS boots from
 # FUZZ_SEED on, FUZZ_OPS operations each; FUZZ_FLAGS leaves out op classes.
