@@ -114,11 +114,16 @@ for _ in 1 2 3 4 5 6; do
 done
 echo "soak: after:  $after (after ${waited} s)"
 # What must be as before: frames spare + on the device (netd may hold them
-# either way), and the rest must be empty.
+# either way), and the rest must be empty. One connection may stay: the
+# last one the host reset can go on in QEMU's user network, which does not
+# pass the reset on and trickles the data it still holds to the guest for
+# minutes (a CI run saw 1 open with 21,900 bytes in its ring 33 s after the
+# end, its byte count still rising); it may hold one ring (16 MSS) at most.
+open=$(field "$after" open) ringed=$(field "$after" ringed)
 [ "$(total "$before")" = "$(total "$after")" ] && [ "$(field "$after" held)" = 0 ] &&
-  [ "$(field "$after" queued)" = 0 ] && [ "$(field "$after" open)" = 0 ] && [ "$(field "$after" ringed)" = 0 ] &&
-  [ "$(field "$after" memory)" = "$(field "$before" memory)" ]
-note $? "netecho's frames, connections and rings and netd's memory are where they started"
+  [ "$(field "$after" queued)" = 0 ] && [ "$(field "$after" memory)" = "$(field "$before" memory)" ] &&
+  { [ "$open" = 0 ] && [ "$ringed" = 0 ] || { [ "$open" = 1 ] && [ "$ringed" -le $((16 * 1460)) ]; }; }
+note $? "netecho's frames, connections and rings and netd's memory are where they started (connections still open: ${open:-?}; one, with a ring at most, may be one the host reset that QEMU still trickles)"
 grep -aqE 'fault|PANIC|assertion' "$log"
 [ $? -ne 0 ]
 note $? "no fault in the guest"
