@@ -28,7 +28,7 @@ static void post_rx(unsigned k) {
 }
 
 /* The spare frame of the session that has most of them goes to the device;
- * a session keeps a few spares back for exchanges unless the ring runs low. */
+ * a session keeps a few spares back for copies into them unless the ring runs low. */
 #define SPARE_RESERVE 2
 #define RX_LOW 16
 static int pick_donor(unsigned posted) {
