@@ -176,6 +176,8 @@ static int delete_one(struct cte *c) {
   unlink(c);
   if (parent && parent->cap.type == K_OBJ_UNTYPED && !parent->first_child)
     ut_reset(&parent->cap);
+  else if (final && parent && parent->cap.type == K_OBJ_UNTYPED && !is_remnant(parent->first_child->prev))
+    ut_give_back_top(&parent->cap, &cap); /* not past remnants: a gone untyped hands its own up (tail) */
   memset(c, 0, sizeof(*c));
   if (final)
     obj_destroy(&cap);

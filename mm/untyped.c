@@ -94,6 +94,16 @@ void ut_reset(struct cap *ut) {
   ut->flags &= (u16)~CAPF_PRESERVE;
 }
 
+/* The object made last from ut went: nothing lies above it (retype only
+ * climbs), so the watermark drops back to where it began and the memory
+ * can be made again (zeroed then, as always). A region whose frames keep
+ * its contents (boot modules) keeps its watermark. */
+void ut_give_back_top(struct cap *ut, const struct cap *gone) {
+  u64 start = gone->type == K_OBJ_UNTYPED ? gone->obj : kva_to_pa((void *)gone->obj);
+  if (!(ut->flags & CAPF_PRESERVE) && start >= ut->obj && start + cap_object_size(gone) == ut->obj + ut_watermark(ut))
+    ut_set_watermark(ut, start - ut->obj);
+}
+
 _Static_assert(sizeof(((struct k_untyped_usage *)0)->count) / sizeof(u64) >= K_OBJ_TYPE_COUNT,
                "UNTYPED_USAGE counts every object type");
 

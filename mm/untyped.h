@@ -27,6 +27,9 @@ int ut_retype(struct cte *ut, const struct retype_args *a, struct cte *dest);
 u64 ut_object_size(u32 type, u32 size_bits);
 
 void ut_reset(struct cap *ut);
+/* `gone`, made from ut, was destroyed: if it was the last thing made, the
+ * watermark drops back to its start. */
+void ut_give_back_top(struct cap *ut, const struct cap *gone);
 
 /* Counts what was made from ut (through child untypeds when `recursive`)
  * into *out. The walk stops for pending interrupts and returns PREEMPTED

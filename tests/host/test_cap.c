@@ -2,6 +2,7 @@
  * revoke and accounting, under ASan and UBSan. */
 #include "fake_kernel.h"
 #include "kernel/preempt.h"
+#include "mm/dma.h"
 #include <string.h>
 
 static struct cte root_ut, cn_slot;
@@ -486,6 +487,39 @@ static void preempted_report_counts_the_same(void **state) {
   assert_true(memcmp(whole, records, n * sizeof(whole[0])) != 0);
 }
 
+/* Deleting what was made last gives its memory back to the untyped; not
+ * so anything below the top, nor past a remnant that must keep its
+ * memory from reuse while a device may write it. */
+static void deleting_the_last_object_gives_its_memory_back(void **state) {
+  (void)state;
+  u64 w0 = watermark();
+  assert_int_equal(retype(&root_ut, K_OBJ_UNTYPED, 16, 1, &cn[1]), K_ERR_OK);
+  u64 w1 = watermark();
+  assert_int_equal(retype(&root_ut, K_OBJ_UNTYPED, 16, 1, &cn[2]), K_ERR_OK);
+  assert_int_equal(retype(&root_ut, K_OBJ_FRAME_4K, 0, 2, &cn[3]), K_ERR_OK);
+  u64 w3 = watermark();
+  assert_int_equal(cap_delete(&cn[3]), K_ERR_OK); /* below the top */
+  assert_int_equal(watermark(), w3);
+  assert_int_equal(cap_delete(&cn[4]), K_ERR_OK); /* the top: back to its start */
+  assert_int_equal(watermark(), w3 - 4096);
+  assert_int_equal(cap_delete(&cn[2]), K_ERR_OK); /* now the top untyped */
+  assert_int_equal(watermark(), w3 - 4096); /* cn[3]'s frame was above it, deleted but not given back */
+  /* a pinned frame's remnant, handed up from an untyped that goes */
+  assert_int_equal(retype(&root_ut, K_OBJ_UNTYPED, 16, 1, &cn[5]), K_ERR_OK);
+  u64 w5 = watermark();
+  u64 pa;
+  assert_int_equal(retype(&cn[5], K_OBJ_FRAME_4K, 0, 1, &cn[6]), K_ERR_OK);
+  assert_int_equal(dma_pin(&cn[6], &pa), K_ERR_OK);
+  assert_int_equal(cap_delete(&cn[6]), K_ERR_OK);
+  assert_int_equal(cn[6].cap.type, K_OBJ_PINNED_FRAME);
+  assert_int_equal(cap_delete(&cn[5]), K_ERR_OK);
+  assert_int_equal(watermark(), w5); /* the remnant still lies in it */
+  assert_int_equal(dma_unpin(&cn[6]), K_ERR_OK);
+  assert_int_equal(cap_delete(&cn[1]), K_ERR_OK);
+  assert_true(watermark() >= w1); /* cn[1] is below others: not given back */
+  (void)w0;
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(retype_aligns_objects_naturally, setup),
@@ -507,6 +541,7 @@ int main(void) {
       cmocka_unit_test_setup(report_counts_each_principal, setup),
       cmocka_unit_test_setup(report_counts_what_a_principal_holds, setup),
       cmocka_unit_test_setup(preempted_report_counts_the_same, setup),
+      cmocka_unit_test_setup(deleting_the_last_object_gives_its_memory_back, setup),
   };
   return cmocka_run_group_tests_name("cap", tests, NULL, NULL);
 }
