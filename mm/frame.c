@@ -3,11 +3,10 @@
 #include <lib/string.h>
 
 static int frame_bytes(const struct cte *f, u8 rights, u64 *size) {
-  if (f->cap.type == K_OBJ_PINNED_FRAME && rights == K_RIGHT_READ) {
-    *size = cap_object_size(&f->cap); /* a remnant: what the device wrote last */
-    return K_ERR_OK;
-  }
-  if (f->cap.type == K_OBJ_FRAME_4K)
+  int remnant = f->cap.type == K_OBJ_PINNED_FRAME && rights == K_RIGHT_READ; /* what a device wrote last */
+  if (remnant)
+    *size = cap_object_size(&f->cap);
+  else if (f->cap.type == K_OBJ_FRAME_4K)
     *size = K_PAGE_SIZE;
   else if (f->cap.type == K_OBJ_FRAME_2M)
     *size = K_LARGE_PAGE_SIZE;
@@ -15,7 +14,7 @@ static int frame_bytes(const struct cte *f, u8 rights, u64 *size) {
     return K_ERR_WRONG_TYPE;
   if (f->cap.flags & CAPF_DEVICE) /* not in the kernel's map, and reads may act */
     return K_ERR_DEVICE_MEMORY;
-  return (f->cap.rights & rights) == rights ? K_ERR_OK : K_ERR_NO_RIGHTS;
+  return remnant || (f->cap.rights & rights) == rights ? K_ERR_OK : K_ERR_NO_RIGHTS;
 }
 
 int frame_copy(struct cte *dst, u64 dst_off, const struct cte *src, u64 src_off, u64 len) {

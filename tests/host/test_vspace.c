@@ -196,6 +196,9 @@ static void frame_copies_check_types_rights_and_ranges(void **state) {
   assert_int_equal(b[99], 0x77);
   assert_int_equal(frame_copy(&cn[F2], 0, &cn[COPY], 4000, 97), K_ERR_RANGE);
   assert_int_equal(frame_copy(&cn[COPY], 0, &cn[F2], 0, 1), K_ERR_WRONG_TYPE);
+  struct cte device_remnant = cn[COPY];
+  device_remnant.cap.flags |= CAPF_DEVICE;
+  assert_int_equal(frame_copy(&cn[F2], 0, &device_remnant, 0, 1), K_ERR_DEVICE_MEMORY);
   assert_int_equal(dma_unpin(&cn[COPY]), K_ERR_OK);
   assert_int_equal(frame_copy(&cn[F2], 0, &cn[COPY], 0, 1), K_ERR_WRONG_TYPE); /* released: nothing left */
 }
