@@ -53,31 +53,41 @@ int owner_current(unsigned k) {
   return o >= 0 && sessions[o].used && sessions[o].generation == rx[k].generation;
 }
 
-/* Entry k's frame leaves netd, unpinned (a pinned remain is released)
- * and deleted: its owner closed or died, or its memory was revoked. */
-static void release_entry(unsigned k) {
-  cptr_t s = ring_frame_slot(k);
+/* Entry k's frame leaves the ring; in its owner's pool, if the owner is
+ * still there (the caller knows), it is `state` now (a spare joins the
+ * spares). */
+static void leave_ring(unsigned k, u8 state, int owner_there) {
   unsigned o = (unsigned)rx[k].session;
-  sys_dma_unpin(K_BI_SLOT_DMA, s);
-  sys_cnode_delete(env.cnode, s);
   sessions[o].ring_refs--;
-  if (owner_current(k) && session_alive(o)) { /* its memory went, not the session */
-    sessions[o].rec->state[rx[k].pool] = SLOT_FREE;
-    sessions[o].rec->in_ring--;
+  if (owner_there) {
+    struct record *ro = sessions[o].rec;
+    ro->state[rx[k].pool] = state;
+    ro->in_ring--;
+    if (state == SLOT_SPARE)
+      ro->spare[ro->nspare++] = (u16)rx[k].pool;
   }
   rx[k] = RX_NONE;
 }
 
+/* Entry k's frame leaves netd, unpinned (a pinned remain is released)
+ * and deleted: its owner closed or died, or its memory was revoked. */
+static void release_entry(unsigned k) {
+  cptr_t s = ring_frame_slot(k);
+  sys_dma_unpin(K_BI_SLOT_DMA, s);
+  sys_cnode_delete(env.cnode, s);
+  leave_ring(k, SLOT_FREE, owner_current(k) && session_alive((unsigned)rx[k].session)); /* its memory went */
+}
+
 int refill(void) {
   unsigned posted = 0, added = 0, held = 0;
-  int no_donor = 0;
   for (unsigned k = 0; k < RX_ENTRIES; k++) {
     posted += rx[k].state == RX_POSTED;
     held += rx[k].state == RX_HOLD;
   }
   /* Nothing held and no spare beyond a session's reserve: no entry could be
-   * filled (an empty ring takes any spare: pick_donor), so no need to look. */
-  no_donor = posted >= RX_LOW;
+   * filled (an empty ring takes any spare: pick_donor), so no need to look.
+   * Stops at the first session with spares: cheaper than pick_donor. */
+  int no_donor = posted >= RX_LOW;
   for (unsigned i = 0; no_donor && i < NETD_MAX_SESSIONS; i++)
     no_donor = !(session_alive(i) && sessions[i].rec->nspare > SPARE_RESERVE);
   for (unsigned k = 0; k < RX_ENTRIES && !(no_donor && !held); k++) {
@@ -123,10 +133,10 @@ int refill(void) {
  * d's spares (by the kernel: netd maps neither), and the ring frame goes
  * back to its owner's spares (else the ring would fill, for good, with the
  * frames of sessions that receive least, and every packet of the others
- * would need a copy and a spare). d never holds its data in another principal's memory, which
- * that principal could revoke. A frame whose session closed, or whose
- * memory was revoked (a pinned remnant now), goes back to its owner's
- * memory once its bytes are out. */
+ * would need a copy and a spare). d never holds its data in another
+ * principal's memory, which that principal could revoke. A frame whose
+ * session closed, or whose memory was revoked (a pinned remnant now), goes
+ * back to its owner's memory once its bytes are out. */
 static void deliver(unsigned d, unsigned k, u32 len) {
   struct record *r = sessions[d].rec;
   if (r->nqueued == sessions[d].queue_len) {
@@ -153,9 +163,7 @@ static void deliver(unsigned d, unsigned k, u32 len) {
     if (o == d && live) { /* d's own frame leaves the ring */
       j = rx[k].pool;
       r->c.rx_own_frame++;
-      sessions[o].ring_refs--;
-      r->in_ring--;
-      rx[k] = RX_NONE;
+      leave_ring(k, SLOT_QUEUED, 1);
       refill_for[k] = (s8)d;
     } else if (r->nspare) {
       j = r->spare[r->nspare - 1];
@@ -165,16 +173,10 @@ static void deliver(unsigned d, unsigned k, u32 len) {
       }
       r->nspare--;
       r->c.rx_copied++;
-      if (live) { /* back to its owner's spares: refill posts whose frames are spare the most */
-        struct record *ro = sessions[o].rec;
-        ro->state[rx[k].pool] = SLOT_SPARE;
-        ro->spare[ro->nspare++] = (u16)rx[k].pool;
-        ro->in_ring--;
-        sessions[o].ring_refs--;
-        rx[k] = RX_NONE;
-      } else {
+      if (live)
+        leave_ring(k, SLOT_SPARE, 1); /* back to its owner's spares */
+      else
         release_entry(k);
-      }
       refill_for[k] = (s8)d;
     } else {
       r->c.drop_no_spare++;
