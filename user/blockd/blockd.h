@@ -22,7 +22,6 @@
 #define BLOCKD_PUBLIC_EP K_BI_SLOT_FIRST_FREE_FIXED     /* from init */
 #define BLOCKD_DEVICE_UT (K_BI_SLOT_FIRST_FREE_FIXED + 1) /* from init: the disks' memory */
 #define BLOCKD_DEVICE_UTS 7                             /* in slots 9-15 */
-#define BLOCKD_MAX_SESSIONS 16
 
 struct disk {
   struct virtio_dev dev;
@@ -82,35 +81,43 @@ _Static_assert(sizeof(struct session_rec) <= K_PAGE_SIZE, "a session's record fi
 /* Who waits for an answer: one caller per session. */
 enum { WAIT_NONE, WAIT_TAG, WAIT_ANY };
 
+/* blockd's own part of a session: what outlives its record (the frames
+ * it has on the device, its waiting caller) and what finds it. With the
+ * three slots of its place in blockd's CNode this is all a session costs
+ * blockd; the table has a place for every 64 KiB of the machine's memory
+ * (blk.h), allocated at start. */
 struct session {
   u8 used;
-  u8 generation;
   u8 held;                 /* BLK_HOLD: its next request waits on the device for a signal */
   u8 waiting;              /* WAIT_*: a caller's reply is saved in reply_slot */
+  u8 busy;                 /* counted in busy_sessions: used, and requests queued or on the device */
+  u32 generation;          /* of the index: in the badge, so a closed session's endpoint reaches nothing */
   u32 wait_tag;            /* WAIT_TAG: the request it waits for */
   u32 wait_first;          /* WAIT_ANY: the first tag its BLK_IO submitted (its answer's w1) */
   u16 wait_room;           /* WAIT_ANY: the most frames its answer may carry */
   u16 on_device;           /* its frames the device holds */
   u16 queued;              /* its requests accepted and not yet posted */
-  cptr_t donated;          /* the client's untyped, in blockd's CNode */
-  cptr_t table, frame;     /* the record's page table and frame, from it */
-  cptr_t park;             /* a CNode, from it: where its frames wait */
+  u32 qnext, qprev;        /* while queued: its neighbours in the ring of sessions with requests queued */
+  cptr_t park;             /* a CNode made from its donation: where its frames wait, and the record's
+                              frame and table (slots 1 and 2) */
   cptr_t reply_slot;       /* the waiting caller's saved reply */
   u64 seen_alive;          /* the wake-up in which its donation was last seen */
   struct session_rec *rec; /* mapped in blockd at a per-session address */
 };
 
-/* blockd's CNode beyond the server's slots (server.h): each session keeps
- * its donation (+ 8i), its record's table (+ 1), frame (+ 2), parking
- * CNode (+ 3) and a saved reply (+ 4); frames on the device sit in the
- * pool, and env hands out the slots between. */
-#define SESSION_SLOTS 1024
-#define SESSION_STRIDE 8
+/* blockd's CNode beyond the server's slots (server.h): frames on the
+ * device sit in the pool, a session's three slots follow it (blk.h), and
+ * env hands out the slots between the receive slots and the stage. */
 #define BLOCKD_RECV_SLOTS K_IPC_MAX_GIFTS /* a BLK_IO batch brings up to 512 frames */
+#define BLOCKD_ENV_SLOTS 1024
 #define POOL_SLOT 2048
 #define POOL_SLOTS 2048
-_Static_assert(SERVER_GIFT_SLOT + BLOCKD_RECV_SLOTS <= SESSION_SLOTS, "slot ranges overlap");
-_Static_assert(SESSION_SLOTS + SESSION_STRIDE * BLOCKD_MAX_SESSIONS <= POOL_SLOT, "slot ranges overlap");
+#define PARK_RECORD_TABLE 1 /* the parking CNode's slots for the record's table and frame */
+#define PARK_RECORD_FRAME 2
+#define PARK_FIRST_FREE 3
+_Static_assert(SERVER_GIFT_SLOT + BLOCKD_RECV_SLOTS <= BLOCKD_ENV_SLOTS, "slot ranges overlap");
+_Static_assert(POOL_SLOT + POOL_SLOTS <= BLOCKD_SESSION_SLOTS, "slot ranges overlap");
+static inline cptr_t session_donated_slot(unsigned i) { return BLOCKD_SESSION_SLOTS + BLOCKD_SESSION_STRIDE * i; }
 
 /* Bits of blockd's notification besides the disks' interrupt lines. */
 #define HOLD_BIT (1ull << 40)  /* the client of a held request says go */
@@ -152,7 +159,7 @@ void request_start(struct session *s, struct request *r, cptr_t first);
 /* A posted request finished: the frames are in the pool at [pool, +frames),
  * unpinned. Session i (of `generation`) may be gone. Returns 1 when the
  * frames stay there (until collected), 0 when they left the pool. */
-int request_done(unsigned i, u8 generation, u8 req, u32 tag, u16 pool, u16 frames, u32 errors);
+int request_done(unsigned i, u32 generation, u8 req, u32 tag, u16 pool, u16 frames, u32 errors);
 /* Session i went: what it left waiting in the pool goes back to its owner. */
 void held_release(unsigned i);
 /* Posts what the sessions have queued, fairly, as long as the device has room. */
@@ -168,7 +175,8 @@ void collected_replied(long err);
 void answer_gone(struct session *s, long err);
 
 /* session.c */
-extern struct session sessions[BLOCKD_MAX_SESSIONS];
+extern struct session *sessions;
+extern unsigned max_sessions; /* places in the table */
 long sessions_setup(void);
 int session_alive(unsigned i);
 void sessions_woke(void); /* blockd waited: a session may have gone meanwhile */
@@ -182,6 +190,14 @@ void add_counters(struct blk_counters *to, const struct blk_counters *c);
 void time_for(const struct session *s);
 void settle_time(void);
 void time_start(void);
-void settle_shared(const u8 *who, const u8 *generation, unsigned n);
+void settle_shared(const u32 *who, const u32 *generation, unsigned n);
+/* The list of sessions with requests queued (queue.c schedules from it). */
+void queued_add(struct session *s);
+void queued_remove(struct session *s);
+/* Index i may take a new session (its last one is closed or gone, and
+ * nothing of it waits in the ring). */
+void index_free(unsigned i);
+/* busy_sessions counts s as its fields now say. */
+void busy_update(struct session *s);
 
 #endif

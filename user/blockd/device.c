@@ -36,8 +36,8 @@ struct ring_mem {
 /* A request on the device: blockd's own record of it, which outlives the
  * session's (a client may revoke its memory while the device writes). */
 struct inflight {
-  u8 used;
-  u8 session, generation, req;
+  u8 used, req;
+  u32 session, generation;
   u32 tag;
   u16 pool, frames;
   u16 chains_left;
@@ -223,7 +223,7 @@ long device_post(struct session *s, struct request *r, cptr_t cnode, cptr_t firs
     return err;
   }
   unsigned i = (unsigned)(s - sessions);
-  inflight[f] = (struct inflight){1, (u8)i, s->generation, (u8)(r - s->rec->req), r->tag, (u16)pool, r->frames,
+  inflight[f] = (struct inflight){1, (u8)(r - s->rec->req), i, s->generation, r->tag, (u16)pool, r->frames,
                                   (u16)chains, 0};
   for (unsigned c = 0; c < chains; c++) {
     unsigned k = c * BLK_CHAIN_FRAMES, n = r->frames - k < BLK_CHAIN_FRAMES ? r->frames - k : BLK_CHAIN_FRAMES;
@@ -232,6 +232,7 @@ long device_post(struct session *s, struct request *r, cptr_t cnode, cptr_t firs
     rings[disk].inflight_of[head] = (u16)f; /* room was checked: head is valid */
   }
   s->on_device = (u16)(s->on_device + r->frames);
+  busy_update(s);
   r->state = REQ_POSTED;
   r->inflight = (u8)f;
   kick_wanted[disk] = 1;
@@ -255,7 +256,7 @@ void device_kick(void) {
 }
 
 /* The sessions whose requests completed in this wake-up: its time is theirs. */
-static u8 done_who[MAX_INFLIGHT], done_generation[MAX_INFLIGHT];
+static u32 done_who[MAX_INFLIGHT], done_generation[MAX_INFLIGHT];
 static unsigned ndone;
 
 /* A request's last device request completed. */
@@ -265,8 +266,10 @@ static void finish(struct inflight *f) {
   done_generation[ndone++] = f->generation;
   if (f->frames)
     sys_dma_unpin_range(K_BI_SLOT_DMA, POOL_SLOT + f->pool, f->frames);
-  if (s->used && s->generation == f->generation)
+  if (s->used && s->generation == f->generation) {
     s->on_device = (u16)(s->on_device - f->frames);
+    busy_update(s);
+  }
   f->used = 0;
   if (!request_done(f->session, f->generation, f->req, f->tag, f->pool, f->frames, f->errors))
     runs_mark(pool_map, f->pool, f->frames, 0); /* request_done took the frames out */

@@ -243,7 +243,7 @@ static void handle_and_post(const struct msg_regs *m, struct server_answer *a) {
 
 int main(u64 arg) {
   test_hooks = arg == 1;
-  env = env_of_program(SESSION_SLOTS + SESSION_STRIDE * BLOCKD_MAX_SESSIONS);
+  env = env_of_program(BLOCKD_ENV_SLOTS);
   env.end_slot = POOL_SLOT - BLK_MAX_FRAMES; /* the stage and the pool are not env's */
   long err = env_ipc_buffer(&env, K_BI_SLOT_TCB, &buf);
   if (!err)
@@ -254,7 +254,10 @@ int main(u64 arg) {
     printf("blockd: cannot start: %s\n", err_name(err));
     return 1;
   }
-  printf("blockd: ready, %u disk%s%s\n", ndisks, ndisks == 1 ? "" : "s", test_hooks ? ", test hooks on" : "");
+  printf("blockd: ready, %u disk%s, room for %u sessions (one per %u KiB of memory, %u bytes of blockd's each)%s\n",
+         ndisks, ndisks == 1 ? "" : "s", max_sessions, 1u << (BLK_DONATION_BITS - 10),
+         (unsigned)(sizeof(struct session) + sizeof(u32) + (BLOCKD_SESSION_STRIDE << K_CNODE_SLOT_BITS)),
+         test_hooks ? ", test hooks on" : "");
   time_start(); /* starting up was nobody's work */
   static const struct server blockd = {.ep = BLOCKD_PUBLIC_EP, .open_label = BLK_OPEN, .close_label = BLK_CLOSE,
                                        .recv_slots = BLOCKD_RECV_SLOTS, .handle = handle_and_post,

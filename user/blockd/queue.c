@@ -119,11 +119,39 @@ static void fail_parked(struct session *s, struct request *r, long err) {
     push(s->rec->done, s->rec->dhead, &s->rec->dlen, index_of(s, r));
 }
 
-static int any_queued(void) {
-  for (unsigned i = 0; i < BLOCKD_MAX_SESSIONS; i++)
-    if (sessions[i].queued)
-      return 1;
-  return 0;
+/* The sessions with requests queued: a ring through their entries, in
+ * the order schedule serves them, so that its work follows the sessions
+ * that wait and not the size of the table. */
+static int queued_head = -1, sched_next = -1; /* sched_next: where the next round starts */
+static unsigned queued_count;
+
+void queued_add(struct session *s) {
+  unsigned i = (unsigned)(s - sessions);
+  if (queued_head < 0) {
+    s->qnext = s->qprev = i;
+    queued_head = (int)i;
+  } else {
+    struct session *head = &sessions[queued_head];
+    s->qnext = (u32)queued_head;
+    s->qprev = head->qprev;
+    sessions[head->qprev].qnext = i;
+    head->qprev = i;
+  }
+  queued_count++;
+}
+
+void queued_remove(struct session *s) {
+  unsigned i = (unsigned)(s - sessions);
+  if (--queued_count == 0) {
+    queued_head = sched_next = -1;
+    return;
+  }
+  sessions[s->qprev].qnext = s->qnext;
+  sessions[s->qnext].qprev = s->qprev;
+  if (queued_head == (int)i)
+    queued_head = (int)s->qnext;
+  if (sched_next == (int)i)
+    sched_next = (int)s->qnext;
 }
 
 /* Sessions share the device: one may have at most DEVICE_SHARE frames (1
@@ -135,18 +163,21 @@ static int within_share(const struct session *s, unsigned frames, unsigned busy)
   return s->on_device == 0 || s->on_device + frames <= DEVICE_SHARE / busy;
 }
 
-static unsigned busy_sessions(void) {
-  unsigned busy = 0;
-  for (unsigned i = 0; i < BLOCKD_MAX_SESSIONS; i++)
-    busy += sessions[i].used && (sessions[i].queued || sessions[i].on_device);
-  return busy ? busy : 1;
+static unsigned nbusy; /* sessions used, with requests queued or on the device */
+
+void busy_update(struct session *s) {
+  u8 b = s->used && (s->queued || s->on_device);
+  nbusy = nbusy + b - s->busy;
+  s->busy = b;
 }
+
+static unsigned busy_sessions(void) { return nbusy ? nbusy : 1; }
 
 /* Straight to the device when nobody's requests wait before it and the
  * session is within its share. */
 void request_start(struct session *s, struct request *r, cptr_t first) {
   struct session_rec *rec = s->rec;
-  long err = any_queued() || !within_share(s, r->frames, busy_sessions())
+  long err = queued_count || !within_share(s, r->frames, busy_sessions())
                  ? K_ERR_WOULD_BLOCK
                  : device_post(s, r, env.cnode, first);
   if (err == K_ERR_OK)
@@ -154,7 +185,9 @@ void request_start(struct session *s, struct request *r, cptr_t first) {
   move_frames(s->park, r->park, env.cnode, first, r->frames);
   if (err == K_ERR_WOULD_BLOCK) {
     push(rec->queue, rec->qhead, &rec->qlen, index_of(s, r));
-    s->queued++;
+    if (s->queued++ == 0)
+      queued_add(s);
+    busy_update(s);
     schedule();
   } else {
     fail_parked(s, r, err);
@@ -167,7 +200,8 @@ void request_start(struct session *s, struct request *r, cptr_t first) {
 #define HELD_MAX 64
 #define HELD_FRAMES_MAX (POOL_SLOTS / 2)
 static struct {
-  u8 used, session;
+  u8 used;
+  u32 session;
   u16 pool, frames;
 } held[HELD_MAX];
 static unsigned held_frames;
@@ -177,7 +211,7 @@ static int hold_in_pool(unsigned i, struct request *r, u16 pool, u16 frames) {
     return 0;
   for (unsigned h = 0; h < HELD_MAX; h++)
     if (!held[h].used) {
-      held[h].used = 1, held[h].session = (u8)i, held[h].pool = pool, held[h].frames = frames;
+      held[h].used = 1, held[h].session = i, held[h].pool = pool, held[h].frames = frames;
       held_frames += frames;
       r->held = (u8)(h + 1);
       return 1;
@@ -199,7 +233,7 @@ void held_release(unsigned i) {
     }
 }
 
-int request_done(unsigned i, u8 generation, u8 req, u32 tag, u16 pool, u16 frames, u32 errors) {
+int request_done(unsigned i, u32 generation, u8 req, u32 tag, u16 pool, u16 frames, u32 errors) {
   struct session *s = &sessions[i];
   cptr_t at = POOL_SLOT + pool;
   if (s->generation != generation || !session_alive(i)) {
@@ -231,33 +265,38 @@ int request_done(unsigned i, u8 generation, u8 req, u32 tag, u16 pool, u16 frame
 }
 
 void schedule(void) {
-  static unsigned next;
   unsigned busy = busy_sessions();
-  for (int progress = 1; progress;) {
+  for (int progress = 1; progress && queued_count;) {
     progress = 0;
-    for (unsigned k = 0; k < BLOCKD_MAX_SESSIONS; k++) {
-      unsigned i = (next + k) % BLOCKD_MAX_SESSIONS;
+    unsigned i = (unsigned)(sched_next >= 0 ? sched_next : queued_head);
+    for (unsigned k = 0, n = queued_count; k < n && queued_count; k++) {
       struct session *s = &sessions[i];
-      if (!s->queued)
-        continue;
+      unsigned next = s->qnext; /* s may leave the ring: then next is still on it, or the ring is empty */
       if (!session_alive(i)) {
+        queued_remove(s);
         s->queued = 0;
         answer_gone(s, K_ERR_BAD_STATE);
+        index_free(i);
+        i = next;
         continue;
       }
       struct session_rec *rec = s->rec;
       struct request *r = &rec->req[rec->queue[rec->qhead]];
-      if (!within_share(s, r->frames, busy))
+      long err = within_share(s, r->frames, busy) ? device_post(s, r, s->park, r->park) : K_ERR_WOULD_BLOCK;
+      if (err == K_ERR_WOULD_BLOCK) {
+        i = next;
         continue;
-      long err = device_post(s, r, s->park, r->park);
-      if (err == K_ERR_WOULD_BLOCK)
-        continue;
+      }
       pop(rec->queue, &rec->qhead, &rec->qlen);
-      s->queued--;
+      if (--s->queued == 0)
+        queued_remove(s);
+      busy_update(s);
       if (err)
         fail_parked(s, r, err);
       progress = 1;
-      next = i + 1;
+      if (queued_count)
+        sched_next = (int)next; /* the next round starts after the last session served */
+      i = next;
     }
   }
 }

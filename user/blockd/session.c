@@ -5,16 +5,44 @@
 
 #define SESSION_VA 0x0000310000000000ull /* session i's record at + i * 2 MiB */
 
-struct session sessions[BLOCKD_MAX_SESSIONS];
+struct session *sessions;
+unsigned max_sessions;
 
-/* The upper tables of the session area are blockd's own (a fixed cost);
- * each session brings its page table. */
+/* Indexes free for a new session, oldest first: an index comes round
+ * again as late as it can. An index is free when its session is closed or
+ * gone and no request of it waits in the list of queued sessions. */
+static u32 *free_ring;
+static unsigned free_head, free_count;
+
+void index_free(unsigned i) { free_ring[(free_head + free_count++) % max_sessions] = i; }
+
+/* The table has a place for each session's slots init gave blockd's
+ * CNode (blk.h); the upper tables of the session area are blockd's own (a
+ * fixed cost); each session brings its page table. */
 long sessions_setup(void) {
-  cptr_t pdpt, pd;
-  long err;
-  if ((err = env_retype(&env, K_OBJ_PDPT, 0, &pdpt)) || (err = sys_page_table_map(pdpt, env.vspace, SESSION_VA)) ||
-      (err = env_retype(&env, K_OBJ_PD, 0, &pd)) || (err = sys_page_table_map(pd, env.vspace, SESSION_VA)))
+  struct k_cap_info ci;
+  long err = sys_cap_identify(env.cnode, env.cnode, &ci);
+  if (err)
     return err;
+  u64 slots = ci.size >> K_CNODE_SLOT_BITS;
+  if (slots <= BLOCKD_SESSION_SLOTS)
+    return K_ERR_RANGE;
+  max_sessions = (unsigned)((slots - BLOCKD_SESSION_SLOTS) / BLOCKD_SESSION_STRIDE);
+  u64 bytes = max_sessions * (u64)(sizeof(struct session) + sizeof(u32));
+  void *mem;
+  if ((err = env_alloc_pages(&env, (bytes + K_PAGE_SIZE - 1) / K_PAGE_SIZE, &mem)))
+    return err;
+  sessions = mem;
+  free_ring = (u32 *)(sessions + max_sessions);
+  for (unsigned i = 0; i < max_sessions; i++)
+    index_free(i);
+  cptr_t pdpt, pd;
+  if ((err = env_retype(&env, K_OBJ_PDPT, 0, &pdpt)) || (err = sys_page_table_map(pdpt, env.vspace, SESSION_VA)))
+    return err;
+  for (u64 gib = 0; gib * 512 < max_sessions; gib++)
+    if ((err = env_retype(&env, K_OBJ_PD, 0, &pd)) ||
+        (err = sys_page_table_map(pd, env.vspace, SESSION_VA + (gib << 30))))
+      return err;
   return K_ERR_OK;
 }
 
@@ -37,7 +65,10 @@ int session_alive(unsigned i) {
    * object made from the donation, is there, the record is too. */
   if (sys_cap_type(env.cnode, s->park).val != K_OBJ_CNODE) {
     s->used = 0;
+    busy_update(s);
     held_release(i);
+    if (!s->queued) /* else schedule answers its waiting caller first */
+      index_free(i);
     return 0;
   }
   s->seen_alive = wake_count;
@@ -50,7 +81,7 @@ int session_alive(unsigned i) {
  * reply that ended it included, with whoever it was for. */
 static struct {
   int session; /* -1: nobody (opening, refused requests) */
-  u8 generation;
+  u32 generation;
   u64 at_ns;
 } serving = {-1, 0, 0};
 
@@ -76,7 +107,7 @@ void settle_time(void) {
 /* A wake-up's completions: the time since it began goes to the sessions
  * whose requests completed, in equal parts (one look at the clock, not
  * one per request). */
-void settle_shared(const u8 *who, const u8 *generation, unsigned n) {
+void settle_shared(const u32 *who, const u32 *generation, unsigned n) {
   if (n == 0)
     return;
   u64 now = sys_thread_ns(), share = (now - serving.at_ns) / n;
@@ -94,7 +125,7 @@ void settle_shared(const u8 *who, const u8 *generation, unsigned n) {
 
 struct session *session_of(u64 badge) {
   unsigned i = server_badge_index(badge);
-  if (i >= BLOCKD_MAX_SESSIONS || sessions[i].generation != server_badge_generation(badge) || !session_alive(i))
+  if (i >= max_sessions || sessions[i].generation != server_badge_generation(badge) || !session_alive(i))
     return 0;
   return &sessions[i];
 }
@@ -109,11 +140,27 @@ static u32 donation_bits(u64 size) {
   return 0;
 }
 
+/* Session i's memory from the donation: the record's table and frame,
+ * mapped, then the parking CNode, the newest object, which takes both
+ * (blockd keeps three slots a session, whatever it is made of). */
+static long session_memory(unsigned i, u32 bits, u64 va) {
+  cptr_t donated = session_donated_slot(i), park = donated + 1, table = donated + 1, frame = donated + 2;
+  long err = server_session_memory(env.cnode, env.vspace, SERVER_DONATION_SLOT, donated, table, &frame, 1, va);
+  if (err)
+    return err;
+  if (!(err = sys_retype(donated, K_OBJ_CNODE, bits - 7, env.cnode, SERVER_TEMP_SLOT, 1, 0)) &&
+      !(err = sys_cnode_move(SERVER_TEMP_SLOT, PARK_RECORD_TABLE, env.cnode, table)) &&
+      !(err = sys_cnode_move(SERVER_TEMP_SLOT, PARK_RECORD_FRAME, env.cnode, frame)))
+    err = sys_cnode_move(env.cnode, park, env.cnode, SERVER_TEMP_SLOT);
+  if (err) {
+    sys_cnode_revoke(env.cnode, donated);
+    sys_cnode_move(env.cnode, SERVER_DONATION_SLOT, env.cnode, donated); /* back to the client */
+  }
+  return err;
+}
+
 long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
-  unsigned i = 0;
-  while (i < BLOCKD_MAX_SESSIONS && session_alive(i))
-    i++;
-  if (k_msg_caps(info) != 1 || disk >= ndisks || i == BLOCKD_MAX_SESSIONS)
+  if (k_msg_caps(info) != 1 || disk >= ndisks || !free_count)
     return K_ERR_RANGE;
   struct k_cap_info ci;
   if (sys_cap_identify(env.cnode, SERVER_DONATION_SLOT, &ci) || ci.type != K_OBJ_UNTYPED)
@@ -121,24 +168,21 @@ long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
   u32 bits = donation_bits(ci.size);
   if (!bits)
     return K_ERR_RANGE;
+  unsigned i = free_ring[free_head];
   struct session *s = &sessions[i];
-  cptr_t donated = SESSION_SLOTS + SESSION_STRIDE * i, table = donated + 1, frame = donated + 2, park = donated + 3;
+  cptr_t donated = session_donated_slot(i);
   u64 va = SESSION_VA + (u64)i * K_LARGE_PAGE_SIZE;
-  long err = server_session_memory(env.cnode, env.vspace, SERVER_DONATION_SLOT, donated, table, &frame, 1, va);
+  sys_cnode_delete(env.cnode, donated + 2); /* a saved reply of the index's last session that went */
+  long err = session_memory(i, bits, va);
   if (err)
     return err;
-  if ((err = sys_retype(donated, K_OBJ_CNODE, bits - 7, env.cnode, park, 1, 0))) {
-    sys_cnode_revoke(env.cnode, donated);
-    sys_cnode_move(env.cnode, SERVER_DONATION_SLOT, env.cnode, donated); /* back to the client */
-    return err;
-  }
-  sys_cnode_delete(env.cnode, donated + 4); /* a saved reply of the index's last session that went */
-  *s = (struct session){.used = 1, .generation = (u8)(s->generation + 1), .donated = donated, .table = table,
-                        .frame = frame, .park = park, .reply_slot = donated + 4,
-                        .rec = (struct session_rec *)va};
+  free_head = (free_head + 1) % max_sessions;
+  free_count--;
+  *s = (struct session){.used = 1, .generation = s->generation + 1, .park = donated + 1,
+                        .reply_slot = donated + 2, .rec = (struct session_rec *)va};
   s->rec->disk = (u32)disk;
   s->rec->park_slots = 1u << (bits - 7);
-  s->rec->park_map[0] = 1; /* slot 0 of every CNode is the kernel's */
+  s->rec->park_map[0] = (1u << PARK_FIRST_FREE) - 1; /* slot 0 of every CNode is the kernel's; the record's */
   err = sys_cnode_mint(env.cnode, SERVER_TEMP_SLOT, env.cnode, BLOCKD_PUBLIC_EP, K_RIGHTS_ALL,
                        server_badge(i, s->generation));
   *reply_cap = SERVER_TEMP_SLOT;
@@ -162,11 +206,16 @@ long arm_hold(struct session *s, u64 *caps_back) {
 long close_session(struct session *s, cptr_t *reply_cap) {
   answer_gone(s, K_ERR_BAD_STATE);
   held_release((unsigned)(s - sessions)); /* uncollected frames go back to their owner's memory */
-  long err = sys_cnode_revoke(env.cnode, s->donated); /* the record, its table, the parking CNode */
+  cptr_t donated = s->park - 1;
+  long err = sys_cnode_revoke(env.cnode, donated); /* the parking CNode, the record and its table */
   if (!err)
-    err = sys_cnode_move(env.cnode, SERVER_DONATION_SLOT, env.cnode, s->donated);
+    err = sys_cnode_move(env.cnode, SERVER_DONATION_SLOT, env.cnode, donated);
   s->used = 0;
+  if (s->queued)
+    queued_remove(s);
   s->queued = 0;
+  busy_update(s);
+  index_free((unsigned)(s - sessions));
   *reply_cap = SERVER_DONATION_SLOT;
   return err;
 }

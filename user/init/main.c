@@ -8,6 +8,7 @@
 #include <pci.h>
 #include <devmem.h>
 #include <net.h>
+#include <blk.h>
 #include <abi/bootinfo.h>
 #include <acct.h>
 #include "acct.h"
@@ -242,6 +243,8 @@ static void divide_device_memory(struct env *e, const struct k_bootinfo *bi) {
 /* A driver gets the PCI configuration ports, its devices' memory, an IRQ
  * control that claims only its devices' lines, DMA and a public endpoint
  * (init's copy is handed to the driver's clients). */
+static u64 memory_total; /* bytes of RAM the kernel handed out: all there is for anyone */
+
 static cptr_t start_driver(struct env *e, const struct k_bootinfo_module *m, u32 principal, enum driver drv) {
   cptr_t ep, irq = env_slot(e);
   if (env_retype(e, K_OBJ_ENDPOINT, 0, &ep) ||
@@ -250,7 +253,8 @@ static cptr_t start_driver(struct env *e, const struct k_bootinfo_module *m, u32
   struct start s = {.m = m, .principal = principal, .untyped_bits = CHILD_UNTYPED_BITS, .extra = {ep},
                     .arg = name_argument(m->name), .ioport_range = 0xcf8 | 0xcffull << 16,
                     .priority = DRIVER_PRIORITY, .irq_control = irq, .dma = K_BI_SLOT_DMA,
-                    .cnode_bits = drv == DRV_NET ? NETD_CNODE_BITS : 0}; /* netd holds its clients' sent frames */
+                    .cnode_bits = drv == DRV_NET ? NETD_CNODE_BITS /* netd holds its clients' sent frames */
+                                  : blockd_cnode_bits(memory_total)}; /* a session's place for every 64 KiB */
   for (unsigned i = 0; i < ngrants[drv]; i++)
     s.extra[1 + i] = grants[drv][i];
   printf("init: %s may claim IRQ lines 0x%llx\n", m->name, irq_lines[drv]);
@@ -297,6 +301,9 @@ static void start_bench(struct env *e, const struct k_bootinfo_module *m, u32 pr
 
 int main(const struct k_bootinfo *bi) {
   printf("init: root task running\n");
+  for (u64 i = 0; i < bi->untyped_count; i++)
+    if (!bi->untyped[i].is_device)
+      memory_total += bi->untyped[i].size;
   struct env e = {.cnode = K_BI_SLOT_CNODE, .vspace = K_BI_SLOT_VSPACE, .next_slot = bi->first_free_slot,
                   .end_slot = 1ull << bi->cnode_bits, .next_vaddr = bi->free_vaddr};
   self_check(bi);

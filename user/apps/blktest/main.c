@@ -287,6 +287,55 @@ static void sessions(cptr_t first) {
   check(r.err == K_ERR_WRONG_TYPE, "a donation that is not memory is refused");
 }
 
+/* Attack 2, session flood: a client opens sessions from a bank of its own
+ * memory (8 MiB, room for 128 of 64 KiB) for as long as it can. blockd's
+ * table has a place for every 64 KiB of the machine's memory, so the
+ * client runs out of its own bank (NO_MEMORY, from its own untyped) and
+ * not blockd of places: a newcomer still opens a session and is served,
+ * blockd's memory is what it was, and revoking the bank ends them all. */
+#define FLOOD_BANK_BITS 23
+#define FLOOD_MAX (1u << (FLOOD_BANK_BITS - BLK_DONATION_BITS))
+static void session_flood(cptr_t first) {
+  static cptr_t flood[FLOOD_MAX];
+  u64 before = blockd_memory(first);
+  cptr_t bank = env_slot(&env), donation = env_slot(&env), newcomer = 0;
+  long err = sys_retype(env.untyped, K_OBJ_UNTYPED, FLOOD_BANK_BITS, env.cnode, bank, 1, 0);
+  unsigned opened = 0;
+  while (!err && opened <= FLOOD_MAX) { /* one more than the bank holds */
+    cptr_t sess = env_slot(&env);
+    if ((err = sys_retype(bank, K_OBJ_UNTYPED, BLK_DONATION_BITS, env.cnode, donation, 1, 0)))
+      break;
+    buf->caps[0] = donation;
+    buf->recv_cnode = env.cnode;
+    buf->recv_slot = sess;
+    buf->recv_count = 1;
+    buf->recv_window = 0;
+    struct msg_regs r = sys_call(BLOCKD_EP, k_msg_info(BLK_OPEN, 1, 1, 0), 1, 0, 0, 0);
+    err = r.err ? r.err : (long)r.w[0];
+    if (!err)
+      flood[opened++] = sess;
+  }
+  printf("blktest:      a client flooding blockd opened %u sessions from its %u KiB and then met %s\n", opened,
+         1u << (FLOOD_BANK_BITS - 10), err_name(err));
+  check(opened == FLOOD_MAX && err == K_ERR_NO_MEMORY,
+        "a session flood ends when the client's own memory does (NO_MEMORY), not at a table of blockd's");
+  u64 during = blockd_memory(first);
+  int ok = !open_disk(1, &newcomer);
+  if (ok) {
+    expect_back(1);
+    ok = call(newcomer, BLK_READ, 0, 0, 0, 1).err == K_ERR_OK && frames_home(1);
+  }
+  check(ok && during == before, "beside the flood a newcomer opens a session and reads, blockd's memory as it was");
+  ok = !sys_cnode_revoke(env.cnode, bank);
+  unsigned refused = 0;
+  for (unsigned i = 0; i < opened; i++)
+    refused += call(flood[i], BLK_INFO, 0, 0, 0, 0).err == K_ERR_BAD_STATE;
+  ok = ok && refused == opened && call(newcomer, BLK_INFO, 0, 0, 0, 0).err == K_ERR_OK;
+  ok = ok && !close_session(newcomer) && blockd_memory(first) == before;
+  check(ok, "the flood's memory revoked: its sessions are gone, the newcomer's went on, blockd's memory as it was");
+  sys_cnode_delete(env.cnode, bank);
+}
+
 /* BLK_IO by hand: nreq requests (sector, word pairs in req), `words`
  * message words, the ring's frames [0, ngifts) sent, the answer's frames
  * into the ring from 0 (room of them). */
@@ -345,7 +394,7 @@ static void bad_batches(cptr_t s, u64 capacity) {
   r = io_raw(s, 2, 5, 0, 512, 512, req);
   struct stats st1 = stats_of(s);
   check(r.err == K_ERR_NO_MEMORY && r.w1 == 1 && r.gifts == 512 && ring_home(512) && buf->words[8] >= 1,
-        "2 MiB at once exceed a 64 KiB session's 511 parking slots: NO_MEMORY, counted, nothing taken");
+        "2 MiB at once exceed a 64 KiB session's 509 parking slots: NO_MEMORY, counted, nothing taken");
   check(st1.refused >= st0.refused + 7, "each refused batch was counted");
   r = io_raw(s, 0, 1, 1, 8, 0, req);
   check(r.err == K_ERR_OK && r.w2 == 0, "a collect with nothing in flight answers at once, empty");
@@ -726,6 +775,7 @@ int main(void) {
   revoked_during_dma(a);
   flushes(a);
   sessions(a);
+  session_flood(a);
   blockd_time_goes_to_whom_it_worked_for();
   printf("blktest: %d passed, %d failed\n", passed, failed);
   debug_exit(failed ? 1 : 0);

@@ -55,12 +55,27 @@ enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS,
 #define BLK_MAX_FRAMES 256      /* per request: 1 MiB */
 #define BLK_CHAIN_FRAMES 32     /* frames in one device request (scatter-gather): 128 KiB */
 #define BLK_IN_FLIGHT 64        /* device requests blockd keeps in flight */
-#define BLK_DONATION_BITS 16    /* a session needs 64 KiB: 4 KiB record, 8 KiB table, 512 frame slots */
+#define BLK_DONATION_BITS 16    /* a session needs 64 KiB: 4 KiB record, 8 KiB table, a CNode of 512 slots */
 #define BLK_DONATION_MAX_BITS 20 /* 1 MiB: 8192 frame slots (depth 32 of 1 MiB requests) */
 #define BLK_MAX_QUEUED 64       /* requests of one session in flight */
 #define BLK_IO_MAX_REQUESTS 30  /* in one BLK_IO message (two words each) */
 #define BLK_IO_MAX_DONE 60      /* completions in one answer */
 #define BLK_MAX_DISKS 4
+
+/* blockd's CNode: its own slots and the pool of frames on the device,
+ * then BLOCKD_SESSION_STRIDE a session (its donation, its parking CNode, a
+ * waiting caller's reply). init sizes it with blockd_cnode_bits: a place
+ * for every 2^BLK_DONATION_BITS bytes of memory the machine has, more
+ * sessions than all clients together could donate for, so that no client
+ * can fill the table with its own sessions. */
+#define BLOCKD_SESSION_SLOTS 4096
+#define BLOCKD_SESSION_STRIDE 3
+static inline unsigned blockd_cnode_bits(u64 memory) {
+  unsigned bits = 13;
+  while (((1ull << bits) - BLOCKD_SESSION_SLOTS) / BLOCKD_SESSION_STRIDE < memory >> BLK_DONATION_BITS)
+    bits++;
+  return bits;
+}
 
 /* Reply words: w0 = error, w1 = result (capacity for INFO). BLK_STATS:
  * w1 = requests of this session refused or failed, w2 = bytes of blockd's

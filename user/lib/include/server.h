@@ -48,11 +48,12 @@ __attribute__((noreturn)) void server_run(const struct server *s, struct env *e,
 void server_sort_received(cptr_t cnode, cptr_t first, u64 ncaps, u64 ngifts, cptr_t donation_slot);
 /* A session's badge: its index + 1 (0 is the public endpoint) and a
  * generation, so that a client's copy of a closed session's endpoint does
- * not reach the session that reuses its index. */
-static inline u64 server_badge(unsigned index, u8 generation) { return (u64)(index + 1) | (u64)generation << 8; }
+ * not reach the session that reuses its index. 32 bits each: a table of
+ * any size, and a generation that does not come round again. */
+static inline u64 server_badge(unsigned index, u32 generation) { return (u64)(index + 1) | (u64)generation << 32; }
 /* The index a badge names (anything out of range for a bad one). */
-static inline unsigned server_badge_index(u64 badge) { return (unsigned)(badge & 0xff) - 1; }
-static inline u8 server_badge_generation(u64 badge) { return (u8)(badge >> 8); }
+static inline unsigned server_badge_index(u64 badge) { return (unsigned)(u32)badge - 1; }
+static inline u32 server_badge_generation(u64 badge) { return (u32)(badge >> 32); }
 
 /* The reply gifts the n frames in the receive slots [first, first + n)
  * (the frames a request brought, back to their owner). Returns n. */
