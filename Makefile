@@ -145,7 +145,7 @@ $(B)/report.iso: $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blkecho.elf 
 
 # The network echo demo: netd and netecho (port 7, the default session).
 # The attacks on netd: netecho beside netattack:N (N: 0 none, 2-5), or hog:8 (N = 1).
-ATTACKS := 0 1 2 3 4 5
+ATTACKS := 0 1 2 3 4 5 6
 $(B)/attack-1.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf $(B)/hog.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf $(B)/hog.elf=hog:8
 $(B)/attack-%.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf $(B)/netattack.elf scripts/mkiso.sh

@@ -18,6 +18,7 @@ struct cpu {
   int resched;   /* the running thread should give up the CPU on the way out */
   u64 idle_tsc; /* TSC cycles spent halted, to leave idle time out of figures */
   u64 charged_to; /* TSC up to which `cur` has been charged for its time */
+  struct tcb *payer; /* whose vtime cur's time adds to, when not its own: the caller it serves */
 };
 
 extern struct cpu cpu0;

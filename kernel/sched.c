@@ -6,6 +6,7 @@
 #include <arch/cpu.h>
 #include <arch/mmu.h>
 #include <arch/sched.h>
+#include <arch/timer.h>
 
 struct runq {
   struct tcb *head, *tail;
@@ -15,15 +16,41 @@ static struct runq queues[K_PRIORITY_MAX + 1];
 static u64 ready_bits[(K_PRIORITY_MAX + 1) / 64];
 static u64 ready_words; /* bit w: ready_bits[w] != 0 */
 
+/* A thread that waited comes back at most this far behind the least
+ * vtime of its priority (one time slice, 20 ms: TIMER_HZ 100): it goes
+ * first, but the time it slept through is not owed to it. */
+static u64 vtime_lag(void) { return SCHED_SLICE_TICKS * 10000ull * arch_tsc_per_us(); }
+
+/* The least vtime among the other threads of t's priority that may run
+ * (the queue's head, the running thread), or t's own if there are none. */
+static u64 least_vtime(const struct tcb *t) {
+  const struct tcb *head = queues[t->priority].head, *cur = this_cpu()->cur;
+  u64 least = head ? head->vtime : t->vtime;
+  if (cur && cur != t && cur->priority == t->priority && cur->state == K_TCB_RUNNABLE && cur->vtime < least)
+    least = cur->vtime;
+  return least;
+}
+
+/* Into its priority's queue, behind the threads that have had no more CPU
+ * than it (so threads that use the same time take turns). */
 void sched_enqueue(struct tcb *t) {
   struct runq *q = &queues[t->priority];
-  t->q_next = 0;
-  t->q_prev = q->tail;
-  if (q->tail)
-    q->tail->q_next = t;
+  u64 least = least_vtime(t), lag = vtime_lag();
+  if (least > lag && t->vtime < least - lag)
+    t->vtime = least - lag;
+  struct tcb *after = q->tail;
+  while (after && after->vtime > t->vtime)
+    after = after->q_prev;
+  t->q_prev = after;
+  t->q_next = after ? after->q_next : q->head;
+  if (t->q_next)
+    t->q_next->q_prev = t;
+  else
+    q->tail = t;
+  if (after)
+    after->q_next = t;
   else
     q->head = t;
-  q->tail = t;
   t->queued = 1;
   ready_bits[t->priority / 64] |= 1ull << (t->priority % 64);
   ready_words |= 1ull << (t->priority / 64);
@@ -72,6 +99,8 @@ void sched_wake(struct tcb *t) {
 void sched_forget(struct tcb *t) {
   if (this_cpu()->direct == t)
     this_cpu()->direct = 0;
+  if (this_cpu()->payer == t)
+    this_cpu()->payer = 0;
   if (t->queued)
     sched_dequeue(t);
 }
@@ -81,7 +110,14 @@ static struct tcb *highest_ready(void) {
   return p < 0 ? 0 : queues[p].head;
 }
 
-void sched_yield(void) { this_cpu()->resched = 1; }
+/* The caller gives its turn to the others of its priority: it goes behind
+ * them, whatever CPU it has had. */
+void sched_yield(void) {
+  struct tcb *cur = this_cpu()->cur, *last = cur ? queues[cur->priority].tail : 0;
+  if (last && last->vtime > cur->vtime)
+    cur->vtime = last->vtime;
+  this_cpu()->resched = 1;
+}
 
 void sched_tick(void) {
   struct cpu *cpu = this_cpu();
@@ -137,11 +173,16 @@ static struct tcb *take_direct(struct tcb *cur) {
 }
 
 /* Everything since the last charge goes to the thread that ran (a thread's
- * system call is its own time, IPC hand-off included, up to this point). */
+ * system call is its own time, IPC hand-off included, up to this point),
+ * and to the vtime of whom it ran for: the caller it was answering when it
+ * last left the kernel, else itself. So a client that keeps a server busy
+ * waits for its turn as if it had run that long itself. */
 static void charge_running(struct cpu *cpu) {
-  u64 now = rdtsc();
-  if (cpu->cur)
-    cpu->cur->cpu_tsc += now - cpu->charged_to;
+  u64 now = rdtsc(), ran = now - cpu->charged_to;
+  if (cpu->cur) {
+    cpu->cur->cpu_tsc += ran;
+    (cpu->payer ? cpu->payer : cpu->cur)->vtime += ran;
+  }
   cpu->charged_to = now;
 }
 
@@ -167,6 +208,7 @@ void sched_return_to_user(void) {
     cpu->cur = next;
     cpu->slice_left = SCHED_SLICE_TICKS;
   }
+  cpu->payer = next->caller; /* blocked on next's reply: alive while it is */
   const struct cap *vs = &next->slots[TCB_SLOT_VSPACE].cap;
   arch_enter_user(&next->ctx, kva_to_pa((void *)vs->obj));
 }

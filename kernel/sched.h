@@ -1,8 +1,10 @@
-/* Preemptive priority round-robin scheduler (one CPU).
+/* Preemptive priority scheduler (one CPU), fair within a priority.
  *
  * The running thread is not in the run queue. It keeps the CPU until it
  * blocks, yields, its time slice ends or a higher-priority thread becomes
- * runnable; then it goes to the tail of its priority's queue. */
+ * runnable. Threads of one priority take turns by the CPU they have had,
+ * the time of the servers that answered their calls included (vtime): the
+ * one that has had least goes first. */
 #ifndef KERNEL_SCHED_H
 #define KERNEL_SCHED_H
 

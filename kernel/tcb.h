@@ -38,6 +38,9 @@ struct tcb {
   /* TSC cycles it ran: its own code, the kernel's work in its system calls
    * and the interrupts that arrived while it ran. */
   u64 cpu_tsc;
+  /* Its place among the threads of its priority (kernel/sched.c): TSC
+   * cycles of its own and of the servers answering its calls. */
+  u64 vtime;
 
   /* IPC. A blocked sender's message stays in its registers and IPC buffer
    * until a receiver takes it. */

@@ -157,3 +157,68 @@ KTEST(three_thousand_timers_due_at_once_all_fire) {
   }
   EXPECT(fired == TIMERS);
 }
+
+/* A thread that computes and never blocks shares the CPU with the threads
+ * of its priority: a client whose call a higher server answers later (a
+ * saved reply, as netd answers a waiting NET_RECV) runs as soon as the
+ * answer comes, ahead of the computing thread, since it has had far less
+ * CPU. (With first-come run queues it waited behind the computing thread,
+ * for a time slice each time: netecho echoed nothing beside netattack:6.)
+ * The server answers one call a tick for FAIR_TICKS ticks; the client must
+ * have had nearly every answer in that time. */
+#define FAIR_TICKS 30
+static volatile cptr_t f_timer, f_ep, f_reply;
+static volatile u32 f_answered, f_calls;
+static volatile u64 f_spins;
+
+static void fair_server(void) {
+  for (u32 i = 0; i < FAIR_TICKS; i++) {
+    sys_recv(f_ep);
+    sys_reply_save(K_BI_SLOT_CNODE, f_reply);
+    sys_ntfn_set_timer(f_timer, sys_time_ns() + 1000000, 1);
+    sys_wait(f_timer);
+    sys_reply_to(f_reply, k_msg_info(0, 0, 0, 0), 0, 0, 0, 0);
+    f_answered++;
+  }
+  for (;;)
+    sys_thread_exit();
+}
+
+static void fair_client(void) {
+  for (;;) {
+    sys_call(f_ep, k_msg_info(0, 0, 0, 0), 0, 0, 0, 0);
+    f_calls++;
+  }
+}
+
+static void fair_spinner(void) {
+  for (;;)
+    f_spins++;
+}
+
+KTEST(a_computing_thread_does_not_keep_its_peer_waiting_for_the_cpu) {
+  cptr_t srv, cl, sp, own = new_obj(t, K_OBJ_NOTIFICATION, 0);
+  f_timer = new_obj(t, K_OBJ_NOTIFICATION, 0);
+  f_ep = new_obj(t, K_OBJ_ENDPOINT, 0);
+  f_reply = env_slot(&t->e);
+  EXPECT(own && f_timer && f_ep);
+  f_answered = f_calls = 0;
+  f_spins = 0;
+  EXPECT_OK(start_at(t, fair_server, HIGH_PRIORITY, &srv));
+  EXPECT_OK(start_at(t, fair_client, LOW_PRIORITY, &cl));
+  EXPECT_OK(start_at(t, fair_spinner, LOW_PRIORITY, &sp));
+  u64 t0 = sys_time_ns();
+  for (int i = 0; i < 200 && f_answered < FAIR_TICKS; i++) { /* main outranks them all: it sleeps */
+    sys_ntfn_set_timer(own, sys_time_ns() + 10000000, 1);
+    sys_wait(own);
+  }
+  u64 ms = (sys_time_ns() - t0) / 1000000;
+  printf("ktest:   beside a computing thread (%llu steps) a client had %u answers in %llu ms (a tick is 10 ms)\n",
+         (u64)f_spins, f_answered, ms);
+  EXPECT(f_answered == FAIR_TICKS && f_spins > 0);
+  EXPECT(ms <= FAIR_TICKS * 10 * 3 / 2); /* about one answer a tick, not one a time slice or more */
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, sp));
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, cl));
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, srv));
+  sys_cnode_delete(K_BI_SLOT_CNODE, f_reply);
+}

@@ -9,7 +9,10 @@
  *   4  death mid-request: round after round a session from fresh memory,
  *      frames donated and one sent, and the memory revoked at once;
  *   5  protocol abuse: random requests, words and frames on its session,
- *      on a closed session's endpoint and on netd's public one.
+ *      on a closed session's endpoint and on netd's public one;
+ *   6  a busy neighbour, not an attack: it computes, asking nobody for
+ *      anything (what any principal may do with its share of the CPU: the
+ *      baseline for the attacks that make netd work).
  * It starts when a datagram reaches its UDP port 9999. Every 5 s it prints
  * a line "netattack:N ..." with what it did and what netd answered.
  * Bounded: it stops after ATTACK_SECONDS. */
@@ -39,6 +42,19 @@ static long call(cptr_t ep, u32 op, u64 words, u64 w0, u64 w1, u64 gifts) {
   long err = r.err ? r.err : (long)r.w[0];
   errors[err >= 0 && err < K_ERR_COUNT ? err : K_ERR_COUNT]++;
   return err;
+}
+
+static void report(void);
+
+/* Mode 6: ATTACK_SECONDS of arithmetic, a look at the clock per million steps. */
+static void compute(void) {
+  volatile u64 x = 1;
+  for (u64 end = sys_time_ns() + ATTACK_SECONDS * 1000000000ull; sys_time_ns() < end; rounds++) {
+    for (u32 i = 0; i < 1000000; i++)
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+    if (rounds % 256 == 0)
+      report();
+  }
 }
 
 static void report(void) {
@@ -245,6 +261,9 @@ int main(u64 arg) {
     break;
   case 5:
     abuse();
+    break;
+  case 6:
+    compute();
     break;
   }
   for (;;) {
