@@ -23,7 +23,7 @@ KERNEL_OBJ := $(patsubst %,$(B)/k/%.o,$(KERNEL_SRC))
 ULIB_SRC   := $(wildcard user/lib/*.S user/lib/*.c lib/*.c)
 ULIB_OBJ   := $(patsubst %,$(B)/u/%.o,$(ULIB_SRC))
 LWIP_APPS  := lwiptest netecho
-PROGRAMS   := init ktest bench blockd blkecho blktest netd nettest authtest kfuzz acct hog unpackd unpacktest netattack $(LWIP_APPS)
+PROGRAMS   := init ktest bench blockd blkecho blktest blkgood blkattack netd nettest authtest kfuzz acct hog unpackd unpacktest netattack $(LWIP_APPS)
 lwiptest_SRC := user/apps/lwiptest/main.c
 netecho_SRC := user/apps/netecho/main.c
 init_SRC   := $(wildcard user/init/*.c)
@@ -40,6 +40,8 @@ acct_SRC   := $(wildcard user/apps/acct/*.c)
 hog_SRC    := $(wildcard user/apps/hog/*.c)
 unpackd_SRC := $(wildcard user/apps/unpackd/*.c)
 netattack_SRC := $(wildcard user/apps/netattack/*.c)
+blkgood_SRC := $(wildcard user/apps/blkgood/*.c)
+blkattack_SRC := $(wildcard user/apps/blkattack/*.c)
 unpacktest_SRC := $(wildcard user/apps/unpacktest/*.c)
 
 .PHONY: all help iso clean test soak report attacks fuzz host-test guest-test demo demo-blk demo-net qemu qemu-net qemu-gdb deps bench bench-net compare \
@@ -144,8 +146,12 @@ $(B)/report.iso: $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blkecho.elf 
 	  $(B)/netecho.elf $(B)/hog.elf=hog:8 $(B)/acct.elf=acct:250
 
 # The network echo demo: netd and netecho (port 7, the default session).
-# The attacks on netd: netecho beside netattack:N (N: 0 none, 2-5), or hog:8 (N = 1).
+# The attacks on netd: netecho beside netattack:N (N: 0 none, 2-6), or hog:8 (N = 1).
 ATTACKS := 0 1 2 3 4 5 6
+# The attacks on blockd: blkgood beside blkattack:N (N: 0 none, 2-6).
+BLK_ATTACKS := 0 2 3 4 5 6
+$(B)/blkattack-%.iso: $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blkgood.elf $(B)/blkattack.elf scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/blockd.elf $(B)/blkgood.elf $(B)/blkattack.elf=blkattack:$*
 $(B)/attack-1.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf $(B)/hog.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf $(B)/hog.elf=hog:8
 $(B)/attack-%.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf $(B)/netattack.elf scripts/mkiso.sh
@@ -170,7 +176,7 @@ $(B)/net8.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/netecho.elf scri
 $(B)/nettest.iso: $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf $(B)/nettest.elf scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(B)/kernel.elf $(B)/init.elf $(B)/netd.elf=netd:65536 $(B)/nettest.elf
 
-iso: $(B)/kfuzz/kernel.elf $(B)/kfuzz.elf $(B)/kernel.iso $(B)/test.iso $(B)/authtest.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso $(B)/lwiptest.iso $(B)/net.iso $(B)/net8.iso $(B)/nettest.iso $(B)/report.iso $(B)/unpack.iso $(foreach a,$(ATTACKS),$(B)/attack-$(a).iso)
+iso: $(B)/kfuzz/kernel.elf $(B)/kfuzz.elf $(B)/kernel.iso $(B)/test.iso $(B)/authtest.iso $(B)/bench.iso $(B)/blk.iso $(B)/blktest.iso $(B)/lwiptest.iso $(B)/net.iso $(B)/net8.iso $(B)/nettest.iso $(B)/report.iso $(B)/unpack.iso $(foreach a,$(ATTACKS),$(B)/attack-$(a).iso) $(foreach a,$(BLK_ATTACKS),$(B)/blkattack-$(a).iso)
 
 # The host side of the network demo and tests (talks to 127.0.0.1 only).
 $(B)/netload: tests/net/netload.c
@@ -211,8 +217,9 @@ report: deps
 	ACCEL=$(ACCEL) scripts/report.sh $(B)/report.iso
 
 attacks: deps
-	$(MAKE) $(foreach a,$(ATTACKS),$(B)/attack-$(a).iso) $(B)/netload
+	$(MAKE) $(foreach a,$(ATTACKS),$(B)/attack-$(a).iso) $(foreach a,$(BLK_ATTACKS),$(B)/blkattack-$(a).iso) $(B)/netload
 	ACCEL=$(ACCEL) scripts/run-attacks.sh
+	ACCEL=$(ACCEL) scripts/run-blk-attacks.sh
 
 # The multi-principal fuzzer on the checking kernel: FUZZ_SEEDS boots from
 # FUZZ_SEED on, FUZZ_OPS operations each; FUZZ_FLAGS leaves out op classes.

@@ -45,6 +45,7 @@ run "a minute's soak of mixed network traffic (make soak: ten)" scripts/soak.sh 
 run "unpackd: a decompression bomb spends only its own donation" scripts/run-suite.sh unpack build/unpack.iso unpacktest 120
 run "the per-principal report beside both demos and an object flood" scripts/report.sh build/report.iso
 run "hostile clients of netd beside a good one (make attacks)" scripts/run-attacks.sh
+run "hostile clients of blockd beside a good one (make attacks)" scripts/run-blk-attacks.sh
 run "ping -c 100 from a network namespace (root)" scripts/run-net-ping.sh build/net.iso
 printf '\n%s' "$summaries"
 [ -n "$failures" ] && printf 'what failed:\n%s' "$failures"

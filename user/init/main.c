@@ -108,6 +108,7 @@ static const struct {
     {"blktest", AUTH_EXIT},                   {"nettest", AUTH_EXIT}, {"lwiptest", AUTH_EXIT},
     {"authtest", AUTH_EXIT},                  {"kfuzz", AUTH_EXIT | AUTH_KERNEL_TESTS},
     {"acct", AUTH_ACCT},                      {"unpacktest", AUTH_EXIT},
+    {"blkgood", AUTH_EXIT},
 };
 
 static unsigned authority_of(const char *name) {
@@ -308,7 +309,7 @@ int main(const struct k_bootinfo *bi) {
                   .end_slot = 1ull << bi->cnode_bits, .next_vaddr = bi->free_vaddr};
   self_check(bi);
   e.untyped = largest_ram_untyped(bi);
-  cptr_t blockd_ep = 0, netd_ep = 0, acct_ep = 0, unpackd_ep = 0;
+  cptr_t blockd_ep = 0, netd_ep = 0, acct_ep = 0, unpackd_ep = 0, attack_go = 0;
   int acct_given = 0;
   if (env_retype(&e, K_OBJ_ENDPOINT, 0, &acct_ep))
     acct_ep = 0;
@@ -336,6 +337,12 @@ int main(const struct k_bootinfo *bi) {
           s.cnode_bits = BLKECHO_CNODE_BITS;
         } else if (!strcmp(m->name, "blktest")) {
           s.untyped_bits = BLKECHO_UNTYPED_BITS; /* its sessions' donations are never reused: each test takes more */
+        } else if (!strcmp(m->name, "blkgood") || !strncmp(m->name, "blkattack", 9)) {
+          /* the good client says when the attacker starts, on a notification of init's they share */
+          if (!attack_go && env_retype(&e, K_OBJ_NOTIFICATION, 0, &attack_go))
+            attack_go = 0;
+          s.extra[1] = attack_go;
+          s.arg = name_argument(m->name);
         }
       } else if (!strncmp(m->name, "unpack", 6)) {
         s.extra[0] = unpackd_ep;
