@@ -159,7 +159,20 @@ static long session_memory(unsigned i, u32 bits, u64 va) {
   return err;
 }
 
+/* A session whose memory went is noticed when blockd next looks at it; one
+ * nobody looks at again would keep its place. So when no place is free,
+ * every session is looked at once: the dead ones' places come free. A
+ * client cannot make that happen often: after the sweep every place but
+ * the live sessions' is free, and each must be taken by an open before
+ * the next sweep. */
+static void reclaim_places(void) {
+  for (unsigned i = 0; i < max_sessions; i++)
+    session_alive(i);
+}
+
 long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
+  if (!free_count)
+    reclaim_places();
   if (k_msg_caps(info) != 1 || disk >= ndisks || !free_count)
     return K_ERR_RANGE;
   struct k_cap_info ci;

@@ -295,6 +295,7 @@ static void sessions(cptr_t first) {
  * blockd's memory is what it was, and revoking the bank ends them all. */
 #define FLOOD_BANK_BITS 23
 #define FLOOD_MAX (1u << (FLOOD_BANK_BITS - BLK_DONATION_BITS))
+#define BLOCKD_MAX_PLACES_TRIED 4096 /* blockd's places under 256 MiB (its ready line) */
 static void session_flood(cptr_t first) {
   static cptr_t flood[FLOOD_MAX];
   u64 before = blockd_memory(first);
@@ -333,7 +334,32 @@ static void session_flood(cptr_t first) {
   ok = ok && refused == opened && call(newcomer, BLK_INFO, 0, 0, 0, 0).err == K_ERR_OK;
   ok = ok && !close_session(newcomer) && blockd_memory(first) == before;
   check(ok, "the flood's memory revoked: its sessions are gone, the newcomer's went on, blockd's memory as it was");
+  /* Sessions whose memory goes and that nobody touches again: round after
+   * round from the same bank, more opens than blockd has places. */
+  unsigned rounds = 0, total = 0;
   sys_cnode_delete(env.cnode, bank);
+  err = K_ERR_OK;
+  for (; !err && total <= BLOCKD_MAX_PLACES_TRIED; rounds++) {
+    err = sys_retype(env.untyped, K_OBJ_UNTYPED, FLOOD_BANK_BITS, env.cnode, bank, 1, 0);
+    for (unsigned i = 0; !err && i < FLOOD_MAX; i++, total++) {
+      if ((err = sys_retype(bank, K_OBJ_UNTYPED, BLK_DONATION_BITS, env.cnode, donation, 1, 0)))
+        break;
+      sys_cnode_delete(env.cnode, flood[i]); /* the endpoint of a session gone before */
+      buf->caps[0] = donation;
+      buf->recv_cnode = env.cnode;
+      buf->recv_slot = flood[i];
+      buf->recv_count = 1;
+      buf->recv_window = 0;
+      struct msg_regs r = sys_call(BLOCKD_EP, k_msg_info(BLK_OPEN, 1, 1, 0), 1, 0, 0, 0);
+      err = r.err ? r.err : (long)r.w[0];
+    }
+    sys_cnode_revoke(env.cnode, bank);
+    sys_cnode_delete(env.cnode, bank);
+  }
+  printf("blktest:      %u sessions in %u rounds, each round's memory revoked and its sessions never touched: %s\n",
+         total, rounds, err_name(err));
+  check(!err && total > BLOCKD_MAX_PLACES_TRIED && blockd_memory(first) == before,
+        "more abandoned sessions than blockd has places: their places come back, every open succeeds");
 }
 
 /* BLK_IO by hand: nreq requests (sector, word pairs in req), `words`
