@@ -80,6 +80,42 @@ static inline int cap_is_original(const struct cte *c) {
   return c->parent == 0 || c->parent->cap.type == K_OBJ_UNTYPED || c->parent->cap.type != c->cap.type;
 }
 
+/* Slot `index` of the CNode a capability names (slot 0 names nothing). */
+static inline int cnode_slot(const struct cap *cnode, u64 index, struct cte **out) {
+  if (index == 0 || index >= (1ull << cnode->w1))
+    return K_ERR_INVALID_CAP;
+  *out = (struct cte *)cnode->obj + index;
+  return K_ERR_OK;
+}
+
+/* The slot a capability address names in the CSpace whose root is `root`:
+ * a root slot, or one of a CNode one level down (abi/types.h). */
+static inline int cspace_lookup(const struct cap *root, k_cptr_t cptr, struct cte **out) {
+  if (root->type != K_OBJ_CNODE)
+    return K_ERR_NOT_CONFIGURED;
+  u64 index = cptr >> 32;
+  if (!index)
+    return cnode_slot(root, cptr, out);
+  struct cte *cn;
+  int err = cnode_slot(root, cptr & 0xffffffffull, &cn);
+  if (err)
+    return err;
+  if (cn->cap.type != K_OBJ_CNODE)
+    return K_ERR_INVALID_CAP; /* the address names no slot */
+  if (!(cn->cap.rights & K_RIGHT_WRITE))
+    return K_ERR_NO_RIGHTS;
+  return cnode_slot(&cn->cap, index, out);
+}
+
+/* The address of the slot i after `first` in the same CNode (0, which
+ * names nothing, past the end of the index space). */
+static inline k_cptr_t cptr_next(k_cptr_t first, u64 i) {
+  u64 index = first >> 32;
+  if (!index)
+    return first + i < (1ull << 32) ? first + i : 0;
+  return index + i < (1ull << 32) ? (first & 0xffffffffull) | (index + i) << 32 : 0;
+}
+
 /* Tree edits. None of them checks arguments: callers decode first. */
 void cte_insert(struct cte *slot, const struct cap *cap, struct cte *parent);
 void cte_move(struct cte *dst, struct cte *src);

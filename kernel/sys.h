@@ -26,18 +26,8 @@ static inline void set_result(struct call *c, u64 v) { arch_syscall_set_result(c
 K_SYSCALLS(SYS_HANDLER_DECL)
 #undef SYS_HANDLER_DECL
 
-static inline int slot_in(const struct cap *cnode, u64 index, struct cte **out) {
-  if (index == 0 || index >= (1ull << cnode->w1))
-    return K_ERR_INVALID_CAP;
-  *out = (struct cte *)cnode->obj + index;
-  return K_ERR_OK;
-}
-
 static inline int lookup_slot(struct call *c, cptr_t cptr, struct cte **out) {
-  const struct cap *root = &c->self->slots[TCB_SLOT_CSPACE].cap;
-  if (root->type != K_OBJ_CNODE)
-    return K_ERR_NOT_CONFIGURED;
-  return slot_in(root, cptr, out);
+  return cspace_lookup(&c->self->slots[TCB_SLOT_CSPACE].cap, cptr, out);
 }
 
 static inline int lookup_cap(struct call *c, cptr_t cptr, u8 rights, struct cte **out) {
@@ -64,7 +54,7 @@ static inline int lookup_typed(struct call *c, cptr_t cptr, u8 type, u8 rights, 
 static inline int lookup_in_cnode(struct call *c, cptr_t cnode, u64 index, u8 rights, struct cte **out) {
   struct cte *cn;
   int err = lookup_typed(c, cnode, K_OBJ_CNODE, rights, &cn);
-  return err ? err : slot_in(&cn->cap, index, out);
+  return err ? err : cnode_slot(&cn->cap, index, out);
 }
 
 /* The caller's address space for copies in and out; 0 (every copy fails)

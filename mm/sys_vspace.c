@@ -59,7 +59,7 @@ static int dma_run(struct call *c, int (*check)(const struct cte *), u64 *first,
   if (*n == 0 || *n > K_DMA_PIN_RANGE_MAX || *first + *n < *first)
     return K_ERR_RANGE;
   for (u64 i = 0; i < *n; i++) {
-    err = lookup_cap(c, *first + i, 0, &f);
+    err = lookup_cap(c, cptr_next(*first, i), 0, &f);
     if (!err)
       err = check(f);
     if (err) {
@@ -94,7 +94,7 @@ int sys_DMA_PIN_RANGE(struct call *c) {
   for (u64 i = 0; i < n; i += 64) {
     u64 m = n - i < 64 ? n - i : 64;
     for (u64 j = 0; j < m; j++)
-      dma_pin(run_slot(c, first + i + j), &pa[j]);
+      dma_pin(run_slot(c, cptr_next(first, i + j)), &pa[j]);
     copy_to_user(own_root(c), out + i * sizeof(u64), pa, m * sizeof(u64));
   }
   return K_ERR_OK;
@@ -113,7 +113,7 @@ int sys_DMA_UNPIN_RANGE(struct call *c) {
   u64 first, n;
   int err = dma_run(c, dma_unpin_check, &first, &n);
   for (u64 i = 0; !err && i < n; i++)
-    dma_unpin(run_slot(c, first + i));
+    dma_unpin(run_slot(c, cptr_next(first, i)));
   return err;
 }
 

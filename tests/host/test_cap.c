@@ -179,6 +179,37 @@ static void cnode_cycles_and_chains_are_destroyed(void **state) {
   assert_null(cpu0.zombies);
 }
 
+/* An address names a root slot, or with its upper half a slot of the
+ * CNode in the root slot its lower half names; anything else names none. */
+static void addresses_name_root_slots_and_slots_one_level_down(void **state) {
+  (void)state;
+  struct cte *sub = fake_cnode(&root_ut, &cn[2], 4);
+  assert_int_equal(retype(&root_ut, K_OBJ_ENDPOINT, 0, 1, &cn[3]), K_ERR_OK);
+  struct cte *out = 0;
+  assert_int_equal(cspace_lookup(&cn_slot.cap, 3, &out), K_ERR_OK);
+  assert_ptr_equal(out, &cn[3]);
+  assert_int_equal(cspace_lookup(&cn_slot.cap, k_cptr_in(2, 5), &out), K_ERR_OK);
+  assert_ptr_equal(out, &sub[5]);
+  assert_int_equal(cspace_lookup(&cn_slot.cap, k_cptr_in(2, 15), &out), K_ERR_OK);
+  assert_ptr_equal(out, &sub[15]);
+  assert_int_equal(cspace_lookup(&cn_slot.cap, k_cptr_in(2, 16), &out), K_ERR_INVALID_CAP); /* past its end */
+  assert_int_equal(cspace_lookup(&cn_slot.cap, k_cptr_in(3, 1), &out), K_ERR_INVALID_CAP);  /* an endpoint */
+  assert_int_equal(cspace_lookup(&cn_slot.cap, k_cptr_in(4, 1), &out), K_ERR_INVALID_CAP);  /* empty */
+  assert_int_equal(cspace_lookup(&cn_slot.cap, k_cptr_in(0, 1), &out), K_ERR_INVALID_CAP);  /* root slot 0 */
+  assert_int_equal(cspace_lookup(&cn_slot.cap, k_cptr_in(256, 1), &out), K_ERR_INVALID_CAP); /* past the root */
+  assert_int_equal(cspace_lookup(&cn_slot.cap, 0, &out), K_ERR_INVALID_CAP);
+  assert_int_equal(cspace_lookup(&cn_slot.cap, ~0ull, &out), K_ERR_INVALID_CAP);
+  cn[2].cap.rights = K_RIGHT_READ;
+  assert_int_equal(cspace_lookup(&cn_slot.cap, k_cptr_in(2, 5), &out), K_ERR_NO_RIGHTS);
+  struct cap not_cnode = cn[3].cap;
+  assert_int_equal(cspace_lookup(&not_cnode, 3, &out), K_ERR_NOT_CONFIGURED);
+  /* runs stay in their CNode, and end where the index space does */
+  assert_int_equal(cptr_next(k_cptr_in(2, 5), 3), k_cptr_in(2, 8));
+  assert_int_equal(cptr_next(7, 3), 10);
+  assert_int_equal(cptr_next(0xfffffffeull, 2), 0);
+  assert_int_equal(cptr_next(k_cptr_in(2, 0xfffffffeull), 2), 0);
+}
+
 static void tcb_slots_are_emptied_when_it_dies(void **state) {
   (void)state;
   assert_int_equal(retype(&root_ut, K_OBJ_TCB, 0, 1, &cn[1]), K_ERR_OK);
@@ -523,6 +554,7 @@ static void deleting_the_last_object_gives_its_memory_back(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(retype_aligns_objects_naturally, setup),
+      cmocka_unit_test_setup(addresses_name_root_slots_and_slots_one_level_down, setup),
       cmocka_unit_test_setup(retype_checks_before_it_changes_anything, setup),
       cmocka_unit_test_setup(retype_fills_an_untyped_exactly, setup),
       cmocka_unit_test_setup(device_untyped_makes_only_frames_and_keeps_contents, setup),

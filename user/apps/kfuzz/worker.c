@@ -58,6 +58,10 @@ static struct msg_regs sc(struct worker *w, u64 nr, u64 a0, u64 a1, u64 a2, u64 
     w->st->err[row]++;
   if ((nr == K_SYS_SEND || nr == K_SYS_NBSEND || nr == K_SYS_CALL || nr == K_SYS_REPLY_RECV) && r.err >= 0 && r.err < 64)
     w->st->send_err[r.err]++;
+  if (a0 >> 32) { /* the capability it invokes named one level down */
+    w->st->two_level++;
+    w->st->two_level_ok += r.err == K_ERR_OK;
+  }
   w->st->ops++;
   return r;
 }
@@ -66,13 +70,15 @@ static struct msg_regs sc(struct worker *w, u64 nr, u64 a0, u64 a1, u64 a2, u64 
 
 /* ---- choosing arguments ---- */
 
+static u64 play_slot(struct worker *w) { return S_PLAY + rnd(w, S_RECV - S_PLAY); }
+
 static u64 any_slot(struct worker *w) {
   if (chance(w, 32))
     return rnd(w, 2 * CN_SLOTS); /* 0 and out of range too */
+  if (chance(w, 16)) /* a slot one level down, in a CNode the retypes made (or in whatever is there) */
+    return k_cptr_in(chance(w, 2) ? play_slot(w) : rnd(w, CN_SLOTS), rnd(w, 40));
   return 1 + rnd(w, CN_SLOTS - 1);
 }
-
-static u64 play_slot(struct worker *w) { return S_PLAY + rnd(w, S_RECV - S_PLAY); }
 static u64 recv_first(struct worker *w) { return S_RECV + w->k * RECV_SLOTS; }
 
 static u64 ep_slot(struct worker *w) {
@@ -255,7 +261,10 @@ static void op_notification(struct worker *w) {
 static void op_cnode(struct worker *w) {
   switch (rnd(w, 6)) {
   case 0:
-    SC(w, K_SYS_CNODE_COPY, S_CNODE, play_slot(w), S_CNODE, any_slot(w), rnd(w, 8), 0);
+    if (chance(w, 4)) /* into a CNode the retypes made: what addresses one level down then name */
+      SC(w, K_SYS_CNODE_COPY, play_slot(w), 1 + rnd(w, 31), S_CNODE, any_slot(w), rnd(w, 8), 0);
+    else
+      SC(w, K_SYS_CNODE_COPY, S_CNODE, play_slot(w), S_CNODE, any_slot(w), rnd(w, 8), 0);
     break;
   case 1:
     SC(w, K_SYS_CNODE_MINT, S_CNODE, play_slot(w), S_CNODE, any_slot(w), rnd(w, 8), chance(w, 2) ? rnd(w, 0) : rnd(w, 16));

@@ -336,3 +336,48 @@ KTEST(untyped_report_counts_each_principal) {
   s = sys_untyped_report(t->ut, r, 1);
   EXPECT(s.err == K_ERR_OK && r[0].threads == 1);
 }
+
+/* A capability in a CNode one level down is named by k_cptr_in(the
+ * CNode's root slot, its index): invoked, pinned in runs, copied between
+ * frames, as if it were in the root. The address must name a CNode whose
+ * capability has the write right, and an index inside it. */
+KTEST(capabilities_are_named_through_a_cnode_one_level_down) {
+  cptr_t cn = new_obj(t, K_OBJ_CNODE, 4), ro = env_slot(&t->e), ep = new_obj(t, K_OBJ_ENDPOINT, 0);
+  cptr_t n = new_obj(t, K_OBJ_NOTIFICATION, 0), f = new_obj(t, K_OBJ_FRAME_4K, 0);
+  EXPECT(cn && ep && n && f);
+  EXPECT_OK(sys_retype(t->ut, K_OBJ_NOTIFICATION, 0, cn, 3, 1, 0));
+  EXPECT_OK(sys_retype(t->ut, K_OBJ_FRAME_4K, 0, cn, 5, 3, 0));
+  /* a signal through the CNode reaches the notification in its slot 3 */
+  EXPECT_OK(sys_signal(k_cptr_in(cn, 3)));
+  EXPECT(sys_poll(k_cptr_in(cn, 3)).err == K_ERR_OK);
+  EXPECT(sys_cap_type(K_BI_SLOT_CNODE, cn).val == K_OBJ_CNODE);
+  /* a run of frames in slots 5-7 pinned and unpinned in one call each */
+  u64 phys[3];
+  EXPECT_OK(sys_dma_pin_range(K_BI_SLOT_DMA, k_cptr_in(cn, 5), 3, phys).err);
+  EXPECT(phys[0] && phys[1] && phys[2] && phys[0] != phys[1]);
+  EXPECT_OK(sys_dma_unpin_range(K_BI_SLOT_DMA, k_cptr_in(cn, 5), 3).err);
+  EXPECT_ERR(sys_dma_pin_range(K_BI_SLOT_DMA, k_cptr_in(cn, 16), 1, phys).err, K_ERR_INVALID_CAP); /* past its end */
+  /* bytes copied from a root frame into a frame one level down, and back */
+  u64 *page = new_page(t, &f);
+  EXPECT(page);
+  page[0] = 0x1234567890abcdefull;
+  EXPECT_OK(sys_frame_copy(k_cptr_in(cn, 6), 0, f, 0, 8));
+  page[0] = 0;
+  EXPECT_OK(sys_frame_copy(f, 0, k_cptr_in(cn, 6), 0, 8));
+  EXPECT(page[0] == 0x1234567890abcdefull);
+  /* bad addresses */
+  EXPECT_ERR(sys_signal(k_cptr_in(cn, 4)), K_ERR_EMPTY_SLOT);
+  EXPECT_ERR(sys_signal(k_cptr_in(cn, 16)), K_ERR_INVALID_CAP);     /* outside the CNode */
+  EXPECT_ERR(sys_signal(k_cptr_in(ep, 3)), K_ERR_INVALID_CAP);      /* not a CNode */
+  EXPECT_ERR(sys_signal(k_cptr_in(0, 3)), K_ERR_INVALID_CAP);       /* root slot 0 */
+  EXPECT_ERR(sys_signal(k_cptr_in(1u << 20, 3)), K_ERR_INVALID_CAP); /* outside the root */
+  EXPECT_ERR(sys_signal(k_cptr_in(cn, 0xffffffffull)), K_ERR_INVALID_CAP);
+  EXPECT_OK(sys_cnode_copy(K_BI_SLOT_CNODE, ro, K_BI_SLOT_CNODE, cn, K_RIGHT_READ));
+  EXPECT_ERR(sys_signal(k_cptr_in(ro, 3)), K_ERR_NO_RIGHTS);        /* the CNode without write */
+  /* a CNode one level down is itself named so, as the CNode of a (cnode, index) pair */
+  EXPECT_OK(sys_retype(t->ut, K_OBJ_CNODE, 4, cn, 9, 1, 0));
+  EXPECT_OK(sys_retype(t->ut, K_OBJ_NOTIFICATION, 0, k_cptr_in(cn, 9), 2, 1, 0));
+  EXPECT(sys_cap_type(k_cptr_in(cn, 9), 2).val == K_OBJ_NOTIFICATION);
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, ro));
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, cn)); /* with everything in it */
+}
