@@ -16,28 +16,37 @@ static struct runq queues[K_PRIORITY_MAX + 1];
 static u64 ready_bits[(K_PRIORITY_MAX + 1) / 64];
 static u64 ready_words; /* bit w: ready_bits[w] != 0 */
 
-/* A thread that waited comes back at most this far behind the least
- * vtime of its priority (one time slice, 20 ms: TIMER_HZ 100): it goes
- * first, but the time it slept through is not owed to it. */
+/* A thread that waited comes back at most this far behind its priority's
+ * floor (one time slice, 20 ms: TIMER_HZ 100): it goes first, but the
+ * time it slept through is not owed to it. */
 static u64 vtime_lag(void) { return SCHED_SLICE_TICKS * 10000ull * arch_tsc_per_us(); }
 
-/* The least vtime among the other threads of t's priority that may run
- * (the queue's head, the running thread), or t's own if there are none. */
-static u64 least_vtime(const struct tcb *t) {
-  const struct tcb *head = queues[t->priority].head, *cur = this_cpu()->cur;
-  u64 least = head ? head->vtime : t->vtime;
-  if (cur && cur != t && cur->priority == t->priority && cur->state == K_TCB_RUNNABLE && cur->vtime < least)
+/* Per priority, the least vtime of its threads that may run, as it was
+ * last seen: it only climbs, so a thread that was away (asleep, new, or
+ * from another priority) is measured against where the others got to,
+ * not against threads that happen to be asleep now. */
+static u64 floor_vtime[K_PRIORITY_MAX + 1];
+
+static void raise_floor(u8 priority, const struct tcb *except) {
+  const struct tcb *head = queues[priority].head, *cur = this_cpu()->cur;
+  int seen = head != 0;
+  u64 least = head ? head->vtime : 0;
+  if (cur && cur != except && cur->priority == priority && cur->state == K_TCB_RUNNABLE && (!seen || cur->vtime < least)) {
     least = cur->vtime;
-  return least;
+    seen = 1;
+  }
+  if (seen && least > floor_vtime[priority])
+    floor_vtime[priority] = least;
 }
 
 /* Into its priority's queue, behind the threads that have had no more CPU
  * than it (so threads that use the same time take turns). */
 void sched_enqueue(struct tcb *t) {
   struct runq *q = &queues[t->priority];
-  u64 least = least_vtime(t), lag = vtime_lag();
-  if (least > lag && t->vtime < least - lag)
-    t->vtime = least - lag;
+  raise_floor(t->priority, t);
+  u64 floor = floor_vtime[t->priority], lag = vtime_lag();
+  if (floor > lag && t->vtime < floor - lag)
+    t->vtime = floor - lag;
   struct tcb *after = q->tail;
   while (after && after->vtime > t->vtime)
     after = after->q_prev;

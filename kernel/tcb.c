@@ -59,6 +59,8 @@ int tcb_configure(struct tcb *t, struct cte *cspace, struct cte *vspace, u32 pri
   int was_queued = t->queued;
   if (was_queued)
     sched_dequeue(t);
+  if (t->priority != priority)
+    t->vtime = 0; /* the CPU it had among other threads: it joins the new ones at their least (sched_enqueue) */
   t->priority = (u8)priority;
   if (was_queued)
     sched_enqueue(t);
