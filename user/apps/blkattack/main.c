@@ -21,6 +21,7 @@
 #include <server.h>
 #include <blk.h>
 #include <abi/bootinfo.h>
+#include <attack.h>
 
 #define BLOCKD_EP K_BI_SLOT_FIRST_FREE_FIXED
 #define ATTACK_GO (K_BI_SLOT_FIRST_FREE_FIXED + 1)
@@ -33,27 +34,11 @@
 static struct env env;
 static struct k_ipc_buffer *buf;
 static cptr_t tick;
-static u64 mode, rounds, errors[K_ERR_COUNT + 1];
+static struct attack at = {.name = "blkattack", .report_ns = REPORT_NS};
 
 static void sleep_ns(u64 ns) {
   sys_ntfn_set_timer(tick, sys_time_ns() + ns, 1);
   sys_wait(tick);
-}
-
-static void count(long err) { errors[err >= 0 && err < K_ERR_COUNT ? err : K_ERR_COUNT]++; }
-
-static void report(void) {
-  printf("blkattack:%llu %llu rounds; answers:", mode, rounds);
-  for (long e = 0; e <= K_ERR_COUNT; e++)
-    if (errors[e])
-      printf(" %s %llu", e < K_ERR_COUNT ? err_name(e) : "other", errors[e]);
-  printf("\n");
-}
-
-static u64 seed = 0x9e3779b97f4a7c15ull;
-static u64 rnd(void) {
-  seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
-  return seed;
 }
 
 /* A session on a donation of 2^bits made from `from` into `donation`. */
@@ -94,11 +79,11 @@ static void session_flood(void) {
   long err = K_ERR_OK;
   while (!err) {
     err = open_from(env.untyped, BLK_DONATION_BITS, donation, env_slot(&env));
-    count(err);
-    rounds += !err;
+    attack_count(&at, err);
+    at.rounds += !err;
   }
-  printf("blkattack:2 holds %llu sessions (%llu KiB of its memory); the next met %s\n", rounds,
-         rounds << (BLK_DONATION_BITS - 10), err_name(err));
+  printf("blkattack:2 holds %llu sessions (%llu KiB of its memory); the next met %s\n", at.rounds,
+         at.rounds << (BLK_DONATION_BITS - 10), err_name(err));
 }
 
 static void hoard(void) {
@@ -111,14 +96,10 @@ static void hoard(void) {
   for (u64 k = 0; !err && k < BLK_MAX_QUEUED; k += 16, sent += 16)
     err = submit_reads(s, 16, RING_SLOT + k * FRAMES);
   printf("blkattack:3 hoards %llu reads of 64 KiB, never collected: %s\n", sent, err_name(err));
-  u64 next_report = sys_time_ns() + REPORT_NS;
-  for (u64 end = sys_time_ns() + ATTACK_SECONDS * 1000000000ull; sys_time_ns() < end; rounds++) {
-    count(submit_reads(s, 1, RING_SLOT + RING_FRAMES - FRAMES)); /* the spare request's frames: refused, back again */
+  for (u64 end = sys_time_ns() + ATTACK_SECONDS * 1000000000ull; sys_time_ns() < end; at.rounds++) {
+    attack_count(&at, submit_reads(s, 1, RING_SLOT + RING_FRAMES - FRAMES)); /* the spare request's frames: refused, back again */
     sleep_ns(1000000);
-    if (sys_time_ns() >= next_report) {
-      next_report += REPORT_NS;
-      report();
-    }
+    attack_report_due(&at);
   }
 }
 
@@ -132,11 +113,10 @@ static void die_mid_request(void) {
   cptr_t arena = env_slot(&env), bank = env_slot(&env), donation = env_slot(&env), sess = env_slot(&env);
   cptr_t first = RING_SLOT;
   long err = sys_retype(env.untyped, K_OBJ_UNTYPED, ARENA_BITS, env.cnode, arena, 1, 0);
-  u64 next_report = sys_time_ns() + REPORT_NS;
   for (u64 end = sys_time_ns() + ATTACK_SECONDS * 1000000000ull; !err && sys_time_ns() < end;) {
     long e = sys_retype(arena, K_OBJ_UNTYPED, BANK_BITS, env.cnode, bank, 1, 0);
     if (e == K_ERR_NO_MEMORY) {
-      count(e);
+      attack_count(&at, e);
       sys_cnode_revoke(env.cnode, arena);
       sleep_ns(10000000ull);
       continue;
@@ -147,17 +127,14 @@ static void die_mid_request(void) {
       e = sys_retype(bank, K_OBJ_FRAME_4K, 0, env.cnode, first, 4 * FRAMES, 0);
     if (!e)
       e = submit_reads(sess, 4, first);
-    count(e);
+    attack_count(&at, e);
     err = sys_cnode_revoke(env.cnode, bank); /* dies: its session, and its frames the device is reading into */
     sys_cnode_delete(env.cnode, bank);
     sys_cnode_delete(env.cnode, sess);
-    rounds++;
-    if (sys_time_ns() >= next_report) {
-      next_report += REPORT_NS;
-      report();
-    }
+    at.rounds++;
+    attack_report_due(&at);
   }
-  printf("blkattack:4 stopped after %llu rounds: %s\n", rounds, err_name(err));
+  printf("blkattack:4 stopped after %llu rounds: %s\n", at.rounds, err_name(err));
 }
 
 static void abuse(void) {
@@ -173,9 +150,8 @@ static void abuse(void) {
     printf("blkattack:5 cannot start: %s\n", err_name(err));
     return;
   }
-  u64 next_report = sys_time_ns() + REPORT_NS;
-  for (u64 end = sys_time_ns() + ATTACK_SECONDS * 1000000000ull; sys_time_ns() < end; rounds++) {
-    u64 r = rnd(), target = r & 3;
+  for (u64 end = sys_time_ns() + ATTACK_SECONDS * 1000000000ull; sys_time_ns() < end; at.rounds++) {
+    u64 r = attack_rnd(&at), target = r & 3;
     cptr_t ep = target == 0 ? BLOCKD_EP : target == 1 ? stale : s;
     u32 op = (u32)(r >> 8) % 12;
     u64 words = (r >> 16) % 8, gifts = (r >> 24) % 5;
@@ -184,42 +160,25 @@ static void abuse(void) {
     for (u64 i = 0; i < gifts; i++)
       buf->gifts[i] = (u32)(first + i);
     for (u64 i = 4; i < words; i++)
-      buf->words[i] = rnd();
+      buf->words[i] = attack_rnd(&at);
     buf->recv_cnode = env.cnode, buf->recv_slot = first, buf->recv_count = 8, buf->recv_window = 0;
-    u64 w0 = rnd() % 4 == 0 ? 0 : rnd(), w1 = rnd() % 2 ? rnd() % 64 : rnd();
+    u64 w0 = attack_rnd(&at) % 4 == 0 ? 0 : attack_rnd(&at), w1 = attack_rnd(&at) % 2 ? attack_rnd(&at) % 64 : attack_rnd(&at);
     if (op == BLK_IO)
       w0 &= ~1ull; /* no waiting for a completion: it would only hold this thread */
-    struct msg_regs m = sys_call(ep, k_msg_info(op, words, 0, gifts), w0, w1, rnd(), rnd());
-    count(m.err ? m.err : (long)m.w[0]);
+    struct msg_regs m = sys_call(ep, k_msg_info(op, words, 0, gifts), w0, w1, attack_rnd(&at), attack_rnd(&at));
+    attack_count(&at, m.err ? m.err : (long)m.w[0]);
     struct k_cap_info ci; /* a frame blockd kept (a request it took) is made again */
     for (u64 i = 0; i < 8; i++)
       if (sys_cap_identify(env.cnode, first + i, &ci) || ci.type != K_OBJ_FRAME_4K) {
         sys_cnode_delete(env.cnode, first + i);
         sys_retype(env.untyped, K_OBJ_FRAME_4K, 0, env.cnode, first + i, 1, 0);
       }
-    if (sys_time_ns() >= next_report) {
-      next_report += REPORT_NS;
-      report();
-    }
-  }
-}
-
-/* Mode 6: arithmetic, a look at the clock per million steps. */
-static void compute(void) {
-  volatile u64 x = 1;
-  u64 next_report = sys_time_ns() + REPORT_NS;
-  for (u64 end = sys_time_ns() + ATTACK_SECONDS * 1000000000ull; sys_time_ns() < end; rounds++) {
-    for (u32 i = 0; i < 1000000; i++)
-      x = x * 6364136223846793005ull + 1442695040888963407ull;
-    if (sys_time_ns() >= next_report) {
-      next_report += REPORT_NS;
-      report();
-    }
+    attack_report_due(&at);
   }
 }
 
 int main(u64 arg) {
-  mode = arg;
+  u64 mode = at.mode = arg;
   env = env_of_program(32);
   env.end_slot = RING_SLOT;
   long err = env_ipc_buffer(&env, K_BI_SLOT_TCB, &buf);
@@ -246,11 +205,8 @@ int main(u64 arg) {
     abuse();
     break;
   case 6:
-    compute();
+    attack_compute(&at, ATTACK_SECONDS);
     break;
   }
-  for (;;) {
-    report();
-    sleep_ns(60 * 1000000000ull);
-  }
+  attack_hold(&at, tick);
 }

@@ -21,6 +21,7 @@
 #include <server.h>
 #include <net.h>
 #include <abi/bootinfo.h>
+#include <attack.h>
 
 #define NETD_EP K_BI_SLOT_FIRST_FREE_FIXED /* from init */
 #define ATTACK_SECONDS 600
@@ -30,7 +31,7 @@
 static struct env env;
 static struct k_ipc_buffer *buf;
 static cptr_t tick;
-static u64 mode, rounds, errors[K_ERR_COUNT + 1];
+static struct attack at = {.name = "netattack", .report_ns = REPORT_NS};
 
 static void sleep_ns(u64 ns) {
   sys_ntfn_set_timer(tick, sys_time_ns() + ns, 1);
@@ -40,29 +41,8 @@ static void sleep_ns(u64 ns) {
 static long call(cptr_t ep, u32 op, u64 words, u64 w0, u64 w1, u64 gifts) {
   struct msg_regs r = sys_call(ep, k_msg_info(op, words, 0, gifts), w0, w1, 0, 0);
   long err = r.err ? r.err : (long)r.w[0];
-  errors[err >= 0 && err < K_ERR_COUNT ? err : K_ERR_COUNT]++;
+  attack_count(&at, err);
   return err;
-}
-
-static void report(void);
-
-/* Mode 6: ATTACK_SECONDS of arithmetic, a look at the clock per million steps. */
-static void compute(void) {
-  volatile u64 x = 1;
-  for (u64 end = sys_time_ns() + ATTACK_SECONDS * 1000000000ull; sys_time_ns() < end; rounds++) {
-    for (u32 i = 0; i < 1000000; i++)
-      x = x * 6364136223846793005ull + 1442695040888963407ull;
-    if (rounds % 256 == 0)
-      report();
-  }
-}
-
-static void report(void) {
-  printf("netattack:%llu %llu rounds; answers:", mode, rounds);
-  for (long e = 0; e <= K_ERR_COUNT; e++)
-    if (errors[e])
-      printf(" %s %llu", e < K_ERR_COUNT ? err_name(e) : "other", errors[e]);
-  printf("\n");
 }
 
 /* n frames of `from` into slots [first, first + n), given to session s's pool. */
@@ -82,10 +62,10 @@ static void session_flood(void) {
   while (!err) {
     cptr_t s;
     err = session_open(&env, buf, NETD_EP, NET_OPEN, NET_DONATION_BITS, NET_FILTER(NET_PROTO_UDP, 20000 + held), &s);
-    errors[err >= 0 && err < K_ERR_COUNT ? err : K_ERR_COUNT]++;
+    attack_count(&at, err);
     held += !err;
   }
-  rounds = held;
+  at.rounds = held;
   printf("netattack:2 holds %llu sessions (%llu KiB of its memory); the next was refused: %s\n", held,
          held << (NET_DONATION_BITS - 10), err_name(err));
 }
@@ -124,7 +104,7 @@ static long open_in(cptr_t from, cptr_t donation, cptr_t sess, u64 filter) {
   struct msg_regs r = sys_call(NETD_EP, k_msg_info(NET_OPEN, 1, 1, 0), filter, 0, 0, 0);
   buf->recv_count = 0;
   err = r.err ? r.err : (long)r.w[0];
-  errors[err >= 0 && err < K_ERR_COUNT ? err : K_ERR_COUNT]++;
+  attack_count(&at, err);
   return err;
 }
 
@@ -138,11 +118,10 @@ static void die_mid_request(void) {
   long err = sys_retype(env.untyped, K_OBJ_UNTYPED, 19, env.cnode, bank, 1, 0);
   if (!err)
     err = env_prepare_tables(&env, env.vspace, FRAME_VA, K_PAGE_SIZE);
-  u64 next_report = sys_time_ns() + REPORT_NS;
   for (u64 end = sys_time_ns() + ATTACK_SECONDS * 1000000000ull; !err && sys_time_ns() < end;) {
     err = sys_retype(bank, K_OBJ_UNTYPED, 18, env.cnode, mem, 1, 0);
     if (err == K_ERR_NO_MEMORY) { /* frames of an earlier round still pinned on the device: their memory waits */
-      errors[err]++;
+      attack_count(&at, err);
       err = K_ERR_OK;
       sys_cnode_revoke(env.cnode, bank);
       sleep_ns(10000000ull);
@@ -150,7 +129,7 @@ static void die_mid_request(void) {
     }
     if (err)
       break;
-    long e = open_in(mem, donation, sess, NET_FILTER(NET_PROTO_UDP, 30000 + rounds % 30000));
+    long e = open_in(mem, donation, sess, NET_FILTER(NET_PROTO_UDP, 30000 + at.rounds % 30000));
     if (!e)
       e = donate(sess, mem, first, 16);
     if (!e && !(e = sys_retype(mem, K_OBJ_FRAME_4K, 0, env.cnode, frame, 1, 0)) &&
@@ -161,19 +140,10 @@ static void die_mid_request(void) {
     }
     err = sys_cnode_revoke(env.cnode, bank); /* dies: its session, its frames on the device or not */
     sys_cnode_delete(env.cnode, sess);
-    rounds++;
-    if (sys_time_ns() >= next_report) {
-      next_report += REPORT_NS;
-      report();
-    }
+    at.rounds++;
+    attack_report_due(&at);
   }
-  printf("netattack:4 stopped after %llu rounds: %s\n", rounds, err_name(err));
-}
-
-static u64 rng = 0x9e3779b97f4a7c15ull;
-static u64 rnd(void) {
-  rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-  return rng;
+  printf("netattack:4 stopped after %llu rounds: %s\n", at.rounds, err_name(err));
 }
 
 static void abuse(void) {
@@ -190,34 +160,30 @@ static void abuse(void) {
     printf("netattack:5 cannot start: %s\n", err_name(err));
     return;
   }
-  u64 next_report = sys_time_ns() + REPORT_NS;
-  for (u64 end = sys_time_ns() + ATTACK_SECONDS * 1000000000ull; sys_time_ns() < end; rounds++) {
-    u64 r = rnd(), target = r & 3;
+  for (u64 end = sys_time_ns() + ATTACK_SECONDS * 1000000000ull; sys_time_ns() < end; at.rounds++) {
+    u64 r = attack_rnd(&at), target = r & 3;
     cptr_t ep = target == 0 ? NETD_EP : target == 1 ? stale : s;
     u32 op = (u32)(r >> 8) % 12;
     u64 words = (r >> 16) % 8, gifts = (r >> 24) % 4;
     for (u64 i = 0; i < gifts; i++)
       buf->gifts[i] = (u32)(first + i);
     for (u64 i = 4; i < words; i++)
-      buf->words[i] = rnd();
+      buf->words[i] = attack_rnd(&at);
     /* frames that come back land where they left; a receive's land after them */
     buf->recv_cnode = env.cnode, buf->recv_slot = first, buf->recv_count = gifts ? gifts : 0, buf->recv_window = 0;
     if (op == NET_OPEN || op == NET_CLOSE)
       op = NET_STATS; /* sessions of its own are not the point here */
-    u64 w0 = rnd() % 4 == 0 ? 0 : rnd();
+    u64 w0 = attack_rnd(&at) % 4 == 0 ? 0 : attack_rnd(&at);
     if (op == NET_RECV || op == NET_COLLECT)
       w0 = 0; /* no waiting: it would only hold this thread */
-    call(ep, op, words, w0, rnd(), gifts);
+    call(ep, op, words, w0, attack_rnd(&at), gifts);
     struct k_cap_info ci; /* a frame kept by netd (a send it took) is made again */
     for (u64 i = 0; i < 8; i++)
       if (sys_cap_identify(env.cnode, first + i, &ci) || ci.type != K_OBJ_FRAME_4K) {
         sys_cnode_delete(env.cnode, first + i);
         sys_retype(env.untyped, K_OBJ_FRAME_4K, 0, env.cnode, first + i, 1, 0);
       }
-    if (sys_time_ns() >= next_report) {
-      next_report += REPORT_NS;
-      report();
-    }
+    attack_report_due(&at);
   }
 }
 
@@ -226,7 +192,7 @@ static void abuse(void) {
 static void wait_for_go(void) {
   cptr_t s;
   long err = session_open(&env, buf, NETD_EP, NET_OPEN, NET_DONATION_BITS, NET_FILTER(NET_PROTO_UDP, 9999), &s);
-  printf("netattack:%llu waits for a datagram to port 9999%s%s\n", mode, err ? ": " : "", err ? err_name(err) : "");
+  printf("netattack:%llu waits for a datagram to port 9999%s%s\n", at.mode, err ? ": " : "", err ? err_name(err) : "");
   for (u64 got = 0; !err && !got;) {
     buf->recv_count = 0;
     struct msg_regs r = sys_call(s, k_msg_info(NET_RECV, 2, 0, 0), NET_WAIT_FOREVER, 0, 0, 0);
@@ -238,7 +204,7 @@ static void wait_for_go(void) {
 }
 
 int main(u64 arg) {
-  mode = arg;
+  u64 mode = at.mode = arg;
   env = env_of_program(32);
   long err = env_ipc_buffer(&env, K_BI_SLOT_TCB, &buf);
   if (!err)
@@ -263,11 +229,8 @@ int main(u64 arg) {
     abuse();
     break;
   case 6:
-    compute();
+    attack_compute(&at, ATTACK_SECONDS);
     break;
   }
-  for (;;) {
-    report();
-    sleep_ns(60 * 1000000000ull);
-  }
+  attack_hold(&at, tick);
 }
