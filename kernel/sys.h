@@ -30,6 +30,16 @@ static inline int lookup_slot(struct call *c, cptr_t cptr, struct cte **out) {
   return cspace_lookup(&c->self->slots[TCB_SLOT_CSPACE].cap, cptr, out);
 }
 
+/* Whether slot s is one of the caller's root CNode. A pinned frame (and
+ * its remnant) stays there: a CNode's death deletes what it holds, and the
+ * memory of a frame the device may still write must not come back with
+ * it. The root CNode is the one a driver keeps for as long as it runs. */
+static inline int in_root(struct call *c, const struct cte *s) {
+  const struct cap *root = &c->self->slots[TCB_SLOT_CSPACE].cap;
+  const struct cte *first = (const struct cte *)root->obj;
+  return root->type == K_OBJ_CNODE && s >= first && s < first + cnode_slots(root);
+}
+
 static inline int lookup_cap(struct call *c, cptr_t cptr, u8 rights, struct cte **out) {
   int err = lookup_slot(c, cptr, out);
   if (err)

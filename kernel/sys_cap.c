@@ -190,6 +190,9 @@ int sys_CNODE_MINT(struct call *c) { return copy_or_mint(c, 1); }
 int sys_CNODE_MOVE(struct call *c) {
   struct cte *dst, *src;
   int err = lookup_pair(c, &dst, &src);
+  int pinned = !err && (src->cap.type == K_OBJ_PINNED_FRAME || (src->cap.flags & CAPF_PINNED));
+  if (pinned && !in_root(c, dst))
+    err = K_ERR_PIN_OUTSIDE_ROOT;
   if (!err)
     cte_move(dst, src);
   return err;

@@ -39,6 +39,8 @@ int sys_DMA_PIN(struct call *c) {
   int err = lookup_typed(c, arg(c, 0), K_OBJ_DMA, K_RIGHT_WRITE, &dma);
   if (!err)
     err = lookup_cap(c, arg(c, 1), 0, &f);
+  if (!err && !in_root(c, f))
+    err = K_ERR_PIN_OUTSIDE_ROOT;
   if (!err)
     err = dma_pin(f, &pa);
   if (!err)
@@ -86,6 +88,8 @@ static int pin_check_4k(const struct cte *f) {
 int sys_DMA_PIN_RANGE(struct call *c) {
   u64 first, n, out = arg(c, 3);
   int err = dma_run(c, pin_check_4k, &first, &n);
+  if (!err && arg(c, 1) >> 32) /* a run one level down: none of it is in the root */
+    err = K_ERR_PIN_OUTSIDE_ROOT;
   if (!err)
     err = user_range_check(own_root(c), out, n * sizeof(u64), 1);
   if (err)

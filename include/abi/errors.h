@@ -48,7 +48,8 @@
   X(CANCELLED, "the blocked call was cancelled by a suspend")                 \
   X(IO, "the device reported an error")                                      \
   X(NAMED_TWICE, "a message names a capability that moves (a gift or an untyped) a second time") \
-  X(INVARIANT, "the kernel's invariant checker found a violation")
+  X(INVARIANT, "the kernel's invariant checker found a violation")          \
+  X(PIN_OUTSIDE_ROOT, "a pinned frame may sit only in the root CNode of whoever pins it")
 
 enum k_error {
 #define K_ERR_ENUM(name, text) K_ERR_##name,

@@ -357,3 +357,34 @@ KTEST(object_flood_hurts_only_the_flooder) {
   EXPECT(!memcmp(&b0, &b1, sizeof b0));
   EXPECT_OK(sys_frame_unmap(b_frame));
 }
+
+/* A pinned frame whose CNode died went with it, and its memory came back
+ * for reuse while the device could still write it. So a pinned frame, and
+ * the remnant it leaves, sit only in the root CNode of whoever pinned it:
+ * pinning one level down, or moving either out of the root, is refused. */
+KTEST(pinned_frames_stay_in_the_pinners_root_cnode) {
+  cptr_t ut = env_slot(&t->e), cn = env_slot(&t->e), f = env_slot(&t->e), g = env_slot(&t->e);
+  EXPECT_OK(sys_retype(t->ut, K_OBJ_UNTYPED, 16, K_BI_SLOT_CNODE, ut, 1, 0));
+  EXPECT_OK(sys_retype(ut, K_OBJ_CNODE, 4, K_BI_SLOT_CNODE, cn, 1, 0));
+  EXPECT_OK(sys_retype(ut, K_OBJ_FRAME_4K, 0, cn, 1, 2, 0));
+  EXPECT_OK(sys_retype(ut, K_OBJ_FRAME_4K, 0, K_BI_SLOT_CNODE, f, 1, 0));
+  u64 phys[2];
+  EXPECT_ERR(sys_dma_pin(K_BI_SLOT_DMA, k_cptr_in(cn, 1)).err, K_ERR_PIN_OUTSIDE_ROOT);
+  EXPECT_ERR(sys_dma_pin_range(K_BI_SLOT_DMA, k_cptr_in(cn, 1), 2, phys).err, K_ERR_PIN_OUTSIDE_ROOT);
+  EXPECT_OK(sys_dma_pin(K_BI_SLOT_DMA, f).err);
+  EXPECT_ERR(sys_cnode_move(cn, 5, K_BI_SLOT_CNODE, f), K_ERR_PIN_OUTSIDE_ROOT);
+  EXPECT_OK(sys_cnode_move(K_BI_SLOT_CNODE, g, K_BI_SLOT_CNODE, f)); /* within the root */
+  EXPECT_OK(sys_cnode_revoke(K_BI_SLOT_CNODE, ut)); /* the frame goes: a remnant stays in g */
+  EXPECT(sys_cap_type(K_BI_SLOT_CNODE, g).val == K_OBJ_PINNED_FRAME);
+  struct k_untyped_usage u;
+  EXPECT_OK(sys_untyped_usage(ut, &u, 0));
+  EXPECT(u.free < u.size); /* its memory is held back */
+  cptr_t cn2 = new_obj(t, K_OBJ_CNODE, 2);
+  EXPECT(cn2);
+  EXPECT_ERR(sys_cnode_move(cn2, 1, K_BI_SLOT_CNODE, g), K_ERR_PIN_OUTSIDE_ROOT);
+  EXPECT_OK(sys_dma_unpin(K_BI_SLOT_DMA, g)); /* the device is done: the remnant goes */
+  EXPECT(sys_cap_type(K_BI_SLOT_CNODE, g).val == K_OBJ_NULL);
+  EXPECT_OK(sys_untyped_usage(ut, &u, 0));
+  EXPECT(u.free == u.size);
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, ut));
+}
