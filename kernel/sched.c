@@ -12,55 +12,55 @@ struct runq {
   struct tcb *head, *tail;
 };
 
-static struct runq queues[K_PRIORITY_MAX + 1];
+/* Two queues a priority, first come first served each: threads that have
+ * had less CPU than the others of their priority (vtime below its floor)
+ * run before those that have had as much or more. O(1) for
+ * every operation, whatever the number of threads; the order within a
+ * queue is arrival, so threads that use the same time take turns. */
+enum { Q_FRESH, Q_USED };
+static struct runq queues[K_PRIORITY_MAX + 1][2];
 static u64 ready_bits[(K_PRIORITY_MAX + 1) / 64];
 static u64 ready_words; /* bit w: ready_bits[w] != 0 */
 
-/* A thread that waited comes back at most this far behind its priority's
- * floor (one time slice, 20 ms: TIMER_HZ 100): it goes first, but the
- * time it slept through is not owed to it. */
+/* One time slice, 20 ms (TIMER_HZ 100), in TSC cycles: how far behind its
+ * priority's floor a thread that was away comes back (it goes first, but
+ * the time it was away is not owed to it). */
 static u64 vtime_lag(void) { return SCHED_SLICE_TICKS * 10000ull * arch_tsc_per_us(); }
 
-/* Per priority, the least vtime of its threads that may run, as it was
- * last seen: it only climbs, so a thread that was away (asleep, new, or
- * from another priority) is measured against where the others got to,
- * not against threads that happen to be asleep now. */
+/* Per priority, a floor under the vtimes of its threads that may run: it
+ * only climbs, so a thread that was away (asleep, new, or from another
+ * priority) is measured against where the others got to, not against
+ * threads that happen to be asleep now. */
 static u64 floor_vtime[K_PRIORITY_MAX + 1];
 
 static void raise_floor(u8 priority, const struct tcb *except) {
-  const struct tcb *head = queues[priority].head, *cur = this_cpu()->cur;
-  int seen = head != 0;
-  u64 least = head ? head->vtime : 0;
-  if (cur && cur != except && cur->priority == priority && cur->state == K_TCB_RUNNABLE && (!seen || cur->vtime < least)) {
+  const struct tcb *f = queues[priority][Q_FRESH].head, *u = queues[priority][Q_USED].head, *cur = this_cpu()->cur;
+  u64 least = ~0ull;
+  if (f)
+    least = f->vtime;
+  if (u && u->vtime < least)
+    least = u->vtime;
+  if (cur && cur != except && cur->priority == priority && cur->state == K_TCB_RUNNABLE && cur->vtime < least)
     least = cur->vtime;
-    seen = 1;
-  }
-  if (seen && least > floor_vtime[priority])
+  if (least != ~0ull && least > floor_vtime[priority])
     floor_vtime[priority] = least;
 }
 
-/* Into its priority's queue, behind the threads that have had no more CPU
- * than it (so threads that use the same time take turns). */
 void sched_enqueue(struct tcb *t) {
-  struct runq *q = &queues[t->priority];
   raise_floor(t->priority, t);
   u64 floor = floor_vtime[t->priority], lag = vtime_lag();
   if (floor > lag && t->vtime < floor - lag)
     t->vtime = floor - lag;
-  struct tcb *after = q->tail;
-  while (after && after->vtime > t->vtime)
-    after = after->q_prev;
-  t->q_prev = after;
-  t->q_next = after ? after->q_next : q->head;
-  if (t->q_next)
-    t->q_next->q_prev = t;
-  else
-    q->tail = t;
-  if (after)
-    after->q_next = t;
+  int which = t->vtime < floor ? Q_FRESH : Q_USED;
+  struct runq *q = &queues[t->priority][which];
+  t->q_next = 0;
+  t->q_prev = q->tail;
+  if (q->tail)
+    q->tail->q_next = t;
   else
     q->head = t;
-  t->queued = 1;
+  q->tail = t;
+  t->queued = (u8)(1 + which);
   ready_bits[t->priority / 64] |= 1ull << (t->priority % 64);
   ready_words |= 1ull << (t->priority / 64);
   struct tcb *cur = this_cpu()->cur;
@@ -69,7 +69,7 @@ void sched_enqueue(struct tcb *t) {
 }
 
 void sched_dequeue(struct tcb *t) {
-  struct runq *q = &queues[t->priority];
+  struct runq *q = &queues[t->priority][t->queued - 1];
   if (t->q_prev)
     t->q_prev->q_next = t->q_next;
   else
@@ -80,7 +80,7 @@ void sched_dequeue(struct tcb *t) {
     q->tail = t->q_prev;
   t->q_next = t->q_prev = 0;
   t->queued = 0;
-  if (!q->head) {
+  if (!queues[t->priority][Q_FRESH].head && !queues[t->priority][Q_USED].head) {
     ready_bits[t->priority / 64] &= ~(1ull << (t->priority % 64));
     if (!ready_bits[t->priority / 64])
       ready_words &= ~(1ull << (t->priority / 64));
@@ -116,15 +116,17 @@ void sched_forget(struct tcb *t) {
 
 static struct tcb *highest_ready(void) {
   int p = highest_priority();
-  return p < 0 ? 0 : queues[p].head;
+  return p < 0 ? 0 : queues[p][Q_FRESH].head ? queues[p][Q_FRESH].head : queues[p][Q_USED].head;
 }
 
 /* The caller gives its turn to the others of its priority: it goes behind
- * them, whatever CPU it has had. */
+ * them (into the used queue), whatever CPU it has had. */
 void sched_yield(void) {
-  struct tcb *cur = this_cpu()->cur, *last = cur ? queues[cur->priority].tail : 0;
-  if (last && last->vtime > cur->vtime)
-    cur->vtime = last->vtime;
+  struct tcb *cur = this_cpu()->cur;
+  if (cur) {
+    if (cur->vtime < floor_vtime[cur->priority])
+      cur->vtime = floor_vtime[cur->priority];
+  }
   this_cpu()->resched = 1;
 }
 

@@ -3,8 +3,9 @@
  * The running thread is not in the run queue. It keeps the CPU until it
  * blocks, yields, its time slice ends or a higher-priority thread becomes
  * runnable. Threads of one priority take turns by the CPU they have had,
- * the time of the servers that answered their calls included (vtime): the
- * one that has had least goes first. */
+ * the time of the servers that answered their calls included (vtime):
+ * those that have had no more than the others go before those that have
+ * had more, and take turns among themselves. */
 #ifndef KERNEL_SCHED_H
 #define KERNEL_SCHED_H
 

@@ -32,7 +32,7 @@ struct tcb {
   struct zombie zombie;
   u8 state;    /* enum k_tcb_state */
   u8 priority;
-  u8 queued;
+  u8 queued;   /* 0, or 1 + which of its priority's run queues holds it (kernel/sched.c) */
   u64 id;
   struct fault fault;
   /* TSC cycles it ran: its own code, the kernel's work in its system calls
