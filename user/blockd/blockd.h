@@ -89,7 +89,7 @@ enum { WAIT_NONE, WAIT_TAG, WAIT_ANY };
 struct session {
   u8 used;
   u8 held;                 /* BLK_HOLD: its next request waits on the device for a signal */
-  u8 waiting;              /* WAIT_*: a caller's reply is saved in reply_slot */
+  u8 waiting;              /* WAIT_*: a caller's reply is saved in reply_of(s) */
   u8 busy;                 /* counted in busy_sessions: used, and requests queued or on the device */
   u32 generation;          /* of the index: in the badge, so a closed session's endpoint reaches nothing */
   u32 wait_tag;            /* WAIT_TAG: the request it waits for */
@@ -98,9 +98,6 @@ struct session {
   u16 on_device;           /* its frames the device holds */
   u16 queued;              /* its requests accepted and not yet posted */
   u32 qnext, qprev;        /* while queued: its neighbours in the ring of sessions with requests queued */
-  cptr_t park;             /* a CNode made from its donation: where its frames wait, and the record's
-                              frame and table (slots 1 and 2) */
-  cptr_t reply_slot;       /* the waiting caller's saved reply */
   u64 seen_alive;          /* the wake-up in which its donation was last seen */
   struct session_rec *rec; /* mapped in blockd at a per-session address */
 };
@@ -117,7 +114,6 @@ struct session {
 #define PARK_FIRST_FREE 3
 _Static_assert(SERVER_GIFT_SLOT + BLOCKD_RECV_SLOTS <= BLOCKD_ENV_SLOTS, "slot ranges overlap");
 _Static_assert(POOL_SLOT + POOL_SLOTS <= BLOCKD_SESSION_SLOTS, "slot ranges overlap");
-static inline cptr_t session_donated_slot(unsigned i) { return BLOCKD_SESSION_SLOTS + BLOCKD_SESSION_STRIDE * i; }
 
 /* Bits of blockd's notification besides the disks' interrupt lines. */
 #define HOLD_BIT (1ull << 40)  /* the client of a held request says go */
@@ -177,6 +173,12 @@ void answer_gone(struct session *s, long err);
 /* session.c */
 extern struct session *sessions;
 extern unsigned max_sessions; /* places in the table */
+/* Session i's place in blockd's CNode (blk.h): its donation; the parking
+ * CNode made from it, where its frames wait and the record's frame and
+ * table sit (slots 1 and 2); a waiting caller's saved reply. */
+static inline cptr_t session_donated_slot(unsigned i) { return BLOCKD_SESSION_SLOTS + BLOCKD_SESSION_STRIDE * i; }
+static inline cptr_t park_of(const struct session *s) { return session_donated_slot((unsigned)(s - sessions)) + 1; }
+static inline cptr_t reply_of(const struct session *s) { return session_donated_slot((unsigned)(s - sessions)) + 2; }
 long sessions_setup(void);
 int session_alive(unsigned i);
 void sessions_woke(void); /* blockd waited: a session may have gone meanwhile */

@@ -15,7 +15,7 @@ static void frames_back(const struct msg_regs *m, struct server_answer *a) {
 
 /* The caller's reply is kept; the answer comes when `how` is met. */
 static long wait_here(struct session *s, u8 how, u32 tag) {
-  long err = sys_reply_save(env.cnode, s->reply_slot);
+  long err = sys_reply_save(env.cnode, reply_of(s));
   if (!err) {
     s->waiting = how;
     s->wait_tag = s->wait_first = tag;

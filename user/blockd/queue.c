@@ -69,10 +69,10 @@ static u8 pop(const u8 *ring, u8 *head, u8 *len) {
  * with blockd: they go back to their owner's memory. */
 static void reply_waiter(struct session *s, u64 words, u64 w0, u64 w1, u64 w2, u64 w3, cptr_t first, u64 n) {
   server_gift_slots(buf, first, n);
-  long err = sys_reply_to(s->reply_slot, k_msg_info(0, words, 0, n), w0, w1, w2, w3);
+  long err = sys_reply_to(reply_of(s), k_msg_info(0, words, 0, n), w0, w1, w2, w3);
   s->waiting = WAIT_NONE;
   if (err) { /* a reply that went empties its slot itself */
-    sys_cnode_delete(env.cnode, s->reply_slot);
+    sys_cnode_delete(env.cnode, reply_of(s));
     server_drop_leftovers(env.cnode, first, n);
   }
 }
@@ -114,7 +114,7 @@ static void fail_parked(struct session *s, struct request *r, long err) {
   r->err = (u8)err;
   r->state = REQ_DONE;
   if (waits_for(s, r))
-    deliver(s, r, s->park, r->park);
+    deliver(s, r, park_of(s), r->park);
   else
     push(s->rec->done, s->rec->dhead, &s->rec->dlen, index_of(s, r));
 }
@@ -182,7 +182,7 @@ void request_start(struct session *s, struct request *r, cptr_t first) {
                  : device_post(s, r, env.cnode, first);
   if (err == K_ERR_OK)
     return;
-  move_frames(s->park, r->park, env.cnode, first, r->frames);
+  move_frames(park_of(s), r->park, env.cnode, first, r->frames);
   if (err == K_ERR_WOULD_BLOCK) {
     push(rec->queue, rec->qhead, &rec->qlen, index_of(s, r));
     if (s->queued++ == 0)
@@ -259,7 +259,7 @@ int request_done(unsigned i, u32 generation, u8 req, u32 tag, u16 pool, u16 fram
   }
   int kept = frames && hold_in_pool(i, r, pool, frames);
   if (!kept)
-    move_frames(s->park, r->park, env.cnode, at, frames);
+    move_frames(park_of(s), r->park, env.cnode, at, frames);
   push(s->rec->done, s->rec->dhead, &s->rec->dlen, req);
   return kept;
 }
@@ -282,7 +282,7 @@ void schedule(void) {
       }
       struct session_rec *rec = s->rec;
       struct request *r = &rec->req[rec->queue[rec->qhead]];
-      long err = within_share(s, r->frames, busy) ? device_post(s, r, s->park, r->park) : K_ERR_WOULD_BLOCK;
+      long err = within_share(s, r->frames, busy) ? device_post(s, r, park_of(s), r->park) : K_ERR_WOULD_BLOCK;
       if (err == K_ERR_WOULD_BLOCK) {
         i = next;
         continue;
@@ -321,7 +321,7 @@ u64 collect(struct session *s, u64 from, cptr_t first, u64 room, u64 *gifts) {
       collected[ncollected++] = (u8)h;
       r->held = 0;
     } else {
-      move_frames(env.cnode, at, s->park, r->park, r->frames);
+      move_frames(env.cnode, at, park_of(s), r->park, r->frames);
     }
     for (unsigned i = 0; i < r->frames; i++)
       buf->gifts[g + i] = (u32)(at + i);

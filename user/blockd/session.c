@@ -63,7 +63,7 @@ int session_alive(unsigned i) {
   /* A revoke deletes the newest objects first and may stop between two
    * (an interrupt, and blockd runs): while the parking CNode, the newest
    * object made from the donation, is there, the record is too. */
-  if (sys_cap_type(env.cnode, s->park).val != K_OBJ_CNODE) {
+  if (sys_cap_type(env.cnode, park_of(s)).val != K_OBJ_CNODE) {
     s->used = 0;
     busy_update(s);
     held_release(i);
@@ -183,16 +183,14 @@ long open_session(u64 info, u64 disk, cptr_t *reply_cap) {
     return K_ERR_RANGE;
   unsigned i = free_ring[free_head];
   struct session *s = &sessions[i];
-  cptr_t donated = session_donated_slot(i);
   u64 va = SESSION_VA + (u64)i * K_LARGE_PAGE_SIZE;
-  sys_cnode_delete(env.cnode, donated + 2); /* a saved reply of the index's last session that went */
+  sys_cnode_delete(env.cnode, reply_of(s)); /* a saved reply of the index's last session that went */
   long err = session_memory(i, bits, va);
   if (err)
     return err;
   free_head = (free_head + 1) % max_sessions;
   free_count--;
-  *s = (struct session){.used = 1, .generation = s->generation + 1, .park = donated + 1,
-                        .reply_slot = donated + 2, .rec = (struct session_rec *)va};
+  *s = (struct session){.used = 1, .generation = s->generation + 1, .rec = (struct session_rec *)va};
   s->rec->disk = (u32)disk;
   s->rec->park_slots = 1u << (bits - 7);
   s->rec->park_map[0] = (1u << PARK_FIRST_FREE) - 1; /* slot 0 of every CNode is the kernel's; the record's */
@@ -219,7 +217,7 @@ long arm_hold(struct session *s, u64 *caps_back) {
 long close_session(struct session *s, cptr_t *reply_cap) {
   answer_gone(s, K_ERR_BAD_STATE);
   held_release((unsigned)(s - sessions)); /* uncollected frames go back to their owner's memory */
-  cptr_t donated = s->park - 1;
+  cptr_t donated = session_donated_slot((unsigned)(s - sessions));
   long err = sys_cnode_revoke(env.cnode, donated); /* the parking CNode, the record and its table */
   if (!err)
     err = sys_cnode_move(env.cnode, SERVER_DONATION_SLOT, env.cnode, donated);

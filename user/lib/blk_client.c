@@ -24,6 +24,21 @@ long blk_close(struct env *e, struct k_ipc_buffer *buf, cptr_t session) {
   return r.err ? r.err : (long)r.w[0];
 }
 
+long blk_rw(struct k_ipc_buffer *buf, cptr_t cnode, cptr_t session, u32 op, u64 sector, u64 sectors, cptr_t first,
+            u64 n, u64 window) {
+  for (u64 i = 0; i < n; i++)
+    buf->gifts[i] = (u32)(first + i);
+  buf->recv_cnode = cnode;
+  buf->recv_slot = first;
+  buf->recv_count = n;
+  buf->recv_window = window;
+  buf->recv_window_size = n * K_PAGE_SIZE;
+  struct msg_regs r = sys_call(session, k_msg_info(op, 2, 0, n), sector, sectors, 0, 0);
+  if (!r.err && k_msg_gifts(r.info) != n)
+    return K_ERR_BAD_STATE; /* the frames did not all come back */
+  return r.err ? r.err : (long)r.w[0];
+}
+
 long blk_flush(cptr_t session, u32 disk_field) {
   struct msg_regs r = sys_call(session, k_msg_info(BLK_FLUSH, 1, 0, 0), disk_field, 0, 0, 0);
   return r.err ? r.err : (long)r.w[0];

@@ -109,12 +109,17 @@ long session_open_from(struct env *e, struct k_ipc_buffer *buf, cptr_t server, u
                        cptr_t from, cptr_t *session) {
   cptr_t donation = env_slot(e);
   *session = env_slot(e);
-  long err = sys_retype(from, K_OBJ_UNTYPED, bits, e->cnode, donation, 1, 0);
+  return session_open_in(e->cnode, buf, server, label, bits, arg, from, donation, *session);
+}
+
+long session_open_in(cptr_t cnode, struct k_ipc_buffer *buf, cptr_t server, u32 label, u32 bits, u64 arg,
+                     cptr_t from, cptr_t donation, cptr_t session) {
+  long err = sys_retype(from, K_OBJ_UNTYPED, bits, cnode, donation, 1, 0);
   if (err)
     return err;
   buf->caps[0] = donation;
-  buf->recv_cnode = e->cnode;
-  buf->recv_slot = *session;
+  buf->recv_cnode = cnode;
+  buf->recv_slot = session;
   buf->recv_count = 1;
   buf->recv_window = 0;
   struct msg_regs r = sys_call(server, k_msg_info(label, 1, 1, 0), arg, 0, 0, 0);

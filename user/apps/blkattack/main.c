@@ -43,16 +43,7 @@ static void sleep_ns(u64 ns) {
 
 /* A session on a donation of 2^bits made from `from` into `donation`. */
 static long open_from(cptr_t from, u32 bits, cptr_t donation, cptr_t sess) {
-  long err = sys_retype(from, K_OBJ_UNTYPED, bits, env.cnode, donation, 1, 0);
-  if (err)
-    return err;
-  buf->caps[0] = donation;
-  buf->recv_cnode = env.cnode;
-  buf->recv_slot = sess;
-  buf->recv_count = 1;
-  buf->recv_window = 0;
-  struct msg_regs r = sys_call(BLOCKD_EP, k_msg_info(BLK_OPEN, 1, 1, 0), 0, 0, 0, 0);
-  return r.err ? r.err : (long)r.w[0];
+  return session_open_in(env.cnode, buf, BLOCKD_EP, BLK_OPEN, bits, 0, from, donation, sess);
 }
 
 /* BLK_IO: nreq reads of FRAMES frames each, from sector 0 on, their frames

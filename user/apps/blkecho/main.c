@@ -32,17 +32,7 @@ static long info(cptr_t session, u64 *sectors) {
 
 /* n frames from FRAME_SLOT go and come back into the same slots and window. */
 static long io(cptr_t session, u32 op, u64 sector, u64 count, u64 n) {
-  for (u64 i = 0; i < n; i++)
-    buf->gifts[i] = (u32)(FRAME_SLOT + i);
-  buf->recv_cnode = env.cnode;
-  buf->recv_slot = FRAME_SLOT;
-  buf->recv_count = n;
-  buf->recv_window = WINDOW;
-  buf->recv_window_size = n * K_PAGE_SIZE;
-  struct msg_regs r = sys_call(session, k_msg_info(op, 2, 0, n), sector, count, 0, 0);
-  if (!r.err && k_msg_gifts(r.info) != n)
-    return K_ERR_BAD_STATE; /* our frames did not all come back */
-  return r.err ? r.err : (long)r.w[0];
+  return blk_rw(buf, env.cnode, session, op, sector, count, FRAME_SLOT, n, WINDOW);
 }
 
 static long setup(void) {

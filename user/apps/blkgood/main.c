@@ -24,17 +24,7 @@ static struct env env;
 static struct k_ipc_buffer *buf;
 
 static long read_at(cptr_t s, u64 sector) {
-  for (u64 i = 0; i < FRAMES; i++)
-    buf->gifts[i] = (u32)(FRAME_SLOT + i);
-  buf->recv_cnode = env.cnode;
-  buf->recv_slot = FRAME_SLOT;
-  buf->recv_count = FRAMES;
-  buf->recv_window = WINDOW;
-  buf->recv_window_size = FRAMES * K_PAGE_SIZE;
-  struct msg_regs r = sys_call(s, k_msg_info(BLK_READ, 2, 0, FRAMES), sector, FRAMES * BLK_SECTORS_PER_FRAME, 0, 0);
-  if (!r.err && k_msg_gifts(r.info) != FRAMES)
-    return K_ERR_BAD_STATE; /* our frames did not all come back */
-  return r.err ? r.err : (long)r.w[0];
+  return blk_rw(buf, env.cnode, s, BLK_READ, sector, FRAMES * BLK_SECTORS_PER_FRAME, FRAME_SLOT, FRAMES, WINDOW);
 }
 
 /* One phase: the time GOOD_READS reads took, across the disk and round again. */

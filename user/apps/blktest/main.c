@@ -304,15 +304,7 @@ static void session_flood(cptr_t first) {
   unsigned opened = 0;
   while (!err && opened <= FLOOD_MAX) { /* one more than the bank holds */
     cptr_t sess = env_slot(&env);
-    if ((err = sys_retype(bank, K_OBJ_UNTYPED, BLK_DONATION_BITS, env.cnode, donation, 1, 0)))
-      break;
-    buf->caps[0] = donation;
-    buf->recv_cnode = env.cnode;
-    buf->recv_slot = sess;
-    buf->recv_count = 1;
-    buf->recv_window = 0;
-    struct msg_regs r = sys_call(BLOCKD_EP, k_msg_info(BLK_OPEN, 1, 1, 0), 1, 0, 0, 0);
-    err = r.err ? r.err : (long)r.w[0];
+    err = session_open_in(env.cnode, buf, BLOCKD_EP, BLK_OPEN, BLK_DONATION_BITS, 1, bank, donation, sess);
     if (!err)
       flood[opened++] = sess;
   }
@@ -342,16 +334,8 @@ static void session_flood(cptr_t first) {
   for (; !err && total <= BLOCKD_MAX_PLACES_TRIED; rounds++) {
     err = sys_retype(env.untyped, K_OBJ_UNTYPED, FLOOD_BANK_BITS, env.cnode, bank, 1, 0);
     for (unsigned i = 0; !err && i < FLOOD_MAX; i++, total++) {
-      if ((err = sys_retype(bank, K_OBJ_UNTYPED, BLK_DONATION_BITS, env.cnode, donation, 1, 0)))
-        break;
       sys_cnode_delete(env.cnode, flood[i]); /* the endpoint of a session gone before */
-      buf->caps[0] = donation;
-      buf->recv_cnode = env.cnode;
-      buf->recv_slot = flood[i];
-      buf->recv_count = 1;
-      buf->recv_window = 0;
-      struct msg_regs r = sys_call(BLOCKD_EP, k_msg_info(BLK_OPEN, 1, 1, 0), 1, 0, 0, 0);
-      err = r.err ? r.err : (long)r.w[0];
+      err = session_open_in(env.cnode, buf, BLOCKD_EP, BLK_OPEN, BLK_DONATION_BITS, 1, bank, donation, flood[i]);
     }
     sys_cnode_revoke(env.cnode, bank);
     sys_cnode_delete(env.cnode, bank);

@@ -96,14 +96,8 @@ static void nobody_frame(u8 *f) {
 /* Opens a session on a donation of `bits` from `from` into fixed slots
  * (rounds would use up its slots otherwise). */
 static long open_in(cptr_t from, cptr_t donation, cptr_t sess, u64 filter) {
-  long err = sys_retype(from, K_OBJ_UNTYPED, NET_DONATION_BITS, env.cnode, donation, 1, 0);
-  if (err)
-    return err;
-  buf->caps[0] = donation;
-  buf->recv_cnode = env.cnode, buf->recv_slot = sess, buf->recv_count = 1, buf->recv_window = 0;
-  struct msg_regs r = sys_call(NETD_EP, k_msg_info(NET_OPEN, 1, 1, 0), filter, 0, 0, 0);
+  long err = session_open_in(env.cnode, buf, NETD_EP, NET_OPEN, NET_DONATION_BITS, filter, from, donation, sess);
   buf->recv_count = 0;
-  err = r.err ? r.err : (long)r.w[0];
   attack_count(&at, err);
   return err;
 }

@@ -163,6 +163,12 @@ long blk_queue_call(struct blk_queue *q, int wait, struct blk_done *done, u32 *n
 /* The address of the ring's frame i. */
 static inline u64 blk_queue_page(const struct blk_queue *q, u32 i) { return q->va + (u64)i * 4096; }
 
+/* BLK_READ or BLK_WRITE (op) of `sectors` from `sector` with the n frames
+ * in cnode's slots [first, + n); they come back into the same slots,
+ * mapped from `window`. K_ERR_BAD_STATE if not all of them came back. */
+long blk_rw(struct k_ipc_buffer *buf, cptr_t cnode, cptr_t session, u32 op, u64 sector, u64 sectors, cptr_t first,
+            u64 n, u64 window);
+
 /* BLK_FLUSH of disk_field - 1 (0: the session's own disk). */
 long blk_flush(cptr_t session, u32 disk_field);
 

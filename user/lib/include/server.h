@@ -79,5 +79,10 @@ long session_open(struct env *e, struct k_ipc_buffer *buf, cptr_t server, u32 la
  * the session, as a client's death does). */
 long session_open_from(struct env *e, struct k_ipc_buffer *buf, cptr_t server, u32 label, u32 bits, u64 arg,
                        cptr_t from, cptr_t *session);
+/* The same into slots the caller names: the donation made in `donation`
+ * (empty again once the server took it), the session endpoint in `session`
+ * (a caller that opens round after round reuses both). */
+long session_open_in(cptr_t cnode, struct k_ipc_buffer *buf, cptr_t server, u32 label, u32 bits, u64 arg,
+                     cptr_t from, cptr_t donation, cptr_t session);
 
 #endif
