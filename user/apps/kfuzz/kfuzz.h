@@ -76,6 +76,7 @@ struct wstat {
   u64 msgs_rx, words_rx, caps_rx, gifts_rx, mapped_rx; /* what arrived: the paths really taken */
   u64 send_err[64];    /* sends, calls and reply-receives by error code */
   u64 two_level, two_level_ok; /* calls on a capability named one level down, and those that succeeded */
+  u64 pin_outside_root;        /* pins one level down and moves of pinned frames out of the root, refused */
 };
 
 struct shared {

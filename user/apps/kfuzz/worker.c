@@ -62,6 +62,7 @@ static struct msg_regs sc(struct worker *w, u64 nr, u64 a0, u64 a1, u64 a2, u64 
     w->st->two_level++;
     w->st->two_level_ok += r.err == K_ERR_OK;
   }
+  w->st->pin_outside_root += r.err == K_ERR_PIN_OUTSIDE_ROOT;
   w->st->ops++;
   return r;
 }
@@ -270,7 +271,10 @@ static void op_cnode(struct worker *w) {
     SC(w, K_SYS_CNODE_MINT, S_CNODE, play_slot(w), S_CNODE, any_slot(w), rnd(w, 8), chance(w, 2) ? rnd(w, 0) : rnd(w, 16));
     break;
   case 2:
-    SC(w, K_SYS_CNODE_MOVE, S_CNODE, play_slot(w), S_CNODE, chance(w, 2) ? play_slot(w) : any_slot(w), 0, 0);
+    if (chance(w, 4)) /* out of the root, into a CNode the retypes made: refused for a pinned frame */
+      SC(w, K_SYS_CNODE_MOVE, play_slot(w), 1 + rnd(w, 31), S_CNODE, chance(w, 2) ? play_slot(w) : any_slot(w), 0, 0);
+    else
+      SC(w, K_SYS_CNODE_MOVE, S_CNODE, play_slot(w), S_CNODE, chance(w, 2) ? play_slot(w) : any_slot(w), 0, 0);
     break;
   case 3:
   case 4: {
@@ -396,10 +400,16 @@ static void op_dma(struct worker *w) {
   u64 phys[4];
   if (w->sh->flags & F_NO_DMA)
     return;
-  switch (rnd(w, 4)) {
+  switch (rnd(w, 5)) {
   case 0:
-    SC(w, K_SYS_DMA_PIN, S_DMA, frame_slot(w), 0, 0, 0, 0);
+    SC(w, K_SYS_DMA_PIN, S_DMA, chance(w, 4) ? k_cptr_in(play_slot(w), 1 + rnd(w, 31)) : frame_slot(w), 0, 0, 0, 0);
     break;
+  case 4: { /* a pinned frame moved out of the root, into a CNode that may die: refused */
+    u64 f = frame_slot(w);
+    SC(w, K_SYS_DMA_PIN, S_DMA, f, 0, 0, 0, 0);
+    SC(w, K_SYS_CNODE_MOVE, play_slot(w), 1 + rnd(w, 31), S_CNODE, f, 0, 0);
+    break;
+  }
   case 1:
     SC(w, K_SYS_DMA_UNPIN, S_DMA, chance(w, 2) ? frame_slot(w) : any_slot(w), 0, 0, 0, 0);
     break;
