@@ -254,8 +254,8 @@ static cptr_t start_driver(struct env *e, const struct k_bootinfo_module *m, u32
   struct start s = {.m = m, .principal = principal, .untyped_bits = CHILD_UNTYPED_BITS, .extra = {ep},
                     .arg = name_argument(m->name), .ioport_range = 0xcf8 | 0xcffull << 16,
                     .priority = DRIVER_PRIORITY, .irq_control = irq, .dma = K_BI_SLOT_DMA,
-                    .cnode_bits = drv == DRV_NET ? NETD_CNODE_BITS /* netd holds its clients' sent frames */
-                                  : blockd_cnode_bits(memory_total)}; /* a session's place for every 64 KiB */
+                    .cnode_bits = drv == DRV_NET ? netd_cnode_bits(memory_total) /* a session's place for every 128 KiB */
+                                  : blockd_cnode_bits(memory_total)}; /* for every 64 KiB */
   for (unsigned i = 0; i < ngrants[drv]; i++)
     s.extra[1 + i] = grants[drv][i];
   printf("init: %s may claim IRQ lines 0x%llx\n", m->name, irq_lines[drv]);

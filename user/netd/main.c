@@ -19,7 +19,6 @@ u8 mac[6];
 static u8 irq_line;
 cptr_t irq_ntfn;
 static cptr_t irq_handler;
-struct session sessions[NETD_MAX_SESSIONS];
 struct net_counters total;
 int test_hooks;
 static u64 next_sweep, armed_deadline;
@@ -120,11 +119,7 @@ static long setup(void) {
     printf("netd: no usable virtio-net device (1af4:1041 or 1af4:1000) on PCI bus 0\n");
     return K_ERR_RANGE;
   }
-  if ((err = setup_buffers()))
-    return err;
-  cptr_t pdpt, pd;
-  if ((err = env_retype(&env, K_OBJ_PDPT, 0, &pdpt)) || (err = sys_page_table_map(pdpt, env.vspace, SESSION_VA)) ||
-      (err = env_retype(&env, K_OBJ_PD, 0, &pd)) || (err = sys_page_table_map(pd, env.vspace, SESSION_VA)))
+  if ((err = setup_buffers()) || (err = sessions_setup()))
     return err;
   if (!dev.msix && ((err = sys_irq_get(K_BI_SLOT_IRQ_CONTROL, irq_line, env.cnode, irq_handler = env_slot(&env))) ||
                     (err = sys_irq_set_notification(irq_handler, irq_ntfn, 1ull << irq_line))))
@@ -157,21 +152,17 @@ void device_event(void) {
 static void timers(void) {
   u64 now = sys_time_ns();
   if (now >= next_sweep) {
-    for (unsigned i = 0; i < NETD_MAX_SESSIONS; i++)
-      session_alive(i);
+    sweep_sessions();
     next_sweep = now + SWEEP_NS;
   }
-  u64 earliest = next_sweep, hold = tx_hold_deadline();
+  for (int i; (i = deadline_due(now)) >= 0;)
+    if (session_alive((unsigned)i) && sessions[i].rec->waiting)
+      answer((unsigned)i); /* nothing came: an empty answer */
+  u64 earliest = next_sweep, hold = tx_hold_deadline(), first = deadline_first();
   if (hold < earliest)
     earliest = hold;
-  for (unsigned i = 0; i < NETD_MAX_SESSIONS; i++) {
-    if (!session_alive(i) || !sessions[i].rec->waiting)
-      continue;
-    if (sessions[i].rec->deadline <= now)
-      answer(i); /* nothing came: an empty answer */
-    else if (sessions[i].rec->deadline < earliest)
-      earliest = sessions[i].rec->deadline;
-  }
+  if (first < earliest)
+    earliest = first;
   if (earliest != armed_deadline) {
     sys_ntfn_set_timer(irq_ntfn, earliest, TIMER_BIT);
     armed_deadline = earliest;
@@ -255,9 +246,7 @@ static void handle(const struct msg_regs *m, struct server_answer *o) {
   case NET_STATS: {
     charge_settle();
     struct net_counters t = total;
-    for (unsigned j = 0; j < NETD_MAX_SESSIONS; j++)
-      if (sessions[j].used && session_alive(j))
-        add_counters(&t, &sessions[j].rec->c);
+    sum_counters(&t);
     memcpy(&buf->words[1], &r->c, sizeof r->c);
     memcpy(&buf->words[1 + NET_COUNTERS_WORDS], &t, sizeof t);
     buf->words[1 + 2 * NET_COUNTERS_WORDS] = netd_memory();
@@ -308,8 +297,8 @@ static void replied(long err) {
 int main(u64 arg) {
   echo_port = (u16)arg;
   test_hooks = (arg & NETD_TEST_HOOKS) != 0;
-  env = env_of_program(SESSION_SLOTS + SESSION_STRIDE * NETD_MAX_SESSIONS);
-  env.end_slot = TX_SLOT; /* the sessions' sent frames are not env's */
+  env = env_of_program(ENV_SLOT);
+  env.end_slot = NETD_PLACE_SLOT; /* the sessions' slots are not env's */
   rx_init();
   tx_init();
   for (unsigned h = 0; h < VIRTQ_SIZE; h++)
@@ -327,7 +316,7 @@ int main(u64 arg) {
   }
   if (refill())
     virtio_kick(&dev, RXQ);
-  printf("netd: ready, %llu KiB own memory%s\n", netd_memory() >> 10,
+  printf("netd: ready, %llu KiB own memory, %u session places%s\n", netd_memory() >> 10, max_sessions,
          echo_port ? ", answering UDP echo itself (diagnostic ceiling mode)" : "");
   charge_start();
   timers();

@@ -16,57 +16,73 @@
 #define NETD_PUBLIC_EP K_BI_SLOT_FIRST_FREE_FIXED        /* from init */
 #define NETD_DEVICE_UT (K_BI_SLOT_FIRST_FREE_FIXED + 1)  /* the card's memory, slots 9-15 */
 #define NETD_DEVICE_UTS 7
-#define NETD_MAX_SESSIONS 16
 
-/* Slots of netd's CNode. */
-#define SESSION_SLOTS 512                /* session i at + i * SESSION_STRIDE: */
-#define SESSION_STRIDE (8 + NET_POOL + QUEUE_FRAMES_MAX)
-#define S_DONATION 0                     /*   the client's untyped */
-#define S_TABLE 1                        /*   page table for the record */
-#define S_RECORD 2                       /*   the record's frame */
-#define S_REPLY 4                        /*   a waiting NET_RECV's saved reply */
-#define S_COLLECT 6                      /*   a waiting NET_COLLECT's saved reply */
-#define S_SEND 7                         /*   a waiting NET_SEND's saved reply */
-#define S_POOL 8                         /*   pool frame j at + j */
-#define S_HEADS (S_POOL + NET_POOL)      /*   its queue: up to QUEUE_FRAMES_MAX frames */
+#define RX_ENTRIES 64 /* two descriptors each in a ring of 128 */
+
+/* Slots of netd's root CNode. A frame is pinned only while the device has
+ * it, and only here: in the slot of the receive entry or of the send that
+ * put it there (a pinned frame must stay where netd can name it and release
+ * it once the device is done, never in a CNode a client can revoke). Every
+ * other frame netd holds for a session waits, unpinned, in the session's
+ * own CNode, made from its donation. So a session costs netd two root slots
+ * and an entry of its own memory, whatever the session holds, and init
+ * gives netd a place for every 2^NET_DONATION_BITS bytes of memory
+ * (netd_cnode_bits): no client can fill the table with sessions before its
+ * memory runs out. */
+#define RING_SLOT 256                       /* receive entry k's frame: + k */
+#define OUT_SLOT (RING_SLOT + RX_ENTRIES)   /* frames leaving with the answer to the request in hand: + g */
+#define OUT_KEPT_SLOT (OUT_SLOT + NET_MAX_GIFTS) /* with the answer to a kept caller */
+#define TXF_SLOT (OUT_KEPT_SLOT + NET_MAX_GIFTS) /* frames of sends on the device: + t */
+#define TXF_MAX 1024
+#define ENV_SLOT (TXF_SLOT + TXF_MAX)       /* env's slots, up to NETD_PLACE_SLOT */
+_Static_assert(SERVER_GIFT_SLOT + NET_MAX_GIFTS <= RING_SLOT, "slot ranges overlap");
+_Static_assert(ENV_SLOT + 256 <= NETD_PLACE_SLOT, "room for env's slots");
+static inline cptr_t place_donation(unsigned i) { return NETD_PLACE_SLOT + NETD_PLACE_STRIDE * i; }
+static inline cptr_t place_cnode(unsigned i) { return NETD_PLACE_SLOT + NETD_PLACE_STRIDE * i + 1; }
+
+/* A session's CNode, the first object made from its donation (slot 0 of
+ * every CNode is the kernel's). */
+#define SESSION_CNODE_BITS 9
+#define C_TABLE 1    /* page table for the record and queue */
+#define C_RECORD 2   /* the record's frame */
+#define C_REPLY 3    /* a waiting NET_RECV's saved reply */
+#define C_COLLECT 4  /* a waiting NET_COLLECT's */
+#define C_SEND 5     /* a waiting NET_SEND's */
+#define C_POOL 8u    /* pool frame j at + j */
+#define C_KEPT (C_POOL + NET_POOL) /* sent frames that come back: a ring of NET_TX_FRAMES */
+#define C_QUEUE (C_KEPT + NET_TX_FRAMES) /* the queue's frames */
 #define QUEUE_SLOT_BYTES 128
 #define QUEUE_PER_FRAME (K_PAGE_SIZE / QUEUE_SLOT_BYTES)
 #define QUEUE_FRAMES_MAX (NET_QUEUE_MAX / QUEUE_PER_FRAME)
-#define SESSION_FIXED_BYTES (8192 + K_PAGE_SIZE) /* of a donation: the page table, the record; the rest is queue */
-_Static_assert(SERVER_GIFT_SLOT + NET_MAX_GIFTS <= SESSION_SLOTS, "slot ranges overlap");
-/* Session i's sent frames that come back (keep), from their send until
- * they are returned: a ring of TX_STRIDE slots at TX_SLOT + i * TX_STRIDE,
- * in netd's own CNode (pinned frames never sit in memory a client can
- * revoke). env hands out the slots between the sessions' and these. */
-#define TX_SLOT 4096
-#define TX_STRIDE NET_TX_FRAMES
-_Static_assert(SESSION_SLOTS + SESSION_STRIDE * NETD_MAX_SESSIONS <= TX_SLOT - 256, "room for env's slots");
-_Static_assert(TX_SLOT + TX_STRIDE * NETD_MAX_SESSIONS <= 1u << NETD_CNODE_BITS, "netd's CNode holds the sent frames");
+_Static_assert(C_QUEUE + QUEUE_FRAMES_MAX <= 1u << SESSION_CNODE_BITS, "the session's CNode holds its frames");
+/* Of a donation: the CNode, the page table and the record; the rest is queue. */
+#define PT_BYTES 8192 /* a page table object: the table and the kernel's record of it */
+#define SESSION_FIXED_BYTES ((1u << (SESSION_CNODE_BITS + K_CNODE_SLOT_BITS)) + PT_BYTES + K_PAGE_SIZE)
+static inline cptr_t in_session(unsigned i, unsigned slot) { return k_cptr_in(place_cnode(i), slot); }
 
-#define RX_ENTRIES 64 /* two descriptors each in a ring of 128 */
 #define VNET_HDR 12   /* struct virtio_net_hdr with num_buffers (virtio 1.x) */
 #define HDR_SLOT 128  /* bytes of a header buffer: VNET_HDR + NET_HEAD, rounded */
 #define TX_TABLE_ENTRIES (1 + NET_PKT_SEGS)
 #define RXQ 0
 #define TXQ 1
 
-/* Receive entries: header buffer k (netd's) and a frame. The frame's
- * capability stays in its owner's pool slot while it is on the device (no
- * move there and back). When the owner closes or dies, a frame still on the
- * device stays pinned in that slot, and the session's index is not handed
- * out again, until the device gives the frame back and netd releases it. */
+/* Receive entries: header buffer k (netd's) and a frame, in RING_SLOT + k
+ * and pinned while the device has it. The frame is one of a session's
+ * spares, moved there from its pool slot, which waits for it: it goes back
+ * there when the device is done, unless its owner went meanwhile (then it
+ * is released, back to its memory). */
 enum { RX_EMPTY, RX_HOLD, RX_POSTED, RX_ECHOING };
 #define RX_OWNER_NETD (-2) /* the echo mode's own pages */
 #define RX_NO_POOL (-1)    /* not in a session's pool (the echo mode's pages) */
 struct rx_entry {
   u8 state;
-  s8 session;       /* owner of the frame, -1 if none */
-  u8 generation;
-  s16 pool;         /* the owner's pool slot holding it, or RX_NO_POOL */
+  s16 pool;         /* the owner's pool slot it came from, or RX_NO_POOL */
+  s32 session;      /* owner of the frame, -1 if none */
+  u32 generation;
   u64 phys;
 };
-#define RX_NONE ((struct rx_entry){RX_EMPTY, -1, 0, RX_NO_POOL, 0})
-cptr_t ring_frame_slot(unsigned k); /* where entry k's frame capability is */
+#define RX_NONE ((struct rx_entry){RX_EMPTY, RX_NO_POOL, -1, 0, 0})
+static inline cptr_t ring_frame_slot(unsigned k) { return RING_SLOT + k; }
 extern struct rx_entry rx[RX_ENTRIES];
 extern u8 *rx_hdr;
 extern u64 rx_hdr_phys[RX_ENTRIES];
@@ -77,7 +93,6 @@ extern u64 vnet_zero_phys;
 extern struct virtq_desc *tx_tables[VIRTQ_SIZE];
 extern u64 tx_tables_phys[VIRTQ_SIZE];
 extern s8 echo_of_head[VIRTQ_SIZE];
-
 /* The diagnostic ceiling (echo.c): netd itself answers UDP echo on
  * echo_port from its own pages, and ARP for NETD_ECHO_IP. */
 #define NETD_ECHO_IP {198, 18, 0, 15}
@@ -89,9 +104,9 @@ int echo_receive(unsigned k, u32 used_len);
 void echo_account(int start_of_event);
 
 enum slot_state { SLOT_FREE, SLOT_SPARE, SLOT_QUEUED, SLOT_RING, SLOT_SENDING };
-/* SLOT_SENDING: a frame of a send (one of [keep, n)) on the device, pinned
- * in the pool slot it joins once the device is done; netd marks it in its
- * own memory too (session.pool_sending), since the record may go first. */
+/* SLOT_RING: its frame is on a receive entry; SLOT_SENDING: a frame of a
+ * send (one of [keep, n)) that joins the pool here once the device is done
+ * (until the send is posted, it waits here). */
 
 struct queued {
   u16 len;
@@ -107,66 +122,85 @@ struct queue_slot {
 };
 _Static_assert(sizeof(struct queue_slot) == QUEUE_SLOT_BYTES, "queue slots tile their frames");
 
-/* A session's state, in a frame made from its donation. */
+/* One NET_SEND whose frames netd holds: its `keep` frames that come back
+ * take places [first, first + keep) of the session's C_KEPT ring; its
+ * other frames join the pool slots reserved for them (SLOT_SENDING). */
+struct tx_batch {
+  u8 done;
+  u16 first, frames, keep, returned;
+};
+
+/* A session's state, in a frame made from its donation: nothing in it is
+ * needed once the session is gone (what the device still holds is
+ * recorded in netd's own memory: rx, tx_sends). */
 struct record {
   struct net_counters c;
   u64 filter;
-  u64 deadline;       /* of a waiting NET_RECV: ns since boot */
   u32 waiting, max_frames;
   u16 nspare, nqueued, qhead, in_ring, queued_frames;
   u16 spare[NET_POOL];
   u8 state[NET_POOL];
-  u64 phys[NET_POOL];
+  /* Its sends. */
+  u8 held;              /* NET_HOLD: its next send's packets wait for the client's word */
+  u8 collecting;        /* a NET_COLLECT waits (its reply in C_COLLECT) */
+  u16 collect_room;
+  u16 to_pool;          /* frames that join its pool once the device is done */
+  u16 tx_used, tx_next; /* places of its C_KEPT ring in use; where the next send starts */
+  u8 bhead, blen;       /* its sends, oldest first */
+  struct tx_batch b[NET_TX_BATCHES];
+  u64 pool_sending[NET_POOL / 64]; /* pool slots SLOT_SENDING */
+  u8 sending_batch[NET_POOL];      /* the send such a slot's frame is in */
+  /* A send that waits for room on the device (its caller in C_SEND), its
+   * frames in the slots they go to afterwards. */
+  u8 send_waiting, wait_batch;
+  u16 wait_npkts, wait_room, wait_nseg;
+  u32 wait_seg[NET_MAX_SEGS];
+  u8 wait_pool[NET_MAX_GIFTS]; /* frame f >= keep: its pool slot */
 };
 _Static_assert(sizeof(struct record) <= 4096, "record fits a frame");
 _Static_assert(NET_QUEUE_MAX % QUEUE_PER_FRAME == 0, "the longest queue fills its frames");
 _Static_assert(SESSION_FIXED_BYTES + QUEUE_FRAMES_MAX * K_PAGE_SIZE <= 1u << NET_DONATION_MAX_BITS, "the largest donation holds the longest queue");
+_Static_assert(SESSION_FIXED_BYTES < 1u << NET_DONATION_BITS, "the least donation holds a queue");
 _Static_assert((1 + QUEUE_FRAMES_MAX) * K_PAGE_SIZE <= K_LARGE_PAGE_SIZE, "a session's memory fits its 2 MiB of netd's space");
 
-/* One NET_SEND whose frames netd holds: its `keep` frames that come back
- * take places [first, first + keep) of the session's TX_SLOT ring; its
- * other frames sit in the pool slots they join (SLOT_SENDING, marked in
- * pool_sending with the send in sending_batch). */
-struct tx_batch {
-  u8 generation, done;
-  u16 first, frames, keep, returned, pkts_left;
-};
-
+/* A place of netd's session table, in netd's own memory: what netd needs
+ * to find a session and to look at it without touching the client's
+ * memory first. Lists of places (ready, donors, senders...) are FIFO rings
+ * of indexes, each place at most once in each (its flag says so). */
+#define NO_PLACE 0xffffffffu
 struct session {
-  u8 used, generation;
-  u32 alive_at;         /* the wake-up at which its memory was last seen there */
-  u8 ring_refs;         /* receive entries whose frames are in its pool slots:
-                           while any is, its slots are not handed to a new session */
-  u8 held;              /* NET_HOLD: its next send's packets wait for the client's word */
-  u8 collecting;        /* a NET_COLLECT waits (its reply in S_COLLECT) */
-  u16 collect_room;
-  cptr_t base;          /* first of its slots */
-  cptr_t newest;        /* the last object made from its donation (see session_alive) */
-  struct record *rec;   /* mapped in netd */
-  struct queue_slot *queue; /* queue_len entries, mapped in netd */
-  u16 queue_len;        /* from its donation, in netd's memory */
-  /* Its sends, in netd's memory: they outlive the record (a session that
-   * goes with packets on the device keeps its index until they are done). */
+  u32 generation;
+  u8 used;
+  u8 in_ready, in_donors, in_low, in_senders; /* on those lists */
+  u8 timed;             /* on the deadline heap */
+  u16 queue_len;        /* from its donation */
   u16 on_ring;          /* its packets on the device */
-  u16 to_pool;          /* frames that join its pool once the device is done */
-  u16 tx_used, tx_next; /* places of its ring in use; where the next send starts */
-  u8 bhead, blen;       /* its sends, oldest first */
-  u64 pool_sending[NET_POOL / 64]; /* pool slots SLOT_SENDING */
-  u8 sending_batch[NET_POOL]; /* the send a SLOT_SENDING pool slot's frame is in */
-  /* A send that waits for room on the device (its caller in S_SEND). */
-  u8 send_waiting, wait_batch;
-  u16 wait_npkts, wait_room;
-  u32 wait_seg[NET_MAX_SEGS];
-  u64 wait_phys[NET_MAX_GIFTS];
-  struct tx_batch b[NET_TX_BATCHES];
+  u16 txf;              /* its frames pinned for sends on the device */
+  u16 newest;           /* its CNode's slot of the last object made from the donation */
+  u32 alive_at;         /* the wake-up at which its memory was last seen there */
+  u32 heap_at;          /* its index in the deadline heap */
+  u32 prev[2], next[2]; /* on the LIVE and ARP lists (session.c) */
+  u64 deadline;         /* of a waiting NET_RECV: ns since boot */
+  u64 filter;           /* netd's copy: the lists it is on go when its memory does */
+  struct record *rec;   /* mapped in netd */
+  struct queue_slot *queue;
 };
 #define SESSION_VA 0x0000310000000000ull /* session i's record at + i * 2 MiB, queue after it */
+
+/* A FIFO ring of places (session.c). */
+struct place_ring {
+  u32 *at;
+  u32 head, count;
+};
+void ring_push(struct place_ring *r, unsigned i);
+unsigned ring_pop(struct place_ring *r); /* NO_PLACE when empty */
 
 /* netd's state, shared by its files. */
 extern struct env env;
 extern struct k_ipc_buffer *buf;
 extern cptr_t irq_ntfn;                /* device interrupts and netd's timer */
-extern struct session sessions[NETD_MAX_SESSIONS];
+extern struct session *sessions;       /* max_sessions places (session.c) */
+extern unsigned max_sessions;
 extern struct net_counters total;      /* what closed sessions counted, and driver-wide */
 extern int test_hooks;                 /* NET_HOLD is honoured (NETD_TEST_HOOKS) */
 /* Counts netd's returns from a blocking call. A client's memory can go
@@ -177,6 +211,7 @@ extern u32 wake_count;
 /* Whose work netd's time goes to (charge.c): the session now being worked
  * for (-1: nobody); the stretch since the last call is the named session's
  * (charge_last_to); around every blocking call. */
+long charge_setup(void);
 int charge_to(int session); /* returns whom the time went to before */
 void charge_last_to(int session);
 void charge_start(void);
@@ -188,19 +223,41 @@ static inline void netd_woke(void) {
   charge_after_wake();
 }
 
-static inline cptr_t slot_of(unsigned i, unsigned which) { return sessions[i].base + which; }
-
 /* session.c */
+long sessions_setup(void);
 int session_alive(unsigned i);
 int session_of(u64 badge);
+int current_session(unsigned i, u32 generation); /* alive, and that generation */
 int free_pool_slot(struct record *r);
 u32 frames_held(unsigned i); /* of its pool's NET_POOL, sending ones included */
 long take_donations(unsigned i, u64 first, u64 n);
 long open_session(u64 info, u64 filter, cptr_t *cap_back);
 long close_session(unsigned i, u64 *ngifts);
 long arm_hold(unsigned i);
-void session_gone(unsigned i); /* its memory went: what netd held for it goes */
 void add_counters(struct net_counters *to, const struct net_counters *c);
+void sweep_sessions(void);            /* looks at every live session once */
+void sum_counters(struct net_counters *t); /* every live session's, added */
+/* Whose packets these are: the session of (proto, port), of (any, port),
+ * or -1; the ARP list; the default session (-1: none). */
+int session_for_port(u8 proto, u16 port);
+extern u32 arp_head;
+int default_session(void);
+/* Lists the ring and the answers work from. */
+extern struct place_ring ready;       /* a waiting NET_RECV that has packets now */
+extern struct place_ring donors;      /* more spares than the reserve (rx.c) */
+extern struct place_ring low_donors;  /* some spares */
+extern struct place_ring senders;     /* a send waits for the device */
+/* A session keeps a few spares back for copies into them unless the ring
+ * runs low (rx.c). */
+#define SPARE_RESERVE 2
+#define RX_LOW 16
+void spares_grew(unsigned i);         /* after nspare rose: it may give frames to the ring */
+void mark_ready(unsigned i);
+/* Waiting NET_RECVs' deadlines, earliest first. */
+void deadline_set(unsigned i, u64 at);
+void deadline_clear(unsigned i);
+u64 deadline_first(void);             /* ~0: none */
+int deadline_due(u64 now);            /* a place whose deadline passed (-1: none), off the heap */
 
 /* rx.c */
 void rx_init(void);
@@ -211,6 +268,8 @@ void receive_all(void);
 struct answer {
   int active;
   unsigned session, packets;
+  u32 generation;
+  cptr_t out;  /* where its frames leave from */
   u64 words, frames, w1, w2, w3;
 };
 extern struct answer direct_answer; /* for the request in hand, if active */
@@ -231,7 +290,7 @@ u64 tx_word(unsigned i);        /* NET_SEND's w3 */
 void tx_replied(long err);      /* the reply that returned frames went (or not) */
 void tx_unhold(u64 bits);       /* HOLD_BIT, or the timer: is the hold over? */
 u64 tx_hold_deadline(void);     /* when the timer must look at a hold again (~0: none) */
-void tx_session_gone(unsigned i);
+void tx_session_gone(unsigned i); /* its memory went (or it closed) */
 u64 tx_close(unsigned i, u64 first_gift); /* done frames to the gift slots from first_gift: returns how many */
 
 /* main.c */

@@ -9,7 +9,7 @@ static s8 rx_of_head[VIRTQ_SIZE]; /* descriptor head -> receive entry, -1 */
  * (else a session that keeps the most spares and receives nothing would
  * have its frames on the whole ring, and every packet of the others would
  * need a copy and a spare). */
-static s8 refill_for[RX_ENTRIES];
+static s32 refill_for[RX_ENTRIES];
 
 void rx_init(void) {
   for (unsigned h = 0; h < VIRTQ_SIZE; h++)
@@ -27,24 +27,27 @@ static void post_rx(unsigned k) {
   rx[k].state = RX_POSTED;
 }
 
-/* The spare frame of the session that has most of them goes to the device;
- * a session keeps a few spares back for copies into them unless the ring runs low. */
-#define SPARE_RESERVE 2
-#define RX_LOW 16
+/* A session whose spares go to the device next, round robin among those
+ * with more than their reserve, and among those with any while the ring
+ * runs low (-1: none). The lists may name sessions that have none now, or
+ * went: those leave them here. */
 static int pick_donor(unsigned posted) {
-  int best = -1;
-  u32 most = 0;
-  for (unsigned i = 0; i < NETD_MAX_SESSIONS; i++)
-    if (session_alive(i) && sessions[i].rec->nspare > most) {
-      most = sessions[i].rec->nspare;
-      best = (int)i;
-    }
-  if (best >= 0 && most <= SPARE_RESERVE && posted >= RX_LOW)
-    return -1;
-  return best;
+  unsigned i;
+  while ((i = ring_pop(&donors)) != NO_PLACE) {
+    sessions[i].in_donors = 0;
+    if (!session_alive(i))
+      continue;
+    if (sessions[i].rec->nspare > SPARE_RESERVE)
+      return (int)i;
+    spares_grew(i); /* a few: on the other list */
+  }
+  while (posted < RX_LOW && (i = ring_pop(&low_donors)) != NO_PLACE) {
+    sessions[i].in_low = 0;
+    if (session_alive(i) && sessions[i].rec->nspare)
+      return (int)i;
+  }
+  return -1;
 }
-
-cptr_t ring_frame_slot(unsigned k) { return slot_of((unsigned)rx[k].session, S_POOL + (unsigned)rx[k].pool); }
 
 int owner_current(unsigned k) {
   int o = rx[k].session;
@@ -53,18 +56,22 @@ int owner_current(unsigned k) {
   return o >= 0 && sessions[o].used && sessions[o].generation == rx[k].generation;
 }
 
-/* Entry k's frame leaves the ring; in its owner's pool, if the owner is
- * still there (the caller knows), it is `state` now (a spare joins the
- * spares). */
-static void leave_ring(unsigned k, u8 state, int owner_there) {
+/* Entry k's frame goes back, unpinned, to its owner's pool slot (the
+ * owner is there: the caller knows), where it is `state` now (a spare
+ * joins the spares). */
+static void ring_to_pool(unsigned k, u8 state) {
   unsigned o = (unsigned)rx[k].session;
-  sessions[o].ring_refs--;
-  if (owner_there) {
-    struct record *ro = sessions[o].rec;
-    ro->state[rx[k].pool] = state;
-    ro->in_ring--;
-    if (state == SLOT_SPARE)
-      ro->spare[ro->nspare++] = (u16)rx[k].pool;
+  struct record *ro = sessions[o].rec;
+  sys_dma_unpin(K_BI_SLOT_DMA, ring_frame_slot(k));
+  if (sys_cnode_move(place_cnode(o), C_POOL + (unsigned)rx[k].pool, env.cnode, ring_frame_slot(k))) {
+    sys_cnode_delete(env.cnode, ring_frame_slot(k)); /* cannot be: the pool slot waited for it */
+    state = SLOT_FREE;
+  }
+  ro->state[rx[k].pool] = state;
+  ro->in_ring--;
+  if (state == SLOT_SPARE) {
+    ro->spare[ro->nspare++] = (u16)rx[k].pool;
+    spares_grew(o);
   }
   rx[k] = RX_NONE;
 }
@@ -72,10 +79,38 @@ static void leave_ring(unsigned k, u8 state, int owner_there) {
 /* Entry k's frame leaves netd, unpinned (a pinned remain is released)
  * and deleted: its owner closed or died, or its memory was revoked. */
 static void release_entry(unsigned k) {
-  cptr_t s = ring_frame_slot(k);
-  sys_dma_unpin(K_BI_SLOT_DMA, s);
-  sys_cnode_delete(env.cnode, s);
-  leave_ring(k, SLOT_FREE, owner_current(k) && session_alive((unsigned)rx[k].session)); /* its memory went */
+  sys_dma_unpin(K_BI_SLOT_DMA, ring_frame_slot(k));
+  sys_cnode_delete(env.cnode, ring_frame_slot(k));
+  unsigned o = (unsigned)rx[k].session;
+  if (owner_current(k) && session_alive(o)) { /* its memory went, not the session */
+    sessions[o].rec->state[rx[k].pool] = SLOT_FREE;
+    sessions[o].rec->in_ring--;
+  }
+  rx[k] = RX_NONE;
+}
+
+/* One of session d's spares to entry k, pinned there (0: it had none
+ * that is still a frame: one its owner revoked is forgotten). */
+static int take_spare(unsigned d, unsigned k) {
+  struct record *r = sessions[d].rec;
+  while (r->nspare) {
+    u16 j = r->spare[--r->nspare];
+    struct sysret pin = {.err = sys_cnode_move(env.cnode, ring_frame_slot(k), place_cnode(d), C_POOL + j)};
+    if (!pin.err && (pin = sys_dma_pin(K_BI_SLOT_DMA, ring_frame_slot(k))).err) {
+      sys_cnode_move(place_cnode(d), C_POOL + j, env.cnode, ring_frame_slot(k));
+    }
+    if (pin.err) {
+      sys_cnode_delete(place_cnode(d), C_POOL + j);
+      r->state[j] = SLOT_FREE;
+      r->c.bad_requests++; /* a frame of its pool that it took back */
+      continue;
+    }
+    r->state[j] = SLOT_RING; /* the pool slot waits for it */
+    r->in_ring++;
+    rx[k] = (struct rx_entry){RX_HOLD, (s16)j, (s32)d, sessions[d].generation, pin.val};
+    return 1;
+  }
+  return 0;
 }
 
 int refill(void) {
@@ -84,12 +119,8 @@ int refill(void) {
     posted += rx[k].state == RX_POSTED;
     held += rx[k].state == RX_HOLD;
   }
-  /* Nothing held and no spare beyond a session's reserve: no entry could be
-   * filled (an empty ring takes any spare: pick_donor), so no need to look.
-   * Stops at the first session with spares: cheaper than pick_donor. */
-  int no_donor = posted >= RX_LOW;
-  for (unsigned i = 0; no_donor && i < NETD_MAX_SESSIONS; i++)
-    no_donor = !(session_alive(i) && sessions[i].rec->nspare > SPARE_RESERVE);
+  /* Nothing held and nobody with spares: no entry could be filled. */
+  int no_donor = !donors.count && (posted >= RX_LOW || !low_donors.count);
   for (unsigned k = 0; k < RX_ENTRIES && !(no_donor && !held); k++) {
     held -= rx[k].state == RX_HOLD;
     if (rx[k].state == RX_HOLD && rx[k].session != RX_OWNER_NETD && !owner_current(k))
@@ -109,19 +140,21 @@ int refill(void) {
         continue; /* it waits for that session's spares: another's frame here would only need one of them */
       d = -1;
     }
-    if (d < 0)
-      d = no_donor ? -1 : pick_donor(posted);
+    int picked = 0;
+    for (;;) {
+      if (d < 0 && !no_donor)
+        d = pick_donor(posted), picked = 1;
+      if (d < 0 || take_spare((unsigned)d, k))
+        break;
+      d = -1; /* none it still had: the next */
+    }
     if (d < 0) {
       no_donor = 1;
       continue; /* entries further on may still be held, to post or release */
     }
+    if (picked)
+      spares_grew((unsigned)d); /* back on a list if it has spares left: round robin */
     refill_for[k] = -1;
-    struct record *r = sessions[d].rec;
-    u16 j = r->spare[--r->nspare];
-    r->state[j] = SLOT_RING; /* the capability stays in the pool slot */
-    r->in_ring++;
-    sessions[d].ring_refs++;
-    rx[k] = (struct rx_entry){RX_HOLD, (s8)d, sessions[d].generation, (s16)j, r->phys[j]};
     post_rx(k);
     posted++, added++;
   }
@@ -155,29 +188,33 @@ static void deliver(unsigned d, unsigned k, u32 len) {
      * packet is copied out of it all the same, and it goes (unpinned). */
     int live = owner_current(k) && session_alive(o) && type == K_OBJ_FRAME_4K;
     if (type != K_OBJ_FRAME_4K && type != K_OBJ_PINNED_FRAME) {
-      release_entry(k); /* cannot be: netd deletes ring frames only here and in release_entry */
+      release_entry(k); /* cannot be: netd deletes ring frames only in release_entry */
       r->c.drop_orphan++;
       return;
     }
     int j;
-    if (o == d && live) { /* d's own frame leaves the ring */
+    if (o == d && live) { /* d's own frame leaves the ring for its pool slot */
       j = rx[k].pool;
       r->c.rx_own_frame++;
-      leave_ring(k, SLOT_QUEUED, 1);
-      refill_for[k] = (s8)d;
+      ring_to_pool(k, SLOT_QUEUED);
+      refill_for[k] = (s32)d;
     } else if (r->nspare) {
       j = r->spare[r->nspare - 1];
-      if (sys_frame_copy(slot_of(d, S_POOL + (unsigned)j), 0, ring_frame_slot(k), 0, len - NET_HEAD)) {
-        r->c.drop_orphan++; /* cannot be: both are frames netd holds */
+      if (sys_frame_copy(in_session(d, C_POOL + (unsigned)j), 0, ring_frame_slot(k), 0, len - NET_HEAD)) {
+        r->nspare--; /* a spare it took back: forgotten */
+        r->state[j] = SLOT_FREE;
+        r->c.drop_no_spare++;
+        if (!live)
+          release_entry(k);
         return;
       }
       r->nspare--;
       r->c.rx_copied++;
       if (live)
-        leave_ring(k, SLOT_SPARE, 1); /* back to its owner's spares */
+        ring_to_pool(k, SLOT_SPARE); /* back to its owner's spares */
       else
         release_entry(k);
-      refill_for[k] = (s8)d;
+      refill_for[k] = (s32)d;
     } else {
       r->c.drop_no_spare++;
       if (!live)
@@ -196,16 +233,9 @@ static void deliver(unsigned d, unsigned k, u32 len) {
   r->nqueued++;
   r->queued_frames += pool != 0xff;
   r->c.rx_packets++;
+  if (r->waiting)
+    mark_ready(d);
   charge_last_to((int)d); /* the packet's work since receive_one began */
-}
-
-static int wants(unsigned i, const struct pkt_info *p) {
-  u64 f = sessions[i].rec->filter;
-  if (p->cls == PKT_ARP)
-    return (f & NET_F_ARP) != 0;
-  if (p->cls == PKT_PORT)
-    return (f & 0xffff) == p->port && ((f >> 16 & 0xff) == 0 || (f >> 16 & 0xff) == p->proto);
-  return 0;
 }
 
 static void receive_one(unsigned k, u32 used_len) {
@@ -224,33 +254,30 @@ static void receive_one(unsigned k, u32 used_len) {
     total.malformed++;
     return;
   }
-  int matched = 0, fallback = -1;
-  for (unsigned i = 0; i < NETD_MAX_SESSIONS; i++) {
-    if (!session_alive(i))
-      continue;
-    if (sessions[i].rec->filter & NET_F_DEFAULT)
-      fallback = (int)i;
-    if (wants(i, &p)) {
-      deliver(i, k, len);
-      matched = 1;
-      if (p.cls != PKT_ARP)
-        break; /* ARP goes to everyone who asked; the rest to one */
+  int d = -1;
+  if (p.cls == PKT_ARP) { /* to everyone who asked */
+    for (u32 i = arp_head, next; i != NO_PLACE; i = next) {
+      next = sessions[i].next[1]; /* the ARP list */
+      if (session_alive(i))
+        deliver(i, k, len), d = (int)i;
     }
+  } else if (p.cls == PKT_PORT && (d = session_for_port(p.proto, p.port)) >= 0) {
+    deliver((unsigned)d, k, len);
   }
-  if (!matched && fallback >= 0)
-    deliver((unsigned)fallback, k, len);
-  else if (!matched)
+  if (d < 0 && (d = default_session()) >= 0)
+    deliver((unsigned)d, k, len);
+  else if (d < 0)
     total.no_session++;
 }
 
 /* Lays out the answer to session i's NET_RECV from what is queued: packet
  * descriptors and head bytes in the IPC buffer, the packets' frames
- * (unpinned) as gifts. */
+ * (unpinned) as gifts, moved to OUT_SLOT on. */
 static struct queue_slot *queued_at(unsigned i, unsigned m) {
   return &sessions[i].queue[(sessions[i].rec->qhead + m) % sessions[i].queue_len];
 }
 
-static struct answer build_answer(unsigned i) {
+static struct answer build_answer(unsigned i, cptr_t out) {
   struct record *r = sessions[i].rec;
   unsigned n = 0, frames = 0, word = 3;
   while (n < r->nqueued) {
@@ -269,16 +296,20 @@ static struct answer build_answer(unsigned i) {
     struct queued *q = &slot->q;
     u32 f = (u32)NET_NO_FRAME;
     if (q->pool != 0xff) {
-      cptr_t s = slot_of(i, S_POOL + q->pool);
-      sys_dma_unpin(K_BI_SLOT_DMA, s);
-      buf->gifts[frames] = (u32)s;
-      f = frames++;
+      if (sys_cnode_move(env.cnode, out + frames, place_cnode(i), C_POOL + q->pool)) {
+        r->state[q->pool] = SLOT_FREE; /* a frame it took back: its tail is lost */
+        r->queued_frames--;
+        q->pool = 0xff;
+      } else {
+        buf->gifts[frames] = (u32)(out + frames);
+        f = frames++;
+      }
     }
     buf->words[3 + m] = net_pkt(q->len, q->head, f, word);
     memcpy(&buf->words[word], slot->head, q->head);
     word += (q->head + 7u) / 8;
   }
-  return (struct answer){1, i, n, word, frames, n, r->nqueued - n, buf->words[3]};
+  return (struct answer){1, i, n, sessions[i].generation, out, word, frames, n, r->nqueued - n, buf->words[3]};
 }
 
 /* After the answer went: its frames are the client's now, or (err: the
@@ -286,39 +317,48 @@ static struct answer build_answer(unsigned i) {
 static void answer_sent(const struct answer *a, long err) {
   struct record *r = sessions[a->session].rec;
   int refused = 0;
+  unsigned f = 0;
   for (unsigned m = 0; m < a->packets; m++) {
     struct queued *q = &queued_at(a->session, m)->q;
     if (q->pool == 0xff)
       continue;
     r->queued_frames--;
-    cptr_t s = slot_of(a->session, S_POOL + q->pool);
-    if (err) {
-      struct sysret pin = sys_dma_pin(K_BI_SLOT_DMA, s); /* fails where the frame went after all */
-      if (!pin.err) {
+    cptr_t out = a->out + f++;
+    if (err && sys_cap_type(env.cnode, out).val != K_OBJ_NULL) {
+      if (!sys_cnode_move(place_cnode(a->session), C_POOL + q->pool, env.cnode, out)) {
         r->state[q->pool] = SLOT_SPARE;
         r->spare[r->nspare++] = q->pool;
         refused = 1;
         continue;
       }
-      sys_cnode_delete(env.cnode, s);
+      sys_cnode_delete(env.cnode, out);
     }
     r->state[q->pool] = SLOT_FREE;
   }
-  if (refused)
+  if (refused) {
     r->c.bad_requests++;
+    spares_grew(a->session);
+  }
   r->qhead = (u16)((r->qhead + a->packets) % sessions[a->session].queue_len);
   r->nqueued = (u16)(r->nqueued - a->packets);
   r->waiting = 0;
-  r->deadline = 0;
+  deadline_clear(a->session);
+}
+
+/* Frames an answer left in the OUT slots whose session went meanwhile go
+ * back to their memory. */
+static void out_clear(cptr_t out, u64 n) {
+  for (u64 f = 0; f < n; f++)
+    sys_cnode_delete(env.cnode, out + f);
 }
 
 /* Answers session i's waiting NET_RECV (a saved reply) with what is queued. */
 void answer(unsigned i) {
   int was = charge_to((int)i);
-  struct answer a = build_answer(i);
-  long err = sys_reply_to(slot_of(i, S_REPLY), k_msg_info(0, a.words, 0, a.frames), K_ERR_OK, a.w1, a.w2, a.w3);
+  struct answer a = build_answer(i, OUT_KEPT_SLOT);
+  long err = sys_reply_to(in_session(i, C_REPLY), k_msg_info(0, a.words, 0, a.frames), K_ERR_OK, a.w1, a.w2, a.w3);
   answer_sent(&a, err);
-  sys_cnode_delete(env.cnode, slot_of(i, S_REPLY));
+  sys_cnode_delete(place_cnode(i), C_REPLY);
   charge_to(was);
 }
 
@@ -330,10 +370,12 @@ void answer_replied(long err) {
   if (!direct_answer.active)
     return;
   direct_answer.active = 0;
-  if (sessions[direct_answer.session].used && session_alive(direct_answer.session)) {
+  if (current_session(direct_answer.session, direct_answer.generation)) {
     int was = charge_to((int)direct_answer.session);
     answer_sent(&direct_answer, err);
     charge_to(was);
+  } else if (err) {
+    out_clear(OUT_SLOT, direct_answer.frames);
   }
 }
 
@@ -352,9 +394,12 @@ void receive_all(void) {
 }
 
 void answer_waiting(void) {
-  for (unsigned i = 0; i < NETD_MAX_SESSIONS; i++)
-    if (sessions[i].used && session_alive(i) && sessions[i].rec->waiting && sessions[i].rec->nqueued)
+  unsigned i;
+  for (unsigned n = ready.count; n-- && (i = ring_pop(&ready)) != NO_PLACE;) {
+    sessions[i].in_ready = 0;
+    if (session_alive(i) && sessions[i].rec->waiting && sessions[i].rec->nqueued)
       answer(i);
+  }
 }
 
 long recv_request(unsigned i, const struct msg_regs *m, int *saved) {
@@ -368,13 +413,13 @@ long recv_request(unsigned i, const struct msg_regs *m, int *saved) {
     virtio_kick(&dev, RXQ);
   r->max_frames = m->w[1] > NET_MAX_GIFTS ? NET_MAX_GIFTS : (u32)m->w[1];
   if (r->nqueued || m->w[0] == 0) { /* an answer now: the ordinary reply */
-    direct_answer = build_answer(i);
+    direct_answer = build_answer(i, OUT_SLOT);
     return K_ERR_OK;
   }
-  if ((err = sys_reply_save(env.cnode, slot_of(i, S_REPLY))))
+  if ((err = sys_reply_save(place_cnode(i), C_REPLY)))
     return err;
   *saved = 1;
   r->waiting = 1;
-  r->deadline = m->w[0] == NET_WAIT_FOREVER ? ~0ull : sys_time_ns() + m->w[0] * 1000000ull;
+  deadline_set(i, m->w[0] == NET_WAIT_FOREVER ? ~0ull : sys_time_ns() + m->w[0] * 1000000ull);
   return K_ERR_OK;
 }

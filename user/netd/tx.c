@@ -1,97 +1,126 @@
 /* netd: sending from gifted frames (see netd.h). netd never waits for
- * the device: a send is posted and answered at once; its frames stay
- * pinned in netd's own slots (the ones that come back in the session's
- * TX_SLOT ring, the others in the pool slots they will join) until the
- * device is done, and the ones that come back go with a later answer. */
+ * the device: a send is posted and answered at once, its frames pinned in
+ * netd's TXF slots until the device is done with the send; then they go,
+ * unpinned, to the slots of the session's CNode they were bound for (the
+ * ones that come back to its C_KEPT ring, the others to its pool), and the
+ * ones that come back go with a later answer. A send the device has no
+ * room for waits with its frames already there, unpinned. */
 #include "netd.h"
 #include <lib/string.h>
 
 #define HOLD_CHECK_NS 10000000ull
 #define NO_OWNER 0xffff
+#define NO_TXF 0xffff
 
 int tx_held;
-static u16 tx_owner[VIRTQ_SIZE]; /* transmit head -> session << 8 | its send, NO_OWNER */
+
+/* Posted sends, in netd's memory: each has a packet on the device, so
+ * there are at most as many as the ring has entries. They outlive their
+ * session: its frames go back to their memory when the device is done. */
+struct tx_send {
+  u32 session, generation;
+  u16 pkts_left, first, nframes; /* first: its first TXF slot; the others follow in txf_next */
+  u8 batch, used;
+};
+static struct tx_send tx_sends[VIRTQ_SIZE];
+static u16 tx_owner[VIRTQ_SIZE]; /* transmit head -> its send, NO_OWNER */
+static u16 send_free[VIRTQ_SIZE], send_nfree;
+static u16 txf_next[TXF_MAX], txf_dest[TXF_MAX]; /* the slot of the session's CNode it goes to */
+static u16 txf_free[TXF_MAX], txf_nfree;
+static unsigned busy; /* sessions with packets on the device */
 
 void tx_init(void) {
-  for (unsigned h = 0; h < VIRTQ_SIZE; h++)
+  for (unsigned h = 0; h < VIRTQ_SIZE; h++) {
     tx_owner[h] = NO_OWNER;
+    send_free[send_nfree++] = (u16)h;
+  }
+  for (unsigned t = 0; t < TXF_MAX; t++)
+    txf_free[txf_nfree++] = (u16)(TXF_MAX - 1 - t);
 }
 
-static cptr_t tx_slot(unsigned i, unsigned place) { return TX_SLOT + i * TX_STRIDE + place % TX_STRIDE; }
-
-static void clear_sending(struct session *s, unsigned j) { s->pool_sending[j / 64] &= ~(1ull << (j % 64)); }
+static void ring_count(unsigned i, int delta) {
+  struct session *s = &sessions[i];
+  busy -= s->on_ring != 0;
+  s->on_ring = (u16)(s->on_ring + delta);
+  busy += s->on_ring != 0;
+}
 
 /* Sends whose frames are all back (or gone) leave, oldest first. */
-static void pop_finished(struct session *s) {
-  while (s->blen) {
-    struct tx_batch *b = &s->b[s->bhead];
+static void pop_finished(struct record *r) {
+  while (r->blen) {
+    struct tx_batch *b = &r->b[r->bhead];
     if (!b->done || b->returned < b->keep)
       break;
-    s->tx_used = (u16)(s->tx_used - b->keep);
-    s->bhead = (u8)((s->bhead + 1) % NET_TX_BATCHES);
-    s->blen--;
+    r->tx_used = (u16)(r->tx_used - b->keep);
+    r->bhead = (u8)((r->bhead + 1) % NET_TX_BATCHES);
+    r->blen--;
   }
 }
 
 static void collect_answer(unsigned i);
-static int any_waiting(void);
 static void schedule(void);
-static int within_share(const struct session *s, u32 npkts);
 
-static int current(unsigned i, const struct tx_batch *b) {
-  return sessions[i].used && sessions[i].generation == b->generation && session_alive(i);
-}
+static unsigned kept_place(const struct tx_batch *b, unsigned f) { return (b->first + f) % NET_TX_FRAMES; }
 
-/* A send's kept frames are a run of the session's ring (two pieces when
- * it wraps): one unpin each, frame by frame only if a piece is refused. */
-static void unpin_kept(unsigned i, const struct tx_batch *b) {
-  unsigned start = b->first % TX_STRIDE, n1 = b->keep < TX_STRIDE - start ? b->keep : TX_STRIDE - start;
-  unsigned piece[2][2] = {{start, n1}, {0, b->keep - n1}};
-  for (unsigned p = 0; p < 2; p++) {
-    if (!piece[p][1] || !sys_dma_unpin_range(K_BI_SLOT_DMA, tx_slot(i, piece[p][0]), piece[p][1]).err)
-      continue;
-    for (unsigned f = 0; f < piece[p][1]; f++)
-      sys_dma_unpin(K_BI_SLOT_DMA, tx_slot(i, piece[p][0] + f));
-  }
-}
-
-/* The device is done with send b of session i: frames [keep, n) join the
- * pool (pinned, as pool frames are), frames [0, keep) wait, unpinned, to be
- * returned. A session that went gets nothing: its frames are released (a
- * pinned remain whose memory was revoked goes now) and deleted, so they go
- * back to their memory only now. */
-static void send_done(unsigned i, struct tx_batch *b) {
-  struct session *s = &sessions[i];
-  int alive = current(i, b);
-  int was = charge_to(alive ? (int)i : -1);
-  u8 bi = (u8)(b - s->b);
+/* Send bi of live session i is over: its pool frames are spares (those
+ * that reached their slot), its kept frames may be returned. */
+static void batch_done(unsigned i, u8 bi) {
+  struct record *r = sessions[i].rec;
   for (unsigned w = 0; w < NET_POOL / 64; w++)
-    for (u64 bits = s->pool_sending[w]; bits; bits &= bits - 1) {
+    for (u64 bits = r->pool_sending[w]; bits; bits &= bits - 1) {
       unsigned j = w * 64 + (unsigned)__builtin_ctzll(bits);
-      if (s->sending_batch[j] != bi)
+      if (r->sending_batch[j] != bi)
         continue;
-      clear_sending(s, j);
-      if (alive) {
-        struct record *r = s->rec;
-        r->state[j] = SLOT_SPARE;
-        r->spare[r->nspare++] = (u16)j;
-      } else {
-        sys_dma_unpin(K_BI_SLOT_DMA, slot_of(i, S_POOL + j));
-        sys_cnode_delete(env.cnode, slot_of(i, S_POOL + j));
-      }
+      r->pool_sending[w] &= ~(1ull << (j % 64));
+      r->to_pool--;
+      r->state[j] = SLOT_SPARE;
+      r->spare[r->nspare++] = (u16)j;
     }
-  unpin_kept(i, b);
-  for (unsigned f = 0; !alive && f < b->keep; f++)
-    sys_cnode_delete(env.cnode, tx_slot(i, b->first + f));
-  s->to_pool = (u16)(s->to_pool - (b->frames - b->keep));
-  b->done = 1;
-  if (!alive) {
-    b->returned = b->keep;
+  spares_grew(i);
+  r->b[bi].done = 1;
+  pop_finished(r);
+  if (r->collecting && r->b[bi].keep)
+    collect_answer(i);
+}
+
+/* A frame bound for slot `dest` of live session i did not get there (its
+ * owner took it back): a pool slot is free again. */
+static void frame_lost(unsigned i, unsigned dest) {
+  struct record *r = sessions[i].rec;
+  if (dest < C_POOL || dest >= C_POOL + NET_POOL)
+    return; /* a kept place stays empty: tx_offer passes over it */
+  unsigned j = dest - C_POOL;
+  r->pool_sending[j / 64] &= ~(1ull << (j % 64));
+  r->to_pool--;
+  r->state[j] = SLOT_FREE;
+}
+
+/* The device is done with send x: its frames leave the TXF slots,
+ * unpinned, for the slots they are bound for, or (their session went)
+ * back to their memory (a pinned remain whose memory was revoked goes
+ * now). */
+static void send_complete(struct tx_send *x) {
+  unsigned i = x->session;
+  int alive = current_session(i, x->generation);
+  int was = charge_to(alive ? (int)i : -1);
+  for (u16 t = x->first, next; t != NO_TXF; t = next) {
+    next = txf_next[t];
+    sys_dma_unpin(K_BI_SLOT_DMA, TXF_SLOT + t);
+    if (!alive || sys_cnode_move(place_cnode(i), txf_dest[t], env.cnode, TXF_SLOT + t)) {
+      sys_cnode_delete(env.cnode, TXF_SLOT + t);
+      if (alive)
+        frame_lost(i, txf_dest[t]);
+    }
+    txf_free[txf_nfree++] = t;
+  }
+  x->used = 0;
+  send_free[send_nfree++] = (u16)(x - tx_sends);
+  if (alive) {
+    sessions[i].txf = (u16)(sessions[i].txf - x->nframes);
+    batch_done(i, x->batch);
+  } else {
     total.gone_waiting++;
   }
-  pop_finished(s);
-  if (alive && s->collecting && b->keep)
-    collect_answer(i);
   charge_to(was);
 }
 
@@ -112,123 +141,152 @@ unsigned tx_harvest(void) {
       total.malformed++; /* the device named a chain netd did not post */
       continue;
     }
-    unsigned i = tx_owner[head] >> 8;
-    struct tx_batch *b = &sessions[i].b[tx_owner[head] & 0xff];
+    struct tx_send *x = &tx_sends[tx_owner[head]];
     tx_owner[head] = NO_OWNER;
-    sessions[i].on_ring--;
+    if (sessions[x->session].used && sessions[x->session].generation == x->generation)
+      ring_count(x->session, -1);
     done++;
-    if (--b->pkts_left == 0)
-      send_done(i, b);
+    if (--x->pkts_left == 0)
+      send_complete(x);
   }
-  if (done && any_waiting())
+  if (done && senders.count)
     schedule();
   return done;
 }
 
 u64 tx_word(unsigned i) {
-  struct session *s = &sessions[i];
+  struct record *r = sessions[i].rec;
   u64 sending = 0, done = 0;
-  for (unsigned k = 0; k < s->blen; k++) {
-    const struct tx_batch *b = &s->b[(s->bhead + k) % NET_TX_BATCHES];
+  for (unsigned k = 0; k < r->blen; k++) {
+    const struct tx_batch *b = &r->b[(r->bhead + k) % NET_TX_BATCHES];
     if (b->done)
       done += b->keep - b->returned;
     else
       sending += b->keep;
   }
-  return net_tx_word(s->on_ring, sending, done);
+  return net_tx_word(sessions[i].on_ring, sending, done);
 }
 
-/* Names, as gifts from buf->gifts[at] on, up to `room` frames the device is
- * done with, oldest first; they count as returned only once the answer
- * that carries them went (tx_commit). */
-static u64 tx_offer(unsigned i, u64 room, u64 at) {
-  struct session *s = &sessions[i];
-  u64 n = 0;
-  for (unsigned k = 0; k < s->blen && n < room; k++) {
-    const struct tx_batch *b = &s->b[(s->bhead + k) % NET_TX_BATCHES];
+/* Frames offered with an answer: moved to out.. from the kept places
+ * named in place[], oldest first; they count as returned only once the
+ * answer went (tx_commit). A place whose frame its owner took back is
+ * passed over and counts too. */
+struct offer {
+  u64 gifts, places;
+  u8 place[NET_MAX_GIFTS];
+};
+
+static void tx_offer(unsigned i, u64 room, cptr_t out, struct offer *o) {
+  struct record *r = sessions[i].rec;
+  o->gifts = o->places = 0;
+  if (room > K_IPC_MAX_GIFTS)
+    room = K_IPC_MAX_GIFTS;
+  for (unsigned k = 0; k < r->blen && o->gifts < room; k++) {
+    const struct tx_batch *b = &r->b[(r->bhead + k) % NET_TX_BATCHES];
     if (!b->done)
       break; /* oldest first: a later send's frames wait behind this one's */
-    for (unsigned f = b->returned; f < b->keep && n < room; f++)
-      buf->gifts[at + n++] = (u32)tx_slot(i, b->first + f);
+    for (unsigned f = b->returned; f < b->keep && o->gifts < room; f++) {
+      unsigned p = kept_place(b, f);
+      o->places++;
+      if (sys_cnode_move(env.cnode, out + o->gifts, place_cnode(i), C_KEPT + p))
+        continue;
+      o->place[o->gifts] = (u8)p;
+      buf->gifts[o->gifts] = (u32)(out + o->gifts);
+      o->gifts++;
+    }
   }
-  return n;
+}
+
+/* The answer did not go: its frames back to their places. */
+static void tx_unoffer(unsigned i, cptr_t out, const struct offer *o) {
+  for (u64 g = 0; g < o->gifts; g++)
+    if (sys_cnode_move(place_cnode(i), C_KEPT + o->place[g], env.cnode, out + g))
+      sys_cnode_delete(env.cnode, out + g);
 }
 
 static void tx_commit(unsigned i, u64 n) {
-  struct session *s = &sessions[i];
-  s->rec->c.tx_returned += n;
-  for (unsigned k = 0; k < s->blen && n; k++) {
-    struct tx_batch *b = &s->b[(s->bhead + k) % NET_TX_BATCHES];
+  struct record *r = sessions[i].rec;
+  for (unsigned k = 0; k < r->blen && n; k++) {
+    struct tx_batch *b = &r->b[(r->bhead + k) % NET_TX_BATCHES];
     u64 left = (u64)(b->keep - b->returned), take = left < n ? left : n;
     b->returned = (u16)(b->returned + take);
     n -= take;
   }
-  pop_finished(s);
+  pop_finished(r);
 }
 
-/* The answer in hand offers frames: they are returned once it went. */
+/* After a reply that offered o from out: an error may be the next
+ * receive's, so the gifts went if their first slot is empty. */
+static void offer_settle(unsigned i, cptr_t out, const struct offer *o, long err) {
+  if (err && o->gifts && sys_cap_type(env.cnode, out).val != K_OBJ_NULL) {
+    sessions[i].rec->c.bad_requests++; /* no room for them: they wait for the next answer */
+    tx_unoffer(i, out, o);
+    return;
+  }
+  sessions[i].rec->c.tx_returned += o->gifts;
+  tx_commit(i, o->places);
+}
+
+/* The answer in hand offers frames from OUT_SLOT: they are returned once it went. */
 static struct {
   int active;
   unsigned session;
-  u8 generation;
-  u64 n;
-  cptr_t first;
+  u32 generation;
+  struct offer o;
 } offered;
 
 void tx_replied(long err) {
   if (!offered.active)
     return;
   offered.active = 0;
-  unsigned i = offered.session;
-  if (!current(i, &(struct tx_batch){.generation = offered.generation}))
-    return;
-  /* An error may be the next receive's: the gifts went if their slot is empty. */
-  if (err && sys_cap_type(env.cnode, offered.first).val != K_OBJ_NULL) {
-    sessions[i].rec->c.bad_requests++; /* no room for them: they wait for the next answer */
-    return;
-  }
-  tx_commit(i, offered.n);
+  if (current_session(offered.session, offered.generation))
+    offer_settle(offered.session, OUT_SLOT, &offered.o, err);
+  else if (err)
+    for (u64 g = 0; g < offered.o.gifts; g++)
+      sys_cnode_delete(env.cnode, OUT_SLOT + g);
 }
 
-static void offer(unsigned i, u64 room, struct server_answer *o) {
-  u64 n = tx_offer(i, room > K_IPC_MAX_GIFTS ? K_IPC_MAX_GIFTS : room, 0);
-  o->gifts = n;
-  if (n)
-    offered = (typeof(offered)){1, i, sessions[i].generation, n, buf->gifts[0]};
+static void offer(unsigned i, u64 room, struct server_answer *a) {
+  tx_offer(i, room, OUT_SLOT, &offered.o);
+  a->gifts = offered.o.gifts;
+  if (offered.o.places) {
+    offered.active = 1;
+    offered.session = i;
+    offered.generation = sessions[i].generation;
+  }
 }
 
 /* A waiting NET_COLLECT gets what is done now. */
 static void collect_answer(unsigned i) {
-  struct session *s = &sessions[i];
-  u64 n = tx_offer(i, s->collect_room, 0);
-  u64 w = tx_word(i) - (n << 32);
-  cptr_t first = n ? buf->gifts[0] : 0;
-  long err = sys_reply_to(slot_of(i, S_COLLECT), k_msg_info(0, 4, 0, n), K_ERR_OK, n, w, 0);
-  s->collecting = 0;
-  sys_cnode_delete(env.cnode, slot_of(i, S_COLLECT));
-  if (n && (!err || sys_cap_type(env.cnode, first).val == K_OBJ_NULL))
-    tx_commit(i, n);
+  struct record *r = sessions[i].rec;
+  static struct offer o;
+  tx_offer(i, r->collect_room, OUT_KEPT_SLOT, &o);
+  u64 w = tx_word(i) - (o.places << 32);
+  long err = sys_reply_to(in_session(i, C_COLLECT), k_msg_info(0, 4, 0, o.gifts), K_ERR_OK, o.gifts, w, 0);
+  r->collecting = 0;
+  sys_cnode_delete(place_cnode(i), C_COLLECT);
+  offer_settle(i, OUT_KEPT_SLOT, &o, err);
 }
 
 long collect_request(unsigned i, const struct msg_regs *m, struct server_answer *o) {
-  struct session *s = &sessions[i];
-  if (s->collecting)
+  struct record *r = sessions[i].rec;
+  if (r->collecting)
     return K_ERR_SLOT_OCCUPIED; /* another thread of the client already waits */
   tx_harvest();
   u64 room = m->w[1];
   u64 w = tx_word(i);
   if (m->w[0] && !net_tx_done(w) && net_tx_sending(w) && room) {
-    long err = sys_reply_save(env.cnode, slot_of(i, S_COLLECT));
+    long err = sys_reply_save(place_cnode(i), C_COLLECT);
     if (err)
       return err;
-    s->collecting = 1;
-    s->collect_room = (u16)(room > NET_TX_FRAMES ? NET_TX_FRAMES : room);
+    r->collecting = 1;
+    r->collect_room = (u16)(room > NET_TX_FRAMES ? NET_TX_FRAMES : room);
     o->saved = 1;
     return K_ERR_OK;
   }
   offer(i, room, o);
   o->w1 = o->gifts;
-  o->w2 = tx_word(i) - (o->gifts << 32); /* after this answer */
+  o->w2 = tx_word(i) - (offered.o.places << 32); /* after this answer */
   return K_ERR_OK;
 }
 
@@ -262,85 +320,150 @@ static long check_segments(const u32 *seg, u32 nseg, u32 ngifts, u32 *npkts) {
   return K_ERR_OK;
 }
 
-/* Whether session s may put npkts more packets on the device: its share
- * is all of NET_TX_SHARE when it has none there or nobody else has, and
- * NET_TX_SHARE / (sessions with packets there, itself included) else. */
-static int within_share(const struct session *s, u32 npkts) {
-  if (npkts > txq.num_free)
+/* Whether session i may put npkts more packets, in nframes frames, on the
+ * device: the ring and netd's TXF slots have room, and its share of them
+ * is all when it has nothing there, else 1 / (sessions with packets
+ * there, itself included). */
+static int within_share(unsigned i, u32 npkts, u32 nframes) {
+  if (npkts > txq.num_free || nframes > txf_nfree)
     return 0;
+  const struct session *s = &sessions[i];
   if (s->on_ring == 0)
     return 1;
-  unsigned busy = 1;
-  for (unsigned j = 0; j < NETD_MAX_SESSIONS; j++)
-    busy += &sessions[j] != s && sessions[j].on_ring;
-  return s->on_ring + npkts <= NET_TX_SHARE / busy;
+  return s->on_ring + npkts <= NET_TX_SHARE / busy && s->txf + nframes <= TXF_MAX / busy;
 }
 
-/* Puts send b's packets on the device (room was checked). */
-static void post_send(unsigned i, u8 bi, const u32 *seg, u32 npkts, const u64 *where) {
-  struct session *s = &sessions[i];
-  struct tx_batch *b = &s->b[bi];
+/* Puts send x's packets on the device (room was checked); phys[f] is
+ * where frame f is. */
+static void post_send(unsigned i, struct tx_send *x, const u32 *seg, u32 npkts, const u64 *phys) {
+  struct record *r = sessions[i].rec;
   for (u32 p = 0, k = 0; p < npkts; p++) {
     struct virtq_buf chain[TX_TABLE_ENTRIES];
     unsigned c = 0;
     chain[c++] = (struct virtq_buf){vnet_zero_phys, VNET_HDR, 0};
     do {
-      chain[c++] = (struct virtq_buf){where[net_seg_frame(seg[k])] + net_seg_offset(seg[k]), net_seg_len(seg[k]), 0};
+      chain[c++] = (struct virtq_buf){phys[net_seg_frame(seg[k])] + net_seg_offset(seg[k]), net_seg_len(seg[k]), 0};
     } while (!net_seg_end(seg[k++]));
     int head = txq.free_head;
     if (virtq_add_indirect(&txq, tx_tables[head], tx_tables_phys[head], chain, c) < 0)
       break; /* cannot happen: the ring's room was checked */
-    tx_owner[head] = (u16)(i << 8 | bi);
-    b->pkts_left++;
-    s->on_ring++;
+    tx_owner[head] = (u16)(x - tx_sends);
+    x->pkts_left++;
+    ring_count(i, 1);
   }
   u64 held = (u64)(VIRTQ_SIZE - txq.num_free);
   if (held > total.tx_most_in_flight)
     total.tx_most_in_flight = held;
-  if (s->held) { /* NET_HOLD: the device hears of it when the client says go */
-    s->held = 0;
+  if (r->held) { /* NET_HOLD: the device hears of it when the client says go */
+    r->held = 0;
     tx_held = 1;
   }
   if (!tx_held)
     virtio_kick(&dev, TXQ);
-  if (!b->pkts_left)
-    send_done(i, b);
+  if (!x->pkts_left)
+    send_complete(x);
 }
 
-/* Sends wait, their callers kept, while the device has no room for them
- * (or their session's share of it is taken). */
-static int any_waiting(void) {
-  for (unsigned j = 0; j < NETD_MAX_SESSIONS; j++)
-    if (sessions[j].send_waiting)
-      return 1;
-  return 0;
+static struct tx_send *send_alloc(unsigned i, u8 bi, u32 nframes) {
+  struct tx_send *x = &tx_sends[send_free[--send_nfree]];
+  *x = (struct tx_send){i, sessions[i].generation, 0, NO_TXF, (u16)nframes, bi, 1};
+  sessions[i].txf = (u16)(sessions[i].txf + nframes);
+  return x;
 }
 
-/* A waiting send went to the device: its caller's answer. */
-static void answer_send(unsigned i) {
-  struct session *s = &sessions[i];
-  u64 n = tx_offer(i, s->wait_room, 0);
-  cptr_t first = n ? buf->gifts[0] : 0;
-  long err = sys_reply_to(slot_of(i, S_SEND), k_msg_info(0, 4, 0, n), K_ERR_OK, s->wait_npkts, n,
-                          tx_word(i) - (n << 32));
-  sys_cnode_delete(env.cnode, slot_of(i, S_SEND));
-  if (n && (!err || sys_cap_type(env.cnode, first).val == K_OBJ_NULL))
-    tx_commit(i, n);
+static u16 txf_take(struct tx_send *x, u16 *last, unsigned dest) {
+  u16 t = txf_free[--txf_nfree];
+  txf_dest[t] = (u16)dest;
+  txf_next[t] = NO_TXF;
+  if (*last == NO_TXF)
+    x->first = t;
+  else
+    txf_next[*last] = t;
+  *last = t;
+  return t;
 }
 
-/* Posts waiting sends, round robin, while the device has room. */
+/* Where frame f of send b goes once the device is done with it. */
+static unsigned frame_dest(const struct record *r, const struct tx_batch *b, u32 f, const u8 *pool) {
+  return f < b->keep ? C_KEPT + kept_place(b, f) : C_POOL + pool[f];
+}
+
+/* A waiting send goes to the device: its frames from the slots they wait
+ * in to TXF slots, pinned. A frame its owner took back meanwhile fails
+ * the send (WRONG_TYPE to the caller): the others stay where they are. */
+static long post_waiting(unsigned i) {
+  struct record *r = sessions[i].rec;
+  struct tx_batch *b = &r->b[r->wait_batch];
+  static u64 phys[NET_MAX_GIFTS];
+  struct tx_send *x = send_alloc(i, r->wait_batch, b->frames);
+  u16 last = NO_TXF;
+  long err = K_ERR_OK;
+  for (u32 f = 0; f < b->frames && !err; f++) {
+    unsigned dest = frame_dest(r, b, f, r->wait_pool);
+    u16 t = txf_take(x, &last, dest);
+    struct sysret pin = {.err = sys_cnode_move(env.cnode, TXF_SLOT + t, place_cnode(i), dest)};
+    if (!pin.err && (pin = sys_dma_pin(K_BI_SLOT_DMA, TXF_SLOT + t)).err)
+      sys_cnode_move(place_cnode(i), dest, env.cnode, TXF_SLOT + t);
+    phys[f] = pin.val;
+    err = pin.err;
+  }
+  if (err) { /* back where they waited; the send is over */
+    for (u16 t = x->first, next; t != NO_TXF; t = next) {
+      next = txf_next[t];
+      if (sys_cap_type(env.cnode, TXF_SLOT + t).val != K_OBJ_NULL) {
+        sys_dma_unpin(K_BI_SLOT_DMA, TXF_SLOT + t);
+        sys_cnode_move(place_cnode(i), txf_dest[t], env.cnode, TXF_SLOT + t);
+      }
+      txf_free[txf_nfree++] = t;
+    }
+    x->used = 0;
+    send_free[send_nfree++] = (u16)(x - tx_sends);
+    sessions[i].txf = (u16)(sessions[i].txf - b->frames);
+    for (u32 f = b->keep; f < b->frames; f++) /* frames that went: their pool slots are free */
+      if (sys_cap_type(place_cnode(i), C_POOL + r->wait_pool[f]).val == K_OBJ_NULL)
+        frame_lost(i, C_POOL + r->wait_pool[f]);
+    r->c.bad_segments++;
+    batch_done(i, r->wait_batch);
+    return K_ERR_WRONG_TYPE;
+  }
+  post_send(i, x, r->wait_seg, r->wait_npkts, phys);
+  return K_ERR_OK;
+}
+
+/* A waiting send went to the device (or failed): its caller's answer. */
+static void answer_send(unsigned i, long result) {
+  struct record *r = sessions[i].rec;
+  static struct offer o;
+  tx_offer(i, r->wait_room, OUT_KEPT_SLOT, &o);
+  long err = sys_reply_to(in_session(i, C_SEND), k_msg_info(0, 4, 0, o.gifts), (u64)result,
+                          result ? 0 : r->wait_npkts, o.gifts, tx_word(i) - (o.places << 32));
+  sys_cnode_delete(place_cnode(i), C_SEND);
+  offer_settle(i, OUT_KEPT_SLOT, &o, err);
+}
+
+/* Posts waiting sends, first come first served, while the device has
+ * room; one past its share goes to the back. */
 static void schedule(void) {
-  static unsigned next;
-  for (unsigned k = 0; k < NETD_MAX_SESSIONS; k++) {
-    unsigned i = (next + k) % NETD_MAX_SESSIONS;
-    struct session *s = &sessions[i];
-    if (!s->send_waiting || !within_share(s, s->wait_npkts))
+  for (unsigned n = senders.count; n--;) {
+    unsigned i = senders.at[senders.head];
+    if (!session_alive(i) || !sessions[i].rec->send_waiting) {
+      ring_pop(&senders);
+      sessions[i].in_senders = 0;
       continue;
-    s->send_waiting = 0;
-    next = i + 1;
+    }
+    struct record *r = sessions[i].rec;
+    u32 nframes = r->b[r->wait_batch].frames;
+    if (r->wait_npkts > txq.num_free || nframes > txf_nfree)
+      return; /* no room for the first: those behind it wait too */
+    ring_pop(&senders);
+    if (!within_share(i, r->wait_npkts, nframes)) {
+      ring_push(&senders, i);
+      continue;
+    }
+    sessions[i].in_senders = 0;
+    r->send_waiting = 0;
     int was = charge_to((int)i);
-    post_send(i, s->wait_batch, s->wait_seg, s->wait_npkts, s->wait_phys);
-    answer_send(i);
+    answer_send(i, post_waiting(i));
     charge_to(was);
   }
 }
@@ -368,61 +491,68 @@ long send_request(unsigned i, const struct msg_regs *m, struct server_answer *o)
     r->c.bad_segments++;
     return err;
   }
-  if (s->tx_used + keep > TX_STRIDE || s->blen == NET_TX_BATCHES || s->send_waiting) {
+  if (r->tx_used + keep > NET_TX_FRAMES || r->blen == NET_TX_BATCHES || r->send_waiting) {
     r->c.tx_full++; /* it holds too much already: collect first */
     return K_ERR_WOULD_BLOCK;
   }
-  int wait = any_waiting() || !within_share(s, npkts);
-  if (wait && (err = sys_reply_save(env.cnode, slot_of(i, S_SEND))))
-    return err;
+  if (senders.count)
+    schedule(); /* those who wait go first */
+  int wait = senders.count || !within_share(i, npkts, n);
   static u64 phys[NET_MAX_GIFTS];
-  u64 *where = wait ? s->wait_phys : phys;
-  err = sys_dma_pin_range(K_BI_SLOT_DMA, SERVER_GIFT_SLOT, n, where).err; /* 4 KiB frames only, all or none */
-  if (err) {
-    if (wait) /* the caller is answered with the error at once */
-      sys_reply_to(slot_of(i, S_SEND), k_msg_info(0, 4, 0, 0), (u64)err, 0, 0, 0),
-          sys_cnode_delete(env.cnode, slot_of(i, S_SEND));
+  err = sys_dma_pin_range(K_BI_SLOT_DMA, SERVER_GIFT_SLOT, n, phys).err; /* 4 KiB frames only, all or none */
+  if (!err && wait) { /* pinned when posted */
+    if (sys_dma_unpin_range(K_BI_SLOT_DMA, SERVER_GIFT_SLOT, n).err)
+      for (u32 f = 0; f < n; f++)
+        sys_dma_unpin(K_BI_SLOT_DMA, SERVER_GIFT_SLOT + f);
+    err = sys_reply_save(place_cnode(i), C_SEND);
+  }
+  if (err)
     return err;
-  }
-  u8 bi = (u8)((s->bhead + s->blen) % NET_TX_BATCHES);
-  struct tx_batch *b = &s->b[bi];
-  *b = (struct tx_batch){s->generation, 0, s->tx_next, (u16)n, (u16)keep, 0, 0};
-  s->blen++;
-  s->tx_used = (u16)(s->tx_used + keep);
-  s->tx_next = (u16)((s->tx_next + keep) % TX_STRIDE);
-  for (u32 f = 0; f < n; f++) {
-    if (f < keep) {
-      sys_cnode_move(env.cnode, tx_slot(i, b->first + f), env.cnode, SERVER_GIFT_SLOT + f);
-      continue;
-    }
+  u8 bi = (u8)((r->bhead + r->blen) % NET_TX_BATCHES);
+  struct tx_batch *b = &r->b[bi];
+  *b = (struct tx_batch){0, r->tx_next, (u16)n, (u16)keep, 0};
+  r->blen++;
+  r->tx_used = (u16)(r->tx_used + keep);
+  r->tx_next = (u16)((r->tx_next + keep) % NET_TX_FRAMES);
+  for (u32 f = keep; f < n; f++) {
     int j = free_pool_slot(r); /* there is room: checked above */
-    sys_cnode_move(env.cnode, slot_of(i, S_POOL + (unsigned)j), env.cnode, SERVER_GIFT_SLOT + f);
     r->state[j] = SLOT_SENDING;
-    r->phys[j] = where[f];
-    s->pool_sending[j / 64] |= 1ull << (j % 64);
-    s->sending_batch[j] = bi;
+    r->pool_sending[j / 64] |= 1ull << (j % 64);
+    r->sending_batch[j] = bi;
+    r->wait_pool[f] = (u8)j;
   }
-  s->to_pool = (u16)(s->to_pool + (n - keep));
+  r->to_pool = (u16)(r->to_pool + (n - keep));
   u64 bytes = 0;
   for (u32 k = 0; k < nseg; k++)
     bytes += net_seg_len(seg[k]);
   r->c.tx_packets += npkts;
   r->c.tx_bytes += bytes;
-  if (wait) { /* the frames are netd's now; the caller hears when the packets are on the device */
-    memcpy(s->wait_seg, seg, nseg * sizeof seg[0]);
-    s->wait_npkts = (u16)npkts;
-    s->wait_room = (u16)net_send_room_of(m->w[0]);
-    s->wait_batch = bi;
-    s->send_waiting = 1;
+  if (wait) { /* the frames wait where they go afterwards; the caller hears when the packets are on the device */
+    for (u32 f = 0; f < n; f++)
+      sys_cnode_move(place_cnode(i), frame_dest(r, b, f, r->wait_pool), env.cnode, SERVER_GIFT_SLOT + f);
+    memcpy(r->wait_seg, seg, nseg * sizeof seg[0]);
+    r->wait_npkts = (u16)npkts;
+    r->wait_room = (u16)net_send_room_of(m->w[0]);
+    r->wait_batch = bi;
+    r->send_waiting = 1;
+    if (!s->in_senders) {
+      s->in_senders = 1;
+      ring_push(&senders, i);
+    }
     r->c.tx_waited++;
     o->saved = 1;
     return K_ERR_OK;
   }
-  post_send(i, bi, seg, npkts, where);
+  struct tx_send *x = send_alloc(i, bi, n);
+  u16 last = NO_TXF;
+  for (u32 f = 0; f < n; f++)
+    sys_cnode_move(env.cnode, TXF_SLOT + txf_take(x, &last, frame_dest(r, b, f, r->wait_pool)), env.cnode,
+                   SERVER_GIFT_SLOT + f);
+  post_send(i, x, seg, npkts, phys);
   o->w1 = npkts;
   offer(i, net_send_room_of(m->w[0]), o);
   o->w2 = o->gifts;
-  o->w3 = tx_word(i) - (o->gifts << 32); /* after this answer */
+  o->w3 = tx_word(i) - (offered.o.places << 32); /* after this answer */
   return K_ERR_OK;
 }
 
@@ -432,8 +562,8 @@ void tx_unhold(u64 bits) {
   if (!tx_held)
     return;
   int go = (bits & HOLD_BIT) != 0;
-  for (unsigned i = 0; !go && i < NETD_MAX_SESSIONS; i++)
-    go = sessions[i].on_ring && !session_alive(i);
+  for (unsigned x = 0; !go && x < VIRTQ_SIZE; x++)
+    go = tx_sends[x].used && !current_session(tx_sends[x].session, tx_sends[x].generation);
   if (go) {
     tx_held = 0;
     virtio_kick(&dev, TXQ);
@@ -442,47 +572,39 @@ void tx_unhold(u64 bits) {
 
 u64 tx_hold_deadline(void) { return tx_held ? sys_time_ns() + HOLD_CHECK_NS : ~0ull; }
 
-/* Session i closed or its memory went: the frames the device is done with
- * and nobody collected are deleted (back to their memory), a waiting
- * collector hears so; frames still on the device go when it is done. */
+/* Session i is over: it has no share of the device any more (its sends
+ * there finish without it). Only netd's memory is touched: the session's
+ * may be gone. */
 void tx_session_gone(unsigned i) {
-  struct session *s = &sessions[i];
-  if (s->send_waiting) { /* never posted: its frames go now */
-    s->send_waiting = 0;
-    sys_reply_to(slot_of(i, S_SEND), k_msg_info(0, 4, 0, 0), K_ERR_BAD_STATE, 0, 0, 0);
-    sys_cnode_delete(env.cnode, slot_of(i, S_SEND));
-    send_done(i, &s->b[s->wait_batch]);
-  }
-  for (unsigned k = 0; k < s->blen; k++) {
-    struct tx_batch *b = &s->b[(s->bhead + k) % NET_TX_BATCHES];
-    if (!b->done)
-      continue;
-    for (unsigned f = b->returned; f < b->keep; f++)
-      sys_cnode_delete(env.cnode, tx_slot(i, b->first + f));
-    b->returned = b->keep;
-  }
-  pop_finished(s);
-  if (s->collecting) {
-    sys_reply_to(slot_of(i, S_COLLECT), k_msg_info(0, 4, 0, 0), K_ERR_BAD_STATE, 0, 0, 0);
-    sys_cnode_delete(env.cnode, slot_of(i, S_COLLECT));
-    s->collecting = 0;
-  }
+  ring_count(i, -(int)sessions[i].on_ring);
+  sessions[i].txf = 0;
 }
 
 /* NET_CLOSE: the frames the device is done with go back with the answer,
- * through the receive slots from SERVER_GIFT_SLOT + first on. */
+ * through the receive slots from SERVER_GIFT_SLOT + first on; a waiting
+ * send (its frames go with the session's memory) and collector hear that
+ * the session is closed. */
 u64 tx_close(unsigned i, u64 first) {
-  struct session *s = &sessions[i];
+  struct record *r = sessions[i].rec;
   u64 n = 0;
-  for (unsigned k = 0; k < s->blen; k++) {
-    struct tx_batch *b = &s->b[(s->bhead + k) % NET_TX_BATCHES];
+  if (r->send_waiting) {
+    r->send_waiting = 0;
+    sys_reply_to(in_session(i, C_SEND), k_msg_info(0, 4, 0, 0), K_ERR_BAD_STATE, 0, 0, 0);
+  }
+  if (r->collecting) {
+    r->collecting = 0;
+    sys_reply_to(in_session(i, C_COLLECT), k_msg_info(0, 4, 0, 0), K_ERR_BAD_STATE, 0, 0, 0);
+  }
+  for (unsigned k = 0; k < r->blen; k++) {
+    struct tx_batch *b = &r->b[(r->bhead + k) % NET_TX_BATCHES];
     if (!b->done)
       continue;
     for (unsigned f = b->returned; f < b->keep; f++)
-      sys_cnode_move(env.cnode, SERVER_GIFT_SLOT + first + n++, env.cnode, tx_slot(i, b->first + f));
+      if (!sys_cnode_move(env.cnode, SERVER_GIFT_SLOT + first + n, place_cnode(i), C_KEPT + kept_place(b, f)))
+        n++;
     b->returned = b->keep;
   }
-  s->rec->c.tx_returned += n;
-  pop_finished(s);
+  r->c.tx_returned += n;
+  pop_finished(r);
   return n;
 }

@@ -874,11 +874,12 @@ static void closing_leaves_frames_on_the_device(cptr_t s, cptr_t t) {
 }
 
 /* A session's queue is as long as its donation makes it: the least
- * donation queues 416 packets the client does not collect, a 128 KiB one
- * 928; the packets past that are dropped and counted, never queued. */
+ * donation (128 KiB) queues 672 packets the client does not collect, a
+ * 256 KiB one 1,696; the packets past that are dropped and counted, never
+ * queued. */
 static void the_queue_follows_the_donation(cptr_t s) {
   static const u32 bits[2] = {NET_DONATION_BITS, NET_DONATION_BITS + 1};
-  static const u64 expect[2] = {416, 928};
+  static const u64 expect[2] = {672, 1696};
   for (int k = 0; k < 2; k++) {
     cptr_t parent = env_slot(&env), q = 0;
     long err = sys_retype(env.untyped, K_OBJ_UNTYPED, bits[k], env.cnode, parent, 1, 0);
@@ -893,8 +894,8 @@ static void the_queue_follows_the_donation(cptr_t s) {
     printf("nettest: a %u KiB donation: %llu packets queued, %llu dropped as the queue was full\n", 1u << (bits[k] - 10),
            net_info_queued(info.w2), mine.drop_queue_full);
     check(!err && net_info_queued(info.w2) == expect[k] && mine.rx_packets == expect[k] && mine.drop_queue_full > 0,
-          k ? "a 128 KiB donation: 928 packets wait uncollected, the rest are dropped and counted"
-            : "the least donation: 416 packets wait uncollected, the rest are dropped and counted");
+          k ? "a 256 KiB donation: 1,696 packets wait uncollected, the rest are dropped and counted"
+            : "the least donation: 672 packets wait uncollected, the rest are dropped and counted");
     sys_cnode_revoke(env.cnode, parent);
     sys_cnode_delete(env.cnode, parent);
   }

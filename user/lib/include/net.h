@@ -84,13 +84,14 @@
 
 enum net_op { NET_OPEN = 1, NET_RECV, NET_SEND, NET_INFO, NET_STATS, NET_CLOSE, NET_HOLD, NET_COLLECT };
 
-#define NET_DONATION_BITS 16   /* 64 KiB: record, page table, queue (the least a session takes) */
+#define NET_DONATION_BITS 17   /* 128 KiB: CNode, record, page table, queue (the least a session takes) */
 #define NET_HEAD 112           /* packet bytes in netd's header buffer */
 #define NET_MTU_FRAME 1514     /* largest Ethernet frame (no FCS) */
 #define NET_POOL 128           /* frames a session's pool holds */
 /* Packets queued for a session until it collects them: 32 for each 4 KiB
- * of its donation beyond 12 KiB (its record and page table), at most
- * NET_QUEUE_MAX: 416 with the least donation. A queued packet longer than
+ * of its donation beyond 44 KiB (the CNode that holds its frames, its
+ * record and page table), at most NET_QUEUE_MAX: 672 with the least
+ * donation. A queued packet longer than
  * NET_HEAD also holds one of the session's frames; a shorter one (an ACK)
  * only its entry. A client that serves many connections donates more
  * (net_open_sized): a peer sends up to a window on each, and each packet
@@ -104,7 +105,18 @@ enum net_op { NET_OPEN = 1, NET_RECV, NET_SEND, NET_INFO, NET_STATS, NET_CLOSE, 
 #define NET_TX_FRAMES 128     /* frames of one session's sends netd holds */
 #define NET_TX_BATCHES 64     /* sends of one session netd holds frames of */
 #define NET_WAIT_FOREVER 0xffffffffull
-#define NETD_CNODE_BITS 13    /* netd's CNode (init makes it): sessions' slots and their sent frames */
+/* netd's CNode: its own slots, then two a session (its donation and the
+ * CNode made from it). init sizes it with netd_cnode_bits: a place for
+ * every 2^NET_DONATION_BITS bytes of memory the machine has, more sessions
+ * than all clients together could donate for. */
+#define NETD_PLACE_SLOT 2048
+#define NETD_PLACE_STRIDE 2
+static inline unsigned netd_cnode_bits(u64 memory) {
+  unsigned bits = 12;
+  while (((1ull << bits) - NETD_PLACE_SLOT) / NETD_PLACE_STRIDE < memory >> NET_DONATION_BITS)
+    bits++;
+  return bits;
+}
 #define NETD_TEST_HOOKS (1ull << 16) /* in netd's argument (its module name "netd:65536"): NET_HOLD */
 
 /* Filters: a destination port, for one protocol or (0) both UDP and TCP,
