@@ -114,7 +114,7 @@ for a in $only; do
     0) what="idle"; true ;;
     1) what=$(grep -a '^hog: round' "$log" | tail -1 | tr -d '\r'); [ -n "$what" ] ;;
     2) what=$(grep -a '^netattack:2 holds' "$log" | tail -1 | tr -d '\r')
-       echo "$what" | grep -qE 'holds [1-9][0-9]* sessions .*refused: RANGE' ;;
+       echo "$what" | grep -qE 'holds [1-9][0-9]* sessions .*refused: NO_MEMORY' ;;
     3) what=$(grep -a '^netattack:3 its session' "$log" | tail -1 | tr -d '\r')
        drops=$(echo "$what" | sed -nE 's/.* ([0-9]+) with no spare.*/\1/p')
        [ "${drops:-0}" -gt 0 ] ;;

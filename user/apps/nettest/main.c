@@ -901,6 +901,80 @@ static void the_queue_follows_the_donation(cptr_t s) {
   }
 }
 
+/* A client that opens sessions until its memory runs out: the flood ends
+ * at the client's own NO_MEMORY, not at a table of netd's (it had 16
+ * places once); beside it a newcomer opens a session and talks; revoking
+ * the flood's memory ends its sessions. Then sessions abandoned round
+ * after round, more opens than netd has places: their places come back. */
+#define FLOOD_BANK_BITS 22
+#define FLOOD_MAX (1u << (FLOOD_BANK_BITS - NET_DONATION_BITS))
+#define NETD_PLACES_TRIED 3072 /* netd's places under 256 MiB (its ready line) */
+static void session_flood(cptr_t first) {
+  static cptr_t flood[FLOOD_MAX];
+  /* It runs last, on the slots of frames no test needs now (the others
+   * used up the rest of our CNode). */
+  for (unsigned f = 0; f < 48; f++)
+    sys_cnode_delete(env.cnode, FRAME_SLOT + f);
+  env.next_slot = FRAME_SLOT;
+  env.end_slot = FRAME_SLOT + 48;
+  stats(first);
+  u64 before = netd_bytes;
+  cptr_t bank = env_slot(&env), donation = env_slot(&env), newcomer = 0;
+  long err = sys_retype(env.untyped, K_OBJ_UNTYPED, FLOOD_BANK_BITS, env.cnode, bank, 1, 0);
+  unsigned opened = 0;
+  while (!err && opened <= FLOOD_MAX) { /* one more than the bank holds */
+    cptr_t sess = env_slot(&env);
+    err = session_open_in(env.cnode, buf, NETD_EP, NET_OPEN, NET_DONATION_BITS, NET_FILTER(NET_PROTO_UDP, 30000 + opened),
+                          bank, donation, sess);
+    if (!err)
+      flood[opened++] = sess;
+  }
+  printf("nettest:      a client flooding netd opened %u sessions from its %u KiB and then met %s\n", opened,
+         1u << (FLOOD_BANK_BITS - 10), err_name(err));
+  check(opened == FLOOD_MAX && opened > 16 && err == K_ERR_NO_MEMORY,
+        "a session flood ends when the client's own memory does (NO_MEMORY), not at a table of netd's");
+  stats(first);
+  u64 during = netd_bytes;
+  int ok = !open_session(NET_FILTER(NET_PROTO_UDP, 29999) | NET_F_ARP, &newcomer);
+  u64 got = 0;
+  if (ok) { /* it lends frames, so that the device has some to receive into */
+    gifts_out_at(48, 8);
+    ok = !call(newcomer, NET_RECV, 2, 0, 0, 0, 0, 8).err && !arp_requests(newcomer, 2);
+    buf->recv_cnode = env.cnode, buf->recv_slot = FRAME_SLOT, buf->recv_count = 0, buf->recv_window = 0;
+    struct reply r = call(newcomer, NET_RECV, 2, 0, 0, 0, 0, 0);
+    got = r.err ? 0 : r.w1;
+  }
+  printf("nettest:      the newcomer: %s, %llu packets; netd's memory %llu bytes before the flood, %llu during\n",
+         ok ? "ARP asked" : "failed", got, before, during);
+  check(ok && got > 0 && during == before,
+        "beside the flood a newcomer opens a session and gets the gateway's ARP answers, netd's memory as it was");
+  ok = !sys_cnode_revoke(env.cnode, bank);
+  unsigned refused = 0;
+  for (unsigned i = 0; i < opened; i++)
+    refused += call(flood[i], NET_INFO, 0, 0, 0, 0, 0, 0).err == K_ERR_BAD_STATE;
+  ok = ok && refused == opened && !call(newcomer, NET_INFO, 0, 0, 0, 0, 0, 0).err;
+  ok = ok && !net_close(&env, buf, newcomer);
+  stats(first);
+  check(ok && netd_bytes == before,
+        "the flood's memory revoked: its sessions are gone, the newcomer's went on, netd's memory as it was");
+  unsigned rounds = 0, total = 0;
+  err = K_ERR_OK;
+  for (; !err && total <= NETD_PLACES_TRIED; rounds++) { /* a revoke gives the bank its memory back */
+    for (unsigned i = 0; !err && i < FLOOD_MAX; i++, total++) {
+      sys_cnode_delete(env.cnode, flood[i]); /* the endpoint of a session gone before */
+      err = session_open_in(env.cnode, buf, NETD_EP, NET_OPEN, NET_DONATION_BITS, NET_FILTER(NET_PROTO_UDP, 30000 + i),
+                            bank, donation, flood[i]);
+    }
+    sys_cnode_revoke(env.cnode, bank);
+  }
+  sys_cnode_delete(env.cnode, bank);
+  stats(first);
+  printf("nettest:      %u sessions in %u rounds, each round's memory revoked and its sessions never touched: %s\n",
+         total, rounds, err_name(err));
+  check(!err && total > NETD_PLACES_TRIED && netd_bytes == before,
+        "more abandoned sessions than netd has places: their places come back, every open succeeds");
+}
+
 int main(void) {
   env = env_of_program(FRAME_SLOT + NFRAMES);
   cptr_t s = 0;
@@ -932,6 +1006,7 @@ int main(void) {
   inline_packets_hold_no_frames(s);
   the_queue_follows_the_donation(s);
   a_client_that_stops_donating(s);
+  session_flood(s); /* last: the memory of its bank does not come back to ours */
   printf("nettest: %d passed, %d failed\n", passed, failed);
   debug_exit(failed ? 1 : 0);
   return failed;
