@@ -6,7 +6,7 @@
 
 static struct cte *source_slot(const struct gift_src *s, u32 i) {
   u64 c = s->cptrs[i];
-  if (c == 0 || c >= cnode_slots(s->cspace))
+  if (!s->cspace || c == 0 || c >= cnode_slots(s->cspace))
     return 0;
   return (struct cte *)s->cspace->obj + c;
 }

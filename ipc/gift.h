@@ -17,7 +17,7 @@
 #include "mm/vspace.h"
 
 struct gift_src {
-  const struct cap *cspace; /* the giver's root CNode capability */
+  const struct cap *cspace; /* the CNode the gifts are slots of (0: none, every entry is invalid) */
   const u32 *cptrs;
   u32 n;
 };

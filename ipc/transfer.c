@@ -31,16 +31,30 @@ int msg_check(const struct tcb *self, u64 info) {
 struct msg_lists {
   u64 caps[K_IPC_MAX_CAPS];
   u32 gifts[K_IPC_MAX_GIFTS];
+  u64 gift_cnode;
 };
 
 static void copy_lists(const struct tcb *snd, u64 ncaps, u64 ngifts, struct msg_lists *l) {
   const struct k_ipc_buffer *b = ipc_buffer_of(snd);
   memcpy(l->caps, b->caps, ncaps * sizeof(u64));
   memcpy(l->gifts, b->gifts, ngifts * sizeof(u32));
+  l->gift_cnode = b->gift_cnode;
 }
 
+/* The CNode the gifts are slots of: the root, or the CNode in the root
+ * slot gift_cnode names, if the sender may write it (the gifts leave it);
+ * 0 (every gift is INVALID_CAP) if that slot holds no such CNode. */
 static struct gift_src gifts_of(const struct tcb *snd, const struct msg_lists *l, u32 n) {
-  struct gift_src s = {&snd->slots[TCB_SLOT_CSPACE].cap, l->gifts, n};
+  const struct cap *root = &snd->slots[TCB_SLOT_CSPACE].cap, *cn = root;
+  if (l->gift_cnode) {
+    cn = 0;
+    if (root->type == K_OBJ_CNODE && l->gift_cnode < cnode_slots(root)) {
+      const struct cap *c = &((const struct cte *)root->obj)[l->gift_cnode].cap;
+      if (c->type == K_OBJ_CNODE && (c->rights & K_RIGHT_WRITE))
+        cn = c;
+    }
+  }
+  struct gift_src s = {cn, l->gifts, n};
   return s;
 }
 

@@ -5,6 +5,11 @@
  * receiver. It may carry capabilities (copied to the receiver; the endpoint
  * capability needs the grant right) and gifts: frames that leave the sender.
  *
+ * Gifts name slots of the sender's root CNode, or (gift_cnode: the root
+ * slot of a CNode it may write) of one CNode one level down: a server
+ * keeps a client's frames in a CNode made from the client's memory and
+ * hands them back from there.
+ *
  * Gifts are validated as a batch before anything moves; a failed gift moves
  * nothing and puts the index of the first bad entry in the sender's
  * gift_error_index. A gifted frame must be the only capability to its frame
@@ -49,6 +54,7 @@ struct k_ipc_buffer {
   k_u64 words[K_IPC_MAX_WORDS]; /* words[0..3] are in registers; 4.. are copied */
   k_u64 caps[K_IPC_MAX_CAPS];   /* sender: capabilities to transfer */
   k_u32 gifts[K_IPC_MAX_GIFTS]; /* sender: frame capabilities to gift */
+  k_u64 gift_cnode;             /* sender: 0, or the root slot of the CNode the gifts are slots of */
   /* Receiver, set before waiting: where capabilities and gifts land. */
   k_u64 recv_cnode;           /* a CNode capability (0: accept none) */
   k_u64 recv_slot;            /* first slot in it */

@@ -58,6 +58,18 @@ static int check(u32 n, u64 *bad) {
   return err;
 }
 
+/* A sender whose gift_cnode names no CNode it may write: every entry is
+ * invalid, whatever it names, and nothing is marked. */
+static void gifts_from_no_cnode_are_invalid(void **state) {
+  (void)state;
+  fill(4);
+  u64 bad = 99;
+  struct gift_src s = {0, list, 4};
+  assert_int_equal(gift_check_source_batch(&s, &bad), K_ERR_INVALID_CAP);
+  assert_int_equal(bad, 0);
+  assert_int_equal(check(4, &bad), K_ERR_OK); /* the same entries from the CNode itself */
+}
+
 static void a_good_batch_moves_and_remaps(void **state) {
   (void)state;
   fill(64);
@@ -190,6 +202,7 @@ static void large_frames_align_in_the_window(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(a_good_batch_moves_and_remaps, setup),
+      cmocka_unit_test_setup(gifts_from_no_cnode_are_invalid, setup),
       cmocka_unit_test_setup(each_bad_entry_has_its_error_and_index, setup),
       cmocka_unit_test_setup(receive_side_errors, setup),
       cmocka_unit_test_setup(pin_check_matches_pin, setup),

@@ -263,6 +263,7 @@ int deadline_due(u64 now);            /* a place whose deadline passed (-1: none
 void rx_init(void);
 int owner_current(unsigned k);
 int refill(void);               /* 1 if the device got new buffers */
+int rx_take_pinned(unsigned i, unsigned j, cptr_t from, u64 phys);
 void receive_all(void);
 /* An answer to a NET_RECV: `words` message words, `frames` gifts, w1-w3. */
 struct answer {

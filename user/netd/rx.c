@@ -58,14 +58,17 @@ int owner_current(unsigned k) {
 
 /* Entry k's frame goes back, unpinned, to its owner's pool slot (the
  * owner is there: the caller knows), where it is `state` now (a spare
- * joins the spares). */
-static void ring_to_pool(unsigned k, u8 state) {
+ * joins the spares). 0 if the frame was a pinned remnant (its owner
+ * revoked its memory): the unpin released it, and the slot is free. */
+static int ring_to_pool(unsigned k, u8 state) {
   unsigned o = (unsigned)rx[k].session;
   struct record *ro = sessions[o].rec;
+  int moved = 1;
   sys_dma_unpin(K_BI_SLOT_DMA, ring_frame_slot(k));
   if (sys_cnode_move(place_cnode(o), C_POOL + (unsigned)rx[k].pool, env.cnode, ring_frame_slot(k))) {
-    sys_cnode_delete(env.cnode, ring_frame_slot(k)); /* cannot be: the pool slot waited for it */
+    sys_cnode_delete(env.cnode, ring_frame_slot(k));
     state = SLOT_FREE;
+    moved = 0;
   }
   ro->state[rx[k].pool] = state;
   ro->in_ring--;
@@ -74,6 +77,35 @@ static void ring_to_pool(unsigned k, u8 state) {
     spares_grew(o);
   }
   rx[k] = RX_NONE;
+  return moved;
+}
+
+/* A frame of session i's that the device just sent, still pinned in `from`
+ * at phys, and bound for its pool slot j, goes to an empty receive entry
+ * that waits for i's spares (or for anyone's) instead: one move where
+ * unpinning, parking and later taking it back and pinning again would cost
+ * four calls. 0 if no entry waits. */
+int rx_take_pinned(unsigned i, unsigned j, cptr_t from, u64 phys) {
+  int any = -1;
+  for (unsigned k = 0; k < RX_ENTRIES; k++) {
+    if (rx[k].state != RX_EMPTY)
+      continue;
+    if (refill_for[k] == (s32)i) {
+      any = (int)k;
+      break;
+    }
+    if (any < 0 && refill_for[k] < 0)
+      any = (int)k;
+  }
+  if (any < 0 || sys_cnode_move(env.cnode, ring_frame_slot((unsigned)any), env.cnode, from))
+    return 0;
+  unsigned k = (unsigned)any;
+  struct record *r = sessions[i].rec;
+  r->state[j] = SLOT_RING;
+  r->in_ring++;
+  rx[k] = (struct rx_entry){RX_HOLD, (s16)j, (s32)i, sessions[i].generation, phys};
+  refill_for[k] = -1;
+  return 1;
 }
 
 /* Entry k's frame leaves netd, unpinned (a pinned remain is released)
@@ -183,21 +215,19 @@ static void deliver(unsigned d, unsigned k, u32 len) {
   }
   if (len > NET_HEAD) {
     unsigned o = (unsigned)rx[k].session;
-    u64 type = sys_cap_type(env.cnode, ring_frame_slot(k)).val;
-    /* A frame whose owner's memory was revoked is a pinned remnant now: the
-     * packet is copied out of it all the same, and it goes (unpinned). */
-    int live = owner_current(k) && session_alive(o) && type == K_OBJ_FRAME_4K;
-    if (type != K_OBJ_FRAME_4K && type != K_OBJ_PINNED_FRAME) {
-      release_entry(k); /* cannot be: netd deletes ring frames only in release_entry */
-      r->c.drop_orphan++;
-      return;
-    }
+    /* A frame whose owner went, or whose memory was revoked (a pinned
+     * remnant now), gives its packet to others all the same (FRAME_COPY
+     * reads remnants), and goes (unpinned). */
+    int live = owner_current(k) && session_alive(o);
     int j;
     if (o == d && live) { /* d's own frame leaves the ring for its pool slot */
       j = rx[k].pool;
-      r->c.rx_own_frame++;
-      ring_to_pool(k, SLOT_QUEUED);
       refill_for[k] = (s32)d;
+      if (!ring_to_pool(k, SLOT_QUEUED)) {
+        r->c.drop_orphan++; /* d revoked the frame it lent: the packet in it went with it */
+        return;
+      }
+      r->c.rx_own_frame++;
     } else if (r->nspare) {
       j = r->spare[r->nspare - 1];
       if (sys_frame_copy(in_session(d, C_POOL + (unsigned)j), 0, ring_frame_slot(k), 0, len - NET_HEAD)) {

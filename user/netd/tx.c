@@ -26,8 +26,10 @@ static struct tx_send tx_sends[VIRTQ_SIZE];
 static u16 tx_owner[VIRTQ_SIZE]; /* transmit head -> its send, NO_OWNER */
 static u16 send_free[VIRTQ_SIZE], send_nfree;
 static u16 txf_next[TXF_MAX], txf_dest[TXF_MAX]; /* the slot of the session's CNode it goes to */
+static u64 txf_phys[TXF_MAX];
 static u16 txf_free[TXF_MAX], txf_nfree;
 static unsigned busy; /* sessions with packets on the device */
+static int refill_due; /* a sent frame went straight to a receive entry */
 
 void tx_init(void) {
   for (unsigned h = 0; h < VIRTQ_SIZE; h++) {
@@ -105,6 +107,15 @@ static void send_complete(struct tx_send *x) {
   int was = charge_to(alive ? (int)i : -1);
   for (u16 t = x->first, next; t != NO_TXF; t = next) {
     next = txf_next[t];
+    unsigned j = txf_dest[t] - C_POOL;
+    if (alive && j < NET_POOL && rx_take_pinned(i, j, TXF_SLOT + t, txf_phys[t])) {
+      struct record *r = sessions[i].rec;
+      r->pool_sending[j / 64] &= ~(1ull << (j % 64));
+      r->to_pool--;
+      txf_free[txf_nfree++] = t;
+      refill_due = 1;
+      continue;
+    }
     sys_dma_unpin(K_BI_SLOT_DMA, TXF_SLOT + t);
     if (!alive || sys_cnode_move(place_cnode(i), txf_dest[t], env.cnode, TXF_SLOT + t)) {
       sys_cnode_delete(env.cnode, TXF_SLOT + t);
@@ -151,6 +162,9 @@ unsigned tx_harvest(void) {
   }
   if (done && senders.count)
     schedule();
+  if (refill_due && refill())
+    virtio_kick(&dev, RXQ);
+  refill_due = 0;
   return done;
 }
 
@@ -404,7 +418,7 @@ static long post_waiting(unsigned i) {
     struct sysret pin = {.err = sys_cnode_move(env.cnode, TXF_SLOT + t, place_cnode(i), dest)};
     if (!pin.err && (pin = sys_dma_pin(K_BI_SLOT_DMA, TXF_SLOT + t)).err)
       sys_cnode_move(place_cnode(i), dest, env.cnode, TXF_SLOT + t);
-    phys[f] = pin.val;
+    phys[f] = txf_phys[t] = pin.val;
     err = pin.err;
   }
   if (err) { /* back where they waited; the send is over */
@@ -545,9 +559,11 @@ long send_request(unsigned i, const struct msg_regs *m, struct server_answer *o)
   }
   struct tx_send *x = send_alloc(i, bi, n);
   u16 last = NO_TXF;
-  for (u32 f = 0; f < n; f++)
-    sys_cnode_move(env.cnode, TXF_SLOT + txf_take(x, &last, frame_dest(r, b, f, r->wait_pool)), env.cnode,
-                   SERVER_GIFT_SLOT + f);
+  for (u32 f = 0; f < n; f++) {
+    u16 t = txf_take(x, &last, frame_dest(r, b, f, r->wait_pool));
+    txf_phys[t] = phys[f];
+    sys_cnode_move(env.cnode, TXF_SLOT + t, env.cnode, SERVER_GIFT_SLOT + f);
+  }
   post_send(i, x, seg, npkts, phys);
   o->w1 = npkts;
   offer(i, net_send_room_of(m->w[0]), o);

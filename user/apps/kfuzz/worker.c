@@ -15,6 +15,7 @@ struct worker {
   u8 frames[8]; /* slots where frames were seen lately: likely gifts */
   u8 replies[4]; /* slots where REPLY capabilities were saved */
   u32 nframes, nreplies;
+  int gifts_down; /* the message being sent names its gifts one level down */
 };
 
 static u64 rnd(struct worker *w, u64 n) {
@@ -58,6 +59,11 @@ static struct msg_regs sc(struct worker *w, u64 nr, u64 a0, u64 a1, u64 a2, u64 
     w->st->err[row]++;
   if ((nr == K_SYS_SEND || nr == K_SYS_NBSEND || nr == K_SYS_CALL || nr == K_SYS_REPLY_RECV) && r.err >= 0 && r.err < 64)
     w->st->send_err[r.err]++;
+  if (w->gifts_down) {
+    w->st->gifts_down++;
+    w->st->gifts_down_ok += r.err == K_ERR_OK;
+    w->gifts_down = 0;
+  }
   if (a0 >> 32) { /* the capability it invokes named one level down */
     w->st->two_level++;
     w->st->two_level_ok += r.err == K_ERR_OK;
@@ -183,8 +189,13 @@ static u64 compose(struct worker *w) {
     b->words[i] = rnd(w, 0);
   for (u64 i = 0; i < caps; i++)
     b->caps[i] = cap_slot(w);
+  b->gift_cnode = 0;
+  if (gifts && chance(w, 8)) { /* slots of a CNode the retypes made, where moves put frames (or of whatever is there) */
+    b->gift_cnode = chance(w, 8) ? any_slot(w) : play_slot(w);
+    w->gifts_down = 1;
+  }
   for (u64 i = 0; i < gifts; i++)
-    b->gifts[i] = (u32)(chance(w, 4) ? frame_slot(w) : find_frame(w));
+    b->gifts[i] = (u32)(w->gifts_down ? 1 + rnd(w, 31) : chance(w, 4) ? frame_slot(w) : find_frame(w));
   if (w->sh->flags & F_NO_CAP_AND_GIFT) {
     for (u64 i = 0; i < caps; i++)
       for (u64 j = 0; j < gifts; j++)

@@ -160,6 +160,40 @@ KTEST(gift_refuses_bad_entries_and_names_the_first) {
   EXPECT_OK(gift(g.ep, 4)); /* and now it goes */
 }
 
+/* Gifts may be slots of a CNode one level down (gift_cnode names its root
+ * slot): a server hands a client's frames back from a CNode made of the
+ * client's memory. The sender must be able to write that CNode; a slot
+ * that holds no CNode, or one past the root, makes every entry invalid. */
+KTEST(gifts_leave_a_cnode_one_level_down) {
+  struct rig g;
+  u64 va;
+  EXPECT_OK(rig_up(t, &g, 3, 3, 1));
+  EXPECT_OK(make_gifts(t, 3, &va));
+  cptr_t cn = new_obj(t, K_OBJ_CNODE, 4), ro = env_slot(&t->e);
+  for (u32 i = 0; i < 3; i++)
+    EXPECT_OK(sys_cnode_move(cn, 1 + i, K_BI_SLOT_CNODE, main_buf->gifts[i]));
+  for (u32 i = 0; i < 3; i++)
+    main_buf->gifts[i] = 1 + i;
+  EXPECT_OK(sys_cnode_mint(K_BI_SLOT_CNODE, ro, K_BI_SLOT_CNODE, cn, K_RIGHT_READ, 0));
+  main_buf->gift_cnode = ro;
+  EXPECT_ERR(gift(g.ep, 3), K_ERR_INVALID_CAP); /* read only: the gifts could not leave it */
+  main_buf->gift_cnode = g.ep;
+  EXPECT_ERR(gift(g.ep, 3), K_ERR_INVALID_CAP); /* not a CNode */
+  main_buf->gift_cnode = 1ull << 40;
+  EXPECT_ERR(gift(g.ep, 3), K_ERR_INVALID_CAP); /* past the root */
+  EXPECT(!r_done);
+  main_buf->gift_cnode = cn;
+  long err = gift(g.ep, 3);
+  main_buf->gift_cnode = 0;
+  EXPECT_OK(err);
+  for (int i = 0; i < 100 && !r_done; i++)
+    sys_yield();
+  EXPECT(r_err == K_ERR_OK && k_msg_gifts(r_info) == 3 && r_sum == 6); /* 1 + 2 + 3, through the window */
+  EXPECT(sys_cap_type(cn, 1).val == K_OBJ_NULL && sys_cap_type(cn, 3).val == K_OBJ_NULL);
+  struct k_cap_info ci;
+  EXPECT(type_of(g.recv_first + 2, &ci) == K_OBJ_FRAME_4K && ci.mapped);
+}
+
 /* The receiver's slots from `first` hold nothing: no entry of a refused
  * batch reached them. */
 static int slots_empty_from(cptr_t first, u32 n) {
