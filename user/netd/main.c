@@ -184,6 +184,7 @@ static void frames_back(const struct msg_regs *m, struct server_answer *o) {
 
 static void handle(const struct msg_regs *m, struct server_answer *o) {
   u32 op = k_msg_label(m->info);
+  buf->gift_cnode = 0; /* the answer's gifts are root slots unless it says otherwise */
   if (m->badge == 0) { /* the public endpoint: only OPEN */
     frames_back(m, o);
     cptr_t cap = 0;

@@ -30,9 +30,7 @@
  * (netd_cnode_bits): no client can fill the table with sessions before its
  * memory runs out. */
 #define RING_SLOT 256                       /* receive entry k's frame: + k */
-#define OUT_SLOT (RING_SLOT + RX_ENTRIES)   /* frames leaving with the answer to the request in hand: + g */
-#define OUT_KEPT_SLOT (OUT_SLOT + NET_MAX_GIFTS) /* with the answer to a kept caller */
-#define TXF_SLOT (OUT_KEPT_SLOT + NET_MAX_GIFTS) /* frames of sends on the device: + t */
+#define TXF_SLOT (RING_SLOT + RX_ENTRIES)   /* frames of sends on the device: + t */
 #define TXF_MAX 1024
 #define ENV_SLOT (TXF_SLOT + TXF_MAX)       /* env's slots, up to NETD_PLACE_SLOT */
 _Static_assert(SERVER_GIFT_SLOT + NET_MAX_GIFTS <= RING_SLOT, "slot ranges overlap");
@@ -149,6 +147,7 @@ struct record {
   u8 bhead, blen;       /* its sends, oldest first */
   struct tx_batch b[NET_TX_BATCHES];
   u64 pool_sending[NET_POOL / 64]; /* pool slots SLOT_SENDING */
+  u64 kept_missing[NET_TX_FRAMES / 64]; /* kept places whose frame the client took back (an answer failed on it) */
   u8 sending_batch[NET_POOL];      /* the send such a slot's frame is in */
   /* A send that waits for room on the device (its caller in C_SEND), its
    * frames in the slots they go to afterwards. */
@@ -194,6 +193,16 @@ struct place_ring {
 };
 void ring_push(struct place_ring *r, unsigned i);
 unsigned ring_pop(struct place_ring *r); /* NO_PLACE when empty */
+
+/* An answer's gifts leave from the session's CNode (gift_cnode): its
+ * frames go straight from where they wait. A kept caller's answer sets it
+ * and puts back what the answer in hand needs. */
+static inline u64 gifts_from(u64 cnode_slot) {
+  extern struct k_ipc_buffer *buf;
+  u64 was = buf->gift_cnode;
+  buf->gift_cnode = cnode_slot;
+  return was;
+}
 
 /* netd's state, shared by its files. */
 extern struct env env;
@@ -270,7 +279,6 @@ struct answer {
   int active;
   unsigned session, packets;
   u32 generation;
-  cptr_t out;  /* where its frames leave from */
   u64 words, frames, w1, w2, w3;
 };
 extern struct answer direct_answer; /* for the request in hand, if active */

@@ -301,13 +301,13 @@ static void receive_one(unsigned k, u32 used_len) {
 }
 
 /* Lays out the answer to session i's NET_RECV from what is queued: packet
- * descriptors and head bytes in the IPC buffer, the packets' frames
- * (unpinned) as gifts, moved to OUT_SLOT on. */
+ * descriptors and head bytes in the IPC buffer, the packets' frames as
+ * gifts from their pool slots (gift_cnode: the session's CNode). */
 static struct queue_slot *queued_at(unsigned i, unsigned m) {
   return &sessions[i].queue[(sessions[i].rec->qhead + m) % sessions[i].queue_len];
 }
 
-static struct answer build_answer(unsigned i, cptr_t out) {
+static struct answer build_answer(unsigned i) {
   struct record *r = sessions[i].rec;
   unsigned n = 0, frames = 0, word = 3;
   while (n < r->nqueued) {
@@ -326,42 +326,32 @@ static struct answer build_answer(unsigned i, cptr_t out) {
     struct queued *q = &slot->q;
     u32 f = (u32)NET_NO_FRAME;
     if (q->pool != 0xff) {
-      if (sys_cnode_move(env.cnode, out + frames, place_cnode(i), C_POOL + q->pool)) {
-        r->state[q->pool] = SLOT_FREE; /* a frame it took back: its tail is lost */
-        r->queued_frames--;
-        q->pool = 0xff;
-      } else {
-        buf->gifts[frames] = (u32)(out + frames);
-        f = frames++;
-      }
+      buf->gifts[frames] = (u32)(C_POOL + q->pool);
+      f = frames++;
     }
     buf->words[3 + m] = net_pkt(q->len, q->head, f, word);
     memcpy(&buf->words[word], slot->head, q->head);
     word += (q->head + 7u) / 8;
   }
-  return (struct answer){1, i, n, sessions[i].generation, out, word, frames, n, r->nqueued - n, buf->words[3]};
+  return (struct answer){1, i, n, sessions[i].generation, word, frames, n, r->nqueued - n, buf->words[3]};
 }
 
 /* After the answer went: its frames are the client's now, or (err: the
- * client left no room for them) the session's spares again. */
+ * client left no room for them, or took one of them back) the session's
+ * spares again, those that are still there. */
 static void answer_sent(const struct answer *a, long err) {
   struct record *r = sessions[a->session].rec;
   int refused = 0;
-  unsigned f = 0;
   for (unsigned m = 0; m < a->packets; m++) {
     struct queued *q = &queued_at(a->session, m)->q;
     if (q->pool == 0xff)
       continue;
     r->queued_frames--;
-    cptr_t out = a->out + f++;
-    if (err && sys_cap_type(env.cnode, out).val != K_OBJ_NULL) {
-      if (!sys_cnode_move(place_cnode(a->session), C_POOL + q->pool, env.cnode, out)) {
-        r->state[q->pool] = SLOT_SPARE;
-        r->spare[r->nspare++] = q->pool;
-        refused = 1;
-        continue;
-      }
-      sys_cnode_delete(env.cnode, out);
+    if (err && sys_cap_type(place_cnode(a->session), C_POOL + q->pool).val != K_OBJ_NULL) {
+      r->state[q->pool] = SLOT_SPARE;
+      r->spare[r->nspare++] = q->pool;
+      refused = 1;
+      continue;
     }
     r->state[q->pool] = SLOT_FREE;
   }
@@ -375,18 +365,13 @@ static void answer_sent(const struct answer *a, long err) {
   deadline_clear(a->session);
 }
 
-/* Frames an answer left in the OUT slots whose session went meanwhile go
- * back to their memory. */
-static void out_clear(cptr_t out, u64 n) {
-  for (u64 f = 0; f < n; f++)
-    sys_cnode_delete(env.cnode, out + f);
-}
-
 /* Answers session i's waiting NET_RECV (a saved reply) with what is queued. */
 void answer(unsigned i) {
   int was = charge_to((int)i);
-  struct answer a = build_answer(i, OUT_KEPT_SLOT);
+  struct answer a = build_answer(i);
+  u64 was_from = gifts_from(place_cnode(i));
   long err = sys_reply_to(in_session(i, C_REPLY), k_msg_info(0, a.words, 0, a.frames), K_ERR_OK, a.w1, a.w2, a.w3);
+  gifts_from(was_from);
   answer_sent(&a, err);
   sys_cnode_delete(place_cnode(i), C_REPLY);
   charge_to(was);
@@ -404,8 +389,6 @@ void answer_replied(long err) {
     int was = charge_to((int)direct_answer.session);
     answer_sent(&direct_answer, err);
     charge_to(was);
-  } else if (err) {
-    out_clear(OUT_SLOT, direct_answer.frames);
   }
 }
 
@@ -443,7 +426,8 @@ long recv_request(unsigned i, const struct msg_regs *m, int *saved) {
     virtio_kick(&dev, RXQ);
   r->max_frames = m->w[1] > NET_MAX_GIFTS ? NET_MAX_GIFTS : (u32)m->w[1];
   if (r->nqueued || m->w[0] == 0) { /* an answer now: the ordinary reply */
-    direct_answer = build_answer(i, OUT_SLOT);
+    direct_answer = build_answer(i);
+    gifts_from(place_cnode(i));
     return K_ERR_OK;
   }
   if ((err = sys_reply_save(place_cnode(i), C_REPLY)))

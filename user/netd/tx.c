@@ -89,8 +89,11 @@ static void batch_done(unsigned i, u8 bi) {
  * owner took it back): a pool slot is free again. */
 static void frame_lost(unsigned i, unsigned dest) {
   struct record *r = sessions[i].rec;
-  if (dest < C_POOL || dest >= C_POOL + NET_POOL)
-    return; /* a kept place stays empty: tx_offer passes over it */
+  if (dest >= C_KEPT) { /* a kept place stays empty: tx_offer passes over it */
+    unsigned p = dest - C_KEPT;
+    r->kept_missing[p / 64] |= 1ull << (p % 64);
+    return;
+  }
   unsigned j = dest - C_POOL;
   r->pool_sending[j / 64] &= ~(1ull << (j % 64));
   r->to_pool--;
@@ -181,16 +184,18 @@ u64 tx_word(unsigned i) {
   return net_tx_word(sessions[i].on_ring, sending, done);
 }
 
-/* Frames offered with an answer: moved to out.. from the kept places
- * named in place[], oldest first; they count as returned only once the
- * answer went (tx_commit). A place whose frame its owner took back is
- * passed over and counts too. */
+/* Frames offered with an answer: gifts from the kept places named in
+ * place[] (gift_cnode: the session's CNode), oldest first; they count as
+ * returned only once the answer went (tx_commit). A place whose frame the
+ * client took back (kept_missing) is passed over and counts too. */
 struct offer {
   u64 gifts, places;
   u8 place[NET_MAX_GIFTS];
 };
 
-static void tx_offer(unsigned i, u64 room, cptr_t out, struct offer *o) {
+static int missing(const struct record *r, unsigned p) { return r->kept_missing[p / 64] >> (p % 64) & 1; }
+
+static void tx_offer(unsigned i, u64 room, struct offer *o) {
   struct record *r = sessions[i].rec;
   o->gifts = o->places = 0;
   if (room > K_IPC_MAX_GIFTS)
@@ -202,20 +207,14 @@ static void tx_offer(unsigned i, u64 room, cptr_t out, struct offer *o) {
     for (unsigned f = b->returned; f < b->keep && o->gifts < room; f++) {
       unsigned p = kept_place(b, f);
       o->places++;
-      if (sys_cnode_move(env.cnode, out + o->gifts, place_cnode(i), C_KEPT + p))
+      if (missing(r, p)) {
+        r->kept_missing[p / 64] &= ~(1ull << (p % 64));
         continue;
+      }
       o->place[o->gifts] = (u8)p;
-      buf->gifts[o->gifts] = (u32)(out + o->gifts);
-      o->gifts++;
+      buf->gifts[o->gifts++] = (u32)(C_KEPT + p);
     }
   }
-}
-
-/* The answer did not go: its frames back to their places. */
-static void tx_unoffer(unsigned i, cptr_t out, const struct offer *o) {
-  for (u64 g = 0; g < o->gifts; g++)
-    if (sys_cnode_move(place_cnode(i), C_KEPT + o->place[g], env.cnode, out + g))
-      sys_cnode_delete(env.cnode, out + g);
 }
 
 static void tx_commit(unsigned i, u64 n) {
@@ -229,19 +228,28 @@ static void tx_commit(unsigned i, u64 n) {
   pop_finished(r);
 }
 
-/* After a reply that offered o from out: an error may be the next
- * receive's, so the gifts went if their first slot is empty. */
-static void offer_settle(unsigned i, cptr_t out, const struct offer *o, long err) {
-  if (err && o->gifts && sys_cap_type(env.cnode, out).val != K_OBJ_NULL) {
-    sessions[i].rec->c.bad_requests++; /* no room for them: they wait for the next answer */
-    tx_unoffer(i, out, o);
-    return;
+/* After a reply that offered o: an error may be the next receive's, so
+ * the gifts went if none of their places holds a frame; else none went,
+ * and the places the client emptied are passed over from now on. */
+static void offer_settle(unsigned i, const struct offer *o, long err) {
+  struct record *r = sessions[i].rec;
+  if (err && o->gifts) {
+    unsigned held = 0;
+    for (u64 g = 0; g < o->gifts; g++)
+      held += sys_cap_type(place_cnode(i), C_KEPT + o->place[g]).val != K_OBJ_NULL;
+    if (held) {
+      for (u64 g = 0; held < o->gifts && g < o->gifts; g++)
+        if (sys_cap_type(place_cnode(i), C_KEPT + o->place[g]).val == K_OBJ_NULL)
+          r->kept_missing[o->place[g] / 64] |= 1ull << (o->place[g] % 64);
+      r->c.bad_requests++; /* no room for them, or one was taken back: they wait for the next answer */
+      return;
+    }
   }
-  sessions[i].rec->c.tx_returned += o->gifts;
+  r->c.tx_returned += o->gifts;
   tx_commit(i, o->places);
 }
 
-/* The answer in hand offers frames from OUT_SLOT: they are returned once it went. */
+/* The answer in hand offers frames: they are returned once it went. */
 static struct {
   int active;
   unsigned session;
@@ -254,15 +262,14 @@ void tx_replied(long err) {
     return;
   offered.active = 0;
   if (current_session(offered.session, offered.generation))
-    offer_settle(offered.session, OUT_SLOT, &offered.o, err);
-  else if (err)
-    for (u64 g = 0; g < offered.o.gifts; g++)
-      sys_cnode_delete(env.cnode, OUT_SLOT + g);
+    offer_settle(offered.session, &offered.o, err);
 }
 
 static void offer(unsigned i, u64 room, struct server_answer *a) {
-  tx_offer(i, room, OUT_SLOT, &offered.o);
+  tx_offer(i, room, &offered.o);
   a->gifts = offered.o.gifts;
+  if (offered.o.gifts)
+    gifts_from(place_cnode(i));
   if (offered.o.places) {
     offered.active = 1;
     offered.session = i;
@@ -274,12 +281,14 @@ static void offer(unsigned i, u64 room, struct server_answer *a) {
 static void collect_answer(unsigned i) {
   struct record *r = sessions[i].rec;
   static struct offer o;
-  tx_offer(i, r->collect_room, OUT_KEPT_SLOT, &o);
+  tx_offer(i, r->collect_room, &o);
   u64 w = tx_word(i) - (o.places << 32);
+  u64 was = gifts_from(place_cnode(i));
   long err = sys_reply_to(in_session(i, C_COLLECT), k_msg_info(0, 4, 0, o.gifts), K_ERR_OK, o.gifts, w, 0);
+  gifts_from(was);
   r->collecting = 0;
   sys_cnode_delete(place_cnode(i), C_COLLECT);
-  offer_settle(i, OUT_KEPT_SLOT, &o, err);
+  offer_settle(i, &o, err);
 }
 
 long collect_request(unsigned i, const struct msg_regs *m, struct server_answer *o) {
@@ -448,11 +457,13 @@ static long post_waiting(unsigned i) {
 static void answer_send(unsigned i, long result) {
   struct record *r = sessions[i].rec;
   static struct offer o;
-  tx_offer(i, r->wait_room, OUT_KEPT_SLOT, &o);
+  tx_offer(i, r->wait_room, &o);
+  u64 was = gifts_from(place_cnode(i));
   long err = sys_reply_to(in_session(i, C_SEND), k_msg_info(0, 4, 0, o.gifts), (u64)result,
                           result ? 0 : r->wait_npkts, o.gifts, tx_word(i) - (o.places << 32));
+  gifts_from(was);
   sys_cnode_delete(place_cnode(i), C_SEND);
-  offer_settle(i, OUT_KEPT_SLOT, &o, err);
+  offer_settle(i, &o, err);
 }
 
 /* Posts waiting sends, first come first served, while the device has
@@ -616,7 +627,8 @@ u64 tx_close(unsigned i, u64 first) {
     if (!b->done)
       continue;
     for (unsigned f = b->returned; f < b->keep; f++)
-      if (!sys_cnode_move(env.cnode, SERVER_GIFT_SLOT + first + n, place_cnode(i), C_KEPT + kept_place(b, f)))
+      if (!missing(r, kept_place(b, f)) &&
+          !sys_cnode_move(env.cnode, SERVER_GIFT_SLOT + first + n, place_cnode(i), C_KEPT + kept_place(b, f)))
         n++;
     b->returned = b->keep;
   }
