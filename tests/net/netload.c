@@ -3,7 +3,7 @@
  *
  *   netload udp-check --port P [--min A] [--max B]      UDP echo, each size once
  *   netload tcp-check --port P --bytes N [--sent F] [--received F]
- *   netload udp-bench --port P --size S --count N [--window W]
+ *   netload udp-bench --port P --size S --count N [--window W] [--pace R]
  *   netload interleave --ports P1,P2[,..P8] --count N    up to 8 echo servers, in turn
  *   netload flood --port P --count N [--rate R]          malformed Ethernet frames
  *   netload send --port P --text STRING                  one datagram (stops compare-linux's udp_echo)
@@ -32,6 +32,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -44,7 +45,7 @@
 #include <unistd.h>
 
 static struct {
-  long port, udp_port, min, max, size, count, window, rate, timeout, streams, conns;
+  long port, udp_port, min, max, size, count, window, rate, pace, timeout, streams, conns;
   long long stall_bytes;
   long ports[8];
   int nports;
@@ -76,7 +77,7 @@ static void usage(FILE *f) {
   fprintf(f, "usage:\n"
              "  netload udp-check --port P [--min 1] [--max 1472]\n"
              "  netload tcp-check --port P --bytes N [--sent FILE] [--received FILE]\n"
-             "  netload udp-bench --port P --size S --count N [--window 64]\n"
+             "  netload udp-bench --port P --size S --count N [--window 64] [--pace R datagrams/s, 0: unpaced]\n"
              "  netload interleave --ports P1,P2[,...,P8] --count N\n"
              "  netload flood --port P --count N [--rate 20000 frames/s, 0: unpaced]\n"
              "  netload send --port P --text STRING\n"
@@ -244,7 +245,20 @@ static int tcp_check(void) {
   return same ? 0 : 1;
 }
 
-/* Window of datagrams in flight, each tagged with a sequence number. */
+/* Round trips by microsecond bucket (the last holds longer ones). */
+#define RTT_BUCKETS 200001
+static uint32_t rtt_us[RTT_BUCKETS];
+static long rtt_quantile(long n, double q) {
+  long want = (long)((double)n * q), seen = 0;
+  for (long b = 0; b < RTT_BUCKETS; b++)
+    if ((seen += rtt_us[b]) > want)
+      return b;
+  return RTT_BUCKETS - 1;
+}
+
+/* Window of datagrams in flight, each tagged with a sequence number; with
+ * --pace, no more sent than R a second since the start (a client that
+ * needs that much, not all it can get). Round trips are measured. */
 static int udp_bench(void) {
   int s = udp_socket(o.port);
   double start = now(), deadline = start + (double)o.timeout;
@@ -266,7 +280,8 @@ static int udp_bench(void) {
     struct mmsghdr mh[BATCH];
     struct iovec iov[BATCH];
     int k = 0;
-    while (inflight + k < o.window && k < BATCH && next_seq - lowest < 60000) {
+    long allowed = o.pace ? (long)((now() - start) * (double)o.pace) + 1 : LONG_MAX;
+    while (inflight + k < o.window && k < BATCH && next_seq - lowest < 60000 && (long)next_seq - 1 + k < allowed) {
       memset(out[k], 0, (size_t)o.size);
       memcpy(out[k], &next_seq, 8);
       sent_at[next_seq & 0xffff] = now();
@@ -282,7 +297,7 @@ static int udp_bench(void) {
         sent_at[(next_seq - (uint64_t)(k - j)) & 0xffff] = 0; /* not sent: not waited for */
     }
     struct pollfd pf = {s, POLLIN, 0};
-    if (poll(&pf, 1, 20) <= 0)
+    if (poll(&pf, 1, o.pace ? 1 : 20) <= 0)
       continue;
     for (int j = 0; j < BATCH; j++) {
       iov[j] = (struct iovec){in[j], sizeof in[j]};
@@ -294,13 +309,17 @@ static int udp_bench(void) {
       memcpy(&seq, in[j], 8);
       if (mh[j].msg_len != (unsigned)o.size || seq >= next_seq || !sent_at[seq & 0xffff])
         continue; /* already counted lost, or not ours */
+      long us = (long)((now() - sent_at[seq & 0xffff]) * 1e6);
+      rtt_us[us < 0 ? 0 : us < RTT_BUCKETS ? us : RTT_BUCKETS - 1]++;
       sent_at[seq & 0xffff] = 0;
       echoed++, inflight--;
     }
   }
   double t = now() - start;
-  printf("BENCH name=udp_echo size=%ld window=%ld sent=%ld echoed=%ld lost=%ld seconds=%.3f pps=%.0f MBps=%.2f\n",
-         o.size, o.window, sent, echoed, lost, t, (double)echoed / t, (double)echoed * (double)o.size / t / 1e6);
+  printf("BENCH name=udp_echo size=%ld window=%ld pace=%ld sent=%ld echoed=%ld lost=%ld seconds=%.3f pps=%.0f MBps=%.2f "
+         "rtt_p50_us=%ld rtt_p99_us=%ld\n",
+         o.size, o.window, o.pace, sent, echoed, lost, t, (double)echoed / t, (double)echoed * (double)o.size / t / 1e6,
+         rtt_quantile(echoed, 0.5), rtt_quantile(echoed, 0.99));
   return echoed > 0 ? 0 : 1;
 }
 
@@ -738,6 +757,8 @@ int main(int argc, char **argv) {
       o.count = number(a, v, 1, 100000000);
     else if (!strcmp(a, "--window"))
       o.window = number(a, v, 1, 4096);
+    else if (!strcmp(a, "--pace"))
+      o.pace = number(a, v, 0, 10000000);
     else if (!strcmp(a, "--rate"))
       o.rate = number(a, v, 0, 10000000);
     else if (!strcmp(a, "--timeout"))
