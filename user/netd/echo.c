@@ -44,7 +44,7 @@ long echo_setup(struct env *e) {
     long err = env_pinned_page(e, K_BI_SLOT_DMA, &va, &phys);
     if (err)
       return err;
-    rx[k] = (struct rx_entry){RX_HOLD, RX_OWNER_NETD, 0, RX_NO_POOL, phys};
+    rx[k] = (struct rx_entry){.state = RX_HOLD, .pool = RX_NO_POOL, .session = RX_OWNER_NETD, .phys = phys};
   }
   return K_ERR_OK;
 }

@@ -79,7 +79,7 @@ struct rx_entry {
   u32 generation;
   u64 phys;
 };
-#define RX_NONE ((struct rx_entry){RX_EMPTY, RX_NO_POOL, -1, 0, 0})
+#define RX_NONE ((struct rx_entry){.state = RX_EMPTY, .pool = RX_NO_POOL, .session = -1})
 static inline cptr_t ring_frame_slot(unsigned k) { return RING_SLOT + k; }
 extern struct rx_entry rx[RX_ENTRIES];
 extern u8 *rx_hdr;

@@ -103,7 +103,7 @@ int rx_take_pinned(unsigned i, unsigned j, cptr_t from, u64 phys) {
   struct record *r = sessions[i].rec;
   r->state[j] = SLOT_RING;
   r->in_ring++;
-  rx[k] = (struct rx_entry){RX_HOLD, (s16)j, (s32)i, sessions[i].generation, phys};
+  rx[k] = (struct rx_entry){.state = RX_HOLD, .pool = (s16)j, .session = (s32)i, .generation = sessions[i].generation, .phys = phys};
   refill_for[k] = -1;
   return 1;
 }
@@ -139,7 +139,7 @@ static int take_spare(unsigned d, unsigned k) {
     }
     r->state[j] = SLOT_RING; /* the pool slot waits for it */
     r->in_ring++;
-    rx[k] = (struct rx_entry){RX_HOLD, (s16)j, (s32)d, sessions[d].generation, pin.val};
+    rx[k] = (struct rx_entry){.state = RX_HOLD, .pool = (s16)j, .session = (s32)d, .generation = sessions[d].generation, .phys = pin.val};
     return 1;
   }
   return 0;
