@@ -20,14 +20,9 @@ void index_free(unsigned i) { free_ring[(free_head + free_count++) % max_session
  * CNode (blk.h); the upper tables of the session area are blockd's own (a
  * fixed cost); each session brings its page table. */
 long sessions_setup(void) {
-  struct k_cap_info ci;
-  long err = sys_cap_identify(env.cnode, env.cnode, &ci);
+  long err = server_places(&env, BLOCKD_SESSION_SLOTS, BLOCKD_SESSION_STRIDE, &max_sessions);
   if (err)
     return err;
-  u64 slots = ci.size >> K_CNODE_SLOT_BITS;
-  if (slots <= BLOCKD_SESSION_SLOTS)
-    return K_ERR_RANGE;
-  max_sessions = (unsigned)((slots - BLOCKD_SESSION_SLOTS) / BLOCKD_SESSION_STRIDE);
   u64 bytes = max_sessions * (u64)(sizeof(struct session) + sizeof(u32));
   void *mem;
   if ((err = env_alloc_pages(&env, (bytes + K_PAGE_SIZE - 1) / K_PAGE_SIZE, &mem)))
@@ -36,14 +31,7 @@ long sessions_setup(void) {
   free_ring = (u32 *)(sessions + max_sessions);
   for (unsigned i = 0; i < max_sessions; i++)
     index_free(i);
-  cptr_t pdpt, pd;
-  if ((err = env_retype(&env, K_OBJ_PDPT, 0, &pdpt)) || (err = sys_page_table_map(pdpt, env.vspace, SESSION_VA)))
-    return err;
-  for (u64 gib = 0; gib * 512 < max_sessions; gib++)
-    if ((err = env_retype(&env, K_OBJ_PD, 0, &pd)) ||
-        (err = sys_page_table_map(pd, env.vspace, SESSION_VA + (gib << 30))))
-      return err;
-  return K_ERR_OK;
+  return server_session_tables(&env, SESSION_VA, max_sessions);
 }
 
 /* A session lives while its donation does: a client that dies (or revokes

@@ -42,6 +42,29 @@ long server_session_memory(cptr_t cnode, cptr_t vspace, cptr_t incoming, cptr_t 
   return err;
 }
 
+long server_places(struct env *e, u64 first, u64 stride, unsigned *n) {
+  struct k_cap_info ci;
+  long err = sys_cap_identify(e->cnode, e->cnode, &ci);
+  if (err)
+    return err;
+  u64 slots = ci.size >> K_CNODE_SLOT_BITS;
+  if (slots < first + stride)
+    return K_ERR_RANGE;
+  *n = (unsigned)((slots - first) / stride);
+  return K_ERR_OK;
+}
+
+long server_session_tables(struct env *e, u64 va, unsigned n) {
+  cptr_t pdpt, pd;
+  long err = env_retype(e, K_OBJ_PDPT, 0, &pdpt);
+  if (!err)
+    err = sys_page_table_map(pdpt, e->vspace, va);
+  for (u64 gib = 0; !err && gib * 512 < n; gib++)
+    if (!(err = env_retype(e, K_OBJ_PD, 0, &pd)))
+      err = sys_page_table_map(pd, e->vspace, va + (gib << 30));
+  return err;
+}
+
 static inline void hook(void (*f)(void)) {
   if (f)
     f();

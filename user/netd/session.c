@@ -183,14 +183,9 @@ static void list_add(u32 *head, u32 i, int l) {
  * beyond its own (net.h); the upper tables of the session area are
  * netd's own (a fixed cost); each session brings its page table. */
 long sessions_setup(void) {
-  struct k_cap_info ci;
-  long err = sys_cap_identify(env.cnode, env.cnode, &ci);
+  long err = server_places(&env, NETD_PLACE_SLOT, NETD_PLACE_STRIDE, &max_sessions);
   if (err)
     return err;
-  u64 slots = ci.size >> K_CNODE_SLOT_BITS;
-  if (slots <= NETD_PLACE_SLOT + NETD_PLACE_STRIDE)
-    return K_ERR_RANGE;
-  max_sessions = (unsigned)((slots - NETD_PLACE_SLOT) / NETD_PLACE_STRIDE);
   u64 port_entries = 4;
   while (port_entries < 2ull * max_sessions)
     port_entries *= 2;
@@ -211,13 +206,8 @@ long sessions_setup(void) {
   heap = rings + 5 * max_sessions;
   for (unsigned i = 0; i < max_sessions; i++)
     ring_push(&free_places, i);
-  cptr_t pdpt, pd;
-  if ((err = env_retype(&env, K_OBJ_PDPT, 0, &pdpt)) || (err = sys_page_table_map(pdpt, env.vspace, SESSION_VA)))
+  if ((err = server_session_tables(&env, SESSION_VA, max_sessions)))
     return err;
-  for (u64 gib = 0; gib * 512 < max_sessions; gib++)
-    if ((err = env_retype(&env, K_OBJ_PD, 0, &pd)) ||
-        (err = sys_page_table_map(pd, env.vspace, SESSION_VA + (gib << 30))))
-      return err;
   return charge_setup();
 }
 

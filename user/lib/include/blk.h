@@ -47,6 +47,7 @@
 #define USER_BLK_H
 
 #include <lib/types.h>
+#include <places.h>
 
 enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS, BLK_HOLD, BLK_IO, BLK_FLUSH };
 
@@ -64,17 +65,12 @@ enum blk_op { BLK_OPEN = 1, BLK_INFO, BLK_READ, BLK_WRITE, BLK_CLOSE, BLK_STATS,
 
 /* blockd's CNode: its own slots and the pool of frames on the device,
  * then BLOCKD_SESSION_STRIDE a session (its donation, its parking CNode, a
- * waiting caller's reply). init sizes it with blockd_cnode_bits: a place
- * for every 2^BLK_DONATION_BITS bytes of memory the machine has, more
- * sessions than all clients together could donate for, so that no client
- * can fill the table with its own sessions. */
+ * waiting caller's reply); a place for every 2^BLK_DONATION_BITS bytes of
+ * memory (places.h). */
 #define BLOCKD_SESSION_SLOTS 4096
 #define BLOCKD_SESSION_STRIDE 3
 static inline unsigned blockd_cnode_bits(u64 memory) {
-  unsigned bits = 13;
-  while (((1ull << bits) - BLOCKD_SESSION_SLOTS) / BLOCKD_SESSION_STRIDE < memory >> BLK_DONATION_BITS)
-    bits++;
-  return bits;
+  return server_cnode_bits(memory, BLOCKD_SESSION_SLOTS, BLOCKD_SESSION_STRIDE, BLK_DONATION_BITS, 13);
 }
 
 /* Reply words: w0 = error, w1 = result (capacity for INFO). BLK_STATS:

@@ -81,6 +81,7 @@
 
 #include <abi/ipc.h>
 #include <lib/types.h>
+#include <places.h>
 
 enum net_op { NET_OPEN = 1, NET_RECV, NET_SEND, NET_INFO, NET_STATS, NET_CLOSE, NET_HOLD, NET_COLLECT };
 
@@ -106,16 +107,12 @@ enum net_op { NET_OPEN = 1, NET_RECV, NET_SEND, NET_INFO, NET_STATS, NET_CLOSE, 
 #define NET_TX_BATCHES 64     /* sends of one session netd holds frames of */
 #define NET_WAIT_FOREVER 0xffffffffull
 /* netd's CNode: its own slots, then two a session (its donation and the
- * CNode made from it). init sizes it with netd_cnode_bits: a place for
- * every 2^NET_DONATION_BITS bytes of memory the machine has, more sessions
- * than all clients together could donate for. */
+ * CNode made from it); a place for every 2^NET_DONATION_BITS bytes of
+ * memory (places.h). */
 #define NETD_PLACE_SLOT 2048
 #define NETD_PLACE_STRIDE 2
 static inline unsigned netd_cnode_bits(u64 memory) {
-  unsigned bits = 12;
-  while (((1ull << bits) - NETD_PLACE_SLOT) / NETD_PLACE_STRIDE < memory >> NET_DONATION_BITS)
-    bits++;
-  return bits;
+  return server_cnode_bits(memory, NETD_PLACE_SLOT, NETD_PLACE_STRIDE, NET_DONATION_BITS, 12);
 }
 #define NETD_TEST_HOOKS (1ull << 16) /* in netd's argument (its module name "netd:65536"): NET_HOLD */
 

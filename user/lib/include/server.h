@@ -55,6 +55,15 @@ static inline u64 server_badge(unsigned index, u32 generation) { return (u64)(in
 static inline unsigned server_badge_index(u64 badge) { return (unsigned)(u32)badge - 1; }
 static inline u32 server_badge_generation(u64 badge) { return (u32)(badge >> 32); }
 
+/* The places of a session table whose slots start at `first`, `stride` a
+ * place, in the CNode init gave the server (places.h); RANGE if none. */
+long server_places(struct env *e, u64 first, u64 stride, unsigned *n);
+
+/* The upper tables (a PDPT, and a PD for each 512) of n sessions' 2 MiB
+ * regions from va on, from the server's own memory; each session brings
+ * its page table. */
+long server_session_tables(struct env *e, u64 va, unsigned n);
+
 /* The reply gifts the n frames in the receive slots [first, first + n)
  * (the frames a request brought, back to their owner). Returns n. */
 u64 server_gift_slots(struct k_ipc_buffer *buf, cptr_t first, u64 n);
