@@ -202,6 +202,21 @@ int refill(void) {
  * principal's memory, which that principal could revoke. A frame whose
  * session closed, or whose memory was revoked (a pinned remnant now), goes
  * back to its owner's memory once its bytes are out. */
+/* Copies n bytes of entry k's frame into one of d's spares, taken from its
+ * spares (0: it has none). A spare it took back (revoked) is passed over,
+ * forgotten and counted. */
+static int copy_to_spare(unsigned d, unsigned k, u32 n, int *j) {
+  struct record *r = sessions[d].rec;
+  while (r->nspare) {
+    *j = r->spare[--r->nspare];
+    if (!sys_frame_copy(in_session(d, C_POOL + (unsigned)*j), 0, ring_frame_slot(k), 0, n))
+      return 1;
+    r->state[*j] = SLOT_FREE;
+    r->c.bad_requests++;
+  }
+  return 0;
+}
+
 static void deliver(unsigned d, unsigned k, u32 len) {
   struct record *r = sessions[d].rec;
   if (r->nqueued == sessions[d].queue_len) {
@@ -228,17 +243,7 @@ static void deliver(unsigned d, unsigned k, u32 len) {
         return;
       }
       r->c.rx_own_frame++;
-    } else if (r->nspare) {
-      j = r->spare[r->nspare - 1];
-      if (sys_frame_copy(in_session(d, C_POOL + (unsigned)j), 0, ring_frame_slot(k), 0, len - NET_HEAD)) {
-        r->nspare--; /* a spare it took back: forgotten */
-        r->state[j] = SLOT_FREE;
-        r->c.drop_no_spare++;
-        if (!live)
-          release_entry(k);
-        return;
-      }
-      r->nspare--;
+    } else if (copy_to_spare(d, k, len - NET_HEAD, &j)) {
       r->c.rx_copied++;
       if (live)
         ring_to_pool(k, SLOT_SPARE); /* back to its owner's spares */

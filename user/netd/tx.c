@@ -244,6 +244,8 @@ static void offer_settle(unsigned i, const struct offer *o, long err) {
       r->c.bad_requests++; /* no room for them, or one was taken back: they wait for the next answer */
       return;
     }
+    if (err == K_ERR_EMPTY_SLOT)
+      r->c.bad_requests++; /* every one of them was taken back: the places are passed over */
   }
   r->c.tx_returned += o->gifts;
   tx_commit(i, o->places);

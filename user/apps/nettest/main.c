@@ -612,7 +612,8 @@ static void dies_with_frames_on_the_device(cptr_t memory, cptr_t frames, cptr_t 
   u64 on_device = net_info_on_device(call(a, NET_INFO, 0, 0, 0, 0, 0, 0).w2);
   err = err ? err : sys_cnode_revoke(env.cnode, memory);
   err = err ? err : sys_cnode_revoke(env.cnode, frames);
-  int gone = call(a, NET_INFO, 0, 0, 0, 0, 0, 0).err == K_ERR_BAD_STATE; /* netd sees it now */
+  int gone = call(a, NET_INFO, 0, 0, 0, 0, 0, 0).err == K_ERR_BAD_STATE; 
+/* netd sees it now */
   u64 remains0 = pinned_remains(frames);
   for (u16 q = 0; q < 100 && !err; q++)
     err = ping_gateway(b, NFRAMES - 2, (u16)(100 + q), 500);
@@ -633,6 +634,8 @@ static void dies_with_frames_on_the_device(cptr_t memory, cptr_t frames, cptr_t 
   cptr_t c;
   check(!open_session(NET_FILTER(NET_PROTO_UDP, 6001), &c) && !net_close(&env, buf, c), "and sessions open and close");
 }
+
+static void a_client_that_takes_back_what_it_lent(cptr_t s);
 
 static void a_client_that_stops_donating(cptr_t old_default) {
   cptr_t a, b, a_memory = env_slot(&env);
@@ -692,6 +695,7 @@ static void a_client_that_stops_donating(cptr_t old_default) {
         "in the entries its answers emptied) until its spares run out: the other session keeps its count");
   a_receive_with_no_room(b);
   dies_with_frames_on_the_device(a_memory, a_frames, a, b);
+  a_client_that_takes_back_what_it_lent(b);
 }
 
 /* One NET_SEND of 100 packets, every one a segment of the same frame: netd
@@ -871,6 +875,149 @@ static void closing_leaves_frames_on_the_device(cptr_t s, cptr_t t) {
          frames0, frames1, frames2);
   check(!err && frames1 == frames0 && frames2 == frames0 - on_device,
         "the frames left on the device go back to our memory once packets landed in them");
+}
+
+/* A client that takes back frames it lent netd (revokes the memory they
+ * came from) hurts only itself, and netd counts it: spares in its pool
+ * are passed over when netd would post or copy into them; a sent frame
+ * waiting to be returned makes the answer that would carry it fail once,
+ * and is passed over after; the frame of a send waiting for room fails
+ * that send (WRONG_TYPE) when its turn comes. s is the default session
+ * (it gets the gateway's answers to our pings). */
+static volatile cptr_t revoke_then_go[2];
+static void revoke_and_signal(void) {
+  sys_cnode_revoke(K_BI_SLOT_CNODE, revoke_then_go[0]);
+  sys_signal(revoke_then_go[1]);
+  for (;;)
+    sys_thread_exit();
+}
+
+/* 2^(bits - 12) frames made from a fresh untyped of ours, the untyped in
+ * slot u, the frames after it. */
+static long lent_frames(cptr_t u, unsigned bits) {
+  long err = sys_retype(env.untyped, K_OBJ_UNTYPED, bits, env.cnode, u, 1, 0);
+  return err ? err : sys_retype(u, K_OBJ_FRAME_4K, 0, env.cnode, u + 1, 1u << (bits - 12), 0);
+}
+
+static void a_client_that_takes_back_what_it_lent(cptr_t s) {
+  /* On slots of frames no test needs any more (ours ran out). */
+  cptr_t good = FRAME_SLOT + 100, u = good + 65, f = u + 1, u2 = u + 17, f2 = u2 + 1, u3 = u2 + 17, f3 = u3 + 1;
+  cptr_t n = u3 + 17, other = n + 1, tcb = 0;
+  for (cptr_t x = good; x < FRAME_SLOT + 296; x++)
+    sys_cnode_delete(env.cnode, x);
+  env.next_slot = other + 2; /* for the thread below */
+  env.end_slot = FRAME_SLOT + 296;
+  stats(s);
+  u64 bad0 = mine.bad_requests, rx0 = mine.rx_packets, lost0 = mine.drop_no_spare + mine.drop_orphan;
+  u64 own0 = mine.rx_own_frame, copied0 = mine.rx_copied, nospare0 = mine.drop_no_spare;
+  /* 64 frames fill the ring's empty entries (the rest wait as spares),
+   * then 8 frames of memory we revoke wait on top of its spares. */
+  long err = lent_frames(good, 18);
+  for (u64 i = 0; i < 64; i++)
+    buf->gifts[i] = (u32)(good + 1 + i);
+  buf->recv_count = 0;
+  if (!err)
+    err = call(s, NET_RECV, 2, 0, 0, 0, 0, 64).err;
+  if (!err)
+    err = lent_frames(u, 16);
+  for (u64 i = 0; i < 8; i++)
+    buf->gifts[i] = (u32)(f + i);
+  if (!err)
+    err = call(s, NET_RECV, 2, 0, 0, 0, 0, 8).err; /* the top of its spares */
+  if (!err)
+    err = sys_cnode_revoke(env.cnode, u);
+  /* Pings whose answers come to s, which takes them (frames and all) and
+   * lends those frames again, until netd has met all 8 frames it took
+   * back: on the ring (a packet landed in one), or among its spares. */
+  u64 have = 0, met = 0;
+  for (int round = 0; round < 50 && !err && met < 8; round++) {
+    for (u16 q = 0; q < 4 && !err; q++)
+      err = ping_gateway(s, NFRAMES - 2, (u16)(100 + 4 * round + q), 500);
+    for (u64 until = sys_time_ns() + 20000000ull; sys_time_ns() < until;)
+      sys_yield();
+    for (u64 i = 0; i < have; i++)
+      buf->gifts[i] = (u32)(good + 1 + i);
+    buf->recv_cnode = env.cnode, buf->recv_slot = good + 1, buf->recv_count = 8, buf->recv_window = 0;
+    struct reply got = err ? (struct reply){0} : call(s, NET_RECV, 2, 0, 8, 0, 0, have);
+    err = err ? err : got.err;
+    have = got.gifts;
+    stats(s);
+    met = mine.bad_requests - bad0 + mine.drop_orphan + mine.drop_no_spare - lost0;
+  }
+  stats(s);
+  struct reply pool = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
+  printf("nettest:      8 frames taken back: %llu packets delivered (%llu in own frames, %llu copied), %llu refusals "
+         "(spares passed over), %llu of its packets lost in them (%s); %llu spare, %llu on the device\n",
+         mine.rx_packets - rx0, mine.rx_own_frame - own0, mine.rx_copied - copied0, mine.bad_requests - bad0,
+         mine.drop_no_spare + mine.drop_orphan - lost0, err_name(err), net_info_pool(pool.w2), net_info_on_device(pool.w2));
+  check(!err && met == 8 && mine.drop_no_spare == nospare0,
+        "each of 8 frames the client took back is met once and counted (a refusal, or its own packet that landed in "
+        "it), and none of its packets is lost for want of a frame while it lends others");
+  drain(s);
+  /* A sent frame that waits to be returned. */
+  err = lent_frames(u2, 16);
+  buf->gifts[0] = (u32)f2;
+  buf->recv_count = 0;
+  struct reply r = err ? (struct reply){err, 0, 0, 0, 0}
+                       : call(s, NET_SEND, 2, net_send_counts(1, 1), net_seg(0, 0, 60, 1), 0, 0, 1);
+  struct reply info = {0};
+  for (int tries = 0; !r.err && tries < 100 && !net_tx_done(info.w3); tries++) {
+    sys_yield();
+    info = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
+  }
+  stats(s);
+  bad0 = mine.bad_requests;
+  err = r.err ? r.err : sys_cnode_revoke(env.cnode, u2);
+  buf->recv_cnode = env.cnode, buf->recv_slot = f2, buf->recv_count = 1, buf->recv_window = 0;
+  struct reply c1 = call(s, NET_COLLECT, 2, 0, 1, 0, 0, 0), c2 = call(s, NET_COLLECT, 2, 0, 1, 0, 0, 0);
+  stats(s);
+  printf("nettest:      a sent frame taken back while it waited to be returned: collect %s, then %s with %llu frames"
+         " (send %s, done %llu, refusals %llu)\n",
+         err_name(c1.err), err_name(c2.err), c2.w1, err_name(err), net_tx_done(info.w3), mine.bad_requests - bad0);
+  check(!err && net_tx_done(info.w3) == 1 && c1.err != K_ERR_OK && c2.err == K_ERR_OK && c2.w1 == 0 &&
+            net_tx_done(c2.w2) == 0 && mine.bad_requests == bad0 + 1,
+        "a kept frame the client took back fails the answer that would carry it once, counted, then is passed over");
+  /* The frame of a send that waits for room. */
+  buf->recv_cnode = env.cnode, buf->recv_slot = other, buf->recv_count = 1, buf->recv_window = 0;
+  err = session_open_in(env.cnode, buf, NETD_EP, NET_OPEN, NET_DONATION_BITS, NET_FILTER(NET_PROTO_UDP, 5100),
+                        env.untyped, other + 1, other);
+  buf->recv_cnode = env.cnode, buf->recv_slot = n, buf->recv_count = 1, buf->recv_window = 0;
+  if (!err)
+    err = call(other, NET_HOLD, 0, 0, 0, 0, 0, 0).err;
+  u32 many[100];
+  for (u32 i = 0; i < 100; i++)
+    many[i] = net_seg(0, 0, 60, 1);
+  memset(&buf->words[1], 0, 50 * 8);
+  for (u32 i = 0; i < 100; i++)
+    buf->words[1 + i / 2] |= (u64)many[i] << (32 * (i % 2));
+  u64 w1 = buf->words[1], w2 = buf->words[2], w3 = buf->words[3];
+  if (!err) { /* it fills the device and holds it */
+    memset(frame_va[NFRAMES - 3], 0, 60);
+    frame_va[NFRAMES - 3][0] = 0x02, frame_va[NFRAMES - 3][5] = 0x01; /* to nobody */
+    gifts_out_at(NFRAMES - 3, 1);
+    err = call(other, NET_SEND, 51, net_send_counts(100, 1), w1, w2, w3, 1).err;
+  }
+  if (!err)
+    err = lent_frames(u3, 16);
+  stats(s);
+  u64 badseg0 = mine.bad_segments, waited0 = mine.tx_waited;
+  revoke_then_go[0] = u3, revoke_then_go[1] = n;
+  if (!err) /* below our priority: it runs once our send waits in netd */
+    err = env_thread_below(&env, revoke_and_signal, &tcb);
+  memset(&buf->words[1], 0, 50 * 8); /* the segments again: the counters' answer wrote over them */
+  for (u32 i = 0; i < 100; i++)
+    buf->words[1 + i / 2] |= (u64)many[i] << (32 * (i % 2));
+  buf->gifts[0] = (u32)f3;
+  buf->recv_cnode = env.cnode, buf->recv_slot = f3, buf->recv_count = 1, buf->recv_window = 0; /* a refusal's frame */
+  r = err ? (struct reply){err, 0, 0, 0, 0} : call(s, NET_SEND, 51, net_send_counts(100, 1), w1, w2, w3, 1);
+  stats(s);
+  printf("nettest:      a waiting send whose frame was taken back: %s\n", err_name(r.err));
+  check(r.err == K_ERR_WRONG_TYPE && mine.tx_waited == waited0 + 1 && mine.bad_segments == badseg0 + 1 &&
+            !collect_at(other, NFRAMES - 3, 1),
+        "a send that waited for room and whose frame the client took back meanwhile is refused when its turn comes (WRONG_TYPE)");
+  net_close(&env, buf, other);
+  sys_cnode_delete(env.cnode, tcb);
+  sys_cnode_delete(env.cnode, n);
 }
 
 /* A session's queue is as long as its donation makes it: the least
