@@ -637,6 +637,13 @@ static void dies_with_frames_on_the_device(cptr_t memory, cptr_t frames, cptr_t 
 
 static void a_client_that_takes_back_what_it_lent(cptr_t s);
 
+/* 2^(bits - 12) frames made from a fresh untyped of ours, the untyped in
+ * slot u, the frames after it. */
+static long lent_frames(cptr_t u, unsigned bits) {
+  long err = sys_retype(env.untyped, K_OBJ_UNTYPED, bits, env.cnode, u, 1, 0);
+  return err ? err : sys_retype(u, K_OBJ_FRAME_4K, 0, env.cnode, u + 1, 1u << (bits - 12), 0);
+}
+
 static void a_client_that_stops_donating(cptr_t old_default) {
   cptr_t a, b, a_memory = env_slot(&env);
   long err = sys_retype(env.untyped, K_OBJ_UNTYPED, NET_DONATION_BITS + 1, env.cnode, a_memory, 1, 0);
@@ -645,8 +652,8 @@ static void a_client_that_stops_donating(cptr_t old_default) {
                             &a);
   /* a's 64 frames come from memory of their own, which a's death revokes;
    * b's 16 spares (below) from ours. */
-  cptr_t fresh = env.next_slot, a_frames = fresh + 80;
-  env.next_slot += 81;
+  cptr_t fresh = env.next_slot, a_frames = fresh + 80, revoked = fresh + 81;
+  env.next_slot += 90;
   if (!err)
     err = sys_retype(env.untyped, K_OBJ_UNTYPED, 18, env.cnode, a_frames, 1, 0);
   if (!err)
@@ -672,13 +679,30 @@ static void a_client_that_stops_donating(cptr_t old_default) {
   stats(b);
   u64 dropped = mine.drop_no_spare;
   struct reply ia1 = call(a, NET_INFO, 0, 0, 0, 0, 0, 0);
-  u64 a_frames0 = net_info_pool(ia0.w2) + net_info_on_device(ia0.w2), a_frames1 = net_info_pool(ia1.w2) + net_info_on_device(ia1.w2);
+  u64 a_frames0 = net_info_pool(ia0.w2) + net_info_on_device(ia0.w2),
+      a_frames1 = net_info_pool(ia1.w2) + net_info_on_device(ia1.w2);
   check(!err && dropped == 10 && mine.drop_orphan == 0 && a_frames1 == a_frames0,
         "a session without spares loses its own long packets; the one whose frames they landed in loses nothing");
+  /* 16 spares, and on top of them (netd copies into the top one first) 8
+   * frames of memory we take back before any answer comes: the ring is
+   * a's, so they wait in b's pool, and each copy into one fails. */
+  struct reply ib0 = call(b, NET_INFO, 0, 0, 0, 0, 0, 0);
   for (u64 i = 0; i < 16; i++)
     buf->gifts[i] = (u32)(fresh + 64 + i);
   buf->recv_count = 0;
   err = call(b, NET_RECV, 2, 0, 0, 0, 0, 16).err;
+  if (!err)
+    err = lent_frames(revoked, 15);
+  for (u64 i = 0; i < 8; i++)
+    buf->gifts[i] = (u32)(revoked + 1 + i);
+  if (!err)
+    err = call(b, NET_RECV, 2, 0, 0, 0, 0, 8).err;
+  struct reply ib1 = call(b, NET_INFO, 0, 0, 0, 0, 0, 0);
+  int waiting = net_info_pool(ib1.w2) == net_info_pool(ib0.w2) + 24 &&
+                net_info_on_device(ib1.w2) == 0; /* so its first answer is a copy */
+  u64 bad0 = mine.bad_requests;
+  if (!err)
+    err = sys_cnode_revoke(env.cnode, revoked);
   for (u16 q = 10; q < 20 && !err; q++)
     err = ping_gateway(b, NFRAMES - 2, q, 500);
   until = sys_time_ns() + 300000000ull;
@@ -687,12 +711,16 @@ static void a_client_that_stops_donating(cptr_t old_default) {
   stats(b);
   struct reply ia2 = call(a, NET_INFO, 0, 0, 0, 0, 0, 0);
   u64 a_frames2 = net_info_pool(ia2.w2) + net_info_on_device(ia2.w2);
-  printf("nettest:      b: %llu dropped without spares, then %llu copied (%llu own, %llu rx, %llu dropped); a holds %llu, %llu, %llu frames\n", dropped,
-         mine.rx_copied, mine.rx_own_frame, mine.rx_packets, mine.drop_no_spare, a_frames0, a_frames1, a_frames2);
+  printf("nettest:      b: %llu dropped without spares, then %llu copied (%llu own, %llu rx, %llu dropped, %llu spares "
+         "taken back passed over); a holds %llu, %llu, %llu frames\n",
+         dropped, mine.rx_copied, mine.rx_own_frame, mine.rx_packets, mine.drop_no_spare, mine.bad_requests - bad0,
+         a_frames0, a_frames1, a_frames2);
   check(!err && mine.rx_copied >= 1 && mine.rx_copied + mine.rx_own_frame + (mine.drop_no_spare - dropped) == 10 &&
             a_frames2 == a_frames0,
         "with spares, its answers reach it in frames of its own (copied into a spare, and its spares go on the device "
         "in the entries its answers emptied) until its spares run out: the other session keeps its count");
+  check(!err && waiting && mine.bad_requests - bad0 == 8,
+        "8 spares it took back while they waited are each passed over once by the copy, and counted");
   a_receive_with_no_room(b);
   dies_with_frames_on_the_device(a_memory, a_frames, a, b);
   a_client_that_takes_back_what_it_lent(b);
@@ -892,45 +920,88 @@ static void revoke_and_signal(void) {
     sys_thread_exit();
 }
 
-/* 2^(bits - 12) frames made from a fresh untyped of ours, the untyped in
- * slot u, the frames after it. */
-static long lent_frames(cptr_t u, unsigned bits) {
-  long err = sys_retype(env.untyped, K_OBJ_UNTYPED, bits, env.cnode, u, 1, 0);
-  return err ? err : sys_retype(u, K_OBJ_FRAME_4K, 0, env.cnode, u + 1, 1u << (bits - 12), 0);
+/* Takes every packet queued for s with its frame (into slots at, at + 8),
+ * and deletes the frames: s then holds no queued frame. */
+static long drain_frames(cptr_t s, cptr_t at) {
+  for (int i = 0; i < 100; i++) {
+    struct reply info = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
+    if (info.err || net_info_queued(info.w2) == 0)
+      return info.err;
+    buf->recv_cnode = env.cnode, buf->recv_slot = at, buf->recv_count = 8, buf->recv_window = 0;
+    struct reply got = call(s, NET_RECV, 2, 0, 8, 0, 0, 0);
+    if (got.err)
+      return got.err;
+    for (cptr_t x = at; x < at + 8; x++)
+      sys_cnode_delete(env.cnode, x);
+  }
+  return K_ERR_BAD_STATE;
+}
+
+/* Waits (up to 5 s) until no packet came to s for 200 ms: the answers to
+ * the pings of the tests before have all come. */
+static void quiet(cptr_t s) {
+  stats(s);
+  u64 seen = ~0ull, until = sys_time_ns() + 5000000000ull;
+  while (seen != mine.rx_packets + mine.drop_queue_full + mine.drop_no_spare + mine.drop_orphan &&
+         sys_time_ns() < until) {
+    seen = mine.rx_packets + mine.drop_queue_full + mine.drop_no_spare + mine.drop_orphan;
+    for (u64 t = sys_time_ns() + 200000000ull; sys_time_ns() < t;)
+      sys_yield();
+    stats(s);
+  }
 }
 
 static void a_client_that_takes_back_what_it_lent(cptr_t s) {
   /* On slots of frames no test needs any more (ours ran out). */
-  cptr_t good = FRAME_SLOT + 100, u = good + 65, f = u + 1, u2 = u + 17, f2 = u2 + 1, u3 = u2 + 17, f3 = u3 + 1;
+  cptr_t good = FRAME_SLOT + 100, u = good + 129, f = u + 1, v = u + 9, u2 = v + 9, f2 = u2 + 1, u3 = u2 + 17, f3 = u3 + 1;
   cptr_t n = u3 + 17, other = n + 1, tcb = 0;
   for (cptr_t x = good; x < FRAME_SLOT + 296; x++)
     sys_cnode_delete(env.cnode, x);
   env.next_slot = other + 2; /* for the thread below */
   env.end_slot = FRAME_SLOT + 296;
-  stats(s);
-  u64 bad0 = mine.bad_requests, rx0 = mine.rx_packets, lost0 = mine.drop_no_spare + mine.drop_orphan;
-  u64 own0 = mine.rx_own_frame, copied0 = mine.rx_copied, nospare0 = mine.drop_no_spare;
-  /* 64 frames fill the ring's empty entries (the rest wait as spares),
-   * then 8 frames of memory we revoke wait on top of its spares. */
-  long err = lent_frames(good, 18);
-  for (u64 i = 0; i < 64; i++)
-    buf->gifts[i] = (u32)(good + 1 + i);
-  buf->recv_count = 0;
+  /* 72 frames fill the ring's empty entries (netd posts a session's spares
+   * while an entry is empty), the rest wait as spares; then 8 frames of
+   * memory we revoke wait on top of them, where netd takes the next spare
+   * from when an entry empties. */
+  quiet(s);
+  long err = drain_frames(s, good);
   if (!err)
-    err = call(s, NET_RECV, 2, 0, 0, 0, 0, 64).err;
+    err = lent_frames(good, 19);
+  /* Until spares wait beyond the few netd keeps back (SPARE_RESERVE, 2):
+   * no empty entry would take them. Packets QEMU kept while the ring had no
+   * room come as soon as it has: those are taken and their frames deleted. */
+  struct reply lent0 = {0};
+  for (u64 next = 0, k = 72; !err && next + k <= 128; next += k, k = 16) {
+    for (u64 i = 0; i < k; i++)
+      buf->gifts[i] = (u32)(good + 1 + next + i);
+    buf->recv_count = 0;
+    err = call(s, NET_RECV, 2, 0, 0, 0, 0, k).err;
+    quiet(s);
+    if (!err)
+      err = drain_frames(s, u2); /* slots free until the part below */
+    lent0 = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
+    if (net_info_pool(lent0.w2) > 2)
+      break;
+  }
   if (!err)
-    err = lent_frames(u, 16);
+    err = lent_frames(u, 15);
   for (u64 i = 0; i < 8; i++)
     buf->gifts[i] = (u32)(f + i);
   if (!err)
     err = call(s, NET_RECV, 2, 0, 0, 0, 0, 8).err; /* the top of its spares */
+  struct reply lent1 = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
+  int waiting = net_info_pool(lent1.w2) == net_info_pool(lent0.w2) + 8 &&
+                net_info_on_device(lent1.w2) == net_info_on_device(lent0.w2);
+  stats(s);
+  u64 bad0 = mine.bad_requests, rx0 = mine.rx_packets, orphan0 = mine.drop_orphan, nospare0 = mine.drop_no_spare;
+  u64 own0 = mine.rx_own_frame, copied0 = mine.rx_copied;
   if (!err)
     err = sys_cnode_revoke(env.cnode, u);
   /* Pings whose answers come to s, which takes them (frames and all) and
-   * lends those frames again, until netd has met all 8 frames it took
-   * back: on the ring (a packet landed in one), or among its spares. */
-  u64 have = 0, met = 0;
-  for (int round = 0; round < 50 && !err && met < 8; round++) {
+   * lends those frames again: the first answer that empties an entry
+   * makes netd take s's spares from the top. */
+  u64 have = 0;
+  for (int round = 0; round < 10 && !err && mine.bad_requests - bad0 < 8; round++) {
     for (u16 q = 0; q < 4 && !err; q++)
       err = ping_gateway(s, NFRAMES - 2, (u16)(100 + 4 * round + q), 500);
     for (u64 until = sys_time_ns() + 20000000ull; sys_time_ns() < until;)
@@ -942,17 +1013,65 @@ static void a_client_that_takes_back_what_it_lent(cptr_t s) {
     err = err ? err : got.err;
     have = got.gifts;
     stats(s);
-    met = mine.bad_requests - bad0 + mine.drop_orphan + mine.drop_no_spare - lost0;
   }
-  stats(s);
   struct reply pool = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
-  printf("nettest:      8 frames taken back: %llu packets delivered (%llu in own frames, %llu copied), %llu refusals "
-         "(spares passed over), %llu of its packets lost in them (%s); %llu spare, %llu on the device\n",
+  printf("nettest:      8 spares taken back (%llu spare, %llu on the device before; %llu, %llu after lending them): "
+         "%llu packets delivered (%llu in own frames, %llu copied), %llu refusals (spares passed over), %llu of its "
+         "packets lost (%s); %llu spare, %llu on the device\n",
+         net_info_pool(lent0.w2), net_info_on_device(lent0.w2), net_info_pool(lent1.w2), net_info_on_device(lent1.w2),
          mine.rx_packets - rx0, mine.rx_own_frame - own0, mine.rx_copied - copied0, mine.bad_requests - bad0,
-         mine.drop_no_spare + mine.drop_orphan - lost0, err_name(err), net_info_pool(pool.w2), net_info_on_device(pool.w2));
-  check(!err && met == 8 && mine.drop_no_spare == nospare0,
-        "each of 8 frames the client took back is met once and counted (a refusal, or its own packet that landed in "
-        "it), and none of its packets is lost for want of a frame while it lends others");
+         mine.drop_no_spare + mine.drop_orphan - nospare0 - orphan0, err_name(err), net_info_pool(pool.w2),
+         net_info_on_device(pool.w2));
+  check(!err && waiting && mine.bad_requests - bad0 == 8 && mine.drop_orphan == orphan0 &&
+            mine.drop_no_spare == nospare0 && mine.rx_packets > rx0,
+        "8 spares the client took back while they waited in netd are each passed over once and counted when netd "
+        "would post them; none of its packets is lost while it lends others");
+  /* Frames taken back while the device has them: s takes the frames of 8
+   * answers and keeps them, so 8 entries wait for its spares; 8 frames of
+   * memory we revoke then go there, and the packets that land in them are
+   * lost to s, counted (a pinned remain keeps no packet for anyone). */
+  for (u64 i = 0; i < have; i++)
+    sys_cnode_delete(env.cnode, good + 1 + i); /* what the rounds above took last */
+  for (u16 q = 0; q < 8 && !err; q++)
+    err = ping_gateway(s, NFRAMES - 2, (u16)(200 + q), 500);
+  quiet(s);
+  if (!err)
+    err = drain_frames(s, u2);
+  struct reply posted0 = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
+  if (!err)
+    err = lent_frames(v, 15);
+  for (u64 i = 0; i < 8; i++)
+    buf->gifts[i] = (u32)(v + 1 + i);
+  buf->recv_count = 0;
+  if (!err)
+    err = call(s, NET_RECV, 2, 0, 0, 0, 0, 8).err;
+  struct reply posted1 = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
+  int on_ring = net_info_on_device(posted1.w2) == net_info_on_device(posted0.w2) + 8;
+  stats(s);
+  orphan0 = mine.drop_orphan, nospare0 = mine.drop_no_spare, rx0 = mine.rx_packets;
+  if (!err)
+    err = sys_cnode_revoke(env.cnode, v);
+  have = 0;
+  for (int round = 0; round < 50 && !err && mine.drop_orphan - orphan0 < 8; round++) {
+    for (u16 q = 0; q < 4 && !err; q++)
+      err = ping_gateway(s, NFRAMES - 2, (u16)(300 + 4 * round + q), 500);
+    for (u64 until = sys_time_ns() + 20000000ull; sys_time_ns() < until;)
+      sys_yield();
+    for (u64 i = 0; i < have; i++)
+      buf->gifts[i] = (u32)(good + 1 + i);
+    buf->recv_cnode = env.cnode, buf->recv_slot = good + 1, buf->recv_count = 8, buf->recv_window = 0;
+    struct reply got = err ? (struct reply){0} : call(s, NET_RECV, 2, 0, 8, 0, 0, have);
+    err = err ? err : got.err;
+    have = got.gifts;
+    stats(s);
+  }
+  printf("nettest:      8 frames taken back on the device (%llu there before, %llu after lending them): %llu packets "
+         "delivered, %llu lost in them, %llu for want of a spare (%s)\n",
+         net_info_on_device(posted0.w2), net_info_on_device(posted1.w2), mine.rx_packets - rx0,
+         mine.drop_orphan - orphan0, mine.drop_no_spare - nospare0, err_name(err));
+  check(!err && on_ring && mine.drop_orphan - orphan0 == 8 && mine.drop_no_spare == nospare0,
+        "8 frames the client took back while the device had them each lose it the one packet that landed in them, "
+        "counted; none is lost for want of a frame");
   drain(s);
   /* A sent frame that waits to be returned. */
   err = lent_frames(u2, 16);
