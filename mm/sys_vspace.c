@@ -104,12 +104,36 @@ int sys_DMA_PIN_RANGE(struct call *c) {
   return K_ERR_OK;
 }
 
+/* With a destination (cnode not 0), the unpinned frame moves there in the
+ * same call: a driver parks a frame the device is done with in one call
+ * instead of two. Everything is checked before anything changes; a pinned
+ * remain is released and moves nowhere (the result says which: 1 moved). */
 int sys_DMA_UNPIN(struct call *c) {
-  struct cte *dma, *f;
+  struct cte *dma, *f, *dst = 0;
+  cptr_t cnode = arg(c, 2);
+  u64 slot = arg(c, 3);
+  set_result(c, 0); /* in the register of cnode: read first */
   int err = lookup_typed(c, arg(c, 0), K_OBJ_DMA, K_RIGHT_WRITE, &dma);
   if (!err)
     err = lookup_cap(c, arg(c, 1), 0, &f);
-  return err ? err : dma_unpin(f);
+  if (!err && cnode) {
+    err = lookup_in_cnode(c, cnode, slot, K_RIGHT_WRITE, &dst);
+    if (!err && dst == f)
+      err = K_ERR_SAME_SLOT;
+    else if (!err && !cte_empty(dst))
+      err = K_ERR_SLOT_OCCUPIED;
+  }
+  if (!err)
+    err = dma_unpin_check(f);
+  if (err)
+    return err;
+  int remain = f->cap.type == K_OBJ_PINNED_FRAME;
+  dma_unpin(f);
+  if (dst && !remain) {
+    cte_move(dst, f);
+    set_result(c, 1);
+  }
+  return K_ERR_OK;
 }
 
 /* The batch the other way. */

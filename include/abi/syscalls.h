@@ -52,7 +52,7 @@
   X(IRQ_SET_NOTIFICATION, "irq_handler, ntfn, bits")                           \
   X(IRQ_ACK, "irq_handler")                                                    \
   X(DMA_PIN, "dma, frame -> physical address in rdx")                        \
-  X(DMA_UNPIN, "dma, frame")                                                  \
+  X(DMA_UNPIN, "dma, frame, cnode (0: none), slot -> 1 if the frame moved to slot of cnode") \
   X(REPLY_SAVE, "cnode, slot: the current caller's reply becomes a REPLY capability") \
   X(REPLY_TO, "reply, info, w0, w1, w2, w3: answer a saved caller")           \
   X(NTFN_SET_TIMER, "ntfn, deadline ns since boot (0: disarm), bits to signal then") \

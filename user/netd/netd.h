@@ -29,11 +29,15 @@
  * gives netd a place for every 2^NET_DONATION_BITS bytes of memory
  * (netd_cnode_bits): no client can fill the table with sessions before its
  * memory runs out. */
-#define RING_SLOT 256                       /* receive entry k's frame: + k */
-#define TXF_SLOT (RING_SLOT + RX_ENTRIES)   /* frames of sends on the device: + t */
+/* Pinned frames sit in PIN_SLOT + t, t from one free list: a receive
+ * entry's frame holds one, each frame of a send on the device another
+ * (at most TXF_MAX of those), so a sent frame that goes on to a receive
+ * entry stays where it is. */
+#define PIN_SLOT 256
 #define TXF_MAX 1024
-#define ENV_SLOT (TXF_SLOT + TXF_MAX)       /* env's slots, up to NETD_PLACE_SLOT */
-_Static_assert(SERVER_GIFT_SLOT + NET_MAX_GIFTS <= RING_SLOT, "slot ranges overlap");
+#define PIN_MAX (RX_ENTRIES + TXF_MAX)
+#define ENV_SLOT (PIN_SLOT + PIN_MAX)       /* env's slots, up to NETD_PLACE_SLOT */
+_Static_assert(SERVER_GIFT_SLOT + NET_MAX_GIFTS <= PIN_SLOT, "slot ranges overlap");
 _Static_assert(ENV_SLOT + 256 <= NETD_PLACE_SLOT, "room for env's slots");
 static inline cptr_t place_donation(unsigned i) { return NETD_PLACE_SLOT + NETD_PLACE_STRIDE * i; }
 static inline cptr_t place_cnode(unsigned i) { return NETD_PLACE_SLOT + NETD_PLACE_STRIDE * i + 1; }
@@ -64,7 +68,7 @@ static inline cptr_t in_session(unsigned i, unsigned slot) { return k_cptr_in(pl
 #define RXQ 0
 #define TXQ 1
 
-/* Receive entries: header buffer k (netd's) and a frame, in RING_SLOT + k
+/* Receive entries: header buffer k (netd's) and a frame, in a PIN_SLOT
  * and pinned while the device has it. The frame is one of a session's
  * spares, moved there from its pool slot, which waits for it: it goes back
  * there when the device is done, unless its owner went meanwhile (then it
@@ -77,11 +81,16 @@ struct rx_entry {
   s16 pool;         /* the owner's pool slot it came from, or RX_NO_POOL */
   s32 session;      /* owner of the frame, -1 if none */
   u32 generation;
+  u16 slot; /* its frame's PIN_SLOT index (a session's frame) */
   u64 phys;
 };
 #define RX_NONE ((struct rx_entry){.state = RX_EMPTY, .pool = RX_NO_POOL, .session = -1})
-static inline cptr_t ring_frame_slot(unsigned k) { return RING_SLOT + k; }
+static inline cptr_t pin_slot(unsigned t) { return PIN_SLOT + t; }
+static inline cptr_t ring_frame_slot(unsigned k);
+unsigned pin_take(void); /* a free PIN_SLOT index (there always is one: see PIN_MAX) */
+void pin_give(unsigned t);
 extern struct rx_entry rx[RX_ENTRIES];
+static inline cptr_t ring_frame_slot(unsigned k) { return pin_slot(rx[k].slot); }
 extern u8 *rx_hdr;
 extern u64 rx_hdr_phys[RX_ENTRIES];
 extern struct virtio_dev dev;
@@ -272,7 +281,7 @@ int deadline_due(u64 now);            /* a place whose deadline passed (-1: none
 void rx_init(void);
 int owner_current(unsigned k);
 int refill(void);               /* 1 if the device got new buffers */
-int rx_take_pinned(unsigned i, unsigned j, cptr_t from, u64 phys);
+int rx_take_pinned(unsigned i, unsigned j, unsigned t, u64 phys);
 void receive_all(void);
 /* An answer to a NET_RECV: `words` message words, `frames` gifts, w1-w3. */
 struct answer {

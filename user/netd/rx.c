@@ -64,12 +64,15 @@ static int ring_to_pool(unsigned k, u8 state) {
   unsigned o = (unsigned)rx[k].session;
   struct record *ro = sessions[o].rec;
   int moved = 1;
-  sys_dma_unpin(K_BI_SLOT_DMA, ring_frame_slot(k));
-  if (sys_cnode_move(place_cnode(o), C_POOL + (unsigned)rx[k].pool, env.cnode, ring_frame_slot(k))) {
+  struct sysret m = sys_dma_unpin_to(K_BI_SLOT_DMA, ring_frame_slot(k), place_cnode(o), C_POOL + (unsigned)rx[k].pool);
+  if (m.err || !m.val) { /* a remain, released; or nowhere to go (then still pinned) */
+    if (m.err)
+      sys_dma_unpin(K_BI_SLOT_DMA, ring_frame_slot(k));
     sys_cnode_delete(env.cnode, ring_frame_slot(k));
     state = SLOT_FREE;
     moved = 0;
   }
+  pin_give(rx[k].slot);
   ro->state[rx[k].pool] = state;
   ro->in_ring--;
   if (state == SLOT_SPARE) {
@@ -80,12 +83,12 @@ static int ring_to_pool(unsigned k, u8 state) {
   return moved;
 }
 
-/* A frame of session i's that the device just sent, still pinned in `from`
- * at phys, and bound for its pool slot j, goes to an empty receive entry
- * that waits for i's spares (or for anyone's) instead: one move where
- * unpinning, parking and later taking it back and pinning again would cost
- * four calls. 0 if no entry waits. */
-int rx_take_pinned(unsigned i, unsigned j, cptr_t from, u64 phys) {
+/* A frame of session i's that the device just sent, still pinned in
+ * PIN_SLOT t at phys, and bound for its pool slot j, goes to an empty
+ * receive entry that waits for i's spares (or for anyone's) instead, slot
+ * and all: no call, where unpinning, parking and later taking it back and
+ * pinning again would cost four. 0 if no entry waits. */
+int rx_take_pinned(unsigned i, unsigned j, unsigned t, u64 phys) {
   int any = -1;
   for (unsigned k = 0; k < RX_ENTRIES; k++) {
     if (rx[k].state != RX_EMPTY)
@@ -97,13 +100,14 @@ int rx_take_pinned(unsigned i, unsigned j, cptr_t from, u64 phys) {
     if (any < 0 && refill_for[k] < 0)
       any = (int)k;
   }
-  if (any < 0 || sys_cnode_move(env.cnode, ring_frame_slot((unsigned)any), env.cnode, from))
+  if (any < 0)
     return 0;
   unsigned k = (unsigned)any;
   struct record *r = sessions[i].rec;
   r->state[j] = SLOT_RING;
   r->in_ring++;
-  rx[k] = (struct rx_entry){.state = RX_HOLD, .pool = (s16)j, .session = (s32)i, .generation = sessions[i].generation, .phys = phys};
+  rx[k] = (struct rx_entry){.state = RX_HOLD, .pool = (s16)j, .session = (s32)i, .generation = sessions[i].generation,
+                            .slot = (u16)t, .phys = phys};
   refill_for[k] = -1;
   return 1;
 }
@@ -113,6 +117,7 @@ int rx_take_pinned(unsigned i, unsigned j, cptr_t from, u64 phys) {
 static void release_entry(unsigned k) {
   sys_dma_unpin(K_BI_SLOT_DMA, ring_frame_slot(k));
   sys_cnode_delete(env.cnode, ring_frame_slot(k));
+  pin_give(rx[k].slot);
   unsigned o = (unsigned)rx[k].session;
   if (owner_current(k) && session_alive(o)) { /* its memory went, not the session */
     sessions[o].rec->state[rx[k].pool] = SLOT_FREE;
@@ -127,11 +132,13 @@ static int take_spare(unsigned d, unsigned k) {
   struct record *r = sessions[d].rec;
   while (r->nspare) {
     u16 j = r->spare[--r->nspare];
-    struct sysret pin = {.err = sys_cnode_move(env.cnode, ring_frame_slot(k), place_cnode(d), C_POOL + j)};
-    if (!pin.err && (pin = sys_dma_pin(K_BI_SLOT_DMA, ring_frame_slot(k))).err) {
-      sys_cnode_move(place_cnode(d), C_POOL + j, env.cnode, ring_frame_slot(k));
+    unsigned t = pin_take();
+    struct sysret pin = {.err = sys_cnode_move(env.cnode, pin_slot(t), place_cnode(d), C_POOL + j)};
+    if (!pin.err && (pin = sys_dma_pin(K_BI_SLOT_DMA, pin_slot(t))).err) {
+      sys_cnode_move(place_cnode(d), C_POOL + j, env.cnode, pin_slot(t));
     }
     if (pin.err) {
+      pin_give(t);
       sys_cnode_delete(place_cnode(d), C_POOL + j);
       r->state[j] = SLOT_FREE;
       r->c.bad_requests++; /* a frame of its pool that it took back */
@@ -139,7 +146,8 @@ static int take_spare(unsigned d, unsigned k) {
     }
     r->state[j] = SLOT_RING; /* the pool slot waits for it */
     r->in_ring++;
-    rx[k] = (struct rx_entry){.state = RX_HOLD, .pool = (s16)j, .session = (s32)d, .generation = sessions[d].generation, .phys = pin.val};
+    rx[k] = (struct rx_entry){.state = RX_HOLD, .pool = (s16)j, .session = (s32)d, .generation = sessions[d].generation,
+                              .slot = (u16)t, .phys = pin.val};
     return 1;
   }
   return 0;

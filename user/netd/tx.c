@@ -25,9 +25,12 @@ struct tx_send {
 static struct tx_send tx_sends[VIRTQ_SIZE];
 static u16 tx_owner[VIRTQ_SIZE]; /* transmit head -> its send, NO_OWNER */
 static u16 send_free[VIRTQ_SIZE], send_nfree;
-static u16 txf_next[TXF_MAX], txf_dest[TXF_MAX]; /* the slot of the session's CNode it goes to */
-static u64 txf_phys[TXF_MAX];
-static u16 txf_free[TXF_MAX], txf_nfree;
+/* Per PIN_SLOT index holding a frame of a send: the next of its send, and
+ * the slot of the session's CNode it goes to. */
+static u16 txf_next[PIN_MAX], txf_dest[PIN_MAX];
+static u64 txf_phys[PIN_MAX];
+static u16 pin_free[PIN_MAX], pin_nfree;
+static unsigned txf_used; /* PIN_SLOTs held by sends: at most TXF_MAX */
 static unsigned busy; /* sessions with packets on the device */
 static int refill_due; /* a sent frame went straight to a receive entry */
 
@@ -36,8 +39,17 @@ void tx_init(void) {
     tx_owner[h] = NO_OWNER;
     send_free[send_nfree++] = (u16)h;
   }
-  for (unsigned t = 0; t < TXF_MAX; t++)
-    txf_free[txf_nfree++] = (u16)(TXF_MAX - 1 - t);
+  for (unsigned t = 0; t < PIN_MAX; t++)
+    pin_free[pin_nfree++] = (u16)(PIN_MAX - 1 - t);
+}
+
+unsigned pin_take(void) { return pin_free[--pin_nfree]; }
+
+void pin_give(unsigned t) { pin_free[pin_nfree++] = (u16)t; }
+
+static void txf_give(u16 t) {
+  pin_give(t);
+  txf_used--;
 }
 
 static void ring_count(unsigned i, int delta) {
@@ -111,21 +123,25 @@ static void send_complete(struct tx_send *x) {
   for (u16 t = x->first, next; t != NO_TXF; t = next) {
     next = txf_next[t];
     unsigned j = txf_dest[t] - C_POOL;
-    if (alive && j < NET_POOL && rx_take_pinned(i, j, TXF_SLOT + t, txf_phys[t])) {
+    if (alive && j < NET_POOL && rx_take_pinned(i, j, t, txf_phys[t])) { /* the slot is the entry's now */
       struct record *r = sessions[i].rec;
       r->pool_sending[j / 64] &= ~(1ull << (j % 64));
       r->to_pool--;
-      txf_free[txf_nfree++] = t;
+      txf_used--;
       refill_due = 1;
       continue;
     }
-    sys_dma_unpin(K_BI_SLOT_DMA, TXF_SLOT + t);
-    if (!alive || sys_cnode_move(place_cnode(i), txf_dest[t], env.cnode, TXF_SLOT + t)) {
-      sys_cnode_delete(env.cnode, TXF_SLOT + t);
+    struct sysret m = {.err = K_ERR_BAD_STATE};
+    if (alive)
+      m = sys_dma_unpin_to(K_BI_SLOT_DMA, pin_slot(t), place_cnode(i), txf_dest[t]);
+    if (m.err || !m.val) { /* its session went, or its owner took it back (a remain, released now) */
+      if (m.err)
+        sys_dma_unpin(K_BI_SLOT_DMA, pin_slot(t));
+      sys_cnode_delete(env.cnode, pin_slot(t));
       if (alive)
         frame_lost(i, txf_dest[t]);
     }
-    txf_free[txf_nfree++] = t;
+    txf_give(t);
   }
   x->used = 0;
   send_free[send_nfree++] = (u16)(x - tx_sends);
@@ -350,7 +366,7 @@ static long check_segments(const u32 *seg, u32 nseg, u32 ngifts, u32 *npkts) {
  * is all when it has nothing there, else 1 / (sessions with packets
  * there, itself included). */
 static int within_share(unsigned i, u32 npkts, u32 nframes) {
-  if (npkts > txq.num_free || nframes > txf_nfree)
+  if (npkts > txq.num_free || nframes > TXF_MAX - txf_used)
     return 0;
   const struct session *s = &sessions[i];
   if (s->on_ring == 0)
@@ -397,7 +413,8 @@ static struct tx_send *send_alloc(unsigned i, u8 bi, u32 nframes) {
 }
 
 static u16 txf_take(struct tx_send *x, u16 *last, unsigned dest) {
-  u16 t = txf_free[--txf_nfree];
+  u16 t = (u16)pin_take();
+  txf_used++;
   txf_dest[t] = (u16)dest;
   txf_next[t] = NO_TXF;
   if (*last == NO_TXF)
@@ -426,20 +443,20 @@ static long post_waiting(unsigned i) {
   for (u32 f = 0; f < b->frames && !err; f++) {
     unsigned dest = frame_dest(r, b, f, r->wait_pool);
     u16 t = txf_take(x, &last, dest);
-    struct sysret pin = {.err = sys_cnode_move(env.cnode, TXF_SLOT + t, place_cnode(i), dest)};
-    if (!pin.err && (pin = sys_dma_pin(K_BI_SLOT_DMA, TXF_SLOT + t)).err)
-      sys_cnode_move(place_cnode(i), dest, env.cnode, TXF_SLOT + t);
+    struct sysret pin = {.err = sys_cnode_move(env.cnode, pin_slot(t), place_cnode(i), dest)};
+    if (!pin.err && (pin = sys_dma_pin(K_BI_SLOT_DMA, pin_slot(t))).err)
+      sys_cnode_move(place_cnode(i), dest, env.cnode, pin_slot(t));
     phys[f] = txf_phys[t] = pin.val;
     err = pin.err;
   }
   if (err) { /* back where they waited; the send is over */
     for (u16 t = x->first, next; t != NO_TXF; t = next) {
       next = txf_next[t];
-      if (sys_cap_type(env.cnode, TXF_SLOT + t).val != K_OBJ_NULL) {
-        sys_dma_unpin(K_BI_SLOT_DMA, TXF_SLOT + t);
-        sys_cnode_move(place_cnode(i), txf_dest[t], env.cnode, TXF_SLOT + t);
+      if (sys_cap_type(env.cnode, pin_slot(t)).val != K_OBJ_NULL) {
+        sys_dma_unpin(K_BI_SLOT_DMA, pin_slot(t));
+        sys_cnode_move(place_cnode(i), txf_dest[t], env.cnode, pin_slot(t));
       }
-      txf_free[txf_nfree++] = t;
+      txf_give(t);
     }
     x->used = 0;
     send_free[send_nfree++] = (u16)(x - tx_sends);
@@ -480,7 +497,7 @@ static void schedule(void) {
     }
     struct record *r = sessions[i].rec;
     u32 nframes = r->b[r->wait_batch].frames;
-    if (r->wait_npkts > txq.num_free || nframes > txf_nfree)
+    if (r->wait_npkts > txq.num_free || nframes > TXF_MAX - txf_used)
       return; /* no room for the first: those behind it wait too */
     ring_pop(&senders);
     if (!within_share(i, r->wait_npkts, nframes)) {
@@ -575,7 +592,7 @@ long send_request(unsigned i, const struct msg_regs *m, struct server_answer *o)
   for (u32 f = 0; f < n; f++) {
     u16 t = txf_take(x, &last, frame_dest(r, b, f, r->wait_pool));
     txf_phys[t] = phys[f];
-    sys_cnode_move(env.cnode, TXF_SLOT + t, env.cnode, SERVER_GIFT_SLOT + f);
+    sys_cnode_move(env.cnode, pin_slot(t), env.cnode, SERVER_GIFT_SLOT + f);
   }
   post_send(i, x, seg, npkts, phys);
   o->w1 = npkts;

@@ -336,6 +336,8 @@ static void figures(u64 ns) {
     total.pin_outside_root += sh->w[g].pin_outside_root;
     total.gifts_down += sh->w[g].gifts_down;
     total.gifts_down_ok += sh->w[g].gifts_down_ok;
+    total.unpin_to += sh->w[g].unpin_to;
+    total.unpin_to_moved += sh->w[g].unpin_to_moved;
   }
   printf("kfuzz: seed %llu: %llu operations in %llu ms, %u threads (%llu starts), %u principals "
          "(%llu rebuilds, %llu failed), %llu shared objects recreated\n",
@@ -347,8 +349,9 @@ static void figures(u64 ns) {
          total.caps_rx, total.gifts_rx, total.mapped_rx);
   printf("kfuzz: seed %llu: calls on a capability named one level down %llu, %llu of them succeeded; "
          "pinned frames kept in the root (PIN_OUTSIDE_ROOT) %llu; messages gifting frames of a CNode one level "
-         "down %llu, %llu of them went\n", seed, total.two_level, total.two_level_ok, total.pin_outside_root,
-         total.gifts_down, total.gifts_down_ok);
+         "down %llu, %llu of them went; unpins into a CNode's slot %llu, %llu of them moved the frame\n", seed,
+         total.two_level, total.two_level_ok, total.pin_outside_root, total.gifts_down, total.gifts_down_ok,
+         total.unpin_to, total.unpin_to_moved);
   printf("kfuzz: seed %llu: sends, calls and reply-receives by result:", seed);
   for (int e = 0; e < 64 && e < K_ERR_COUNT; e++) {
     u64 n = 0;

@@ -421,8 +421,18 @@ static void op_dma(struct worker *w) {
     SC(w, K_SYS_CNODE_MOVE, play_slot(w), 1 + rnd(w, 31), S_CNODE, f, 0, 0);
     break;
   }
-  case 1:
-    SC(w, K_SYS_DMA_UNPIN, S_DMA, chance(w, 2) ? frame_slot(w) : any_slot(w), 0, 0, 0, 0);
+  case 1: /* half the time unpinned into a play slot, or a slot of a CNode there (which may be dying; 0 and 32 are no slots) */
+    if (chance(w, 2))
+      SC(w, K_SYS_DMA_UNPIN, S_DMA, chance(w, 2) ? frame_slot(w) : any_slot(w), 0, 0, 0, 0);
+    else {
+      u64 f = chance(w, 4) ? any_slot(w) : frame_slot(w);
+      if (chance(w, 2))
+        SC(w, K_SYS_DMA_PIN, S_DMA, f, 0, 0, 0, 0);
+      int root = chance(w, 2); /* into a play slot of the root, or a slot of whatever a play slot holds */
+      struct msg_regs r = SC(w, K_SYS_DMA_UNPIN, S_DMA, f, root ? S_CNODE : play_slot(w), root ? play_slot(w) : rnd(w, 33), 0, 0);
+      w->st->unpin_to++;
+      w->st->unpin_to_moved += r.err == K_ERR_OK && r.w[0] == 1; /* the result is in rdx */
+    }
     break;
   case 2:
     SC(w, K_SYS_DMA_UNPIN_RANGE, S_DMA, chance(w, 2) ? frame_slot(w) : any_slot(w), 1 + rnd(w, 4), 0, 0, 0);

@@ -468,6 +468,45 @@ KTEST(dma_unpin_range_is_all_or_nothing) {
   EXPECT(type_of(f + N - 1, &ci) == K_OBJ_NULL);
 }
 
+/* DMA_UNPIN with a destination unpins and moves in one call, or does
+ * neither: every slot is checked first. A pinned remain is released and
+ * moves nowhere (result 0). */
+KTEST(dma_unpin_to_moves_or_does_nothing) {
+  cptr_t f = new_obj(t, K_OBJ_FRAME_4K, 0), other = new_obj(t, K_OBJ_FRAME_4K, 0);
+  cptr_t cn = new_obj(t, K_OBJ_CNODE, 4), ro = env_slot(&t->e);
+  EXPECT(f && other && cn);
+  EXPECT_OK(sys_cnode_copy(K_BI_SLOT_CNODE, ro, K_BI_SLOT_CNODE, cn, K_RIGHT_READ));
+  EXPECT_OK(sys_cnode_copy(cn, 2, K_BI_SLOT_CNODE, other, K_RIGHTS_ALL));
+  struct k_cap_info ci;
+  EXPECT_OK(sys_dma_pin(K_BI_SLOT_DMA, f).err);
+  struct sysret r = sys_dma_unpin_to(K_BI_SLOT_DMA, f, cn, 2); /* occupied */
+  EXPECT(r.err == K_ERR_SLOT_OCCUPIED && r.val == 0);
+  EXPECT_ERR(sys_dma_unpin_to(K_BI_SLOT_DMA, f, cn, 1 << 4).err, K_ERR_INVALID_CAP); /* past its end */
+  EXPECT_ERR(sys_dma_unpin_to(K_BI_SLOT_DMA, f, ro, 1).err, K_ERR_NO_RIGHTS);
+  EXPECT_ERR(sys_dma_unpin_to(K_BI_SLOT_DMA, f, other, 1).err, K_ERR_WRONG_TYPE); /* not a CNode */
+  EXPECT_ERR(sys_dma_unpin_to(K_BI_SLOT_DMA, f, K_BI_SLOT_CNODE, f).err, K_ERR_SAME_SLOT);
+  EXPECT_ERR(sys_dma_unpin_to(K_BI_SLOT_TCB, f, cn, 1).err, K_ERR_WRONG_TYPE);
+  EXPECT_ERR(sys_dma_pin(K_BI_SLOT_DMA, f).err, K_ERR_PINNED); /* none of those unpinned it */
+  EXPECT(type_of(f, &ci) == K_OBJ_FRAME_4K);
+  r = sys_dma_unpin_to(K_BI_SLOT_DMA, f, cn, 1);
+  EXPECT(r.err == K_ERR_OK && r.val == 1);
+  EXPECT(type_of(f, &ci) == K_OBJ_NULL);
+  EXPECT_OK(sys_cap_identify(cn, 1, &ci));
+  EXPECT(ci.type == K_OBJ_FRAME_4K);
+  EXPECT_OK(sys_cnode_move(K_BI_SLOT_CNODE, f, cn, 1));
+  EXPECT_ERR(sys_dma_unpin_to(K_BI_SLOT_DMA, f, cn, 1).err, K_ERR_NOT_PINNED); /* the frame moved back, unpinned */
+  EXPECT_OK(sys_dma_pin(K_BI_SLOT_DMA, f).err); /* and can be pinned again */
+  /* a frame deleted while pinned leaves a remain: released, moved nowhere */
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, f));
+  EXPECT(type_of(f, &ci) == K_OBJ_PINNED_FRAME);
+  r = sys_dma_unpin_to(K_BI_SLOT_DMA, f, cn, 1);
+  EXPECT(r.err == K_ERR_OK && r.val == 0);
+  EXPECT(type_of(f, &ci) == K_OBJ_NULL);
+  EXPECT_OK(sys_cap_identify(cn, 1, &ci));
+  EXPECT(ci.type == K_OBJ_NULL);
+  EXPECT_OK(sys_cnode_delete(K_BI_SLOT_CNODE, ro));
+}
+
 /* Revoking memory under a pinned frame must not let it be reused while a
  * device may still write it: the untyped stays reserved until the unpin. */
 KTEST(revoke_defers_reuse_of_pinned_memory) {

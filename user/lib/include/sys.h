@@ -169,6 +169,11 @@ static inline struct sysret sys_dma_pin_range(cptr_t dma, cptr_t first, u64 coun
   return syscall6(K_SYS_DMA_PIN_RANGE, dma, first, count, (u64)phys, 0, 0);
 }
 static inline long sys_dma_unpin(cptr_t dma, cptr_t frame) { return SC(K_SYS_DMA_UNPIN, dma, frame, 0, 0, 0, 0); }
+/* Unpins frame and moves it to slot of cnode in one call; .val 0: it was a
+ * pinned remain, released, and moved nowhere. */
+static inline struct sysret sys_dma_unpin_to(cptr_t dma, cptr_t frame, cptr_t cnode, u64 slot) {
+  return syscall6(K_SYS_DMA_UNPIN, dma, frame, cnode, slot, 0, 0);
+}
 static inline struct sysret sys_dma_unpin_range(cptr_t dma, cptr_t first, u64 count) {
   return syscall6(K_SYS_DMA_UNPIN_RANGE, dma, first, count, 0, 0, 0);
 }
