@@ -258,7 +258,7 @@ awk -v csv="$res/compare-net.csv" -v md="$res/compare.md" '
   }
   function ratio(a, b) { return (a == "-" || b == "-" || a == "" || b == "" || b + 0 == 0) ? "-" : sprintf("%.2f", a / b) }
   function d(x) { return x == "" ? "-" : x }
-  /^BENCH/ {
+  /^BENCH/ && !/^BENCH name=udp_echo_apps / { # the applications benchmark has its own figures (bench-net.sh --apps-only)
     k = field($0, "system") " " field($0, "size") " " field($0, "accel")
     if (field($0, "pps") != "-") pps[k] = field($0, "pps")
     if (field($0, "busy_ns_per_datagram") != "-") cost[k] = field($0, "busy_ns_per_datagram")
