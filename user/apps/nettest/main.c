@@ -951,6 +951,25 @@ static void quiet(cptr_t s) {
   }
 }
 
+/* Four pings whose answers come to s; 20 ms later s lends back the *have
+ * frames it took last time (slots at, at + *have) and takes up to 8
+ * answers, frames and all, into slots from at on (*have: how many). */
+static long ping_round(cptr_t s, u16 seq, cptr_t at, u64 *have) {
+  long err = K_ERR_OK;
+  for (u16 q = 0; q < 4 && !err; q++)
+    err = ping_gateway(s, NFRAMES - 2, (u16)(seq + q), 500);
+  for (u64 until = sys_time_ns() + 20000000ull; sys_time_ns() < until;)
+    sys_yield();
+  for (u64 i = 0; i < *have; i++)
+    buf->gifts[i] = (u32)(at + i);
+  buf->recv_cnode = env.cnode, buf->recv_slot = at, buf->recv_count = 8, buf->recv_window = 0;
+  struct reply got = err ? (struct reply){0} : call(s, NET_RECV, 2, 0, 8, 0, 0, *have);
+  err = err ? err : got.err;
+  *have = got.gifts;
+  stats(s);
+  return err;
+}
+
 static void a_client_that_takes_back_what_it_lent(cptr_t s) {
   /* On slots of frames no test needs any more (ours ran out). */
   cptr_t good = FRAME_SLOT + 100, u = good + 129, f = u + 1, v = u + 9, u2 = v + 9, f2 = u2 + 1, u3 = u2 + 17, f3 = u3 + 1;
@@ -1001,19 +1020,8 @@ static void a_client_that_takes_back_what_it_lent(cptr_t s) {
    * lends those frames again: the first answer that empties an entry
    * makes netd take s's spares from the top. */
   u64 have = 0;
-  for (int round = 0; round < 10 && !err && mine.bad_requests - bad0 < 8; round++) {
-    for (u16 q = 0; q < 4 && !err; q++)
-      err = ping_gateway(s, NFRAMES - 2, (u16)(100 + 4 * round + q), 500);
-    for (u64 until = sys_time_ns() + 20000000ull; sys_time_ns() < until;)
-      sys_yield();
-    for (u64 i = 0; i < have; i++)
-      buf->gifts[i] = (u32)(good + 1 + i);
-    buf->recv_cnode = env.cnode, buf->recv_slot = good + 1, buf->recv_count = 8, buf->recv_window = 0;
-    struct reply got = err ? (struct reply){0} : call(s, NET_RECV, 2, 0, 8, 0, 0, have);
-    err = err ? err : got.err;
-    have = got.gifts;
-    stats(s);
-  }
+  for (int round = 0; round < 10 && !err && mine.bad_requests - bad0 < 8; round++)
+    err = ping_round(s, (u16)(100 + 4 * round), good + 1, &have);
   struct reply pool = call(s, NET_INFO, 0, 0, 0, 0, 0, 0);
   printf("nettest:      8 spares taken back (%llu spare, %llu on the device before; %llu, %llu after lending them): "
          "%llu packets delivered (%llu in own frames, %llu copied), %llu refusals (spares passed over), %llu of its "
@@ -1052,19 +1060,8 @@ static void a_client_that_takes_back_what_it_lent(cptr_t s) {
   if (!err)
     err = sys_cnode_revoke(env.cnode, v);
   have = 0;
-  for (int round = 0; round < 50 && !err && mine.drop_orphan - orphan0 < 8; round++) {
-    for (u16 q = 0; q < 4 && !err; q++)
-      err = ping_gateway(s, NFRAMES - 2, (u16)(300 + 4 * round + q), 500);
-    for (u64 until = sys_time_ns() + 20000000ull; sys_time_ns() < until;)
-      sys_yield();
-    for (u64 i = 0; i < have; i++)
-      buf->gifts[i] = (u32)(good + 1 + i);
-    buf->recv_cnode = env.cnode, buf->recv_slot = good + 1, buf->recv_count = 8, buf->recv_window = 0;
-    struct reply got = err ? (struct reply){0} : call(s, NET_RECV, 2, 0, 8, 0, 0, have);
-    err = err ? err : got.err;
-    have = got.gifts;
-    stats(s);
-  }
+  for (int round = 0; round < 50 && !err && mine.drop_orphan - orphan0 < 8; round++)
+    err = ping_round(s, (u16)(300 + 4 * round), good + 1, &have);
   printf("nettest:      8 frames taken back on the device (%llu there before, %llu after lending them): %llu packets "
          "delivered, %llu lost in them, %llu for want of a spare (%s)\n",
          net_info_on_device(posted0.w2), net_info_on_device(posted1.w2), mine.rx_packets - rx0,
