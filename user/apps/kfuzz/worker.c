@@ -425,10 +425,14 @@ static void op_dma(struct worker *w) {
     if (chance(w, 2))
       SC(w, K_SYS_DMA_UNPIN, S_DMA, chance(w, 2) ? frame_slot(w) : any_slot(w), 0, 0, 0, 0);
     else {
-      u64 f = chance(w, 4) ? any_slot(w) : frame_slot(w);
-      if (chance(w, 2))
+      u64 f = chance(w, 4) ? any_slot(w) : frame_slot(w), fresh = play_slot(w);
+      if (chance(w, 2) && !SC(w, K_SYS_UNTYPED_RETYPE, S_PLAY_UT, K_OBJ_FRAME_4K, S_CNODE, fresh, 1, 0).err) {
+        saw_frame(w, fresh); /* most frames of the others are gone or shared by now: a fresh one */
+        f = fresh;
+      }
+      if (!chance(w, 4))
         SC(w, K_SYS_DMA_PIN, S_DMA, f, 0, 0, 0, 0);
-      int root = chance(w, 2); /* into a play slot of the root, or a slot of whatever a play slot holds */
+      int root = !chance(w, 4); /* into a play slot of the root, or a slot of whatever a play slot holds */
       struct msg_regs r = SC(w, K_SYS_DMA_UNPIN, S_DMA, f, root ? S_CNODE : play_slot(w), root ? play_slot(w) : rnd(w, 33), 0, 0);
       w->st->unpin_to++;
       w->st->unpin_to_moved += r.err == K_ERR_OK && r.w[0] == 1; /* the result is in rdx */
