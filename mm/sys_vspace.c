@@ -83,22 +83,53 @@ static int pin_check_4k(const struct cte *f) {
   return f->cap.type == K_OBJ_FRAME_4K ? dma_pin_check(f) : K_ERR_WRONG_TYPE;
 }
 
-/* A driver's batch: one call for the frames a client gifted in one message.
- * Everything is checked before anything is pinned. */
+/* Where DMA_PIN_RANGE moves the frames it pins (dests not 0): root slots,
+ * strictly increasing (so none twice), each empty now (so none in the run
+ * itself). Copied in once, so what is checked is what is used. 0, or the
+ * error with the offset of the first bad one in the result. */
+static int pin_dests(struct call *c, uaddr_t dests, u64 n, u64 *d) {
+  int err = copy_from_user(own_root(c), d, dests, n * sizeof(u64)); /* n <= K_DMA_PIN_TO_MAX: checked */
+  for (u64 i = 0; !err && i < n; i++) {
+    struct cte *s;
+    if (d[i] >> 32 || (i && d[i] <= d[i - 1]))
+      err = K_ERR_RANGE;
+    else if (!(err = lookup_slot(c, d[i], &s)) && !cte_empty(s))
+      err = K_ERR_SLOT_OCCUPIED;
+    if (err)
+      set_result(c, i);
+  }
+  return err;
+}
+
+/* A driver's batch: one call for the frames a client gifted in one message,
+ * pinned where they are or each moved to a slot of its own (dests): the
+ * slots where they wait for the device, in the same call. Everything is
+ * checked before anything is pinned. */
 int sys_DMA_PIN_RANGE(struct call *c) {
-  u64 first, n, out = arg(c, 3);
+  u64 first, n, out = arg(c, 3), dests = arg(c, 4);
+  u64 d[K_DMA_PIN_TO_MAX];
+  if (dests && arg(c, 2) > K_DMA_PIN_TO_MAX) {
+    set_result(c, 0);
+    return K_ERR_RANGE;
+  }
   int err = dma_run(c, pin_check_4k, &first, &n);
   if (!err && arg(c, 1) >> 32) /* a run one level down: none of it is in the root */
     err = K_ERR_PIN_OUTSIDE_ROOT;
   if (!err)
     err = user_range_check(own_root(c), out, n * sizeof(u64), 1);
+  if (!err && dests)
+    err = pin_dests(c, dests, n, d);
   if (err)
     return err;
   u64 pa[64];
   for (u64 i = 0; i < n; i += 64) {
     u64 m = n - i < 64 ? n - i : 64;
-    for (u64 j = 0; j < m; j++)
-      dma_pin(run_slot(c, cptr_next(first, i + j)), &pa[j]);
+    for (u64 j = 0; j < m; j++) {
+      struct cte *f = run_slot(c, cptr_next(first, i + j)), *s;
+      dma_pin(f, &pa[j]);
+      if (dests && !lookup_slot(c, d[i + j], &s))
+        cte_move(s, f);
+    }
     copy_to_user(own_root(c), out + i * sizeof(u64), pa, m * sizeof(u64));
   }
   return K_ERR_OK;

@@ -57,8 +57,9 @@
   X(REPLY_TO, "reply, info, w0, w1, w2, w3: answer a saved caller")           \
   X(NTFN_SET_TIMER, "ntfn, deadline ns since boot (0: disarm), bits to signal then") \
   X(IDLE_TIME, "-> ns the CPU spent halted since boot in rdx (busy = TIME - IDLE_TIME)") \
-  X(DMA_PIN_RANGE, "dma, first, count, uaddr k_u64 *phys: pins the 4 KiB frames in slots [first, first + count), " \
-                   "all or none (then the first bad one's offset in rdx)") \
+  X(DMA_PIN_RANGE, "dma, first, count, uaddr k_u64 *phys, uaddr k_u64 *dests (0: none): pins the 4 KiB frames in " \
+                   "slots [first, first + count), each moved to root slot dests[i] if given (increasing, empty, " \
+                   "count <= K_DMA_PIN_TO_MAX), all or none (then the first bad one's offset in rdx)") \
   X(THREAD_TIME, "-> ns the calling thread has run in rdx (TCB_INFO's cpu_ns, without the copy)") \
   X(CAP_TYPE, "cnode, slot -> the capability's type in rdx (CAP_IDENTIFY's type, without the copy)") \
   X(DEBUG_CHECK_INVARIANTS, "-> capabilities checked in rdx; INVARIANT (and a console line) on a violation; " \
@@ -78,6 +79,7 @@ enum k_syscall {
 };
 
 #define K_DMA_PIN_RANGE_MAX 512 /* frames in one DMA_PIN_RANGE */
+#define K_DMA_PIN_TO_MAX 128    /* ... that also moves them (dests) */
 
 /* Interrupt lines: 0-15 are the legacy lines (level, acknowledged with
  * IRQ_ACK); K_IRQ_MSI_FIRST on are message-signalled: a device that

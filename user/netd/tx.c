@@ -412,9 +412,9 @@ static struct tx_send *send_alloc(unsigned i, u8 bi, u32 nframes) {
   return x;
 }
 
-static u16 txf_take(struct tx_send *x, u16 *last, unsigned dest) {
-  u16 t = (u16)pin_take();
-  txf_used++;
+/* PIN_SLOT t (the caller took it) holds the next frame of send x, bound
+ * for slot dest of its session's CNode afterwards. */
+static u16 txf_link(struct tx_send *x, u16 *last, unsigned dest, u16 t) {
   txf_dest[t] = (u16)dest;
   txf_next[t] = NO_TXF;
   if (*last == NO_TXF)
@@ -423,6 +423,27 @@ static u16 txf_take(struct tx_send *x, u16 *last, unsigned dest) {
     txf_next[*last] = t;
   *last = t;
   return t;
+}
+
+static u16 txf_take(struct tx_send *x, u16 *last, unsigned dest) {
+  txf_used++;
+  return txf_link(x, last, dest, (u16)pin_take());
+}
+
+/* n PIN_SLOTs for the frames of a send, in increasing order (as
+ * DMA_PIN_RANGE wants the slots it moves them to): their indices in t[],
+ * the slots in slot[]. */
+static void txf_take_sorted(u32 n, u16 *t, u64 *slot) {
+  for (u32 f = 0; f < n; f++) {
+    u16 v = (u16)pin_take();
+    u32 k = f;
+    for (; k > 0 && t[k - 1] > v; k--)
+      t[k] = t[k - 1];
+    t[k] = v;
+  }
+  for (u32 f = 0; f < n; f++)
+    slot[f] = pin_slot(t[f]);
+  txf_used += n;
 }
 
 /* Where frame f of send b goes once the device is done with it. */
@@ -542,13 +563,23 @@ long send_request(unsigned i, const struct msg_regs *m, struct server_answer *o)
   if (senders.count)
     schedule(); /* those who wait go first */
   int wait = senders.count || !within_share(i, npkts, n);
-  static u64 phys[NET_MAX_GIFTS];
-  err = sys_dma_pin_range(K_BI_SLOT_DMA, SERVER_GIFT_SLOT, n, phys).err; /* 4 KiB frames only, all or none */
-  if (!err && wait) { /* pinned when posted */
-    if (sys_dma_unpin_range(K_BI_SLOT_DMA, SERVER_GIFT_SLOT, n).err)
+  static u64 phys[NET_MAX_GIFTS], slot[NET_MAX_GIFTS];
+  static u16 t[NET_MAX_GIFTS];
+  if (wait) { /* 4 KiB frames only, all or none: checked now, pinned when posted */
+    err = sys_dma_pin_range(K_BI_SLOT_DMA, SERVER_GIFT_SLOT, n, phys).err;
+    if (!err && sys_dma_unpin_range(K_BI_SLOT_DMA, SERVER_GIFT_SLOT, n).err)
       for (u32 f = 0; f < n; f++)
         sys_dma_unpin(K_BI_SLOT_DMA, SERVER_GIFT_SLOT + f);
-    err = sys_reply_save(place_cnode(i), C_SEND);
+    if (!err)
+      err = sys_reply_save(place_cnode(i), C_SEND);
+  } else { /* pinned, and moved to the slots where they wait for the device, in one call */
+    txf_take_sorted(n, t, slot);
+    err = sys_dma_pin_range_to(K_BI_SLOT_DMA, SERVER_GIFT_SLOT, n, phys, slot).err;
+    if (err) {
+      for (u32 f = 0; f < n; f++)
+        pin_give(t[f]);
+      txf_used -= n;
+    }
   }
   if (err)
     return err;
@@ -589,11 +620,8 @@ long send_request(unsigned i, const struct msg_regs *m, struct server_answer *o)
   }
   struct tx_send *x = send_alloc(i, bi, n);
   u16 last = NO_TXF;
-  for (u32 f = 0; f < n; f++) {
-    u16 t = txf_take(x, &last, frame_dest(r, b, f, r->wait_pool));
-    txf_phys[t] = phys[f];
-    sys_cnode_move(env.cnode, pin_slot(t), env.cnode, SERVER_GIFT_SLOT + f);
-  }
+  for (u32 f = 0; f < n; f++)
+    txf_phys[txf_link(x, &last, frame_dest(r, b, f, r->wait_pool), t[f])] = phys[f];
   post_send(i, x, seg, npkts, phys);
   o->w1 = npkts;
   offer(i, net_send_room_of(m->w[0]), o);

@@ -78,6 +78,7 @@ struct wstat {
   u64 two_level, two_level_ok; /* calls on a capability named one level down, and those that succeeded */
   u64 pin_outside_root;        /* pins one level down and moves of pinned frames out of the root, refused */
   u64 unpin_to, unpin_to_moved; /* unpins with a destination, and those that moved the frame there */
+  u64 pin_to, pin_to_moved;     /* pins of a run that move each frame to a slot given, and those that did */
   u64 gifts_down, gifts_down_ok; /* messages whose gifts were slots one level down (gift_cnode), and those that went */
 };
 

@@ -338,6 +338,8 @@ static void figures(u64 ns) {
     total.gifts_down_ok += sh->w[g].gifts_down_ok;
     total.unpin_to += sh->w[g].unpin_to;
     total.unpin_to_moved += sh->w[g].unpin_to_moved;
+    total.pin_to += sh->w[g].pin_to;
+    total.pin_to_moved += sh->w[g].pin_to_moved;
   }
   printf("kfuzz: seed %llu: %llu operations in %llu ms, %u threads (%llu starts), %u principals "
          "(%llu rebuilds, %llu failed), %llu shared objects recreated\n",
@@ -349,9 +351,10 @@ static void figures(u64 ns) {
          total.caps_rx, total.gifts_rx, total.mapped_rx);
   printf("kfuzz: seed %llu: calls on a capability named one level down %llu, %llu of them succeeded; "
          "pinned frames kept in the root (PIN_OUTSIDE_ROOT) %llu; messages gifting frames of a CNode one level "
-         "down %llu, %llu of them went; unpins into a CNode's slot %llu, %llu of them moved the frame\n", seed,
-         total.two_level, total.two_level_ok, total.pin_outside_root, total.gifts_down, total.gifts_down_ok,
-         total.unpin_to, total.unpin_to_moved);
+         "down %llu, %llu of them went; unpins into a CNode's slot %llu, %llu of them moved the frame; pins of a run "
+         "into slots given %llu, %llu of them pinned and moved it\n", seed, total.two_level, total.two_level_ok,
+         total.pin_outside_root, total.gifts_down, total.gifts_down_ok, total.unpin_to, total.unpin_to_moved,
+         total.pin_to, total.pin_to_moved);
   printf("kfuzz: seed %llu: sends, calls and reply-receives by result:", seed);
   for (int e = 0; e < 64 && e < K_ERR_COUNT; e++) {
     u64 n = 0;

@@ -441,8 +441,18 @@ static void op_dma(struct worker *w) {
   case 2:
     SC(w, K_SYS_DMA_UNPIN_RANGE, S_DMA, chance(w, 2) ? frame_slot(w) : any_slot(w), 1 + rnd(w, 4), 0, 0, 0);
     break;
-  default:
-    SC(w, K_SYS_DMA_PIN_RANGE, S_DMA, frame_slot(w), 1 + rnd(w, 4), phys, 0, 0);
+  default: { /* half the time each frame moved to a play slot, in increasing order but one time in 8 */
+    u64 dests[4], n = 1 + rnd(w, 4), base = S_PLAY + rnd(w, 56);
+    for (u64 i = 0; i < 4; i++)
+      dests[i] = chance(w, 8) ? play_slot(w) : base + 2 * i;
+    int to = chance(w, 2);
+    u64 run = frame_slot(w), fresh = play_slot(w);
+    if (to && chance(w, 2) && !SC(w, K_SYS_UNTYPED_RETYPE, S_PLAY_UT, K_OBJ_FRAME_4K, S_CNODE, fresh, n, 0).err)
+      run = fresh; /* a run of frames of its own, as a driver's gifts are */
+    struct msg_regs r = SC(w, K_SYS_DMA_PIN_RANGE, S_DMA, run, n, phys, to ? dests : 0, 0);
+    w->st->pin_to += to;
+    w->st->pin_to_moved += to && r.err == K_ERR_OK;
+  }
   }
 }
 

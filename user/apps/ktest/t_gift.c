@@ -438,6 +438,56 @@ KTEST(dma_pin_range_is_all_or_nothing) {
   EXPECT(r.err == K_ERR_WRONG_TYPE && r.val == 0); /* 4 KiB frames only */
 }
 
+/* DMA_PIN_RANGE with destinations pins a run and moves frame i to root
+ * slot dests[i] in the same call, or does nothing: the destinations must
+ * be increasing, empty, in the root, and at most K_DMA_PIN_TO_MAX. */
+KTEST(dma_pin_range_to_moves_or_does_nothing) {
+  enum { N = 4 };
+  u64 *phys;
+  cptr_t f = frame_run(t, N, &phys), to = env_slot(&t->e);
+  t->e.next_slot += N; /* to .. to + N: free */
+  EXPECT(f);
+  cptr_t pg;
+  u64 *dests = new_page(t, &pg);
+  EXPECT(dests);
+  for (u64 i = 0; i < N; i++)
+    dests[i] = to + i;
+  struct sysret r;
+  dests[2] = to + 1; /* not increasing */
+  r = sys_dma_pin_range_to(K_BI_SLOT_DMA, f, N, phys, dests);
+  EXPECT(r.err == K_ERR_RANGE && r.val == 2);
+  dests[2] = pg; /* occupied (the page of dests, made after them) */
+  r = sys_dma_pin_range_to(K_BI_SLOT_DMA, f, N, phys, dests);
+  EXPECT(r.err == K_ERR_SLOT_OCCUPIED && r.val == 2);
+  dests[2] = to + 2;
+  dests[0] = f + 3; /* a slot of the run itself: occupied until its frame moves */
+  r = sys_dma_pin_range_to(K_BI_SLOT_DMA, f, N, phys, dests);
+  EXPECT(r.err == K_ERR_SLOT_OCCUPIED && r.val == 0);
+  dests[0] = to;
+  dests[3] = k_cptr_in(K_BI_SLOT_CNODE, to + 3); /* one level down: pinned frames stay in the root */
+  r = sys_dma_pin_range_to(K_BI_SLOT_DMA, f, N, phys, dests);
+  EXPECT(r.err == K_ERR_RANGE && r.val == 3);
+  dests[3] = ~0u; /* past the root's end */
+  EXPECT_ERR(sys_dma_pin_range_to(K_BI_SLOT_DMA, f, N, phys, dests).err, K_ERR_INVALID_CAP);
+  dests[3] = to + 3;
+  EXPECT_ERR(sys_dma_pin_range_to(K_BI_SLOT_DMA, f, N, phys, (u64 *)0xffffffff80100000ull).err, K_ERR_BAD_ADDRESS);
+  EXPECT_ERR(sys_dma_pin_range_to(K_BI_SLOT_DMA, f, K_DMA_PIN_TO_MAX + 1, phys, dests).err, K_ERR_RANGE);
+  EXPECT(none_pinned(f, N));
+  struct k_cap_info ci;
+  for (u64 i = 0; i < N; i++)
+    EXPECT(type_of(to + i, &ci) == K_OBJ_NULL);
+  r = sys_dma_pin_range_to(K_BI_SLOT_DMA, f, N, phys, dests);
+  EXPECT_OK(r.err);
+  for (u64 i = 0; i < N; i++) { /* moved, pinned, at the addresses given */
+    EXPECT(type_of(f + i, &ci) == K_OBJ_NULL && type_of(to + i, &ci) == K_OBJ_FRAME_4K);
+    EXPECT_ERR(sys_dma_pin(K_BI_SLOT_DMA, to + i).err, K_ERR_PINNED);
+    EXPECT_OK(sys_dma_unpin(K_BI_SLOT_DMA, to + i));
+    struct sysret one = sys_dma_pin(K_BI_SLOT_DMA, to + i);
+    EXPECT(one.err == K_ERR_OK && one.val == phys[i] && phys[i]);
+    EXPECT_OK(sys_dma_unpin(K_BI_SLOT_DMA, to + i));
+  }
+}
+
 /* DMA_UNPIN_RANGE unpins a run of frames in one call, or none of them; a
  * pinned frame's remnant in the run is released. */
 KTEST(dma_unpin_range_is_all_or_nothing) {

@@ -168,6 +168,11 @@ static inline struct sysret sys_dma_pin(cptr_t dma, cptr_t frame) {
 static inline struct sysret sys_dma_pin_range(cptr_t dma, cptr_t first, u64 count, u64 *phys) {
   return syscall6(K_SYS_DMA_PIN_RANGE, dma, first, count, (u64)phys, 0, 0);
 }
+/* The same, and frame i moves to root slot dests[i] (increasing, empty;
+ * count <= K_DMA_PIN_TO_MAX): all or none. */
+static inline struct sysret sys_dma_pin_range_to(cptr_t dma, cptr_t first, u64 count, u64 *phys, const u64 *dests) {
+  return syscall6(K_SYS_DMA_PIN_RANGE, dma, first, count, (u64)phys, (u64)dests, 0);
+}
 static inline long sys_dma_unpin(cptr_t dma, cptr_t frame) { return SC(K_SYS_DMA_UNPIN, dma, frame, 0, 0, 0, 0); }
 /* Unpins frame and moves it to slot of cnode in one call; .val 0: it was a
  * pinned remain, released, and moved nowhere. */
