@@ -86,7 +86,6 @@ struct rx_entry {
 };
 #define RX_NONE ((struct rx_entry){.state = RX_EMPTY, .pool = RX_NO_POOL, .session = -1})
 static inline cptr_t pin_slot(unsigned t) { return PIN_SLOT + t; }
-static inline cptr_t ring_frame_slot(unsigned k);
 unsigned pin_take(void); /* a free PIN_SLOT index (there always is one: see PIN_MAX) */
 void pin_give(unsigned t);
 extern struct rx_entry rx[RX_ENTRIES];
@@ -215,6 +214,19 @@ static inline u64 gifts_from(u64 cnode_slot) {
 
 /* netd's state, shared by its files. */
 extern struct env env;
+
+/* The frame in PIN_SLOT t leaves the device's hands: unpinned and moved to
+ * slot dest of cnode in one call (cnode 0: nowhere); one that cannot go
+ * there, or a pinned remain, is released. 1 if it moved. t stays taken. */
+static inline int pin_release(unsigned t, cptr_t cnode, u64 dest) {
+  struct sysret m = sys_dma_unpin_to(K_BI_SLOT_DMA, pin_slot(t), cnode, dest);
+  if (!m.err && m.val)
+    return 1;
+  if (m.err) /* nowhere to go: still pinned */
+    sys_dma_unpin(K_BI_SLOT_DMA, pin_slot(t));
+  sys_cnode_delete(env.cnode, pin_slot(t));
+  return 0;
+}
 extern struct k_ipc_buffer *buf;
 extern cptr_t irq_ntfn;                /* device interrupts and netd's timer */
 extern struct session *sessions;       /* max_sessions places (session.c) */

@@ -63,15 +63,9 @@ int owner_current(unsigned k) {
 static int ring_to_pool(unsigned k, u8 state) {
   unsigned o = (unsigned)rx[k].session;
   struct record *ro = sessions[o].rec;
-  int moved = 1;
-  struct sysret m = sys_dma_unpin_to(K_BI_SLOT_DMA, ring_frame_slot(k), place_cnode(o), C_POOL + (unsigned)rx[k].pool);
-  if (m.err || !m.val) { /* a remain, released; or nowhere to go (then still pinned) */
-    if (m.err)
-      sys_dma_unpin(K_BI_SLOT_DMA, ring_frame_slot(k));
-    sys_cnode_delete(env.cnode, ring_frame_slot(k));
+  int moved = pin_release(rx[k].slot, place_cnode(o), C_POOL + (unsigned)rx[k].pool);
+  if (!moved)
     state = SLOT_FREE;
-    moved = 0;
-  }
   pin_give(rx[k].slot);
   ro->state[rx[k].pool] = state;
   ro->in_ring--;
@@ -115,8 +109,7 @@ int rx_take_pinned(unsigned i, unsigned j, unsigned t, u64 phys) {
 /* Entry k's frame leaves netd, unpinned (a pinned remain is released)
  * and deleted: its owner closed or died, or its memory was revoked. */
 static void release_entry(unsigned k) {
-  sys_dma_unpin(K_BI_SLOT_DMA, ring_frame_slot(k));
-  sys_cnode_delete(env.cnode, ring_frame_slot(k));
+  pin_release(rx[k].slot, 0, 0);
   pin_give(rx[k].slot);
   unsigned o = (unsigned)rx[k].session;
   if (owner_current(k) && session_alive(o)) { /* its memory went, not the session */

@@ -131,16 +131,9 @@ static void send_complete(struct tx_send *x) {
       refill_due = 1;
       continue;
     }
-    struct sysret m = {.err = K_ERR_BAD_STATE};
-    if (alive)
-      m = sys_dma_unpin_to(K_BI_SLOT_DMA, pin_slot(t), place_cnode(i), txf_dest[t]);
-    if (m.err || !m.val) { /* its session went, or its owner took it back (a remain, released now) */
-      if (m.err)
-        sys_dma_unpin(K_BI_SLOT_DMA, pin_slot(t));
-      sys_cnode_delete(env.cnode, pin_slot(t));
-      if (alive)
-        frame_lost(i, txf_dest[t]);
-    }
+    /* its session went, or its owner took it back (a remain, released now) */
+    if (!pin_release(t, alive ? place_cnode(i) : 0, txf_dest[t]) && alive)
+      frame_lost(i, txf_dest[t]);
     txf_give(t);
   }
   x->used = 0;
